@@ -1,0 +1,287 @@
+/*
+ * haagent_native: the few Linux syscalls Node and our chosen packages lack.
+ *
+ * AF_PACKET send for gratuitous ARP (and, later, IPv6 unsolicited NA frames): the caller
+ * builds a complete Ethernet frame (destination MAC, source MAC, EtherType, payload) and
+ * this addon puts it on the wire of one interface, unchanged.
+ *
+ *   open(ifname: string): number        AF_PACKET/SOCK_RAW socket bound to ifname, returns fd
+ *   send(fd: number, frame: Uint8Array): number   one frame, returns bytes sent
+ *   hwaddr(ifname: string): string      the interface's Ethernet MAC, "aa:bb:cc:dd:ee:ff"
+ *   close(fd: number): undefined
+ *
+ * Every call is synchronous: sending one frame takes microseconds and the socket is used with
+ * MSG_DONTWAIT, so a full send buffer is reported (EAGAIN) rather than blocking the event loop.
+ *
+ * Errors: a failed syscall throws an Error carrying `errno` (positive number), `code` (the
+ * errno name, e.g. 'ENODEV', 'EPERM') and `syscall` (e.g. 'bind'), in the manner of
+ * mildsunrise/node_netlink. Wrong argument types throw a TypeError with
+ * code 'ERR_INVALID_ARG_TYPE'; the TypeScript wrapper (src/adapters/packet-socket.ts) is the
+ * only intended caller and adds interface context.
+ *
+ * Deliberately not done here: receiving (the socket is bound with protocol 0, so the kernel
+ * queues no incoming frames to it), frame validation beyond "at least an Ethernet header"
+ * (the kernel checks the rest), and fd ownership (the caller must not use an fd after close).
+ *
+ * Plain Node-API C (node_api.h) with libuv only for errno names: no npm dependency, ABI-stable
+ * across Node versions.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#define ETH_HEADER_LEN 14
+
+/* Bail out of a napi_value-returning function when a Node-API call fails; a pending JS
+ * exception (if any) propagates to the caller. */
+#define NAPI_CALL(env, call)                                                   \
+  do {                                                                         \
+    if ((call) != napi_ok) {                                                   \
+      throw_napi_failure((env), #call);                                        \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+static void throw_napi_failure(napi_env env, const char *what) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
+  const napi_extended_error_info *info = NULL;
+  const char *msg = NULL;
+  if (napi_get_last_error_info(env, &info) == napi_ok && info != NULL) msg = info->error_message;
+  char buf[256];
+  snprintf(buf, sizeof buf, "haagent_native: %s failed%s%s", what, msg ? ": " : "", msg ? msg : "");
+  napi_throw_error(env, "ERR_HAAGENT_NATIVE", buf);
+}
+
+/* Set a property on an error object; failures here are ignored because we are already on an
+ * error path and the Error itself is still thrown. */
+static void set_prop(napi_env env, napi_value obj, const char *key, napi_value value) {
+  if (value != NULL) (void)napi_set_named_property(env, obj, key, value);
+}
+
+/* Throw Error("<syscall> failed: <strerror>") with errno/code/syscall, and return NULL. */
+static napi_value throw_errno(napi_env env, int errnum, const char *syscall, const char *detail) {
+  char name[64];
+  char desc[128];
+  char msg[320];
+  uv_err_name_r(-errnum, name, sizeof name);
+  uv_strerror_r(-errnum, desc, sizeof desc);
+  if (detail != NULL)
+    snprintf(msg, sizeof msg, "%s %s failed: %s", syscall, detail, desc);
+  else
+    snprintf(msg, sizeof msg, "%s failed: %s", syscall, desc);
+
+  napi_value js_msg = NULL, js_code = NULL, js_errno = NULL, js_syscall = NULL, err = NULL;
+  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &js_msg) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &js_code) != napi_ok ||
+      napi_create_error(env, js_code, js_msg, &err) != napi_ok) {
+    napi_throw_error(env, name, msg);
+    return NULL;
+  }
+  if (napi_create_int32(env, errnum, &js_errno) != napi_ok) js_errno = NULL;
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &js_syscall) != napi_ok) js_syscall = NULL;
+  set_prop(env, err, "errno", js_errno);
+  set_prop(env, err, "syscall", js_syscall);
+  napi_throw(env, err);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+/* Read argument `ifname` into buf (size IFNAMSIZ). Returns 0, or -1 with a JS exception set. */
+static int get_ifname(napi_env env, napi_value value, char buf[IFNAMSIZ]) {
+  napi_valuetype type;
+  size_t len = 0;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_string) {
+    throw_type(env, "ifname must be a string");
+    return -1;
+  }
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
+    throw_napi_failure(env, "napi_get_value_string_utf8");
+    return -1;
+  }
+  if (len == 0 || len >= IFNAMSIZ) {
+    /* The kernel's own answer for a name that cannot exist. */
+    throw_errno(env, len == 0 ? ENODEV : ENAMETOOLONG, "if_nametoindex", NULL);
+    return -1;
+  }
+  if (napi_get_value_string_utf8(env, value, buf, IFNAMSIZ, &len) != napi_ok) {
+    throw_napi_failure(env, "napi_get_value_string_utf8");
+    return -1;
+  }
+  if (strlen(buf) != len) { /* embedded NUL */
+    throw_errno(env, ENODEV, "if_nametoindex", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* Read argument `fd` (a non-negative int32). Returns 0, or -1 with a JS exception set. */
+static int get_fd(napi_env env, napi_value value, int *fd) {
+  napi_valuetype type;
+  double d = 0;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
+      napi_get_value_double(env, value, &d) != napi_ok ||
+      !(d >= 0 && d <= 2147483647.0) /* also rejects NaN */ || d != (double)(int32_t)d) {
+    throw_type(env, "fd must be a non-negative integer");
+    return -1;
+  }
+  *fd = (int32_t)d;
+  return 0;
+}
+
+/* open(ifname) -> fd */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char ifname[IFNAMSIZ];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_type(env, "open(ifname) needs an interface name");
+  if (get_ifname(env, argv[0], ifname) != 0) return NULL;
+
+  unsigned int ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) return throw_errno(env, errno, "if_nametoindex", NULL);
+
+  /* Protocol 0: the socket receives nothing, it only sends. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", NULL);
+
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = 0;
+  sll.sll_ifindex = (int)ifindex;
+  if (bind(fd, (const struct sockaddr *)&sll, sizeof sll) != 0) {
+    int saved = errno;
+    (void)close(fd);
+    return throw_errno(env, saved, "bind", NULL);
+  }
+
+  napi_value result;
+  if (napi_create_int32(env, fd, &result) != napi_ok) {
+    (void)close(fd);
+    throw_napi_failure(env, "napi_create_int32");
+    return NULL;
+  }
+  return result;
+}
+
+/* send(fd, frame) -> bytes sent. The frame is a complete Ethernet frame; it goes out on the
+ * interface the socket is bound to, with skb->protocol taken from the frame's EtherType. */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return throw_type(env, "send(fd, frame) needs two arguments");
+  if (get_fd(env, argv[0], &fd) != 0) return NULL;
+
+  bool is_typed = false;
+  NAPI_CALL(env, napi_is_typedarray(env, argv[1], &is_typed));
+  if (!is_typed) return throw_type(env, "frame must be a Buffer or Uint8Array");
+  napi_typedarray_type ta_type;
+  size_t len = 0;
+  void *data = NULL;
+  NAPI_CALL(env, napi_get_typedarray_info(env, argv[1], &ta_type, &len, &data, NULL, NULL));
+  if (ta_type != napi_uint8_array) return throw_type(env, "frame must be a Buffer or Uint8Array");
+  if (len < ETH_HEADER_LEN) return throw_errno(env, EINVAL, "sendto", "(frame shorter than an Ethernet header)");
+
+  /* The bound interface index, so sendto can name it together with the EtherType. */
+  struct sockaddr_ll bound;
+  socklen_t bound_len = sizeof bound;
+  memset(&bound, 0, sizeof bound);
+  if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) != 0)
+    return throw_errno(env, errno, "getsockname", NULL);
+  if (bound.sll_family != AF_PACKET || bound.sll_ifindex == 0)
+    return throw_errno(env, ENOTSOCK, "getsockname", "(not a bound AF_PACKET socket)");
+
+  const uint8_t *frame = (const uint8_t *)data;
+  struct sockaddr_ll dst;
+  memset(&dst, 0, sizeof dst);
+  dst.sll_family = AF_PACKET;
+  dst.sll_ifindex = bound.sll_ifindex;
+  memcpy(&dst.sll_protocol, frame + 12, 2); /* EtherType, already network byte order */
+  dst.sll_halen = ETH_ALEN;
+  memcpy(dst.sll_addr, frame, ETH_ALEN);
+
+  ssize_t n;
+  do {
+    n = sendto(fd, frame, len, MSG_DONTWAIT, (const struct sockaddr *)&dst, sizeof dst);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, errno, "sendto", NULL);
+
+  napi_value result;
+  NAPI_CALL(env, napi_create_double(env, (double)n, &result));
+  return result;
+}
+
+/* hwaddr(ifname) -> "aa:bb:cc:dd:ee:ff"; only Ethernet-type interfaces (ARPHRD_ETHER). */
+static napi_value js_hwaddr(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char ifname[IFNAMSIZ];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_type(env, "hwaddr(ifname) needs an interface name");
+  if (get_ifname(env, argv[0], ifname) != 0) return NULL;
+
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return throw_errno(env, errno, "socket", NULL);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+  int rc = ioctl(sock, SIOCGIFHWADDR, &ifr);
+  int saved = errno;
+  if (close(sock) != 0 && rc == 0) return throw_errno(env, errno, "close", NULL);
+  if (rc != 0) return throw_errno(env, saved, "ioctl", "SIOCGIFHWADDR");
+  if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+    return throw_errno(env, EAFNOSUPPORT, "ioctl", "SIOCGIFHWADDR (not an Ethernet interface)");
+
+  const unsigned char *mac = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+  char text[18];
+  snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x",
+           mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  napi_value result;
+  NAPI_CALL(env, napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
+/* close(fd). EINTR is not retried: on Linux the descriptor is released regardless. */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int fd;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_type(env, "close(fd) needs a descriptor");
+  if (get_fd(env, argv[0], &fd) != 0) return NULL;
+  if (close(fd) != 0 && errno != EINTR) return throw_errno(env, errno, "close", NULL);
+  return NULL; /* undefined */
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hwaddr", NULL, js_hwaddr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

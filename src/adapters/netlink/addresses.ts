@@ -1,0 +1,233 @@
+/**
+ * VIP management over rtnetlink (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR).
+ *
+ * Contracts:
+ * - `addVip` is idempotent and doubles as the lifetime refresh: it sends
+ *   NLM_F_CREATE|NLM_F_REPLACE, so re-adding an existing address updates its
+ *   IFA_CACHEINFO lifetimes instead of failing (EEXIST is swallowed anyway). A VIP with
+ *   `validLftSec` is removed by the kernel itself when nobody refreshes it: a killed agent
+ *   cannot leave a stale VIP behind. The kernel does not change an existing address's label
+ *   on replace.
+ * - `removeVip` removes exactly `address/prefixLength` on that interface and nothing else:
+ *   it sends both IFA_LOCAL and IFA_ADDRESS, because the kernel ignores the prefix length
+ *   when IFA_ADDRESS is absent. Deleting a primary IPv4 address normally deletes the
+ *   secondaries of its subnet too; when that would happen, `removeVip` first turns on
+ *   `net.ipv4.conf.<ifname>.promote_secondaries` (in the current network namespace) so
+ *   those foreign addresses survive. Absent address or interface is not an error.
+ * - Everything works in whatever network namespace the process runs in.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import netlink from 'netlink';
+import type { NetlinkMessage, rt as RtTypes, RtNetlinkSocket } from 'netlink';
+import { HaagentError } from '../../core/errors.js';
+import { errnoCodeOf, NetlinkError } from './errors.js';
+import { AF_INET, AF_INET6, formatIp, isIpv6LinkLocal, ipv4Broadcast, parseCidr, samePrefix } from './ip.js';
+import type { ParsedCidr } from './ip.js';
+import type { LinkResolver } from './links.js';
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, RTM, rtRequest } from './request.js';
+import type { AddressInfo, AddVipOptions } from './types.js';
+
+const { rt } = netlink;
+
+const FOREVER = 0xffffffff;
+const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_LINK = 253;
+const IFNAMSIZ = 16;
+
+export interface AddVipOptionsExt extends AddVipOptions {
+  /** IPv4: also set IFA_BROADCAST to the subnet's directed broadcast (like `ip addr add ... brd +`) */
+  readonly broadcast?: boolean;
+}
+
+/** Raw decode of one RTM_NEWADDR/RTM_DELADDR payload, without the interface name. */
+export interface RawAddress {
+  readonly ifindex: number;
+  readonly family: 4 | 6;
+  readonly bytes: Buffer;
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly label?: string;
+  readonly validLftSec?: number;
+  readonly preferredLftSec?: number;
+  readonly secondary: boolean;
+  readonly tentative: boolean;
+}
+
+export function parseAddress(msg: NetlinkMessage): RawAddress | undefined {
+  const { data, attrs } = rt.parseAddressMessage(msg.data);
+  const family = data.family === AF_INET ? 4 : data.family === AF_INET6 ? 6 : undefined;
+  // IFA_LOCAL is the local address; IFA_ADDRESS is the peer on point-to-point links.
+  const bytes = family === 4 ? (attrs.local ?? attrs.address) : (attrs.address ?? attrs.local);
+  if (family === undefined || data.index === undefined || !bytes) return undefined;
+  const flags = attrs.flags ?? data.flags ?? {};
+  const valid = attrs.cacheInfo?.ifaValid;
+  const preferred = attrs.cacheInfo?.ifaPrefered;
+  return {
+    ifindex: data.index,
+    family,
+    bytes,
+    address: formatIp(bytes),
+    prefixLength: data.prefixlen ?? 0,
+    ...(family === 4 && attrs.label !== undefined ? { label: attrs.label } : {}),
+    ...(valid !== undefined && valid !== FOREVER ? { validLftSec: valid } : {}),
+    ...(preferred !== undefined && preferred !== FOREVER ? { preferredLftSec: preferred } : {}),
+    secondary: flags.secondary === true,
+    tentative: flags.tentative === true,
+  };
+}
+
+function checkLifetime(name: string, v: number | undefined): void {
+  if (v === undefined) return;
+  if (!Number.isInteger(v) || v < 1 || v >= FOREVER) {
+    throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `${name} must be an integer 1..${FOREVER - 1} seconds, got ${v}`);
+  }
+}
+
+function sameAddress(a: { address: string; prefixLength: number }, vip: ParsedCidr): boolean {
+  return a.address === vip.address && a.prefixLength === vip.prefixLength;
+}
+
+export class AddressManager {
+  constructor(
+    private readonly sock: RtNetlinkSocket,
+    private readonly links: LinkResolver,
+    /** where the IPv4 per-interface sysctls live (overridable for tests) */
+    private readonly procSysIpv4Conf = '/proc/sys/net/ipv4/conf',
+  ) {}
+
+  async addVip(ifname: string, cidr: string, opts: AddVipOptionsExt = {}): Promise<void> {
+    const vip = parseCidr(cidr);
+    const what = `add VIP ${vip.address}/${vip.prefixLength} on ${ifname}`;
+    checkLifetime('validLftSec', opts.validLftSec);
+    checkLifetime('preferredLftSec', opts.preferredLftSec);
+    const valid = opts.validLftSec ?? FOREVER;
+    const preferred = opts.preferredLftSec ?? valid;
+    if (preferred > valid) {
+      throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `${what}: preferredLftSec ${preferred} exceeds validLftSec ${valid}`);
+    }
+    if (opts.label !== undefined) {
+      if (vip.family === 6) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `${what}: IPv6 addresses have no label`);
+      if (!opts.label.startsWith(ifname) || Buffer.byteLength(opts.label) >= IFNAMSIZ) {
+        throw new HaagentError('HA_ERR_INVALID_ARGUMENT',
+          `${what}: label ${JSON.stringify(opts.label)} must start with the interface name and be at most ${IFNAMSIZ - 1} bytes`);
+      }
+    }
+    const ifindex = await this.links.ifindexOf(ifname);
+    const scope = vip.family === 6 && isIpv6LinkLocal(vip.bytes) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+    // IPv6: no duplicate address detection, like keepalived: a VIP that moves between
+    // routers must be usable at once, not tentative for a second.
+    const flags = vip.family === 6 ? { nodad: true as const } : {};
+    const attrs: RtTypes.AddressAttrs = {
+      address: vip.bytes,
+      cacheInfo: { ifaValid: valid, ifaPrefered: preferred, cstamp: 0, tstamp: 0 },
+      flags,
+    };
+    if (vip.family === 4) {
+      attrs.local = vip.bytes;
+      if (opts.label !== undefined) attrs.label = opts.label;
+      const brd = opts.broadcast === true ? ipv4Broadcast(vip.bytes, vip.prefixLength) : undefined;
+      if (brd) attrs.broadcast = brd;
+    }
+    try {
+      await rtRequest(this.sock, RTM.NEWADDR, rt.formatAddressMessage, {
+        kind: 'address',
+        data: { family: vip.family === 4 ? AF_INET : AF_INET6, prefixlen: vip.prefixLength, flags, scope, index: ifindex },
+        attrs,
+      }, NLM_F_CREATE | NLM_F_REPLACE, what);
+    } catch (err) {
+      if (errnoCodeOf(err) === 'EEXIST') return;
+      throw new NetlinkError(what, err);
+    }
+  }
+
+  async removeVip(ifname: string, cidr: string): Promise<void> {
+    const vip = parseCidr(cidr);
+    const what = `remove VIP ${vip.address}/${vip.prefixLength} from ${ifname}`;
+    let ifindex: number;
+    try {
+      ifindex = await this.links.ifindexOf(ifname);
+    } catch (err) {
+      if (errnoCodeOf(err) === 'ENODEV') return; // no interface, so no address on it
+      throw err;
+    }
+    const present = (await this.dump(what)).filter((a) => a.ifindex === ifindex && a.family === vip.family);
+    const target = present.find((a) => sameAddress(a, vip));
+    if (!target) return;
+    if (vip.family === 4 && !target.secondary) {
+      const wouldCascade = present.some((a) => a !== target && a.secondary && a.prefixLength >= vip.prefixLength
+        && samePrefix(a.bytes, vip.bytes, vip.prefixLength));
+      if (wouldCascade) await this.ensurePromoteSecondaries(ifname, what);
+    }
+    const attrs: RtTypes.AddressAttrs = vip.family === 4 ? { local: vip.bytes, address: vip.bytes } : { address: vip.bytes };
+    try {
+      await rtRequest(this.sock, RTM.DELADDR, rt.formatAddressMessage, {
+        kind: 'address',
+        data: { family: vip.family === 4 ? AF_INET : AF_INET6, prefixlen: vip.prefixLength, index: ifindex },
+        attrs,
+      }, 0, what);
+    } catch (err) {
+      const code = errnoCodeOf(err);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOENT' || code === 'ENODEV') return;
+      throw new NetlinkError(what, err);
+    }
+  }
+
+  /** All addresses, or those of one interface (throws NetlinkError ENODEV if it does not exist). */
+  async listAddresses(ifname?: string): Promise<AddressInfo[]> {
+    const what = ifname === undefined ? 'list addresses' : `list addresses of ${ifname}`;
+    let names: Map<number, string>;
+    if (ifname === undefined) {
+      names = new Map((await this.links.listLinks()).map((l) => [l.ifindex, l.ifname]));
+    } else {
+      names = new Map([[await this.links.ifindexOf(ifname), ifname]]);
+    }
+    const out: AddressInfo[] = [];
+    for (const a of await this.dump(what)) {
+      const name = names.get(a.ifindex);
+      if (name === undefined) continue;
+      const { bytes: _bytes, ...rest } = a;
+      out.push({ ...rest, ifname: name });
+    }
+    return out;
+  }
+
+  async hasVip(ifname: string, cidr: string): Promise<boolean> {
+    const vip = parseCidr(cidr);
+    return (await this.listAddresses(ifname)).some((a) => a.family === vip.family && sameAddress(a, vip));
+  }
+
+  /** The first non-secondary IPv4 address of the interface (VRRP's source address), if any. */
+  async primaryIpv4(ifname: string): Promise<string | undefined> {
+    return (await this.listAddresses(ifname)).find((a) => a.family === 4 && !a.secondary)?.address;
+  }
+
+  /**
+   * The interface's IPv6 link-local address (VRRPv3/IPv6 source), preferring one whose
+   * duplicate address detection has finished; undefined when there is none.
+   */
+  async linkLocalIpv6(ifname: string): Promise<string | undefined> {
+    const ll = (await this.listAddresses(ifname)).filter((a) => a.family === 6 && isIpv6LinkLocal(parseCidr(a.address).bytes));
+    return (ll.find((a) => !a.tentative) ?? ll[0])?.address;
+  }
+
+  private async dump(what: string): Promise<RawAddress[]> {
+    let replies: NetlinkMessage[];
+    try {
+      replies = await rtRequest(this.sock, RTM.GETADDR, rt.formatAddressMessage,
+        { kind: 'address', data: {}, attrs: {} }, NLM_F_DUMP, what);
+    } catch (err) {
+      throw new NetlinkError(what, err);
+    }
+    return replies.filter((m) => m.type === RTM.NEWADDR).map(parseAddress).filter((a): a is RawAddress => a !== undefined);
+  }
+
+  private async ensurePromoteSecondaries(ifname: string, what: string): Promise<void> {
+    const path = `${this.procSysIpv4Conf}/${ifname}/promote_secondaries`;
+    try {
+      if ((await readFile(path, 'utf8')).trim() === '1') return;
+      await writeFile(path, '1\n');
+    } catch (err) {
+      throw new NetlinkError(`${what}: cannot enable ${path} (removing this primary address would also remove the secondaries of its subnet)`, err);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The rtnetlink adapter: VIPs, links and kernel events for the daemon.
+ * Everything runs in the network namespace of the process (`ip netns exec NS node ...`).
+ */
+import netlink from 'netlink';
+import type { RtNetlinkSocket } from 'netlink';
+import { AddressManager } from './addresses.js';
+import type { AddVipOptionsExt } from './addresses.js';
+import { NetlinkError } from './errors.js';
+import { LinkResolver } from './links.js';
+import type { NetlinkPort } from './port.js';
+import type { AddressInfo, LinkInfo } from './types.js';
+import { RtnetlinkWatcher } from './watcher.js';
+
+export type { NetlinkPort, NetlinkWatcher } from './port.js';
+export type { AddVipOptionsExt } from './addresses.js';
+export type * from './types.js';
+export { NetlinkError, NetlinkErrnoError } from './errors.js';
+export { RtnetlinkWatcher } from './watcher.js';
+export { AddressManager } from './addresses.js';
+export { LinkResolver } from './links.js';
+export { parseCidr, formatIp } from './ip.js';
+
+/** The production NetlinkPort: one request socket (unref'd while idle). */
+export class RtnetlinkAdapter implements NetlinkPort {
+  private readonly links: LinkResolver;
+  private readonly addresses: AddressManager;
+  private closed = false;
+
+  constructor(private readonly sock: RtNetlinkSocket) {
+    this.links = new LinkResolver(sock);
+    this.addresses = new AddressManager(sock, this.links);
+  }
+
+  addVip(ifname: string, cidr: string, opts?: AddVipOptionsExt): Promise<void> {
+    return this.addresses.addVip(ifname, cidr, opts);
+  }
+  removeVip(ifname: string, cidr: string): Promise<void> {
+    return this.addresses.removeVip(ifname, cidr);
+  }
+  listAddresses(ifname?: string): Promise<AddressInfo[]> {
+    return this.addresses.listAddresses(ifname);
+  }
+  hasVip(ifname: string, cidr: string): Promise<boolean> {
+    return this.addresses.hasVip(ifname, cidr);
+  }
+  primaryIpv4(ifname: string): Promise<string | undefined> {
+    return this.addresses.primaryIpv4(ifname);
+  }
+  linkLocalIpv6(ifname: string): Promise<string | undefined> {
+    return this.addresses.linkLocalIpv6(ifname);
+  }
+  getLink(ifname: string): Promise<LinkInfo> {
+    return this.links.getLink(ifname);
+  }
+  getLinkByIndex(ifindex: number): Promise<LinkInfo> {
+    return this.links.getLinkByIndex(ifindex);
+  }
+  watch(): Promise<RtnetlinkWatcher> {
+    return RtnetlinkWatcher.open(this.sock);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.socket.close();
+  }
+}
+
+/** Opens the adapter in the current network namespace. */
+export async function createNetlink(): Promise<RtnetlinkAdapter> {
+  try {
+    return new RtnetlinkAdapter(netlink.createRtNetlink());
+  } catch (err) {
+    throw new NetlinkError('open rtnetlink socket', err);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What the daemon needs from rtnetlink, as an interface it can fake in unit tests.
+ * The real implementation is `createNetlink()` in index.ts.
+ */
+import type { AddVipOptionsExt } from './addresses.js';
+import type { AddressInfo, LinkInfo, NetlinkEvent, LinkEvent, AddressEvent } from './types.js';
+import type { NetlinkError } from './errors.js';
+
+/** Kernel link/address events; see watcher.ts for the exact contract. */
+export interface NetlinkWatcher {
+  on(event: 'event', listener: (ev: NetlinkEvent) => void): this;
+  on(event: 'link', listener: (ev: LinkEvent) => void): this;
+  on(event: 'address-added' | 'address-removed', listener: (ev: AddressEvent) => void): this;
+  on(event: 'error', listener: (err: NetlinkError) => void): this;
+  close(): void;
+}
+
+export interface NetlinkPort {
+  /** Adds or refreshes (NLM_F_CREATE|NLM_F_REPLACE) a VIP; already present is fine. */
+  addVip(ifname: string, cidr: string, opts?: AddVipOptionsExt): Promise<void>;
+  /** Removes exactly this address/prefix; absent (or no such interface) is fine. */
+  removeVip(ifname: string, cidr: string): Promise<void>;
+  listAddresses(ifname?: string): Promise<AddressInfo[]>;
+  hasVip(ifname: string, cidr: string): Promise<boolean>;
+  /** First non-secondary IPv4 address: the VRRP source address. */
+  primaryIpv4(ifname: string): Promise<string | undefined>;
+  /** IPv6 link-local address (DAD finished preferred): the VRRPv3/IPv6 source address. */
+  linkLocalIpv6(ifname: string): Promise<string | undefined>;
+  /** Throws a NetlinkError with errnoCode 'ENODEV' when the interface does not exist. */
+  getLink(ifname: string): Promise<LinkInfo>;
+  getLinkByIndex(ifindex: number): Promise<LinkInfo>;
+  /** Opens a separate subscribed socket; close it with its own close(). */
+  watch(): Promise<NetlinkWatcher>;
+  /** Closes the request socket. Idempotent. */
+  close(): void;
+}

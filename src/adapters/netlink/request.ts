@@ -1,0 +1,66 @@
+/**
+ * One rtnetlink request/response round trip with the kernel's errno kept intact.
+ *
+ * Why not `RtNetlinkSocket.newAddress()` & co. from the `netlink` package (0.3.0):
+ * - on an NLMSG_ERROR its `checkError()` throws a bare `Error('Request rejected: EEXIST')`
+ *   with no `errno`/`code` property, so callers would have to parse a message string;
+ * - its parsed `message` events drop the netlink message type, so RTM_NEWADDR and
+ *   RTM_DELADDR look the same (see watcher.ts).
+ * So we format with the package's generated struct formatters, send through the lower
+ * `NetlinkSocket.request(..., { checkError: false })`, and decode NLMSG_ERROR ourselves.
+ *
+ * Requests on one socket are serialized: the package keeps a single multipart buffer per
+ * socket, so an ACK that the kernel queues between two chunks of a dump (another request
+ * sent meanwhile) makes it reject the dump ("Multipart message not terminated properly")
+ * and leaves the kernel's dump running, and every later dump then fails with EBUSY.
+ * For the same reason never dump on a socket subscribed to multicast groups: notifications
+ * interleave with the chunks too.
+ */
+import netlink from 'netlink';
+import type { NetlinkMessage, RtNetlinkSocket } from 'netlink';
+import { NetlinkErrnoError } from './errors.js';
+
+const { AttrStream, parseError, MessageType: NlMessageType, rt } = netlink;
+
+export const RTM = rt.MessageType;
+
+/** nlmsg_flags modifiers (linux/netlink.h); REQUEST|ACK are added by rtRequest. */
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+export const NLM_F_DUMP = 0x300;
+
+const queues = new WeakMap<RtNetlinkSocket, Promise<void>>();
+
+type Formatter<M> = (msg: M, out: InstanceType<typeof AttrStream>) => void;
+
+/**
+ * Sends `msg` as `type` with REQUEST|ACK|`flags` and returns the raw reply messages
+ * (empty for a plain ACK; the data parts of a multipart dump otherwise).
+ * Rejects with NetlinkErrnoError when the kernel answers NLMSG_ERROR with errno != 0.
+ */
+export async function rtRequest<M>(
+  sock: RtNetlinkSocket,
+  type: number,
+  format: Formatter<M>,
+  msg: M,
+  flags: number,
+  what: string,
+  timeoutMs = 5000,
+): Promise<NetlinkMessage[]> {
+  const stream = new AttrStream();
+  format(msg, stream);
+  const previous = queues.get(sock) ?? Promise.resolve();
+  const pending = previous.then(() => sock.socket.request(type, stream.bufs, { flags, checkError: false, timeout: timeoutMs }));
+  const settled = pending.then(() => undefined, () => undefined);
+  queues.set(sock, settled);
+  void settled.then(() => { if (queues.get(sock) === settled) queues.delete(sock); });
+  const [replies] = await pending;
+  const first = replies[0];
+  if (first && first.type === NlMessageType.ERROR) {
+    const { errno } = parseError(first.data, first.flags);
+    if (errno === 0) return [];
+    throw new NetlinkErrnoError(-errno, what);
+  }
+  return replies;
+}

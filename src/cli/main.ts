@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/** The `haagent` command: parse and dispatch only. */
+import { Command, Option } from 'commander';
+import { HaagentError } from '../core/errors.js';
+import { DEFAULT_SOCKET_PATH } from '../core/config/types.js';
+import { requestStatus } from '../daemon/control-server.js';
+import { ConfigInvalidError, loadConfig } from './load-config.js';
+import { packageVersion } from './package-info.js';
+import { runStart } from './start.js';
+import { formatStatus } from './status-format.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function fail(err: unknown): never {
+  if (err instanceof HaagentError) {
+    process.stderr.write(`haagent: ${err.message}\n`);
+    process.exit(err instanceof ConfigInvalidError || err.code === 'HA_ERR_CONFIG' ? 2 : err.code === 'HA_ERR_NO_AGENT' ? 3 : 1);
+  }
+  process.stderr.write(`haagent: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+}
+
+const program = new Command();
+program.name('haagent').description('VRRP virtual-IP failover agent (keepalived-compatible)').version(packageVersion());
+
+program.command('start')
+  .description('run the agent in the foreground (JSON logs on stdout)')
+  .addOption(new Option('--role <role>', 'preset: master (priority 150, preempt), backup (100, no preempt), auto (100, no preempt; higher address wins the first election)').choices(['auto', 'master', 'backup']))
+  .option('-c, --config <file>', 'YAML config (default /etc/haagent/haagent.yaml when it exists)')
+  .option('--interface <if>', 'NIC carrying VRRP heartbeats')
+  .option('--external <if>', 'NIC where the VIPs live (default: --interface)')
+  .option('--vip <cidr>', 'virtual IP in CIDR form (repeatable)', collect)
+  .option('--vrid <n>', 'virtual router ID, 1..255')
+  .option('--priority <n>', 'priority, 1..255 (overrides the role)')
+  .option('--advert-interval <dur>', 'advert interval, e.g. 1s or 100ms (v3)')
+  .option('--vrrp-version <v>', '2 or 3 (default 3)')
+  .option('--peer <ip>', 'unicast peer (repeatable; default multicast 224.0.0.18)', collect)
+  .option('--preempt', 'take over from a lower-priority master')
+  .option('--no-preempt', 'never preempt a healthy master')
+  .option('--preempt-delay <dur>', 'wait this long before preempting')
+  .option('--name <name>', 'instance name (flags-only mode)')
+  .option('--socket <path>', `control socket (default ${DEFAULT_SOCKET_PATH})`)
+  .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+  .action(async (opts: Parameters<typeof runStart>[0], cmd: Command) => {
+    const explicitPreempt = cmd.getOptionValueSource('preempt') === 'cli';
+    await runStart(opts, explicitPreempt).catch(fail);
+  });
+
+program.command('status')
+  .description('show the running agent\'s instances')
+  .option('--json', 'machine-readable output (stable; see README)')
+  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
+  .action(async (opts: { json?: boolean; socket: string }) => {
+    try {
+      const s = await requestStatus(opts.socket);
+      process.stdout.write(opts.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.command('check-config')
+  .description('validate a config file and print the effective settings')
+  .argument('[file]', 'config file', '/etc/haagent/haagent.yaml')
+  .action((file: string) => {
+    try {
+      const { config } = loadConfig({ config: file }, false);
+      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.command('lab')
+  .description('build a two-host lab in network namespaces, run the agents, show a real failover (root)')
+  .option('--keep', 'leave the lab up at the end')
+  .option('--advert-interval <dur>', 'advert interval for both agents', '1s')
+  .action(async (opts: { keep?: boolean; advertInterval: string }) => {
+    const { runLab } = await import('../lab/run.js');
+    await runLab({ keep: opts.keep === true, advertInterval: opts.advertInterval }).catch(fail);
+  });
+
+program.parseAsync(process.argv).catch(fail);

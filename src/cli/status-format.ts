@@ -1,0 +1,38 @@
+/** Human output of `haagent status`: one table row per instance, then recent transitions. */
+import type { AgentStatus } from '../core/control/types.js';
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatStatus(s: AgentStatus): string {
+  const rows = [['INSTANCE', 'VRID', 'STATE', 'PRIO', 'EFF', 'VIPS', 'MASTER', 'IN STATE', 'SENT', 'RECV', 'DROPS']];
+  for (const i of s.instances) {
+    const drops = Object.values(i.drops).reduce((a, b) => a + b, 0);
+    const master = i.master === null ? '-' : i.master.self ? `self (${i.master.priority})` : `${i.master.address} (${i.master.priority})`;
+    rows.push([i.name, String(i.vrid), i.state, String(i.priority), String(i.effectivePriority), i.vips.join(','), master,
+      duration(i.timeInStateMs), String(i.advertsSent), String(i.advertsReceived), String(drops)]);
+  }
+  const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}`, '', table(rows)];
+  for (const i of s.instances) {
+    if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
+    const dropKinds = Object.entries(i.drops);
+    if (dropKinds.length > 0) lines.push(`${i.name}: drops: ${dropKinds.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    if (i.transitions.length > 0) {
+      lines.push('', `${i.name}: last transitions`);
+      for (const t of i.transitions.slice(-5)) lines.push(`  ${t.at}  ${t.from} -> ${t.to}  ${t.reason}`);
+    }
+  }
+  for (const [ifname, d] of Object.entries(s.interfaceDrops)) {
+    lines.push(`${ifname}: dropped before demux: ${Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+  return lines.join('\n');
+}

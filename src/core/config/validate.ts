@@ -1,0 +1,248 @@
+/**
+ * Raw (parsed YAML or CLI flags) -> validated, frozen AgentConfig. Every problem becomes a
+ * ConfigError carrying the key path (`instances[0].vrid`) and, when a locator is given, the
+ * line in the file. All problems are collected, not just the first.
+ *
+ * Deliberately not checked here: whether interfaces exist (the daemon checks before it touches
+ * any address), and cross-host consistency (peers compare fingerprints at run time).
+ */
+import { ConfigError } from '../errors.js';
+import { parseDurationMs } from './duration.js';
+import { parseCidr, parseIpAddress } from './cidr.js';
+import { ROLE_DEFAULTS, ROLES } from './roles.js';
+import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
+import { DEFAULT_SOCKET_PATH } from './types.js';
+import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
+
+export type PathSegment = string | number;
+/** Maps a key path to a 1-based line number in the source, when known. */
+export type Locator = (path: readonly PathSegment[]) => number | undefined;
+
+export type ValidateResult = { ok: true; config: AgentConfig } | { ok: false; errors: readonly ConfigError[] };
+
+const TOP_KEYS = new Set(['socket', 'instances']);
+const INSTANCE_KEYS = new Set([
+  'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
+  'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label',
+]);
+const AUTH_KEYS = new Set(['type', 'password']);
+const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
+const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
+
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out === '' ? '(top level)' : out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class Collector {
+  readonly errors: ConfigError[] = [];
+  constructor(private readonly locate: Locator) {}
+
+  fail(path: readonly PathSegment[], message: string): undefined {
+    this.errors.push(new ConfigError(formatPath(path), message, this.locate(path)));
+    return undefined;
+  }
+
+  unknownKeys(obj: Record<string, unknown>, allowed: ReadonlySet<string>, path: readonly PathSegment[]): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.has(key)) this.fail([...path, key], `unknown key "${key}" (allowed: ${[...allowed].join(', ')})`);
+    }
+  }
+
+  int(obj: Record<string, unknown>, key: string, path: readonly PathSegment[], min: number, max: number): number | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      return this.fail([...path, key], `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  bool(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): boolean | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') return this.fail([...path, key], `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  str(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): string | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') return this.fail([...path, key], `must be a non-empty string, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  ifname(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): string | undefined {
+    const v = this.str(obj, key, path);
+    if (v !== undefined && !IFNAME.test(v)) return this.fail([...path, key], `"${v}" is not a valid interface name`);
+    return v;
+  }
+
+  durationMs(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): number | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    const r = parseDurationMs(v);
+    if (!r.ok) return this.fail([...path, key], r.reason);
+    return r.ms;
+  }
+
+  list(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): unknown[] | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) return this.fail([...path, key], 'must be a list');
+    return v as unknown[];
+  }
+}
+
+function advertIntervalCs(c: Collector, ms: number | undefined, version: VrrpVersion, path: readonly PathSegment[]): number {
+  const p = [...path, 'advert-interval'];
+  if (ms === undefined) return 100;
+  if (version === 2) {
+    if (ms % 1000 !== 0 || ms < 1000 || ms > 255_000) {
+      c.fail(p, `VRRPv2 advertises whole seconds (1s..255s), got ${ms} ms; use vrrp-version: 3 for sub-second intervals`);
+      return 100;
+    }
+    return ms / 10;
+  }
+  if (ms % 10 !== 0 || ms < 10 || ms > 40_950) {
+    c.fail(p, `VRRPv3 advertises centiseconds (10ms..40.95s, a multiple of 10ms), got ${ms} ms`);
+    return 100;
+  }
+  return ms / 10;
+}
+
+function auth(c: Collector, raw: unknown, version: VrrpVersion, path: readonly PathSegment[]): AuthConfig {
+  if (raw === undefined) return { type: 'none' };
+  if (!isRecord(raw)) {
+    c.fail(path, 'must be a mapping like { type: pass, password: secret }');
+    return { type: 'none' };
+  }
+  c.unknownKeys(raw, AUTH_KEYS, path);
+  const type = raw['type'] ?? 'none';
+  if (type === 'none') return { type: 'none' };
+  if (type !== 'pass') {
+    c.fail([...path, 'type'], `must be "none" or "pass", got ${JSON.stringify(type)}`);
+    return { type: 'none' };
+  }
+  if (version !== 2) c.fail([...path, 'type'], 'authentication exists only in VRRPv2 (RFC 3768); RFC 5798 removed it');
+  const password = c.str(raw, 'password', path);
+  if (password === undefined) {
+    if (raw['password'] === undefined) c.fail([...path, 'password'], 'is required when type is pass');
+    return { type: 'none' };
+  }
+  if (new TextEncoder().encode(password).length > 8) c.fail([...path, 'password'], 'is at most 8 bytes (VRRPv2 auth data field); keepalived truncates silently, we refuse');
+  return { type: 'pass', password };
+}
+
+function garp(c: Collector, raw: unknown, path: readonly PathSegment[]): GarpConfig {
+  const defaults: GarpConfig = { burst: 5, burstIntervalMs: 100, refreshMs: 0 };
+  if (raw === undefined) return defaults;
+  if (!isRecord(raw)) {
+    c.fail(path, 'must be a mapping like { burst: 5, burst-interval: 100ms, refresh: 60s }');
+    return defaults;
+  }
+  c.unknownKeys(raw, GARP_KEYS, path);
+  return {
+    burst: c.int(raw, 'burst', path, 0, 100) ?? defaults.burst,
+    burstIntervalMs: c.durationMs(raw, 'burst-interval', path) ?? defaults.burstIntervalMs,
+    refreshMs: c.durationMs(raw, 'refresh', path) ?? defaults.refreshMs,
+  };
+}
+
+function instance(c: Collector, raw: unknown, index: number): InstanceConfig | undefined {
+  const path: PathSegment[] = ['instances', index];
+  if (!isRecord(raw)) return c.fail(path, 'must be a mapping');
+  c.unknownKeys(raw, INSTANCE_KEYS, path);
+
+  const vrid = c.int(raw, 'vrid', path, 1, 255);
+  if (raw['vrid'] === undefined) c.fail([...path, 'vrid'], 'is required (1..255; must match on both hosts)');
+  const name = c.str(raw, 'name', path) ?? `vrid${vrid ?? index}`;
+  const roleRaw = raw['role'] ?? 'auto';
+  let role: Role = 'auto';
+  if (typeof roleRaw === 'string' && (ROLES as readonly string[]).includes(roleRaw)) role = roleRaw as Role;
+  else c.fail([...path, 'role'], `must be one of ${ROLES.join(', ')}, got ${JSON.stringify(roleRaw)}`);
+
+  const iface = c.ifname(raw, 'interface', path);
+  if (raw['interface'] === undefined) c.fail([...path, 'interface'], 'is required (the NIC that carries heartbeats)');
+  const external = c.ifname(raw, 'external', path) ?? iface ?? '';
+
+  const versionRaw = raw['vrrp-version'] ?? 3;
+  let version: VrrpVersion = 3;
+  if (versionRaw === 2 || versionRaw === 3) version = versionRaw;
+  else c.fail([...path, 'vrrp-version'], `must be 2 or 3, got ${JSON.stringify(versionRaw)}`);
+
+  const vipsRaw = c.list(raw, 'vips', path) ?? [];
+  if (raw['vips'] === undefined || vipsRaw.length === 0) c.fail([...path, 'vips'], 'needs at least one address in CIDR form, e.g. 192.0.2.10/24');
+  const vips: string[] = [];
+  let family: AddressFamily | undefined;
+  vipsRaw.forEach((v, i) => {
+    const r = typeof v === 'string' ? parseCidr(v) : { ok: false as const, reason: 'must be a string like 192.0.2.10/24' };
+    if (!r.ok) return c.fail([...path, 'vips', i], r.reason);
+    if (family !== undefined && r.family !== family) return c.fail([...path, 'vips', i], 'mixes IPv4 and IPv6; use one instance per address family (RFC 5798 §5.2.9)');
+    family ??= r.family;
+    if (vips.includes(r.cidr)) return c.fail([...path, 'vips', i], `${r.cidr} is listed twice`);
+    vips.push(r.cidr);
+    return undefined;
+  });
+  if (family === 6 && version === 2) c.fail([...path, 'vrrp-version'], 'VRRPv2 carries IPv4 only; IPv6 VIPs need vrrp-version: 3');
+  if (vips.length > 255) c.fail([...path, 'vips'], 'at most 255 addresses fit one advertisement');
+
+  const peers: string[] = [];
+  (c.list(raw, 'peers', path) ?? []).forEach((p, i) => {
+    const r = typeof p === 'string' ? parseIpAddress(p) : { ok: false as const, reason: 'must be an IP address string' };
+    if (!r.ok) return c.fail([...path, 'peers', i], r.reason);
+    if (family !== undefined && r.family !== family) return c.fail([...path, 'peers', i], `is IPv${r.family} but the VIPs are IPv${family}`);
+    peers.push(r.address);
+    return undefined;
+  });
+
+  const defaults = ROLE_DEFAULTS[role];
+  const priority = c.int(raw, 'priority', path, 1, 255) ?? defaults.priority;
+  const preempt = c.bool(raw, 'preempt', path) ?? defaults.preempt;
+  const preemptDelayMs = c.durationMs(raw, 'preempt-delay', path) ?? 0;
+  if (preemptDelayMs > 3_600_000) c.fail([...path, 'preempt-delay'], 'must be at most 1h');
+  const intervalCs = advertIntervalCs(c, c.durationMs(raw, 'advert-interval', path), version, path);
+  const vipLabel = c.str(raw, 'vip-label', path);
+  if (vipLabel !== undefined && (family === 6 || vipLabel.length > 15)) {
+    c.fail([...path, 'vip-label'], family === 6 ? 'labels exist for IPv4 addresses only' : 'is at most 15 characters (IFNAMSIZ)');
+  }
+
+  return Object.freeze({
+    name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
+    advertIntervalCs: intervalCs, preempt, preemptDelayMs, vips: Object.freeze(vips), peers: Object.freeze(peers),
+    auth: Object.freeze(auth(c, raw['auth'], version, [...path, 'auth'])),
+    garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
+  });
+}
+
+export function validateConfig(raw: unknown, locate: Locator = () => undefined): ValidateResult {
+  const c = new Collector(locate);
+  if (!isRecord(raw)) {
+    c.fail([], 'the config must be a mapping with an "instances" list');
+    return { ok: false, errors: c.errors };
+  }
+  c.unknownKeys(raw, TOP_KEYS, []);
+  const socketPath = c.str(raw, 'socket', []) ?? DEFAULT_SOCKET_PATH;
+  if (!socketPath.startsWith('/')) c.fail(['socket'], 'must be an absolute path');
+  const list = c.list(raw, 'instances', []);
+  if (list === undefined || list.length === 0) c.fail(['instances'], 'needs at least one instance');
+  const instances = (list ?? []).map((r, i) => instance(c, r, i)).filter((x): x is InstanceConfig => x !== undefined);
+
+  const seen = new Map<string, number>();
+  instances.forEach((inst, i) => {
+    const key = `${inst.interface}/${inst.family}/${inst.vrid}`;
+    const prev = seen.get(key);
+    if (prev !== undefined) c.fail(['instances', i, 'vrid'], `VRID ${inst.vrid} is already used on ${inst.interface} by instances[${prev}]`);
+    seen.set(key, i);
+    const dup = instances.findIndex((o) => o.name === inst.name);
+    if (dup !== i) c.fail(['instances', i, 'name'], `name "${inst.name}" is already used by instances[${dup}]`);
+  });
+
+  if (c.errors.length > 0) return { ok: false, errors: c.errors };
+  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances) }) };
+}

@@ -1,0 +1,39 @@
+/**
+ * One base error class with stable machine codes (modelled on undici's lib/core/errors.js).
+ * Never throw strings; wrap causes with `{ cause }`.
+ */
+export type HaagentErrorCode =
+  | 'HA_ERR_CONFIG'
+  | 'HA_ERR_INVALID_ARGUMENT'
+  | 'HA_ERR_ENCODE'
+  | 'HA_ERR_SOCKET'
+  | 'HA_ERR_NETLINK'
+  | 'HA_ERR_ANNOUNCE'
+  | 'HA_ERR_CONTROL'
+  | 'HA_ERR_NO_AGENT'
+  | 'HA_ERR_LAB'
+  | 'HA_ERR_HOOK'
+  | 'HA_ERR_INTERNAL';
+
+export class HaagentError extends Error {
+  readonly code: HaagentErrorCode;
+
+  constructor(code: HaagentErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HaagentError';
+    this.code = code;
+  }
+}
+
+/** A config problem, located by key path (`instances[0].vrid`) and, where known, file line. */
+export class ConfigError extends HaagentError {
+  readonly path: string;
+  readonly line: number | undefined;
+
+  constructor(path: string, message: string, line?: number) {
+    super('HA_ERR_CONFIG', `${path}${line === undefined ? '' : ` (line ${line})`}: ${message}`);
+    this.name = 'ConfigError';
+    this.path = path;
+    this.line = line;
+  }
+}

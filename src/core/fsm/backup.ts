@@ -1,0 +1,91 @@
+/**
+ * BACKUP state handlers (RFC 5798 §6.4.2).
+ *
+ * Preemption refinement: the RFC accepts an advertisement when "the Priority in the
+ * ADVERTISEMENT is greater than or equal to the local Priority". Here a preempting backup
+ * applies the full (priority, primary address) order of §6.4.3 instead: at equal priority an
+ * advertisement from a LOWER address is treated like a lower priority and discarded, so the
+ * higher address takes over. The outcome is then a function of the configuration alone (with
+ * preempt everywhere: highest priority, tie -> highest address), not of who booted first. A
+ * lower-address RFC-literal peer that is master simply steps down when it hears us (§6.4.3).
+ *
+ * Preempt delay (settings.preemptDelayMs > 0): the first advertisement this backup would
+ * discard to preempt arms the 'preempt-delay' timer at now + preemptDelayMs; until that
+ * deadline such advertisements are ACCEPTED (Master_Down_Timer reset, master recorded), so the
+ * lower master stays in place. When 'preempt-delay' fires and the master we last heard is still
+ * one we would preempt, we become MASTER at once. Hearing a master that beats us cancels the
+ * wait (the next lower one starts a fresh one); when the lower master goes silent, the
+ * Master_Down_Timer still fires as usual. The owner (priority 255) waits too.
+ */
+import { advertBeatsLocal, localRank, preemptMode } from './election.js';
+import { changeTimers } from './timer-effects.js';
+import { skewTimeMs } from './timers.js';
+import { enterMaster, masterDownMs } from './transitions.js';
+import type { TimerChange } from './timer-effects.js';
+import type { AdvertInput, InstanceState, PeerMaster, StepResult, TimerKind } from './types.js';
+
+function unchanged(state: InstanceState): StepResult {
+  return { state, effects: [] };
+}
+
+/** Master_Adver_Interval after hearing this advertisement: v3 adopts it, v2 keeps its own. */
+export function adoptedIntervalCs(state: InstanceState, advert: AdvertInput): number {
+  const cs = advert.maxAdvertIntervalCs;
+  if (state.settings.version === 2 || !Number.isInteger(cs) || cs < 1) return state.masterAdverIntervalCs;
+  return cs;
+}
+
+/** What accepting an advertisement does to the preempt-delay wait. */
+type PreemptWait = 'keep' | 'cancel' | { readonly armAtMs: number };
+
+function accept(state: InstanceState, advert: AdvertInput, nowMs: number, wait: PreemptWait): StepResult {
+  const masterAdverIntervalCs = adoptedIntervalCs(state, advert);
+  const master: PeerMaster = { address: advert.from, priority: advert.priority, lastSeenMs: nowMs };
+  const waitChange: TimerChange[] =
+    wait === 'keep' ? [] : [['preempt-delay', wait === 'cancel' ? null : wait.armAtMs]];
+  const t = changeTimers(state.timers, [
+    // §6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT,
+    // Recompute the Master_Down_Interval, Reset the Master_Down_Timer to Master_Down_Interval".
+    ['master-down', nowMs + masterDownMs(state, masterAdverIntervalCs)],
+    ...waitChange,
+  ]);
+  return { state: { ...state, masterAdverIntervalCs, master, timers: t.timers }, effects: t.effects };
+}
+
+export function backupOnAdvert(state: InstanceState, advert: AdvertInput, nowMs: number): StepResult {
+  if (advert.priority === 0) {
+    // §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer to Skew_Time".
+    const skew = skewTimeMs(state.effectivePriority, state.masterAdverIntervalCs, state.settings.version);
+    const t = changeTimers(state.timers, [['master-down', nowMs + skew]]);
+    const master: PeerMaster = { address: advert.from, priority: 0, lastSeenMs: nowMs };
+    return { state: { ...state, master, timers: t.timers }, effects: t.effects };
+  }
+  const beatsUs = advertBeatsLocal({ priority: advert.priority, address: advert.from }, localRank(state));
+  if (!preemptMode(state) || beatsUs) return accept(state, advert, nowMs, beatsUs ? 'cancel' : 'keep');
+  // We would preempt this lower master.
+  if (state.settings.preemptDelayMs > 0) {
+    const waitUntil = state.timers['preempt-delay'];
+    if (waitUntil === null) return accept(state, advert, nowMs, { armAtMs: nowMs + state.settings.preemptDelayMs });
+    if (waitUntil > nowMs) return accept(state, advert, nowMs, 'keep');
+  }
+  // §6.4.2: "else: Discard the ADVERTISEMENT" - the Master_Down_Timer then fires and we take over.
+  return unchanged(state);
+}
+
+/** A due timer in BACKUP (stale fires were filtered by step). */
+export function backupOnTimer(state: InstanceState, timer: TimerKind, nowMs: number): StepResult {
+  if (timer === 'master-down') {
+    // §6.4.2: "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT ... Transition to the {Master} state".
+    const released = state.master !== null && state.master.priority === 0;
+    return enterMaster(state, nowMs, released ? 'peer released (priority 0)' : 'master-down timer expired');
+  }
+  if (timer === 'preempt-delay') {
+    const m = state.master;
+    if (m !== null && m.priority !== 0 && preemptMode(state) && !advertBeatsLocal(m, localRank(state))) {
+      return enterMaster(state, nowMs, `preempt delay expired: preempting lower-priority master ${m.address} (priority ${m.priority})`);
+    }
+    const t = changeTimers(state.timers, [['preempt-delay', null]]);
+    return { state: { ...state, timers: t.timers }, effects: t.effects };
+  }
+  return unchanged(state); // 'advert' is never armed in BACKUP
+}

@@ -1,0 +1,26 @@
+/** Construction of a fresh instance (RFC 5798 §6.4.1: the Initialize state). */
+import type { InstanceSettings, InstanceState } from './types.js';
+
+export const NO_TIMERS: InstanceState['timers'] = Object.freeze({
+  'master-down': null,
+  advert: null,
+  'preempt-delay': null,
+});
+
+/**
+ * A new instance in INIT with no timers armed, effective priority = configured priority and
+ * Master_Adver_Interval = Advertisement_Interval. Nothing happens until a `start` input.
+ * Does not validate settings: config has already done that.
+ */
+export function createInstance(settings: InstanceSettings, nowMs: number): InstanceState {
+  return {
+    settings,
+    state: 'INIT',
+    effectivePriority: settings.priority,
+    masterAdverIntervalCs: settings.advertIntervalCs,
+    timers: NO_TIMERS,
+    master: null,
+    faults: [],
+    enteredStateAtMs: nowMs,
+  };
+}

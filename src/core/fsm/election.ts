@@ -1,0 +1,49 @@
+/**
+ * Pure election comparisons (RFC 5798 §6.4.2, §6.4.3).
+ *
+ * Routers are ranked by (priority, primary address): higher priority wins; at equal priority
+ * the higher primary address wins ("the primary IPvX Address of the sender is greater than the
+ * local primary IPvX Address", §6.4.3). The same total order is used by a backup deciding
+ * whether to preempt (see backup.ts for why this refines the RFC's "greater than or equal").
+ */
+import { compareAddresses } from './address-order.js';
+import type { InstanceState } from './types.js';
+
+export interface Rank {
+  readonly priority: number;
+  readonly address: string;
+}
+
+/** > 0 when `a` outranks `b`, < 0 when `b` outranks `a`, 0 for the same router. */
+export function compareRank(a: Rank, b: Rank): number {
+  if (a.priority !== b.priority) return a.priority > b.priority ? 1 : -1;
+  return compareAddresses(a.address, b.address);
+}
+
+/** Does an advertisement (priority, source address) beat the local router? */
+export function advertBeatsLocal(advert: Rank, local: Rank): boolean {
+  return compareRank(advert, local) > 0;
+}
+
+/** The local router's rank: effective priority and primary address. */
+export function localRank(state: InstanceState): Rank {
+  return { priority: state.effectivePriority, address: state.settings.primaryAddress };
+}
+
+/** Priority 255 means "owns the addresses"; an owner whose effective priority dropped is not. */
+export function isOwner(state: InstanceState): boolean {
+  return state.effectivePriority === 255;
+}
+
+/**
+ * Preempt_Mode as applied: the configured flag, except that "the router owning the IP
+ * address(es) associated with the virtual router always preempts" (RFC 5798 §6.1).
+ */
+export function preemptMode(state: InstanceState): boolean {
+  return state.settings.preempt || isOwner(state);
+}
+
+/** Is this advertisement one of our own (looped back by the network)? */
+export function isOwnAdvert(state: InstanceState, from: string): boolean {
+  return compareAddresses(from, state.settings.primaryAddress) === 0;
+}

@@ -1,0 +1,9 @@
+/** Public surface of the pure VRRP state machine. */
+export type * from './types.js';
+export { step } from './step.js';
+export { createInstance } from './create.js';
+export { skewTimeMs, masterDownIntervalMs, csToMs } from './timers.js';
+export { compareAddresses, parseAddressBytes } from './address-order.js';
+export { advertBeatsLocal, compareRank, isOwner, preemptMode } from './election.js';
+export type { Rank } from './election.js';
+export { describeTimers } from './describe.js';

@@ -1,0 +1,21 @@
+/**
+ * Operator lifecycle inputs: start and shutdown (RFC 5798 §6.4.1 Startup, §6.4.2/§6.4.3 Shutdown).
+ *
+ * - `start` in INIT or STOPPED enters service (FAULT / MASTER for the owner / BACKUP); in any
+ *   other state the instance is already running and the input is ignored.
+ * - `shutdown` from any state but STOPPED -> STOPPED; a master first sends priority 0 and
+ *   removes its VIPs. In STOPPED it is ignored (idempotent).
+ */
+import { enterService, enterStopped } from './transitions.js';
+import type { InstanceState, StepResult } from './types.js';
+
+export function onStart(state: InstanceState, nowMs: number): StepResult {
+  if (state.state !== 'INIT' && state.state !== 'STOPPED') return { state, effects: [] };
+  const fresh: InstanceState = { ...state, master: null, masterAdverIntervalCs: state.settings.advertIntervalCs };
+  return enterService(fresh, nowMs, state.state === 'INIT' ? 'start' : 'restart');
+}
+
+export function onShutdown(state: InstanceState, nowMs: number): StepResult {
+  if (state.state === 'STOPPED') return { state, effects: [] };
+  return enterStopped(state, nowMs, 'shutdown');
+}

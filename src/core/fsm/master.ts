@@ -1,0 +1,56 @@
+/**
+ * MASTER state handlers (RFC 5798 §6.4.3).
+ *
+ * A lower advertisement (lower priority, or equal priority from a lower primary address) is
+ * ignored as the RFC says, but the master re-asserts itself at once: an immediate advertisement
+ * and a fresh announcement of the VIPs (keepalived's behaviour; it heals a split brain and stale
+ * ARP caches quickly). This is deliberately NOT rate-limited in the core: one reply per received
+ * lower advertisement, and the other master steps down as soon as it hears ours. The Adver_Timer
+ * is not re-armed by it.
+ */
+import { advertBeatsLocal, localRank } from './election.js';
+import { adoptedIntervalCs } from './backup.js';
+import { changeTimers } from './timer-effects.js';
+import { advertIntervalMs, enterBackup } from './transitions.js';
+import type { AdvertInput, InstanceState, StepResult, TimerKind } from './types.js';
+
+/** Send an advertisement now and reset the Adver_Timer to Advertisement_Interval. */
+export function advertiseNow(state: InstanceState, nowMs: number): StepResult {
+  const t = changeTimers(state.timers, [['advert', nowMs + advertIntervalMs(state)]]);
+  return {
+    state: { ...state, timers: t.timers },
+    effects: [{ type: 'send-advert', priority: state.effectivePriority }, ...t.effects],
+  };
+}
+
+export function masterOnAdvert(state: InstanceState, advert: AdvertInput, nowMs: number): StepResult {
+  if (advert.priority === 0) {
+    // §6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
+    // Reset the Adver_Timer to Advertisement_Interval".
+    return advertiseNow(state, nowMs);
+  }
+  if (advertBeatsLocal({ priority: advert.priority, address: advert.from }, localRank(state))) {
+    // §6.4.3: "Cancel Adver_Timer; Set Master_Adver_Interval to Adver Interval contained in the
+    // ADVERTISEMENT; Recompute the Skew_Time; Recompute the Master_Down_Interval; Set
+    // Master_Down_Timer to Master_Down_Interval; Transition to the {Backup} state".
+    return enterBackup(state, nowMs, `higher-priority master ${advert.from} (priority ${advert.priority})`, {
+      masterAdverIntervalCs: adoptedIntervalCs(state, advert),
+      master: { address: advert.from, priority: advert.priority, lastSeenMs: nowMs },
+    });
+  }
+  // §6.4.3: "Discard the ADVERTISEMENT" - and re-assert (see the file comment).
+  return {
+    state,
+    effects: [
+      { type: 'send-advert', priority: state.effectivePriority },
+      { type: 'announce', reason: `lower-priority master ${advert.from} (priority ${advert.priority}) seen` },
+    ],
+  };
+}
+
+/** A due timer in MASTER (stale fires were filtered by step). */
+export function masterOnTimer(state: InstanceState, timer: TimerKind, nowMs: number): StepResult {
+  // §6.4.3: "If the Adver_Timer fires, then: Send an ADVERTISEMENT; Reset the Adver_Timer to Advertisement_Interval".
+  if (timer === 'advert') return advertiseNow(state, nowMs);
+  return { state, effects: [] }; // backup timers are never armed in MASTER
+}

@@ -1,0 +1,40 @@
+/**
+ * The pure VRRP state machine: step(state, input, nowMs) -> { state, effects }.
+ *
+ * Dispatches to one small handler per concern. Never mutates its arguments; returns the same
+ * state object with no effects when an input changes nothing. Ignored inputs:
+ * - timer inputs whose deadline is not armed or not yet reached (stale fires);
+ * - advertisements in INIT, FAULT and STOPPED, and our own advertisements looped back
+ *   (source = our primary address) in every state;
+ * - everything except `start` in STOPPED (health inputs are still recorded, see health.ts).
+ */
+import { backupOnAdvert, backupOnTimer } from './backup.js';
+import { isOwnAdvert } from './election.js';
+import { onFault, onPriority } from './health.js';
+import { onShutdown, onStart } from './lifecycle.js';
+import { masterOnAdvert, masterOnTimer } from './master.js';
+import { isDue } from './timer-effects.js';
+import type { Input, InstanceState, StepResult } from './types.js';
+
+export function step(state: InstanceState, input: Input, nowMs: number): StepResult {
+  switch (input.type) {
+    case 'start':
+      return onStart(state, nowMs);
+    case 'shutdown':
+      return onShutdown(state, nowMs);
+    case 'priority':
+      return onPriority(state, input.effectivePriority, nowMs);
+    case 'fault':
+      return onFault(state, input.source, input.active, nowMs);
+    case 'timer':
+      if (!isDue(state, input.timer, nowMs)) return { state, effects: [] };
+      if (state.state === 'BACKUP') return backupOnTimer(state, input.timer, nowMs);
+      if (state.state === 'MASTER') return masterOnTimer(state, input.timer, nowMs);
+      return { state, effects: [] };
+    case 'advert':
+      if (isOwnAdvert(state, input.from)) return { state, effects: [] };
+      if (state.state === 'BACKUP') return backupOnAdvert(state, input, nowMs);
+      if (state.state === 'MASTER') return masterOnAdvert(state, input, nowMs);
+      return { state, effects: [] };
+  }
+}

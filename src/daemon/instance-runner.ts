@@ -1,0 +1,171 @@
+/**
+ * The imperative shell around one VRRP instance: feeds inputs to the pure core with the current
+ * monotonic time and carries out the effects it returns, in order.
+ *
+ * Contract:
+ * - `step` is only ever called from here, one input at a time (Node's single thread).
+ * - Address changes and announcements run on a per-instance queue, in effect order, so a
+ *   remove never overtakes an add; adverts and timers never wait for that queue.
+ * - One real timer per TimerKind; the core ignores stale fires, so re-arming is always safe.
+ * - Failures of effects are logged and counted; they never throw into the caller.
+ */
+import type { Logger } from 'pino';
+import { createInstance } from '../core/fsm/create.js';
+import { step } from '../core/fsm/step.js';
+import type { Effect, Input, InstanceSettings, InstanceState, TimerKind, VrrpState } from '../core/fsm/types.js';
+import type { InstanceConfig } from '../core/config/types.js';
+import type { InstanceStatus, TransitionStatus } from '../core/control/types.js';
+import type { MonotonicClock } from '../adapters/ports.js';
+
+export interface VipPort {
+  addVip(ifname: string, cidr: string, opts?: { label?: string }): Promise<void>;
+  removeVip(ifname: string, cidr: string): Promise<void>;
+}
+
+export interface InstanceDeps {
+  readonly clock: MonotonicClock;
+  readonly log: Logger;
+  /** Encodes and sends one advert with this priority (to the multicast group or every peer). */
+  readonly sendAdvert: (priority: number) => Promise<void>;
+  readonly vips: VipPort;
+  /** Gratuitous ARP burst for every VIP on the external NIC. */
+  readonly announce: () => Promise<void>;
+}
+
+const MAX_TRANSITIONS = 20;
+
+export class InstanceRunner {
+  private state: InstanceState;
+  private readonly timers = new Map<TimerKind, NodeJS.Timeout>();
+  private queue: Promise<void> = Promise.resolve();
+  private readonly transitions: TransitionStatus[] = [];
+  private advertsSent = 0;
+  private advertsReceived = 0;
+  private readonly drops: Record<string, number> = {};
+
+  constructor(readonly config: InstanceConfig, readonly primaryAddress: string, private readonly deps: InstanceDeps) {
+    const settings: InstanceSettings = Object.freeze({
+      name: config.name, vrid: config.vrid, version: config.version, family: config.family,
+      priority: config.priority, advertIntervalCs: config.advertIntervalCs, preempt: config.preempt,
+      preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips,
+    });
+    this.state = createInstance(settings, deps.clock());
+  }
+
+  get vrrpState(): VrrpState {
+    return this.state.state;
+  }
+
+  /** Feeds one input to the core and runs its effects. */
+  input(input: Input): void {
+    const now = this.deps.clock();
+    const result = step(this.state, input, now);
+    this.state = result.state;
+    for (const effect of result.effects) this.run(effect, now);
+  }
+
+  countDrop(reason: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+  }
+
+  countReceived(): void {
+    this.advertsReceived += 1;
+  }
+
+  /** Resolves when every queued address change and announcement has finished. */
+  drain(): Promise<void> {
+    return this.queue;
+  }
+
+  stopTimers(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private enqueue(what: string, job: () => Promise<void>): void {
+    this.queue = this.queue.then(job).catch((err: unknown) => {
+      this.deps.log.error({ err, effect: what }, `${what} failed`);
+    });
+  }
+
+  private run(effect: Effect, now: number): void {
+    switch (effect.type) {
+      case 'send-advert':
+        this.advertsSent += 1;
+        this.deps.sendAdvert(effect.priority).catch((err: unknown) => {
+          this.deps.log.warn({ err, priority: effect.priority }, 'sending advert failed');
+        });
+        return;
+      case 'arm-timer': {
+        const old = this.timers.get(effect.timer);
+        if (old !== undefined) clearTimeout(old);
+        const kind = effect.timer;
+        this.timers.set(kind, setTimeout(() => {
+          this.timers.delete(kind);
+          this.input({ type: 'timer', timer: kind });
+        }, Math.max(0, effect.deadlineMs - now)));
+        return;
+      }
+      case 'cancel-timer': {
+        const old = this.timers.get(effect.timer);
+        if (old !== undefined) clearTimeout(old);
+        this.timers.delete(effect.timer);
+        return;
+      }
+      case 'add-vips':
+        for (const cidr of this.config.vips) {
+          const opts = this.config.vipLabel === undefined ? {} : { label: this.config.vipLabel };
+          this.enqueue(`adding VIP ${cidr}`, () => this.deps.vips.addVip(this.config.external, cidr, opts));
+        }
+        this.enqueue('logging VIPs added', async () => { this.deps.log.info({ vips: this.config.vips, external: this.config.external }, 'VIPs added'); });
+        return;
+      case 'remove-vips':
+        for (const cidr of this.config.vips) {
+          this.enqueue(`removing VIP ${cidr}`, () => this.deps.vips.removeVip(this.config.external, cidr));
+        }
+        this.enqueue('logging VIPs removed', async () => { this.deps.log.info({ vips: this.config.vips }, 'VIPs removed'); });
+        return;
+      case 'announce':
+        this.enqueue('gratuitous ARP', () => this.deps.announce());
+        this.deps.log.debug({ reason: effect.reason }, 'announcing VIPs');
+        return;
+      case 'state-changed':
+        this.transitions.push({ from: effect.from, to: effect.to, reason: effect.reason, at: new Date().toISOString() });
+        if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
+        this.deps.log.info({ from: effect.from, to: effect.to, reason: effect.reason, priority: this.state.effectivePriority }, `${effect.from} -> ${effect.to}: ${effect.reason}`);
+        return;
+      case 'run-hook':
+        // Hooks arrive with the health/hooks work (issue 4); the effect is logged for now.
+        this.deps.log.debug({ hook: effect.hook }, 'hook point reached (no hooks configured)');
+        return;
+    }
+  }
+
+  status(): InstanceStatus {
+    const s = this.state;
+    const self = s.state === 'MASTER';
+    return {
+      name: this.config.name,
+      vrid: this.config.vrid,
+      state: s.state,
+      priority: this.config.priority,
+      effectivePriority: s.effectivePriority,
+      interface: this.config.interface,
+      external: this.config.external,
+      vrrpVersion: this.config.version,
+      advertIntervalMs: this.config.advertIntervalCs * 10,
+      preempt: this.config.preempt,
+      vips: this.config.vips,
+      address: this.primaryAddress,
+      master: self
+        ? { address: this.primaryAddress, priority: s.effectivePriority, self: true }
+        : s.master === null ? null : { address: s.master.address, priority: s.master.priority, self: false },
+      timeInStateMs: Math.max(0, Math.round(this.deps.clock() - s.enteredStateAtMs)),
+      transitions: [...this.transitions],
+      advertsSent: this.advertsSent,
+      advertsReceived: this.advertsReceived,
+      drops: { ...this.drops },
+      faults: s.faults,
+    };
+  }
+}

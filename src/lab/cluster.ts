@@ -1,0 +1,123 @@
+/**
+ * Processes of a lab: one haagent and one web server per host, a probe in the client namespace.
+ * Every child is started from an argument vector with `ip netns exec` (which execs, so the child
+ * pid is the program's own pid and `kill -9` hits the agent itself).
+ *
+ * The programs run from the compiled tree (dist/src/...): `npm run build` first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { HaagentError } from '../core/errors.js';
+import type { AgentStatus } from '../core/control/types.js';
+import { requestStatus } from '../daemon/control-server.js';
+import { packageRoot } from '../cli/package-info.js';
+import type { ProbeResult } from './outage.js';
+import type { LabHost, LabTopology } from './topology.js';
+
+export function distPath(...parts: string[]): string {
+  const p = join(packageRoot(), 'dist', 'src', ...parts);
+  if (!existsSync(p)) throw new HaagentError('HA_ERR_LAB', `${p} is missing: run "npm run build" first`);
+  return p;
+}
+
+export interface RunningAgent {
+  readonly host: LabHost;
+  readonly socket: string;
+  readonly child: ChildProcess;
+  /** Parsed JSON log lines, in order. */
+  readonly logs: Array<Record<string, unknown>>;
+  readonly exited: Promise<number | null>;
+}
+
+export class LabCluster {
+  private readonly children = new Set<ChildProcess>();
+  readonly probeResults: ProbeResult[] = [];
+  private probe: ChildProcess | undefined;
+
+  constructor(readonly topo: LabTopology) {}
+
+  private spawnIn(ns: string, args: string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  socketPath(host: LabHost): string {
+    return `/run/haagent-lab/${host.ns}.sock`;
+  }
+
+  /** Starts haagent on `host` with the given extra `start` arguments (role, vips, ...). */
+  startAgent(host: LabHost, args: readonly string[]): RunningAgent {
+    const socket = this.socketPath(host);
+    const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, ...args]);
+    const logs: Array<Record<string, unknown>> = [];
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try { logs.push(JSON.parse(line) as Record<string, unknown>); } catch { logs.push({ msg: line }); }
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+      if (stderr !== '') logs.push({ stderr });
+      resolve(code);
+    }));
+    return { host, socket, child, logs, exited };
+  }
+
+  startWeb(host: LabHost): ChildProcess {
+    return this.spawnIn(host.ns, [process.execPath, distPath('lab', 'web-server.js'), host.name]);
+  }
+
+  startProbe(target: string, intervalMs = 10, timeoutMs = 100): void {
+    const child = this.spawnIn(this.topo.client, [process.execPath, distPath('lab', 'probe.js'), target, String(intervalMs), String(timeoutMs)]);
+    this.probe = child;
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try { this.probeResults.push(JSON.parse(line) as ProbeResult); } catch { /* partial line at exit */ }
+    });
+  }
+
+  /** Probe time now (ms since the probe started), from its latest result. */
+  probeNowMs(): number {
+    return this.probeResults[this.probeResults.length - 1]?.t ?? 0;
+  }
+
+  stopProbe(): void {
+    this.probe?.kill('SIGTERM');
+  }
+
+  async status(agent: RunningAgent): Promise<AgentStatus> {
+    return requestStatus(agent.socket, 2000);
+  }
+
+  /** Polls until `pred` holds or `timeoutMs` passes; returns whether it held. */
+  async waitFor(pred: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 50): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    while (performance.now() < end) {
+      try {
+        if (await pred()) return true;
+      } catch {
+        // not ready yet (agent still starting, socket not there)
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    return false;
+  }
+
+  async stateOf(agent: RunningAgent, instance = 0): Promise<string | undefined> {
+    const s = await this.status(agent);
+    return s.instances[instance]?.state;
+  }
+
+  /** Kills every child (SIGKILL after a grace period) and waits for them to exit. */
+  async stopAll(graceMs = 1500): Promise<void> {
+    const waits = [...this.children].map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) { resolve(); return; }
+      const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+      c.once('exit', () => { clearTimeout(t); resolve(); });
+      c.kill('SIGTERM');
+    }));
+    await Promise.all(waits);
+  }
+}

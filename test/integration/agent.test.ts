@@ -1,0 +1,143 @@
+/**
+ * The real agent binary on two hosts in network namespaces (the lab topology): election,
+ * failover on crash, clean-stop handover, preemption, split-brain healing, gratuitous ARP,
+ * status over the control socket. Advert interval 100 ms (VRRPv3) keeps each case short;
+ * time bounds here are generous liveness limits, not speed claims (those are in the bench).
+ */
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
+import { LabTopology, VIP, VIP2, VIP_CIDR, VIP2_CIDR } from '../../src/lab/topology.js';
+import { ip, run } from '../../src/lab/sh.js';
+import { skipReason } from '../helpers/root.js';
+
+const skip = skipReason({ needsDist: true });
+if (skip !== undefined) {
+  t.plan(0, `agent integration tests skipped: ${skip}`);
+} else {
+  const topo = new LabTopology(`hait${process.pid % 100000}`);
+  const [h1, h2] = topo.hosts;
+  const base = ['--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR, '--vrid', '51', '--advert-interval', '100ms', '--log-level', 'debug'];
+
+  t.before(async () => { await topo.create(); });
+  t.teardown(async () => { await topo.destroy(); });
+
+  const hasVip = async (host: typeof h1, vip = VIP_CIDR): Promise<boolean> => (await topo.extAddresses(host)).includes(vip);
+
+  async function withCluster(fn: (c: LabCluster) => Promise<void>): Promise<void> {
+    const c = new LabCluster(topo);
+    try {
+      await fn(c);
+    } finally {
+      await c.stopAll();
+      await topo.linksUp(h1);
+      await topo.linksUp(h2);
+      for (const h of topo.hosts) {
+        for (const v of [VIP_CIDR, VIP2_CIDR]) await ip('-n', h.ns, 'addr', 'del', v, 'dev', 'ext0').catch(() => undefined);
+      }
+    }
+  }
+
+  const logsOf = (a: RunningAgent): string => a.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+
+  t.test('election by priority: the higher priority is master, status tells the truth on both', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, [...base, '--role', 'master']);
+    const b = c.startAgent(h2, [...base, '--role', 'backup']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), `h1 MASTER, h2 BACKUP\n${logsOf(a)}\n${logsOf(b)}`);
+    t.ok(await c.waitFor(() => hasVip(h1), 3000), 'VIP on h1');
+    t.notOk(await hasVip(h2), 'no VIP on h2');
+    const sa = await c.status(a);
+    const sb = await c.status(b);
+    t.match(sa.instances[0], { state: 'MASTER', priority: 150, effectivePriority: 150, vrid: 51, vips: [VIP_CIDR], address: h1.intAddress, master: { self: true } });
+    t.match(sb.instances[0], { state: 'BACKUP', priority: 100, master: { address: h1.intAddress, priority: 150, self: false } });
+    t.ok((sb.instances[0]?.advertsReceived ?? 0) > 0, 'backup counts received adverts');
+    t.ok((sa.instances[0]?.advertsSent ?? 0) > 0, 'master counts sent adverts');
+    t.match(sa.instances[0]?.transitions.slice(-1)[0], { to: 'MASTER' });
+  }));
+
+  t.test('crash (kill -9 + links down): the backup takes over and the client is told by gratuitous ARP', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, [...base, '--role', 'master']);
+    const b = c.startAgent(h2, [...base, '--role', 'backup']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), 'converged');
+    t.ok(await c.waitFor(() => hasVip(h1), 3000), 'VIP on h1');
+    // The client learns the VIP's MAC (h1) once, then sends nothing more.
+    await run('ip', ['netns', 'exec', topo.client, 'ping', '-c', '1', '-W', '1', VIP]);
+    const h1Mac = await topo.hostMac(h1);
+    const h2Mac = await topo.hostMac(h2);
+    t.equal(await topo.clientNeighbour(VIP), h1Mac, 'client neighbour entry points at h1');
+    await new Promise((r) => setTimeout(r, 1100)); // past the neighbour locktime (1 s)
+    a.child.kill('SIGKILL');
+    await topo.linksDown(h1);
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER', 5000, 20), `h2 took over\n${logsOf(b)}`);
+    t.ok(await c.waitFor(() => hasVip(h2), 3000), 'VIP on h2');
+    t.ok(await c.waitFor(async () => (await topo.clientNeighbour(VIP)) === h2Mac, 3000), 'client neighbour entry now points at h2 without the client sending anything');
+    const sb = await c.status(b);
+    t.match(sb.instances[0]?.transitions.slice(-1)[0], { from: 'BACKUP', to: 'MASTER' });
+  }));
+
+  t.test('clean stop hands over within Skew_Time (priority 0 advert) and removes the VIP', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, [...base, '--role', 'master']);
+    const b = c.startAgent(h2, [...base, '--role', 'backup']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), 'converged');
+    a.child.kill('SIGTERM');
+    const code = await a.exited;
+    t.equal(code, 0, 'agent exits 0 on SIGTERM');
+    t.notOk(await hasVip(h1), 'VIP removed from h1 on stop');
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER', 3000, 10), 'h2 MASTER');
+    const last = (await c.status(b)).instances[0]?.transitions.slice(-1)[0];
+    t.match(last?.reason, /priority 0|released/i, 'takeover was triggered by the priority-0 advert, not the master-down timeout');
+  }));
+
+  t.test('a returning higher-priority node preempts only when configured', (t) => withCluster(async (c) => {
+    const b = c.startAgent(h2, [...base, '--role', 'backup']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER', 10_000), 'h2 alone becomes MASTER');
+    const noPre = c.startAgent(h1, [...base, '--priority', '200', '--no-preempt']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(noPre)) === 'BACKUP', 5000), 'h1 (200, no preempt) starts as BACKUP');
+    await new Promise((r) => setTimeout(r, 1000)); // > Master_Down_Interval
+    t.equal(await c.stateOf(noPre), 'BACKUP', 'without preempt h1 leaves the healthy lower master alone');
+    t.equal(await c.stateOf(b), 'MASTER');
+    noPre.child.kill('SIGKILL');
+    await noPre.exited;
+    const pre = c.startAgent(h1, [...base, '--priority', '200', '--preempt']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(pre)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 5000), 'with preempt h1 takes over');
+    t.ok(await c.waitFor(async () => (await hasVip(h1)) && !(await hasVip(h2)), 3000), 'VIP moved to h1');
+  }));
+
+  t.test('equal priority: after a heartbeat partition heals, the higher address stays master', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, [...base, '--role', 'auto']);
+    const b = c.startAgent(h2, [...base, '--role', 'auto']);
+    t.ok(await c.waitFor(async () => [await c.stateOf(a), await c.stateOf(b)].sort().join() === 'BACKUP,MASTER', 10_000), 'one master');
+    // Cut the internal network (switch ports down): both become master.
+    await ip('-n', topo.sw, 'link', 'set', 'h1i', 'down');
+    await ip('-n', topo.sw, 'link', 'set', 'h2i', 'down');
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'MASTER', 5000), 'split brain while the heartbeat network is cut');
+    await ip('-n', topo.sw, 'link', 'set', 'h1i', 'up');
+    await ip('-n', topo.sw, 'link', 'set', 'h2i', 'up');
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'BACKUP' && (await c.stateOf(b)) === 'MASTER', 5000), `healed: h2 (10.66.0.12 > 10.66.0.11) stays master\n${logsOf(a)}`);
+    t.ok(await c.waitFor(async () => !(await hasVip(h1)) && (await hasVip(h2)), 3000), 'only h2 holds the VIP');
+  }));
+
+  t.test('two instances, two VIPs: each host master of one', (t) => withCluster(async (c) => {
+    const conf = (p51: number, p52: number, sock: string): string => `socket: ${sock}
+instances:
+  - {name: vip1, vrid: 51, interface: int0, external: ext0, vips: [${VIP_CIDR}], priority: ${p51}, preempt: true, advert-interval: 100ms}
+  - {name: vip2, vrid: 52, interface: int0, external: ext0, vips: [${VIP2_CIDR}], priority: ${p52}, preempt: true, advert-interval: 100ms}
+`;
+    const f1 = `/tmp/${topo.prefix}-h1.yaml`;
+    const f2 = `/tmp/${topo.prefix}-h2.yaml`;
+    writeFileSync(f1, conf(150, 100, c.socketPath(h1)));
+    writeFileSync(f2, conf(100, 150, c.socketPath(h2)));
+    const a = c.startAgent(h1, ['--config', f1]);
+    const b = c.startAgent(h2, ['--config', f2]);
+    const states = async (): Promise<string> => {
+      const [sa, sb] = [await c.status(a), await c.status(b)];
+      return [...sa.instances.map((i) => i.state), ...sb.instances.map((i) => i.state)].join();
+    };
+    t.ok(await c.waitFor(async () => (await states()) === 'MASTER,BACKUP,BACKUP,MASTER', 10_000), `h1 master of vip1, h2 master of vip2\n${logsOf(a)}`);
+    t.ok(await c.waitFor(async () => (await hasVip(h1, VIP_CIDR)) && (await hasVip(h2, VIP2_CIDR)), 3000));
+    t.notOk(await hasVip(h1, VIP2_CIDR));
+    t.notOk(await hasVip(h2, VIP_CIDR));
+    const out = await run('ip', ['netns', 'exec', topo.client, 'ping', '-c', '1', '-W', '1', VIP2]);
+    t.match(out, /1 received/);
+  }));
+}

@@ -1,0 +1,64 @@
+/**
+ * The rtnetlink watcher in a namespace: events caused by someone else's `ip` commands.
+ * Waits are bounded event waits, never fixed sleeps.
+ */
+import t from 'tap';
+import { Driver, ip, makeNamespace, skipReason } from './helpers.js';
+
+const reason = await skipReason();
+if (reason) {
+  t.plan(0, reason);
+} else {
+  const ns = await makeNamespace(t, 'watch');
+  const d = await Driver.start(t, ns);
+  t.equal(await d.call('watch'), true, 'subscribed');
+
+  t.test('link down and up are reported (admin state, and carrier of the peer)', async (t) => {
+    d.clearEvents();
+    await ip('-n', ns, 'link', 'set', 'dev', 'va', 'down');
+    const down = await d.waitForEvent((e) => e.type === 'link' && e.ifname === 'va' && e.up === false);
+    t.match(down, { type: 'link', ifname: 'va', up: false, running: false, removed: false });
+    t.type(down.ifindex, 'number');
+    // va down drops vb's carrier: a veth pair is a cable
+    await d.waitForEvent((e) => e.type === 'link' && e.ifname === 'vb' && e.up === true && e.running === false);
+    await ip('-n', ns, 'link', 'set', 'dev', 'va', 'up');
+    const up = await d.waitForEvent((e) => e.type === 'link' && e.ifname === 'va' && e.up === true && e.running === true);
+    t.match(up, { type: 'link', ifname: 'va', up: true, running: true });
+  });
+
+  t.test('address added and removed by someone else', async (t) => {
+    d.clearEvents();
+    await ip('-n', ns, 'addr', 'add', '10.50.0.9/24', 'dev', 'va');
+    const added = await d.waitForEvent((e) => e.type === 'address-added' && e.address === '10.50.0.9');
+    t.match(added, { type: 'address-added', ifname: 'va', address: '10.50.0.9', prefixLength: 24, family: 4 });
+    await ip('-n', ns, 'addr', 'del', '10.50.0.9/24', 'dev', 'va');
+    const removed = await d.waitForEvent((e) => e.type === 'address-removed' && e.address === '10.50.0.9');
+    t.match(removed, { type: 'address-removed', ifname: 'va', address: '10.50.0.9', prefixLength: 24, family: 4 });
+  });
+
+  t.test('a VIP of ours removed with ip addr del is reported; refreshes are not re-announced', async (t) => {
+    d.clearEvents();
+    await d.call('addVip', 'va', '10.50.1.1/32', { validLftSec: 60 });
+    await d.waitForEvent((e) => e.type === 'address-added' && e.address === '10.50.1.1');
+    await d.call('addVip', 'va', '10.50.1.1/32', { validLftSec: 60 }); // refresh
+    await d.call('addVip', 'va', 'fd00:50::1/64');
+    await d.waitForEvent((e) => e.type === 'address-added' && e.address === 'fd00:50::1' && e.family === 6);
+    t.equal(d.events.filter((e) => e.type === 'address-added' && e.address === '10.50.1.1').length, 1,
+      'one address-added although the VIP was added twice (the IPv6 event came later, so the refresh was already seen)');
+    await ip('-n', ns, 'addr', 'del', '10.50.1.1/32', 'dev', 'va');
+    const removed = await d.waitForEvent((e) => e.type === 'address-removed' && e.address === '10.50.1.1');
+    t.match(removed, { ifname: 'va', prefixLength: 32, family: 4 });
+    await ip('-n', ns, 'addr', 'del', 'fd00:50::1/64', 'dev', 'va');
+    t.match(await d.waitForEvent((e) => e.type === 'address-removed' && e.address === 'fd00:50::1'), { family: 6, prefixLength: 64 });
+  });
+
+  t.test('a link created after the watcher started is named in its events', async (t) => {
+    d.clearEvents();
+    await ip('-n', ns, 'link', 'add', 'na', 'type', 'veth', 'peer', 'name', 'nb');
+    await ip('-n', ns, 'link', 'set', 'na', 'up');
+    await ip('-n', ns, 'addr', 'add', '10.60.0.1/24', 'dev', 'na');
+    t.match(await d.waitForEvent((e) => e.type === 'address-added' && e.address === '10.60.0.1'), { ifname: 'na' });
+    await ip('-n', ns, 'link', 'del', 'na');
+    t.match(await d.waitForEvent((e) => e.type === 'link' && e.ifname === 'na' && e.removed === true), { up: false, running: false });
+  });
+}
