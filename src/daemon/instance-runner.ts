@@ -88,7 +88,25 @@ export class InstanceRunner {
     });
   }
 
-  private run(effect: Effect, now: number): void {
+  /**
+   * Node timers have whole-millisecond resolution and may fire up to 1 ms before the monotonic
+   * deadline; the core ignores a fire that is not yet due, so an early fire is re-armed for the
+   * remainder here instead of being lost (a lost master-down timer would leave a backup stuck).
+   */
+  private armTimer(kind: TimerKind, deadlineMs: number): void {
+    const wait = Math.max(0, Math.ceil(deadlineMs - this.deps.clock()));
+    this.timers.set(kind, setTimeout(() => {
+      this.timers.delete(kind);
+      if (this.state.timers[kind] !== deadlineMs) return;
+      if (this.deps.clock() < deadlineMs) {
+        this.armTimer(kind, deadlineMs);
+        return;
+      }
+      this.input({ type: 'timer', timer: kind });
+    }, wait));
+  }
+
+  private run(effect: Effect, _now: number): void {
     switch (effect.type) {
       case 'send-advert':
         this.advertsSent += 1;
@@ -99,11 +117,7 @@ export class InstanceRunner {
       case 'arm-timer': {
         const old = this.timers.get(effect.timer);
         if (old !== undefined) clearTimeout(old);
-        const kind = effect.timer;
-        this.timers.set(kind, setTimeout(() => {
-          this.timers.delete(kind);
-          this.input({ type: 'timer', timer: kind });
-        }, Math.max(0, effect.deadlineMs - now)));
+        this.armTimer(effect.timer, effect.deadlineMs);
         return;
       }
       case 'cancel-timer': {

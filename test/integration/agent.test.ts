@@ -43,7 +43,7 @@ if (skip !== undefined) {
   t.test('election by priority: the higher priority is master, status tells the truth on both', (t) => withCluster(async (c) => {
     const a = c.startAgent(h1, [...base, '--role', 'master']);
     const b = c.startAgent(h2, [...base, '--role', 'backup']);
-    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), `h1 MASTER, h2 BACKUP\n${logsOf(a)}\n${logsOf(b)}`);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), 'h1 MASTER, h2 BACKUP', { logs: [logsOf(a), logsOf(b)] });
     t.ok(await c.waitFor(() => hasVip(h1), 3000), 'VIP on h1');
     t.notOk(await hasVip(h2), 'no VIP on h2');
     const sa = await c.status(a);
@@ -68,7 +68,7 @@ if (skip !== undefined) {
     await new Promise((r) => setTimeout(r, 1100)); // past the neighbour locktime (1 s)
     a.child.kill('SIGKILL');
     await topo.linksDown(h1);
-    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER', 5000, 20), `h2 took over\n${logsOf(b)}`);
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER', 5000, 20), 'h2 took over', { logs: logsOf(b) });
     t.ok(await c.waitFor(() => hasVip(h2), 3000), 'VIP on h2');
     t.ok(await c.waitFor(async () => (await topo.clientNeighbour(VIP)) === h2Mac, 3000), 'client neighbour entry now points at h2 without the client sending anything');
     const sb = await c.status(b);
@@ -94,7 +94,7 @@ if (skip !== undefined) {
     const noPre = c.startAgent(h1, [...base, '--priority', '200', '--no-preempt']);
     t.ok(await c.waitFor(async () => (await c.stateOf(noPre)) === 'BACKUP', 5000), 'h1 (200, no preempt) starts as BACKUP');
     await new Promise((r) => setTimeout(r, 1000)); // > Master_Down_Interval
-    t.equal(await c.stateOf(noPre), 'BACKUP', 'without preempt h1 leaves the healthy lower master alone');
+    t.equal(await c.stateOf(noPre), 'BACKUP', 'without preempt h1 leaves the healthy lower master alone', { logs: logsOf(noPre) });
     t.equal(await c.stateOf(b), 'MASTER');
     noPre.child.kill('SIGKILL');
     await noPre.exited;
@@ -113,7 +113,7 @@ if (skip !== undefined) {
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'MASTER', 5000), 'split brain while the heartbeat network is cut');
     await ip('-n', topo.sw, 'link', 'set', 'h1i', 'up');
     await ip('-n', topo.sw, 'link', 'set', 'h2i', 'up');
-    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'BACKUP' && (await c.stateOf(b)) === 'MASTER', 5000), `healed: h2 (10.66.0.12 > 10.66.0.11) stays master\n${logsOf(a)}`);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'BACKUP' && (await c.stateOf(b)) === 'MASTER', 5000), 'healed: h2 (10.66.0.12 > 10.66.0.11) stays master', { logs: logsOf(a) });
     t.ok(await c.waitFor(async () => !(await hasVip(h1)) && (await hasVip(h2)), 3000), 'only h2 holds the VIP');
   }));
 
@@ -133,7 +133,7 @@ instances:
       const [sa, sb] = [await c.status(a), await c.status(b)];
       return [...sa.instances.map((i) => i.state), ...sb.instances.map((i) => i.state)].join();
     };
-    t.ok(await c.waitFor(async () => (await states()) === 'MASTER,BACKUP,BACKUP,MASTER', 10_000), `h1 master of vip1, h2 master of vip2\n${logsOf(a)}`);
+    t.ok(await c.waitFor(async () => (await states()) === 'MASTER,BACKUP,BACKUP,MASTER', 10_000), 'h1 master of vip1, h2 master of vip2', { logs: logsOf(a) });
     t.ok(await c.waitFor(async () => (await hasVip(h1, VIP_CIDR)) && (await hasVip(h2, VIP2_CIDR)), 3000));
     t.notOk(await hasVip(h1, VIP2_CIDR));
     t.notOk(await hasVip(h2, VIP_CIDR));
