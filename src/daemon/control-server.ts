@@ -13,6 +13,8 @@ import { HaagentError } from '../core/errors.js';
 import { parseControlRequest, type AgentStatus, type ControlReply } from '../core/control/types.js';
 
 const MAX_LINE_BYTES = 64 * 1024;
+/** sizeof(sockaddr_un.sun_path) - 1 on Linux. */
+const MAX_SOCKET_PATH_BYTES = 107;
 
 function isLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -26,6 +28,9 @@ export class ControlServer {
   private constructor(private readonly server: Server, readonly path: string) {}
 
   static async listen(path: string, status: () => AgentStatus): Promise<ControlServer> {
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+      throw new HaagentError('HA_ERR_CONTROL', `control socket path ${path} is ${Buffer.byteLength(path)} bytes; unix sockets allow at most ${MAX_SOCKET_PATH_BYTES}`);
+    }
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (await isLive(path)) throw new HaagentError('HA_ERR_CONTROL', `another agent is already answering on ${path}; use --socket to pick another path`);
     try { unlinkSync(path); } catch { /* not there */ }

@@ -52,7 +52,7 @@ export function convergenceBoundMs(p: SimParams): number {
 
 /** Transitions allowed in one stable period before the checks: each router may settle twice. */
 export function maxTransitionsPerStable(routers: number): number {
-  return Number(process.env["TLIM"] ?? 3) * routers;
+  return 3 * routers;
 }
 
 const PRIORITY_POOL = [50, 100, 100, 150, 200] as const;
@@ -153,7 +153,13 @@ export function runSeed(seed: number, opts: SimOptions = {}): SimResult {
   const rng = mulberry32(seed);
   const { settings, params } = makeSettings(rng);
   const A = params.advertIntervalCs * 10;
-  const net = { maxDelayMs: params.maxDelayMs, dupRate: rng.pick([0, 0.05, 0.3]), sloppyShell: rng.chance(0.3) };
+  const net = {
+    maxDelayMs: params.maxDelayMs,
+    dupRate: rng.pick([0, 0.05, 0.3]),
+    sloppyShell: rng.chance(0.3),
+    maxSendsPerWindow: 4 * params.routers + 4,
+    stormWindowMs: A,
+  };
   const trace = opts.trace === true ? [] : null;
   const world = new World(rng, settings, net, opts.stepFn ?? step, trace);
   const description =

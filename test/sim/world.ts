@@ -21,6 +21,13 @@ export interface NetConfig {
   readonly dupRate: number;
   /** A sloppy shell never cancels real timers and relies on the core ignoring stale fires. */
   readonly sloppyShell: boolean;
+  /**
+   * Storm check: at most this many advertisements per router in any fixed window of
+   * `stormWindowMs` (a master sends one per Adver_Timer plus one per lower or priority-0
+   * advertisement it hears, so a sane machine stays far below).
+   */
+  readonly maxSendsPerWindow: number;
+  readonly stormWindowMs: number;
 }
 
 export interface Router {
@@ -33,6 +40,9 @@ export interface Router {
   vips: boolean;
   readonly tokens: Record<TimerKind, number>;
   transitions: number;
+  /** Advertisements sent in the current storm-check window. */
+  sentInWindow: number;
+  windowStartMs: number;
 }
 
 type SimEvent =
@@ -62,6 +72,8 @@ export class World {
       vips: false,
       tokens: { 'master-down': 0, advert: 0, 'preempt-delay': 0 },
       transitions: 0,
+      sentInWindow: 0,
+      windowStartMs: 0,
     }));
   }
 
@@ -172,6 +184,14 @@ export class World {
 
   private broadcast(from: Router, priority: number): void {
     this.log(() => `${this.name(from)} -> advert p${priority}`);
+    if (this.now - from.windowStartMs >= this.net.stormWindowMs) {
+      from.windowStartMs = this.now;
+      from.sentInWindow = 0;
+    }
+    if (++from.sentInWindow > this.net.maxSendsPerWindow) {
+      this.fail(`${this.name(from)} advertisement storm: more than ${this.net.maxSendsPerWindow} sends in ${this.net.stormWindowMs}ms`);
+      return;
+    }
     const advert: AdvertInput = {
       type: 'advert',
       from: from.settings.primaryAddress,

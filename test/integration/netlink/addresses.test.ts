@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import type { AddressInfo } from '../../../src/adapters/netlink/index.js';
-import { addrs, Driver, DriverCallError, findAddr, ip, makeNamespace, pollUntil, skipReason } from './helpers.js';
+import { addrs, Driver, DriverCallError, findAddr, ip, makeNamespace, pollUntil, skipReason } from './fixtures/helpers.js';
 
 const reason = await skipReason();
 if (reason) {

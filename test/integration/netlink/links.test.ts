@@ -1,7 +1,7 @@
 /** Link lookups against `ip -j link show` in a namespace. */
 import t from 'tap';
 import type { LinkInfo } from '../../../src/adapters/netlink/index.js';
-import { Driver, DriverCallError, ip, makeNamespace, pollUntil, skipReason } from './helpers.js';
+import { Driver, DriverCallError, ip, makeNamespace, pollUntil, skipReason } from './fixtures/helpers.js';
 
 interface IpLink { ifindex: number; ifname: string; address: string; flags: string[]; operstate: string }
 

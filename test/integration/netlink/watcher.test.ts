@@ -3,7 +3,7 @@
  * Waits are bounded event waits, never fixed sleeps.
  */
 import t from 'tap';
-import { Driver, ip, makeNamespace, skipReason } from './helpers.js';
+import { Driver, ip, makeNamespace, skipReason } from './fixtures/helpers.js';
 
 const reason = await skipReason();
 if (reason) {

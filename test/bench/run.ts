@@ -1,0 +1,676 @@
+/**
+ * `npm run bench` (root): failover benchmark of haagent against keepalived in the lab topology.
+ *
+ * For advert intervals 1 s and 100 ms, and for each implementation (haagent, then keepalived when
+ * installed), in one two-host lab (namespaces `habench-*`):
+ *   - client-visible outage when the master crashes (agent killed -9, its links down) and when it
+ *     stops cleanly (SIGTERM: priority-0 advert, the backup takes over after Skew_Time), each
+ *     repeated N times (`--runs N`, default 3), median and max;
+ *   - the time until the VIP appears on the backup's ext0 (from `ip monitor address`), for context;
+ *   - RSS (VmRSS) and CPU time (utime+stime) of the master and the backup agent over a steady-state
+ *     window (`--window S`, default 10 s), summed over each agent's process tree.
+ * It prints a table, the targets (crash <= 3 x interval + Skew_Time + 50 ms, clean stop <=
+ * Skew_Time + 50 ms, Skew_Time = (256 - 100) / 256 x interval) as PASS/MISS, and a final
+ * `BENCH_JSON {...}` line. Exit status 0 whatever the figures; 1 only when the lab itself fails.
+ * Everything (processes, namespaces, /tmp files) is removed at the end, on Ctrl-C and on error.
+ *
+ * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
+ * --probe-timeout MS (default 100, as in `haagent lab`). The probe's timeout bounds the outage's
+ * resolution: a request sent just before the VIP moves fails only when it times out, so an outage
+ * reads up to ~timeout + 10 ms longer than the takeover; the "VIP on backup" rows (taken from
+ * `ip monitor` on the backup) show the takeover itself.
+ */
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
+import { measureOutage, type ProbeResult } from '../../src/lab/outage.js';
+import { ip } from '../../src/lab/sh.js';
+import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
+
+// ---------------------------------------------------------------- options
+
+interface Options {
+  readonly runs: number;
+  readonly windowS: number;
+  readonly keepalived: boolean;
+  readonly intervals: readonly number[];
+  readonly probeTimeoutMs: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  let runs = 3;
+  let windowS = 10;
+  let keepalived = true;
+  let intervals: number[] = [1000, 100];
+  let probeTimeoutMs = 100;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--runs') runs = Number(next());
+    else if (a === '--window') windowS = Number(next());
+    else if (a === '--no-keepalived') keepalived = false;
+    else if (a === '--intervals') intervals = next().split(',').map(Number);
+    else if (a === '--probe-timeout') probeTimeoutMs = Number(next());
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS]\n');
+      process.exit(0);
+    } else throw new Error(`unknown option ${String(a)}`);
+  }
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  if (!(windowS > 0)) throw new Error('--window must be > 0');
+  if (intervals.some((ms) => !Number.isInteger(ms) || ms < 10 || ms > 40_950 || ms % 10 !== 0)) {
+    throw new Error('--intervals: milliseconds, multiples of 10 (VRRPv3 centiseconds)');
+  }
+  if (!Number.isInteger(probeTimeoutMs) || probeTimeoutMs < 5) throw new Error('--probe-timeout: milliseconds, >= 5');
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs };
+}
+
+// ---------------------------------------------------------------- /proc
+
+const CLK_TCK = ((): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface ProcStat { readonly pid: number; readonly comm: string; readonly ppid: number; readonly ticks: number }
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = s.lastIndexOf(')');
+    const comm = s.slice(s.indexOf('(') + 1, close);
+    const f = s.slice(close + 2).split(' ');
+    // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    return { pid, comm, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function allStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = readStat(Number(name));
+    if (st !== undefined) out.push(st);
+  }
+  return out;
+}
+
+/** `root` and all its descendants that are alive now. */
+function processTree(root: number): number[] {
+  const stats = allStats();
+  const tree = new Set<number>([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of stats) {
+      if (!tree.has(s.pid) && tree.has(s.ppid)) { tree.add(s.pid); grew = true; }
+    }
+  }
+  return [...tree].filter((p) => stats.some((s) => s.pid === p));
+}
+
+function rssKb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] !== undefined ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time on the clock of the scheduler (ns, all threads): finer than the 10 ms ticks of stat. */
+function schedNs(pid: number): number {
+  try {
+    let sum = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try { sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch { /* thread gone */ }
+    }
+    return sum;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids in namespace `ns` whose comm is `comm` (`ip netns pids`). */
+async function nsPids(ns: string, comm: string): Promise<number[]> {
+  const out = await ip('netns', 'pids', ns).catch(() => '');
+  return out.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number).filter((p) => readStat(p)?.comm === comm);
+}
+
+// ---------------------------------------------------------------- small helpers
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+}
+
+function waitExit(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+function killPid(pid: number, sig: NodeJS.Signals): void {
+  try { process.kill(pid, sig); } catch { /* already gone */ }
+}
+
+/**
+ * Watches a host's ext0 for the VIP to be added (`ip monitor address`) and resolves with the
+ * performance.now() of that event. Start it before the event under test.
+ */
+class VipWatch {
+  private readonly child: ChildProcess;
+  readonly added: Promise<number | undefined>;
+  private resolve: (t: number | undefined) => void = () => undefined;
+
+  constructor(host: LabHost) {
+    this.added = new Promise((r) => { this.resolve = r; });
+    this.child = spawn('ip', ['-n', host.ns, 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (!line.startsWith('Deleted') && line.includes(' ext0') && line.includes(`inet ${VIP}/`)) this.resolve(performance.now());
+    });
+    this.child.once('exit', () => this.resolve(undefined));
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM');
+    await waitExit(this.child, 1000);
+  }
+}
+
+// ---------------------------------------------------------------- implementations
+
+type ImplName = 'haagent' | 'keepalived';
+
+/** One started master/backup pair of one implementation. */
+interface Pair {
+  readonly master: LabHost;
+  readonly backup: LabHost;
+  /** Extra election condition beyond "VIP on the master only, probe answered by it". */
+  ready(): Promise<boolean>;
+  /** Pids of the agent's process tree on `host` (for RSS/CPU). */
+  pids(host: LabHost): Promise<number[]>;
+  crashMaster(): Promise<void>;
+  stopMaster(): void;
+  /** Stops whatever still runs (SIGTERM, then SIGKILL) and waits. */
+  teardown(): Promise<void>;
+  /** Last log lines, for error messages. */
+  logTail(): string;
+}
+
+function haagentPair(cluster: LabCluster, topo: LabTopology, intervalMs: number): Pair {
+  const [master, backup] = topo.hosts;
+  const common = ['--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR, '--vrid', '51',
+    '--advert-interval', `${intervalMs}ms`, '--vrrp-version', '3'];
+  const agents = new Map<LabHost, RunningAgent>([
+    [master, cluster.startAgent(master, [...common, '--priority', '150', '--preempt'])],
+    [backup, cluster.startAgent(backup, [...common, '--priority', '100', '--no-preempt'])],
+  ]);
+  const agent = (h: LabHost): RunningAgent => agents.get(h) as RunningAgent;
+  return {
+    master,
+    backup,
+    async ready() {
+      return (await cluster.stateOf(agent(master))) === 'MASTER' && (await cluster.stateOf(agent(backup))) === 'BACKUP';
+    },
+    async pids(h) {
+      const pid = agent(h).child.pid;
+      return pid === undefined ? [] : processTree(pid);
+    },
+    async crashMaster() {
+      const pid = agent(master).child.pid;
+      const tree = pid === undefined ? [] : processTree(pid);
+      for (const p of tree.reverse()) killPid(p, 'SIGKILL');
+      await topo.linksDown(master);
+    },
+    stopMaster() {
+      agent(master).child.kill('SIGTERM');
+    },
+    async teardown() {
+      for (const a of agents.values()) a.child.kill('SIGTERM');
+      await Promise.all([...agents.values()].map((a) => waitExit(a.child, 3000)));
+    },
+    logTail() {
+      return [...agents.values()].map((a) => `${a.host.name}: ${a.logs.slice(-6).map((l) => JSON.stringify(l)).join('\n    ')}`).join('\n  ');
+    },
+  };
+}
+
+function keepalivedConf(host: LabHost, priority: number, intervalMs: number, isMaster: boolean): string {
+  return `global_defs {
+  router_id habench_${host.name}
+  vrrp_version 3
+}
+vrrp_instance VI_BENCH {
+  state ${isMaster ? 'MASTER' : 'BACKUP'}
+  interface int0
+  virtual_router_id 51
+  priority ${priority}
+  advert_int ${intervalMs / 1000}
+${isMaster ? '' : '  nopreempt\n'}  virtual_ipaddress {
+    ${VIP_CIDR} dev ext0
+  }
+}
+`;
+}
+
+function keepalivedPair(topo: LabTopology, tmp: string, intervalMs: number, tracked: Set<ChildProcess>, tag: string): Pair {
+  const [master, backup] = topo.hosts;
+  const parents = new Map<LabHost, ChildProcess>();
+  const logFiles: string[] = [];
+  for (const [h, prio] of [[master, 150], [backup, 100]] as const) {
+    const base = join(tmp, `${tag}-${h.name}`);
+    writeFileSync(`${base}.conf`, keepalivedConf(h, prio, intervalMs, h === master));
+    const log = createWriteStream(`${base}.log`);
+    logFiles.push(`${base}.log`);
+    const child = spawn('ip', ['netns', 'exec', h.ns, 'keepalived', '-n', '-l', '-D', '-f', `${base}.conf`,
+      '-p', `${base}.pid`, '-r', `${base}-vrrp.pid`, '-c', `${base}-checkers.pid`, '-b', `${base}-bfd.pid`],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    tracked.add(child);
+    child.once('exit', () => tracked.delete(child));
+    parents.set(h, child);
+  }
+  const parent = (h: LabHost): ChildProcess => parents.get(h) as ChildProcess;
+  return {
+    master,
+    backup,
+    async ready() {
+      // The VRRP child must run on both hosts (the backup holds no VIP to tell).
+      for (const h of topo.hosts) {
+        const pid = parent(h).pid;
+        if (pid === undefined || processTree(pid).length < 2) return false;
+      }
+      return true;
+    },
+    async pids(h) {
+      const pid = parent(h).pid;
+      return pid === undefined ? [] : processTree(pid);
+    },
+    async crashMaster() {
+      // Every keepalived process in the namespace, children first: a vrrp child outliving its
+      // parent would otherwise shut down cleanly and send the priority-0 advert.
+      const pid = parent(master).pid;
+      const inNs = await nsPids(master.ns, 'keepalived');
+      const ordered = [...inNs.filter((p) => p !== pid), ...inNs.filter((p) => p === pid)];
+      for (const p of ordered) killPid(p, 'SIGKILL');
+      await topo.linksDown(master);
+    },
+    stopMaster() {
+      parent(master).kill('SIGTERM');
+    },
+    async teardown() {
+      for (const c of parents.values()) c.kill('SIGTERM');
+      await Promise.all([...parents.values()].map((c) => waitExit(c, 4000)));
+      for (const h of topo.hosts) for (const p of await nsPids(h.ns, 'keepalived')) killPid(p, 'SIGKILL');
+    },
+    logTail() {
+      return logFiles.map((f) => {
+        try { return `${f}:\n    ${readFileSync(f, 'utf8').trim().split('\n').slice(-8).join('\n    ')}`; } catch { return f; }
+      }).join('\n  ');
+    },
+  };
+}
+
+// ---------------------------------------------------------------- measurements
+
+interface Usage { readonly rssKb: number; readonly cpuPct: number; readonly cpuPctSched: number; readonly procs: number }
+
+async function measureUsage(pair: Pair, windowS: number): Promise<{ master: Usage; backup: Usage }> {
+  const hosts = [pair.master, pair.backup] as const;
+  const pidSets = await Promise.all(hosts.map((h) => pair.pids(h)));
+  const ticks = (pids: number[]): number => pids.reduce((s, p) => s + (readStat(p)?.ticks ?? 0), 0);
+  const sched = (pids: number[]): number => pids.reduce((s, p) => s + schedNs(p), 0);
+  const t0 = performance.now();
+  const ticks0 = pidSets.map(ticks);
+  const sched0 = pidSets.map(sched);
+  await sleep(windowS * 1000);
+  const elapsedS = (performance.now() - t0) / 1000;
+  const usage = pidSets.map((pids, i): Usage => ({
+    rssKb: pids.reduce((s, p) => s + rssKb(p), 0),
+    cpuPct: ((ticks(pids) - (ticks0[i] ?? 0)) / CLK_TCK / elapsedS) * 100,
+    cpuPctSched: ((sched(pids) - (sched0[i] ?? 0)) / 1e9 / elapsedS) * 100,
+    procs: pids.filter(pidAlive).length,
+  }));
+  return { master: usage[0] as Usage, backup: usage[1] as Usage };
+}
+
+interface OutageRun { readonly outageMs: number; readonly failedRequests: number; readonly vipMovedMs: number | undefined }
+
+type Scenario = 'crash' | 'clean';
+
+class Bench {
+  readonly topo = new LabTopology('habench');
+  readonly base = new LabCluster(this.topo);
+  readonly tmp = mkdtempSync('/tmp/habench-');
+  readonly keepalivedChildren = new Set<ChildProcess>();
+  private block: LabCluster | undefined;
+  private pair: Pair | undefined;
+  private cleaning: Promise<void> | undefined;
+
+  constructor(readonly probeTimeoutMs: number) {}
+
+  async setup(): Promise<void> {
+    await this.topo.create();
+    for (const h of this.topo.hosts) this.base.startWeb(h);
+  }
+
+  /** A fresh cluster (probe + agents) per implementation and interval: the probe clock restarts. */
+  async startBlock(): Promise<LabCluster> {
+    await this.endBlock();
+    const c = new LabCluster(this.topo);
+    c.startProbe(VIP, 10, this.probeTimeoutMs);
+    this.block = c;
+    return c;
+  }
+
+  async endBlock(): Promise<void> {
+    const c = this.block;
+    this.block = undefined;
+    if (c === undefined) return;
+    c.stopProbe();
+    await c.stopAll();
+  }
+
+  async startPair(impl: ImplName, cluster: LabCluster, intervalMs: number, tag: string): Promise<Pair> {
+    await this.resetNetwork();
+    const pair = impl === 'haagent'
+      ? haagentPair(cluster, this.topo, intervalMs)
+      : keepalivedPair(this.topo, this.tmp, intervalMs, this.keepalivedChildren, tag);
+    this.pair = pair;
+    const since = cluster.probeNowMs();
+    const ok = await cluster.waitFor(async () => {
+      const [m, b] = await Promise.all([this.topo.extAddresses(pair.master), this.topo.extAddresses(pair.backup)]);
+      if (!m.includes(VIP_CIDR) || b.includes(VIP_CIDR)) return false;
+      if (!(await pair.ready())) return false;
+      const last = cluster.probeResults.slice(-5);
+      return last.length === 5 && last.every((r) => r.t > since && r.ok && r.host === pair.master.name);
+    }, 25_000, 50);
+    if (!ok) throw new Error(`${impl} ${intervalMs} ms: no single master holding ${VIP} and answering the probe within 25 s\n  ${pair.logTail()}`);
+    return pair;
+  }
+
+  async endPair(): Promise<void> {
+    const p = this.pair;
+    this.pair = undefined;
+    if (p !== undefined) await p.teardown();
+  }
+
+  /** Links up, VIP off both hosts (a killed agent leaves it behind). */
+  async resetNetwork(): Promise<void> {
+    for (const h of this.topo.hosts) {
+      await this.topo.linksUp(h);
+      if ((await this.topo.extAddresses(h)).includes(VIP_CIDR)) await ip('-n', h.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0').catch(() => '');
+    }
+  }
+
+  async outage(pair: Pair, cluster: LabCluster, scenario: Scenario, intervalMs: number): Promise<OutageRun> {
+    const watch = new VipWatch(pair.backup);
+    await sleep(150); // let `ip monitor` subscribe
+    // Kill at a random phase of the advert cycle, as a real crash would.
+    await sleep(Math.random() * intervalMs);
+    const killAt = cluster.probeNowMs();
+    const t0 = performance.now();
+    if (scenario === 'crash') await pair.crashMaster();
+    else pair.stopMaster();
+    const answered = await cluster.waitFor(
+      () => cluster.probeResults.some((r) => r.t > killAt && r.ok && r.host === pair.backup.name), 20_000, 10);
+    const added = await Promise.race([watch.added, sleep(100).then(() => undefined)]);
+    await watch.stop();
+    if (!answered) throw new Error(`${scenario}: ${pair.backup.name} did not answer the probe within 20 s\n  ${pair.logTail()}`);
+    await sleep(300);
+    const results: ProbeResult[] = cluster.probeResults.slice();
+    const o = measureOutage(results, killAt);
+    return { outageMs: o.outageMs, failedRequests: o.failedRequests, vipMovedMs: added === undefined ? undefined : Math.round(added - t0) };
+  }
+
+  /** Idempotent; every caller waits for the same cleanup. */
+  cleanup(): Promise<void> {
+    this.cleaning ??= this.doCleanup();
+    return this.cleaning;
+  }
+
+  private async doCleanup(): Promise<void> {
+    await this.endPair().catch(() => undefined);
+    await this.endBlock().catch(() => undefined);
+    for (const c of this.keepalivedChildren) c.kill('SIGKILL');
+    for (const h of this.topo.hosts) {
+      for (const p of await nsPids(h.ns, 'keepalived')) killPid(p, 'SIGKILL');
+    }
+    await this.base.stopAll().catch(() => undefined);
+    await this.topo.destroy().catch(() => undefined);
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+interface Stats { readonly median: number; readonly max: number; readonly runs: number[] }
+interface ImplResult {
+  readonly crash: Stats;
+  readonly clean: Stats;
+  readonly vipMovedCrash: Stats;
+  readonly vipMovedClean: Stats;
+  readonly master: Usage;
+  readonly backup: Usage;
+}
+interface IntervalResult {
+  readonly intervalMs: number;
+  readonly skewMs: number;
+  readonly crashTargetMs: number;
+  readonly cleanTargetMs: number;
+  readonly haagent: ImplResult;
+  readonly keepalived?: ImplResult;
+}
+
+function stats(xs: readonly number[]): Stats {
+  return { median: median(xs), max: xs.length === 0 ? NaN : Math.max(...xs), runs: [...xs] };
+}
+
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function ratio(a: number, b: number): string {
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return '-';
+  if (b === 0) return a === 0 ? '1.00' : 'inf';
+  return (a / b).toFixed(2);
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function printInterval(r: IntervalResult, windowS: number, out: (l: string) => void): void {
+  const k = r.keepalived;
+  out('');
+  out(`advert interval ${r.intervalMs} ms   Skew_Time(prio 100) = ${r1(r.skewMs)} ms   targets: crash <= ${r1(r.crashTargetMs)} ms, clean stop <= ${r1(r.cleanTargetMs)} ms`);
+  const W = [30, 22, 22, 8, 0];
+  const row = (cells: string[]): void => out(cells.map((c, i) => pad(c, W[i] ?? 0)).join(' ').trimEnd());
+  row(['', 'haagent', k === undefined ? 'keepalived (skipped)' : 'keepalived', 'ratio', 'target (haagent max; keepalived max)']);
+  const ms = (s: Stats): string => `${Math.round(s.median)} / ${Math.round(s.max)} ms`;
+  const verdict = (s: Stats | undefined, target: number): string => (s === undefined ? '-' : s.max <= target ? 'PASS' : `MISS +${Math.round(s.max - target)} ms`);
+  const outageRow = (label: string, pick: (x: ImplResult) => Stats, target: number): void => {
+    const h = pick(r.haagent);
+    const kk = k === undefined ? undefined : pick(k);
+    row([label, ms(h), kk === undefined ? '-' : ms(kk), kk === undefined ? '-' : ratio(h.median, kk.median),
+      `${verdict(h, target)}; ${verdict(kk, target)}${label.startsWith(' ') ? ' (info)' : ''}`]);
+  };
+  outageRow('crash outage   med / max', (x) => x.crash, r.crashTargetMs);
+  outageRow('clean stop     med / max', (x) => x.clean, r.cleanTargetMs);
+  outageRow('  VIP on backup, crash', (x) => x.vipMovedCrash, r.crashTargetMs);
+  outageRow('  VIP on backup, clean stop', (x) => x.vipMovedClean, r.cleanTargetMs);
+  const mb = (u: Usage): string => `${(u.rssKb / 1024).toFixed(1)} MB (${u.procs}p)`;
+  const cpu = (u: Usage): string => `${u.cpuPct.toFixed(2)} % [${u.cpuPctSched.toFixed(3)}]`;
+  const cpuRatio = (a: Usage, b: Usage): string => (b.cpuPct > 0 ? ratio(a.cpuPct, b.cpuPct) : `${ratio(a.cpuPctSched, b.cpuPctSched)}*`);
+  row(['RSS master', mb(r.haagent.master), k === undefined ? '-' : mb(k.master), k === undefined ? '-' : ratio(r.haagent.master.rssKb, k.master.rssKb)]);
+  row(['RSS backup', mb(r.haagent.backup), k === undefined ? '-' : mb(k.backup), k === undefined ? '-' : ratio(r.haagent.backup.rssKb, k.backup.rssKb)]);
+  row([`CPU master (${windowS} s)`, cpu(r.haagent.master), k === undefined ? '-' : cpu(k.master), k === undefined ? '-' : cpuRatio(r.haagent.master, k.master)]);
+  row([`CPU backup (${windowS} s)`, cpu(r.haagent.backup), k === undefined ? '-' : cpu(k.backup), k === undefined ? '-' : cpuRatio(r.haagent.backup, k.backup)]);
+}
+
+// ---------------------------------------------------------------- main
+
+function keepalivedVersion(): string | undefined {
+  // keepalived prints its version on stderr.
+  const r = spawnSync('keepalived', ['--version'], { encoding: 'utf8' });
+  if (r.error !== undefined) return undefined;
+  const text = `${r.stdout}${r.stderr}`;
+  return /Keepalived v\S+/.exec(text)?.[0] ?? (text.split('\n')[0] || 'keepalived (unknown version)');
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const out = (l: string): void => { process.stdout.write(`${l}\n`); };
+  const say = (l: string): void => { process.stdout.write(`[bench] ${l}\n`); };
+  if (process.getuid?.() !== 0) {
+    out('bench: needs root (network namespaces, raw sockets)');
+    return 1;
+  }
+  const kaVersion = opts.keepalived ? keepalivedVersion() : undefined;
+  const started = performance.now();
+  const bench = new Bench(opts.probeTimeoutMs);
+  const onSignal = (sig: string): void => {
+    say(`${sig}: cleaning up`);
+    void bench.cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+
+  const impls: ImplName[] = kaVersion === undefined ? ['haagent'] : ['haagent', 'keepalived'];
+  if (!opts.keepalived) say('keepalived: skipped (--no-keepalived)');
+  else if (kaVersion === undefined) say('keepalived: not installed, skipped (apt-get install keepalived)');
+  else say(`keepalived: ${kaVersion}`);
+  say(`runs=${opts.runs}, steady-state window ${opts.windowS} s, intervals ${opts.intervals.join(', ')} ms, probe every 10 ms (${opts.probeTimeoutMs} ms timeout), CLK_TCK ${CLK_TCK}`);
+
+  const results: IntervalResult[] = [];
+  try {
+    say(`building namespaces ${bench.topo.namespaces.join(', ')}`);
+    await bench.setup();
+    for (const intervalMs of opts.intervals) {
+      const skewMs = ((256 - 100) / 256) * intervalMs;
+      const byImpl = new Map<ImplName, ImplResult>();
+      for (const impl of impls) {
+        const cluster = await bench.startBlock();
+        const outages: Record<Scenario, OutageRun[]> = { crash: [], clean: [] };
+        let usage: { master: Usage; backup: Usage } | undefined;
+        for (const scenario of ['crash', 'clean'] as const) {
+          for (let i = 0; i < opts.runs; i++) {
+            const pair = await bench.startPair(impl, cluster, intervalMs, `${impl}-${intervalMs}-${scenario}-${i}`);
+            if (usage === undefined) {
+              await sleep(1000);
+              say(`${impl} ${intervalMs} ms: ${pair.master.name} MASTER, ${pair.backup.name} BACKUP; measuring RSS/CPU over ${opts.windowS} s`);
+              usage = await measureUsage(pair, opts.windowS);
+            }
+            const o = await bench.outage(pair, cluster, scenario, intervalMs);
+            outages[scenario].push(o);
+            say(`${impl} ${intervalMs} ms ${scenario} #${i + 1}: outage ${o.outageMs} ms (${o.failedRequests} failed requests), VIP on ${pair.backup.name} after ${o.vipMovedMs ?? '?'} ms`);
+            await bench.endPair();
+          }
+        }
+        const moved = (s: Scenario): number[] => outages[s].flatMap((o) => (o.vipMovedMs === undefined ? [] : [o.vipMovedMs]));
+        byImpl.set(impl, {
+          crash: stats(outages.crash.map((o) => o.outageMs)),
+          clean: stats(outages.clean.map((o) => o.outageMs)),
+          vipMovedCrash: stats(moved('crash')),
+          vipMovedClean: stats(moved('clean')),
+          master: (usage as { master: Usage; backup: Usage }).master,
+          backup: (usage as { master: Usage; backup: Usage }).backup,
+        });
+        await bench.endBlock();
+      }
+      const ka = byImpl.get('keepalived');
+      results.push({
+        intervalMs,
+        skewMs,
+        crashTargetMs: 3 * intervalMs + skewMs + 50,
+        cleanTargetMs: skewMs + 50,
+        haagent: byImpl.get('haagent') as ImplResult,
+        ...(ka === undefined ? {} : { keepalived: ka }),
+      });
+    }
+  } catch (e) {
+    say(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    await bench.cleanup();
+    return 1;
+  }
+  await bench.cleanup();
+  const runtimeS = (performance.now() - started) / 1000;
+
+  out('');
+  out(`haagent vs ${kaVersion ?? 'keepalived (skipped)'}: VRRPv3, VRID 51, master prio 150 (preempt) / backup prio 100 (no preempt), VIP ${VIP_CIDR} on ext0`);
+  out(`outage = client-visible gap (probe every 10 ms, ${opts.probeTimeoutMs} ms timeout) over ${opts.runs} run(s): median / max; crash = kill -9 + links down, clean stop = SIGTERM`);
+  out('VIP on backup = kill/SIGTERM -> VIP added on the backup\'s ext0 (ip monitor). RSS/CPU summed over the agent\'s processes (Np);');
+  out(`CPU = utime+stime / window in % of one core [sched clock, finer]; * = ratio from the sched clock (keepalived under one tick)`);
+  for (const r of results) printInterval(r, opts.windowS, out);
+  out('');
+  out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
+  const usageJson = (u: Usage): Record<string, number> => ({ rssKb: u.rssKb, cpuPct: r3(u.cpuPct), cpuPctSched: r3(u.cpuPctSched), procs: u.procs });
+  const implJson = (x: ImplResult): Record<string, unknown> => ({
+    crashOutageMs: { median: x.crash.median, max: x.crash.max, runs: x.crash.runs },
+    cleanOutageMs: { median: x.clean.median, max: x.clean.max, runs: x.clean.runs },
+    vipMovedCrashMs: { median: x.vipMovedCrash.median, max: x.vipMovedCrash.max, runs: x.vipMovedCrash.runs },
+    vipMovedCleanMs: { median: x.vipMovedClean.median, max: x.vipMovedClean.max, runs: x.vipMovedClean.runs },
+    master: usageJson(x.master),
+    backup: usageJson(x.backup),
+  });
+  const json = {
+    runs: opts.runs,
+    windowS: opts.windowS,
+    keepalived: kaVersion ?? null,
+    runtimeS: Math.round(runtimeS),
+    intervals: results.map((r) => ({
+      intervalMs: r.intervalMs,
+      skewMs: r3(r.skewMs),
+      targets: {
+        crashMs: r3(r.crashTargetMs),
+        cleanMs: r3(r.cleanTargetMs),
+        haagentCrash: r.haagent.crash.max <= r.crashTargetMs ? 'PASS' : 'MISS',
+        haagentClean: r.haagent.clean.max <= r.cleanTargetMs ? 'PASS' : 'MISS',
+        ...(r.keepalived === undefined ? {} : {
+          keepalivedCrash: r.keepalived.crash.max <= r.crashTargetMs ? 'PASS' : 'MISS',
+          keepalivedClean: r.keepalived.clean.max <= r.cleanTargetMs ? 'PASS' : 'MISS',
+        }),
+      },
+      haagent: implJson(r.haagent),
+      keepalived: r.keepalived === undefined ? null : implJson(r.keepalived),
+      ratios: r.keepalived === undefined ? null : {
+        crashMedian: r3(r.haagent.crash.median / r.keepalived.crash.median),
+        cleanMedian: r3(r.haagent.clean.median / r.keepalived.clean.median),
+        rssMaster: r3(r.haagent.master.rssKb / r.keepalived.master.rssKb),
+        rssBackup: r3(r.haagent.backup.rssKb / r.keepalived.backup.rssKb),
+        cpuMaster: r.keepalived.master.cpuPct > 0 ? r3(r.haagent.master.cpuPct / r.keepalived.master.cpuPct) : null,
+        cpuBackup: r.keepalived.backup.cpuPct > 0 ? r3(r.haagent.backup.cpuPct / r.keepalived.backup.cpuPct) : null,
+        cpuMasterSched: r3(r.haagent.master.cpuPctSched / r.keepalived.master.cpuPctSched),
+        cpuBackupSched: r3(r.haagent.backup.cpuPctSched / r.keepalived.backup.cpuPctSched),
+      },
+    })),
+  };
+  out(`BENCH_JSON ${JSON.stringify(json)}`);
+  return 0;
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
