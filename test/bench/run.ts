@@ -522,7 +522,9 @@ function printInterval(r: IntervalResult, windowS: number, out: (l: string) => v
   outageRow('  VIP on backup, clean stop', (x) => x.vipMovedClean, r.cleanTargetMs);
   const mb = (u: Usage): string => `${(u.rssKb / 1024).toFixed(1)} MB (${u.procs}p)`;
   const cpu = (u: Usage): string => `${u.cpuPct.toFixed(2)} % [${u.cpuPctSched.toFixed(3)}]`;
-  const cpuRatio = (a: Usage, b: Usage): string => (b.cpuPct > 0 ? ratio(a.cpuPct, b.cpuPct) : `${ratio(a.cpuPctSched, b.cpuPctSched)}*`);
+  // Under 5 ticks the stat figure is mostly quantisation: take the ratio from the sched clock.
+  const ticks = (u: Usage): number => (u.cpuPct / 100) * windowS * CLK_TCK;
+  const cpuRatio = (a: Usage, b: Usage): string => (ticks(a) >= 5 && ticks(b) >= 5 ? ratio(a.cpuPct, b.cpuPct) : `${ratio(a.cpuPctSched, b.cpuPctSched)}*`);
   row(['RSS master', mb(r.haagent.master), k === undefined ? '-' : mb(k.master), k === undefined ? '-' : ratio(r.haagent.master.rssKb, k.master.rssKb)]);
   row(['RSS backup', mb(r.haagent.backup), k === undefined ? '-' : mb(k.backup), k === undefined ? '-' : ratio(r.haagent.backup.rssKb, k.backup.rssKb)]);
   row([`CPU master (${windowS} s)`, cpu(r.haagent.master), k === undefined ? '-' : cpu(k.master), k === undefined ? '-' : cpuRatio(r.haagent.master, k.master)]);
@@ -621,7 +623,7 @@ async function main(): Promise<number> {
   out(`haagent vs ${kaVersion ?? 'keepalived (skipped)'}: VRRPv3, VRID 51, master prio 150 (preempt) / backup prio 100 (no preempt), VIP ${VIP_CIDR} on ext0`);
   out(`outage = client-visible gap (probe every 10 ms, ${opts.probeTimeoutMs} ms timeout) over ${opts.runs} run(s): median / max; crash = kill -9 + links down, clean stop = SIGTERM`);
   out('VIP on backup = kill/SIGTERM -> VIP added on the backup\'s ext0 (ip monitor). RSS/CPU summed over the agent\'s processes (Np);');
-  out(`CPU = utime+stime / window in % of one core [sched clock, finer]; * = ratio from the sched clock (keepalived under one tick)`);
+  out(`CPU = utime+stime / window in % of one core [sched clock, finer]; * = ratio from the sched clock (under 5 ticks in the window)`);
   for (const r of results) printInterval(r, opts.windowS, out);
   out('');
   out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);

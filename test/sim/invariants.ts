@@ -8,12 +8,14 @@
  * - preempting: Preempt_Mode true, or effective priority 255 (the owner always preempts, §6.1).
  *
  * Invariant: if running(g) is not empty, exactly one router M of running(g) is MASTER, and no
- * preempting router of running(g) outranks M. With preempt everywhere this means M is the
- * highest-ranked running router (highest priority, tie -> highest address); with non-preempt
- * routers any running router may be master as long as no preempting router outranks it (a
- * non-preempt router keeps a healthy lower master in place, a preempting one never does).
+ * preempting router of running(g) has a strictly higher effective priority than M. A backup
+ * accepts an advertisement whose priority is "greater than or equal to the local Priority"
+ * (§6.4.2, as keepalived does), so among equal priorities whoever is master stays master; the
+ * address tie-break decides only between two masters (checked by "exactly one MASTER"). With
+ * non-preempt routers any running router may be master as long as no preempting router has a
+ * higher priority (a non-preempt router keeps a healthy lower master, a preempting one never).
  */
-import { compareRank, preemptMode } from '../../src/core/fsm/election.js';
+import { preemptMode } from '../../src/core/fsm/election.js';
 import type { InstanceState } from '../../src/core/fsm/types.js';
 import type { Router, World } from './world.js';
 
@@ -21,10 +23,6 @@ function isRunning(r: Router): r is Router & { state: InstanceState } {
   return r.state !== null && (r.state.state === 'BACKUP' || r.state.state === 'MASTER');
 }
 
-const rank = (s: InstanceState): { priority: number; address: string } => ({
-  priority: s.effectivePriority,
-  address: s.settings.primaryAddress,
-});
 
 /** null when the invariant holds, otherwise a description of what is wrong. */
 export function checkConverged(world: World): string | null {
@@ -40,8 +38,8 @@ export function checkConverged(world: World): string | null {
     const m = masters[0];
     if (m === undefined) continue;
     for (const p of running) {
-      if (p !== m && preemptMode(p.state) && compareRank(rank(p.state), rank(m.state)) > 0) {
-        return `group ${g}: ${world.name(p)} preempts and outranks master ${world.name(m)}`;
+      if (p !== m && preemptMode(p.state) && p.state.effectivePriority > m.state.effectivePriority) {
+        return `group ${g}: ${world.name(p)} preempts and outranks (higher priority) master ${world.name(m)}`;
       }
     }
   }

@@ -1,16 +1,15 @@
 /**
- * IP text <-> bytes helpers for the rtnetlink adapter. Pure: no I/O.
- *
- * Addresses are compared in canonical text form (IPv4 dotted quad, IPv6 RFC 5952
- * lower-case with the longest zero run compressed), so `fd00::0001` and `fd00::1`
- * name the same VIP.
+ * CIDR helpers for the rtnetlink adapter. Pure: no I/O. Address text parsing and formatting
+ * is the codec's (src/core/packet/ip.ts): addresses are compared in canonical text form (IPv4
+ * dotted quad, IPv6 RFC 5952 lower case), so `fd00::0001` and `fd00::1` name the same VIP.
  */
 import { HaagentError } from '../../core/errors.js';
+import { formatIp, parseIp as parseIpBytes, type IpFamily } from '../../core/packet/ip.js';
+
+export { formatIp, type IpFamily };
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
-
-export type IpFamily = 4 | 6;
 
 export interface ParsedCidr {
   readonly family: IpFamily;
@@ -20,91 +19,11 @@ export interface ParsedCidr {
   readonly prefixLength: number;
 }
 
-function parseIpv4(text: string): Buffer | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i] ?? '';
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseIpv6(text: string): Buffer | undefined {
-  let head = text;
-  let tailV4: Buffer | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.')) {
-    tailV4 = parseIpv4(text.slice(lastColon + 1));
-    if (!tailV4) return undefined;
-    head = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const toGroups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const groups: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      groups.push(parseInt(g, 16));
-    }
-    return groups;
-  };
-  const left = toGroups(halves[0] ?? '');
-  const right = halves.length === 2 ? toGroups(halves[1] ?? '') : [];
-  if (!left || !right) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const missing = 8 - left.length - right.length;
-    if (missing < 1) return undefined;
-    groups = [...left, ...new Array<number>(missing).fill(0), ...right];
-  } else {
-    groups = left;
-  }
-  if (groups.length !== 8) return undefined;
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  if (tailV4) tailV4.copy(out, 12);
-  return out;
-}
-
-/** Parses an IPv4 or IPv6 address (no prefix). Returns undefined when it is not one. */
+/** Parses address text into family and bytes; undefined when it is not an address. */
 export function parseIp(text: string): { family: IpFamily; bytes: Buffer } | undefined {
-  const v4 = parseIpv4(text);
-  if (v4) return { family: 4, bytes: v4 };
-  const v6 = text.includes(':') ? parseIpv6(text) : undefined;
-  if (v6) return { family: 6, bytes: v6 };
-  return undefined;
-}
-
-/** Canonical text of a 4- or 16-byte address. */
-export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
-  if (bytes.length !== 16) {
-    throw new HaagentError('HA_ERR_INTERNAL', `not an IP address: ${bytes.length} bytes`);
-  }
-  const buf = Buffer.from(bytes);
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(i * 2));
-  // longest run of >= 2 zero groups, first one wins (RFC 5952 §4.2)
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+  const bytes = parseIpBytes(text);
+  if (bytes === undefined) return undefined;
+  return { family: bytes.length === 4 ? 4 : 6, bytes: Buffer.from(bytes) };
 }
 
 /**

@@ -1,13 +1,10 @@
 /**
  * BACKUP state handlers (RFC 5798 §6.4.2).
  *
- * Preemption refinement: the RFC accepts an advertisement when "the Priority in the
- * ADVERTISEMENT is greater than or equal to the local Priority". Here a preempting backup
- * applies the full (priority, primary address) order of §6.4.3 instead: at equal priority an
- * advertisement from a LOWER address is treated like a lower priority and discarded, so the
- * higher address takes over. The outcome is then a function of the configuration alone (with
- * preempt everywhere: highest priority, tie -> highest address), not of who booted first. A
- * lower-address RFC-literal peer that is master simply steps down when it hears us (§6.4.3).
+ * Acceptance is RFC-literal, as keepalived does it: an advertisement whose priority is "greater
+ * than or equal to the local Priority" is accepted even from a lower address. A backup with
+ * preempt therefore never takes over from an EQUAL-priority master (no needless flap); the
+ * address tie-break of §6.4.3 applies only between two masters (split brain healing).
  *
  * Preempt delay (settings.preemptDelayMs > 0): the first advertisement this backup would
  * discard to preempt arms the 'preempt-delay' timer at now + preemptDelayMs; until that
@@ -17,7 +14,7 @@
  * wait (the next lower one starts a fresh one); when the lower master goes silent, the
  * Master_Down_Timer still fires as usual. The owner (priority 255) waits too.
  */
-import { advertBeatsLocal, localRank, preemptMode } from './election.js';
+import { preemptMode } from './election.js';
 import { changeTimers } from './timer-effects.js';
 import { skewTimeMs } from './timers.js';
 import { enterMaster, masterDownMs } from './transitions.js';
@@ -60,8 +57,10 @@ export function backupOnAdvert(state: InstanceState, advert: AdvertInput, nowMs:
     const master: PeerMaster = { address: advert.from, priority: 0, lastSeenMs: nowMs };
     return { state: { ...state, master, timers: t.timers }, effects: t.effects };
   }
-  const beatsUs = advertBeatsLocal({ priority: advert.priority, address: advert.from }, localRank(state));
-  if (!preemptMode(state) || beatsUs) return accept(state, advert, nowMs, beatsUs ? 'cancel' : 'keep');
+  // §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater than
+  // or equal to the local Priority, then: ... Reset the Master_Down_Timer".
+  const atLeastOurs = advert.priority >= state.effectivePriority;
+  if (!preemptMode(state) || atLeastOurs) return accept(state, advert, nowMs, atLeastOurs ? 'cancel' : 'keep');
   // We would preempt this lower master.
   if (state.settings.preemptDelayMs > 0) {
     const waitUntil = state.timers['preempt-delay'];
@@ -81,7 +80,7 @@ export function backupOnTimer(state: InstanceState, timer: TimerKind, nowMs: num
   }
   if (timer === 'preempt-delay') {
     const m = state.master;
-    if (m !== null && m.priority !== 0 && preemptMode(state) && !advertBeatsLocal(m, localRank(state))) {
+    if (m !== null && m.priority !== 0 && preemptMode(state) && m.priority < state.effectivePriority) {
       return enterMaster(state, nowMs, `preempt delay expired: preempting lower-priority master ${m.address} (priority ${m.priority})`);
     }
     const t = changeTimers(state.timers, [['preempt-delay', null]]);

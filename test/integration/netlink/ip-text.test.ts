@@ -9,24 +9,14 @@ t.test('parseCidr canonicalizes and defaults the prefix', (t) => {
   t.match(parseCidr('10.0.0.5/24'), { family: 4, address: '10.0.0.5', prefixLength: 24 });
   t.match(parseCidr('10.0.0.5'), { family: 4, prefixLength: 32 });
   t.match(parseCidr('FD00:0:0:0::0001/64'), { family: 6, address: 'fd00::1', prefixLength: 64 });
-  t.match(parseCidr('::ffff:192.0.2.1'), { family: 6, address: '::ffff:c000:201', prefixLength: 128 });
+  t.match(parseCidr('::ffff:192.0.2.1'), { family: 6, address: '::ffff:192.0.2.1', prefixLength: 128 });
   for (const bad of ['10.0.0.256/24', '10.0.0.5/33', '1:2:3:4:5:6:7:8:9', '1::2::3', 'fd00::/129', '', 'x/1', '10.0.0.5/']) {
     t.throws(() => parseCidr(bad), { code: 'HA_ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
   }
   t.end();
 });
 
-t.test('formatIp follows RFC 5952', (t) => {
-  const v6 = (s: string): string => formatIp(parseCidr(s).bytes);
-  t.equal(v6('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1', 'first of two equal zero runs');
-  t.equal(v6('2001:db8:0:1:1:1:1:1'), '2001:db8:0:1:1:1:1:1', 'a single zero group is not compressed');
-  t.equal(v6('::'), '::');
-  t.equal(v6('::1'), '::1');
-  t.equal(v6('fe80::'), 'fe80::');
-  t.equal(formatIp(Buffer.from([192, 0, 2, 1])), '192.0.2.1');
-  t.throws(() => formatIp(Buffer.alloc(5)), { code: 'HA_ERR_INTERNAL' });
-  t.end();
-});
+// Address text formatting (RFC 5952) is the codec's: test/unit/packet/ip.test.ts.
 
 t.test('broadcast and prefix helpers', (t) => {
   t.equal(formatIp(ipv4Broadcast(parseCidr('10.1.2.3').bytes, 24) ?? Buffer.alloc(0)), '10.1.2.255');

@@ -91,13 +91,16 @@ t.test('preempting backup discards a lower-priority advert, so master-down fires
   t.end();
 });
 
-// RFC 5798 §6.4.3 tie-break, applied by a preempting backup (see backup.ts): at equal priority
-// the higher primary address wins.
-t.test('preempting backup discards an equal-priority advert from a lower address (tie-break)', (t) => {
+// RFC 5798 §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
+// than or equal to the local Priority, then: ... Reset the Master_Down_Timer to
+// Master_Down_Interval". Equal priority is accepted even from a lower address (keepalived does
+// the same): a preempting backup does not flap an equal-priority master.
+t.test('preempting backup accepts an equal-priority advert, even from a lower address', (t) => {
   const s = started({ priority: 100 }, 0);
   const r = stepFrozen(s, advert(LOWER_ADDRESS, 100), 1000);
-  t.same(r.effects, []);
-  t.equal(r.state, s);
+  t.equal(r.state.state, 'BACKUP');
+  t.match(r.state.master, { address: LOWER_ADDRESS, priority: 100 });
+  t.ok((r.state.timers['master-down'] ?? 0) > 1000, 'Master_Down_Timer reset');
   t.end();
 });
 
