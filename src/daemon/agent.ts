@@ -91,6 +91,7 @@ export class Agent {
         sendAdvert: (priority) => this.sendAdvert(inst, p.address, priority),
         vips: this.netlink,
         announce: () => announcer.announce(),
+        quiet: () => announcer.quiet(),
       });
       this.bound.push({ runner, announcer, config: inst });
     }

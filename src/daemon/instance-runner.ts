@@ -30,6 +30,8 @@ export interface InstanceDeps {
   readonly vips: VipPort;
   /** Gratuitous ARP burst for every VIP on the external NIC. */
   readonly announce: () => Promise<void>;
+  /** Stops a running burst and the periodic refresh (the VIPs are being released). */
+  readonly quiet: () => void;
 }
 
 const MAX_TRANSITIONS = 20;
@@ -134,6 +136,7 @@ export class InstanceRunner {
         this.enqueue('logging VIPs added', async () => { this.deps.log.info({ vips: this.config.vips, external: this.config.external }, 'VIPs added'); });
         return;
       case 'remove-vips':
+        this.deps.quiet();
         for (const cidr of this.config.vips) {
           this.enqueue(`removing VIP ${cidr}`, () => this.deps.vips.removeVip(this.config.external, cidr));
         }

@@ -117,6 +117,27 @@ if (skip !== undefined) {
     t.ok(await c.waitFor(async () => !(await hasVip(h1)) && (await hasVip(h2)), 3000), 'only h2 holds the VIP');
   }));
 
+  t.test('external NIC down on the master: FAULT there, the peer takes over; back up: BACKUP', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, [...base, '--role', 'master']);
+    const b = c.startAgent(h2, [...base, '--role', 'backup']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), 'converged');
+    await ip('-n', h1.ns, 'link', 'set', 'ext0', 'down');
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'FAULT' && (await c.stateOf(b)) === 'MASTER', 5000), 'h1 FAULT, h2 MASTER', { logs: [logsOf(a), logsOf(b)] });
+    t.match((await c.status(a)).instances[0]?.faults, ['interface:ext0']);
+    t.notOk(await hasVip(h1), 'h1 released the VIP');
+    t.ok(await c.waitFor(() => hasVip(h2), 3000), 'h2 holds the VIP');
+    await ip('-n', h1.ns, 'link', 'set', 'ext0', 'up');
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) !== 'FAULT', 5000), 'h1 leaves FAULT when ext0 is back', { logs: logsOf(a) });
+  }));
+
+  t.test('a VIP removed by someone else on the master is re-added', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, [...base, '--role', 'master']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER with the VIP');
+    await ip('-n', h1.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0');
+    t.ok(await c.waitFor(() => hasVip(h1), 3000), 'VIP is back', { logs: logsOf(a) });
+    t.ok(a.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].includes('re-adding')), 'and the removal was logged');
+  }));
+
   t.test('two instances, two VIPs: each host master of one', (t) => withCluster(async (c) => {
     const conf = (p51: number, p52: number, sock: string): string => `socket: ${sock}
 instances:
