@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
-import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
+import { distPath, LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
 import { LabTopology, VIP, VIP2, VIP_CIDR, VIP2_CIDR } from '../../src/lab/topology.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
@@ -136,6 +136,21 @@ if (skip !== undefined) {
     await ip('-n', h1.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0');
     t.ok(await c.waitFor(() => hasVip(h1), 3000), 'VIP is back', { logs: logsOf(a) });
     t.ok(a.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].includes('re-adding')), 'and the removal was logged');
+  }));
+
+  t.test('unicast peers instead of multicast; `haagent status` table and --json from the CLI', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, [...base, '--role', 'master', '--peer', h2.intAddress]);
+    const b = c.startAgent(h2, [...base, '--role', 'backup', '--peer', h1.intAddress]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), 'converged over unicast', { logs: [logsOf(a), logsOf(b)] });
+    const before = (await c.status(b)).instances[0]?.advertsReceived ?? 0;
+    await new Promise((r) => setTimeout(r, 500));
+    t.ok(((await c.status(b)).instances[0]?.advertsReceived ?? 0) > before, 'backup keeps receiving unicast adverts');
+    const main = distPath('cli', 'main.js');
+    const table = await run(process.execPath, [main, 'status', '--socket', a.socket]);
+    t.match(table, /INSTANCE\s+VRID\s+STATE/);
+    t.match(table, /vrid51\s+51\s+MASTER\s+150\s+150\s+10\.77\.0\.100\/24\s+self \(150\)/);
+    const json = JSON.parse(await run(process.execPath, [main, 'status', '--json', '--socket', b.socket])) as { instances: Array<{ state: string; master: { address: string } }> };
+    t.match(json.instances[0], { state: 'BACKUP', master: { address: h1.intAddress } });
   }));
 
   t.test('two instances, two VIPs: each host master of one', (t) => withCluster(async (c) => {
