@@ -15,7 +15,7 @@
  * Everything (processes, namespaces, /tmp files) is removed at the end, on Ctrl-C and on error.
  *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
- * --probe-timeout MS (default 100, as in `haagent lab`). The probe's timeout bounds the outage's
+ * --probe-timeout MS (default 30; the lab uses 100). The probe's timeout bounds the outage's
  * resolution: a request sent just before the VIP moves fails only when it times out, so an outage
  * reads up to ~timeout + 10 ms longer than the takeover; the "VIP on backup" rows (taken from
  * `ip monitor` on the backup) show the takeover itself.
@@ -44,7 +44,7 @@ function parseArgs(argv: readonly string[]): Options {
   let windowS = 10;
   let keepalived = true;
   let intervals: number[] = [1000, 100];
-  let probeTimeoutMs = 100;
+  let probeTimeoutMs = 30;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
