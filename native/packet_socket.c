@@ -273,6 +273,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL; /* undefined */
 }
 
+void vrrp6_register(napi_env env, napi_value exports); /* vrrp6_socket.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -281,6 +283,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  vrrp6_register(env, exports);
   return exports;
 }
 

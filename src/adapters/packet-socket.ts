@@ -46,7 +46,7 @@ function findPackageRoot(startDir: string): string | undefined {
 let binding: PacketSocketBinding | undefined;
 
 /** Loads the addon once, on first use, so importing this module never fails by itself. */
-function loadBinding(): PacketSocketBinding {
+export function loadBinding(): PacketSocketBinding {
   if (binding !== undefined) return binding;
   const here = dirname(fileURLToPath(import.meta.url));
   const root = findPackageRoot(here);

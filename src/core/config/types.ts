@@ -17,6 +17,43 @@ export interface GarpConfig {
   readonly refreshMs: number;
 }
 
+export type CheckType = 'http' | 'tcp' | 'exec' | 'interface' | 'file';
+
+interface CheckCommon {
+  /** Unique within the instance; fault sources and metrics are named after it. */
+  readonly name: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Consecutive successes that turn a failing check healthy. */
+  readonly rise: number;
+  /** Consecutive failures that turn a healthy check failing. */
+  readonly fall: number;
+  /** A failing check lowers the effective priority by this much; 0 puts the instance in FAULT. */
+  readonly weight: number;
+}
+
+export type CheckConfig =
+  | (CheckCommon & { readonly type: 'http'; readonly url: string; readonly expectStatus: readonly number[]; readonly bodyContains: string | undefined })
+  | (CheckCommon & { readonly type: 'tcp'; readonly host: string; readonly port: number })
+  | (CheckCommon & { readonly type: 'exec'; readonly command: readonly string[] })
+  /** Link state of any NIC, from netlink events (no polling): up and running = healthy. */
+  | (CheckCommon & { readonly type: 'interface'; readonly interface: string })
+  /**
+   * An integer in a file, added to the priority (negative lowers it): lets other tools steer the
+   * agent. A missing or unparsable file counts as a failure.
+   */
+  | (CheckCommon & { readonly type: 'file'; readonly path: string });
+
+export type HookName = 'before-master' | 'master' | 'backup' | 'fault' | 'stop';
+
+export interface HookConfig {
+  /** Argument vector, executed without a shell. */
+  readonly command: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export type HooksConfig = Readonly<Partial<Record<HookName, HookConfig>>>;
+
 export interface InstanceConfig {
   readonly name: string;
   readonly vrid: number;
@@ -39,12 +76,16 @@ export interface InstanceConfig {
   readonly garp: GarpConfig;
   /** Optional address label for VIPs (IPv4 only, e.g. "ext0:vip"). */
   readonly vipLabel: string | undefined;
+  readonly checks: readonly CheckConfig[];
+  readonly hooks: HooksConfig;
 }
 
 export interface AgentConfig {
   /** Control socket path (unix, mode 0600). */
   readonly socketPath: string;
   readonly instances: readonly InstanceConfig[];
+  /** Prometheus metrics listen address ("127.0.0.1:9650", "[::1]:9650"); undefined = off. */
+  readonly metricsListen: string | undefined;
 }
 
 export const DEFAULT_SOCKET_PATH = '/run/haagent/haagent.sock';

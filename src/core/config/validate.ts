@@ -7,97 +7,26 @@
  * any address), and cross-host consistency (peers compare fingerprints at run time).
  */
 import { ConfigError } from '../errors.js';
-import { parseDurationMs } from './duration.js';
+import { Collector, formatPath, isRecord, type Locator, type PathSegment } from './collector.js';
 import { parseCidr, parseIpAddress } from './cidr.js';
 import { ROLE_DEFAULTS, ROLES } from './roles.js';
+import { parseChecks } from './checks.js';
+import { parseHooks } from './hooks.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { DEFAULT_SOCKET_PATH } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 
-export type PathSegment = string | number;
-/** Maps a key path to a 1-based line number in the source, when known. */
-export type Locator = (path: readonly PathSegment[]) => number | undefined;
+export { formatPath, type Locator, type PathSegment };
 
 export type ValidateResult = { ok: true; config: AgentConfig } | { ok: false; errors: readonly ConfigError[] };
 
-const TOP_KEYS = new Set(['socket', 'instances']);
+const TOP_KEYS = new Set(['socket', 'instances', 'metrics']);
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
-  'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label',
+  'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
-const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
-
-export function formatPath(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
-  return out === '' ? '(top level)' : out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-class Collector {
-  readonly errors: ConfigError[] = [];
-  constructor(private readonly locate: Locator) {}
-
-  fail(path: readonly PathSegment[], message: string): undefined {
-    this.errors.push(new ConfigError(formatPath(path), message, this.locate(path)));
-    return undefined;
-  }
-
-  unknownKeys(obj: Record<string, unknown>, allowed: ReadonlySet<string>, path: readonly PathSegment[]): void {
-    for (const key of Object.keys(obj)) {
-      if (!allowed.has(key)) this.fail([...path, key], `unknown key "${key}" (allowed: ${[...allowed].join(', ')})`);
-    }
-  }
-
-  int(obj: Record<string, unknown>, key: string, path: readonly PathSegment[], min: number, max: number): number | undefined {
-    const v = obj[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      return this.fail([...path, key], `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-
-  bool(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): boolean | undefined {
-    const v = obj[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'boolean') return this.fail([...path, key], `must be true or false, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  str(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): string | undefined {
-    const v = obj[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v === '') return this.fail([...path, key], `must be a non-empty string, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  ifname(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): string | undefined {
-    const v = this.str(obj, key, path);
-    if (v !== undefined && !IFNAME.test(v)) return this.fail([...path, key], `"${v}" is not a valid interface name`);
-    return v;
-  }
-
-  durationMs(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): number | undefined {
-    const v = obj[key];
-    if (v === undefined) return undefined;
-    const r = parseDurationMs(v);
-    if (!r.ok) return this.fail([...path, key], r.reason);
-    return r.ms;
-  }
-
-  list(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): unknown[] | undefined {
-    const v = obj[key];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v)) return this.fail([...path, key], 'must be a list');
-    return v as unknown[];
-  }
-}
 
 function advertIntervalCs(c: Collector, ms: number | undefined, version: VrrpVersion, path: readonly PathSegment[]): number {
   const p = [...path, 'advert-interval'];
@@ -217,7 +146,24 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     advertIntervalCs: intervalCs, preempt, preemptDelayMs, vips: Object.freeze(vips), peers: Object.freeze(peers),
     auth: Object.freeze(auth(c, raw['auth'], version, [...path, 'auth'])),
     garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
+    checks: parseChecks(c, raw['checks'], [...path, 'checks']),
+    hooks: parseHooks(c, raw['hooks'], [...path, 'hooks']),
   });
+}
+
+/** `metrics: { listen: "127.0.0.1:9650" }` -> the listen address, or undefined when absent. */
+function metrics(c: Collector, raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw)) return c.fail(['metrics'], 'must be a mapping like { listen: "127.0.0.1:9650" }');
+  c.unknownKeys(raw, new Set(['listen']), ['metrics']);
+  const listen = c.str(raw, 'listen', ['metrics']);
+  if (listen === undefined) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(listen);
+  const host = m?.[1] ?? m?.[2];
+  if (m === null || host === undefined || !parseIpAddress(host).ok || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+    return c.fail(['metrics', 'listen'], `"${listen}" is not ADDRESS:PORT (e.g. 127.0.0.1:9650 or [::1]:9650)`);
+  }
+  return listen;
 }
 
 export function validateConfig(raw: unknown, locate: Locator = () => undefined): ValidateResult {
@@ -243,6 +189,7 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
     if (dup !== i) c.fail(['instances', i, 'name'], `name "${inst.name}" is already used by instances[${dup}]`);
   });
 
+  const metricsListen = metrics(c, raw['metrics']);
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
-  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances) }) };
+  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen }) };
 }

@@ -15,6 +15,7 @@
  * Master_Down_Timer still fires as usual. The owner (priority 255) waits too.
  */
 import { preemptMode } from './election.js';
+import { finishRelease, masterDownDuringHandover } from './handover.js';
 import { changeTimers } from './timer-effects.js';
 import { skewTimeMs } from './timers.js';
 import { enterMaster, masterDownMs } from './transitions.js';
@@ -50,6 +51,11 @@ function accept(state: InstanceState, advert: AdvertInput, nowMs: number, wait: 
 }
 
 export function backupOnAdvert(state: InstanceState, advert: AdvertInput, nowMs: number): StepResult {
+  const released = finishRelease(state, advert.priority);
+  if (released.effects.length > 0) {
+    const r = backupOnAdvert(released.state, advert, nowMs);
+    return { state: r.state, effects: [...released.effects, ...r.effects] };
+  }
   if (advert.priority === 0) {
     // §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer to Skew_Time".
     const skew = skewTimeMs(state.effectivePriority, state.masterAdverIntervalCs, state.settings.version);
@@ -74,6 +80,8 @@ export function backupOnAdvert(state: InstanceState, advert: AdvertInput, nowMs:
 /** A due timer in BACKUP (stale fires were filtered by step). */
 export function backupOnTimer(state: InstanceState, timer: TimerKind, nowMs: number): StepResult {
   if (timer === 'master-down') {
+    const held = masterDownDuringHandover(state, nowMs);
+    if (held !== undefined) return held;
     // §6.4.2: "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT ... Transition to the {Master} state".
     const released = state.master !== null && state.master.priority === 0;
     return enterMaster(state, nowMs, released ? 'peer released (priority 0)' : 'master-down timer expired');

@@ -22,5 +22,8 @@ export function createInstance(settings: InstanceSettings, nowMs: number): Insta
     master: null,
     faults: [],
     enteredStateAtMs: nowMs,
+    maintenance: false,
+    yielding: false,
+    releasing: false,
   };
 }

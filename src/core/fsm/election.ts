@@ -37,10 +37,11 @@ export function isOwner(state: InstanceState): boolean {
 
 /**
  * Preempt_Mode as applied: the configured flag, except that "the router owning the IP
- * address(es) associated with the virtual router always preempts" (RFC 5798 §6.1).
+ * address(es) associated with the virtual router always preempts" (RFC 5798 §6.1). A router
+ * that handed over by switchover does not preempt until it is master again.
  */
 export function preemptMode(state: InstanceState): boolean {
-  return state.settings.preempt || isOwner(state);
+  return (state.settings.preempt || isOwner(state)) && !state.yielding;
 }
 
 /** Is this advertisement one of our own (looped back by the network)? */

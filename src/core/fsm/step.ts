@@ -11,6 +11,7 @@
 import { backupOnAdvert, backupOnTimer } from './backup.js';
 import { isOwnAdvert } from './election.js';
 import { onFault, onPriority } from './health.js';
+import { onMaintenance, onSwitchover } from './handover.js';
 import { onShutdown, onStart } from './lifecycle.js';
 import { masterOnAdvert, masterOnTimer } from './master.js';
 import { isDue } from './timer-effects.js';
@@ -26,6 +27,10 @@ export function step(state: InstanceState, input: Input, nowMs: number): StepRes
       return onPriority(state, input.effectivePriority, nowMs);
     case 'fault':
       return onFault(state, input.source, input.active, nowMs);
+    case 'maintenance':
+      return onMaintenance(state, input.on, nowMs);
+    case 'switchover':
+      return onSwitchover(state, nowMs);
     case 'timer':
       if (!isDue(state, input.timer, nowMs)) return { state, effects: [] };
       if (state.state === 'BACKUP') return backupOnTimer(state, input.timer, nowMs);

@@ -3,8 +3,9 @@
  * order the shell should carry them out. Every transition emits exactly one `state-changed`
  * effect (with a human reason) followed by one `run-hook`; nothing is logged in the state.
  *
- * Leaving MASTER always removes the VIPs; only entering MASTER adds them, so "VIPs held" equals
- * "state is MASTER" as long as the shell applies the effects.
+ * Leaving MASTER removes the VIPs; only entering MASTER adds them, so "VIPs held" equals
+ * "state is MASTER" as long as the shell applies the effects - except during a planned handover
+ * (handover.ts), where a BACKUP marked `releasing` holds them until the new master is heard.
  */
 import { isOwner } from './election.js';
 import { cancelAllTimers, changeTimers } from './timer-effects.js';
@@ -46,6 +47,8 @@ export function enterMaster(state: InstanceState, nowMs: number, reason: string)
       master: null,
       masterAdverIntervalCs: state.settings.advertIntervalCs,
       enteredStateAtMs: nowMs,
+      yielding: false,
+      releasing: false,
     },
     effects: [
       { type: 'send-advert', priority: state.effectivePriority },
@@ -89,15 +92,19 @@ export function enterBackup(
   };
 }
 
-/** A master leaving service: a priority-0 advertisement (§6.4.3 Shutdown) and the VIPs go. */
+/**
+ * A master leaving service: a priority-0 advertisement (§6.4.3 Shutdown) and the VIPs go. A
+ * backup still holding the VIPs of a planned handover (releasing) drops them too.
+ */
 function releaseIfMaster(state: InstanceState): Effect[] {
-  return state.state === 'MASTER' ? [{ type: 'send-advert', priority: 0 }, { type: 'remove-vips' }] : [];
+  if (state.state === 'MASTER') return [{ type: 'send-advert', priority: 0 }, { type: 'remove-vips' }];
+  return state.releasing ? [{ type: 'remove-vips' }] : [];
 }
 
 function enterInactive(state: InstanceState, to: 'FAULT' | 'STOPPED', nowMs: number, reason: string): StepResult {
   const t = cancelAllTimers(state.timers);
   return {
-    state: { ...state, state: to, timers: t.timers, master: null, enteredStateAtMs: nowMs },
+    state: { ...state, state: to, timers: t.timers, master: null, enteredStateAtMs: nowMs, releasing: false },
     effects: [...releaseIfMaster(state), ...t.effects, ...changed(state.state, to, reason, to === 'FAULT' ? 'fault' : 'stop')],
   };
 }
@@ -120,6 +127,6 @@ export function enterService(state: InstanceState, nowMs: number, reason: string
   if (state.faults.length > 0) {
     return enterFault(state, nowMs, `${reason}; fault active: ${state.faults.join(', ')}`);
   }
-  if (isOwner(state)) return enterMaster(state, nowMs, `${reason} (address owner, priority 255)`);
+  if (isOwner(state) && !state.maintenance) return enterMaster(state, nowMs, `${reason} (address owner, priority 255)`);
   return enterBackup(state, nowMs, reason);
 }

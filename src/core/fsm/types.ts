@@ -71,6 +71,15 @@ export interface InstanceState {
   /** Active fault sources (e.g. 'interface:ext0', 'check:web'); non-empty = FAULT. */
   readonly faults: readonly string[];
   readonly enteredStateAtMs: number;
+  /** Operator maintenance: never become MASTER while set (a master hands over first). */
+  readonly maintenance: boolean;
+  /** After a switchover: behave as non-preempt until this router is MASTER again. */
+  readonly yielding: boolean;
+  /**
+   * A planned handover is under way: BACKUP, but the VIPs are still held until the new master is
+   * heard (make before break), so clients see no gap while the peer takes over.
+   */
+  readonly releasing: boolean;
 }
 
 /** An advertisement that already passed the codec's checks (TTL, checksum, version, VRID, auth). */
@@ -91,7 +100,11 @@ export type Input =
   | { readonly type: 'priority'; readonly effectivePriority: number }
   /** A fault source became active or cleared (interface down/up, weight-0 check failing). */
   | { readonly type: 'fault'; readonly source: string; readonly active: boolean }
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** Operator maintenance on/off (`haagent maintenance`). */
+  | { readonly type: 'maintenance'; readonly on: boolean }
+  /** Operator switchover (`haagent switchover`): a master hands over to the best backup. */
+  | { readonly type: 'switchover' };
 
 export type Effect =
   | { readonly type: 'send-advert'; readonly priority: number }
