@@ -294,7 +294,8 @@ static void call_js(vrrp6_t *h, napi_ref fn_ref, size_t argc, const napi_value *
   napi_env env = h->env;
   napi_value fn = NULL, recv = NULL, result = NULL;
   if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
-  if (napi_get_undefined(env, &recv) != napi_ok) return;
+  /* napi_make_callback converts recv to an object: undefined would throw a TypeError. */
+  if (napi_get_global(env, &recv) != napi_ok) return;
   napi_status st = napi_make_callback(env, h->async_ctx, recv, fn, argc, argv, &result);
   if (st != napi_ok) {
     bool pending = false;

@@ -3,7 +3,8 @@
 import { Command, Option } from 'commander';
 import { HaagentError } from '../core/errors.js';
 import { DEFAULT_SOCKET_PATH } from '../core/config/types.js';
-import { requestStatus } from '../daemon/control-server.js';
+import { request, requestStatus } from '../daemon/control-server.js';
+import type { ControlRequest } from '../core/control/types.js';
 import { ConfigInvalidError, loadConfig } from './load-config.js';
 import { packageVersion } from './package-info.js';
 import { runStart } from './start.js';
@@ -54,6 +55,68 @@ program.command('status')
     try {
       const s = await requestStatus(opts.socket);
       process.stdout.write(opts.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+/** Sends one command to the agent and prints its message; the agent's refusal exits non-zero. */
+async function command(socket: string, req: ControlRequest): Promise<void> {
+  const r = await request(socket, req, { timeoutMs: 30_000 });
+  if (!r.ok) throw new HaagentError(r.error.code === 'HA_ERR_CONFIG' ? 'HA_ERR_CONFIG' : 'HA_ERR_CONTROL', r.error.message);
+  process.stdout.write(`${'message' in r ? r.message : 'ok'}\n`);
+}
+
+program.command('maintenance')
+  .description('on: a master hands over (priority 0) and this node stays BACKUP; off: back to normal')
+  .argument('<on|off>', 'on or off')
+  .option('--instance <name>', 'only this instance (default: all)')
+  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
+  .action(async (state: string, opts: { instance?: string; socket: string }) => {
+    try {
+      if (state !== 'on' && state !== 'off') throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `maintenance takes "on" or "off", got "${state}"`);
+      await command(opts.socket, { command: 'maintenance', on: state === 'on', ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.command('switchover')
+  .description('run on the master: hand mastership to the peer (make before break); run again on the new master to move it back')
+  .option('--instance <name>', 'only this instance (default: all this node is master of)')
+  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
+  .action(async (opts: { instance?: string; socket: string }) => {
+    try {
+      await command(opts.socket, { command: 'switchover', ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.command('reload')
+  .description('reload the config (like SIGHUP): a bad file is refused and the running config stays')
+  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
+  .action(async (opts: { socket: string }) => {
+    try {
+      await command(opts.socket, { command: 'reload' });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.command('events')
+  .description('print one JSON line per event (transitions, checks, priority, hooks, maintenance, reload) as they happen')
+  .option('--all', 'also per-packet events (advert-sent, advert-received, drop)')
+  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
+  .action(async (opts: { all?: boolean; socket: string }) => {
+    try {
+      const types = opts.all === true ? { types: ['transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload'] as const } : {};
+      const r = await request(opts.socket, { command: 'events', ...types }, {
+        timeoutMs: 5000,
+        onEvent: (ev) => process.stdout.write(`${JSON.stringify(ev)}\n`),
+        onClose: () => { process.stderr.write('haagent: the agent closed the event stream\n'); process.exit(0); },
+      });
+      if (!r.ok) throw new HaagentError('HA_ERR_CONTROL', r.error.message);
     } catch (err) {
       fail(err);
     }

@@ -1,10 +1,14 @@
 /**
- * `haagent start`: runs the agent in the foreground with JSON logs on stdout. SIGTERM/SIGINT
- * shut down cleanly (priority-0 advert, VIPs removed) and exit 0 within one second.
+ * `haagent start`: runs the agent in the foreground with JSON logs on stdout.
+ * - SIGTERM/SIGINT shut down cleanly (priority-0 advert, VIPs removed) and exit 0 within one second.
+ * - SIGHUP reloads the config (same file, same flags); a bad file is refused, the running config stays.
+ * - systemd: READY=1 once the sockets are open and the config is applied (Type=notify).
  */
 import pino from 'pino';
+import { notifySystemd } from '../adapters/sd-notify.js';
 import { Agent } from '../daemon/agent.js';
 import { ControlServer } from '../daemon/control-server.js';
+import { startMetricsServer, type MetricsServer } from '../daemon/metrics.js';
 import { loadConfig, type StartFlags } from './load-config.js';
 import { packageVersion } from './package-info.js';
 
@@ -16,26 +20,43 @@ export async function runStart(flags: StartFlags & { logLevel: string }, explici
   const version = packageVersion();
   log.info({ source, instances: config.instances.map((i) => ({ name: i.name, vrid: i.vrid, role: i.role, priority: i.priority, preempt: i.preempt, vips: i.vips })) }, `haagent ${version} starting`);
 
-  const agent = await Agent.start({ config, log, version });
+  const agent = await Agent.start({
+    config, configSource: source, log, version,
+    reloadConfig: () => loadConfig(flags, explicitPreempt).config,
+  });
   let control: ControlServer | undefined;
+  let metrics: MetricsServer | undefined;
   try {
-    control = await ControlServer.listen(config.socketPath, () => agent.status());
+    control = await ControlServer.listen(config.socketPath, agent);
+    if (config.metricsListen !== undefined) metrics = await startMetricsServer(config.metricsListen, agent);
   } catch (err) {
+    control?.close();
     await agent.shutdown();
     throw err;
   }
-  log.info({ socket: config.socketPath }, 'running');
+  /** systemd notification; a broken NOTIFY_SOCKET is logged, never fatal. */
+  const notify = (state: string): void => {
+    try {
+      notifySystemd(state);
+    } catch (err) {
+      log.warn({ err }, 'systemd notification failed');
+    }
+  };
+  log.info({ socket: config.socketPath, metrics: metrics?.url }, 'running');
+  notify(`READY=1\nSTATUS=running ${config.instances.length} instance(s)`);
 
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    notify('STOPPING=1');
     const bound = setTimeout(() => {
       log.warn('shutdown did not finish in time; exiting anyway');
       process.exit(0);
     }, SHUTDOWN_BOUND_MS);
     control?.close();
+    void metrics?.close();
     agent.shutdown().then(
       () => { clearTimeout(bound); log.info('stopped'); log.flush(); process.exit(0); },
       (err: unknown) => { log.error({ err }, 'shutdown failed'); process.exit(1); },
@@ -43,4 +64,11 @@ export async function runStart(flags: StartFlags & { logLevel: string }, explici
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    notify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
+    agent.reload().then(
+      (msg) => { log.info(msg); notify('READY=1'); },
+      (err: unknown) => { log.error({ err }, 'reload failed'); notify('READY=1'); },
+    );
+  });
 }

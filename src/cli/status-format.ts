@@ -18,12 +18,20 @@ export function formatStatus(s: AgentStatus): string {
   for (const i of s.instances) {
     const drops = Object.values(i.drops).reduce((a, b) => a + b, 0);
     const master = i.master === null ? '-' : i.master.self ? `self (${i.master.priority})` : `${i.master.address} (${i.master.priority})`;
-    rows.push([i.name, String(i.vrid), i.state, String(i.priority), String(i.effectivePriority), i.vips.join(','), master,
+    rows.push([i.name, String(i.vrid), i.maintenance ? `${i.state} (maint)` : i.state, String(i.priority), String(i.effectivePriority), i.vips.join(','), master,
       duration(i.timeInStateMs), String(i.advertsSent), String(i.advertsReceived), String(drops)]);
   }
   const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}`, '', table(rows)];
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
+    for (const c of i.checks) {
+      const last = c.lastResult === null ? 'no result yet' : `${c.lastResult.ok ? 'ok' : 'FAIL'} ${c.lastResult.latencyMs} ms: ${c.lastResult.detail}`;
+      lines.push(`${i.name}: check ${c.name} (${c.type}, weight ${c.weight}): ${c.status} - ${last}`);
+    }
+    const lastHook = i.hooks[i.hooks.length - 1];
+    if (lastHook !== undefined) {
+      lines.push(`${i.name}: last hook ${lastHook.hook} at ${lastHook.startedAt}: ${lastHook.ok ? 'ok' : lastHook.timedOut ? 'TIMED OUT' : `exit ${String(lastHook.exitCode)}`} in ${lastHook.durationMs} ms`);
+    }
     const dropKinds = Object.entries(i.drops);
     if (dropKinds.length > 0) lines.push(`${i.name}: drops: ${dropKinds.map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (i.transitions.length > 0) {

@@ -1,7 +1,7 @@
 /**
  * The running agent: wires every configured instance to the real adapters (raw VRRP socket,
- * rtnetlink, AF_PACKET announcer), demultiplexes received adverts by VRID, and owns the one
- * idempotent shutdown.
+ * rtnetlink, AF_PACKET announcer, health checks, hooks), demultiplexes received adverts by
+ * VRID, serves the control requests, applies reloads, and owns the one idempotent shutdown.
  *
  * Start order (nothing is touched before the config and the interfaces check out):
  *  1. resolve every interface (must exist) and each heartbeat NIC's primary IPv4 address;
@@ -12,38 +12,67 @@ import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentStatus } from '../core/control/types.js';
-import { decodeIpv4Datagram } from '../core/packet/decode.js';
+import { decodeAdvertisement, decodeIpv4Datagram } from '../core/packet/decode.js';
 import { encodeAdvertisement } from '../core/packet/encode.js';
 import { checkAgainstInstance } from '../core/packet/validate.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { RawVrrpSocket, VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
+import { Vrrp6Socket, VRRP_MULTICAST_V6, type Vrrp6Message } from '../adapters/vrrp6-socket.js';
+import type { VrrpTransport } from '../adapters/ports.js';
 import { createNetlink, type NetlinkPort, type NetlinkWatcher } from '../adapters/netlink/index.js';
 import { Announcer } from './announcer.js';
+import { EventBus } from './event-bus.js';
+import { HealthMonitor } from './health-monitor.js';
+import { HookRunner } from './hook-runner.js';
 import { InstanceRunner } from './instance-runner.js';
+import { diffConfigs } from './reload-plan.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
+  /** Where the config came from (file path or "command-line flags"), for status. */
+  readonly configSource: string;
   readonly log: Logger;
   readonly version: string;
+  /** Loads the config again for a reload (same file, same flags); throws on a bad config. */
+  readonly reloadConfig?: () => AgentConfig;
 }
 
 const monotonicMs = (): number => performance.now();
 
+const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
+
+/** v2 authentication as the codec wants it (v3 has none). */
+function authOf(inst: InstanceConfig): Pick<Advertisement, 'auth'> {
+  if (inst.version !== 2) return {};
+  return { auth: inst.auth.type === 'pass' ? { type: 1, password: inst.auth.password } : { type: 0 } };
+}
+
 interface Bound {
   readonly runner: InstanceRunner;
   readonly announcer: Announcer;
+  readonly hooks: HookRunner;
+  readonly health: HealthMonitor;
   readonly config: InstanceConfig;
 }
 
 export class Agent {
-  private readonly bound: Bound[] = [];
-  private readonly sockets = new Map<string, RawVrrpSocket>();
+  private bound: Bound[] = [];
+  /** Keyed by transportKey(): one VRRP socket per heartbeat interface and address family. */
+  private readonly sockets = new Map<string, VrrpTransport>();
+  /** Source address per heartbeat interface and family: primary IPv4, or the IPv6 link-local. */
+  private readonly primary = new Map<string, { address: string; ifindex: number; ifname: string; family: 4 | 6 }>();
   private readonly interfaceDrops: Record<string, Record<string, number>> = {};
   private watcher: NetlinkWatcher | undefined;
   private shuttingDown: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
+  private config: AgentConfig;
+  private configLoadedAt = new Date().toISOString();
+  private reloading: Promise<string> | undefined;
+  readonly events = new EventBus();
 
-  private constructor(private readonly opts: AgentOptions, private readonly netlink: NetlinkPort) {}
+  private constructor(private readonly opts: AgentOptions, private readonly netlink: NetlinkPort) {
+    this.config = opts.config;
+  }
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const netlink = await createNetlink();
@@ -57,125 +86,272 @@ export class Agent {
     return agent;
   }
 
-  private async setUp(): Promise<void> {
-    const { config, log } = this.opts;
-    const primary = new Map<string, { address: string; ifindex: number }>();
-    const externalIndex = new Map<string, string>();
-    for (const [i, inst] of config.instances.entries()) {
+  private get log(): Logger {
+    return this.opts.log;
+  }
+
+  /** Checks interfaces and addresses of `instances` without touching anything. */
+  private async resolve(instances: readonly InstanceConfig[]): Promise<void> {
+    for (const [i, inst] of instances.entries()) {
       for (const [key, ifname] of [['interface', inst.interface], ['external', inst.external]] as const) {
         const link = await this.netlink.getLink(ifname).catch((cause: unknown) => {
           throw new HaagentError('HA_ERR_CONFIG', `instances[${i}].${key}: interface "${ifname}" not found on this host`, { cause });
         });
-        if (key === 'external') externalIndex.set(String(link.ifindex), ifname);
-        if (key === 'interface' && !primary.has(ifname)) {
-          if (inst.family !== 4) throw new HaagentError('HA_ERR_CONFIG', `instances[${i}]: IPv6 VRRP transport is not supported yet`);
-          const address = await this.netlink.primaryIpv4(ifname);
-          if (address === undefined) throw new HaagentError('HA_ERR_CONFIG', `instances[${i}].interface: "${ifname}" has no IPv4 address to send adverts from`);
-          primary.set(ifname, { address, ifindex: link.ifindex });
+        const tkey = transportKey(inst);
+        if (key !== 'interface' || this.primary.has(tkey)) continue;
+        // IPv6 adverts come from the link-local address (RFC 5798 §5.1.2.1); a fresh link may
+        // still be doing DAD, so wait for it a little.
+        let address = inst.family === 4 ? await this.netlink.primaryIpv4(ifname) : await this.netlink.linkLocalIpv6(ifname);
+        for (let tries = 0; address === undefined && inst.family === 6 && tries < 30; tries++) {
+          await new Promise((r) => setTimeout(r, 100));
+          address = await this.netlink.linkLocalIpv6(ifname);
         }
+        if (address === undefined) {
+          throw new HaagentError('HA_ERR_CONFIG', `instances[${i}].interface: "${ifname}" has no ${inst.family === 4 ? 'IPv4 address' : 'usable IPv6 link-local address'} to send adverts from`);
+        }
+        this.primary.set(tkey, { address, ifindex: link.ifindex, ifname, family: inst.family });
       }
     }
+  }
 
-    for (const inst of config.instances) {
+  private openSockets(): void {
+    for (const [key, p] of this.primary) {
+      if (this.sockets.has(key)) continue;
+      const onError = (err: Error): void => { this.log.error({ err, iface: p.ifname }, 'VRRP socket error'); };
+      const sock = p.family === 4
+        ? RawVrrpSocket.open(p.ifname, p.ifindex, (d) => this.onDatagram(p.ifname, d), onError)
+        : Vrrp6Socket.open(p.ifname, p.address, (m) => this.onMessage6(p.ifname, m), onError);
+      this.sockets.set(key, sock);
+    }
+  }
+
+  private async setUp(): Promise<void> {
+    await this.resolve(this.config.instances);
+    for (const inst of this.config.instances) {
       for (const cidr of inst.vips) await this.netlink.removeVip(inst.external, cidr);
     }
-
-    for (const inst of config.instances) {
-      const p = primary.get(inst.interface);
-      if (p === undefined) continue;
-      const ilog = log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
-      const announcer = new Announcer(inst.external, inst.vips, inst.garp);
-      const runner = new InstanceRunner(inst, p.address, {
-        clock: monotonicMs,
-        log: ilog,
-        sendAdvert: (priority) => this.sendAdvert(inst, p.address, priority),
-        vips: this.netlink,
-        announce: () => announcer.announce(),
-        quiet: () => announcer.quiet(),
-      });
-      this.bound.push({ runner, announcer, config: inst });
-    }
-
-    for (const [ifname, p] of primary) {
-      const sock = RawVrrpSocket.open(ifname, p.ifindex, (d) => this.onDatagram(ifname, d), (err) => {
-        log.error({ err, iface: ifname }, 'VRRP socket error');
-      });
-      this.sockets.set(ifname, sock);
-    }
-
+    this.openSockets();
     this.watcher = await this.netlink.watch();
     this.watcher.on('event', (ev) => {
       if (ev.type === 'link') {
         for (const b of this.bound) {
-          if (b.config.external === ev.ifname || b.config.interface === ev.ifname) {
-            // Loss of carrier on the heartbeat link alone is not a reason to refuse the VIP
-            // (direct-cable case, VRRP-NOTES.md); only the external NIC being down is FAULT.
-            if (b.config.external === ev.ifname) b.runner.input({ type: 'fault', source: `interface:${ev.ifname}`, active: !ev.up || !ev.running });
-          }
+          b.health.onLink(ev.ifname, ev.up, ev.running);
+          // Loss of carrier on the heartbeat link alone is not a reason to refuse the VIP
+          // (direct-cable case, VRRP-NOTES.md); only the external NIC being down is FAULT.
+          if (b.config.external === ev.ifname) b.runner.input({ type: 'fault', source: `interface:${ev.ifname}`, active: !ev.up || !ev.running });
         }
       } else if (ev.type === 'address-removed') {
         for (const b of this.bound) {
           if (b.config.external !== ev.ifname || b.runner.vrrpState !== 'MASTER') continue;
           const cidr = `${ev.address}/${ev.prefixLength}`;
           if (!b.config.vips.includes(cidr)) continue;
-          log.warn({ instance: b.config.name, vip: cidr, iface: ev.ifname }, 'VIP removed by someone else while master; re-adding it');
-          this.netlink.addVip(b.config.external, cidr).catch((err: unknown) => log.error({ err, vip: cidr }, 're-adding VIP failed'));
+          this.log.warn({ instance: b.config.name, vip: cidr, iface: ev.ifname }, 'VIP removed by someone else while master; re-adding it');
+          this.netlink.addVip(b.config.external, cidr).catch((err: unknown) => this.log.error({ err, vip: cidr }, 're-adding VIP failed'));
         }
       }
     });
+    for (const inst of this.config.instances) await this.startInstance(inst);
+  }
 
-    for (const b of this.bound) {
-      const link = await this.netlink.getLink(b.config.external);
-      if (!link.up || !link.running) b.runner.input({ type: 'fault', source: `interface:${b.config.external}`, active: true });
-      b.runner.input({ type: 'start' });
+  private async startInstance(inst: InstanceConfig): Promise<void> {
+    const p = this.primary.get(transportKey(inst));
+    if (p === undefined) throw new HaagentError('HA_ERR_INTERNAL', `interface ${inst.interface} was not resolved`);
+    const ilog = this.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
+    const announcer = new Announcer(inst.external, inst.vips, inst.garp);
+    const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: inst.vips });
+    hooks.on('result', (r) => {
+      ilog[r.ok ? 'info' : 'warn']({ hook: r.hook, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs, output: r.outputTail.slice(-500) }, `${r.hook} hook ${r.ok ? 'finished' : 'failed'}`);
+      this.events.publish({ type: 'hook', instance: inst.name, hook: r.hook, ok: r.ok, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
+    });
+    const health = new HealthMonitor(inst.checks, inst.priority, {
+      clock: monotonicMs,
+      linkState: async (ifname) => {
+        const l = await this.netlink.getLink(ifname);
+        return { up: l.up, running: l.running };
+      },
+    });
+    const runner = new InstanceRunner(inst, p.address, {
+      clock: monotonicMs,
+      log: ilog,
+      sendAdvert: (priority) => this.sendAdvert(inst, p.address, priority),
+      vips: this.netlink,
+      announce: () => announcer.announce(),
+      quiet: () => announcer.quiet(),
+      hooks,
+      events: this.events,
+      checks: () => health.status(),
+    });
+    health.on('result', (r) => {
+      this.events.publish({ type: 'check', instance: inst.name, check: r.check, status: r.status, ok: r.result.ok, detail: r.result.detail, latencyMs: r.result.latencyMs });
+    });
+    health.on('verdict', (v) => {
+      ilog.info({ effectivePriority: v.effectivePriority, faults: v.faults }, 'health verdict changed');
+      this.events.publish({ type: 'priority', instance: inst.name, effectivePriority: v.effectivePriority, faults: v.faults });
+      runner.applyHealth(v.effectivePriority, v.faults);
+    });
+    this.bound.push({ runner, announcer, hooks, health, config: inst });
+    const link = await this.netlink.getLink(inst.external);
+    if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
+    if (inst.checks.length > 0) {
+      // Unknown checks count as failing: the instance starts with its conservative verdict.
+      const v = health.verdict();
+      runner.applyHealth(v.effectivePriority, v.faults);
     }
+    runner.input({ type: 'start' });
+    health.start();
+  }
+
+  /** Stops one instance cleanly: priority 0 if master, VIPs removed, hooks and checks stopped. */
+  private async stopInstance(b: Bound): Promise<void> {
+    b.health.stop();
+    b.runner.input({ type: 'shutdown' });
+    await b.runner.drain();
+    b.runner.stopTimers();
+    b.announcer.close();
+    b.hooks.close();
   }
 
   private async sendAdvert(inst: InstanceConfig, src: string, priority: number): Promise<void> {
     const advert: Advertisement = {
-      version: inst.version, family: 4, vrid: inst.vrid, priority,
+      version: inst.version, family: inst.family, vrid: inst.vrid, priority,
       maxAdvertIntervalCs: inst.advertIntervalCs,
       addresses: inst.vips.map((c) => c.split('/')[0] ?? c),
-      ...(inst.version === 2 ? { auth: inst.auth.type === 'pass' ? { type: 1 as const, password: inst.auth.password } : { type: 0 as const } } : {}),
+      ...authOf(inst),
     };
-    const sock = this.sockets.get(inst.interface);
+    const sock = this.sockets.get(transportKey(inst));
     if (sock === undefined) return;
-    const targets = inst.peers.length > 0 ? inst.peers : [VRRP_MULTICAST_V4];
+    const targets = inst.peers.length > 0 ? inst.peers : [inst.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
     for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst }), dst);
   }
 
   private dropOnInterface(ifname: string, reason: string): void {
     const d = (this.interfaceDrops[ifname] ??= {});
     d[reason] = (d[reason] ?? 0) + 1;
+    this.events.publish({ type: 'drop', instance: null, iface: ifname, reason });
   }
 
   private onDatagram(ifname: string, datagram: Uint8Array): void {
     const ihl = ((datagram[0] ?? 0) & 0x0f) * 4;
     const vrid = datagram[ihl + 1];
-    const target = this.bound.find((b) => b.config.interface === ifname && b.config.vrid === vrid);
+    const target = this.bound.find((b) => b.config.family === 4 && b.config.interface === ifname && b.config.vrid === vrid);
     if (target === undefined) {
       this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
-      this.opts.log.debug({ iface: ifname, vrid }, 'dropped advert: no instance with this VRID on this interface');
+      this.log.debug({ iface: ifname, vrid }, 'dropped advert: no instance with this VRID on this interface');
       return;
     }
+    const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config) });
+    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src } : r);
+  }
+
+  /** IPv6: the hop limit comes from the socket's ancillary data, checked by the codec. */
+  private onMessage6(ifname: string, m: Vrrp6Message): void {
+    const vrid = m.message[1];
+    const target = this.bound.find((b) => b.config.family === 6 && b.config.interface === ifname && b.config.vrid === vrid);
+    if (target === undefined) {
+      this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
+      return;
+    }
+    const r = decodeAdvertisement(m.message, { family: 6, src: m.src, dst: m.dst, ttl: m.hopLimit }, { version: target.config.version });
+    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src } : r);
+  }
+
+  /** The checks every decoded advert goes through before the core sees it, then the input. */
+  private deliver(target: Bound, r: { ok: true; advert: Advertisement; src: string } | { ok: false; reason: string; detail: string }): void {
     const inst = target.config;
-    const r = decodeIpv4Datagram(datagram, {
-      version: inst.version,
-      ...(inst.version === 2 ? { auth: inst.auth.type === 'pass' ? { type: 1 as const, password: inst.auth.password } : { type: 0 as const } } : {}),
-    });
     if (!r.ok) {
       target.runner.countDrop(r.reason);
-      this.opts.log.debug({ instance: inst.name, reason: r.reason, detail: r.detail }, 'dropped advert');
+      this.log.debug({ instance: inst.name, reason: r.reason, detail: r.detail }, 'dropped advert');
       return;
     }
     const check = checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: inst.vips });
     if (!check.ok) {
       target.runner.countDrop(check.reason);
-      this.opts.log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
+      this.log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
       return;
     }
     target.runner.countReceived();
     target.runner.input({ type: 'advert', from: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs });
+  }
+
+  private select(instance: string | undefined): Bound[] {
+    if (instance === undefined) return this.bound;
+    const found = this.bound.filter((b) => b.config.name === instance);
+    if (found.length === 0) {
+      throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `no instance named "${instance}" (have: ${this.bound.map((b) => b.config.name).join(', ')})`);
+    }
+    return found;
+  }
+
+  /** `haagent maintenance on|off`: a master hands over (priority 0) and the node stays BACKUP. */
+  maintenance(on: boolean, instance: string | undefined): string {
+    const targets = this.select(instance);
+    const lines: string[] = [];
+    for (const b of targets) {
+      const was = b.runner.vrrpState;
+      b.runner.input({ type: 'maintenance', on });
+      this.events.publish({ type: 'maintenance', instance: b.config.name, on });
+      this.log.info({ instance: b.config.name, on }, `maintenance ${on ? 'on' : 'off'}`);
+      lines.push(`${b.config.name}: maintenance ${on ? 'on' : 'off'}${on && was === 'MASTER' ? ' (was MASTER: handing over to the peer)' : ''}`);
+    }
+    return lines.join('\n');
+  }
+
+  /** `haagent switchover`: every selected master hands over to the best backup. */
+  switchover(instance: string | undefined): string {
+    const targets = this.select(instance);
+    const masters = targets.filter((b) => b.runner.vrrpState === 'MASTER');
+    if (masters.length === 0) {
+      throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `this node is not MASTER of ${instance === undefined ? 'any instance' : `"${instance}"`}: run switchover on the master`);
+    }
+    for (const b of masters) {
+      b.runner.input({ type: 'switchover' });
+      this.log.info({ instance: b.config.name }, 'switchover requested');
+    }
+    return masters.map((b) => `${b.config.name}: handing over to the peer`).join('\n');
+  }
+
+  /**
+   * Reload (SIGHUP, `haagent reload`): the new config is loaded and validated first; a bad one
+   * is refused and the running config stays. Unchanged instances are not touched (no transition,
+   * no VIP flap); changed ones restart; removed ones leave cleanly; added ones start.
+   */
+  reload(): Promise<string> {
+    this.reloading ??= this.doReload().finally(() => { this.reloading = undefined; });
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<string> {
+    if (this.opts.reloadConfig === undefined) throw new HaagentError('HA_ERR_CONTROL', 'this agent has no config source to reload from');
+    let next: AgentConfig;
+    try {
+      next = this.opts.reloadConfig();
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      this.events.publish({ type: 'reload', ok: false, detail });
+      this.log.error({ err }, 'reload refused: the running config stays');
+      throw new HaagentError('HA_ERR_CONFIG', `reload refused, the running config stays: ${detail}`, { cause: err });
+    }
+    const plan = diffConfigs(this.config.instances, next.instances);
+    await this.resolve(plan.start);
+    this.openSockets();
+    for (const name of plan.stop) {
+      const b = this.bound.find((x) => x.config.name === name);
+      if (b === undefined) continue;
+      await this.stopInstance(b);
+      this.bound = this.bound.filter((x) => x !== b);
+    }
+    for (const inst of plan.start) await this.startInstance(inst);
+    this.config = { ...next, socketPath: this.config.socketPath, metricsListen: this.config.metricsListen };
+    this.configLoadedAt = new Date().toISOString();
+    const notes: string[] = [];
+    if (next.socketPath !== this.opts.config.socketPath) notes.push('socket path changes need a restart');
+    if (next.metricsListen !== this.opts.config.metricsListen) notes.push('metrics listen address changes need a restart');
+    const detail = `reloaded: ${plan.unchanged.length} unchanged, ${plan.restart.length} restarted (${plan.restart.join(', ') || '-'}), `
+      + `${plan.added.length} added (${plan.added.join(', ') || '-'}), ${plan.removed.length} removed (${plan.removed.join(', ') || '-'})`
+      + (notes.length > 0 ? `; ${notes.join('; ')}` : '');
+    this.events.publish({ type: 'reload', ok: true, detail });
+    this.log.info({ plan }, detail);
+    return detail;
   }
 
   status(): AgentStatus {
@@ -185,6 +361,8 @@ export class Agent {
       startedAt: this.startedAt,
       instances: this.bound.map((b) => b.runner.status()),
       interfaceDrops: structuredClone(this.interfaceDrops),
+      configSource: this.opts.configSource,
+      configLoadedAt: this.configLoadedAt,
     };
   }
 
@@ -194,13 +372,17 @@ export class Agent {
    */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
-      for (const b of this.bound) b.runner.input({ type: 'shutdown' });
+      for (const b of this.bound) {
+        b.health.stop();
+        b.runner.input({ type: 'shutdown' });
+      }
       await Promise.all(this.bound.map((b) => b.runner.drain()));
       // Let the priority-0 adverts leave before the sockets close.
       await new Promise((r) => setImmediate(r));
       for (const b of this.bound) {
         b.runner.stopTimers();
         b.announcer.close();
+        b.hooks.close();
       }
       for (const s of this.sockets.values()) s.close();
       this.watcher?.close();

@@ -13,9 +13,17 @@ import type { Logger } from 'pino';
 import { createInstance } from '../core/fsm/create.js';
 import { step } from '../core/fsm/step.js';
 import type { Effect, Input, InstanceSettings, InstanceState, TimerKind, VrrpState } from '../core/fsm/types.js';
-import type { InstanceConfig } from '../core/config/types.js';
-import type { InstanceStatus, TransitionStatus } from '../core/control/types.js';
+import type { HookName, InstanceConfig } from '../core/config/types.js';
+import type { CheckStatus, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
 import type { MonotonicClock } from '../adapters/ports.js';
+import type { EventBus } from './event-bus.js';
+
+/** Ordered transition hooks (src/daemon/hook-runner.ts). */
+export interface HookPort {
+  run(hook: HookName, ctx: { from: string; to: string; priority: number }): Promise<{ readonly ok: boolean; readonly exitCode: number | null; readonly timedOut: boolean } | undefined>;
+  results(): readonly HookRunStatus[];
+  close(): void;
+}
 
 export interface VipPort {
   addVip(ifname: string, cidr: string, opts?: { label?: string }): Promise<void>;
@@ -32,6 +40,10 @@ export interface InstanceDeps {
   readonly announce: () => Promise<void>;
   /** Stops a running burst and the periodic refresh (the VIPs are being released). */
   readonly quiet: () => void;
+  readonly hooks: HookPort;
+  readonly events: EventBus;
+  /** Per-check summaries for status (from the health monitor). */
+  readonly checks: () => readonly CheckStatus[];
 }
 
 const MAX_TRANSITIONS = 20;
@@ -41,6 +53,8 @@ export class InstanceRunner {
   private readonly timers = new Map<TimerKind, NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private readonly transitions: TransitionStatus[] = [];
+  private transitionsTotal = 0;
+  private lastFrom: VrrpState = 'INIT';
   private advertsSent = 0;
   private advertsReceived = 0;
   private readonly drops: Record<string, number> = {};
@@ -66,12 +80,29 @@ export class InstanceRunner {
     for (const effect of result.effects) this.run(effect, now);
   }
 
+  /**
+   * A health verdict: the effective priority and the active fault sources of this instance's
+   * checks (`check:NAME`). Only changes become inputs to the core.
+   */
+  applyHealth(effectivePriority: number, faults: readonly string[]): void {
+    if (effectivePriority !== this.state.effectivePriority) this.input({ type: 'priority', effectivePriority });
+    const before = this.state.faults.filter((f) => f.startsWith('check:'));
+    for (const f of faults) if (!before.includes(f)) this.input({ type: 'fault', source: f, active: true });
+    for (const f of before) if (!faults.includes(f)) this.input({ type: 'fault', source: f, active: false });
+  }
+
+  get maintenance(): boolean {
+    return this.state.maintenance;
+  }
+
   countDrop(reason: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.deps.events.publish({ type: 'drop', instance: this.config.name, iface: this.config.interface, reason });
   }
 
   countReceived(): void {
     this.advertsReceived += 1;
+    this.deps.events.publish({ type: 'advert-received', instance: this.config.name });
   }
 
   /** Resolves when every queued address change and announcement has finished. */
@@ -112,6 +143,7 @@ export class InstanceRunner {
     switch (effect.type) {
       case 'send-advert':
         this.advertsSent += 1;
+        this.deps.events.publish({ type: 'advert-sent', instance: this.config.name });
         this.deps.sendAdvert(effect.priority).catch((err: unknown) => {
           this.deps.log.warn({ err, priority: effect.priority }, 'sending advert failed');
         });
@@ -128,13 +160,22 @@ export class InstanceRunner {
         this.timers.delete(effect.timer);
         return;
       }
-      case 'add-vips':
+      case 'add-vips': {
+        // before-master runs and is awaited BEFORE the VIPs are added (same ordered queue);
+        // adverts and timers never wait for it. A failure is logged and reported, and the VIPs
+        // are still added: the protocol already made this node master.
+        const ctx = { from: this.lastFrom, to: 'MASTER', priority: this.state.effectivePriority };
+        this.enqueue('before-master hook', async () => {
+          const r = await this.deps.hooks.run('before-master', ctx);
+          if (r !== undefined && !r.ok) this.deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
+        });
         for (const cidr of this.config.vips) {
           const opts = this.config.vipLabel === undefined ? {} : { label: this.config.vipLabel };
           this.enqueue(`adding VIP ${cidr}`, () => this.deps.vips.addVip(this.config.external, cidr, opts));
         }
         this.enqueue('logging VIPs added', async () => { this.deps.log.info({ vips: this.config.vips, external: this.config.external }, 'VIPs added'); });
         return;
+      }
       case 'remove-vips':
         this.deps.quiet();
         for (const cidr of this.config.vips) {
@@ -147,14 +188,21 @@ export class InstanceRunner {
         this.deps.log.debug({ reason: effect.reason }, 'announcing VIPs');
         return;
       case 'state-changed':
+        this.transitionsTotal += 1;
+        this.lastFrom = effect.from;
+        this.deps.events.publish({ type: 'transition', instance: this.config.name, vrid: this.config.vrid, from: effect.from, to: effect.to, reason: effect.reason });
         this.transitions.push({ from: effect.from, to: effect.to, reason: effect.reason, at: new Date().toISOString() });
         if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
         this.deps.log.info({ from: effect.from, to: effect.to, reason: effect.reason, priority: this.state.effectivePriority }, `${effect.from} -> ${effect.to}: ${effect.reason}`);
         return;
-      case 'run-hook':
-        // Hooks arrive with the health/hooks work (issue 4); the effect is logged for now.
-        this.deps.log.debug({ hook: effect.hook }, 'hook point reached (no hooks configured)');
+      case 'run-hook': {
+        // Ordered (the hook runner's FIFO), never awaited by the protocol.
+        const hook = effect.hook;
+        this.deps.hooks.run(hook, { from: effect.from, to: effect.to, priority: this.state.effectivePriority }).then((r) => {
+          if (r !== undefined && !r.ok) this.deps.log.warn({ hook, exitCode: r.exitCode, timedOut: r.timedOut }, `${hook} hook failed`);
+        }, (err: unknown) => this.deps.log.error({ err, hook }, 'hook runner failed'));
         return;
+      }
     }
   }
 
@@ -183,6 +231,10 @@ export class InstanceRunner {
       advertsReceived: this.advertsReceived,
       drops: { ...this.drops },
       faults: s.faults,
+      maintenance: s.maintenance,
+      transitionsTotal: this.transitionsTotal,
+      checks: this.deps.checks(),
+      hooks: this.deps.hooks.results(),
     };
   }
 }

@@ -1,20 +1,32 @@
 /**
  * Control-socket protocol shared by the daemon and the CLI: one JSON object per line, each way.
  *
- * Request:  {"command":"status"}
- * Reply:    {"ok":true,"status":AgentStatus} | {"ok":false,"error":{"code":"HA_ERR_...","message":"..."}}
+ * Requests and replies:
+ *   {"command":"status"}                              -> {"ok":true,"status":AgentStatus}
+ *   {"command":"maintenance","on":true,"instance"?:N} -> {"ok":true,"message":"..."}
+ *   {"command":"switchover","instance"?:N}            -> {"ok":true,"message":"..."}
+ *   {"command":"reload"}                              -> {"ok":true,"message":"..."}
+ *   {"command":"events","types"?:[...]}               -> {"ok":true,"message":"subscribed"} then one
+ *                                                        {"event":AgentEvent} line per event, until
+ *                                                        the client closes the connection
+ * Any failure: {"ok":false,"error":{"code":"HA_ERR_...","message":"..."}}
  *
  * The `--json` output of `haagent status` is exactly AgentStatus. Fields are only ever added,
  * never renamed or removed (stable for scripts).
  */
 import type { VrrpState } from '../fsm/types.js';
 
-export const CONTROL_COMMANDS = ['status'] as const;
+import type { AgentEvent } from './events.js';
+
+export const CONTROL_COMMANDS = ['status', 'maintenance', 'switchover', 'reload', 'events'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
-export interface ControlRequest {
-  readonly command: ControlCommand;
-}
+export type ControlRequest =
+  | { readonly command: 'status' }
+  | { readonly command: 'maintenance'; readonly on: boolean; readonly instance?: string }
+  | { readonly command: 'switchover'; readonly instance?: string }
+  | { readonly command: 'reload' }
+  | { readonly command: 'events'; readonly types?: readonly AgentEvent['type'][] };
 
 export interface TransitionStatus {
   readonly from: VrrpState;
@@ -46,6 +58,45 @@ export interface InstanceStatus {
   readonly advertsReceived: number;
   readonly drops: Readonly<Record<string, number>>;
   readonly faults: readonly string[];
+  /** Operator maintenance (never becomes MASTER while on). */
+  readonly maintenance: boolean;
+  /** Transitions since start (the list above keeps only the last ones). */
+  readonly transitionsTotal: number;
+  readonly checks: readonly CheckStatus[];
+  /** Last hook runs, newest last. */
+  readonly hooks: readonly HookRunStatus[];
+}
+
+export interface CheckStatus {
+  readonly name: string;
+  readonly type: string;
+  readonly status: 'healthy' | 'failing' | 'unknown';
+  readonly weight: number;
+  readonly rise: number;
+  readonly fall: number;
+  readonly consecutiveOk: number;
+  readonly consecutiveFail: number;
+  /** `file` checks: the value currently added to the priority; else null. */
+  readonly value: number | null;
+  /** atMs is on the agent's monotonic clock; ageMs is how long ago the result came in. */
+  readonly lastResult: {
+    readonly ok: boolean;
+    readonly detail: string;
+    readonly latencyMs: number;
+    readonly value: number | null;
+    readonly atMs: number;
+    readonly ageMs: number;
+  } | null;
+}
+
+export interface HookRunStatus {
+  readonly hook: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly ok: boolean;
+  readonly outputTail: string;
 }
 
 export interface AgentStatus {
@@ -55,11 +106,17 @@ export interface AgentStatus {
   readonly instances: readonly InstanceStatus[];
   /** Packets dropped before any instance could be chosen (bad header, checksum, unknown VRID), by reason, per interface. */
   readonly interfaceDrops: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Where the running config came from, and when it was last (re)loaded. */
+  readonly configSource: string;
+  readonly configLoadedAt: string;
 }
 
 export type ControlReply =
   | { readonly ok: true; readonly status: AgentStatus }
+  | { readonly ok: true; readonly message: string }
   | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+const EVENT_TYPES: readonly AgentEvent['type'][] = ['transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload'];
 
 /** Parses one request line; never throws. */
 export function parseControlRequest(line: string): { ok: true; request: ControlRequest } | { ok: false; message: string } {
@@ -74,5 +131,29 @@ export function parseControlRequest(line: string): { ok: true; request: ControlR
   if (typeof command !== 'string' || !(CONTROL_COMMANDS as readonly string[]).includes(command)) {
     return { ok: false, message: `unknown command ${JSON.stringify(command)} (known: ${CONTROL_COMMANDS.join(', ')})` };
   }
-  return { ok: true, request: { command: command as ControlCommand } };
+  const r = v as Record<string, unknown>;
+  const instance = r['instance'];
+  if (instance !== undefined && (typeof instance !== 'string' || instance === '')) return { ok: false, message: '"instance" must be a non-empty string' };
+  const inst = instance === undefined ? {} : { instance };
+  switch (command as ControlCommand) {
+    case 'status':
+      return { ok: true, request: { command: 'status' } };
+    case 'reload':
+      return { ok: true, request: { command: 'reload' } };
+    case 'switchover':
+      return { ok: true, request: { command: 'switchover', ...inst } };
+    case 'maintenance': {
+      const on = r['on'];
+      if (typeof on !== 'boolean') return { ok: false, message: 'maintenance needs "on": true or false' };
+      return { ok: true, request: { command: 'maintenance', on, ...inst } };
+    }
+    case 'events': {
+      const types = r['types'];
+      if (types === undefined) return { ok: true, request: { command: 'events' } };
+      if (!Array.isArray(types) || !types.every((x) => typeof x === 'string' && (EVENT_TYPES as readonly string[]).includes(x))) {
+        return { ok: false, message: `"types" must be a list of: ${EVENT_TYPES.join(', ')}` };
+      }
+      return { ok: true, request: { command: 'events', types: types as AgentEvent['type'][] } };
+    }
+  }
 }

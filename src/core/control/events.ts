@@ -1,0 +1,39 @@
+/**
+ * Events the agent publishes as they happen: the `haagent events` stream (one JSON object per
+ * line), the logs and the Prometheus counters all come from these. Fields are only ever added.
+ */
+import type { VrrpState } from '../fsm/types.js';
+
+interface Base {
+  /** Wall-clock time, ISO 8601. */
+  readonly at: string;
+}
+
+export type AgentEvent =
+  | (Base & { readonly type: 'transition'; readonly instance: string; readonly vrid: number; readonly from: VrrpState; readonly to: VrrpState; readonly reason: string })
+  | (Base & {
+      readonly type: 'check';
+      readonly instance: string;
+      readonly check: string;
+      readonly status: 'healthy' | 'failing' | 'unknown';
+      readonly ok: boolean;
+      readonly detail: string;
+      readonly latencyMs: number;
+    })
+  | (Base & { readonly type: 'priority'; readonly instance: string; readonly effectivePriority: number; readonly faults: readonly string[] })
+  | (Base & {
+      readonly type: 'hook';
+      readonly instance: string;
+      readonly hook: string;
+      readonly ok: boolean;
+      readonly exitCode: number | null;
+      readonly timedOut: boolean;
+      readonly durationMs: number;
+    })
+  | (Base & { readonly type: 'advert-sent' | 'advert-received'; readonly instance: string })
+  | (Base & { readonly type: 'drop'; readonly instance: string | null; readonly iface: string; readonly reason: string })
+  | (Base & { readonly type: 'maintenance'; readonly instance: string; readonly on: boolean })
+  | (Base & { readonly type: 'reload'; readonly ok: boolean; readonly detail: string });
+
+/** Event types that `haagent events` prints by default (advert-sent/received and drop are per packet). */
+export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ['transition', 'check', 'priority', 'hook', 'maintenance', 'reload'];

@@ -1,0 +1,255 @@
+/**
+ * The Prometheus endpoint (src/daemon/metrics.ts) on a real loopback HTTP server: series built
+ * from status() at scrape, series counted from AgentEvents, counter deltas and resets, 404/405,
+ * listen-address parsing and close().
+ */
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
+import t from 'tap';
+import { parseListen, startMetricsServer } from '../../../src/daemon/metrics.js';
+import type { AgentStatus, InstanceStatus } from '../../../src/core/control/types.js';
+import type { AgentEvent } from '../../../src/core/control/events.js';
+
+const AT = '2026-01-01T00:00:00.000Z';
+
+function instance(over: Partial<InstanceStatus> = {}): InstanceStatus {
+  return {
+    name: 'vi_1',
+    vrid: 51,
+    state: 'MASTER',
+    priority: 150,
+    effectivePriority: 140,
+    interface: 'eth0',
+    external: 'eth0',
+    vrrpVersion: 3,
+    advertIntervalMs: 1000,
+    preempt: true,
+    vips: ['192.0.2.100/24'],
+    address: '192.0.2.1',
+    master: { address: '192.0.2.1', priority: 140, self: true },
+    timeInStateMs: 5000,
+    transitions: [],
+    advertsSent: 10,
+    advertsReceived: 3,
+    drops: { 'ttl is not 255': 2 },
+    faults: [],
+    maintenance: false,
+    transitionsTotal: 0,
+    checks: [],
+    hooks: [],
+    ...over,
+  };
+}
+
+type CheckStatus = NonNullable<InstanceStatus['checks']>[number];
+
+/** Only the fields metrics reads; the rest of CheckStatus belongs to the health monitor. */
+function check(name: string, status: 'healthy' | 'failing' | 'unknown'): CheckStatus {
+  return { name, type: 'tcp', status, weight: 0, lastResult: null } as unknown as CheckStatus;
+}
+
+/** An InstanceStatus as agents before the `checks` field reported it. */
+function noChecks(inst: InstanceStatus): InstanceStatus {
+  const { checks: _checks, ...rest } = inst;
+  return rest as InstanceStatus;
+}
+
+function status(instances: InstanceStatus[], interfaceDrops: AgentStatus['interfaceDrops'] = {}): AgentStatus {
+  return { pid: 1, version: 'test', startedAt: AT, instances, interfaceDrops, configSource: '/etc/haagent/haagent.yaml', configLoadedAt: AT };
+}
+
+function fakeAgent(instances: InstanceStatus[]): { status: () => AgentStatus; events: EventEmitter; set: (i: InstanceStatus[], ifDrops?: AgentStatus['interfaceDrops']) => void } {
+  let current = status(instances, { eth0: { 'bad checksum': 4 } });
+  return {
+    status: () => current,
+    events: new EventEmitter(),
+    set(i, ifDrops) {
+      current = { ...current, instances: i, interfaceDrops: ifDrops ?? current.interfaceDrops };
+    },
+  };
+}
+
+function emit(events: EventEmitter, ev: AgentEvent): void {
+  events.emit('event', ev);
+}
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(url);
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  return res.text();
+}
+
+/** The value of one exact series line, or undefined. */
+function value(body: string, series: string): number | undefined {
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+t.test('parseListen accepts host:port and [v6]:port, rejects the rest', async (t) => {
+  t.same(parseListen('127.0.0.1:9650'), { host: '127.0.0.1', port: 9650 });
+  t.same(parseListen('[::1]:0'), { host: '::1', port: 0 });
+  for (const bad of ['127.0.0.1', '::1:9650', '[::1]', '127.0.0.1:65536', '[127.0.0.1]:1', ':9650', '127.0.0.1:-1']) {
+    t.throws(() => parseListen(bad), { code: 'HA_ERR_INVALID_ARGUMENT' }, bad);
+  }
+});
+
+t.test('status gauges, mirrored counters and event-derived series', async (t) => {
+  // Instances without `checks` in status(): check_up comes from the events alone.
+  const agent = fakeAgent([noChecks(instance()), noChecks(instance({ name: 'vi_2', vrid: 52, state: 'BACKUP', faults: ['eth1 down', 'check web'] }))]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  t.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  t.not(server.url, 'http://127.0.0.1:0/metrics', 'the real port is reported');
+
+  let body = await scrape(server.url);
+  t.equal(value(body, 'haagent_instance_state{instance="vi_1",vrid="51",state="MASTER"}'), 1);
+  t.equal(value(body, 'haagent_instance_state{instance="vi_1",vrid="51",state="BACKUP"}'), 0);
+  t.equal(value(body, 'haagent_instance_state{instance="vi_2",vrid="52",state="BACKUP"}'), 1);
+  t.equal(value(body, 'haagent_instance_state{instance="vi_2",vrid="52",state="MASTER"}'), 0);
+  t.equal(value(body, 'haagent_priority{instance="vi_1",vrid="51"}'), 150);
+  t.equal(value(body, 'haagent_effective_priority{instance="vi_1",vrid="51"}'), 140);
+  t.equal(value(body, 'haagent_faults{instance="vi_1"}'), 0);
+  t.equal(value(body, 'haagent_faults{instance="vi_2"}'), 2);
+  t.equal(value(body, 'haagent_adverts_sent_total{instance="vi_1",vrid="51"}'), 10);
+  t.equal(value(body, 'haagent_adverts_received_total{instance="vi_1",vrid="51"}'), 3);
+  t.equal(value(body, 'haagent_drops_total{instance="vi_1",reason="ttl is not 255"}'), 2);
+  t.equal(value(body, 'haagent_interface_drops_total{iface="eth0",reason="bad checksum"}'), 4);
+  t.match(body, /^# TYPE haagent_adverts_sent_total counter$/m);
+  t.match(body, /^# TYPE haagent_check_latency_seconds histogram$/m);
+  t.match(body, /^process_cpu_user_seconds_total /m, 'default process metrics');
+  t.match(body, /^nodejs_eventloop_lag_seconds /m);
+
+  emit(agent.events, { at: AT, type: 'transition', instance: 'vi_2', vrid: 52, from: 'BACKUP', to: 'MASTER', reason: 'master down' });
+  emit(agent.events, { at: AT, type: 'transition', instance: 'vi_2', vrid: 52, from: 'BACKUP', to: 'MASTER', reason: 'master down' });
+  emit(agent.events, { at: AT, type: 'check', instance: 'vi_1', check: 'web', status: 'healthy', ok: true, detail: '200', latencyMs: 12 });
+  emit(agent.events, { at: AT, type: 'check', instance: 'vi_1', check: 'db', status: 'failing', ok: false, detail: 'refused', latencyMs: 3 });
+  emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'master', ok: false, exitCode: null, timedOut: true, durationMs: 5000 });
+  emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'master', ok: true, exitCode: 0, timedOut: false, durationMs: 20 });
+  emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'backup', ok: false, exitCode: 1, timedOut: false, durationMs: 20 });
+  emit(agent.events, { at: AT, type: 'reload', ok: true, detail: 'ignored by metrics' });
+  // Counters grow by the delta; vi_2's counters went down (re-created by a reload): a reset.
+  agent.set(
+    [
+      noChecks(instance({ advertsSent: 25, advertsReceived: 3, drops: { 'ttl is not 255': 3, 'auth mismatch': 1 } })),
+      noChecks(instance({ name: 'vi_2', vrid: 52, advertsSent: 4 })),
+    ],
+    { eth0: { 'bad checksum': 6 } },
+  );
+
+  body = await scrape(server.url);
+  t.equal(value(body, 'haagent_transitions_total{instance="vi_2",from="BACKUP",to="MASTER"}'), 2);
+  t.equal(value(body, 'haagent_check_up{instance="vi_1",check="web"}'), 1);
+  t.equal(value(body, 'haagent_check_up{instance="vi_1",check="db"}'), 0);
+  t.equal(value(body, 'haagent_check_latency_seconds_count{instance="vi_1",check="web"}'), 1);
+  t.equal(value(body, 'haagent_check_latency_seconds_sum{instance="vi_1",check="web"}'), 0.012);
+  t.equal(value(body, 'haagent_check_latency_seconds_bucket{le="0.01",instance="vi_1",check="web"}'), 0);
+  t.equal(value(body, 'haagent_check_latency_seconds_bucket{le="0.025",instance="vi_1",check="web"}'), 1);
+  t.equal(value(body, 'haagent_hook_runs_total{instance="vi_1",hook="master",result="timeout"}'), 1);
+  t.equal(value(body, 'haagent_hook_runs_total{instance="vi_1",hook="master",result="ok"}'), 1);
+  t.equal(value(body, 'haagent_hook_runs_total{instance="vi_1",hook="backup",result="failed"}'), 1);
+  t.equal(value(body, 'haagent_adverts_sent_total{instance="vi_1",vrid="51"}'), 25, '10 + delta 15');
+  t.equal(value(body, 'haagent_adverts_received_total{instance="vi_1",vrid="51"}'), 3, 'unchanged');
+  t.equal(value(body, 'haagent_adverts_sent_total{instance="vi_2",vrid="52"}'), 14, 'reset: 10 + 4, still monotonic');
+  t.equal(value(body, 'haagent_drops_total{instance="vi_1",reason="ttl is not 255"}'), 3);
+  t.equal(value(body, 'haagent_drops_total{instance="vi_1",reason="auth mismatch"}'), 1);
+  t.equal(value(body, 'haagent_interface_drops_total{iface="eth0",reason="bad checksum"}'), 6);
+  t.equal(value(body, 'haagent_instance_state{instance="vi_2",vrid="52",state="MASTER"}'), 1);
+
+  // An instance removed by a reload disappears from gauges and status-mirrored counters.
+  agent.set([noChecks(instance())]);
+  body = await scrape(server.url);
+  t.notMatch(body, /instance="vi_2",vrid/);
+  t.notMatch(body, /haagent_faults\{instance="vi_2"\}/);
+  t.equal(value(body, 'haagent_transitions_total{instance="vi_2",from="BACKUP",to="MASTER"}'), 2, 'event counters are kept');
+});
+
+t.test('InstanceStatus.checks, when present, sets check_up at scrape', async (t) => {
+  const agent = fakeAgent([
+    instance({
+      checks: [
+        check('web', 'healthy'),
+        check('db', 'unknown'),
+      ],
+    }),
+  ]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  // An event says failing, but status() is read at scrape and wins.
+  emit(agent.events, { at: AT, type: 'check', instance: 'vi_1', check: 'web', status: 'failing', ok: false, detail: '500', latencyMs: 2 });
+  let body = await scrape(server.url);
+  t.equal(value(body, 'haagent_check_up{instance="vi_1",check="web"}'), 1);
+  t.equal(value(body, 'haagent_check_up{instance="vi_1",check="db"}'), 0);
+  t.equal(value(body, 'haagent_check_latency_seconds_count{instance="vi_1",check="web"}'), 1, 'latency only from events');
+  // A reload drops the db check, then the whole instance.
+  agent.set([instance({ checks: [check('web', 'failing')] })]);
+  body = await scrape(server.url);
+  t.equal(value(body, 'haagent_check_up{instance="vi_1",check="web"}'), 0);
+  t.notMatch(body, /haagent_check_up\{instance="vi_1",check="db"\}/);
+  agent.set([]);
+  body = await scrape(server.url);
+  t.notMatch(body, /^haagent_check_up\{/m);
+});
+
+t.test('404 on other paths, 405 on other methods, query string ignored, HEAD has no body', async (t) => {
+  const agent = fakeAgent([instance()]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  const base = server.url.replace(/\/metrics$/, '');
+  t.equal((await fetch(`${base}/`)).status, 404);
+  t.equal((await fetch(`${base}/metricsx`)).status, 404);
+  t.equal((await fetch(`${base}/status`)).status, 404);
+  const post = await fetch(server.url, { method: 'POST', body: 'x' });
+  t.equal(post.status, 405);
+  t.equal(post.headers.get('allow'), 'GET, HEAD');
+  t.equal((await fetch(`${server.url}?name[]=x`)).status, 200);
+  const head = await fetch(server.url, { method: 'HEAD' });
+  t.equal(head.status, 200);
+  t.equal(await head.text(), '');
+});
+
+t.test('status() throwing answers 500, and the server keeps serving', async (t) => {
+  let fail = true;
+  const events = new EventEmitter();
+  const server = await startMetricsServer('127.0.0.1:0', {
+    status: () => {
+      if (fail) throw new Error('boom');
+      return status([instance()]);
+    },
+    events,
+  });
+  t.teardown(() => server.close());
+  const res = await fetch(server.url);
+  t.equal(res.status, 500);
+  t.match(await res.text(), /boom/);
+  fail = false;
+  t.equal((await fetch(server.url)).status, 200);
+});
+
+const v6Skip = await new Promise<string | false>((resolve) => {
+  const probe = createServer();
+  probe.once('error', (err) => resolve(`no IPv6 loopback here: ${err.message}`));
+  probe.listen(0, '::1', () => probe.close(() => resolve(false)));
+});
+
+t.test('IPv6 loopback', { skip: v6Skip }, async (t) => {
+  const server = await startMetricsServer('[::1]:0', fakeAgent([instance()]));
+  t.match(server.url, /^http:\/\/\[::1\]:\d+\/metrics$/);
+  t.match(await scrape(server.url), /haagent_instance_state/);
+  await server.close();
+});
+
+t.test('close() stops listening, detaches from events, is idempotent; busy port is HA_ERR_CONTROL', async (t) => {
+  const agent = fakeAgent([instance()]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  const port = new URL(server.url).port;
+  t.equal(agent.events.listenerCount('event'), 1);
+  await t.rejects(startMetricsServer(`127.0.0.1:${port}`, fakeAgent([])), { code: 'HA_ERR_CONTROL', message: /EADDRINUSE/ });
+  // A keep-alive connection must not hold close() open.
+  await fetch(server.url, { headers: { connection: 'keep-alive' } }).then((r) => r.text());
+  await Promise.all([server.close(), server.close()]);
+  await server.close();
+  t.equal(agent.events.listenerCount('event'), 0);
+  await t.rejects(fetch(server.url));
+  await t.rejects(startMetricsServer('nonsense', agent), { code: 'HA_ERR_INVALID_ARGUMENT' });
+});
