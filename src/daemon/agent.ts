@@ -170,10 +170,10 @@ export class Agent {
         return { up: l.up, running: l.running };
       },
     });
-    const runner = new InstanceRunner(inst, p.address, {
+    const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
       clock: monotonicMs,
       log: ilog,
-      sendAdvert: (priority) => this.sendAdvert(inst, p.address, priority),
+      sendAdvert: (priority): Promise<void> => this.sendAdvert(runner.config, p.address, priority),
       vips: this.netlink,
       announce: () => announcer.announce(),
       quiet: () => announcer.quiet(),
@@ -341,12 +341,21 @@ export class Agent {
       this.bound = this.bound.filter((x) => x !== b);
     }
     for (const inst of plan.start) await this.startInstance(inst);
+    for (const inst of plan.vipsChanged) {
+      const i = this.bound.findIndex((x) => x.config.name === inst.name);
+      const b = this.bound[i];
+      if (b === undefined) continue;
+      const d = b.runner.updateVips(inst);
+      b.announcer.setVips(inst.vips);
+      this.bound[i] = { ...b, config: inst };
+      this.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
+    }
     this.config = { ...next, socketPath: this.config.socketPath, metricsListen: this.config.metricsListen };
     this.configLoadedAt = new Date().toISOString();
     const notes: string[] = [];
     if (next.socketPath !== this.opts.config.socketPath) notes.push('socket path changes need a restart');
     if (next.metricsListen !== this.opts.config.metricsListen) notes.push('metrics listen address changes need a restart');
-    const detail = `reloaded: ${plan.unchanged.length} unchanged, ${plan.restart.length} restarted (${plan.restart.join(', ') || '-'}), `
+    const detail = `reloaded: ${plan.unchanged.length} unchanged, ${plan.vipsChanged.length} with new VIPs (${plan.vipsChanged.map((i) => i.name).join(', ') || '-'}), ${plan.restart.length} restarted (${plan.restart.join(', ') || '-'}), `
       + `${plan.added.length} added (${plan.added.join(', ') || '-'}), ${plan.removed.length} removed (${plan.removed.join(', ') || '-'})`
       + (notes.length > 0 ? `; ${notes.join('; ')}` : '');
     this.events.publish({ type: 'reload', ok: true, detail });

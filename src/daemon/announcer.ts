@@ -17,7 +17,12 @@ export class Announcer {
   private burstTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ifname: string, private readonly vips: readonly string[], private readonly garp: GarpConfig) {}
+  constructor(private readonly ifname: string, private vips: readonly string[], private readonly garp: GarpConfig) {}
+
+  /** A reload changed the VIP list: later announcements cover the new one. */
+  setVips(vips: readonly string[]): void {
+    this.vips = vips;
+  }
 
   private frames(): Uint8Array[] {
     const senderMac = interfaceMac(this.ifname);

@@ -54,12 +54,36 @@ export class InstanceRunner {
   private queue: Promise<void> = Promise.resolve();
   private readonly transitions: TransitionStatus[] = [];
   private transitionsTotal = 0;
-  private lastFrom: VrrpState = 'INIT';
   private advertsSent = 0;
   private advertsReceived = 0;
   private readonly drops: Record<string, number> = {};
 
-  constructor(readonly config: InstanceConfig, readonly primaryAddress: string, private readonly deps: InstanceDeps) {
+  private cfg: InstanceConfig;
+
+  get config(): InstanceConfig {
+    return this.cfg;
+  }
+
+  /**
+   * Reload with a new VIP list and nothing else changed: a master adds the new VIPs and removes
+   * the dropped ones (in the ordered queue, then announces); no transition, no flap of the VIPs
+   * that stay. Adverts carry the new list from the next one on.
+   */
+  updateVips(next: InstanceConfig): { added: string[]; removed: string[] } {
+    const added = next.vips.filter((v) => !this.cfg.vips.includes(v));
+    const removed = this.cfg.vips.filter((v) => !next.vips.includes(v));
+    this.cfg = next;
+    if (this.state.state === 'MASTER') {
+      const opts = next.vipLabel === undefined ? {} : { label: next.vipLabel };
+      for (const cidr of added) this.enqueue(`adding VIP ${cidr}`, () => this.deps.vips.addVip(next.external, cidr, opts));
+      for (const cidr of removed) this.enqueue(`removing VIP ${cidr}`, () => this.deps.vips.removeVip(next.external, cidr));
+      if (added.length > 0) this.enqueue('gratuitous ARP', () => this.deps.announce());
+    }
+    return { added, removed };
+  }
+
+  constructor(config: InstanceConfig, readonly primaryAddress: string, private readonly deps: InstanceDeps) {
+    this.cfg = config;
     const settings: InstanceSettings = Object.freeze({
       name: config.name, vrid: config.vrid, version: config.version, family: config.family,
       priority: config.priority, advertIntervalCs: config.advertIntervalCs, preempt: config.preempt,
@@ -75,9 +99,10 @@ export class InstanceRunner {
   /** Feeds one input to the core and runs its effects. */
   input(input: Input): void {
     const now = this.deps.clock();
+    const from = this.state.state;
     const result = step(this.state, input, now);
     this.state = result.state;
-    for (const effect of result.effects) this.run(effect, now);
+    for (const effect of result.effects) this.run(effect, from);
   }
 
   /**
@@ -139,7 +164,7 @@ export class InstanceRunner {
     }, wait));
   }
 
-  private run(effect: Effect, _now: number): void {
+  private run(effect: Effect, from: VrrpState): void {
     switch (effect.type) {
       case 'send-advert':
         this.advertsSent += 1;
@@ -164,9 +189,10 @@ export class InstanceRunner {
         // before-master runs and is awaited BEFORE the VIPs are added (same ordered queue);
         // adverts and timers never wait for it. A failure is logged and reported, and the VIPs
         // are still added: the protocol already made this node master.
-        const ctx = { from: this.lastFrom, to: 'MASTER', priority: this.state.effectivePriority };
+        // It is handed to the hook runner now, so it is ahead of this transition's master hook.
+        const beforeMaster = this.deps.hooks.run('before-master', { from, to: 'MASTER', priority: this.state.effectivePriority });
         this.enqueue('before-master hook', async () => {
-          const r = await this.deps.hooks.run('before-master', ctx);
+          const r = await beforeMaster;
           if (r !== undefined && !r.ok) this.deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
         });
         for (const cidr of this.config.vips) {
@@ -189,18 +215,21 @@ export class InstanceRunner {
         return;
       case 'state-changed':
         this.transitionsTotal += 1;
-        this.lastFrom = effect.from;
         this.deps.events.publish({ type: 'transition', instance: this.config.name, vrid: this.config.vrid, from: effect.from, to: effect.to, reason: effect.reason });
         this.transitions.push({ from: effect.from, to: effect.to, reason: effect.reason, at: new Date().toISOString() });
         if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
         this.deps.log.info({ from: effect.from, to: effect.to, reason: effect.reason, priority: this.state.effectivePriority }, `${effect.from} -> ${effect.to}: ${effect.reason}`);
         return;
       case 'run-hook': {
-        // Ordered (the hook runner's FIFO), never awaited by the protocol.
+        // Handed to the hook runner (its FIFO keeps transition order) from the address queue, so
+        // a master hook starts after the VIPs were added and a backup hook after they were
+        // removed; the queue does not wait for the hook itself, and the protocol never does.
+        // Results are logged and published by the agent from the runner's 'result' events.
         const hook = effect.hook;
-        this.deps.hooks.run(hook, { from: effect.from, to: effect.to, priority: this.state.effectivePriority }).then((r) => {
-          if (r !== undefined && !r.ok) this.deps.log.warn({ hook, exitCode: r.exitCode, timedOut: r.timedOut }, `${hook} hook failed`);
-        }, (err: unknown) => this.deps.log.error({ err, hook }, 'hook runner failed'));
+        const ctx = { from: effect.from, to: effect.to, priority: this.state.effectivePriority };
+        this.enqueue(`${hook} hook`, async () => {
+          this.deps.hooks.run(hook, ctx).catch((err: unknown) => this.deps.log.error({ err, hook }, 'hook runner failed'));
+        });
         return;
       }
     }
