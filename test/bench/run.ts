@@ -7,6 +7,9 @@
  *     stops cleanly (SIGTERM: priority-0 advert, the backup takes over after Skew_Time), each
  *     repeated N times (`--runs N`, default 3), median and max;
  *   - the time until the VIP appears on the backup's ext0 (from `ip monitor address`), for context;
+ *   - haagent only: a planned switchover (`haagent switchover --socket <master's socket>`, then back
+ *     with `switchover` on the new master), N times each way: outage and failed requests (target:
+ *     no failed request). keepalived has no switchover: its column shows its clean stop instead;
  *   - RSS (VmRSS) and CPU time (utime+stime) of the master and the backup agent over a steady-state
  *     window (`--window S`, default 10 s), summed over each agent's process tree.
  * It prints a table, the targets (crash <= 3 x interval + Skew_Time + 50 ms, clean stop <=
@@ -28,6 +31,7 @@ import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
 import { measureOutage, type ProbeResult } from '../../src/lab/outage.js';
 import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
+import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
 
 // ---------------------------------------------------------------- options
 
@@ -216,6 +220,8 @@ interface Pair {
   teardown(): Promise<void>;
   /** Last log lines, for error messages. */
   logTail(): string;
+  /** haagent only: what the planned switchover measurement needs. */
+  readonly switchover?: SwitchoverTarget;
 }
 
 function haagentPair(cluster: LabCluster, topo: LabTopology, intervalMs: number): Pair {
@@ -252,6 +258,12 @@ function haagentPair(cluster: LabCluster, topo: LabTopology, intervalMs: number)
     },
     logTail() {
       return [...agents.values()].map((a) => `${a.host.name}: ${a.logs.slice(-6).map((l) => JSON.stringify(l)).join('\n    ')}`).join('\n  ');
+    },
+    switchover: {
+      cluster,
+      topo,
+      state: (h) => cluster.stateOf(agent(h)),
+      logs: (h) => agent(h).logs,
     },
   };
 }
@@ -467,9 +479,22 @@ class Bench {
 // ---------------------------------------------------------------- report
 
 interface Stats { readonly median: number; readonly max: number; readonly runs: number[] }
+interface SwitchoverResult {
+  /** Both directions pooled. */
+  readonly all: Stats;
+  readonly toBackup: Stats;
+  readonly back: Stats;
+  readonly failedRequests: number;
+  readonly vipAdded: Stats;
+  readonly vipRemoved: Stats;
+  readonly cli: Stats;
+}
 interface ImplResult {
   readonly crash: Stats;
   readonly clean: Stats;
+  readonly crashFailed: number;
+  readonly cleanFailed: number;
+  readonly switchover?: SwitchoverResult;
   readonly vipMovedCrash: Stats;
   readonly vipMovedClean: Stats;
   readonly master: Usage;
@@ -504,7 +529,7 @@ function pad(s: string, n: number): string {
 function printInterval(r: IntervalResult, windowS: number, out: (l: string) => void): void {
   const k = r.keepalived;
   out('');
-  out(`advert interval ${r.intervalMs} ms   Skew_Time(prio 100) = ${r1(r.skewMs)} ms   targets: crash <= ${r1(r.crashTargetMs)} ms, clean stop <= ${r1(r.cleanTargetMs)} ms`);
+  out(`advert interval ${r.intervalMs} ms   Skew_Time(prio 100) = ${r1(r.skewMs)} ms   targets: crash <= ${r1(r.crashTargetMs)} ms, clean stop <= ${r1(r.cleanTargetMs)} ms${r.haagent.switchover === undefined ? '' : ', switchover: 0 failed requests'}`);
   const W = [30, 22, 22, 8, 0];
   const row = (cells: string[]): void => out(cells.map((c, i) => pad(c, W[i] ?? 0)).join(' ').trimEnd());
   row(['', 'haagent', k === undefined ? 'keepalived (skipped)' : 'keepalived', 'ratio', 'target (haagent max; keepalived max)']);
@@ -518,6 +543,17 @@ function printInterval(r: IntervalResult, windowS: number, out: (l: string) => v
   };
   outageRow('crash outage   med / max', (x) => x.crash, r.crashTargetMs);
   outageRow('clean stop     med / max', (x) => x.clean, r.cleanTargetMs);
+  const so = r.haagent.switchover;
+  if (so !== undefined) {
+    const verdictSo = so.failedRequests === 0 ? 'PASS' : 'MISS';
+    row(['switchover     med / max', ms(so.all), k === undefined ? '-' : ms(k.clean), k === undefined ? '-' : ratio(so.all.median, k.clean.median),
+      `${verdictSo} (${so.failedRequests} failed requests; target 0)${k === undefined ? '' : `; keepalived clean stop: ${k.cleanFailed} failed (info)`}`]);
+    if (k !== undefined) row(['', '', '(clean stop: keepalived has no switchover)']);
+    row(['  h1 -> h2 (switchover)', ms(so.toBackup), '-', '-', '(info)']);
+    row(['  h2 -> h1 (switch back)', ms(so.back), '-', '-', '(info)']);
+    row(['  VIP added on new master', ms(so.vipAdded), '-', '-', '(info; from the CLI call)']);
+    row(['  VIP deleted from old master', ms(so.vipRemoved), '-', '-', '(info; from the CLI call)']);
+  }
   outageRow('  VIP on backup, crash', (x) => x.vipMovedCrash, r.crashTargetMs);
   outageRow('  VIP on backup, clean stop', (x) => x.vipMovedClean, r.cleanTargetMs);
   const mb = (u: Usage): string => `${(u.rssKb / 1024).toFixed(1)} MB (${u.procs}p)`;
@@ -532,6 +568,12 @@ function printInterval(r: IntervalResult, windowS: number, out: (l: string) => v
 }
 
 // ---------------------------------------------------------------- main
+
+/** One progress line per switchover; with failed requests, the timeline around them. */
+function reportSwitchover(say: (l: string) => void, label: string, o: SwitchoverRun): void {
+  say(`${label} (${o.from} -> ${o.to}): outage ${o.outageMs} ms (${o.failedRequests} failed requests), VIP added on ${o.to} after ${o.vipAddedMs ?? '?'} ms, deleted from ${o.from} after ${o.vipRemovedMs ?? '?'} ms, CLI ${o.cliMs} ms`);
+  if (o.failedRequests > 0) for (const l of o.detail) say(`    ${l}`);
+}
 
 function keepalivedVersion(): string | undefined {
   // keepalived prints its version on stderr.
@@ -590,10 +632,40 @@ async function main(): Promise<number> {
             await bench.endPair();
           }
         }
+        const switchovers: Array<{ to: SwitchoverRun; back: SwitchoverRun }> = [];
+        for (let i = 0; impl === 'haagent' && i < opts.runs; i++) {
+          const pair = await bench.startPair(impl, cluster, intervalMs, `${impl}-${intervalMs}-switchover-${i}`);
+          const target = pair.switchover;
+          if (target === undefined) throw new Error('haagent pair without switchover support');
+          await sleep(500 + Math.random() * intervalMs);
+          const to = await measureSwitchover(target, pair.master, pair.backup);
+          reportSwitchover(say, `${impl} ${intervalMs} ms switchover #${i + 1}`, to);
+          await sleep(500 + Math.random() * intervalMs);
+          const back = await measureSwitchover(target, pair.backup, pair.master);
+          reportSwitchover(say, `${impl} ${intervalMs} ms switch back #${i + 1}`, back);
+          switchovers.push({ to, back });
+          await bench.endPair();
+        }
         const moved = (s: Scenario): number[] => outages[s].flatMap((o) => (o.vipMovedMs === undefined ? [] : [o.vipMovedMs]));
+        const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+        const defined = (xs: ReadonlyArray<number | undefined>): number[] => xs.flatMap((x) => (x === undefined ? [] : [x]));
+        const both = switchovers.flatMap((s) => [s.to, s.back]);
         byImpl.set(impl, {
           crash: stats(outages.crash.map((o) => o.outageMs)),
           clean: stats(outages.clean.map((o) => o.outageMs)),
+          crashFailed: sum(outages.crash.map((o) => o.failedRequests)),
+          cleanFailed: sum(outages.clean.map((o) => o.failedRequests)),
+          ...(both.length === 0 ? {} : {
+            switchover: {
+              all: stats(both.map((o) => o.outageMs)),
+              toBackup: stats(switchovers.map((s) => s.to.outageMs)),
+              back: stats(switchovers.map((s) => s.back.outageMs)),
+              failedRequests: sum(both.map((o) => o.failedRequests)),
+              vipAdded: stats(defined(both.map((o) => o.vipAddedMs))),
+              vipRemoved: stats(defined(both.map((o) => o.vipRemovedMs))),
+              cli: stats(both.map((o) => o.cliMs)),
+            },
+          }),
           vipMovedCrash: stats(moved('crash')),
           vipMovedClean: stats(moved('clean')),
           master: (usage as { master: Usage; backup: Usage }).master,
@@ -624,6 +696,8 @@ async function main(): Promise<number> {
   out(`outage = client-visible gap (probe every 10 ms, ${opts.probeTimeoutMs} ms timeout) over ${opts.runs} run(s): median / max; crash = kill -9 + links down, clean stop = SIGTERM`);
   out('VIP on backup = kill/SIGTERM -> VIP added on the backup\'s ext0 (ip monitor). RSS/CPU summed over the agent\'s processes (Np);');
   out(`CPU = utime+stime / window in % of one core [sched clock, finer]; * = ratio from the sched clock (under 5 ticks in the window)`);
+  out('switchover = `haagent switchover` on the master, then on the new master to move back (both directions pooled); target: no failed request;');
+  out('keepalived has no switchover: its column shows its clean stop (its closest planned operation), and the ratio is against that');
   for (const r of results) printInterval(r, opts.windowS, out);
   out('');
   out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
@@ -633,6 +707,17 @@ async function main(): Promise<number> {
     cleanOutageMs: { median: x.clean.median, max: x.clean.max, runs: x.clean.runs },
     vipMovedCrashMs: { median: x.vipMovedCrash.median, max: x.vipMovedCrash.max, runs: x.vipMovedCrash.runs },
     vipMovedCleanMs: { median: x.vipMovedClean.median, max: x.vipMovedClean.max, runs: x.vipMovedClean.runs },
+    crashFailedRequests: x.crashFailed,
+    cleanFailedRequests: x.cleanFailed,
+    switchover: x.switchover === undefined ? null : {
+      outageMs: { median: x.switchover.all.median, max: x.switchover.all.max, runs: x.switchover.all.runs },
+      toBackupOutageMs: { median: x.switchover.toBackup.median, max: x.switchover.toBackup.max, runs: x.switchover.toBackup.runs },
+      backOutageMs: { median: x.switchover.back.median, max: x.switchover.back.max, runs: x.switchover.back.runs },
+      failedRequests: x.switchover.failedRequests,
+      vipAddedMs: { median: x.switchover.vipAdded.median, max: x.switchover.vipAdded.max, runs: x.switchover.vipAdded.runs },
+      vipRemovedMs: { median: x.switchover.vipRemoved.median, max: x.switchover.vipRemoved.max, runs: x.switchover.vipRemoved.runs },
+      cliMs: { median: x.switchover.cli.median, max: x.switchover.cli.max, runs: x.switchover.cli.runs },
+    },
     master: usageJson(x.master),
     backup: usageJson(x.backup),
   });
@@ -649,6 +734,7 @@ async function main(): Promise<number> {
         cleanMs: r3(r.cleanTargetMs),
         haagentCrash: r.haagent.crash.max <= r.crashTargetMs ? 'PASS' : 'MISS',
         haagentClean: r.haagent.clean.max <= r.cleanTargetMs ? 'PASS' : 'MISS',
+        ...(r.haagent.switchover === undefined ? {} : { haagentSwitchoverNoFailedRequest: r.haagent.switchover.failedRequests === 0 ? 'PASS' : 'MISS' }),
         ...(r.keepalived === undefined ? {} : {
           keepalivedCrash: r.keepalived.crash.max <= r.crashTargetMs ? 'PASS' : 'MISS',
           keepalivedClean: r.keepalived.clean.max <= r.cleanTargetMs ? 'PASS' : 'MISS',
@@ -659,6 +745,8 @@ async function main(): Promise<number> {
       ratios: r.keepalived === undefined ? null : {
         crashMedian: r3(r.haagent.crash.median / r.keepalived.crash.median),
         cleanMedian: r3(r.haagent.clean.median / r.keepalived.clean.median),
+        // keepalived has no switchover: against its clean stop.
+        switchoverVsKeepalivedCleanMedian: r.haagent.switchover === undefined ? null : r3(r.haagent.switchover.all.median / r.keepalived.clean.median),
         rssMaster: r3(r.haagent.master.rssKb / r.keepalived.master.rssKb),
         rssBackup: r3(r.haagent.backup.rssKb / r.keepalived.backup.rssKb),
         cpuMaster: r.keepalived.master.cpuPct > 0 ? r3(r.haagent.master.cpuPct / r.keepalived.master.cpuPct) : null,

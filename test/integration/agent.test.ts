@@ -153,6 +153,32 @@ if (skip !== undefined) {
     t.match(json.instances[0], { state: 'BACKUP', master: { address: h1.intAddress } });
   }));
 
+  t.test('IPv6: VRRPv3 over ff02::12, VIP failover, the client learns the new MAC from the unsolicited NA', (t) => withCluster(async (c) => {
+    const vip6 = 'fd00:77::100';
+    const v6 = ['--interface', 'int0', '--external', 'ext0', '--vip', `${vip6}/64`, '--vrid', '61', '--advert-interval', '100ms'];
+    await ip('-n', topo.client, 'addr', 'replace', 'fd00:77::50/64', 'dev', 'eth0', 'nodad');
+    t.teardown(() => ip('-n', topo.client, 'addr', 'del', 'fd00:77::50/64', 'dev', 'eth0').catch(() => undefined));
+    const a = c.startAgent(h1, [...v6, '--role', 'master']);
+    const b = c.startAgent(h2, [...v6, '--role', 'backup']);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 15_000), 'h1 MASTER, h2 BACKUP over IPv6', { logs: [logsOf(a), logsOf(b)] });
+    const sb = await c.status(b);
+    t.match(sb.instances[0]?.master?.address, /^fe80::/, 'the master is known by its link-local address');
+    t.same(sb.instances[0]?.drops, {}, 'no IPv6 advert dropped (hop limit, checksum)');
+    t.ok(await c.waitFor(async () => (await topo.extAddresses(h1)).includes(`${vip6}/64`), 3000), 'IPv6 VIP on h1');
+    await run('ip', ['netns', 'exec', topo.client, 'ping', '-6', '-c', '1', '-W', '2', vip6]);
+    const neigh6 = async (): Promise<string | undefined> => {
+      const out = await ip('-n', topo.client, '-6', '-j', 'neigh', 'show', vip6);
+      return (JSON.parse(out) as Array<{ lladdr?: string }>)[0]?.lladdr;
+    };
+    t.equal(await neigh6(), await topo.hostMac(h1), 'client neighbour entry points at h1');
+    await new Promise((r) => setTimeout(r, 1100));
+    a.child.kill('SIGKILL');
+    await topo.linksDown(h1);
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER', 5000, 20), 'h2 took over', { logs: logsOf(b) });
+    const h2Mac = await topo.hostMac(h2);
+    t.ok(await c.waitFor(async () => (await neigh6()) === h2Mac, 3000), 'client neighbour entry now points at h2 (unsolicited NA, override flag)');
+  }));
+
   t.test('two instances, two VIPs: each host master of one', (t) => withCluster(async (c) => {
     const conf = (p51: number, p52: number, sock: string): string => `socket: ${sock}
 instances:

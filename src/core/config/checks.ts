@@ -87,7 +87,7 @@ function check(c: Collector, raw: unknown, path: readonly PathSegment[], index: 
 }
 
 export function parseChecks(c: Collector, raw: unknown, path: readonly PathSegment[]): readonly CheckConfig[] {
-  if (raw === undefined) return Object.freeze([]);
+  if (raw === undefined || raw === null) return Object.freeze([]);
   if (!Array.isArray(raw)) {
     c.fail(path, 'must be a list of checks');
     return Object.freeze([]);

@@ -9,7 +9,7 @@ import type { HookConfig, HookName, HooksConfig } from './types.js';
 export const HOOK_NAMES: readonly HookName[] = ['before-master', 'master', 'backup', 'fault', 'stop'];
 
 export function parseHooks(c: Collector, raw: unknown, path: readonly PathSegment[]): HooksConfig {
-  if (raw === undefined) return Object.freeze({});
+  if (raw === undefined || raw === null) return Object.freeze({});
   if (!isRecord(raw)) {
     c.fail(path, `must be a mapping of ${HOOK_NAMES.join(', ')} to { command: [...], timeout: 30s }`);
     return Object.freeze({});

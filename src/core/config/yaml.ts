@@ -29,7 +29,7 @@ function nodeAt(root: unknown, path: readonly PathSegment[]): { node: YamlNode |
 
 export function parseConfigYaml(text: string): ValidateResult {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
