@@ -60,8 +60,10 @@ if (skip !== undefined) {
       const webA = c.startWeb(h1);
       c.startWeb(h2);
       const a = c.startAgent(h1, ['--config', writeConfig(`h1-health-${preempt}`, c.socketPath(h1), `    priority: 150\n    preempt: ${preempt}\n    vips: [${VIP_CIDR}]\n${httpCheck}`)]);
+      // h1 first: without preempt, whoever is master first stays master.
+      t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'h1 MASTER', { logs: logsOf(a) });
       const b = c.startAgent(h2, ['--config', writeConfig(`h2-health-${preempt}`, c.socketPath(h2), `    priority: 100\n    vips: [${VIP_CIDR}]\n${httpCheck}`)]);
-      t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 10_000), 'h1 MASTER', { logs: [logsOf(a), logsOf(b)] });
+      t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'BACKUP' && (await c.stateOf(a)) === 'MASTER', 10_000), 'h2 BACKUP', { logs: [logsOf(a), logsOf(b)] });
       const sa = await c.status(a);
       t.match(sa.instances[0]?.checks[0], { name: 'web', type: 'http', status: 'healthy' });
       webA.kill('SIGKILL');
