@@ -41,68 +41,10 @@
 #include <unistd.h>
 
 #include <node_api.h>
-#include <uv.h>
+
+#include "errors.h"
 
 #define ETH_HEADER_LEN 14
-
-/* Bail out of a napi_value-returning function when a Node-API call fails; a pending JS
- * exception (if any) propagates to the caller. */
-#define NAPI_CALL(env, call)                                                   \
-  do {                                                                         \
-    if ((call) != napi_ok) {                                                   \
-      throw_napi_failure((env), #call);                                        \
-      return NULL;                                                             \
-    }                                                                          \
-  } while (0)
-
-static void throw_napi_failure(napi_env env, const char *what) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
-  const napi_extended_error_info *info = NULL;
-  const char *msg = NULL;
-  if (napi_get_last_error_info(env, &info) == napi_ok && info != NULL) msg = info->error_message;
-  char buf[256];
-  snprintf(buf, sizeof buf, "haagent_native: %s failed%s%s", what, msg ? ": " : "", msg ? msg : "");
-  napi_throw_error(env, "ERR_HAAGENT_NATIVE", buf);
-}
-
-/* Set a property on an error object; failures here are ignored because we are already on an
- * error path and the Error itself is still thrown. */
-static void set_prop(napi_env env, napi_value obj, const char *key, napi_value value) {
-  if (value != NULL) (void)napi_set_named_property(env, obj, key, value);
-}
-
-/* Throw Error("<syscall> failed: <strerror>") with errno/code/syscall, and return NULL. */
-static napi_value throw_errno(napi_env env, int errnum, const char *syscall, const char *detail) {
-  char name[64];
-  char desc[128];
-  char msg[320];
-  uv_err_name_r(-errnum, name, sizeof name);
-  uv_strerror_r(-errnum, desc, sizeof desc);
-  if (detail != NULL)
-    snprintf(msg, sizeof msg, "%s %s failed: %s", syscall, detail, desc);
-  else
-    snprintf(msg, sizeof msg, "%s failed: %s", syscall, desc);
-
-  napi_value js_msg = NULL, js_code = NULL, js_errno = NULL, js_syscall = NULL, err = NULL;
-  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &js_msg) != napi_ok ||
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &js_code) != napi_ok ||
-      napi_create_error(env, js_code, js_msg, &err) != napi_ok) {
-    napi_throw_error(env, name, msg);
-    return NULL;
-  }
-  if (napi_create_int32(env, errnum, &js_errno) != napi_ok) js_errno = NULL;
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &js_syscall) != napi_ok) js_syscall = NULL;
-  set_prop(env, err, "errno", js_errno);
-  set_prop(env, err, "syscall", js_syscall);
-  napi_throw(env, err);
-  return NULL;
-}
-
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
 
 /* Read argument `ifname` into buf (size IFNAMSIZ). Returns 0, or -1 with a JS exception set. */
 static int get_ifname(napi_env env, napi_value value, char buf[IFNAMSIZ]) {

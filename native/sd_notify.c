@@ -35,54 +35,10 @@
 #include <unistd.h>
 
 #include <node_api.h>
-#include <uv.h>
+
+#include "errors.h"
 
 void sd_notify_register(napi_env env, napi_value exports);
-
-#define SDN_CALL(env, call)                                                    \
-  do {                                                                         \
-    if ((call) != napi_ok) {                                                   \
-      sdn_throw_napi_failure((env), #call);                                    \
-      return NULL;                                                             \
-    }                                                                          \
-  } while (0)
-
-static void sdn_throw_napi_failure(napi_env env, const char *what) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
-  const napi_extended_error_info *info = NULL;
-  const char *msg = NULL;
-  if (napi_get_last_error_info(env, &info) == napi_ok && info != NULL) msg = info->error_message;
-  char buf[256];
-  snprintf(buf, sizeof buf, "haagent_native: %s failed%s%s", what, msg ? ": " : "", msg ? msg : "");
-  napi_throw_error(env, "ERR_HAAGENT_NATIVE", buf);
-}
-
-/* Throw Error("<syscall> failed: <strerror>") with errno/code/syscall, and return NULL. */
-static napi_value sdn_throw_errno(napi_env env, int errnum, const char *syscall, const char *detail) {
-  char name[64];
-  char desc[128];
-  char msg[320];
-  uv_err_name_r(-errnum, name, sizeof name);
-  uv_strerror_r(-errnum, desc, sizeof desc);
-  if (detail != NULL)
-    snprintf(msg, sizeof msg, "%s %s failed: %s", syscall, detail, desc);
-  else
-    snprintf(msg, sizeof msg, "%s failed: %s", syscall, desc);
-
-  napi_value js_msg = NULL, js_code = NULL, js_errno = NULL, js_syscall = NULL, err = NULL;
-  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &js_msg) != napi_ok ||
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &js_code) != napi_ok ||
-      napi_create_error(env, js_code, js_msg, &err) != napi_ok) {
-    napi_throw_error(env, name, msg);
-    return NULL;
-  }
-  if (napi_create_int32(env, errnum, &js_errno) == napi_ok) (void)napi_set_named_property(env, err, "errno", js_errno);
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &js_syscall) == napi_ok)
-    (void)napi_set_named_property(env, err, "syscall", js_syscall);
-  napi_throw(env, err);
-  return NULL;
-}
 
 /* Copy a JS string argument into a fresh malloc'd UTF-8 buffer (NUL-terminated; *len excludes
  * the NUL). Returns NULL with a JS exception set on failure. */
@@ -91,22 +47,22 @@ static char *sdn_get_string(napi_env env, napi_value value, const char *what, si
   if (napi_typeof(env, value, &type) != napi_ok || type != napi_string) {
     char msg[64];
     snprintf(msg, sizeof msg, "%s must be a string", what);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    throw_type(env, msg);
     return NULL;
   }
   size_t n = 0;
   if (napi_get_value_string_utf8(env, value, NULL, 0, &n) != napi_ok) {
-    sdn_throw_napi_failure(env, "napi_get_value_string_utf8");
+    throw_napi_failure(env, "napi_get_value_string_utf8");
     return NULL;
   }
   char *buf = malloc(n + 1);
   if (buf == NULL) {
-    sdn_throw_errno(env, ENOMEM, "malloc", NULL);
+    throw_errno(env, ENOMEM, "malloc", NULL);
     return NULL;
   }
   if (napi_get_value_string_utf8(env, value, buf, n + 1, &n) != napi_ok) {
     free(buf);
-    sdn_throw_napi_failure(env, "napi_get_value_string_utf8");
+    throw_napi_failure(env, "napi_get_value_string_utf8");
     return NULL;
   }
   *len = n;
@@ -134,11 +90,8 @@ static int sdn_address(const char *path, size_t path_len, struct sockaddr_un *su
 static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  SDN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sdNotify(socketPath, message) needs two arguments");
-    return NULL;
-  }
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return throw_type(env, "sdNotify(socketPath, message) needs two arguments");
 
   size_t path_len = 0, msg_len = 0;
   char *path = sdn_get_string(env, argv[0], "socketPath", &path_len);
@@ -155,14 +108,14 @@ static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
   free(path);
   if (rc != 0) {
     free(msg);
-    return sdn_throw_errno(env, -rc, "sendto", "(NOTIFY_SOCKET must be an absolute path or an @abstract name)");
+    return throw_errno(env, -rc, "sendto", "(NOTIFY_SOCKET must be an absolute path or an @abstract name)");
   }
 
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     int saved = errno;
     free(msg);
-    return sdn_throw_errno(env, saved, "socket", NULL);
+    return throw_errno(env, saved, "socket", NULL);
   }
   ssize_t n;
   do {
@@ -171,10 +124,10 @@ static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
   int saved = errno;
   (void)close(fd);
   free(msg);
-  if (n < 0) return sdn_throw_errno(env, saved, "sendto", NULL);
+  if (n < 0) return throw_errno(env, saved, "sendto", NULL);
 
   napi_value result;
-  SDN_CALL(env, napi_create_double(env, (double)n, &result));
+  NAPI_CALL(env, napi_create_double(env, (double)n, &result));
   return result;
 }
 

@@ -55,6 +55,8 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "errors.h"
+
 #define VRRP_PROTO 112
 #define VRRP_HOPS 255
 #define VRRP6_GROUP "ff02::12"
@@ -84,72 +86,6 @@ typedef struct vrrp6 {
   uint8_t buf[RECV_BUF_SIZE];
 } vrrp6_t;
 
-/* --- errors (same shapes as packet_socket.c) ------------------------------------------- */
-
-#define NAPI_CALL(env, call)                                                   \
-  do {                                                                         \
-    if ((call) != napi_ok) {                                                   \
-      throw_napi_failure((env), #call);                                        \
-      return NULL;                                                             \
-    }                                                                          \
-  } while (0)
-
-static void throw_napi_failure(napi_env env, const char *what) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
-  const napi_extended_error_info *info = NULL;
-  const char *msg = NULL;
-  if (napi_get_last_error_info(env, &info) == napi_ok && info != NULL) msg = info->error_message;
-  char buf[256];
-  snprintf(buf, sizeof buf, "haagent_native: %s failed%s%s", what, msg ? ": " : "", msg ? msg : "");
-  napi_throw_error(env, "ERR_HAAGENT_NATIVE", buf);
-}
-
-static void set_prop(napi_env env, napi_value obj, const char *key, napi_value value) {
-  if (value != NULL) (void)napi_set_named_property(env, obj, key, value);
-}
-
-/* Error("<syscall> failed: <strerror>") with errno/code/syscall; NULL if even that fails. */
-static napi_value make_errno_error(napi_env env, int errnum, const char *syscall, const char *detail) {
-  char name[64];
-  char desc[128];
-  char msg[320];
-  uv_err_name_r(-errnum, name, sizeof name);
-  uv_strerror_r(-errnum, desc, sizeof desc);
-  if (detail != NULL)
-    snprintf(msg, sizeof msg, "%s %s failed: %s", syscall, detail, desc);
-  else
-    snprintf(msg, sizeof msg, "%s failed: %s", syscall, desc);
-
-  napi_value js_msg = NULL, js_code = NULL, js_errno = NULL, js_syscall = NULL, err = NULL;
-  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &js_msg) != napi_ok ||
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &js_code) != napi_ok ||
-      napi_create_error(env, js_code, js_msg, &err) != napi_ok)
-    return NULL;
-  if (napi_create_int32(env, errnum, &js_errno) != napi_ok) js_errno = NULL;
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &js_syscall) != napi_ok) js_syscall = NULL;
-  set_prop(env, err, "errno", js_errno);
-  set_prop(env, err, "syscall", js_syscall);
-  return err;
-}
-
-static napi_value throw_errno(napi_env env, int errnum, const char *syscall, const char *detail) {
-  napi_value err = make_errno_error(env, errnum, syscall, detail);
-  if (err != NULL) {
-    napi_throw(env, err);
-  } else {
-    char name[64];
-    uv_err_name_r(-errnum, name, sizeof name);
-    napi_throw_error(env, name, syscall);
-  }
-  return NULL;
-}
-
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
-
 /* --- argument helpers ----------------------------------------------------------------- */
 
 /* Reads ifname (same rules as packet_socket.c). 0, or -1 with a JS exception set. */
@@ -165,7 +101,7 @@ static int get_ifname(napi_env env, napi_value value, char buf[IFNAMSIZ]) {
     return -1;
   }
   if (len == 0 || len >= IFNAMSIZ) {
-    throw_errno(env, len == 0 ? ENODEV : ENAMETOOLONG, "if_nametoindex", NULL);
+    throw_errno_syscall_fallback(env, len == 0 ? ENODEV : ENAMETOOLONG, "if_nametoindex", NULL);
     return -1;
   }
   if (napi_get_value_string_utf8(env, value, buf, IFNAMSIZ, &len) != napi_ok) {
@@ -173,7 +109,7 @@ static int get_ifname(napi_env env, napi_value value, char buf[IFNAMSIZ]) {
     return -1;
   }
   if (strlen(buf) != len) {
-    throw_errno(env, ENODEV, "if_nametoindex", NULL);
+    throw_errno_syscall_fallback(env, ENODEV, "if_nametoindex", NULL);
     return -1;
   }
   return 0;
@@ -197,7 +133,7 @@ static int get_in6(napi_env env, napi_value value, const char *what, struct in6_
   if (len >= INET6_ADDRSTRLEN || strlen(text) != len || inet_pton(AF_INET6, text, out) != 1) {
     char detail[96];
     snprintf(detail, sizeof detail, "(%s is not an IPv6 address)", what);
-    throw_errno(env, EINVAL, "inet_pton", detail);
+    throw_errno_syscall_fallback(env, EINVAL, "inet_pton", detail);
     return -1;
   }
   return 0;
@@ -405,15 +341,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (get_function(env, argv[2], "onError") != 0) return NULL;
 
   unsigned int ifindex = if_nametoindex(ifname);
-  if (ifindex == 0) return throw_errno(env, errno, "if_nametoindex", NULL);
+  if (ifindex == 0) return throw_errno_syscall_fallback(env, errno, "if_nametoindex", NULL);
 
   int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_PROTO);
-  if (fd < 0) return throw_errno(env, errno, "socket", NULL);
+  if (fd < 0) return throw_errno_syscall_fallback(env, errno, "socket", NULL);
 
   struct in6_addr group;
   if (inet_pton(AF_INET6, VRRP6_GROUP, &group) != 1) {
     (void)close(fd);
-    return throw_errno(env, EINVAL, "inet_pton", VRRP6_GROUP);
+    return throw_errno_syscall_fallback(env, EINVAL, "inet_pton", VRRP6_GROUP);
   }
   const int one = 1, zero = 0, hops = VRRP_HOPS, ifidx = (int)ifindex;
   struct ipv6_mreq mreq;
@@ -439,14 +375,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     if (setsockopt(fd, opts[i].level, opts[i].name, opts[i].value, opts[i].len) != 0) {
       int saved = errno;
       (void)close(fd);
-      return throw_errno(env, saved, "setsockopt", opts[i].label);
+      return throw_errno_syscall_fallback(env, saved, "setsockopt", opts[i].label);
     }
   }
 
   vrrp6_t *h = calloc(1, sizeof *h);
   if (h == NULL) {
     (void)close(fd);
-    return throw_errno(env, ENOMEM, "calloc", NULL);
+    return throw_errno_syscall_fallback(env, ENOMEM, "calloc", NULL);
   }
   h->env = env;
   h->fd = fd;
@@ -481,14 +417,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (rc != 0) {
     (void)shut(h);
     release_js(h);
-    return throw_errno(env, -rc, "uv_poll_init", NULL);
+    return throw_errno_syscall_fallback(env, -rc, "uv_poll_init", NULL);
   }
   h->poll_init = true;
   h->poll_closed = false;
   rc = uv_poll_start(&h->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     (void)shut(h); /* uv_close: release_js runs in on_poll_closed */
-    return throw_errno(env, -rc, "uv_poll_start", NULL);
+    return throw_errno_syscall_fallback(env, -rc, "uv_poll_start", NULL);
   }
   return handle;
 }
@@ -517,7 +453,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   memset(&pi, 0, sizeof pi);
   if (get_in6(env, argv[2], "dst", &to.sin6_addr) != 0) return NULL;
   if (get_in6(env, argv[3], "src", &pi.ipi6_addr) != 0) return NULL;
-  if (h->fd < 0) return throw_errno(env, EBADF, "sendmsg", "(socket is closed)");
+  if (h->fd < 0) return throw_errno_syscall_fallback(env, EBADF, "sendmsg", "(socket is closed)");
 
   to.sin6_family = AF_INET6;
   if (IN6_IS_ADDR_LINKLOCAL(&to.sin6_addr) || IN6_IS_ADDR_MULTICAST(&to.sin6_addr))
@@ -548,7 +484,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   do {
     n = sendmsg(h->fd, &mh, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return throw_errno(env, errno, "sendmsg", NULL);
+  if (n < 0) return throw_errno_syscall_fallback(env, errno, "sendmsg", NULL);
 
   napi_value result;
   NAPI_CALL(env, napi_create_double(env, (double)n, &result));
@@ -564,7 +500,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   vrrp6_t *h = get_handle(env, argv[0]);
   if (h == NULL) return NULL;
   int err = shut(h);
-  if (err != 0) return throw_errno(env, err, "close", NULL);
+  if (err != 0) return throw_errno_syscall_fallback(env, err, "close", NULL);
   return NULL; /* undefined */
 }
 

@@ -39,6 +39,9 @@ export interface AgentOptions {
 
 const monotonicMs = (): number => performance.now();
 
+/** How long shutdown waits for stop hooks (the whole shutdown is bounded to one second). */
+const STOP_HOOKS_BOUND_MS = 600;
+
 const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
 
 /** v2 authentication as the codec wants it (v3 has none). */
@@ -388,6 +391,12 @@ export class Agent {
       await Promise.all(this.bound.map((b) => b.runner.drain()));
       // Let the priority-0 adverts leave before the sockets close.
       await new Promise((r) => setImmediate(r));
+      // Give the stop hooks (queued by the shutdown transition) time to run; what is still
+      // running when the bound is reached is killed by close().
+      const until = performance.now() + STOP_HOOKS_BOUND_MS;
+      while (this.bound.some((b) => b.hooks.pending() > 0) && performance.now() < until) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
       for (const b of this.bound) {
         b.runner.stopTimers();
         b.announcer.close();

@@ -16,6 +16,7 @@
  *   dropped. Idempotent. A stopped monitor is not restarted.
  * - The injected clock stamps results (monotonic ms); scheduling uses real timers.
  */
+import type { CheckStatus as ControlCheckStatus } from '../core/control/types.js';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { CheckConfig } from '../core/config/types.js';
@@ -43,32 +44,8 @@ export interface HealthResultEvent {
   readonly status: CheckStatus;
 }
 
-/** JSON-friendly summary of one check, for the status command. */
-export interface CheckStatusSummary {
-  readonly name: string;
-  readonly type: CheckConfig['type'];
-  readonly status: CheckStatus;
-  readonly weight: number;
-  readonly rise: number;
-  readonly fall: number;
-  readonly consecutiveOk: number;
-  readonly consecutiveFail: number;
-  /** `file` checks: the value currently counted while healthy; else null. */
-  readonly value: number | null;
-  readonly lastResult: {
-    readonly ok: boolean;
-    readonly detail: string;
-    readonly latencyMs: number;
-    /** `file` checks that read an integer; else null. */
-    readonly value: number | null;
-    /** Wall-clock time of the result, ISO 8601 (derived from its age, so clock steps do not skew it). */
-    readonly at: string;
-    /** Monotonic time of the result (the injected clock). */
-    readonly atMs: number;
-    /** How long ago, by the injected clock. */
-    readonly ageMs: number;
-  } | null;
-}
+/** JSON-friendly summary of one check, for the status command (the control protocol's type). */
+export type CheckStatusSummary = ControlCheckStatus;
 
 export interface HealthMonitorEvents {
   verdict: [HealthVerdict];

@@ -499,6 +499,9 @@ interface ImplResult {
   readonly vipMovedClean: Stats;
   readonly master: Usage;
   readonly backup: Usage;
+  /** Failed probe requests / requests during the steady-state window (no transition): the noise floor. */
+  readonly steadyFailed: number;
+  readonly steadyRequests: number;
 }
 interface IntervalResult {
   readonly intervalMs: number;
@@ -561,6 +564,8 @@ function printInterval(r: IntervalResult, windowS: number, out: (l: string) => v
   // Under 5 ticks the stat figure is mostly quantisation: take the ratio from the sched clock.
   const ticks = (u: Usage): number => (u.cpuPct / 100) * windowS * CLK_TCK;
   const cpuRatio = (a: Usage, b: Usage): string => (ticks(a) >= 5 && ticks(b) >= 5 ? ratio(a.cpuPct, b.cpuPct) : `${ratio(a.cpuPctSched, b.cpuPctSched)}*`);
+  const noise = (x: ImplResult): string => `${x.steadyFailed} / ${x.steadyRequests} requests`;
+  row([`probe failed, steady ${windowS} s`, noise(r.haagent), k === undefined ? '-' : noise(k), '-', '(info: noise floor, no transition)']);
   row(['RSS master', mb(r.haagent.master), k === undefined ? '-' : mb(k.master), k === undefined ? '-' : ratio(r.haagent.master.rssKb, k.master.rssKb)]);
   row(['RSS backup', mb(r.haagent.backup), k === undefined ? '-' : mb(k.backup), k === undefined ? '-' : ratio(r.haagent.backup.rssKb, k.backup.rssKb)]);
   row([`CPU master (${windowS} s)`, cpu(r.haagent.master), k === undefined ? '-' : cpu(k.master), k === undefined ? '-' : cpuRatio(r.haagent.master, k.master)]);
@@ -618,13 +623,17 @@ async function main(): Promise<number> {
         const cluster = await bench.startBlock();
         const outages: Record<Scenario, OutageRun[]> = { crash: [], clean: [] };
         let usage: { master: Usage; backup: Usage } | undefined;
+        let steady = { failed: 0, requests: 0 };
         for (const scenario of ['crash', 'clean'] as const) {
           for (let i = 0; i < opts.runs; i++) {
             const pair = await bench.startPair(impl, cluster, intervalMs, `${impl}-${intervalMs}-${scenario}-${i}`);
             if (usage === undefined) {
               await sleep(1000);
               say(`${impl} ${intervalMs} ms: ${pair.master.name} MASTER, ${pair.backup.name} BACKUP; measuring RSS/CPU over ${opts.windowS} s`);
+              const from = cluster.probeNowMs();
               usage = await measureUsage(pair, opts.windowS);
+              const inWindow = cluster.probeResults.filter((x) => x.t > from);
+              steady = { failed: inWindow.filter((x) => !x.ok).length, requests: inWindow.length };
             }
             const o = await bench.outage(pair, cluster, scenario, intervalMs);
             outages[scenario].push(o);
@@ -668,6 +677,8 @@ async function main(): Promise<number> {
           }),
           vipMovedCrash: stats(moved('crash')),
           vipMovedClean: stats(moved('clean')),
+          steadyFailed: steady.failed,
+          steadyRequests: steady.requests,
           master: (usage as { master: Usage; backup: Usage }).master,
           backup: (usage as { master: Usage; backup: Usage }).backup,
         });
@@ -720,6 +731,7 @@ async function main(): Promise<number> {
     },
     master: usageJson(x.master),
     backup: usageJson(x.backup),
+    steadyProbe: { failed: x.steadyFailed, requests: x.steadyRequests },
   });
   const json = {
     runs: opts.runs,

@@ -93,7 +93,7 @@ if (skip !== undefined) {
     chmodSync(script, 0o755);
     chmodSync(hang, 0o755);
     const vipIp = VIP_CIDR.split('/')[0] ?? '';
-    const hooks = (file: string, backupHook: string): string => `    hooks:\n      before-master: [${script}, "${vipIp}", ${file}]\n      master: [${script}, "${vipIp}", ${file}]\n      backup: ${backupHook}\n`;
+    const hooks = (file: string, backupHook: string): string => `    hooks:\n      before-master: [${script}, "${vipIp}", ${file}]\n      master: [${script}, "${vipIp}", ${file}]\n      stop: [${script}, "${vipIp}", ${file}]\n      backup: ${backupHook}\n`;
     const a = c.startAgent(h1, ['--config', writeConfig('h1-hooks', c.socketPath(h1), `    priority: 150\n    preempt: true\n    vips: [${VIP_CIDR}]\n${hooks(log1, `[${script}, "${vipIp}", ${log1}]`)}`)]);
     // h1 first, so h2 never is master on the way (its only transition is INIT -> BACKUP).
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'h1 MASTER', { logs: logsOf(a) });
@@ -114,6 +114,10 @@ if (skip !== undefined) {
     t.ok((sb.instances[0]?.advertsReceived ?? 0) >= 5, 'adverts were received while the hook hung', { received: sb.instances[0]?.advertsReceived });
     const human = await cli('status', '--socket', b.socket);
     t.match(human, /last hook backup .*TIMED OUT/);
+    // SIGTERM: the stop hook runs (after the VIP is gone) before the agent exits.
+    a.child.kill('SIGTERM');
+    t.equal(await a.exited, 0);
+    t.match(readFileSync(log1, 'utf8'), /stop MASTER STOPPED vip=0/, 'stop hook ran on shutdown, after the VIP was removed');
   }));
 
   t.test('maintenance and switchover move the VIP on request; the event stream reports it', (t) => withCluster(async (c) => {

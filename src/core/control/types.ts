@@ -78,13 +78,17 @@ export interface CheckStatus {
   readonly consecutiveFail: number;
   /** `file` checks: the value currently added to the priority; else null. */
   readonly value: number | null;
-  /** atMs is on the agent's monotonic clock; ageMs is how long ago the result came in. */
   readonly lastResult: {
     readonly ok: boolean;
     readonly detail: string;
     readonly latencyMs: number;
+    /** `file` checks that read an integer; else null. */
     readonly value: number | null;
+    /** Wall-clock time of the result, ISO 8601. */
+    readonly at: string;
+    /** The agent's monotonic clock at the result. */
     readonly atMs: number;
+    /** How long ago the result came in. */
     readonly ageMs: number;
   } | null;
 }
