@@ -54,6 +54,18 @@ export interface HookConfig {
 
 export type HooksConfig = Readonly<Partial<Record<HookName, HookConfig>>>;
 
+/** A haagent-only heartbeat path: peer hellos (UDP) over `interface` to the peer's `peer` address. */
+export interface PathConfig {
+  readonly interface: string;
+  readonly peer: string;
+}
+
+/** A tie-breaker reachable over the external network (issue 5): ICMP echo, TCP connect or HTTP. */
+export type WitnessConfig =
+  | { readonly type: 'icmp'; readonly address: string }
+  | { readonly type: 'tcp'; readonly address: string; readonly port: number }
+  | { readonly type: 'http'; readonly url: string };
+
 export interface InstanceConfig {
   readonly name: string;
   readonly vrid: number;
@@ -78,6 +90,19 @@ export interface InstanceConfig {
   readonly vipLabel: string | undefined;
   readonly checks: readonly CheckConfig[];
   readonly hooks: HooksConfig;
+  /**
+   * Extra heartbeat paths to haagent peers (hellos over UDP); the peer is considered gone only
+   * when the VRRP path AND every one of these have been silent for Master_Down_Interval.
+   */
+  readonly paths: readonly PathConfig[];
+  /** Witnesses: with paths, a node that hears no peer and reaches no witness is isolated. */
+  readonly witness: readonly WitnessConfig[];
+  /**
+   * Kernel lifetime of the VIPs while master, refreshed with every advert, so a dead or frozen
+   * agent cannot leave them behind. 'auto' = 3 x advert interval rounded down to whole seconds
+   * (never under 1 s; never longer than the peer's Master_Down_Interval); 0 = forever (off).
+   */
+  readonly vipLifetimeSec: number | 'auto';
 }
 
 export interface AgentConfig {
@@ -86,7 +111,16 @@ export interface AgentConfig {
   readonly instances: readonly InstanceConfig[];
   /** Prometheus metrics listen address ("127.0.0.1:9650", "[::1]:9650"); undefined = off. */
   readonly metricsListen: string | undefined;
+  /** Where fencing epochs are persisted (one file per instance). */
+  readonly stateDir: string;
+  /** UDP port of the peer hello channel (the same on every node). */
+  readonly peerPort: number;
+  /** Optional shared secret: hellos are authenticated with HMAC-SHA256 when set. */
+  readonly peerKey: string | undefined;
 }
+
+export const DEFAULT_STATE_DIR = '/var/lib/haagent';
+export const DEFAULT_PEER_PORT = 5798;
 
 export const DEFAULT_SOCKET_PATH = '/run/haagent/haagent.sock';
 export const DEFAULT_CONFIG_PATH = '/etc/haagent/haagent.yaml';

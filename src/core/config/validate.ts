@@ -12,18 +12,20 @@ import { parseCidr, parseIpAddress } from './cidr.js';
 import { ROLE_DEFAULTS, ROLES } from './roles.js';
 import { parseChecks } from './checks.js';
 import { parseHooks } from './hooks.js';
+import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
-import { DEFAULT_SOCKET_PATH } from './types.js';
+import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 
 export { formatPath, type Locator, type PathSegment };
 
 export type ValidateResult = { ok: true; config: AgentConfig } | { ok: false; errors: readonly ConfigError[] };
 
-const TOP_KEYS = new Set(['socket', 'instances', 'metrics']);
+const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key']);
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
+  'paths', 'witness', 'vip-lifetime',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -141,6 +143,13 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     c.fail([...path, 'vip-label'], family === 6 ? 'labels exist for IPv4 addresses only' : 'is at most 15 characters (IFNAMSIZ)');
   }
 
+  const paths = parsePaths(c, raw['paths'], [...path, 'paths']);
+  checkPathFamilies(c, paths, family ?? 4, [...path, 'paths']);
+  const witness = parseWitness(c, raw['witness'], [...path, 'witness']);
+  if (witness.length > 0 && paths.length === 0) {
+    c.fail([...path, 'witness'], 'needs paths: without peer hellos a master cannot tell a dead witness from its own isolation');
+  }
+  const vipLifetimeSec = parseVipLifetime(c, raw['vip-lifetime'], [...path, 'vip-lifetime']);
   return Object.freeze({
     name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
     advertIntervalCs: intervalCs, preempt, preemptDelayMs, vips: Object.freeze(vips), peers: Object.freeze(peers),
@@ -148,6 +157,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
     checks: parseChecks(c, raw['checks'], [...path, 'checks']),
     hooks: parseHooks(c, raw['hooks'], [...path, 'hooks']),
+    paths, witness, vipLifetimeSec,
   });
 }
 
@@ -190,6 +200,10 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   });
 
   const metricsListen = metrics(c, raw['metrics']);
+  const stateDir = c.str(raw, 'state-dir', []) ?? DEFAULT_STATE_DIR;
+  if (!stateDir.startsWith('/')) c.fail(['state-dir'], 'must be an absolute path');
+  const peerPort = c.int(raw, 'peer-port', [], 1, 65535) ?? DEFAULT_PEER_PORT;
+  const peerKey = c.str(raw, 'peer-key', []);
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
-  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen }) };
+  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey }) };
 }

@@ -51,11 +51,13 @@ function accept(state: InstanceState, advert: AdvertInput, nowMs: number, wait: 
 }
 
 export function backupOnAdvert(state: InstanceState, advert: AdvertInput, nowMs: number): StepResult {
-  const released = finishRelease(state, advert.priority);
-  if (released.effects.length > 0) {
-    const r = backupOnAdvert(released.state, advert, nowMs);
-    return { state: r.state, effects: [...released.effects, ...r.effects] };
-  }
+  const released = finishRelease(state, advert.priority, nowMs);
+  if (released.state === state) return acceptOrDiscard(state, advert, nowMs);
+  const r = acceptOrDiscard(released.state, advert, nowMs);
+  return { state: r.state, effects: [...released.effects, ...r.effects] };
+}
+
+function acceptOrDiscard(state: InstanceState, advert: AdvertInput, nowMs: number): StepResult {
   if (advert.priority === 0) {
     // §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer to Skew_Time".
     const skew = skewTimeMs(state.effectivePriority, state.masterAdverIntervalCs, state.settings.version);

@@ -25,5 +25,6 @@ export function createInstance(settings: InstanceSettings, nowMs: number): Insta
     maintenance: false,
     yielding: false,
     releasing: false,
+    releaseHeardAtMs: null,
   };
 }

@@ -4,7 +4,8 @@
  *
  * A master hands over "make before break": it sends a priority-0 advertisement (the best backup
  * then takes over after Skew_Time, §6.4.2) and becomes BACKUP but keeps the VIPs (`releasing`)
- * until it hears the new master's first advertisement, then removes them. Clients keep being
+ * until it hears the new master's SECOND advertisement (the first one leaves the new master
+ * before its VIPs are added and announced), then removes them. Clients keep being
  * served by the old master until the new one has announced the VIPs. If nobody takes over
  * within Master_Down_Interval the old master simply becomes MASTER again (switchover), or drops
  * the VIPs and stays BACKUP (maintenance: the operator asked for this node to serve nothing).
@@ -21,7 +22,7 @@ import type { Effect, InstanceState, StepResult } from './types.js';
 function releaseGracefully(state: InstanceState, nowMs: number, reason: string): StepResult {
   const r = enterBackup(state, nowMs, reason);
   return {
-    state: { ...r.state, releasing: true },
+    state: { ...r.state, releasing: true, releaseHeardAtMs: null },
     effects: [{ type: 'send-advert', priority: 0 }, ...r.effects.filter((e) => e.type !== 'remove-vips')],
   };
 }
@@ -38,10 +39,14 @@ export function onSwitchover(state: InstanceState, nowMs: number): StepResult {
   return releaseGracefully({ ...state, yielding: true }, nowMs, 'switchover requested: handing over');
 }
 
-/** BACKUP heard an advertisement: a releasing router now lets go of the VIPs. */
-export function finishRelease(state: InstanceState, priority: number): { state: InstanceState; effects: Effect[] } {
+/**
+ * BACKUP heard an advertisement while releasing: the first one from the new master is noted;
+ * with the next one the releasing router lets go of the VIPs.
+ */
+export function finishRelease(state: InstanceState, priority: number, nowMs: number): { state: InstanceState; effects: Effect[] } {
   if (!state.releasing || priority === 0) return { state, effects: [] };
-  return { state: { ...state, releasing: false }, effects: [{ type: 'remove-vips' }] };
+  if (state.releaseHeardAtMs === null) return { state: { ...state, releaseHeardAtMs: nowMs }, effects: [] };
+  return { state: { ...state, releasing: false, releaseHeardAtMs: null }, effects: [{ type: 'remove-vips' }] };
 }
 
 /**
@@ -53,7 +58,7 @@ export function masterDownDuringHandover(state: InstanceState, nowMs: number): S
     // Stay BACKUP; keep watching so the state stays truthful when maintenance ends.
     const t = changeTimers(state.timers, [['master-down', nowMs + masterDownMs(state)]]);
     const effects: Effect[] = state.releasing ? [{ type: 'remove-vips' }] : [];
-    return { state: { ...state, releasing: false, timers: t.timers }, effects: [...effects, ...t.effects] };
+    return { state: { ...state, releasing: false, releaseHeardAtMs: null, timers: t.timers }, effects: [...effects, ...t.effects] };
   }
   if (state.releasing) return enterMaster(state, nowMs, 'handover: no peer took over; keeping mastership');
   return undefined;

@@ -49,6 +49,7 @@ export function enterMaster(state: InstanceState, nowMs: number, reason: string)
       enteredStateAtMs: nowMs,
       yielding: false,
       releasing: false,
+      releaseHeardAtMs: null,
     },
     effects: [
       { type: 'send-advert', priority: state.effectivePriority },
@@ -104,7 +105,7 @@ function releaseIfMaster(state: InstanceState): Effect[] {
 function enterInactive(state: InstanceState, to: 'FAULT' | 'STOPPED', nowMs: number, reason: string): StepResult {
   const t = cancelAllTimers(state.timers);
   return {
-    state: { ...state, state: to, timers: t.timers, master: null, enteredStateAtMs: nowMs, releasing: false },
+    state: { ...state, state: to, timers: t.timers, master: null, enteredStateAtMs: nowMs, releasing: false, releaseHeardAtMs: null },
     effects: [...releaseIfMaster(state), ...t.effects, ...changed(state.state, to, reason, to === 'FAULT' ? 'fault' : 'stop')],
   };
 }

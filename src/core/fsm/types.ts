@@ -80,6 +80,12 @@ export interface InstanceState {
    * heard (make before break), so clients see no gap while the peer takes over.
    */
   readonly releasing: boolean;
+  /**
+   * While releasing: when the new master's first advertisement was heard (null = not yet). The
+   * VIPs go with its second one, one advert interval later, by when the new master has added
+   * them and announced them with gratuitous ARP (its first advert leaves before that).
+   */
+  readonly releaseHeardAtMs: number | null;
 }
 
 /** An advertisement that already passed the codec's checks (TTL, checksum, version, VRID, auth). */

@@ -12,8 +12,11 @@ t.test('switchover on a master: priority-0 advert, BACKUP, VIPs kept until the n
   t.same(r.effects[0], { type: 'send-advert', priority: 0 }, 'priority 0 first (RFC 5798 §6.4.2: the backup waits only Skew_Time)');
   t.notOk(kinds(r.effects).includes('remove-vips'), 'VIPs kept: make before break');
   t.ok(r.state.releasing && r.state.yielding);
-  const heard = stepFrozen(r.state, advert(LOWER_ADDRESS, 100), 10_070);
-  t.same(kinds(heard.effects).filter((k) => k === 'remove-vips'), ['remove-vips'], 'VIPs go once the new master is heard');
+  const first = stepFrozen(r.state, advert(LOWER_ADDRESS, 100), 10_070);
+  t.notOk(kinds(first.effects).includes('remove-vips'), 'the new master\'s first advert leaves before its VIPs exist: keep ours');
+  t.equal(first.state.releaseHeardAtMs, 10_070);
+  const heard = stepFrozen(first.state, advert(LOWER_ADDRESS, 100), 11_070);
+  t.same(kinds(heard.effects).filter((k) => k === 'remove-vips'), ['remove-vips'], 'VIPs go with the new master\'s second advert');
   t.notOk(heard.state.releasing);
   t.equal(heard.state.state, 'BACKUP');
   // Yielding: a lower-priority master is accepted (no preemption back) although preempt is on.

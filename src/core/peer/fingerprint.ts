@@ -1,0 +1,54 @@
+/**
+ * Config fingerprint: a short digest of the settings that must match on both nodes of one VRRP
+ * instance ("configs that differ between the two nodes silently cause two masters" — we detect
+ * and report instead). Carried in every hello; compared by presence.ts.
+ *
+ * Covered, exactly: vrid, VRRP version, the VIP set, the advert interval, and the auth type with
+ * a SHA-256 of the password (never the password itself). Not covered on purpose: priority, role,
+ * preempt, interfaces, checks, hooks — they legitimately differ between the nodes.
+ * The VIP list is compared as a set of normalized CIDRs: order and address spelling do not
+ * matter, a prefix length does.
+ */
+import { createHash } from 'node:crypto';
+import type { AuthConfig, InstanceConfig } from '../config/types.js';
+import { normalizeIp } from '../packet/ip.js';
+
+export type FingerprintInput = Pick<InstanceConfig, 'vrid' | 'version' | 'vips' | 'advertIntervalCs'> & {
+  readonly auth: AuthConfig;
+};
+
+/** Hex digits kept of the SHA-256 (64 bits: collisions are not a concern between two nodes). */
+export const FINGERPRINT_HEX_LENGTH = 16;
+/** Bumped when the canonical form changes, so old and new agents report a mismatch, not a lie. */
+const FINGERPRINT_SCHEMA = 1;
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** `10.0.0.05/24`-style spellings -> canonical text; anything unparsable is kept verbatim. */
+function normalizeCidr(cidr: string): string {
+  const slash = cidr.indexOf('/');
+  const addr = slash === -1 ? cidr : cidr.slice(0, slash);
+  const prefix = slash === -1 ? '' : cidr.slice(slash);
+  return `${normalizeIp(addr) ?? addr}${prefix}`;
+}
+
+/** The canonical JSON the fingerprint is taken over (exported for tests and debugging). */
+export function fingerprintCanonical(inst: FingerprintInput): string {
+  const vips = [...new Set(inst.vips.map(normalizeCidr))].sort();
+  const auth = inst.auth.type === 'pass' ? { type: 'pass', passwordSha256: sha256Hex(inst.auth.password) } : { type: 'none' };
+  return JSON.stringify({
+    schema: FINGERPRINT_SCHEMA,
+    vrid: inst.vrid,
+    version: inst.version,
+    vips,
+    advertIntervalCs: inst.advertIntervalCs,
+    auth,
+  });
+}
+
+/** First FINGERPRINT_HEX_LENGTH lower-case hex digits of SHA-256(canonical JSON). */
+export function configFingerprint(inst: FingerprintInput): string {
+  return sha256Hex(fingerprintCanonical(inst)).slice(0, FINGERPRINT_HEX_LENGTH);
+}
