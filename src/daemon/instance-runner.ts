@@ -26,7 +26,8 @@ export interface HookPort {
 }
 
 export interface VipPort {
-  addVip(ifname: string, cidr: string, opts?: { label?: string }): Promise<void>;
+  /** Adds or refreshes (replace) a VIP; lifetimes in whole seconds, absent = forever. */
+  addVip(ifname: string, cidr: string, opts?: { label?: string; validLftSec?: number; preferredLftSec?: number }): Promise<void>;
   removeVip(ifname: string, cidr: string): Promise<void>;
 }
 
@@ -59,6 +60,50 @@ export class InstanceRunner {
   private readonly drops: Record<string, number> = {};
 
   private cfg: InstanceConfig;
+  private refreshing = false;
+  private lastRefreshError: string | undefined;
+
+  /**
+   * Kernel lifetime of the VIPs while master (s), 0 = forever. 'auto': 3 x Advertisement_Interval
+   * rounded down to whole seconds, at least 1 s: never longer than the peer's
+   * Master_Down_Interval (3 x interval + Skew_Time) where the 1 s granularity allows.
+   */
+  get vipLifetimeSec(): number {
+    const v = this.cfg.vipLifetimeSec;
+    if (v !== 'auto') return v;
+    return Math.max(1, Math.floor((3 * this.cfg.advertIntervalCs) / 100));
+  }
+
+  private vipOpts(cfg: InstanceConfig): { label?: string; validLftSec?: number; preferredLftSec?: number } {
+    const life = this.vipLifetimeSec;
+    return {
+      ...(cfg.vipLabel === undefined ? {} : { label: cfg.vipLabel }),
+      ...(life > 0 ? { validLftSec: life, preferredLftSec: life } : {}),
+    };
+  }
+
+  /**
+   * A master refreshes the VIPs' lifetime as it advertises, so a killed or frozen agent's VIPs
+   * expire by themselves. A failed refresh makes the master step down (a short fault): it can
+   * no longer promise the VIP goes away if it dies.
+   */
+  private refreshLease(): void {
+    if (this.vipLifetimeSec === 0 || this.refreshing) return;
+    this.refreshing = true;
+    const cfg = this.cfg;
+    Promise.all(cfg.vips.map((cidr) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg)))).then(
+      () => { this.refreshing = false; this.lastRefreshError = undefined; },
+      (err: unknown) => {
+        this.refreshing = false;
+        this.lastRefreshError = err instanceof Error ? err.message : String(err);
+        this.deps.log.error({ err }, 'refreshing the VIP lifetime failed: stepping down');
+        if (this.state.state === 'MASTER') {
+          this.input({ type: 'fault', source: 'vip-lease', active: true });
+          this.input({ type: 'fault', source: 'vip-lease', active: false });
+        }
+      },
+    );
+  }
 
   get config(): InstanceConfig {
     return this.cfg;
@@ -74,7 +119,7 @@ export class InstanceRunner {
     const removed = this.cfg.vips.filter((v) => !next.vips.includes(v));
     this.cfg = next;
     if (this.state.state === 'MASTER') {
-      const opts = next.vipLabel === undefined ? {} : { label: next.vipLabel };
+      const opts = this.vipOpts(next);
       for (const cidr of added) this.enqueue(`adding VIP ${cidr}`, () => this.deps.vips.addVip(next.external, cidr, opts));
       for (const cidr of removed) this.enqueue(`removing VIP ${cidr}`, () => this.deps.vips.removeVip(next.external, cidr));
       if (added.length > 0) this.enqueue('gratuitous ARP', () => this.deps.announce());
@@ -168,6 +213,9 @@ export class InstanceRunner {
     switch (effect.type) {
       case 'send-advert':
         this.advertsSent += 1;
+        // A master's periodic advert also renews the VIP lease (not the one entering MASTER:
+        // the VIPs are being added with a fresh lifetime right after it).
+        if (from === 'MASTER' && this.state.state === 'MASTER' && effect.priority > 0) this.refreshLease();
         this.deps.events.publish({ type: 'advert-sent', instance: this.config.name });
         this.deps.sendAdvert(effect.priority).catch((err: unknown) => {
           this.deps.log.warn({ err, priority: effect.priority }, 'sending advert failed');
@@ -196,7 +244,7 @@ export class InstanceRunner {
           if (r !== undefined && !r.ok) this.deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
         });
         for (const cidr of this.config.vips) {
-          const opts = this.config.vipLabel === undefined ? {} : { label: this.config.vipLabel };
+          const opts = this.vipOpts(this.config);
           this.enqueue(`adding VIP ${cidr}`, () => this.deps.vips.addVip(this.config.external, cidr, opts));
         }
         this.enqueue('logging VIPs added', async () => { this.deps.log.info({ vips: this.config.vips, external: this.config.external }, 'VIPs added'); });
@@ -260,6 +308,8 @@ export class InstanceRunner {
       advertsReceived: this.advertsReceived,
       drops: { ...this.drops },
       faults: s.faults,
+      vipLifetimeSec: this.vipLifetimeSec,
+      ...(this.lastRefreshError === undefined ? {} : { vipLeaseError: this.lastRefreshError }),
       maintenance: s.maintenance,
       transitionsTotal: this.transitionsTotal,
       checks: this.deps.checks(),

@@ -58,6 +58,10 @@ export interface InstanceStatus {
   readonly advertsReceived: number;
   readonly drops: Readonly<Record<string, number>>;
   readonly faults: readonly string[];
+  /** Kernel lifetime (s) of the VIPs while master, refreshed with each advert; 0 = forever. */
+  readonly vipLifetimeSec: number;
+  /** The last failed lease refresh, if the latest one failed. */
+  readonly vipLeaseError?: string;
   /** Operator maintenance (never becomes MASTER while on). */
   readonly maintenance: boolean;
   /** Transitions since start (the list above keeps only the last ones). */

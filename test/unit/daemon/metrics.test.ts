@@ -33,6 +33,7 @@ function instance(over: Partial<InstanceStatus> = {}): InstanceStatus {
     advertsReceived: 3,
     drops: { 'ttl is not 255': 2 },
     faults: [],
+    vipLifetimeSec: 3,
     maintenance: false,
     transitionsTotal: 0,
     checks: [],
