@@ -25,6 +25,7 @@ export interface StartFlags {
   preempt?: boolean;
   preemptDelay?: string;
   socket?: string;
+  stateDir?: string;
   name?: string;
 }
 
@@ -72,11 +73,12 @@ export function loadConfig(f: StartFlags, explicitPreempt: boolean): { config: A
     }
     source = path;
     result = parseConfigYaml(text);
-    if (result.ok && (Object.keys(overrides).length > 0 || f.role !== undefined || f.socket !== undefined)) {
+    if (result.ok && (Object.keys(overrides).length > 0 || f.role !== undefined || f.socket !== undefined || f.stateDir !== undefined)) {
       // Re-validate with the overrides merged into the raw document (same checks, same paths).
       const raw = parseYaml(text) as { instances?: Record<string, unknown>[]; socket?: string };
       raw.instances = (raw.instances ?? []).map((i) => ({ ...(f.role !== undefined && i['role'] === undefined ? { role: f.role } : {}), ...i, ...overrides }));
       if (f.socket !== undefined) raw.socket = f.socket;
+      if (f.stateDir !== undefined) (raw as Record<string, unknown>)['state-dir'] = f.stateDir;
       result = validateConfig(raw);
     }
   } else {
@@ -85,7 +87,11 @@ export function loadConfig(f: StartFlags, explicitPreempt: boolean): { config: A
     }
     source = 'command-line flags';
     const inst = { ...(f.role !== undefined ? { role: f.role } : {}), ...overrides };
-    result = validateConfig({ ...(f.socket !== undefined ? { socket: f.socket } : {}), instances: [inst] });
+    result = validateConfig({
+      ...(f.socket !== undefined ? { socket: f.socket } : {}),
+      ...(f.stateDir !== undefined ? { 'state-dir': f.stateDir } : {}),
+      instances: [inst],
+    });
   }
   if (!result.ok) throw new ConfigInvalidError(source, result.errors);
   return { config: result.config, source };

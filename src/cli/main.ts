@@ -41,6 +41,7 @@ program.command('start')
   .option('--preempt-delay <dur>', 'wait this long before preempting')
   .option('--name <name>', 'instance name (flags-only mode)')
   .option('--socket <path>', `control socket (default ${DEFAULT_SOCKET_PATH})`)
+  .option('--state-dir <dir>', 'where fencing epochs are kept (default /var/lib/haagent)')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .action(async (opts: Parameters<typeof runStart>[0], cmd: Command) => {
     const explicitPreempt = cmd.getOptionValueSource('preempt') === 'cli';

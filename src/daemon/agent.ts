@@ -24,6 +24,7 @@ import { Announcer } from './announcer.js';
 import { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import { HookRunner } from './hook-runner.js';
+import { FileEpochStore } from '../adapters/epoch-store.js';
 import { InstanceRunner } from './instance-runner.js';
 import { diffConfigs } from './reload-plan.js';
 
@@ -173,7 +174,9 @@ export class Agent {
         return { up: l.up, running: l.running };
       },
     });
+    const epochs = new FileEpochStore(this.config.stateDir, inst.name);
     const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
+      epochs,
       clock: monotonicMs,
       log: ilog,
       sendAdvert: (priority): Promise<void> => this.sendAdvert(runner.config, p.address, priority),

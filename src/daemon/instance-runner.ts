@@ -17,10 +17,11 @@ import type { HookName, InstanceConfig } from '../core/config/types.js';
 import type { CheckStatus, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { EventBus } from './event-bus.js';
+import type { EpochPort } from '../adapters/epoch-store.js';
 
 /** Ordered transition hooks (src/daemon/hook-runner.ts). */
 export interface HookPort {
-  run(hook: HookName, ctx: { from: string; to: string; priority: number }): Promise<{ readonly ok: boolean; readonly exitCode: number | null; readonly timedOut: boolean } | undefined>;
+  run(hook: HookName, ctx: { from: string; to: string; priority: number; epoch?: number }): Promise<{ readonly ok: boolean; readonly exitCode: number | null; readonly timedOut: boolean } | undefined>;
   results(): readonly HookRunStatus[];
   close(): void;
 }
@@ -45,6 +46,8 @@ export interface InstanceDeps {
   readonly events: EventBus;
   /** Per-check summaries for status (from the health monitor). */
   readonly checks: () => readonly CheckStatus[];
+  /** Fencing epochs: bumped (and persisted) each time this node becomes master. */
+  readonly epochs: EpochPort;
 }
 
 const MAX_TRANSITIONS = 20;
@@ -238,7 +241,10 @@ export class InstanceRunner {
         // adverts and timers never wait for it. A failure is logged and reported, and the VIPs
         // are still added: the protocol already made this node master.
         // It is handed to the hook runner now, so it is ahead of this transition's master hook.
-        const beforeMaster = this.deps.hooks.run('before-master', { from, to: 'MASTER', priority: this.state.effectivePriority });
+        // A new fencing epoch, durable before anything else happens as master.
+        const epoch = this.deps.epochs.bump();
+        this.deps.log.info({ epoch }, 'new fencing epoch');
+        const beforeMaster = this.deps.hooks.run('before-master', { from, to: 'MASTER', priority: this.state.effectivePriority, epoch });
         this.enqueue('before-master hook', async () => {
           const r = await beforeMaster;
           if (r !== undefined && !r.ok) this.deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
@@ -274,7 +280,7 @@ export class InstanceRunner {
         // removed; the queue does not wait for the hook itself, and the protocol never does.
         // Results are logged and published by the agent from the runner's 'result' events.
         const hook = effect.hook;
-        const ctx = { from: effect.from, to: effect.to, priority: this.state.effectivePriority };
+        const ctx = { from: effect.from, to: effect.to, priority: this.state.effectivePriority, epoch: this.deps.epochs.current() };
         this.enqueue(`${hook} hook`, async () => {
           this.deps.hooks.run(hook, ctx).catch((err: unknown) => this.deps.log.error({ err, hook }, 'hook runner failed'));
         });
@@ -309,6 +315,8 @@ export class InstanceRunner {
       drops: { ...this.drops },
       faults: s.faults,
       vipLifetimeSec: this.vipLifetimeSec,
+      epoch: this.deps.epochs.current(),
+      maxEpochSeen: this.deps.epochs.maxSeen(),
       ...(this.lastRefreshError === undefined ? {} : { vipLeaseError: this.lastRefreshError }),
       maintenance: s.maintenance,
       transitionsTotal: this.transitionsTotal,

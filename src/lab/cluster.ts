@@ -52,7 +52,8 @@ export class LabCluster {
   /** Starts haagent on `host` with the given extra `start` arguments (role, vips, ...). */
   startAgent(host: LabHost, args: readonly string[]): RunningAgent {
     const socket = this.socketPath(host);
-    const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, ...args]);
+    const stateDir = `/run/haagent-lab/${host.ns}-state`;
+    const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, '--state-dir', stateDir, ...args]);
     const logs: Array<Record<string, unknown>> = [];
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c; });

@@ -60,6 +60,10 @@ export interface InstanceStatus {
   readonly faults: readonly string[];
   /** Kernel lifetime (s) of the VIPs while master, refreshed with each advert; 0 = forever. */
   readonly vipLifetimeSec: number;
+  /** Fencing epoch this node took when it last became master (0 = never); see README. */
+  readonly epoch: number;
+  /** The highest epoch reported by a peer. */
+  readonly maxEpochSeen: number;
   /** The last failed lease refresh, if the latest one failed. */
   readonly vipLeaseError?: string;
   /** Operator maintenance (never becomes MASTER while on). */

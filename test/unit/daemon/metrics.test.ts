@@ -34,6 +34,8 @@ function instance(over: Partial<InstanceStatus> = {}): InstanceStatus {
     drops: { 'ttl is not 255': 2 },
     faults: [],
     vipLifetimeSec: 3,
+    epoch: 0,
+    maxEpochSeen: 0,
     maintenance: false,
     transitionsTotal: 0,
     checks: [],

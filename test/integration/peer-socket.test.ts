@@ -1,0 +1,362 @@
+/**
+ * PeerSocket (src/adapters/peer-socket.ts) with real kernels.
+ *
+ * Part 1 (no root needed): loopback sockets in this process — round trip, the rejections of
+ * open/send, idempotent close, a throwing message handler.
+ *
+ * Part 2 (root, network namespaces): two namespaces hapr-<pid>-a and hapr-<pid>-b joined by TWO
+ * veth pairs, i.e. two heartbeat paths:
+ *
+ *     hapr-<pid>-a                          hapr-<pid>-b
+ *     pa1 10.98.1.1/24  <--- path 1 --->  pb1 10.98.1.2/24
+ *     pa2 10.98.2.1/24  <--- path 2 --->  pb2 10.98.2.2/24
+ *
+ * Each side runs a child process (`ip netns exec`, tap's TypeScript loader, cwd = repo root) that
+ * opens one PeerSocket per path on port 5798 and speaks one JSON object per line:
+ *   stdin : { "id": 1, "cmd": "send", "key"?: "..." }   one hello (one seq) to the peer on every path
+ *   stdout: { "ready": true } | { "openError": "..." }
+ *         | { "id": 1, "seq": 0, "results": [{ "path", "ok", "error"?: { "code", "message" } }] }
+ *         | { "recv": { "path", "from": { address, port }, "ok", "hello"?, "reason"? } }
+ *         | { "sockError": "..." }
+ * The child closes its sockets and exits when stdin closes.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { PeerSocket } from '../../src/adapters/peer-socket.js';
+import type { PeerDatagramSource } from '../../src/adapters/peer-socket.js';
+import { HaagentError } from '../../src/core/errors.js';
+import { skipReason } from '../helpers/root.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const helloUrl = new URL('../../src/core/peer/hello.ts', import.meta.url).href;
+const socketUrl = new URL('../../src/adapters/peer-socket.ts', import.meta.url).href;
+
+const PORT = 5798;
+const KEY = 'integration-test-key';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+// ---------------------------------------------------------------- part 1: loopback, any user
+
+t.test('loopback (no root needed)', async (t) => {
+  const got: Array<{ bytes: Uint8Array; from: PeerDatagramSource }> = [];
+  const errors: Error[] = [];
+  const a = await PeerSocket.open('127.0.0.1', 0, (bytes, from) => got.push({ bytes: Uint8Array.from(bytes), from }), (e) => errors.push(e));
+  t.teardown(() => a.close());
+  const b = await PeerSocket.open('127.0.0.1', 0, () => undefined, (e) => errors.push(e));
+  t.teardown(() => b.close());
+
+  t.test('a datagram arrives whole, with the sender address and port', async (t) => {
+    await b.send(new Uint8Array([1, 2, 3]), '127.0.0.1', a.local.port);
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    t.same(got.map((g) => [...g.bytes]), [[1, 2, 3]]);
+    t.same(got[0]?.from, { address: '127.0.0.1', port: b.local.port });
+  });
+
+  t.test('open rejects bad text with HA_ERR_INVALID_ARGUMENT (no DNS)', async (t) => {
+    t.match(await rejection(PeerSocket.open('localhost', 0, () => undefined, () => undefined)), { code: 'HA_ERR_INVALID_ARGUMENT' });
+    t.match(await rejection(PeerSocket.open('10.0.0.1%eth0', 0, () => undefined, () => undefined)), { code: 'HA_ERR_INVALID_ARGUMENT' });
+    t.match(await rejection(PeerSocket.open('127.0.0.1', 70_000, () => undefined, () => undefined)), { code: 'HA_ERR_INVALID_ARGUMENT' });
+  });
+
+  t.test('open rejects a bind failure with HA_ERR_SOCKET naming the address, cause attached', async (t) => {
+    const notOurs = await rejection(PeerSocket.open('192.0.2.99', 0, () => undefined, () => undefined));
+    t.ok(notOurs instanceof HaagentError);
+    t.match(notOurs, { code: 'HA_ERR_SOCKET', message: /192\.0\.2\.99/, cause: { code: 'EADDRNOTAVAIL' } });
+    const inUse = await rejection(PeerSocket.open('127.0.0.1', a.local.port, () => undefined, () => undefined));
+    t.match(inUse, { code: 'HA_ERR_SOCKET', cause: { code: 'EADDRINUSE' } });
+  });
+
+  t.test('send never throws; every failure rejects with HA_ERR_SOCKET naming both ends', async (t) => {
+    const cases: Array<[string, number, RegExp]> = [
+      ['peer.example', PORT, /not an IP address/],
+      ['::1', PORT, /IPv6 but the socket is IPv4/],
+      ['127.0.0.1', 0, /port/],
+    ];
+    for (const [peer, port, why] of cases) {
+      let p: Promise<void> | undefined;
+      t.doesNotThrow(() => { p = b.send(new Uint8Array([0]), peer, port); });
+      const err = await rejection(p ?? Promise.resolve());
+      t.ok(err instanceof HaagentError);
+      t.match(err, { code: 'HA_ERR_SOCKET', message: why }, peer);
+      t.match(err, { message: /127\.0\.0\.1/ });
+      t.match(err, { message: peer.includes(':') ? /\[::1\]/ : new RegExp(peer.replace(/\./g, '\\.')) });
+    }
+  });
+
+  t.test('a throwing message handler reaches onError as HA_ERR_INTERNAL', async (t) => {
+    const errs: Error[] = [];
+    const c = await PeerSocket.open('127.0.0.1', 0, () => { throw new Error('boom'); }, (e) => errs.push(e));
+    t.teardown(() => c.close());
+    await b.send(new Uint8Array([9]), '127.0.0.1', c.local.port);
+    for (let i = 0; i < 50 && errs.length === 0; i++) await sleep(20);
+    t.match(errs, [{ code: 'HA_ERR_INTERNAL', message: /boom/ }]);
+  });
+
+  t.test('close is idempotent; sends after close reject; no callbacks after close', async (t) => {
+    const c = await PeerSocket.open('127.0.0.1', 0, () => undefined, () => undefined);
+    c.close();
+    c.close();
+    t.equal(c.closed, true);
+    t.match(await rejection(c.send(new Uint8Array([1]), '127.0.0.1', a.local.port)), { code: 'HA_ERR_SOCKET', message: /closed/ });
+    t.same(errors, []);
+  });
+
+  t.test('IPv6 loopback', async (t) => {
+    let v6: PeerSocket;
+    try {
+      v6 = await PeerSocket.open('::1', 0, (bytes, from) => got.push({ bytes: Uint8Array.from(bytes), from }), () => undefined);
+    } catch (err) {
+      t.skip(`no IPv6 loopback here: ${(err as Error).message}`);
+      return;
+    }
+    t.teardown(() => v6.close());
+    got.length = 0;
+    await v6.send(new Uint8Array([6]), '::1', v6.local.port);
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    t.same(got.map((g) => [...g.bytes]), [[6]]);
+    t.equal(got[0]?.from.address, '::1');
+  });
+});
+
+// ---------------------------------------------------------------- part 2: two namespaces, two paths
+
+interface PathSpec { name: string; local: string; peer: string }
+interface Recv { path: string; from: PeerDatagramSource; ok: boolean; hello?: { node: string; seq: number; vrrpAddress: string }; reason?: string }
+interface SendResult { path: string; ok: boolean; error?: { code?: string; message?: string } }
+type Line = { ready?: boolean; openError?: string; id?: number; seq?: number; results?: SendResult[]; recv?: Recv; sockError?: string };
+
+const CHILD = `
+  import { createInterface } from 'node:readline';
+  const [helloUrl, socketUrl, cfgJson] = process.argv.slice(1);
+  const { encodeHello, decodeHello } = await import(helloUrl);
+  const { PeerSocket } = await import(socketUrl);
+  const cfg = JSON.parse(cfgJson);
+  const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+  const socks = [];
+  try {
+    for (const p of cfg.paths) {
+      const sock = await PeerSocket.open(p.local, cfg.port, (bytes, from) => {
+        const r = decodeHello(bytes, cfg.key);
+        out({ recv: r.ok ? { path: p.name, from, ok: true, hello: r.hello } : { path: p.name, from, ok: false, reason: r.reason } });
+      }, (e) => out({ sockError: e.message }));
+      socks.push({ p, sock });
+    }
+  } catch (e) {
+    out({ openError: e.message });
+    process.exit(0);
+  }
+  let seq = 0;
+  createInterface({ input: process.stdin }).on('line', async (line) => {
+    const req = JSON.parse(line);
+    const hello = {
+      v: 1, instance: 'web', vrid: 51, node: cfg.node, state: 'BACKUP', priority: 100,
+      vrrpAddress: cfg.paths[0].local, advertIntervalCs: 100, epoch: 1, fingerprint: '0123456789abcdef', seq: seq++,
+    };
+    const bytes = encodeHello(hello, req.key ?? cfg.key);
+    const results = await Promise.all(socks.map(({ p, sock }) => sock.send(bytes, p.peer, cfg.port).then(
+      () => ({ path: p.name, ok: true }),
+      (e) => ({ path: p.name, ok: false, error: { code: e.code, message: e.message } }))));
+    out({ id: req.id, seq: hello.seq, results });
+  }).on('close', () => { for (const { sock } of socks) sock.close(); });
+  out({ ready: true });
+`;
+
+class Node {
+  readonly lines: Line[] = [];
+  #stderr = '';
+  #nextId = 1;
+  readonly #waiters = new Set<() => void>();
+  readonly exited: Promise<number | null>;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly name: string) {
+    this.exited = new Promise((res) => child.once('exit', (code) => res(code)));
+    child.stderr.on('data', (b: Buffer) => { this.#stderr += b.toString(); });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      this.lines.push(JSON.parse(line) as Line);
+      for (const w of this.#waiters) w();
+    });
+  }
+
+  static async start(ns: string, node: string, paths: PathSpec[]): Promise<Node> {
+    const tsImport = process.execArgv.find((a) => a.includes('@tapjs/typescript')) ?? '--import=@tapjs/typescript/import';
+    const cfg = JSON.stringify({ node, port: PORT, key: KEY, paths });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, tsImport, '--input-type=module', '-e', CHILD, helloUrl, socketUrl, cfg], {
+      cwd: repoRoot,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: resolve(repoRoot, 'tsconfig.json') },
+      stdio: 'pipe',
+    });
+    const n = new Node(child, node);
+    const first = await Promise.race([
+      n.waitFor((l) => l.ready === true || l.openError !== undefined, 60_000),
+      n.exited.then((code) => { throw new Error(`${node} exited (${code}) before ready: ${n.#stderr}`); }),
+    ]);
+    if (first.ready !== true) throw new Error(`${node} could not open its sockets: ${first.openError ?? '?'}`);
+    return n;
+  }
+
+  waitFor(pred: (l: Line) => boolean, timeoutMs = 10_000): Promise<Line> {
+    return new Promise((res, rej) => {
+      const check = (): void => {
+        const hit = this.lines.find(pred);
+        if (hit === undefined) return;
+        this.#waiters.delete(check);
+        clearTimeout(timer);
+        res(hit);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        rej(new Error(`${this.name}: nothing matched in ${timeoutMs} ms; saw ${JSON.stringify(this.lines)}; stderr: ${this.#stderr}`));
+      }, timeoutMs);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** One hello (one seq) to the peer on every path; resolves with the seq and per-path results. */
+  async sendRound(key?: string): Promise<{ seq: number; results: SendResult[] }> {
+    const id = this.#nextId++;
+    this.child.stdin.write(`${JSON.stringify(key === undefined ? { id, cmd: 'send' } : { id, cmd: 'send', key })}\n`);
+    const reply = await this.waitFor((l) => l.id === id);
+    return { seq: reply.seq ?? -1, results: reply.results ?? [] };
+  }
+
+  received(): Recv[] {
+    return this.lines.flatMap((l) => (l.recv === undefined ? [] : [l.recv]));
+  }
+
+  sockErrors(): string[] {
+    return this.lines.flatMap((l) => (l.sockError === undefined ? [] : [l.sockError]));
+  }
+
+  async stop(): Promise<number | null> {
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/**
+ * Sends rounds from `from` until `to` has a decoded hello from `node` on `path` with a seq of at
+ * least `minSeq` (the first datagrams of a path can be lost while ARP resolves).
+ */
+async function untilHeard(from: Node, to: Node, path: string, minSeq: number, timeoutMs = 10_000): Promise<Recv> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = to.received().find((r) => r.path === path && r.ok && r.hello?.node === from.name && (r.hello?.seq ?? -1) >= minSeq);
+    if (hit !== undefined) return hit;
+    if (Date.now() > deadline) throw new Error(`${to.name} heard no hello from ${from.name} on ${path} (seq >= ${minSeq}); got ${JSON.stringify(to.received())}`);
+    await from.sendRound();
+    await sleep(200);
+  }
+}
+
+t.test('two namespaces, two paths', async (t) => {
+  const reason = skipReason();
+  if (reason !== undefined) {
+    t.plan(0, reason);
+    return;
+  }
+  const nsA = `hapr-${process.pid}-a`;
+  const nsB = `hapr-${process.pid}-b`;
+  for (const ns of [nsA, nsB]) {
+    try { ip('netns', 'del', ns); } catch { /* leftover from a crashed run, or none */ }
+    ip('netns', 'add', ns);
+    t.teardown(() => { try { ip('netns', 'del', ns); } catch { /* gone */ } });
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+  }
+  for (const n of [1, 2]) {
+    ip('-n', nsA, 'link', 'add', `pa${n}`, 'type', 'veth', 'peer', 'name', `pb${n}`, 'netns', nsB);
+    ip('-n', nsA, 'addr', 'add', `10.98.${n}.1/24`, 'dev', `pa${n}`);
+    ip('-n', nsB, 'addr', 'add', `10.98.${n}.2/24`, 'dev', `pb${n}`);
+    ip('-n', nsA, 'link', 'set', `pa${n}`, 'up');
+    ip('-n', nsB, 'link', 'set', `pb${n}`, 'up');
+  }
+
+  const a = await Node.start(nsA, 'node-a', [
+    { name: 'pa1', local: '10.98.1.1', peer: '10.98.1.2' },
+    { name: 'pa2', local: '10.98.2.1', peer: '10.98.2.2' },
+  ]);
+  t.teardown(() => a.stop());
+  const b = await Node.start(nsB, 'node-b', [
+    { name: 'pb1', local: '10.98.1.2', peer: '10.98.1.1' },
+    { name: 'pb2', local: '10.98.2.2', peer: '10.98.2.1' },
+  ]);
+  t.teardown(() => b.stop());
+
+  await t.test('hellos arrive on both paths, from the bound address and port, and decode with the key', async (t) => {
+    const b1 = await untilHeard(a, b, 'pb1', 0);
+    const b2 = await untilHeard(a, b, 'pb2', 0);
+    t.same(b1.from, { address: '10.98.1.1', port: PORT }, 'path 1 source = the address bound on pa1');
+    t.same(b2.from, { address: '10.98.2.1', port: PORT }, 'path 2 source = the address bound on pa2');
+    t.match(b1.hello, { node: 'node-a', vrrpAddress: '10.98.1.1' });
+    const a1 = await untilHeard(b, a, 'pa1', 0);
+    const a2 = await untilHeard(b, a, 'pa2', 0);
+    t.same([a1.from.address, a2.from.address], ['10.98.1.2', '10.98.2.2']);
+    t.same(b.received().filter((r) => !r.ok), [], 'nothing rejected');
+    t.same(a.received().filter((r) => !r.ok), [], 'nothing rejected');
+  });
+
+  await t.test('with path 1 down, hellos still arrive on path 2', async (t) => {
+    ip('-n', nsA, 'link', 'set', 'pa1', 'down');
+    await sleep(200);
+    const before = b.received().length;
+    const round = await a.sendRound();
+    const p2 = round.results.find((r) => r.path === 'pa2');
+    t.match(p2, { ok: true }, 'path 2 send succeeds');
+    const p1 = round.results.find((r) => r.path === 'pa1');
+    if (p1?.ok === false) {
+      // The kernel drops the connected route of a downed link: ENETUNREACH, reported, not thrown.
+      t.match(p1.error, { code: 'HA_ERR_SOCKET', message: /10\.98\.1\.1.*10\.98\.1\.2/ }, `path 1 send rejected: ${p1.error?.message ?? ''}`);
+    }
+    await b.waitFor((l) => l.recv?.path === 'pb2' && l.recv.hello?.seq === round.seq, 5_000);
+    await sleep(300);
+    const late = b.received().slice(before);
+    t.same(late.filter((r) => r.path === 'pb1'), [], 'nothing on the downed path');
+    t.same(late.map((r) => [r.path, r.ok, r.hello?.seq]), [['pb2', true, round.seq]]);
+
+    // And the other direction: b's pb1 has lost carrier; its hello gets through on path 2.
+    const back = await b.sendRound();
+    await a.waitFor((l) => l.recv?.path === 'pa2' && l.recv.hello?.seq === back.seq, 5_000);
+    t.pass('b -> a on path 2 while path 1 is down');
+    t.same(a.sockErrors(), [], 'no socket errors on a (the socket survives the link going down)');
+  });
+
+  await t.test('path 1 comes back without reopening the socket', async (t) => {
+    ip('-n', nsA, 'link', 'set', 'pa1', 'up');
+    const { seq } = await a.sendRound();
+    await untilHeard(a, b, 'pb1', seq + 1);
+    t.pass('heard on path 1 again');
+  });
+
+  await t.test('a hello with the wrong key is rejected as bad-mac, on both paths', async (t) => {
+    const before = b.received().length;
+    await a.sendRound('not-the-key');
+    await b.waitFor((l) => l.recv?.path === 'pb1' && l.recv.ok === false && b.received().indexOf(l.recv) >= before, 5_000);
+    await b.waitFor((l) => l.recv?.path === 'pb2' && l.recv.ok === false && b.received().indexOf(l.recv) >= before, 5_000);
+    const late = b.received().slice(before);
+    t.same(late.map((r) => [r.path, r.ok, r.reason]).sort(), [['pb1', false, 'bad-mac'], ['pb2', false, 'bad-mac']]);
+  });
+
+  t.equal(await a.stop(), 0, 'a exits cleanly');
+  t.equal(await b.stop(), 0, 'b exits cleanly');
+});
