@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
-import type { AgentStatus } from '../core/control/types.js';
+import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
 import { decodeAdvertisement, decodeIpv4Datagram } from '../core/packet/decode.js';
 import { encodeAdvertisement } from '../core/packet/encode.js';
 import { checkAgainstInstance } from '../core/packet/validate.js';
@@ -27,6 +27,11 @@ import { HookRunner } from './hook-runner.js';
 import { FileEpochStore } from '../adapters/epoch-store.js';
 import { InstanceRunner } from './instance-runner.js';
 import { diffConfigs } from './reload-plan.js';
+import { PeerLink } from './peer-link.js';
+import { WitnessMonitor } from '../adapters/witness.js';
+import { configFingerprint } from '../core/peer/fingerprint.js';
+import { anyPeerHeardSince, emptyPeerTable, notePeer, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
+import type { Hello } from '../core/peer/hello.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -57,6 +62,20 @@ interface Bound {
   readonly hooks: HookRunner;
   readonly health: HealthMonitor;
   readonly config: InstanceConfig;
+  readonly peer: PeerState;
+}
+
+/** What we know of our haagent peers for one instance (hellos, VRRP, witness). */
+interface PeerState {
+  table: PeerTable;
+  /** Monotonic ms of the last accepted VRRP advert (any sender). */
+  lastVrrpRxMs: number;
+  readonly fingerprint: string;
+  readonly witness: WitnessMonitor | undefined;
+  isolationTimer: NodeJS.Timeout | undefined;
+  isolated: boolean;
+  /** Peers whose fingerprint differs from ours (node -> their fingerprint), warned once each. */
+  readonly mismatches: Map<string, string>;
 }
 
 export class Agent {
@@ -72,6 +91,7 @@ export class Agent {
   private config: AgentConfig;
   private configLoadedAt = new Date().toISOString();
   private reloading: Promise<string> | undefined;
+  private peerLink: PeerLink | undefined;
   readonly events = new EventBus();
 
   private constructor(private readonly opts: AgentOptions, private readonly netlink: NetlinkPort) {
@@ -195,7 +215,17 @@ export class Agent {
       this.events.publish({ type: 'priority', instance: inst.name, effectivePriority: v.effectivePriority, faults: v.faults });
       runner.applyHealth(v.effectivePriority, v.faults);
     });
-    this.bound.push({ runner, announcer, hooks, health, config: inst });
+    const witness = inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, {
+      intervalMs: Math.max(200, inst.advertIntervalCs * 10),
+      timeoutMs: Math.max(100, Math.min(1000, inst.advertIntervalCs * 10)),
+    });
+    const peer: PeerState = {
+      table: emptyPeerTable(), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
+      fingerprint: configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth }),
+      mismatches: new Map(),
+    };
+    const bound: Bound = { runner, announcer, hooks, health, config: inst, peer };
+    this.bound.push(bound);
     const link = await this.netlink.getLink(inst.external);
     if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
     if (inst.checks.length > 0) {
@@ -205,10 +235,75 @@ export class Agent {
     }
     runner.input({ type: 'start' });
     health.start();
+    if (inst.paths.length > 0) await this.startPeers(bound, p.address);
+  }
+
+  /** Hellos on the instance's paths, the witness, and the isolation rule. */
+  private async startPeers(b: Bound, vrrpAddress: string): Promise<void> {
+    this.peerLink ??= new PeerLink({ port: this.config.peerPort, key: this.config.peerKey, log: this.log, netlink: this.netlink });
+    await this.peerLink.add(b.config, () => ({
+      state: b.runner.vrrpState, priority: b.runner.effectivePriority, vrrpAddress,
+      epoch: b.runner.epoch, fingerprint: b.peer.fingerprint,
+    }), (hello, path) => this.onHello(b, hello, path, vrrpAddress));
+    b.peer.witness?.on('change', () => this.evaluateIsolation(b));
+    this.events.subscribe((ev) => {
+      if (ev.type === 'transition' && ev.instance === b.config.name) setImmediate(() => this.peerLink?.sendNow(b.config));
+    });
+    b.peer.witness?.start();
+    b.peer.isolationTimer = setInterval(() => this.evaluateIsolation(b), b.config.advertIntervalCs * 10);
+  }
+
+  /**
+   * A hello from a haagent peer: presence on that path, its epoch, its config fingerprint; a
+   * hello from a MASTER counts like its VRRP advert (redundant heartbeats: a backup that hears
+   * the master on any path does not take over, and two masters that hear each other on any path
+   * resolve by the RFC rules).
+   */
+  private onHello(b: Bound, hello: Hello, path: string, ourAddress: string): void {
+    b.peer.table = notePeer(b.peer.table, { node: hello.node, path, hello, nowMs: monotonicMs() });
+    b.runner.observeEpoch(hello.epoch);
+    const known = b.peer.mismatches.get(hello.node);
+    if (hello.fingerprint !== b.peer.fingerprint && known !== hello.fingerprint) {
+      b.peer.mismatches.set(hello.node, hello.fingerprint);
+      this.log.warn({ instance: b.config.name, peer: hello.node, ours: b.peer.fingerprint, theirs: hello.fingerprint },
+        'config mismatch with peer (VRID, VIPs, interval, version or auth differ): fix it, or both may become master');
+    } else if (hello.fingerprint === b.peer.fingerprint && known !== undefined) {
+      b.peer.mismatches.delete(hello.node);
+      this.log.info({ instance: b.config.name, peer: hello.node }, 'config now matches peer');
+    }
+    if (hello.state === 'MASTER' && hello.vrrpAddress !== ourAddress && hello.priority > 0) {
+      b.runner.input({ type: 'advert', from: hello.vrrpAddress, priority: hello.priority, maxAdvertIntervalCs: hello.advertIntervalCs });
+    }
+    this.evaluateIsolation(b);
+  }
+
+  /**
+   * Isolated = no peer heard on any path (VRRP or hello) for Master_Down_Interval AND no witness
+   * reachable: this node is the one cut off, so it must not hold the VIP (fault 'isolated').
+   * Without witnesses the rule is off (a lone survivor must take over).
+   */
+  private evaluateIsolation(b: Bound): void {
+    if (b.peer.witness === undefined) return;
+    const since = monotonicMs() - b.runner.masterDownMs;
+    const heard = anyPeerHeardSince(b.peer.table, since) || b.peer.lastVrrpRxMs >= since;
+    const isolated = !heard && b.peer.witness.reachable() === false;
+    if (isolated === b.peer.isolated) return;
+    b.peer.isolated = isolated;
+    this.log[isolated ? 'warn' : 'info']({ instance: b.config.name }, isolated
+      ? 'isolated: no peer on any path and no witness reachable; not holding the VIP'
+      : 'no longer isolated');
+    b.runner.input({ type: 'fault', source: 'isolated', active: isolated });
   }
 
   /** Stops one instance cleanly: priority 0 if master, VIPs removed, hooks and checks stopped. */
+  private stopPeers(b: Bound): void {
+    if (b.peer.isolationTimer !== undefined) clearInterval(b.peer.isolationTimer);
+    b.peer.witness?.stop();
+    this.peerLink?.remove(b.config);
+  }
+
   private async stopInstance(b: Bound): Promise<void> {
+    this.stopPeers(b);
     b.health.stop();
     b.runner.input({ type: 'shutdown' });
     await b.runner.drain();
@@ -276,6 +371,8 @@ export class Agent {
       return;
     }
     target.runner.countReceived();
+    target.peer.lastVrrpRxMs = monotonicMs();
+    this.evaluateIsolation(target);
     target.runner.input({ type: 'advert', from: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs });
   }
 
@@ -369,12 +466,27 @@ export class Agent {
     return detail;
   }
 
+  private peerStatus(b: Bound): Pick<InstanceStatus, 'fingerprint' | 'peers' | 'isolated' | 'witness'> {
+    const now = monotonicMs();
+    return {
+      fingerprint: b.peer.fingerprint,
+      isolated: b.peer.isolated,
+      peers: peersHeardSince(b.peer.table, -Infinity).map((e) => ({
+        node: e.node, state: e.state, priority: e.priority, epoch: e.epoch, vrrpAddress: e.vrrpAddress,
+        fingerprintMatch: e.fingerprint === b.peer.fingerprint,
+        lastSeenAgoMs: Math.round(now - e.lastSeenMs),
+        paths: Object.fromEntries(Object.entries(e.paths).map(([k, v]) => [k, Math.round(now - v)])),
+      })),
+      witness: b.peer.witness?.status().map((w) => ({ target: w.target, ok: w.ok ?? null, detail: w.detail })) ?? [],
+    };
+  }
+
   status(): AgentStatus {
     return {
       pid: process.pid,
       version: this.opts.version,
       startedAt: this.startedAt,
-      instances: this.bound.map((b) => b.runner.status()),
+      instances: this.bound.map((b) => ({ ...b.runner.status(), ...this.peerStatus(b) })),
       interfaceDrops: structuredClone(this.interfaceDrops),
       configSource: this.opts.configSource,
       configLoadedAt: this.configLoadedAt,
@@ -388,6 +500,7 @@ export class Agent {
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       for (const b of this.bound) {
+        this.stopPeers(b);
         b.health.stop();
         b.runner.input({ type: 'shutdown' });
       }
@@ -406,6 +519,7 @@ export class Agent {
         b.hooks.close();
       }
       for (const s of this.sockets.values()) s.close();
+      this.peerLink?.close();
       this.watcher?.close();
       this.netlink.close();
     })();

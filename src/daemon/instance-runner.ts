@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import { createInstance } from '../core/fsm/create.js';
 import { step } from '../core/fsm/step.js';
+import { masterDownIntervalMs } from '../core/fsm/timers.js';
 import type { Effect, Input, InstanceSettings, InstanceState, TimerKind, VrrpState } from '../core/fsm/types.js';
 import type { HookName, InstanceConfig } from '../core/config/types.js';
 import type { CheckStatus, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
@@ -142,6 +143,24 @@ export class InstanceRunner {
 
   get vrrpState(): VrrpState {
     return this.state.state;
+  }
+
+  get epoch(): number {
+    return this.deps.epochs.current();
+  }
+
+  /** A peer reported its fencing epoch. */
+  observeEpoch(epoch: number): void {
+    this.deps.epochs.observe(epoch);
+  }
+
+  get effectivePriority(): number {
+    return this.state.effectivePriority;
+  }
+
+  /** Master_Down_Interval (ms) with the current Master_Adver_Interval and our priority. */
+  get masterDownMs(): number {
+    return masterDownIntervalMs(this.state.effectivePriority, this.state.masterAdverIntervalCs, this.state.settings.version);
   }
 
   /** Feeds one input to the core and runs its effects. */

@@ -30,7 +30,11 @@ export class LabTopology {
   readonly client: string;
   readonly hosts: readonly [LabHost, LabHost];
 
-  constructor(readonly prefix: string) {
+  /**
+   * `directInternal`: the internal network is one veth pair straight between the hosts (a
+   * direct cable): when one host's int0 goes down, the other loses carrier too.
+   */
+  constructor(readonly prefix: string, readonly opts: { readonly directInternal?: boolean } = {}) {
     if (!/^[a-z0-9-]{1,20}$/.test(prefix)) throw new Error(`lab prefix "${prefix}" must be 1..20 of [a-z0-9-]`);
     this.sw = `${prefix}-sw`;
     this.client = `${prefix}-cl`;
@@ -54,8 +58,16 @@ export class LabTopology {
       await ip('-n', this.sw, 'link', 'add', br, 'type', 'bridge');
       await ip('-n', this.sw, 'link', 'set', br, 'up');
     }
+    if (this.opts.directInternal === true) {
+      const [a, b] = this.hosts;
+      await ip('link', 'add', 'int0', 'netns', a.ns, 'type', 'veth', 'peer', 'name', 'int0', 'netns', b.ns);
+      for (const h of this.hosts) {
+        await ip('-n', h.ns, 'addr', 'add', `${h.intAddress}/24`, 'dev', 'int0');
+        await ip('-n', h.ns, 'link', 'set', 'int0', 'up');
+      }
+    }
     for (const h of this.hosts) {
-      await this.plug(h.ns, 'int0', `${h.name}i`, 'brint', `${h.intAddress}/24`);
+      if (this.opts.directInternal !== true) await this.plug(h.ns, 'int0', `${h.name}i`, 'brint', `${h.intAddress}/24`);
       await this.plug(h.ns, 'ext0', `${h.name}e`, 'brext', `${h.extAddress}/24`);
     }
     await this.plug(this.client, 'eth0', 'cle', 'brext', `${CLIENT_ADDRESS}/24`);

@@ -5,8 +5,10 @@
  */
 import t from 'tap';
 import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
-import { LabTopology, VIP_CIDR } from '../../src/lab/topology.js';
-import { ip } from '../../src/lab/sh.js';
+import type { Test } from 'tap';
+import { writeFileSync } from 'node:fs';
+import { CLIENT_ADDRESS, LabTopology, VIP, VIP_CIDR } from '../../src/lab/topology.js';
+import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
 
 const skip = skipReason({ needsDist: true });
@@ -63,9 +65,97 @@ if (skip !== undefined) {
     }));
   }
 
+  /**
+   * A config with the issue-5 features: hellos over the external network too (`paths`), the
+   * client namespace as an ICMP witness.
+   */
+  function resilientConfig(c: LabCluster, host: typeof h1, priority: number, opts: { vips?: string; witness?: boolean } = {}): string {
+    const peer = host === h1 ? h2 : h1;
+    const file = `/tmp/${topo.prefix}-${host.name}-res.yaml`;
+    writeFileSync(file, `socket: ${c.socketPath(host)}
+peer-key: lab-secret
+instances:
+  - name: web
+    vrid: 51
+    interface: int0
+    external: ext0
+    vips: [${opts.vips ?? VIP_CIDR}]
+    advert-interval: 100ms
+    priority: ${priority}
+    preempt: true
+    paths:
+      - { interface: ext0, peer: ${peer.extAddress} }
+${opts.witness === false ? '' : `    witness:
+      - { type: icmp, address: ${CLIENT_ADDRESS} }
+`}`);
+    return file;
+  }
+
+  async function converged(t: Test, c: LabCluster, a: RunningAgent, b: RunningAgent): Promise<void> {
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'h1 MASTER', { logs: logsOf(a) });
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'BACKUP' && ((await c.status(b)).instances[0]?.peers?.length ?? 0) > 0, 10_000), 'h2 BACKUP and hearing h1 over the hello path', { logs: logsOf(b) });
+  }
+
+  t.test('internal network cut with a second path: no failover, never two masters', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, ['--config', resilientConfig(c, h1, 150)]);
+    const b = c.startAgent(h2, ['--config', resilientConfig(c, h2, 100)]);
+    await converged(t, c, a, b);
+    await ip('-n', topo.sw, 'link', 'set', 'h1i', 'down');
+    await ip('-n', topo.sw, 'link', 'set', 'h2i', 'down');
+    const until = performance.now() + 2000; // > 5 x Master_Down_Interval
+    let dual = false;
+    while (performance.now() < until) {
+      if ((await c.stateOf(b)) !== 'BACKUP' || (await hasVip(h2))) dual = true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t.notOk(dual, 'h2 stayed BACKUP without the VIP for 2 s while VRRP adverts could not reach it');
+    const peers = (await c.status(b)).instances[0]?.peers ?? [];
+    t.match(peers[0], { state: 'MASTER', fingerprintMatch: true }, 'h1 still heard, as MASTER, over ext0');
+    t.ok((peers[0]?.paths['ext0'] ?? 1e9) < 1000, 'over the ext0 path');
+    await ip('-n', topo.sw, 'link', 'set', 'h1i', 'up');
+    await ip('-n', topo.sw, 'link', 'set', 'h2i', 'up');
+  }));
+
+  t.test('full isolation of the master with a witness: the peer takes over, the isolated node holds no VIP; healed: one master, clients follow', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, ['--config', resilientConfig(c, h1, 150)]);
+    const b = c.startAgent(h2, ['--config', resilientConfig(c, h2, 100)]);
+    await converged(t, c, a, b);
+    const epoch1 = (await c.status(a)).instances[0]?.epoch ?? 0;
+    t.ok(epoch1 >= 1, 'h1 took a fencing epoch', { epoch1 });
+    t.ok(await c.waitFor(async () => (await c.status(b)).instances[0]?.maxEpochSeen === epoch1, 3000), 'h2 learned it from h1\'s hellos');
+    // Isolate h1 beyond its NICs (switch ports detached from the bridges: h1 keeps carrier, so
+    // only the isolation rule, not a link fault, can make it let go).
+    await ip('-n', topo.sw, 'link', 'set', 'h1i', 'nomaster');
+    await ip('-n', topo.sw, 'link', 'set', 'h1e', 'nomaster');
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER' && (await hasVip(h2)), 5000), 'h2 took over');
+    t.ok(await c.waitFor(async () => !(await hasVip(h1)) && (await c.stateOf(a)) === 'FAULT', 5000), 'isolated h1 released the VIP', { logs: logsOf(a) });
+    const sa = (await c.status(a)).instances[0];
+    t.match(sa, { isolated: true, faults: ['isolated'] }, 'FAULT because isolated (no link fault: carrier is up)');
+    const epoch2 = (await c.status(b)).instances[0]?.epoch ?? 0;
+    t.ok(epoch2 > epoch1, 'h2\'s epoch is greater than any it had seen from h1', { epoch1, epoch2 });
+    // Heal: h1 (150, preempt) comes back; exactly one master; the client's neighbour entry follows.
+    await ip('-n', topo.sw, 'link', 'set', 'h1i', 'master', 'brint');
+    await ip('-n', topo.sw, 'link', 'set', 'h1e', 'master', 'brext');
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 5000), 'healed: h1 master, h2 backup', { logs: logsOf(a) });
+    t.ok(await c.waitFor(async () => (await hasVip(h1)) && !(await hasVip(h2)), 3000), 'one VIP holder');
+    const h1Mac = await topo.hostMac(h1);
+    t.ok(await c.waitFor(async () => (await topo.clientNeighbour(VIP)) === h1Mac || (await topo.clientNeighbour(VIP)) === undefined, 3000), 'client neighbour entry points at the winner');
+    await run('ip', ['netns', 'exec', topo.client, 'ping', '-c', '1', '-W', '1', VIP]);
+    t.equal(await topo.clientNeighbour(VIP), h1Mac);
+    t.ok(((await c.status(a)).instances[0]?.epoch ?? 0) > epoch2, 'h1 took a yet greater epoch');
+  }));
+
+  t.test('config mismatch between peers is reported in status and logs', (t) => withCluster(async (c) => {
+    const a = c.startAgent(h1, ['--config', resilientConfig(c, h1, 150, { witness: false })]);
+    const b = c.startAgent(h2, ['--config', resilientConfig(c, h2, 100, { witness: false, vips: `${VIP_CIDR}, 10.77.0.101/24` })]);
+    t.ok(await c.waitFor(async () => ((await c.status(a)).instances[0]?.peers ?? []).some((p) => !p.fingerprintMatch), 5000), 'h1 sees h2\'s fingerprint differ');
+    t.ok(a.logs.some((l) => String(l['msg']).startsWith('config mismatch with peer')), 'and logs it');
+    const h = await run(process.execPath, [(await import('../../src/lab/cluster.js')).distPath('cli', 'main.js'), 'status', '--json', '--socket', b.socket]);
+    t.match(JSON.parse(h), { instances: [{ peers: [{ fingerprintMatch: false }] }] });
+  }));
+
   t.test('vip-lifetime off: the VIP has no lifetime (forever), as keepalived does', (t) => withCluster(async (c) => {
     const file = `/tmp/${topo.prefix}-nolease.yaml`;
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(file, `socket: ${c.socketPath(h1)}\ninstances:\n  - { name: web, vrid: 51, interface: int0, external: ext0, vips: [${VIP_CIDR}], advert-interval: 100ms, vip-lifetime: off }\n`);
     const a = c.startAgent(h1, ['--config', file]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER');
@@ -74,4 +164,29 @@ if (skip !== undefined) {
     t.equal(vipInfo?.valid_life_time, 4294967295, 'forever');
     t.equal((await c.status(a)).instances[0]?.vipLifetimeSec, 0);
   }));
+}
+
+if (skip === undefined) {
+  t.test('direct cable between the hosts: when the master dies the survivor loses carrier on int0 and still takes over', async (t) => {
+    const topo = new LabTopology(`hadc${process.pid % 100000}`, { directInternal: true });
+    const [h1, h2] = topo.hosts;
+    await topo.create();
+    const c = new LabCluster(topo);
+    t.teardown(async () => { await c.stopAll(); await topo.destroy(); });
+    const conf = (host: typeof h1, peer: typeof h1, priority: number): string => {
+      const file = `/tmp/${topo.prefix}-${host.name}.yaml`;
+      writeFileSync(file, `socket: ${c.socketPath(host)}\ninstances:\n  - { name: web, vrid: 51, interface: int0, external: ext0, vips: [${VIP_CIDR}], advert-interval: 100ms, priority: ${priority}, preempt: true,\n      paths: [{ interface: ext0, peer: ${peer.extAddress} }], witness: [{ type: icmp, address: ${CLIENT_ADDRESS} }] }\n`);
+      return file;
+    };
+    const a = c.startAgent(h1, ['--config', conf(h1, h2, 150)]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'h1 MASTER');
+    const b = c.startAgent(h2, ['--config', conf(h2, h1, 100)]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'BACKUP', 10_000), 'h2 BACKUP');
+    a.child.kill('SIGKILL');
+    await topo.linksDown(h1);
+    const link = JSON.parse(await ip('-n', h2.ns, '-j', 'link', 'show', 'dev', 'int0')) as Array<{ flags: string[] }>;
+    t.ok(link[0]?.flags.includes('NO-CARRIER'), 'h2\'s int0 lost carrier (direct cable)', { flags: link[0]?.flags });
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER' && (await topo.extAddresses(h2)).includes(VIP_CIDR), 5000), 'h2 took over anyway');
+    t.equal((await c.status(b)).instances[0]?.isolated, false, 'not isolated: the witness answers');
+  });
 }

@@ -95,9 +95,17 @@ function canonical(address: string): string {
   }
 }
 
-async function resolveAddress(address: string): Promise<string> {
+/** The address itself when it is a literal, else its first DNS address; undefined when `signal` fires first. */
+async function resolveAddress(address: string, signal: AbortSignal): Promise<string | undefined> {
   if (isIP(address.replace(/%.*$/, '')) !== 0) return address;
-  return (await lookup(address)).address;
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<undefined>((res) => { onAbort = () => res(undefined); });
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.race([lookup(address).then((r) => r.address), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** One ICMP echo to `address` (IPv4 or IPv6 literal, or a name); ok when the reply arrives before `signal` fires. */
@@ -105,12 +113,14 @@ export async function ping(address: string, signal: AbortSignal): Promise<CheckR
   const elapsed = stopwatch();
   const what = `ping ${address}`;
   if (signal.aborted) return { ok: false, detail: `${what}: ${abortText(signal)}`, latencyMs: elapsed() };
-  let target: string;
+  let resolved: string | undefined;
   try {
-    target = await resolveAddress(address);
+    resolved = await resolveAddress(address, signal);
   } catch (err) {
     return { ok: false, detail: `${what}: cannot resolve: ${errorText(err)}`, latencyMs: elapsed() };
   }
+  if (resolved === undefined) return { ok: false, detail: `${what}: ${abortText(signal)} resolving the name`, latencyMs: elapsed() };
+  const target = resolved;
   return settleOnce(signal, (finish, onAbort) => {
     if (signal.aborted) {
       finish({ ok: false, detail: `${what}: ${abortText(signal)}`, latencyMs: elapsed() });

@@ -68,11 +68,31 @@ export interface InstanceStatus {
   readonly vipLeaseError?: string;
   /** Operator maintenance (never becomes MASTER while on). */
   readonly maintenance: boolean;
+  /** This instance's config fingerprint (VRID, VIPs, interval, version, auth), sent in hellos. */
+  readonly fingerprint?: string;
+  /** haagent peers heard over the hello paths (`paths`), with their config fingerprint match. */
+  readonly peers?: readonly PeerStatus[];
+  /** No peer on any path and no witness reachable: this node holds no VIP. */
+  readonly isolated?: boolean;
+  readonly witness?: readonly { readonly target: string; readonly ok: boolean | null; readonly detail: string }[];
   /** Transitions since start (the list above keeps only the last ones). */
   readonly transitionsTotal: number;
   readonly checks: readonly CheckStatus[];
   /** Last hook runs, newest last. */
   readonly hooks: readonly HookRunStatus[];
+}
+
+export interface PeerStatus {
+  readonly node: string;
+  readonly state: VrrpState;
+  readonly priority: number;
+  readonly epoch: number;
+  readonly vrrpAddress: string;
+  /** false = the peer's VRID/VIPs/interval/version/auth differ from ours (two masters ahead). */
+  readonly fingerprintMatch: boolean;
+  readonly lastSeenAgoMs: number;
+  /** Path (interface) -> ms since a hello last came over it. */
+  readonly paths: Readonly<Record<string, number>>;
 }
 
 export interface CheckStatus {
