@@ -1,6 +1,10 @@
 /**
  * The failures the chaos run injects into a converged pair (h1 master, h2 backup), and how each
  * is healed. Switch-side ports (in the -sw namespace) are `h1i`, `h1e`, `h2i`, `h2e`.
+ *
+ * `isolate` takes the master's switch ports down, so its NICs lose carrier and even plain VRRP
+ * sees the external NIC fail (FAULT). `silent` isolates it with nftables on the bridge instead:
+ * the carrier stays up (a dead upstream switch), which only a witness can tell from a dead peer.
  */
 import { spawn } from 'node:child_process';
 import { run, ip } from '../../src/lab/sh.js';
@@ -62,6 +66,16 @@ export function nftApply(ns: string, rules: string): Promise<void> {
     c.stdin.end(rules);
   });
 }
+
+/** Drops every frame to and from the given switch ports: the host is cut off, its carrier stays up. */
+export const nftIsolateRules = (ports: readonly string[]): string => `table bridge ${NFT_TABLE} {
+  chain isolate {
+    type filter hook forward priority 0; policy accept;
+    iifname { ${ports.map((p) => `"${p}"`).join(', ')} } counter drop
+    oifname { ${ports.map((p) => `"${p}"`).join(', ')} } counter drop
+  }
+}
+`;
 
 export async function nftDeleteTable(ns: string): Promise<boolean> {
   const list = await run('ip', ['netns', 'exec', ns, 'nft', 'list', 'tables']).catch(() => '');
@@ -125,6 +139,14 @@ export const SCENARIOS: readonly Scenario[] = [
     holdMs: linkHold,
     async inject(ctx) { await ports(ctx, [`${ctx.master.name}i`, `${ctx.master.name}e`], 'down'); },
     async heal(ctx) { await ports(ctx, [`${ctx.master.name}i`, `${ctx.master.name}e`], 'up'); },
+    exemptWithout: 'witness',
+  },
+  {
+    id: 'silent',
+    label: 'master isolated, carrier up',
+    holdMs: linkHold,
+    async inject(ctx) { await nftApply(ctx.topo.sw, nftIsolateRules([`${ctx.master.name}i`, `${ctx.master.name}e`])); },
+    async heal(ctx) { await nftDeleteTable(ctx.topo.sw); },
     exemptWithout: 'witness',
   },
   {
