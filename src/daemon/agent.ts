@@ -30,7 +30,8 @@ import { diffConfigs } from './reload-plan.js';
 import { PeerLink } from './peer-link.js';
 import { WitnessMonitor } from '../adapters/witness.js';
 import { configFingerprint } from '../core/peer/fingerprint.js';
-import { anyPeerHeardSince, emptyPeerTable, notePeer, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
+import { emptyPeerTable, notePeer, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
+import { helloAsAdvert, isIsolated } from '../core/peer/rules.js';
 import type { Hello } from '../core/peer/hello.js';
 
 export interface AgentOptions {
@@ -271,9 +272,8 @@ export class Agent {
       b.peer.mismatches.delete(hello.node);
       this.log.info({ instance: b.config.name, peer: hello.node }, 'config now matches peer');
     }
-    if (hello.state === 'MASTER' && hello.vrrpAddress !== ourAddress && hello.priority > 0) {
-      b.runner.input({ type: 'advert', from: hello.vrrpAddress, priority: hello.priority, maxAdvertIntervalCs: hello.advertIntervalCs });
-    }
+    const advert = helloAsAdvert(hello, ourAddress);
+    if (advert !== undefined) b.runner.input(advert);
     this.evaluateIsolation(b);
   }
 
@@ -284,9 +284,10 @@ export class Agent {
    */
   private evaluateIsolation(b: Bound): void {
     if (b.peer.witness === undefined) return;
-    const since = monotonicMs() - b.runner.masterDownMs;
-    const heard = anyPeerHeardSince(b.peer.table, since) || b.peer.lastVrrpRxMs >= since;
-    const isolated = !heard && b.peer.witness.reachable() === false;
+    const isolated = isIsolated({
+      table: b.peer.table, lastVrrpRxMs: b.peer.lastVrrpRxMs, nowMs: monotonicMs(),
+      masterDownMs: b.runner.masterDownMs, witnessReachable: b.peer.witness.reachable(),
+    });
     if (isolated === b.peer.isolated) return;
     b.peer.isolated = isolated;
     this.log[isolated ? 'warn' : 'info']({ instance: b.config.name }, isolated
