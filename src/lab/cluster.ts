@@ -38,8 +38,8 @@ export class LabCluster {
 
   constructor(readonly topo: LabTopology) {}
 
-  private spawnIn(ns: string, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  private spawnIn(ns: string, args: string[], env?: Readonly<Record<string, string>>): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env === undefined ? {} : { env: { ...process.env, ...env } }) });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
@@ -50,10 +50,10 @@ export class LabCluster {
   }
 
   /** Starts haagent on `host` with the given extra `start` arguments (role, vips, ...). */
-  startAgent(host: LabHost, args: readonly string[]): RunningAgent {
+  startAgent(host: LabHost, args: readonly string[], env?: Readonly<Record<string, string>>): RunningAgent {
     const socket = this.socketPath(host);
     const stateDir = `/run/haagent-lab/${host.ns}-state`;
-    const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, '--state-dir', stateDir, ...args]);
+    const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, '--state-dir', stateDir, ...args], env);
     const logs: Array<Record<string, unknown>> = [];
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c; });

@@ -154,6 +154,32 @@ if (skip !== undefined) {
     t.ok(kinds.filter((k) => k === 'transition:MASTER').length >= 2 && kinds.includes('transition:BACKUP'), 'transitions streamed', { kinds });
   }));
 
+  t.test('systemd: READY=1 once running, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM', (t) => withCluster(async (c) => {
+    const sock = join(dir, 'notify.sock');
+    // A stand-in for systemd's notify socket: prints every datagram as one JSON line.
+    const py = spawn('python3', ['-c', [
+      'import socket, sys, json',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+      's.bind(sys.argv[1])',
+      'print("bound", flush=True)',
+      'while True:',
+      '    print(json.dumps(s.recv(4096).decode()), flush=True)',
+    ].join('\n'), sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.teardown(() => { py.kill('SIGKILL'); });
+    const got: string[] = [];
+    await new Promise<void>((resolve) => {
+      createInterface({ input: py.stdout }).on('line', (l) => { if (l === 'bound') resolve(); else got.push(JSON.parse(l) as string); });
+    });
+    const a = c.startAgent(h1, ['--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR, '--vrid', '51', '--advert-interval', '100ms'], { NOTIFY_SOCKET: sock });
+    t.ok(await c.waitFor(() => got.some((m) => m.startsWith('READY=1')), 10_000), 'READY=1 after the sockets are open', { got, logs: logsOf(a) });
+    t.ok(existsSync(a.socket), 'the control socket is there');
+    a.child.kill('SIGHUP');
+    t.ok(await c.waitFor(() => got.some((m) => m.startsWith('RELOADING=1')) && got.filter((m) => m.startsWith('READY=1')).length >= 2, 5000), 'RELOADING=1 then READY=1', { got });
+    a.child.kill('SIGTERM');
+    await a.exited;
+    t.ok(got.some((m) => m.startsWith('STOPPING=1')), 'STOPPING=1', { got });
+  }));
+
   t.test('reload: VIP added live without a transition; a bad file is refused; SIGHUP adds an instance; metrics', (t) => withCluster(async (c) => {
     const sock = c.socketPath(h1);
     const top = 'metrics: { listen: "127.0.0.1:9650" }\n';
