@@ -49,6 +49,15 @@ const monotonicMs = (): number => performance.now();
 /** How long shutdown waits for stop hooks (the whole shutdown is bounded to one second). */
 const STOP_HOOKS_BOUND_MS = 600;
 
+/**
+ * Peer silence (ms) after which a node with an unreachable witness is isolated: two advert
+ * intervals plus 50 ms, shorter than the peer's Master_Down_Interval (3 intervals + Skew_Time),
+ * so an isolated master lets go before the peer takes over. Peers hello every interval.
+ */
+function isolationSilenceMs(inst: InstanceConfig): number {
+  return 2 * inst.advertIntervalCs * 10 + 50;
+}
+
 const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
 
 /** v2 authentication as the codec wants it (v3 has none). */
@@ -164,6 +173,11 @@ export class Agent {
           // Loss of carrier on the heartbeat link alone is not a reason to refuse the VIP
           // (direct-cable case, VRRP-NOTES.md); only the external NIC being down is FAULT.
           if (b.config.external === ev.ifname) b.runner.input({ type: 'fault', source: `interface:${ev.ifname}`, active: !ev.up || !ev.running });
+          // A heartbeat link coming back may end a split brain: the other node may have taken
+          // the VIP meanwhile and pointed clients at itself. A master re-announces at once.
+          if (b.config.interface === ev.ifname && ev.up && ev.running && b.runner.vrrpState === 'MASTER') {
+            b.announcer.announce().catch((err: unknown) => this.log.warn({ err }, 'gratuitous ARP after link up failed'));
+          }
         }
       } else if (ev.type === 'address-removed') {
         for (const b of this.bound) {
@@ -216,9 +230,12 @@ export class Agent {
       this.events.publish({ type: 'priority', instance: inst.name, effectivePriority: v.effectivePriority, faults: v.faults });
       runner.applyHealth(v.effectivePriority, v.faults);
     });
+    // The isolated master must let go before the peer takes over (its Master_Down_Interval):
+    // witnesses are probed every advert interval with half an interval to answer, and peer
+    // silence counts after two intervals (see isolationSilenceMs).
     const witness = inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, {
-      intervalMs: Math.max(200, inst.advertIntervalCs * 10),
-      timeoutMs: Math.max(100, Math.min(1000, inst.advertIntervalCs * 10)),
+      intervalMs: Math.max(100, inst.advertIntervalCs * 10),
+      timeoutMs: Math.max(50, Math.min(1000, inst.advertIntervalCs * 5)),
     });
     const peer: PeerState = {
       table: emptyPeerTable(), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
@@ -251,7 +268,7 @@ export class Agent {
       if (ev.type === 'transition' && ev.instance === b.config.name) setImmediate(() => this.peerLink?.sendNow(b.config));
     });
     b.peer.witness?.start();
-    b.peer.isolationTimer = setInterval(() => this.evaluateIsolation(b), b.config.advertIntervalCs * 10);
+    b.peer.isolationTimer = setInterval(() => this.evaluateIsolation(b), Math.max(20, b.config.advertIntervalCs * 5));
   }
 
   /**
@@ -286,7 +303,7 @@ export class Agent {
     if (b.peer.witness === undefined) return;
     const isolated = isIsolated({
       table: b.peer.table, lastVrrpRxMs: b.peer.lastVrrpRxMs, nowMs: monotonicMs(),
-      masterDownMs: b.runner.masterDownMs, witnessReachable: b.peer.witness.reachable(),
+      masterDownMs: isolationSilenceMs(b.config), witnessReachable: b.peer.witness.reachable(),
     });
     if (isolated === b.peer.isolated) return;
     b.peer.isolated = isolated;

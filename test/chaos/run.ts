@@ -632,6 +632,7 @@ async function main(): Promise<number> {
       clientOkAtEnd: r.clientOkAtEnd, clientArp: r.clientArp,
       cleanAfterHealMs: r.cleanAfterHealMs, exempt: r.exempt, vipCoverage: r.vipCoverage, samplesPerS: r.samplesPerS,
       ...(r.droppedAdverts === undefined ? {} : { droppedAdverts: r.droppedAdverts }),
+      timeline: r.timeline, evidence: r.evidence,
     })),
   };
   out(`CHAOS_JSON ${JSON.stringify(json)}`);

@@ -71,7 +71,9 @@ function auth(c: Collector, raw: unknown, version: VrrpVersion, path: readonly P
 }
 
 function garp(c: Collector, raw: unknown, path: readonly PathSegment[]): GarpConfig {
-  const defaults: GarpConfig = { burst: 5, burstIntervalMs: 100, refreshMs: 0 };
+  // refresh 10 s by default: after a split brain heals silently (no link event, and the winner
+  // never heard the loser), clients that followed the loser's ARP come back within 10 s.
+  const defaults: GarpConfig = { burst: 5, burstIntervalMs: 100, refreshMs: 10_000 };
   if (raw === undefined) return defaults;
   if (!isRecord(raw)) {
     c.fail(path, 'must be a mapping like { burst: 5, burst-interval: 100ms, refresh: 60s }');
