@@ -210,8 +210,13 @@ export class Agent {
       },
     });
     const epochs = new FileEpochStore(this.config.stateDir, inst.name);
+    // Assigned once everything exists; the runner's callbacks only run after start.
+    let bound: Bound | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
     const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
       epochs,
+      // Stricter just before taking over: a backup that heard nobody for one advert interval
+      // (peers hello every interval) and reaches no witness fences itself instead.
+      beforeMasterDown: () => { if (bound !== undefined) this.evaluateIsolation(bound, inst.advertIntervalCs * 10 + 50); },
       clock: monotonicMs,
       log: ilog,
       sendAdvert: (priority): Promise<void> => this.sendAdvert(runner.config, p.address, priority),
@@ -242,7 +247,7 @@ export class Agent {
       fingerprint: configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth }),
       mismatches: new Map(),
     };
-    const bound: Bound = { runner, announcer, hooks, health, config: inst, peer };
+    bound = { runner, announcer, hooks, health, config: inst, peer };
     this.bound.push(bound);
     const link = await this.netlink.getLink(inst.external);
     if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
@@ -299,11 +304,11 @@ export class Agent {
    * reachable: this node is the one cut off, so it must not hold the VIP (fault 'isolated').
    * Without witnesses the rule is off (a lone survivor must take over).
    */
-  private evaluateIsolation(b: Bound): void {
+  private evaluateIsolation(b: Bound, silenceMs = isolationSilenceMs(b.config)): void {
     if (b.peer.witness === undefined) return;
     const isolated = isIsolated({
       table: b.peer.table, lastVrrpRxMs: b.peer.lastVrrpRxMs, nowMs: monotonicMs(),
-      masterDownMs: isolationSilenceMs(b.config), witnessReachable: b.peer.witness.reachable(),
+      masterDownMs: silenceMs, witnessReachable: b.peer.witness.reachable(),
     });
     if (isolated === b.peer.isolated) return;
     b.peer.isolated = isolated;

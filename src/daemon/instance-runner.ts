@@ -49,6 +49,8 @@ export interface InstanceDeps {
   readonly checks: () => readonly CheckStatus[];
   /** Fencing epochs: bumped (and persisted) each time this node becomes master. */
   readonly epochs: EpochPort;
+  /** Called just before a Master_Down_Timer expiry is fed to the core (it may add inputs). */
+  readonly beforeMasterDown?: () => void;
 }
 
 const MAX_TRANSITIONS = 20;
@@ -222,6 +224,8 @@ export class InstanceRunner {
     const wait = Math.max(0, Math.ceil(deadlineMs - this.deps.clock()));
     this.timers.set(kind, setTimeout(() => {
       this.timers.delete(kind);
+      // Last-moment facts first (isolation: a cut-off backup must fence itself, not take over).
+      if (kind === 'master-down') this.deps.beforeMasterDown?.();
       if (this.state.timers[kind] !== deadlineMs) return;
       if (this.deps.clock() < deadlineMs) {
         this.armTimer(kind, deadlineMs);

@@ -1,0 +1,832 @@
+/**
+ * Deterministic simulation of issue 5 ("never two masters"): routers with TWO networks.
+ *
+ * - `int`, the VRRP network: carries VRRP advertisements (multicast) and peer hellos;
+ * - `ext`, the external network: carries peer hellos and reaches the witness.
+ *
+ * Each router plays the agent's part (src/daemon/agent.ts) around the pure core, reusing the
+ * real pure functions: `step` (state machine), `notePeer` (presence table), `helloAsAdvert`
+ * (a hello from a MASTER counts like its advert) and `isIsolated` (no peer on any path within
+ * Master_Down_Interval AND no witness reachable). As in the agent:
+ * - a hello is sent on every path every advert interval (phase random per boot) and at once
+ *   after each transition; received hellos go to notePeer, then helloAsAdvert -> step, then
+ *   the isolation rule is evaluated;
+ * - an accepted VRRP advert sets lastVrrpRxMs, the isolation rule is evaluated, then step;
+ * - the isolation rule is also evaluated every advert interval and on a witness change, and
+ *   feeds step `{ type: 'fault', source: 'isolated', active }` when its verdict changes;
+ * - the witness is probed in rounds (interval max(200, A) ms, timeout max(100, min(1000, A)) ms,
+ *   as WitnessMonitor is configured); a round succeeds iff the router's external link is up when
+ *   it starts; reachable() is undefined until the first round completes.
+ * The network: per router and path a link (up/down); per path and direction a drop flag
+ * (asymmetric loss); per path a random loss rate; every copy is delayed 0..maxDelayMs and may be
+ * duplicated. Whether a packet gets through is decided at send time (packets on the wire when a
+ * link goes down still arrive).
+ *
+ * Invariant 1 is checked continuously here (see `monitor`); the per-phase invariants 2-4 are in
+ * `runPathsSeed` below.
+ */
+import { createInstance } from '../../src/core/fsm/create.js';
+import { compareRank, preemptMode } from '../../src/core/fsm/election.js';
+import { step } from '../../src/core/fsm/step.js';
+import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
+import type { AdvertInput, Input, InstanceSettings, InstanceState, StepResult, TimerKind, VrrpVersion } from '../../src/core/fsm/types.js';
+import type { Hello } from '../../src/core/peer/hello.js';
+import { emptyPeerTable, notePeer, type PeerTable } from '../../src/core/peer/presence.js';
+import { helloAsAdvert, isIsolated } from '../../src/core/peer/rules.js';
+import { EventQueue } from './event-queue.js';
+import { mulberry32, type Rng } from './prng.js';
+
+export type StepFn = (state: InstanceState, input: Input, nowMs: number) => StepResult;
+
+/** The pure decisions under test; the broken variants of paths.test.ts replace some. */
+export interface PeerRules {
+  readonly step: StepFn;
+  readonly helloAsAdvert: typeof helloAsAdvert;
+  readonly isIsolated: typeof isIsolated;
+}
+
+export const REAL_RULES: PeerRules = Object.freeze({ step, helloAsAdvert, isIsolated });
+
+export type Path = 'int' | 'ext';
+export const PATHS: readonly Path[] = ['int', 'ext'];
+
+export interface PathsNet {
+  readonly maxDelayMs: number;
+  readonly dupRate: number;
+  readonly witness: boolean;
+  readonly witnessIntervalMs: number;
+  readonly witnessTimeoutMs: number;
+  /** How often the isolation rule is evaluated besides on hellos, adverts and witness changes. */
+  readonly evalEveryMs: number;
+  /** Peer silence passed to isIsolated as `masterDownMs`; null = the router's Master_Down_Interval. */
+  readonly isolationSilenceMs: number | null;
+  /** Invariant 1: how long two holders may coexist once a path works both ways. */
+  readonly dualAllowanceMs: number;
+}
+
+export interface PRouter {
+  readonly id: number;
+  readonly node: string;
+  readonly settings: InstanceSettings;
+  /** null while crashed. */
+  state: InstanceState | null;
+  incarnation: number;
+  readonly tokens: Record<TimerKind, number>;
+  vips: boolean;
+  vipSinceMs: number;
+  table: PeerTable;
+  lastVrrpRxMs: number;
+  isolated: boolean;
+  witness: boolean | undefined;
+  seq: number;
+  readonly links: Record<Path, boolean>;
+  transitions: number;
+  /** Transitions into FAULT (e.g. the 'isolated' fault). */
+  faultEntries: number;
+  /** Last time any hello or advert was received. */
+  lastRxMs: number;
+  /** When the router last took the VIPs: time, lastRxMs and witness verdict then. */
+  took: { readonly atMs: number; readonly rxMs: number; readonly witness: boolean | undefined } | null;
+}
+
+/** A span during which a router held the VIPs. */
+export interface HoldSpan {
+  readonly router: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+type Ev =
+  | { readonly kind: 'advert'; readonly to: number; readonly advert: AdvertInput }
+  | { readonly kind: 'hello'; readonly to: number; readonly path: Path; readonly hello: Hello }
+  | { readonly kind: 'timer'; readonly router: number; readonly inc: number; readonly timer: TimerKind; readonly token: number }
+  | { readonly kind: 'hello-tick' | 'hello-now' | 'eval-tick' | 'witness-start'; readonly router: number; readonly inc: number }
+  | { readonly kind: 'witness-done'; readonly router: number; readonly inc: number; readonly ok: boolean; readonly startedMs: number }
+  | { readonly kind: 'dual-check'; readonly key: string; readonly since: number };
+
+export class PathsWorld {
+  now = 0;
+  violation: string | null = null;
+  readonly routers: PRouter[];
+  readonly drop: Record<Path, boolean[][]>;
+  readonly loss: Record<Path, number> = { int: 0, ext: 0 };
+  /** Longest two-holder episode with a working path seen so far (within the allowance). */
+  maxDualMs = 0;
+  /**
+   * Needless takeovers: a router took the VIPs while it already knew its witness unreachable,
+   * then fenced itself ('isolated') without having heard anything since - its own isolation
+   * rule would have kept it out had it been asked first.
+   */
+  readonly needless: HoldSpan[] = [];
+  private readonly queue = new EventQueue<Ev>();
+  /** Invariant 1: pair key -> since when both hold the VIPs with a path working both ways. */
+  private readonly dual = new Map<string, number>();
+
+  constructor(
+    private readonly rng: Rng,
+    settings: readonly InstanceSettings[],
+    readonly net: PathsNet,
+    private readonly rules: PeerRules,
+    readonly trace: string[] | null,
+  ) {
+    this.routers = settings.map((s, id) => ({
+      id,
+      node: `r${id}`,
+      settings: s,
+      state: null,
+      incarnation: 0,
+      tokens: { 'master-down': 0, advert: 0, 'preempt-delay': 0 },
+      vips: false,
+      vipSinceMs: 0,
+      table: emptyPeerTable(),
+      lastVrrpRxMs: -Infinity,
+      isolated: false,
+      witness: undefined,
+      seq: 0,
+      links: { int: true, ext: true },
+      transitions: 0,
+      faultEntries: 0,
+      lastRxMs: -Infinity,
+      took: null,
+    }));
+    const n = settings.length;
+    const grid = (): boolean[][] => Array.from({ length: n }, () => Array.from({ length: n }, () => false));
+    this.drop = { int: grid(), ext: grid() };
+  }
+
+  log(line: () => string): void {
+    if (this.trace !== null) this.trace.push(`t=${this.now} ${line()}`);
+  }
+
+  fail(message: string): void {
+    if (this.violation === null) {
+      this.violation = `t=${this.now}: ${message}`;
+      this.log(() => `VIOLATION ${message}`);
+    }
+  }
+
+  name(r: PRouter): string {
+    const st = r.state === null ? 'crashed' : r.state.state;
+    return `r${r.id}(${r.settings.primaryAddress} p${r.state?.effectivePriority ?? r.settings.priority} ${st})`;
+  }
+
+  get totalTransitions(): number {
+    return this.routers.reduce((n, r) => n + r.transitions, 0);
+  }
+
+  runUntil(t: number): void {
+    while (this.violation === null && this.queue.peekTime() <= t) {
+      const next = this.queue.pop();
+      if (next === undefined) break;
+      this.now = next.at;
+      this.handle(next.event);
+      this.monitor();
+    }
+    this.now = Math.max(this.now, t);
+  }
+
+  private live(id: number, inc?: number): PRouter | undefined {
+    const r = this.routers[id];
+    if (r === undefined || r.state === null) return undefined;
+    if (inc !== undefined && r.incarnation !== inc) return undefined;
+    return r;
+  }
+
+  private handle(ev: Ev): void {
+    switch (ev.kind) {
+      case 'advert': {
+        const r = this.live(ev.to);
+        if (r === undefined) return;
+        this.log(() => `${this.name(r)} <- int advert from ${ev.advert.from} p${ev.advert.priority}`);
+        // agent.deliver: lastVrrpRxMs, evaluateIsolation, then the advert.
+        r.lastVrrpRxMs = this.now;
+        r.lastRxMs = this.now;
+        this.evaluateIsolation(r);
+        this.input(r, ev.advert);
+        return;
+      }
+      case 'hello': {
+        const r = this.live(ev.to);
+        if (r === undefined) return;
+        const h = ev.hello;
+        this.log(() => `${this.name(r)} <- ${ev.path} hello from ${h.node} ${h.state} p${h.priority} seq${h.seq}`);
+        // agent.onHello: notePeer, helloAsAdvert -> step, evaluateIsolation.
+        r.lastRxMs = this.now;
+        r.table = notePeer(r.table, { node: h.node, path: ev.path, hello: h, nowMs: this.now });
+        const advert = this.rules.helloAsAdvert(h, r.settings.primaryAddress);
+        if (advert !== undefined) this.input(r, advert);
+        this.evaluateIsolation(r);
+        return;
+      }
+      case 'timer': {
+        const r = this.live(ev.router, ev.inc);
+        if (r === undefined || r.tokens[ev.timer] !== ev.token) return;
+        this.log(() => `${this.name(r)} timer ${ev.timer}`);
+        // agent: InstanceDeps.beforeMasterDown evaluates isolation before the expiry is fed,
+        // so a cut-off backup fences itself instead of taking over (timing 'short' = the agent).
+        if (ev.timer === 'master-down' && this.net.isolationSilenceMs !== null && r.state !== null) {
+          // Stricter at that moment: one advert interval (+50 ms) of silence, as the agent does.
+          this.evaluateIsolation(r, r.state.settings.advertIntervalCs * 10 + 50);
+          if (r.state === null || r.tokens[ev.timer] !== ev.token || r.state.timers['master-down'] === null) return;
+        }
+        this.input(r, { type: 'timer', timer: ev.timer });
+        return;
+      }
+      case 'hello-tick':
+      case 'hello-now': {
+        const r = this.live(ev.router, ev.inc);
+        if (r === undefined) return;
+        this.sendHellos(r);
+        if (ev.kind === 'hello-tick') this.queue.push(this.now + this.advertMs(r), ev);
+        return;
+      }
+      case 'eval-tick': {
+        const r = this.live(ev.router, ev.inc);
+        if (r === undefined) return;
+        this.evaluateIsolation(r);
+        this.queue.push(this.now + this.net.evalEveryMs, ev);
+        return;
+      }
+      case 'witness-start': {
+        const r = this.live(ev.router, ev.inc);
+        if (r === undefined) return;
+        const ok = r.links.ext;
+        const took = ok ? this.rng.int(1, Math.min(30, this.net.witnessTimeoutMs)) : this.net.witnessTimeoutMs;
+        this.queue.push(this.now + took, { kind: 'witness-done', router: r.id, inc: r.incarnation, ok, startedMs: this.now });
+        return;
+      }
+      case 'witness-done': {
+        const r = this.live(ev.router, ev.inc);
+        if (r === undefined) return;
+        const next = Math.max(ev.startedMs + this.net.witnessIntervalMs, this.now);
+        this.queue.push(next, { kind: 'witness-start', router: r.id, inc: r.incarnation });
+        if (r.witness === ev.ok) return;
+        r.witness = ev.ok;
+        if (ev.ok) r.took = null; // a takeover with the witness back in view is not needless
+        this.log(() => `${this.name(r)} witness ${ev.ok ? 'reachable' : 'UNREACHABLE'}`);
+        this.evaluateIsolation(r);
+        return;
+      }
+      case 'dual-check':
+        if (this.dual.get(ev.key) === ev.since) {
+          const [a, b] = ev.key.split(',').map((k) => this.routers[Number(k)]);
+          const works = a !== undefined && b !== undefined ? this.workingPaths(a, b).join('+') : '?';
+          this.fail(
+            `INVARIANT 1: ${a ? this.name(a) : '?'} and ${b ? this.name(b) : '?'} both hold the VIPs since t=${ev.since} ` +
+              `(> ${this.net.dualAllowanceMs}ms) although path ${works} works both ways`,
+          );
+        }
+        return;
+    }
+  }
+
+  private advertMs(r: PRouter): number {
+    return r.settings.advertIntervalCs * 10;
+  }
+
+  masterDownMs(r: PRouter): number {
+    const s = r.state;
+    if (s === null) return Infinity;
+    return masterDownIntervalMs(s.effectivePriority, s.masterAdverIntervalCs, s.settings.version);
+  }
+
+  /** agent.evaluateIsolation (off without a witness, as in the agent). */
+  private evaluateIsolation(r: PRouter, silenceMs?: number): void {
+    if (!this.net.witness || r.state === null) return;
+    const isolated = this.rules.isIsolated({
+      table: r.table,
+      lastVrrpRxMs: r.lastVrrpRxMs,
+      nowMs: this.now,
+      masterDownMs: silenceMs ?? this.net.isolationSilenceMs ?? this.masterDownMs(r),
+      witnessReachable: r.witness,
+    });
+    if (isolated === r.isolated) return;
+    r.isolated = isolated;
+    this.log(() => `${this.name(r)} ${isolated ? 'ISOLATED' : 'no longer isolated'}`);
+    this.input(r, { type: 'fault', source: 'isolated', active: isolated });
+  }
+
+  /** Feed one input to a live router and carry out the effects (with World's per-step checks). */
+  private input(r: PRouter, input: Input): void {
+    const before = r.state;
+    if (before === null) return;
+    let result: StepResult;
+    try {
+      result = this.rules.step(before, input, this.now);
+    } catch (e) {
+      this.fail(`${this.name(r)} step threw on ${input.type}: ${String(e)}`);
+      return;
+    }
+    r.state = result.state;
+    let changes = 0;
+    for (const e of result.effects) {
+      switch (e.type) {
+        case 'send-advert':
+          this.sendAdvert(r, e.priority);
+          break;
+        case 'arm-timer': {
+          if (!Number.isFinite(e.deadlineMs) || e.deadlineMs < this.now) this.fail(`${this.name(r)} armed ${e.timer} at ${e.deadlineMs}`);
+          const token = ++r.tokens[e.timer];
+          this.queue.push(e.deadlineMs, { kind: 'timer', router: r.id, inc: r.incarnation, timer: e.timer, token });
+          break;
+        }
+        case 'cancel-timer':
+          r.tokens[e.timer]++;
+          break;
+        case 'add-vips':
+          if (r.vips) this.fail(`${this.name(r)} add-vips while holding them`);
+          r.vips = true;
+          r.vipSinceMs = this.now;
+          r.took = { atMs: this.now, rxMs: r.lastRxMs, witness: r.witness };
+          break;
+        case 'remove-vips':
+          if (!r.vips) this.fail(`${this.name(r)} remove-vips while not holding them`);
+          this.dropVips(r);
+          break;
+        case 'state-changed':
+          changes++;
+          r.transitions++;
+          if (e.to === 'FAULT') r.faultEntries++;
+          if (e.from === 'MASTER' && e.to === 'FAULT' && input.type === 'fault' && input.source === 'isolated') {
+            const took = r.took;
+            if (took !== null && took.witness === false && took.rxMs === r.lastRxMs) {
+              this.needless.push({ router: r.id, fromMs: took.atMs, toMs: this.now });
+              this.log(() => `(needless takeover: held the VIPs ${this.now - took.atMs}ms while isolated)`);
+            }
+          }
+          this.log(() => `${this.name(r)} ${e.from} -> ${e.to}: ${e.reason}`);
+          // agent: a hello at once after every transition.
+          this.queue.push(this.now, { kind: 'hello-now', router: r.id, inc: r.incarnation });
+          break;
+        case 'announce':
+        case 'run-hook':
+          break;
+      }
+    }
+    if (changes > 1) this.fail(`${this.name(r)} ${changes} transitions in one step`);
+    if (r.vips !== (result.state.state === 'MASTER')) this.fail(`${this.name(r)} holds VIPs=${r.vips} in ${result.state.state}`);
+  }
+
+  private dropVips(r: PRouter): void {
+    r.vips = false;
+  }
+
+  /** Does a packet from `a` to `b` on `p` get onto the wire (links, drop flags; not random loss)? */
+  connected(p: Path, a: PRouter, b: PRouter): boolean {
+    return a.links[p] && b.links[p] && !(this.drop[p][a.id]?.[b.id] ?? false);
+  }
+
+  /** Whether the isolation rule may fence `r`: a witness is configured, r cannot reach it, and no live router gets through to r. */
+  mayBeIsolated(r: PRouter): boolean {
+    if (!this.net.witness || r.links.ext) return false;
+    return !this.routers.some((q) => q !== r && q.state !== null && PATHS.some((p) => this.connected(p, q, r)));
+  }
+
+  /** Paths working in both directions between a and b: connected both ways, no random loss. */
+  workingPaths(a: PRouter, b: PRouter): Path[] {
+    return PATHS.filter((p) => this.loss[p] === 0 && this.connected(p, a, b) && this.connected(p, b, a));
+  }
+
+  private transmit(p: Path, from: PRouter, ev: (to: PRouter) => Ev): void {
+    for (const to of this.routers) {
+      if (to === from || !this.connected(p, from, to)) continue;
+      if (this.rng.chance(this.loss[p])) continue;
+      this.queue.push(this.now + this.rng.int(0, this.net.maxDelayMs), ev(to));
+      if (this.rng.chance(this.net.dupRate)) this.queue.push(this.now + this.rng.int(0, this.net.maxDelayMs), ev(to));
+    }
+  }
+
+  private sendAdvert(from: PRouter, priority: number): void {
+    this.log(() => `${this.name(from)} -> int advert p${priority}`);
+    const advert: AdvertInput = { type: 'advert', from: from.settings.primaryAddress, priority, maxAdvertIntervalCs: from.settings.advertIntervalCs };
+    this.transmit('int', from, (to) => ({ kind: 'advert', to: to.id, advert }));
+  }
+
+  private sendHellos(from: PRouter): void {
+    const s = from.state;
+    if (s === null) return;
+    from.seq = (from.seq + 1) >>> 0;
+    const hello: Hello = {
+      v: 1,
+      instance: s.settings.name,
+      vrid: s.settings.vrid,
+      node: from.node,
+      state: s.state,
+      priority: s.effectivePriority,
+      vrrpAddress: s.settings.primaryAddress,
+      advertIntervalCs: s.settings.advertIntervalCs,
+      epoch: 0,
+      fingerprint: '5a5a5a5a5a5a5a5a',
+      seq: from.seq,
+    };
+    for (const p of PATHS) this.transmit(p, from, (to) => ({ kind: 'hello', to: to.id, path: p, hello }));
+  }
+
+  /**
+   * Invariant 1, run after every event and disturbance: two routers holding the VIPs while at
+   * least one path between them works in both directions must not last longer than
+   * dualAllowanceMs (one advert interval + max delay: the loser hears the winner's next hello
+   * or advert). A 'dual-check' event fires when the allowance runs out.
+   */
+  monitor(): void {
+    const rs = this.routers;
+    for (let i = 0; i < rs.length; i++) {
+      for (let j = i + 1; j < rs.length; j++) {
+        const a = rs[i];
+        const b = rs[j];
+        if (a === undefined || b === undefined) continue;
+        const key = `${i},${j}`;
+        if (a.vips && b.vips && this.workingPaths(a, b).length > 0) {
+          if (!this.dual.has(key)) {
+            this.dual.set(key, this.now);
+            this.queue.push(this.now + this.net.dualAllowanceMs + 1, { kind: 'dual-check', key, since: this.now });
+          }
+        } else {
+          const since = this.dual.get(key);
+          if (since !== undefined) {
+            this.maxDualMs = Math.max(this.maxDualMs, this.now - since);
+            this.dual.delete(key);
+          }
+        }
+      }
+    }
+  }
+
+  // ---- disturbances -------------------------------------------------------------------------
+
+  boot(r: PRouter): void {
+    r.incarnation++;
+    r.vips = false;
+    r.state = createInstance(r.settings, this.now);
+    r.table = emptyPeerTable();
+    r.lastVrrpRxMs = -Infinity;
+    r.isolated = false;
+    r.witness = undefined;
+    r.lastRxMs = -Infinity;
+    r.took = null;
+    r.seq = this.rng.int(0, 0xffff_ffff);
+    this.log(() => `${this.name(r)} boot`);
+    this.input(r, { type: 'start' });
+    const inc = r.incarnation;
+    const A = this.advertMs(r);
+    this.queue.push(this.now + this.rng.int(1, A), { kind: 'hello-tick', router: r.id, inc });
+    if (this.net.witness) {
+      this.queue.push(this.now + this.rng.int(1, this.net.evalEveryMs), { kind: 'eval-tick', router: r.id, inc });
+      this.queue.push(this.now, { kind: 'witness-start', router: r.id, inc });
+    }
+    this.monitor();
+  }
+
+  crash(r: PRouter): void {
+    this.log(() => `${this.name(r)} CRASH`);
+    this.dropVips(r);
+    r.state = null;
+    r.incarnation++;
+    this.monitor();
+  }
+
+  setLink(r: PRouter, p: Path, up: boolean): void {
+    r.links[p] = up;
+    this.log(() => `r${r.id} ${p} link ${up ? 'UP' : 'DOWN'}`);
+    this.monitor();
+  }
+
+  setDrop(p: Path, from: number, to: number, on: boolean): void {
+    const row = this.drop[p][from];
+    if (row !== undefined) row[to] = on;
+    this.log(() => `${p} r${from}->r${to} ${on ? 'DROPPED' : 'delivered'}`);
+    this.monitor();
+  }
+
+  setLoss(p: Path, rate: number): void {
+    this.loss[p] = rate;
+    this.log(() => `${p} loss=${rate}`);
+    this.monitor();
+  }
+
+  /** Everything up, nothing dropped, no loss. */
+  healAll(): void {
+    for (const r of this.routers) for (const p of PATHS) r.links[p] = true;
+    for (const p of PATHS) {
+      this.loss[p] = 0;
+      for (const row of this.drop[p]) row.fill(false);
+    }
+    this.log(() => 'HEAL all');
+    this.monitor();
+  }
+}
+
+// ---- one seeded run --------------------------------------------------------------------------
+
+/**
+ * How the agent wires the isolation rule (src/daemon/agent.ts), as functions of the advert
+ * interval A (ms):
+ * - 'mdi' (the agent as committed in f8fa694): silence = the router's Master_Down_Interval,
+ *   evaluated every A; witness probed every max(200, A) ms, timeout max(100, min(1000, A)) ms;
+ * - 'short' (the agent's working tree while this was written): silence = 2A + 50 ms, shorter than
+ *   any Master_Down_Interval, evaluated every max(20, A/2) ms; witness probed every max(100, A)
+ *   ms, timeout max(50, min(1000, A/2)) ms.
+ */
+export type IsolationTiming = 'mdi' | 'short';
+
+function timingOf(timing: IsolationTiming, A: number): Pick<PathsNet, 'witnessIntervalMs' | 'witnessTimeoutMs' | 'evalEveryMs' | 'isolationSilenceMs'> {
+  if (timing === 'mdi') {
+    return { witnessIntervalMs: Math.max(200, A), witnessTimeoutMs: Math.max(100, Math.min(1000, A)), evalEveryMs: A, isolationSilenceMs: null };
+  }
+  return {
+    witnessIntervalMs: Math.max(100, A),
+    witnessTimeoutMs: Math.max(50, Math.min(1000, A / 2)),
+    evalEveryMs: Math.max(20, A / 2),
+    isolationSilenceMs: 2 * A + 50,
+  };
+}
+
+export interface PathsOptions {
+  /** Witness configured on every router (the main mode) or not. */
+  readonly witness: boolean;
+  /** Default 'mdi'. */
+  readonly timing?: IsolationTiming;
+  readonly rules?: PeerRules;
+  readonly trace?: boolean;
+}
+
+export type PhaseKind = 'heal' | 'cut-int' | 'cut-ext' | 'asym' | 'isolate';
+
+export interface PathsStats {
+  /** Stable phases with one router fully isolated (and alive). */
+  isolations: number;
+  /** ... in which another router also held the VIPs at the check (no-witness mode: expected). */
+  isolatedDualHolders: number;
+  /** Needless takeovers (see PathsWorld.needless). */
+  needless: number;
+  /** Longest such hold (ms). */
+  needlessMaxMs: number;
+  /** Seed/time of the longest one, for the report. */
+  needlessExample: string | null;
+  /** Invariant 1: longest two-holder episode with a working path, as a fraction of the allowance. */
+  maxDualFraction: number;
+}
+
+export interface PathsResult {
+  readonly seed: number;
+  readonly violation: string | null;
+  readonly trace: readonly string[] | null;
+  readonly description: string;
+  readonly stats: PathsStats;
+}
+
+const PRIORITY_POOL = [50, 100, 100, 150, 200] as const;
+
+interface Params {
+  readonly version: VrrpVersion;
+  readonly A: number;
+  readonly maxDelayMs: number;
+  readonly maxPreemptDelayMs: number;
+}
+
+function makeSettings(rng: Rng): { settings: InstanceSettings[]; params: Params } {
+  const n = rng.chance(0.8) ? 2 : 3;
+  const version: VrrpVersion = rng.chance(0.5) ? 2 : 3;
+  const advertIntervalCs = version === 2 ? rng.pick([100, 200]) : rng.pick([20, 50, 100, 150, 300]);
+  const A = advertIntervalCs * 10;
+  const prioMode = rng.pick(['distinct', 'equal', 'pool'] as const);
+  const allPreempt = rng.chance(0.6);
+  const withDelay = rng.chance(0.2);
+  const owner = rng.chance(0.1) ? rng.int(0, n - 1) : -1;
+  const hosts = new Set<number>();
+  while (hosts.size < n) hosts.add(rng.int(1, 254));
+  const hostList = [...hosts];
+  const equalPrio = rng.int(1, 254);
+  const settings: InstanceSettings[] = [];
+  for (let i = 0; i < n; i++) {
+    const host = hostList[i] ?? i + 1;
+    const priority = i === owner ? 255 : prioMode === 'equal' ? equalPrio : prioMode === 'pool' ? rng.pick(PRIORITY_POOL) : rng.int(1, 254);
+    settings.push(
+      Object.freeze({
+        name: 'VI_1',
+        vrid: 51,
+        version,
+        family: 4,
+        priority,
+        advertIntervalCs,
+        preempt: allPreempt || rng.chance(0.5),
+        preemptDelayMs: withDelay && rng.chance(0.6) ? rng.int(1, 2 * A) : 0,
+        primaryAddress: `10.0.0.${host}`,
+        vips: ['10.0.0.250/24'],
+      }),
+    );
+  }
+  const maxDelayMs = Math.round(rng.pick([0, A / 20, A / 4, A / 2, A]));
+  return { settings, params: { version, A, maxDelayMs, maxPreemptDelayMs: Math.max(...settings.map((s) => s.preemptDelayMs)) } };
+}
+
+function chaos(world: PathsWorld, rng: Rng): void {
+  const rs = world.routers;
+  const live = rs.filter((r) => r.state !== null);
+  const crashed = rs.filter((r) => r.state === null);
+  const path = (): Path => rng.pick(PATHS);
+  const pair = (): [number, number] => {
+    const a = rng.int(0, rs.length - 1);
+    const b = (a + rng.int(1, rs.length - 1)) % rs.length;
+    return [a, b];
+  };
+  const kind = rng.pick(['cut', 'restore', 'isolate', 'asym', 'asym-both', 'loss', 'heal', 'heal', 'crash', 'boot'] as const);
+  switch (kind) {
+    case 'cut':
+    case 'restore':
+      world.setLink(rng.pick(rs), path(), kind === 'restore');
+      return;
+    case 'isolate': {
+      const r = rng.pick(rs);
+      for (const p of PATHS) world.setLink(r, p, false);
+      return;
+    }
+    case 'asym': {
+      const [a, b] = pair();
+      world.setDrop(path(), a, b, rng.chance(0.8));
+      return;
+    }
+    case 'asym-both': {
+      const [a, b] = pair();
+      for (const p of PATHS) world.setDrop(p, a, b, true);
+      return;
+    }
+    case 'loss':
+      if (rng.chance(0.3)) for (const p of PATHS) world.setLoss(p, rng.pick([0.1, 0.3, 0.6]));
+      else world.setLoss(path(), rng.pick([0.1, 0.3, 0.6, 1]));
+      return;
+    case 'heal':
+      world.healAll();
+      return;
+    case 'crash':
+      if (live.length > 0) world.crash(rng.pick(live));
+      return;
+    case 'boot':
+      if (crashed.length > 0) world.boot(rng.pick(crashed));
+      return;
+  }
+}
+
+function isRunning(r: PRouter): r is PRouter & { state: InstanceState } {
+  return r.state !== null && (r.state.state === 'BACKUP' || r.state.state === 'MASTER');
+}
+
+/**
+ * Invariant 4 (and the "other side" of 2) on a set of routers that all hear each other: exactly
+ * one MASTER among the running ones; no preempting router outranks it by priority (RFC 5798
+ * §6.4.2: a backup accepts an advert of EQUAL priority, so among equals the incumbent stays);
+ * and it outranks (priority, then address: the §6.4.3 tie-break) every router of the set that
+ * was MASTER when the phase began, i.e. when a split brain heals the RFC choice wins.
+ */
+function checkOneMaster(world: PathsWorld, set: readonly PRouter[], mastersAtStart: ReadonlyMap<number, number>): string | null {
+  // A live router that hears a live peer on some path, or reaches the witness (or has none),
+  // must be in service: FAULT here means a wrong isolation verdict. (A lone survivor that lost
+  // the witness rightly fences itself: it cannot tell a dead peer from its own cut-off.)
+  const fenced = set.find((r) => r.state !== null && !isRunning(r) && !world.mayBeIsolated(r));
+  if (fenced !== undefined) return `${world.name(fenced)} is out of service although it is not isolated`;
+  const running = set.filter(isRunning);
+  if (running.length === 0) return null;
+  const masters = running.filter((r) => r.state.state === 'MASTER');
+  const names = (rs: readonly PRouter[]): string => rs.map((r) => world.name(r)).join(', ');
+  if (masters.length !== 1) return `${masters.length} masters [${names(masters)}] among [${names(running)}]`;
+  const m = masters[0];
+  if (m === undefined) return null;
+  const rank = (r: PRouter & { state: InstanceState }): { priority: number; address: string } => ({
+    priority: r.state.effectivePriority,
+    address: r.settings.primaryAddress,
+  });
+  for (const p of running) {
+    if (p === m) continue;
+    if (preemptMode(p.state) && p.state.effectivePriority > m.state.effectivePriority) {
+      return `${world.name(p)} preempts and outranks master ${world.name(m)}`;
+    }
+    // A master that went through FAULT (e.g. fenced itself on a stale isolation verdict) since
+    // the phase began rightly lost its claim.
+    if (mastersAtStart.get(p.id) === p.faultEntries && compareRank(rank(p), rank(m)) > 0) {
+      return `split brain resolved the wrong way: ${world.name(p)} (master at the phase start) outranks the survivor ${world.name(m)}`;
+    }
+  }
+  return null;
+}
+
+export function runPathsSeed(seed: number, opts: PathsOptions): PathsResult {
+  const rng = mulberry32(seed);
+  const { settings, params } = makeSettings(rng);
+  const { A, maxDelayMs: D } = params;
+  const net: PathsNet = {
+    maxDelayMs: D,
+    dupRate: rng.pick([0, 0.05, 0.2]),
+    witness: opts.witness,
+    ...timingOf(opts.timing ?? 'mdi', A),
+    dualAllowanceMs: A + D,
+  };
+  const trace = opts.trace === true ? [] : null;
+  const world = new PathsWorld(rng, settings, net, opts.rules ?? REAL_RULES, trace);
+  const description =
+    `seed=${seed} witness=${opts.witness} timing=${opts.timing ?? 'mdi'} v${params.version} interval=${A}ms maxDelay=${D}ms dup=${net.dupRate} routers=[${settings
+      .map((s) => `${s.primaryAddress} p${s.priority}${s.preempt ? '' : ' nopreempt'}${s.preemptDelayMs > 0 ? ` delay=${s.preemptDelayMs}` : ''}`)
+      .join('; ')}]`;
+  world.log(() => description);
+  const stats: PathsStats = { isolations: 0, isolatedDualHolders: 0, needless: 0, needlessMaxMs: 0, needlessExample: null, maxDualFraction: 0 };
+  const done = (violation: string | null): PathsResult => {
+    stats.maxDualFraction = world.maxDualMs / net.dualAllowanceMs;
+    stats.needless = world.needless.length;
+    for (const h of world.needless) {
+      if (h.toMs - h.fromMs >= stats.needlessMaxMs) {
+        stats.needlessMaxMs = h.toMs - h.fromMs;
+        stats.needlessExample = `seed=${seed} r${h.router} t=${h.fromMs}..${h.toMs} (interval ${A}ms)`;
+      }
+    }
+    return { seed, violation, trace, description, stats };
+  };
+
+  // Invariants 2 and 4: Master_Down_Interval (the slowest, priority 1) + 2 advert intervals, plus
+  // the network's delays (3: an advert in flight at the change, the new master's first one, the
+  // reply), the preempt delay, and with a witness one probe period (interval + timeout).
+  const witnessPeriod = opts.witness ? net.witnessIntervalMs + net.witnessTimeoutMs : 0;
+  const bound = masterDownIntervalMs(1, A / 10, params.version) + 2 * A + 3 * D + params.maxPreemptDelayMs + witnessPeriod;
+
+  const boots = world.routers.map((r) => ({ r, at: rng.int(0, A) })).sort((a, b) => a.at - b.at);
+  for (const { r, at } of boots) {
+    world.runUntil(at);
+    world.boot(r);
+  }
+  const epochs = 4;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const chaosEnd = world.now + rng.int(0, 8 * A);
+    const times = Array.from({ length: rng.int(0, 7) }, () => rng.int(world.now, chaosEnd)).sort((a, b) => a - b);
+    for (const t of times) {
+      world.runUntil(t);
+      chaos(world, rng);
+    }
+    world.runUntil(chaosEnd);
+    if (world.violation !== null) return done(world.violation);
+
+    // Stable phase: one network condition, no loss, no crash, until the checks.
+    const T = world.now;
+    const kind = rng.pick(['heal', 'heal', 'cut-int', 'cut-ext', 'asym', 'isolate', 'isolate'] as const satisfies readonly PhaseKind[]);
+    world.healAll();
+    for (const r of world.routers) if (r.state === null && rng.chance(0.6)) world.boot(r);
+    const victim = rng.pick(world.routers);
+    switch (kind) {
+      case 'heal':
+        break;
+      case 'cut-int':
+      case 'cut-ext':
+        world.setLink(victim, kind === 'cut-int' ? 'int' : 'ext', false);
+        break;
+      case 'asym': {
+        const other = world.routers.find((r) => r !== victim);
+        if (other !== undefined) world.setDrop(rng.pick(PATHS), victim.id, other.id, true);
+        break;
+      }
+      case 'isolate':
+        for (const p of PATHS) world.setLink(victim, p, false);
+        break;
+    }
+    const mastersAtStart = new Map(world.routers.filter((r) => r.vips).map((r) => [r.id, r.faultEntries]));
+    world.log(() => `--- epoch ${epoch}: stable phase ${kind}${kind === 'heal' ? '' : ` r${victim.id}`}, checking at t=${T + bound}`);
+    const victimLive = victim.state !== null;
+    world.runUntil(T + bound);
+    if (world.violation !== null) return done(world.violation);
+
+    const others = world.routers.filter((r) => r !== victim);
+    let problem: string | null;
+    if (kind === 'isolate') {
+      if (victimLive) stats.isolations++;
+      const holders = world.routers.filter((r) => r.vips);
+      if (victim.vips && holders.length > 1) stats.isolatedDualHolders++;
+      problem = checkOneMaster(world, others, mastersAtStart);
+      if (problem !== null) problem = `INVARIANT 2 (others of isolated r${victim.id}): ${problem}`;
+      else if (opts.witness && victim.vips) {
+        problem = `INVARIANT 2: isolated ${world.name(victim)} still holds the VIPs ${bound}ms after it was cut off`;
+      }
+    } else {
+      // Every other condition leaves the routers connected by at least one path.
+      problem = checkOneMaster(world, world.routers, mastersAtStart);
+      if (problem !== null) problem = `INVARIANT ${kind === 'heal' ? 4 : 1} (${kind}): ${problem}`;
+    }
+    if (problem !== null) return done(`t=${world.now}: ${problem} ${bound}ms after the phase began`);
+
+    // No flapping: nothing changes for the rest of the phase.
+    const settled = world.totalTransitions;
+    world.runUntil(T + bound + 2 * A + rng.int(0, 4 * A));
+    if (world.violation !== null) return done(world.violation);
+    if (world.totalTransitions !== settled) return done(`t=${world.now}: ${world.totalTransitions - settled} transitions after convergence in phase ${kind} (flapping)`);
+  }
+  return done(null);
+}
+
+/** A failing seed, run again with tracing: description, violation, replay line, full trace. */
+export function reportPathsSeed(seed: number, opts: PathsOptions): string | null {
+  const quick = runPathsSeed(seed, { ...opts, trace: false });
+  if (quick.violation === null) return null;
+  const traced = runPathsSeed(seed, { ...opts, trace: true });
+  return [
+    `PATHS SIMULATION FAILED ${quick.description}`,
+    `violation: ${traced.violation ?? '(not reproduced with tracing!)'}`,
+    `replay: PATHS_SEED=${seed}${opts.witness ? '' : ' PATHS_WITNESS=0'}${opts.timing === 'short' ? ' PATHS_TIMING=short' : ''} npx tap --reporter=tap test/sim/paths.test.ts`,
+    'trace:',
+    ...(traced.trace ?? []),
+  ].join('\n');
+}
