@@ -67,6 +67,8 @@ export class InstanceRunner {
 
   private cfg: InstanceConfig;
   private refreshing = false;
+  /** The VIPs are in place (after the add job ran; false from the remove effect on). */
+  private vipsInPlace = false;
   private lastRefreshError: string | undefined;
 
   /**
@@ -94,7 +96,7 @@ export class InstanceRunner {
    * no longer promise the VIP goes away if it dies.
    */
   private refreshLease(): void {
-    if (this.vipLifetimeSec === 0 || this.refreshing) return;
+    if (this.vipLifetimeSec === 0 || this.refreshing || !this.vipsInPlace) return;
     this.refreshing = true;
     const cfg = this.cfg;
     Promise.all(cfg.vips.map((cidr) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg)))).then(
@@ -168,10 +170,23 @@ export class InstanceRunner {
   /** Feeds one input to the core and runs its effects. */
   input(input: Input): void {
     const now = this.deps.clock();
-    const from = this.state.state;
+    const before = this.state;
     const result = step(this.state, input, now);
     this.state = result.state;
-    for (const effect of result.effects) this.run(effect, from);
+    this.leaseWaitMs = this.oldLeaseLeftMs(before, now);
+    for (const effect of result.effects) this.run(effect, before.state);
+  }
+
+  /** For the next add-vips (vip-lease-wait): how long the silent old master's lease may last. */
+  private leaseWaitMs = 0;
+
+  private oldLeaseLeftMs(before: InstanceState, now: number): number {
+    if (!this.cfg.vipLeaseWait || this.vipLifetimeSec === 0) return 0;
+    const m = before.master;
+    if (before.state !== 'BACKUP' || m === null || m.priority === 0) return 0;
+    // Its lease was renewed with its last advert at the latest. The kernel runs its address
+    // expiry work on whole-second boundaries (round_jiffies_up), so allow one more second.
+    return Math.max(0, m.lastSeenMs + this.vipLifetimeSec * 1000 + 1000 - now);
   }
 
   /**
@@ -272,14 +287,23 @@ export class InstanceRunner {
           const r = await beforeMaster;
           if (r !== undefined && !r.ok) this.deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
         });
+        if (this.leaseWaitMs > 0) {
+          const wait = this.leaseWaitMs;
+          this.deps.log.info({ waitMs: Math.round(wait) }, 'vip-lease-wait: the old master went silent; adding the VIPs once its lease has run out');
+          this.enqueue('waiting for the old lease', () => new Promise((r) => setTimeout(r, wait)));
+        }
         for (const cidr of this.config.vips) {
           const opts = this.vipOpts(this.config);
           this.enqueue(`adding VIP ${cidr}`, () => this.deps.vips.addVip(this.config.external, cidr, opts));
         }
-        this.enqueue('logging VIPs added', async () => { this.deps.log.info({ vips: this.config.vips, external: this.config.external }, 'VIPs added'); });
+        this.enqueue('logging VIPs added', async () => {
+          this.vipsInPlace = this.state.state === 'MASTER' || this.state.releasing;
+          this.deps.log.info({ vips: this.config.vips, external: this.config.external }, 'VIPs added');
+        });
         return;
       }
       case 'remove-vips':
+        this.vipsInPlace = false;
         this.deps.quiet();
         for (const cidr of this.config.vips) {
           this.enqueue(`removing VIP ${cidr}`, () => this.deps.vips.removeVip(this.config.external, cidr));

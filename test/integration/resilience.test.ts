@@ -154,6 +154,37 @@ ${opts.witness === false ? '' : `    witness:
     t.match(JSON.parse(h), { instances: [{ peers: [{ fingerprintMatch: false }] }] });
   }));
 
+  t.test('vip-lease-wait: after kill -9 the new master adds the VIP only once the old lease ran out (never two holders)', (t) => withCluster(async (c) => {
+    const conf = (host: typeof h1, priority: number): string => {
+      const file = `/tmp/${topo.prefix}-${host.name}-leasewait.yaml`;
+      writeFileSync(file, `socket: ${c.socketPath(host)}\ninstances:\n  - { name: web, vrid: 51, interface: int0, external: ext0, vips: [${VIP_CIDR}], advert-interval: 100ms, priority: ${priority}, preempt: true, vip-lease-wait: true }\n`);
+      return file;
+    };
+    const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER');
+    const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
+    t.ok(await c.waitFor(async () => (await c.status(b)).instances[0]?.master?.address === h1.intAddress, 10_000), 'h2 BACKUP, hearing h1');
+    const t0 = performance.now();
+    a.child.kill('SIGKILL');
+    let both = 0;
+    let h2Has = false;
+    let h1GoneMs = -1;
+    let h2AddedMs = -1;
+    const until = performance.now() + 5000;
+    while (performance.now() < until && !h2Has) {
+      const [x, y] = await Promise.all([hasVip(h1), hasVip(h2)]);
+      const at = Math.round(performance.now() - t0);
+      if (x && y) both += 1;
+      if (!x && h1GoneMs < 0) h1GoneMs = at;
+      if (y && h2AddedMs < 0) h2AddedMs = at;
+      h2Has = y && !x;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    t.equal(both, 0, 'no sample with the VIP on both hosts', { h1GoneMs, h2AddedMs, logs: logsOf(b) });
+    t.ok(h2Has, 'h2 holds the VIP once the dead master\'s lease ran out', { logs: logsOf(b) });
+    t.ok(b.logs.some((l) => String(l['msg']).startsWith('vip-lease-wait')), 'and said why it waited');
+  }));
+
   t.test('vip-lifetime off: the VIP has no lifetime (forever), as keepalived does', (t) => withCluster(async (c) => {
     const file = `/tmp/${topo.prefix}-nolease.yaml`;
     writeFileSync(file, `socket: ${c.socketPath(h1)}\ninstances:\n  - { name: web, vrid: 51, interface: int0, external: ext0, vips: [${VIP_CIDR}], advert-interval: 100ms, vip-lifetime: off }\n`);

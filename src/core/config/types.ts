@@ -103,6 +103,13 @@ export interface InstanceConfig {
    * (never under 1 s; never longer than the peer's Master_Down_Interval); 0 = forever (off).
    */
   readonly vipLifetimeSec: number | 'auto';
+  /**
+   * Opt-in: after a takeover by Master_Down_Timer (the old master went silent, it did not
+   * release), add the VIPs only once the old master's lease has run out, so a killed or frozen
+   * agent's VIP and ours never coexist. Costs lease + 1 s (kernel expiry granularity) -
+   * Master_Down_Interval of extra outage.
+   */
+  readonly vipLeaseWait: boolean;
 }
 
 export interface AgentConfig {

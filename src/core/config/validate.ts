@@ -25,7 +25,7 @@ const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-p
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
-  'paths', 'witness', 'vip-lifetime',
+  'paths', 'witness', 'vip-lifetime', 'vip-lease-wait',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -160,6 +160,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     checks: parseChecks(c, raw['checks'], [...path, 'checks']),
     hooks: parseHooks(c, raw['hooks'], [...path, 'hooks']),
     paths, witness, vipLifetimeSec,
+    vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
   });
 }
 
