@@ -6,39 +6,18 @@
  */
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
-import { distPath, LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
-import { LabTopology, VIP, VIP2, VIP_CIDR, VIP2_CIDR } from '../../src/lab/topology.js';
+import { distPath } from '../../src/lab/cluster.js';
+import { VIP, VIP2, VIP_CIDR, VIP2_CIDR } from '../../src/lab/topology.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
+import { labSuite, logsOf } from '../helpers/lab.js';
 
 const skip = skipReason({ needsDist: true });
 if (skip !== undefined) {
   t.plan(0, `agent integration tests skipped: ${skip}`);
 } else {
-  const topo = new LabTopology(`hait${process.pid % 100000}`);
-  const [h1, h2] = topo.hosts;
+  const { topo, h1, h2, hasVip, withCluster } = labSuite(t, 'hait');
   const base = ['--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR, '--vrid', '51', '--advert-interval', '100ms', '--log-level', 'debug'];
-
-  t.before(async () => { await topo.create(); });
-  t.teardown(async () => { await topo.destroy(); });
-
-  const hasVip = async (host: typeof h1, vip = VIP_CIDR): Promise<boolean> => (await topo.extAddresses(host)).includes(vip);
-
-  async function withCluster(fn: (c: LabCluster) => Promise<void>): Promise<void> {
-    const c = new LabCluster(topo);
-    try {
-      await fn(c);
-    } finally {
-      await c.stopAll();
-      await topo.linksUp(h1);
-      await topo.linksUp(h2);
-      for (const h of topo.hosts) {
-        for (const v of [VIP_CIDR, VIP2_CIDR]) await ip('-n', h.ns, 'addr', 'del', v, 'dev', 'ext0').catch(() => undefined);
-      }
-    }
-  }
-
-  const logsOf = (a: RunningAgent): string => a.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
 
   t.test('election by priority: the higher priority is master, status tells the truth on both', (t) => withCluster(async (c) => {
     const a = c.startAgent(h1, [...base, '--role', 'master']);

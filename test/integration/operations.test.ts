@@ -10,27 +10,19 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { distPath, LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
-import { LabTopology, VIP_CIDR, VIP2_CIDR } from '../../src/lab/topology.js';
-import { ip, run } from '../../src/lab/sh.js';
+import { distPath } from '../../src/lab/cluster.js';
+import { VIP_CIDR, VIP2_CIDR } from '../../src/lab/topology.js';
+import { run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
+import { labSuite, logsOf } from '../helpers/lab.js';
 
 const skip = skipReason({ needsDist: true });
 if (skip !== undefined) {
   t.plan(0, `operations integration tests skipped: ${skip}`);
 } else {
-  const topo = new LabTopology(`haop${process.pid % 100000}`);
-  const [h1, h2] = topo.hosts;
+  const { h1, h2, hasVip, withCluster } = labSuite(t, 'haop');
   const dir = mkdtempSync(join(tmpdir(), 'haop-'));
-
-  t.before(async () => { await topo.create(); });
-  t.teardown(async () => {
-    await topo.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const hasVip = async (host: typeof h1, vip = VIP_CIDR): Promise<boolean> => (await topo.extAddresses(host)).includes(vip);
-  const logsOf = (a: RunningAgent): string => a.logs.slice(-20).map((l) => JSON.stringify(l)).join('\n');
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }); });
   const cli = (...args: string[]): Promise<string> => run(process.execPath, [distPath('cli', 'main.js'), ...args], 20_000);
 
   /** A YAML config for one host; `extra` is appended to the instance mapping (indented). */
@@ -40,18 +32,6 @@ if (skip !== undefined) {
     return f;
   }
 
-  async function withCluster(fn: (c: LabCluster) => Promise<void>): Promise<void> {
-    const c = new LabCluster(topo);
-    try {
-      await fn(c);
-    } finally {
-      await c.stopAll();
-      for (const h of topo.hosts) {
-        await topo.linksUp(h);
-        for (const v of [VIP_CIDR, VIP2_CIDR]) await ip('-n', h.ns, 'addr', 'del', v, 'dev', 'ext0').catch(() => undefined);
-      }
-    }
-  }
 
   const httpCheck = `    checks:\n      - { name: web, type: http, url: "http://127.0.0.1/", interval: 200ms, timeout: 150ms, rise: 2, fall: 2 }\n`;
 

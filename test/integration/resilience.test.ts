@@ -10,33 +10,14 @@ import { writeFileSync } from 'node:fs';
 import { CLIENT_ADDRESS, LabTopology, VIP, VIP_CIDR } from '../../src/lab/topology.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
+import { labSuite, logsOf } from '../helpers/lab.js';
 
 const skip = skipReason({ needsDist: true });
 if (skip !== undefined) {
   t.plan(0, `resilience integration tests skipped: ${skip}`);
 } else {
-  const topo = new LabTopology(`hars${process.pid % 100000}`);
-  const [h1, h2] = topo.hosts;
+  const { topo, h1, h2, hasVip, withCluster } = labSuite(t, 'hars');
   const base = ['--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR, '--vrid', '51', '--advert-interval', '100ms'];
-
-  t.before(async () => { await topo.create(); });
-  t.teardown(async () => { await topo.destroy(); });
-
-  const hasVip = async (host: typeof h1, vip = VIP_CIDR): Promise<boolean> => (await topo.extAddresses(host)).includes(vip);
-  const logsOf = (a: RunningAgent): string => a.logs.slice(-20).map((l) => JSON.stringify(l)).join('\n');
-
-  async function withCluster(fn: (c: LabCluster) => Promise<void>): Promise<void> {
-    const c = new LabCluster(topo);
-    try {
-      await fn(c);
-    } finally {
-      await c.stopAll();
-      for (const h of topo.hosts) {
-        await topo.linksUp(h);
-        await ip('-n', h.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0').catch(() => undefined);
-      }
-    }
-  }
 
   for (const how of ['kill -9', 'SIGSTOP'] as const) {
     t.test(`${how} of the master: the kernel removes its VIP by itself while the backup takes over`, (t) => withCluster(async (c) => {
