@@ -42,37 +42,10 @@
 
 #include <node_api.h>
 
+#include "args.h"
 #include "errors.h"
 
 #define ETH_HEADER_LEN 14
-
-/* Read argument `ifname` into buf (size IFNAMSIZ). Returns 0, or -1 with a JS exception set. */
-static int get_ifname(napi_env env, napi_value value, char buf[IFNAMSIZ]) {
-  napi_valuetype type;
-  size_t len = 0;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_string) {
-    throw_type(env, "ifname must be a string");
-    return -1;
-  }
-  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
-    throw_napi_failure(env, "napi_get_value_string_utf8");
-    return -1;
-  }
-  if (len == 0 || len >= IFNAMSIZ) {
-    /* The kernel's own answer for a name that cannot exist. */
-    throw_errno(env, len == 0 ? ENODEV : ENAMETOOLONG, "if_nametoindex", NULL);
-    return -1;
-  }
-  if (napi_get_value_string_utf8(env, value, buf, IFNAMSIZ, &len) != napi_ok) {
-    throw_napi_failure(env, "napi_get_value_string_utf8");
-    return -1;
-  }
-  if (strlen(buf) != len) { /* embedded NUL */
-    throw_errno(env, ENODEV, "if_nametoindex", NULL);
-    return -1;
-  }
-  return 0;
-}
 
 /* Read argument `fd` (a non-negative int32). Returns 0, or -1 with a JS exception set. */
 static int get_fd(napi_env env, napi_value value, int *fd) {
@@ -95,7 +68,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   char ifname[IFNAMSIZ];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1) return throw_type(env, "open(ifname) needs an interface name");
-  if (get_ifname(env, argv[0], ifname) != 0) return NULL;
+  if (get_ifname(env, argv[0], ifname, throw_errno) != 0) return NULL;
 
   unsigned int ifindex = if_nametoindex(ifname);
   if (ifindex == 0) return throw_errno(env, errno, "if_nametoindex", NULL);
@@ -134,14 +107,9 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   if (argc < 2) return throw_type(env, "send(fd, frame) needs two arguments");
   if (get_fd(env, argv[0], &fd) != 0) return NULL;
 
-  bool is_typed = false;
-  NAPI_CALL(env, napi_is_typedarray(env, argv[1], &is_typed));
-  if (!is_typed) return throw_type(env, "frame must be a Buffer or Uint8Array");
-  napi_typedarray_type ta_type;
   size_t len = 0;
   void *data = NULL;
-  NAPI_CALL(env, napi_get_typedarray_info(env, argv[1], &ta_type, &len, &data, NULL, NULL));
-  if (ta_type != napi_uint8_array) return throw_type(env, "frame must be a Buffer or Uint8Array");
+  if (get_uint8_array(env, argv[1], "frame must be a Buffer or Uint8Array", &data, &len) != 0) return NULL;
   if (len < ETH_HEADER_LEN) return throw_errno(env, EINVAL, "sendto", "(frame shorter than an Ethernet header)");
 
   /* The bound interface index, so sendto can name it together with the EtherType. */
@@ -180,7 +148,7 @@ static napi_value js_hwaddr(napi_env env, napi_callback_info info) {
   char ifname[IFNAMSIZ];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1) return throw_type(env, "hwaddr(ifname) needs an interface name");
-  if (get_ifname(env, argv[0], ifname) != 0) return NULL;
+  if (get_ifname(env, argv[0], ifname, throw_errno) != 0) return NULL;
 
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return throw_errno(env, errno, "socket", NULL);

@@ -55,6 +55,7 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "args.h"
 #include "errors.h"
 
 #define VRRP_PROTO 112
@@ -87,33 +88,6 @@ typedef struct vrrp6 {
 } vrrp6_t;
 
 /* --- argument helpers ----------------------------------------------------------------- */
-
-/* Reads ifname (same rules as packet_socket.c). 0, or -1 with a JS exception set. */
-static int get_ifname(napi_env env, napi_value value, char buf[IFNAMSIZ]) {
-  napi_valuetype type;
-  size_t len = 0;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_string) {
-    throw_type(env, "ifname must be a string");
-    return -1;
-  }
-  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
-    throw_napi_failure(env, "napi_get_value_string_utf8");
-    return -1;
-  }
-  if (len == 0 || len >= IFNAMSIZ) {
-    throw_errno_syscall_fallback(env, len == 0 ? ENODEV : ENAMETOOLONG, "if_nametoindex", NULL);
-    return -1;
-  }
-  if (napi_get_value_string_utf8(env, value, buf, IFNAMSIZ, &len) != napi_ok) {
-    throw_napi_failure(env, "napi_get_value_string_utf8");
-    return -1;
-  }
-  if (strlen(buf) != len) {
-    throw_errno_syscall_fallback(env, ENODEV, "if_nametoindex", NULL);
-    return -1;
-  }
-  return 0;
-}
 
 /* Reads an IPv6 address in text form. 0, or -1 with a JS exception set. */
 static int get_in6(napi_env env, napi_value value, const char *what, struct in6_addr *out) {
@@ -336,7 +310,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   char ifname[IFNAMSIZ];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return throw_type(env, "vrrp6Open(ifname, onMessage, onError) needs three arguments");
-  if (get_ifname(env, argv[0], ifname) != 0) return NULL;
+  if (get_ifname(env, argv[0], ifname, throw_errno_syscall_fallback) != 0) return NULL;
   if (get_function(env, argv[1], "onMessage") != 0) return NULL;
   if (get_function(env, argv[2], "onError") != 0) return NULL;
 
@@ -438,14 +412,9 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   vrrp6_t *h = get_handle(env, argv[0]);
   if (h == NULL) return NULL;
 
-  bool is_typed = false;
-  NAPI_CALL(env, napi_is_typedarray(env, argv[1], &is_typed));
-  if (!is_typed) return throw_type(env, "msg must be a Buffer or Uint8Array");
-  napi_typedarray_type ta_type;
   size_t len = 0;
   void *data = NULL;
-  NAPI_CALL(env, napi_get_typedarray_info(env, argv[1], &ta_type, &len, &data, NULL, NULL));
-  if (ta_type != napi_uint8_array) return throw_type(env, "msg must be a Buffer or Uint8Array");
+  if (get_uint8_array(env, argv[1], "msg must be a Buffer or Uint8Array", &data, &len) != 0) return NULL;
 
   struct sockaddr_in6 to;
   struct in6_pktinfo pi;

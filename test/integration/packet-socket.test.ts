@@ -6,11 +6,11 @@
  * hana-<pid>-<tag>-b (veth-b, 10.99.0.2/24). The sender runs in a child process started with
  * `ip netns exec`, using the real src/adapters/packet-socket.ts through tap's TypeScript loader.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import type tap from 'tap';
 import { HaagentError } from '../../src/core/errors.js';
 import { PacketSocket, interfaceMac } from '../../src/adapters/packet-socket.js';
+import { createNamespaces, ip, moduleScript, runTsChildSync, sysctl, vethPair, type Teardown } from '../helpers/netns.js';
 
 const SENDER_IP = '10.99.0.1';
 const RECEIVER_IP = '10.99.0.2';
@@ -26,10 +26,6 @@ function rootAndNetnsSkipReason(): string | false {
   return false;
 }
 
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 interface Lab {
   nsA: string;
   nsB: string;
@@ -37,19 +33,11 @@ interface Lab {
 }
 
 /** Builds the two namespaces and the veth cable; registers their removal on t.teardown first. */
-function buildLab(t: Pick<typeof tap, 'teardown'>, tag: string): Lab {
+function buildLab(t: Teardown, tag: string): Lab {
   const nsA = `hana-${process.pid}-${tag}-a`;
   const nsB = `hana-${process.pid}-${tag}-b`;
-  t.teardown(() => {
-    for (const ns of [nsA, nsB]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  });
-  ip('netns', 'add', nsA);
-  ip('netns', 'add', nsB);
-  ip('-n', nsA, 'link', 'add', 'veth-a', 'type', 'veth', 'peer', 'name', 'veth-b', 'netns', nsB);
-  ip('-n', nsA, 'addr', 'add', `${SENDER_IP}/24`, 'dev', 'veth-a');
-  ip('-n', nsB, 'addr', 'add', `${RECEIVER_IP}/24`, 'dev', 'veth-b');
-  ip('-n', nsA, 'link', 'set', 'veth-a', 'up');
-  ip('-n', nsB, 'link', 'set', 'veth-b', 'up');
+  createNamespaces(t, [nsA, nsB]);
+  vethPair({ ns: nsA, dev: 'veth-a', addresses: [`${SENDER_IP}/24`] }, { ns: nsB, dev: 'veth-b', addresses: [`${RECEIVER_IP}/24`] });
   const links = JSON.parse(ip('-n', nsA, '-j', 'link', 'show', 'dev', 'veth-a')) as { address: string }[];
   const macA = links[0]?.address;
   if (macA === undefined) throw new Error(`no MAC for veth-a in ${nsA}`);
@@ -98,13 +86,7 @@ function sendFromNamespace(ns: string, ifname: string, frame: Uint8Array): strin
     try { socket.send(Buffer.from(hex, 'hex')); } finally { socket.close(); }
     process.stdout.write(JSON.stringify({ mac }));
   `;
-  // process.execArgv carries tap's --import of its TypeScript loader, so the child can import .ts.
-  const result = spawnSync(
-    'ip',
-    ['netns', 'exec', ns, process.execPath, ...process.execArgv, '--input-type=module', '-e', child,
-      moduleUrl, ifname, Buffer.from(frame).toString('hex')],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
+  const result = runTsChildSync(ns, moduleScript(child, moduleUrl, ifname, Buffer.from(frame).toString('hex')), 30_000);
   if (result.status !== 0) {
     throw new Error(`sender in ${ns} failed (status ${result.status}): ${result.error?.message ?? result.stderr}`);
   }
@@ -165,7 +147,7 @@ t.test('gratuitous ARP replaces a stale neighbour entry in the peer namespace', 
 
 t.test('gratuitous ARP creates a neighbour entry when the peer has arp_accept=1', { skip }, async (t) => {
   const lab = buildLab(t, 'aa');
-  ip('netns', 'exec', lab.nsB, 'sysctl', '-q', '-w', 'net.ipv4.conf.veth-b.arp_accept=1');
+  sysctl(lab.nsB, 'net.ipv4.conf.veth-b.arp_accept=1');
   t.equal(neighbour(lab.nsB, SENDER_IP), undefined, 'precondition: B has no entry for A');
 
   sendFromNamespace(lab.nsA, 'veth-a', gratuitousArp(lab.macA, SENDER_IP));

@@ -20,18 +20,13 @@
  *         | { "sockError": "..." }
  * The child closes its sockets and exits when stdin closes.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { PeerSocket } from '../../src/adapters/peer-socket.js';
 import type { PeerDatagramSource } from '../../src/adapters/peer-socket.js';
 import { HaagentError } from '../../src/core/errors.js';
+import { addAddress, createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const helloUrl = new URL('../../src/core/peer/hello.ts', import.meta.url).href;
 const socketUrl = new URL('../../src/adapters/peer-socket.ts', import.meta.url).href;
 
@@ -39,10 +34,6 @@ const PORT = 5798;
 const KEY = 'integration-test-key';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-}
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -179,61 +170,21 @@ const CHILD = `
   out({ ready: true });
 `;
 
-class Node {
-  readonly lines: Line[] = [];
-  #stderr = '';
+class Node extends JsonLineChild<Line> {
   #nextId = 1;
-  readonly #waiters = new Set<() => void>();
-  readonly exited: Promise<number | null>;
-
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly name: string) {
-    this.exited = new Promise((res) => child.once('exit', (code) => res(code)));
-    child.stderr.on('data', (b: Buffer) => { this.#stderr += b.toString(); });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      this.lines.push(JSON.parse(line) as Line);
-      for (const w of this.#waiters) w();
-    });
-  }
 
   static async start(ns: string, node: string, paths: PathSpec[]): Promise<Node> {
-    const tsImport = process.execArgv.find((a) => a.includes('@tapjs/typescript')) ?? '--import=@tapjs/typescript/import';
     const cfg = JSON.stringify({ node, port: PORT, key: KEY, paths });
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, tsImport, '--input-type=module', '-e', CHILD, helloUrl, socketUrl, cfg], {
-      cwd: repoRoot,
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: resolve(repoRoot, 'tsconfig.json') },
-      stdio: 'pipe',
-    });
-    const n = new Node(child, node);
-    const first = await Promise.race([
-      n.waitFor((l) => l.ready === true || l.openError !== undefined, 60_000),
-      n.exited.then((code) => { throw new Error(`${node} exited (${code}) before ready: ${n.#stderr}`); }),
-    ]);
+    const n = new Node(runTsChild(ns, moduleScript(CHILD, helloUrl, socketUrl, cfg)), node);
+    const first = await n.firstLine((l) => l.ready === true || l.openError !== undefined, node);
     if (first.ready !== true) throw new Error(`${node} could not open its sockets: ${first.openError ?? '?'}`);
     return n;
-  }
-
-  waitFor(pred: (l: Line) => boolean, timeoutMs = 10_000): Promise<Line> {
-    return new Promise((res, rej) => {
-      const check = (): void => {
-        const hit = this.lines.find(pred);
-        if (hit === undefined) return;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        res(hit);
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        rej(new Error(`${this.name}: nothing matched in ${timeoutMs} ms; saw ${JSON.stringify(this.lines)}; stderr: ${this.#stderr}`));
-      }, timeoutMs);
-      this.#waiters.add(check);
-      check();
-    });
   }
 
   /** One hello (one seq) to the peer on every path; resolves with the seq and per-path results. */
   async sendRound(key?: string): Promise<{ seq: number; results: SendResult[] }> {
     const id = this.#nextId++;
-    this.child.stdin.write(`${JSON.stringify(key === undefined ? { id, cmd: 'send' } : { id, cmd: 'send', key })}\n`);
+    this.command(key === undefined ? { id, cmd: 'send' } : { id, cmd: 'send', key });
     const reply = await this.waitFor((l) => l.id === id);
     return { seq: reply.seq ?? -1, results: reply.results ?? [] };
   }
@@ -244,14 +195,6 @@ class Node {
 
   sockErrors(): string[] {
     return this.lines.flatMap((l) => (l.sockError === undefined ? [] : [l.sockError]));
-  }
-
-  async stop(): Promise<number | null> {
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
   }
 }
 
@@ -278,22 +221,13 @@ t.test('two namespaces, two paths', async (t) => {
   }
   const nsA = `hapr-${process.pid}-a`;
   const nsB = `hapr-${process.pid}-b`;
-  for (const ns of [nsA, nsB]) {
-    try { ip('netns', 'del', ns); } catch { /* leftover from a crashed run, or none */ }
-    ip('netns', 'add', ns);
-    t.teardown(() => { try { ip('netns', 'del', ns); } catch { /* gone */ } });
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-  }
+  createNamespaces(t, [nsA, nsB], { loopbackUp: true });
   for (const n of [1, 2]) {
-    ip('-n', nsA, 'link', 'add', `pa${n}`, 'type', 'veth', 'peer', 'name', `pb${n}`, 'netns', nsB);
-    ip('-n', nsA, 'addr', 'add', `10.98.${n}.1/24`, 'dev', `pa${n}`);
-    ip('-n', nsB, 'addr', 'add', `10.98.${n}.2/24`, 'dev', `pb${n}`);
-    ip('-n', nsA, 'link', 'set', `pa${n}`, 'up');
-    ip('-n', nsB, 'link', 'set', `pb${n}`, 'up');
+    vethPair({ ns: nsA, dev: `pa${n}`, addresses: [`10.98.${n}.1/24`] }, { ns: nsB, dev: `pb${n}`, addresses: [`10.98.${n}.2/24`] });
   }
   // Fixed link-local addresses on path 2 (nodad: usable at once) for the IPv6 scope test.
-  ip('-n', nsA, 'addr', 'add', 'fe80::a/64', 'dev', 'pa2', 'nodad');
-  ip('-n', nsB, 'addr', 'add', 'fe80::b/64', 'dev', 'pb2', 'nodad');
+  addAddress(nsA, 'pa2', 'fe80::a/64', 'nodad');
+  addAddress(nsB, 'pb2', 'fe80::b/64', 'nodad');
 
   const a = await Node.start(nsA, 'node-a', [
     { name: 'pa1', local: '10.98.1.1', peer: '10.98.1.2' },

@@ -13,20 +13,15 @@
  *         | { "recvError": "..." } | { "openError": { ... } }
  * The child closes its socket and exits when stdin closes.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Vrrp6Socket, VRRP_MULTICAST_V6 } from '../../src/adapters/vrrp6-socket.js';
 import { HaagentError } from '../../src/core/errors.js';
 import { decodeAdvertisement } from '../../src/core/packet/decode.js';
 import { encodeAdvertisement } from '../../src/core/packet/encode.js';
 import type { Advertisement } from '../../src/core/packet/vrrp-types.js';
+import { createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const adapterUrl = new URL('../../src/adapters/vrrp6-socket.ts', import.meta.url).href;
 
 const ADVERT: Advertisement = {
@@ -37,10 +32,6 @@ const ADVERT: Advertisement = {
   maxAdvertIntervalCs: 100,
   addresses: ['fe80::1', 'fd00:77::100'],
 };
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -74,21 +65,8 @@ interface Received {
 type Line = Record<string, unknown> & { id?: number; ok?: boolean; error?: string; message?: Received };
 
 /** A child process in `ns` holding a Vrrp6Socket on `ifname`. */
-class Peer {
-  readonly lines: Line[] = [];
-  #stderr = '';
+class Peer extends JsonLineChild<Line> {
   #nextId = 1;
-  #waiters = new Set<() => void>();
-  readonly exited: Promise<number | null>;
-
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly name: string) {
-    this.exited = new Promise((res) => child.once('exit', (code) => res(code)));
-    child.stderr.on('data', (b: Buffer) => { this.#stderr += b.toString(); });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      this.lines.push(JSON.parse(line) as Line);
-      for (const w of this.#waiters) w();
-    });
-  }
 
   static async start(ns: string, ifname: string, sourceLinkLocal: string): Promise<Peer> {
     const script = `
@@ -116,52 +94,17 @@ class Peer {
       }).on('close', () => sock.close());
       out({ ready: true });
     `;
-    const tsImport = process.execArgv.find((a) => a.includes('@tapjs/typescript')) ?? '--import=@tapjs/typescript/import';
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, tsImport, '--input-type=module', '-e', script, adapterUrl, ifname, sourceLinkLocal],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: resolve(repoRoot, 'tsconfig.json') },
-        stdio: 'pipe',
-      },
-    );
-    const peer = new Peer(child, ns);
-    const first = await Promise.race([
-      peer.waitFor((l) => l.ready === true || l.openError !== undefined, 60_000),
-      peer.exited.then((code) => { throw new Error(`peer in ${ns} exited (${code}) before ready: ${peer.#stderr}`); }),
-    ]);
+    const peer = new Peer(runTsChild(ns, moduleScript(script, adapterUrl, ifname, sourceLinkLocal)), ns);
+    const first = await peer.firstLine((l) => l.ready === true || l.openError !== undefined, `peer in ${ns}`);
     if (first.ready !== true) throw new Error(`peer in ${ns} could not open: ${JSON.stringify(first)}`);
     return peer;
   }
 
-  waitFor(pred: (l: Line) => boolean, timeoutMs = 10_000): Promise<Line> {
-    return new Promise((res, rej) => {
-      const check = (): void => {
-        const hit = this.lines.find(pred);
-        if (hit === undefined) return;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        res(hit);
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        rej(new Error(`${this.name}: nothing matched in ${timeoutMs} ms; saw ${JSON.stringify(this.lines)}; stderr: ${this.#stderr}`));
-      }, timeoutMs);
-      this.#waiters.add(check);
-      check();
-    });
-  }
-
   async send(message: Uint8Array, dst: string): Promise<void> {
     const id = this.#nextId++;
-    this.child.stdin.write(`${JSON.stringify({ id, cmd: 'send', dst, hex: Buffer.from(message).toString('hex') })}\n`);
+    this.command({ id, cmd: 'send', dst, hex: Buffer.from(message).toString('hex') });
     const reply = await this.waitFor((l) => l.id === id);
     if (reply.ok !== true) throw new Error(`${this.name}: send to ${dst} failed: ${reply.error ?? '?'}`);
-  }
-
-  command(obj: Record<string, unknown>): void {
-    this.child.stdin.write(`${JSON.stringify(obj)}\n`);
   }
 
   messages(): Received[] {
@@ -170,15 +113,6 @@ class Peer {
 
   clear(): void {
     this.lines.length = 0;
-  }
-
-  /** Ends stdin (the child closes its socket) and resolves with the exit code. */
-  async stop(): Promise<number | null> {
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
   }
 }
 
@@ -194,10 +128,7 @@ function sendWithHopLimitOne(ns: string, ifname: string, msg: Uint8Array): void 
     's.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)',
     's.sendto(bytes.fromhex(hexmsg), (dst, 0, 0, idx))',
   ].join('\n');
-  execFileSync('ip', ['netns', 'exec', ns, 'python3', '-c', py, ifname, VRRP_MULTICAST_V6, Buffer.from(msg).toString('hex')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 10_000,
-  });
+  ip('netns', 'exec', ns, 'python3', '-c', py, ifname, VRRP_MULTICAST_V6, Buffer.from(msg).toString('hex'));
 }
 
 function decode(m: Received): ReturnType<typeof decodeAdvertisement> {
@@ -210,17 +141,9 @@ if (reason !== undefined) {
 } else {
   const nsA = `hav6-${process.pid}-a`;
   const nsB = `hav6-${process.pid}-b`;
-  t.teardown(() => {
-    for (const ns of [nsA, nsB]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  });
-  ip('netns', 'add', nsA);
-  ip('netns', 'add', nsB);
-  ip('-n', nsA, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb', 'netns', nsB);
+  createNamespaces(t, [nsA, nsB]);
   // No duplicate address detection: the link-local source is usable as soon as it exists.
-  execFileSync('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', 'net.ipv6.conf.va.accept_dad=0']);
-  execFileSync('ip', ['netns', 'exec', nsB, 'sysctl', '-qw', 'net.ipv6.conf.vb.accept_dad=0']);
-  ip('-n', nsA, 'link', 'set', 'va', 'up');
-  ip('-n', nsB, 'link', 'set', 'vb', 'up');
+  vethPair({ ns: nsA, dev: 'va', sysctls: ['net.ipv6.conf.va.accept_dad=0'] }, { ns: nsB, dev: 'vb', sysctls: ['net.ipv6.conf.vb.accept_dad=0'] });
   const llA = await linkLocal(nsA, 'va');
   const llB = await linkLocal(nsB, 'vb');
 

@@ -12,28 +12,20 @@
  * Probes inside the namespace run in a child (`ip netns exec`, tap's TypeScript loader) that
  * prints one JSON CheckResult.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { ping } from '../../src/adapters/health/icmp.js';
 import { probeWitness, WitnessMonitor, witnessTarget } from '../../src/adapters/witness.js';
 import type { CheckResult } from '../../src/core/health/types.js';
 import type { WitnessConfig } from '../../src/core/config/types.js';
+import { addAddress, createNamespaces, ip, moduleScript, runTsChild, uniqueNamespace, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const witnessUrl = new URL('../../src/adapters/witness.ts', import.meta.url).href;
 /** Bound on every wait for an event: generous, it only keeps a broken test from hanging. */
 const WAIT_MS = 15_000;
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
 function hasLoopbackV6(): boolean {
   try {
@@ -45,18 +37,13 @@ function hasLoopbackV6(): boolean {
 
 /** The namespace described in the module comment, deleted in t.teardown. */
 function makeNamespace(tt: Test): string {
-  const ns = `hawt-${process.pid}-${randomBytes(3).toString('hex')}`;
-  ip('netns', 'add', ns);
-  tt.teardown(() => { spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); });
-  ip('-n', ns, 'link', 'set', 'lo', 'up');
-  ip('-n', ns, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb');
-  ip('-n', ns, 'link', 'set', 'va', 'up');
-  ip('-n', ns, 'link', 'set', 'vb', 'up');
-  ip('-n', ns, 'addr', 'add', '198.18.0.1/24', 'dev', 'va');
+  const ns = uniqueNamespace('hawt');
+  createNamespaces(tt, [ns], { loopbackUp: true });
+  vethPair({ ns, dev: 'va', addresses: ['198.18.0.1/24'] }, { ns, dev: 'vb' });
   ip('-n', ns, 'route', 'add', '192.0.2.0/24', 'dev', 'va');
   ip('-n', ns, 'neigh', 'add', '192.0.2.1', 'lladdr', '02:00:00:00:00:01', 'dev', 'va', 'nud', 'permanent');
   ip('-n', ns, 'route', 'add', 'blackhole', '192.0.2.2/32');
-  ip('-n', ns, '-6', 'addr', 'add', 'fd00:77::1/64', 'dev', 'va', 'nodad');
+  addAddress(ns, 'va', 'fd00:77::1/64', 'nodad');
   ip('-n', ns, '-6', 'route', 'add', '2001:db8::/64', 'dev', 'va');
   ip('-n', ns, '-6', 'neigh', 'add', '2001:db8::1', 'lladdr', '02:00:00:00:00:01', 'dev', 'va', 'nud', 'permanent');
   return ns;
@@ -70,16 +57,8 @@ function probeIn(ns: string, probes: readonly (readonly [WitnessConfig, number])
     'const rs = await Promise.all(JSON.parse(list).map(([w, ms]) => probeWitness(w, ms)));',
     'process.stdout.write(JSON.stringify(rs));',
   ].join('\n');
-  const tsImport = process.execArgv.find((a) => a.includes('@tapjs/typescript')) ?? '--import=@tapjs/typescript/import';
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', ns, process.execPath, tsImport, '--input-type=module', '-e', script, witnessUrl, JSON.stringify(probes)],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: resolve(repoRoot, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = runTsChild(ns, moduleScript(script, witnessUrl, JSON.stringify(probes)));
+  child.stdin.end(); // the probes need no input
   let out = '';
   let err = '';
   child.stdout.on('data', (b: Buffer) => { out += b.toString(); });

@@ -25,18 +25,29 @@
  * Invariant 1 is checked continuously here (see `monitor`); the per-phase invariants 2-4 are in
  * `runPathsSeed` below.
  */
-import { createInstance } from '../../src/core/fsm/create.js';
 import { compareRank, preemptMode } from '../../src/core/fsm/election.js';
 import { step } from '../../src/core/fsm/step.js';
 import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
-import type { AdvertInput, Input, InstanceSettings, InstanceState, StepResult, TimerKind, VrrpVersion } from '../../src/core/fsm/types.js';
+import type { AdvertInput, Input, InstanceSettings, InstanceState, VrrpVersion } from '../../src/core/fsm/types.js';
 import type { Hello } from '../../src/core/peer/hello.js';
 import { emptyPeerTable, notePeer, type PeerTable } from '../../src/core/peer/presence.js';
 import { helloAsAdvert, isIsolated } from '../../src/core/peer/rules.js';
-import { EventQueue } from './event-queue.js';
+import {
+  describeRouters,
+  failureReport,
+  newRouter,
+  noFlapping,
+  randomSettings,
+  runEpochs,
+  SimWorld,
+  type SimRouter,
+  type StateChanged,
+  type StepFn,
+  type TimerEvent,
+} from './common.js';
 import { mulberry32, type Rng } from './prng.js';
 
-export type StepFn = (state: InstanceState, input: Input, nowMs: number) => StepResult;
+export type { StepFn } from './common.js';
 
 /** The pure decisions under test; the broken variants of paths.test.ts replace some. */
 export interface PeerRules {
@@ -64,15 +75,8 @@ export interface PathsNet {
   readonly dualAllowanceMs: number;
 }
 
-export interface PRouter {
-  readonly id: number;
+export interface PRouter extends SimRouter {
   readonly node: string;
-  readonly settings: InstanceSettings;
-  /** null while crashed. */
-  state: InstanceState | null;
-  incarnation: number;
-  readonly tokens: Record<TimerKind, number>;
-  vips: boolean;
   vipSinceMs: number;
   table: PeerTable;
   lastVrrpRxMs: number;
@@ -80,7 +84,6 @@ export interface PRouter {
   witness: boolean | undefined;
   seq: number;
   readonly links: Record<Path, boolean>;
-  transitions: number;
   /** Transitions into FAULT (e.g. the 'isolated' fault). */
   faultEntries: number;
   /** Last time any hello or advert was received. */
@@ -99,15 +102,11 @@ export interface HoldSpan {
 type Ev =
   | { readonly kind: 'advert'; readonly to: number; readonly advert: AdvertInput }
   | { readonly kind: 'hello'; readonly to: number; readonly path: Path; readonly hello: Hello }
-  | { readonly kind: 'timer'; readonly router: number; readonly inc: number; readonly timer: TimerKind; readonly token: number }
   | { readonly kind: 'hello-tick' | 'hello-now' | 'eval-tick' | 'witness-start'; readonly router: number; readonly inc: number }
   | { readonly kind: 'witness-done'; readonly router: number; readonly inc: number; readonly ok: boolean; readonly startedMs: number }
   | { readonly kind: 'dual-check'; readonly key: string; readonly since: number };
 
-export class PathsWorld {
-  now = 0;
-  violation: string | null = null;
-  readonly routers: PRouter[];
+export class PathsWorld extends SimWorld<PRouter, Ev> {
   readonly drop: Record<Path, boolean[][]>;
   readonly loss: Record<Path, number> = { int: 0, ext: 0 };
   /** Longest two-holder episode with a working path seen so far (within the allowance). */
@@ -118,51 +117,38 @@ export class PathsWorld {
    * rule would have kept it out had it been asked first.
    */
   readonly needless: HoldSpan[] = [];
-  private readonly queue = new EventQueue<Ev>();
   /** Invariant 1: pair key -> since when both hold the VIPs with a path working both ways. */
   private readonly dual = new Map<string, number>();
 
   constructor(
-    private readonly rng: Rng,
+    rng: Rng,
     settings: readonly InstanceSettings[],
     readonly net: PathsNet,
     private readonly rules: PeerRules,
-    readonly trace: string[] | null,
+    trace: string[] | null,
   ) {
-    this.routers = settings.map((s, id) => ({
-      id,
-      node: `r${id}`,
-      settings: s,
-      state: null,
-      incarnation: 0,
-      tokens: { 'master-down': 0, advert: 0, 'preempt-delay': 0 },
-      vips: false,
-      vipSinceMs: 0,
-      table: emptyPeerTable(),
-      lastVrrpRxMs: -Infinity,
-      isolated: false,
-      witness: undefined,
-      seq: 0,
-      links: { int: true, ext: true },
-      transitions: 0,
-      faultEntries: 0,
-      lastRxMs: -Infinity,
-      took: null,
-    }));
+    super(
+      rng,
+      settings.map((s, id) => ({
+        ...newRouter(id, s),
+        node: `r${id}`,
+        vipSinceMs: 0,
+        table: emptyPeerTable(),
+        lastVrrpRxMs: -Infinity,
+        isolated: false,
+        witness: undefined,
+        seq: 0,
+        links: { int: true, ext: true },
+        faultEntries: 0,
+        lastRxMs: -Infinity,
+        took: null,
+      })),
+      rules.step,
+      trace,
+    );
     const n = settings.length;
     const grid = (): boolean[][] => Array.from({ length: n }, () => Array.from({ length: n }, () => false));
     this.drop = { int: grid(), ext: grid() };
-  }
-
-  log(line: () => string): void {
-    if (this.trace !== null) this.trace.push(`t=${this.now} ${line()}`);
-  }
-
-  fail(message: string): void {
-    if (this.violation === null) {
-      this.violation = `t=${this.now}: ${message}`;
-      this.log(() => `VIOLATION ${message}`);
-    }
   }
 
   name(r: PRouter): string {
@@ -170,29 +156,11 @@ export class PathsWorld {
     return `r${r.id}(${r.settings.primaryAddress} p${r.state?.effectivePriority ?? r.settings.priority} ${st})`;
   }
 
-  get totalTransitions(): number {
-    return this.routers.reduce((n, r) => n + r.transitions, 0);
+  protected override afterEvent(): void {
+    this.monitor();
   }
 
-  runUntil(t: number): void {
-    while (this.violation === null && this.queue.peekTime() <= t) {
-      const next = this.queue.pop();
-      if (next === undefined) break;
-      this.now = next.at;
-      this.handle(next.event);
-      this.monitor();
-    }
-    this.now = Math.max(this.now, t);
-  }
-
-  private live(id: number, inc?: number): PRouter | undefined {
-    const r = this.routers[id];
-    if (r === undefined || r.state === null) return undefined;
-    if (inc !== undefined && r.incarnation !== inc) return undefined;
-    return r;
-  }
-
-  private handle(ev: Ev): void {
+  protected handle(ev: Ev | TimerEvent): void {
     switch (ev.kind) {
       case 'advert': {
         const r = this.live(ev.to);
@@ -219,15 +187,14 @@ export class PathsWorld {
         return;
       }
       case 'timer': {
-        const r = this.live(ev.router, ev.inc);
-        if (r === undefined || r.tokens[ev.timer] !== ev.token) return;
-        this.log(() => `${this.name(r)} timer ${ev.timer}`);
+        const r = this.timerTarget(ev);
+        if (r === undefined) return;
         // agent: InstanceDeps.beforeMasterDown evaluates isolation before the expiry is fed,
         // so a cut-off backup fences itself instead of taking over (timing 'short' = the agent).
         if (ev.timer === 'master-down' && this.net.isolationSilenceMs !== null && r.state !== null) {
           // Stricter at that moment: one advert interval (+50 ms) of silence, as the agent does.
           this.evaluateIsolation(r, r.state.settings.advertIntervalCs * 10 + 50);
-          if (r.state === null || r.tokens[ev.timer] !== ev.token || r.state.timers['master-down'] === null) return;
+          if (r.state === null || this.stale(r, ev) || r.state.timers['master-down'] === null) return;
         }
         this.input(r, { type: 'timer', timer: ev.timer });
         return;
@@ -306,69 +273,23 @@ export class PathsWorld {
     this.input(r, { type: 'fault', source: 'isolated', active: isolated });
   }
 
-  /** Feed one input to a live router and carry out the effects (with World's per-step checks). */
-  private input(r: PRouter, input: Input): void {
-    const before = r.state;
-    if (before === null) return;
-    let result: StepResult;
-    try {
-      result = this.rules.step(before, input, this.now);
-    } catch (e) {
-      this.fail(`${this.name(r)} step threw on ${input.type}: ${String(e)}`);
-      return;
-    }
-    r.state = result.state;
-    let changes = 0;
-    for (const e of result.effects) {
-      switch (e.type) {
-        case 'send-advert':
-          this.sendAdvert(r, e.priority);
-          break;
-        case 'arm-timer': {
-          if (!Number.isFinite(e.deadlineMs) || e.deadlineMs < this.now) this.fail(`${this.name(r)} armed ${e.timer} at ${e.deadlineMs}`);
-          const token = ++r.tokens[e.timer];
-          this.queue.push(e.deadlineMs, { kind: 'timer', router: r.id, inc: r.incarnation, timer: e.timer, token });
-          break;
-        }
-        case 'cancel-timer':
-          r.tokens[e.timer]++;
-          break;
-        case 'add-vips':
-          if (r.vips) this.fail(`${this.name(r)} add-vips while holding them`);
-          r.vips = true;
-          r.vipSinceMs = this.now;
-          r.took = { atMs: this.now, rxMs: r.lastRxMs, witness: r.witness };
-          break;
-        case 'remove-vips':
-          if (!r.vips) this.fail(`${this.name(r)} remove-vips while not holding them`);
-          this.dropVips(r);
-          break;
-        case 'state-changed':
-          changes++;
-          r.transitions++;
-          if (e.to === 'FAULT') r.faultEntries++;
-          if (e.from === 'MASTER' && e.to === 'FAULT' && input.type === 'fault' && input.source === 'isolated') {
-            const took = r.took;
-            if (took !== null && took.witness === false && took.rxMs === r.lastRxMs) {
-              this.needless.push({ router: r.id, fromMs: took.atMs, toMs: this.now });
-              this.log(() => `(needless takeover: held the VIPs ${this.now - took.atMs}ms while isolated)`);
-            }
-          }
-          this.log(() => `${this.name(r)} ${e.from} -> ${e.to}: ${e.reason}`);
-          // agent: a hello at once after every transition.
-          this.queue.push(this.now, { kind: 'hello-now', router: r.id, inc: r.incarnation });
-          break;
-        case 'announce':
-        case 'run-hook':
-          break;
-      }
-    }
-    if (changes > 1) this.fail(`${this.name(r)} ${changes} transitions in one step`);
-    if (r.vips !== (result.state.state === 'MASTER')) this.fail(`${this.name(r)} holds VIPs=${r.vips} in ${result.state.state}`);
+  /** VIP-holding bookkeeping: when r took them, and what it had heard and known then. */
+  protected override tookVips(r: PRouter): void {
+    r.vipSinceMs = this.now;
+    r.took = { atMs: this.now, rxMs: r.lastRxMs, witness: r.witness };
   }
 
-  private dropVips(r: PRouter): void {
-    r.vips = false;
+  protected override transitioned(r: PRouter, e: StateChanged, input: Input): void {
+    if (e.to === 'FAULT') r.faultEntries++;
+    if (e.from === 'MASTER' && e.to === 'FAULT' && input.type === 'fault' && input.source === 'isolated') {
+      const took = r.took;
+      if (took !== null && took.witness === false && took.rxMs === r.lastRxMs) {
+        this.needless.push({ router: r.id, fromMs: took.atMs, toMs: this.now });
+        this.log(() => `(needless takeover: held the VIPs ${this.now - took.atMs}ms while isolated)`);
+      }
+    }
+    // agent: a hello at once after every transition.
+    this.queue.push(this.now, { kind: 'hello-now', router: r.id, inc: r.incarnation });
   }
 
   /** Does a packet from `a` to `b` on `p` get onto the wire (links, drop flags; not random loss)? */
@@ -396,7 +317,7 @@ export class PathsWorld {
     }
   }
 
-  private sendAdvert(from: PRouter, priority: number): void {
+  protected override sendAdvert(from: PRouter, priority: number): void {
     this.log(() => `${this.name(from)} -> int advert p${priority}`);
     const advert: AdvertInput = { type: 'advert', from: from.settings.primaryAddress, priority, maxAdvertIntervalCs: from.settings.advertIntervalCs };
     this.transmit('int', from, (to) => ({ kind: 'advert', to: to.id, advert }));
@@ -454,10 +375,8 @@ export class PathsWorld {
 
   // ---- disturbances -------------------------------------------------------------------------
 
-  boot(r: PRouter): void {
-    r.incarnation++;
-    r.vips = false;
-    r.state = createInstance(r.settings, this.now);
+  /** The agent's state starts afresh with the process. */
+  protected override booted(r: PRouter): void {
     r.table = emptyPeerTable();
     r.lastVrrpRxMs = -Infinity;
     r.isolated = false;
@@ -465,8 +384,10 @@ export class PathsWorld {
     r.lastRxMs = -Infinity;
     r.took = null;
     r.seq = this.rng.int(0, 0xffff_ffff);
-    this.log(() => `${this.name(r)} boot`);
-    this.input(r, { type: 'start' });
+  }
+
+  override boot(r: PRouter): void {
+    super.boot(r);
     const inc = r.incarnation;
     const A = this.advertMs(r);
     this.queue.push(this.now + this.rng.int(1, A), { kind: 'hello-tick', router: r.id, inc });
@@ -477,11 +398,8 @@ export class PathsWorld {
     this.monitor();
   }
 
-  crash(r: PRouter): void {
-    this.log(() => `${this.name(r)} CRASH`);
-    this.dropVips(r);
-    r.state = null;
-    r.incarnation++;
+  override crash(r: PRouter): void {
+    super.crash(r);
     this.monitor();
   }
 
@@ -575,8 +493,6 @@ export interface PathsResult {
   readonly stats: PathsStats;
 }
 
-const PRIORITY_POOL = [50, 100, 100, 150, 200] as const;
-
 interface Params {
   readonly version: VrrpVersion;
   readonly A: number;
@@ -587,35 +503,16 @@ interface Params {
 function makeSettings(rng: Rng): { settings: InstanceSettings[]; params: Params } {
   const n = rng.chance(0.8) ? 2 : 3;
   const version: VrrpVersion = rng.chance(0.5) ? 2 : 3;
-  const advertIntervalCs = version === 2 ? rng.pick([100, 200]) : rng.pick([20, 50, 100, 150, 300]);
+  const { settings, advertIntervalCs } = randomSettings(rng, {
+    n,
+    version,
+    family: 4,
+    name: () => 'VI_1',
+    allPreemptChance: 0.6,
+    delayChance: 0.2,
+    maxPreemptDelayIntervals: 2,
+  });
   const A = advertIntervalCs * 10;
-  const prioMode = rng.pick(['distinct', 'equal', 'pool'] as const);
-  const allPreempt = rng.chance(0.6);
-  const withDelay = rng.chance(0.2);
-  const owner = rng.chance(0.1) ? rng.int(0, n - 1) : -1;
-  const hosts = new Set<number>();
-  while (hosts.size < n) hosts.add(rng.int(1, 254));
-  const hostList = [...hosts];
-  const equalPrio = rng.int(1, 254);
-  const settings: InstanceSettings[] = [];
-  for (let i = 0; i < n; i++) {
-    const host = hostList[i] ?? i + 1;
-    const priority = i === owner ? 255 : prioMode === 'equal' ? equalPrio : prioMode === 'pool' ? rng.pick(PRIORITY_POOL) : rng.int(1, 254);
-    settings.push(
-      Object.freeze({
-        name: 'VI_1',
-        vrid: 51,
-        version,
-        family: 4,
-        priority,
-        advertIntervalCs,
-        preempt: allPreempt || rng.chance(0.5),
-        preemptDelayMs: withDelay && rng.chance(0.6) ? rng.int(1, 2 * A) : 0,
-        primaryAddress: `10.0.0.${host}`,
-        vips: ['10.0.0.250/24'],
-      }),
-    );
-  }
   const maxDelayMs = Math.round(rng.pick([0, A / 20, A / 4, A / 2, A]));
   return { settings, params: { version, A, maxDelayMs, maxPreemptDelayMs: Math.max(...settings.map((s) => s.preemptDelayMs)) } };
 }
@@ -723,9 +620,7 @@ export function runPathsSeed(seed: number, opts: PathsOptions): PathsResult {
   const trace = opts.trace === true ? [] : null;
   const world = new PathsWorld(rng, settings, net, opts.rules ?? REAL_RULES, trace);
   const description =
-    `seed=${seed} witness=${opts.witness} timing=${opts.timing ?? 'mdi'} v${params.version} interval=${A}ms maxDelay=${D}ms dup=${net.dupRate} routers=[${settings
-      .map((s) => `${s.primaryAddress} p${s.priority}${s.preempt ? '' : ' nopreempt'}${s.preemptDelayMs > 0 ? ` delay=${s.preemptDelayMs}` : ''}`)
-      .join('; ')}]`;
+    `seed=${seed} witness=${opts.witness} timing=${opts.timing ?? 'mdi'} v${params.version} interval=${A}ms maxDelay=${D}ms dup=${net.dupRate} routers=[${describeRouters(settings)}]`;
   world.log(() => description);
   const stats: PathsStats = { isolations: 0, isolatedDualHolders: 0, needless: 0, needlessMaxMs: 0, needlessExample: null, maxDualFraction: 0 };
   const done = (violation: string | null): PathsResult => {
@@ -746,22 +641,7 @@ export function runPathsSeed(seed: number, opts: PathsOptions): PathsResult {
   const witnessPeriod = opts.witness ? net.witnessIntervalMs + net.witnessTimeoutMs : 0;
   const bound = masterDownIntervalMs(1, A / 10, params.version) + 2 * A + 3 * D + params.maxPreemptDelayMs + witnessPeriod;
 
-  const boots = world.routers.map((r) => ({ r, at: rng.int(0, A) })).sort((a, b) => a.at - b.at);
-  for (const { r, at } of boots) {
-    world.runUntil(at);
-    world.boot(r);
-  }
-  const epochs = 4;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const chaosEnd = world.now + rng.int(0, 8 * A);
-    const times = Array.from({ length: rng.int(0, 7) }, () => rng.int(world.now, chaosEnd)).sort((a, b) => a - b);
-    for (const t of times) {
-      world.runUntil(t);
-      chaos(world, rng);
-    }
-    world.runUntil(chaosEnd);
-    if (world.violation !== null) return done(world.violation);
-
+  const violation = runEpochs(world, rng, { A, epochs: 4, chaosSpanMs: 8 * A, maxDisturbances: 7, disturb: chaos }, (epoch) => {
     // Stable phase: one network condition, no loss, no crash, until the checks.
     const T = world.now;
     const kind = rng.pick(['heal', 'heal', 'cut-int', 'cut-ext', 'asym', 'isolate', 'isolate'] as const satisfies readonly PhaseKind[]);
@@ -788,7 +668,7 @@ export function runPathsSeed(seed: number, opts: PathsOptions): PathsResult {
     world.log(() => `--- epoch ${epoch}: stable phase ${kind}${kind === 'heal' ? '' : ` r${victim.id}`}, checking at t=${T + bound}`);
     const victimLive = victim.state !== null;
     world.runUntil(T + bound);
-    if (world.violation !== null) return done(world.violation);
+    if (world.violation !== null) return world.violation;
 
     const others = world.routers.filter((r) => r !== victim);
     let problem: string | null;
@@ -806,15 +686,12 @@ export function runPathsSeed(seed: number, opts: PathsOptions): PathsResult {
       problem = checkOneMaster(world, world.routers, mastersAtStart);
       if (problem !== null) problem = `INVARIANT ${kind === 'heal' ? 4 : 1} (${kind}): ${problem}`;
     }
-    if (problem !== null) return done(`t=${world.now}: ${problem} ${bound}ms after the phase began`);
+    if (problem !== null) return `t=${world.now}: ${problem} ${bound}ms after the phase began`;
 
     // No flapping: nothing changes for the rest of the phase.
-    const settled = world.totalTransitions;
-    world.runUntil(T + bound + 2 * A + rng.int(0, 4 * A));
-    if (world.violation !== null) return done(world.violation);
-    if (world.totalTransitions !== settled) return done(`t=${world.now}: ${world.totalTransitions - settled} transitions after convergence in phase ${kind} (flapping)`);
-  }
-  return done(null);
+    return noFlapping(world, rng, T + bound, A, ` in phase ${kind}`);
+  });
+  return done(violation);
 }
 
 /** A failing seed, run again with tracing: description, violation, replay line, full trace. */
@@ -822,11 +699,10 @@ export function reportPathsSeed(seed: number, opts: PathsOptions): string | null
   const quick = runPathsSeed(seed, { ...opts, trace: false });
   if (quick.violation === null) return null;
   const traced = runPathsSeed(seed, { ...opts, trace: true });
-  return [
-    `PATHS SIMULATION FAILED ${quick.description}`,
-    `violation: ${traced.violation ?? '(not reproduced with tracing!)'}`,
-    `replay: PATHS_SEED=${seed}${opts.witness ? '' : ' PATHS_WITNESS=0'}${opts.timing === 'short' ? ' PATHS_TIMING=short' : ''} npx tap --reporter=tap test/sim/paths.test.ts`,
-    'trace:',
-    ...(traced.trace ?? []),
-  ].join('\n');
+  return failureReport(
+    'PATHS SIMULATION FAILED',
+    quick.description,
+    traced,
+    `PATHS_SEED=${seed}${opts.witness ? '' : ' PATHS_WITNESS=0'}${opts.timing === 'short' ? ' PATHS_TIMING=short' : ''} npx tap --reporter=tap test/sim/paths.test.ts`,
+  );
 }

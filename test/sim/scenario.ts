@@ -11,6 +11,7 @@
 import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
 import type { InstanceSettings, VrrpVersion } from '../../src/core/fsm/types.js';
 import { step } from '../../src/core/fsm/step.js';
+import { describeRouters, failureReport, noFlapping, PRIORITY_POOL, randomSettings, runEpochs } from './common.js';
 import { checkConverged } from './invariants.js';
 import { mulberry32, type Rng } from './prng.js';
 import { World, type StepFn } from './world.js';
@@ -55,42 +56,20 @@ export function maxTransitionsPerStable(routers: number): number {
   return 3 * routers;
 }
 
-const PRIORITY_POOL = [50, 100, 100, 150, 200] as const;
-
 function makeSettings(rng: Rng): { settings: InstanceSettings[]; params: SimParams } {
   const n = rng.int(2, 5);
   const version: VrrpVersion = rng.chance(0.5) ? 2 : 3;
   const family = rng.chance(0.8) ? 4 : 6;
-  const advertIntervalCs = version === 2 ? rng.pick([100, 200]) : rng.pick([20, 50, 100, 150, 300]);
+  const { settings, advertIntervalCs } = randomSettings(rng, {
+    n,
+    version,
+    family,
+    name: (i) => `VI_${i}`,
+    allPreemptChance: 0.5,
+    delayChance: 0.3,
+    maxPreemptDelayIntervals: 3,
+  });
   const A = advertIntervalCs * 10;
-  const prioMode = rng.pick(['distinct', 'equal', 'pool'] as const);
-  const allPreempt = rng.chance(0.5);
-  const withDelay = rng.chance(0.3);
-  const owner = rng.chance(0.1) ? rng.int(0, n - 1) : -1;
-  const hosts = new Set<number>();
-  while (hosts.size < n) hosts.add(rng.int(1, 254));
-  const hostList = [...hosts];
-  const equalPrio = rng.int(1, 254);
-  const settings: InstanceSettings[] = [];
-  for (let i = 0; i < n; i++) {
-    const host = hostList[i] ?? i + 1;
-    const priority =
-      i === owner ? 255 : prioMode === 'equal' ? equalPrio : prioMode === 'pool' ? rng.pick(PRIORITY_POOL) : rng.int(1, 254);
-    settings.push(
-      Object.freeze({
-        name: `VI_${i}`,
-        vrid: 51,
-        version,
-        family,
-        priority,
-        advertIntervalCs,
-        preempt: allPreempt || rng.chance(0.5),
-        preemptDelayMs: withDelay && rng.chance(0.6) ? rng.int(1, 3 * A) : 0,
-        primaryAddress: family === 4 ? `10.0.0.${host}` : `fe80::${host.toString(16)}`,
-        vips: [family === 4 ? '10.0.0.250/24' : 'fd00::250/64'],
-      }),
-    );
-  }
   const maxDelayMs = Math.round(rng.pick([0, A / 20, A / 4, A]));
   const params: SimParams = {
     version,
@@ -164,9 +143,7 @@ export function runSeed(seed: number, opts: SimOptions = {}): SimResult {
   const world = new World(rng, settings, net, opts.stepFn ?? step, trace);
   const description =
     `seed=${seed} v${params.version} interval=${params.advertIntervalCs}cs maxDelay=${net.maxDelayMs}ms dup=${net.dupRate} ` +
-    `sloppyShell=${net.sloppyShell} routers=[${settings
-      .map((s) => `${s.primaryAddress} p${s.priority}${s.preempt ? '' : ' nopreempt'}${s.preemptDelayMs > 0 ? ` delay=${s.preemptDelayMs}` : ''}`)
-      .join('; ')}]`;
+    `sloppyShell=${net.sloppyShell} routers=[${describeRouters(settings)}]`;
   world.log(() => description);
   const bound = convergenceBoundMs(params);
   const result = (violation: string | null): SimResult => ({
@@ -177,46 +154,28 @@ export function runSeed(seed: number, opts: SimOptions = {}): SimResult {
     transitions: world.totalTransitions,
   });
 
-  // Staggered boot, inside the first chaos phase.
-  const boots = world.routers.map((r) => ({ r, at: rng.int(0, A) })).sort((a, b) => a.at - b.at);
-  for (const { r, at } of boots) {
-    world.runUntil(at);
-    world.boot(r);
-  }
-  const epochs = 3;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const chaosEnd = world.now + rng.int(0, 6 * A);
-    const times = Array.from({ length: rng.int(0, 6) }, () => rng.int(world.now, chaosEnd)).sort((a, b) => a - b);
-    for (const t of times) {
-      world.runUntil(t);
-      disturb(world, rng);
-    }
-    world.runUntil(chaosEnd);
-    if (world.violation !== null) return result(world.violation);
-
-    // Stable period from T: no loss, no more changes (an existing partition may stay).
+  // Staggered boot, inside the first chaos phase; then epochs of chaos, each followed by:
+  // a stable period from T: no loss, no more changes (an existing partition may stay).
+  const violation = runEpochs(world, rng, { A, epochs: 3, chaosSpanMs: 6 * A, maxDisturbances: 6, disturb }, (epoch) => {
     const T = world.now;
     world.log(() => `--- epoch ${epoch}: stable from here, checking at t=${T + bound}`);
     world.setLoss(0);
     if (rng.chance(0.5)) world.setGroups(world.routers.map(() => 0));
     const before = world.totalTransitions;
     world.runUntil(T + bound);
-    if (world.violation !== null) return result(world.violation);
+    if (world.violation !== null) return world.violation;
     const converged = checkConverged(world);
-    if (converged !== null) return result(`t=${world.now}: not converged ${bound}ms after the last disturbance: ${converged}`);
+    if (converged !== null) return `t=${world.now}: not converged ${bound}ms after the last disturbance: ${converged}`;
     const settled = world.totalTransitions;
     if (settled - before > maxTransitionsPerStable(params.routers)) {
-      return result(`t=${world.now}: ${settled - before} transitions in one stable period (limit ${maxTransitionsPerStable(params.routers)})`);
+      return `t=${world.now}: ${settled - before} transitions in one stable period (limit ${maxTransitionsPerStable(params.routers)})`;
     }
-    world.runUntil(T + bound + 2 * A + rng.int(0, 4 * A));
-    if (world.violation !== null) return result(world.violation);
-    if (world.totalTransitions !== settled) {
-      return result(`t=${world.now}: ${world.totalTransitions - settled} transitions after convergence (flapping)`);
-    }
+    const flapping = noFlapping(world, rng, T + bound, A);
+    if (flapping !== null) return flapping;
     const still = checkConverged(world);
-    if (still !== null) return result(`t=${world.now}: diverged while stable: ${still}`);
-  }
-  return result(null);
+    return still === null ? null : `t=${world.now}: diverged while stable: ${still}`;
+  });
+  return result(violation);
 }
 
 /** Run a seed; on failure run it again with tracing and return the full report. */
@@ -225,11 +184,10 @@ export function reportSeed(seed: number, stepFn?: StepFn): string | null {
   const quick = runSeed(seed, base);
   if (quick.violation === null) return null;
   const traced = runSeed(seed, { ...base, trace: true });
-  return [
-    `SIMULATION FAILED ${quick.description}`,
-    `violation: ${traced.violation ?? '(not reproduced with tracing!)'}`,
-    `replay: SIM_SEED=${seed} npx tap --reporter=tap test/sim/sim.test.ts   (or: npx ts-node-esm test/sim/replay.ts ${seed})`,
-    'trace:',
-    ...(traced.trace ?? []),
-  ].join('\n');
+  return failureReport(
+    'SIMULATION FAILED',
+    quick.description,
+    traced,
+    `SIM_SEED=${seed} npx tap --reporter=tap test/sim/sim.test.ts   (or: npx ts-node-esm test/sim/replay.ts ${seed})`,
+  );
 }

@@ -1,0 +1,60 @@
+/*
+ * haagent_native: the shared argument readers; see args.h for the contract.
+ */
+#include "args.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+int get_ifname(napi_env env, napi_value value, char buf[IFNAMSIZ], errno_thrower throw_errno_fn) {
+  napi_valuetype type;
+  size_t len = 0;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_string) {
+    throw_type(env, "ifname must be a string");
+    return -1;
+  }
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
+    throw_napi_failure(env, "napi_get_value_string_utf8");
+    return -1;
+  }
+  if (len == 0 || len >= IFNAMSIZ) {
+    /* The kernel's own answer for a name that cannot exist. */
+    throw_errno_fn(env, len == 0 ? ENODEV : ENAMETOOLONG, "if_nametoindex", NULL);
+    return -1;
+  }
+  if (napi_get_value_string_utf8(env, value, buf, IFNAMSIZ, &len) != napi_ok) {
+    throw_napi_failure(env, "napi_get_value_string_utf8");
+    return -1;
+  }
+  if (strlen(buf) != len) { /* embedded NUL */
+    throw_errno_fn(env, ENODEV, "if_nametoindex", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+int get_uint8_array(napi_env env, napi_value value, const char *type_msg, void **data,
+                    size_t *len) {
+  bool is_typed = false;
+  /* The `what` strings are the call texts NAPI_CALL reported when this code lived in the
+   * callers, so the error messages stay the same. */
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok) {
+    throw_napi_failure(env, "napi_is_typedarray(env, argv[1], &is_typed)");
+    return -1;
+  }
+  if (!is_typed) {
+    throw_type(env, type_msg);
+    return -1;
+  }
+  napi_typedarray_type ta_type;
+  if (napi_get_typedarray_info(env, value, &ta_type, len, data, NULL, NULL) != napi_ok) {
+    throw_napi_failure(env, "napi_get_typedarray_info(env, argv[1], &ta_type, &len, &data, NULL, NULL)");
+    return -1;
+  }
+  if (ta_type != napi_uint8_array) {
+    throw_type(env, type_msg);
+    return -1;
+  }
+  return 0;
+}
