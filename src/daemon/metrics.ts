@@ -168,6 +168,25 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     labelNames: ['instance'] as const,
     registers,
   });
+  // Issue 5: never two masters. Peers with other settings, isolation, the fencing epoch.
+  const configMismatch = new Gauge({
+    name: 'haagent_config_mismatch',
+    help: 'haagent peers (heard over the hello paths) whose VRID/VIPs/interval/version/auth fingerprint differs from ours.',
+    labelNames: ['instance'] as const,
+    registers,
+  });
+  const isolated = new Gauge({
+    name: 'haagent_isolated',
+    help: '1 when the node hears no peer on any path and reaches no witness (it holds no VIP).',
+    labelNames: ['instance'] as const,
+    registers,
+  });
+  const epoch = new Gauge({
+    name: 'haagent_epoch',
+    help: 'Fencing epoch this node took when it last became master (0 = never).',
+    labelNames: ['instance'] as const,
+    registers,
+  });
   const advertsSent = new MirroredCounter(
     new Counter({ name: 'haagent_adverts_sent_total', help: 'VRRP advertisements sent.', labelNames: ['instance', 'vrid'] as const, registers }),
     ['instance', 'vrid'] as const,
@@ -241,7 +260,13 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     priority.reset();
     effectivePriority.reset();
     faults.reset();
+    configMismatch.reset();
+    isolated.reset();
+    epoch.reset();
     for (const inst of status.instances) {
+      configMismatch.set({ instance: inst.name }, (inst.peers ?? []).filter((p) => !p.fingerprintMatch).length);
+      isolated.set({ instance: inst.name }, inst.isolated === true ? 1 : 0);
+      epoch.set({ instance: inst.name }, inst.epoch);
       const vrid = String(inst.vrid);
       for (const state of STATES) instanceState.set({ instance: inst.name, vrid, state }, inst.state === state ? 1 : 0);
       priority.set({ instance: inst.name, vrid }, inst.priority);

@@ -256,3 +256,20 @@ t.test('close() stops listening, detaches from events, is idempotent; busy port 
   await t.rejects(fetch(server.url));
   await t.rejects(startMetricsServer('nonsense', agent), { code: 'HA_ERR_INVALID_ARGUMENT' });
 });
+
+t.test('issue 5 series: config mismatch with peers, isolation, fencing epoch', async (t) => {
+  const peer = (fingerprintMatch: boolean): NonNullable<InstanceStatus['peers']>[number] => ({
+    node: 'b@192.0.2.2', state: 'BACKUP', priority: 100, epoch: 3, vrrpAddress: '192.0.2.2', fingerprintMatch, lastSeenAgoMs: 10, paths: { eth1: 10 },
+  });
+  const agent = fakeAgent([instance({ peers: [peer(false)], isolated: false, epoch: 4 })]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  let body = await scrape(server.url);
+  t.equal(value(body, 'haagent_config_mismatch{instance="vi_1"}'), 1, 'a peer with other settings is visible');
+  t.equal(value(body, 'haagent_isolated{instance="vi_1"}'), 0);
+  t.equal(value(body, 'haagent_epoch{instance="vi_1"}'), 4);
+  agent.set([instance({ peers: [peer(true)], isolated: true, epoch: 4 })]);
+  body = await scrape(server.url);
+  t.equal(value(body, 'haagent_config_mismatch{instance="vi_1"}'), 0);
+  t.equal(value(body, 'haagent_isolated{instance="vi_1"}'), 1);
+});
