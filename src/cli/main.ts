@@ -123,6 +123,32 @@ program.command('events')
     }
   });
 
+program.command('init')
+  .description('write example configs; --active-active: two VIPs, each host master of one, both on the survivor')
+  .requiredOption('--active-active', 'the active-active pair (the only layout so far)')
+  .requiredOption('--interface <if>', 'NIC carrying VRRP heartbeats')
+  .option('--external <if>', 'NIC where the VIPs live (default: --interface)')
+  .option('--vip <cidr>', 'virtual IP (exactly two: host A\'s, then host B\'s)', collect)
+  .option('--vrid <n>', 'VRID of the first VIP; the second uses the next one', '51')
+  .option('--advert-interval <dur>', 'advert interval', '1s')
+  .option('--vrrp-version <v>', '2 or 3', '3')
+  .option('--out <dir>', 'where to write host-a.yaml and host-b.yaml', '.')
+  .option('--force', 'overwrite existing files')
+  .action(async (opts: { interface: string; external?: string; vip?: string[]; vrid: string; advertInterval: string; vrrpVersion: string; out: string; force?: boolean }) => {
+    try {
+      const { writeActiveActive } = await import('./init.js');
+      const version = opts.vrrpVersion === '2' ? 2 : opts.vrrpVersion === '3' ? 3 : undefined;
+      if (version === undefined) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `--vrrp-version takes 2 or 3, got "${opts.vrrpVersion}"`);
+      const files = writeActiveActive({
+        interface: opts.interface, external: opts.external ?? opts.interface, vips: opts.vip ?? [],
+        vrid: Number(opts.vrid), advertInterval: opts.advertInterval, vrrpVersion: version,
+      }, opts.out, opts.force === true);
+      process.stdout.write(`wrote ${files.join(' and ')}: copy host-a.yaml to the first host and host-b.yaml to the second as /etc/haagent/haagent.yaml\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
 program.command('check-config')
   .description('validate a config file and print the effective settings')
   .argument('[file]', 'config file', '/etc/haagent/haagent.yaml')
