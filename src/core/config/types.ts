@@ -66,6 +66,8 @@ export type WitnessConfig =
   | { readonly type: 'tcp'; readonly address: string; readonly port: number }
   | { readonly type: 'http'; readonly url: string };
 
+import type { VirtualServiceConfig } from './services.js';
+
 export interface InstanceConfig {
   readonly name: string;
   readonly vrid: number;
@@ -110,6 +112,8 @@ export interface InstanceConfig {
    * Master_Down_Interval of extra outage.
    */
   readonly vipLeaseWait: boolean;
+  /** Load-balanced services on the VIPs (issue 6); the master programs them. */
+  readonly virtualServices: readonly VirtualServiceConfig[];
 }
 
 export interface AgentConfig {

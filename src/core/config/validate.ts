@@ -13,6 +13,7 @@ import { ROLE_DEFAULTS, ROLES } from './roles.js';
 import { parseChecks } from './checks.js';
 import { parseHooks } from './hooks.js';
 import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
+import { parseServices } from './services.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
@@ -25,7 +26,7 @@ const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-p
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
-  'paths', 'witness', 'vip-lifetime', 'vip-lease-wait',
+  'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -161,6 +162,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     hooks: parseHooks(c, raw['hooks'], [...path, 'hooks']),
     paths, witness, vipLifetimeSec,
     vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
+    virtualServices: parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips),
   });
 }
 

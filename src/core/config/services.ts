@@ -1,0 +1,97 @@
+/**
+ * `virtual-services:` of an instance (issue 6, part 2): `vip:port/tcp` balanced over real
+ * servers, each with an optional health check (any check kind; a failing check takes the server
+ * out of the rotation). The VIP defaults to the instance's first VIP and must be one of its VIPs.
+ */
+import { parseChecks } from './checks.js';
+import { parseIpAddress } from './cidr.js';
+import { Collector, isRecord, type PathSegment } from './collector.js';
+import type { CheckConfig } from './types.js';
+
+export type SchedulerName = 'round-robin' | 'weighted' | 'source-hash';
+
+export interface RealServerConfig {
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  /** Health check of this real server (its own rise/fall); absent = always up. */
+  readonly check: CheckConfig | undefined;
+}
+
+export interface VirtualServiceConfig {
+  readonly vip: string;
+  readonly port: number;
+  readonly protocol: 'tcp';
+  readonly scheduler: SchedulerName;
+  readonly realServers: readonly RealServerConfig[];
+  /** Source address for forwarded traffic; absent = masquerade. */
+  readonly snat: string | undefined;
+}
+
+const SCHEDULERS: readonly SchedulerName[] = ['round-robin', 'weighted', 'source-hash'];
+
+function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fallbackPort: number): RealServerConfig | undefined {
+  if (!isRecord(raw)) return c.fail(path, 'must be a mapping like { address: 10.0.0.11, port: 80 }');
+  c.unknownKeys(raw, new Set(['address', 'port', 'weight', 'check']), path);
+  const text = c.str(raw, 'address', path);
+  if (text === undefined) return raw['address'] === undefined ? c.fail([...path, 'address'], 'is required') : undefined;
+  const a = parseIpAddress(text);
+  if (!a.ok) return c.fail([...path, 'address'], a.reason);
+  if (a.family !== 4) return c.fail([...path, 'address'], 'the nftables balancer handles IPv4 real servers only');
+  const port = c.int(raw, 'port', path, 1, 65535) ?? fallbackPort;
+  const weight = c.int(raw, 'weight', path, 1, 100) ?? 1;
+  let check: CheckConfig | undefined;
+  const rc = raw['check'];
+  if (rc !== undefined) {
+    if (!isRecord(rc)) return c.fail([...path, 'check'], 'must be a check mapping, e.g. { type: tcp } or { type: http }');
+    // Defaults point the check at this real server: tcp to its address and port, http to its root.
+    const defaults: Record<string, unknown> = { name: `${a.address}-${port}` };
+    if (rc['type'] === 'tcp') Object.assign(defaults, { host: a.address, port });
+    if (rc['type'] === 'http') defaults['url'] = `http://${a.address}:${port}/`;
+    // parseChecks reports paths as <path>.check[0].<key>; the list has one element.
+    check = parseChecks(c, [{ ...defaults, ...rc }], [...path, 'check'])[0];
+  }
+  return Object.freeze({ address: a.address, port, weight, check });
+}
+
+export function parseServices(c: Collector, raw: unknown, path: readonly PathSegment[], vips: readonly string[]): readonly VirtualServiceConfig[] {
+  if (raw === undefined || raw === null) return Object.freeze([]);
+  if (!Array.isArray(raw)) {
+    c.fail(path, 'must be a list of virtual services');
+    return Object.freeze([]);
+  }
+  const vipAddresses = vips.map((v) => v.split('/')[0] ?? v);
+  const out: VirtualServiceConfig[] = [];
+  raw.forEach((r, i) => {
+    const p = [...path, i];
+    if (!isRecord(r)) return c.fail(p, 'must be a mapping { port, real-servers, ... }');
+    c.unknownKeys(r, new Set(['vip', 'port', 'protocol', 'scheduler', 'real-servers', 'snat']), p);
+    const vipText = c.str(r, 'vip', p) ?? vipAddresses[0];
+    if (vipText === undefined) return c.fail([...p, 'vip'], 'the instance has no VIP');
+    const vip = parseIpAddress(vipText);
+    if (!vip.ok) return c.fail([...p, 'vip'], vip.reason);
+    if (!vipAddresses.includes(vip.address)) return c.fail([...p, 'vip'], `${vip.address} is not one of this instance's VIPs (${vipAddresses.join(', ')})`);
+    if (vip.family !== 4) return c.fail([...p, 'vip'], 'the nftables balancer handles IPv4 VIPs only');
+    const port = c.int(r, 'port', p, 1, 65535);
+    if (port === undefined) return r['port'] === undefined ? c.fail([...p, 'port'], 'is required') : undefined;
+    const protocol = r['protocol'] ?? 'tcp';
+    if (protocol !== 'tcp') c.fail([...p, 'protocol'], `only tcp is balanced, got ${JSON.stringify(protocol)}`);
+    const scheduler = r['scheduler'] ?? 'round-robin';
+    if (typeof scheduler !== 'string' || !(SCHEDULERS as readonly string[]).includes(scheduler)) {
+      return c.fail([...p, 'scheduler'], `must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(scheduler)}`);
+    }
+    const list = c.list(r, 'real-servers', p);
+    if (list === undefined || list.length === 0) return c.fail([...p, 'real-servers'], 'needs at least one real server');
+    const servers = list.map((s, j) => realServer(c, s, [...p, 'real-servers', j], port)).filter((s): s is RealServerConfig => s !== undefined);
+    const snatText = c.str(r, 'snat', p);
+    const snat = snatText === undefined ? undefined : parseIpAddress(snatText);
+    if (snat !== undefined && !snat.ok) c.fail([...p, 'snat'], snat.reason);
+    if (out.some((o) => o.vip === vip.address && o.port === port)) c.fail(p, `${vip.address}:${port}/tcp is defined twice`);
+    out.push(Object.freeze({
+      vip: vip.address, port, protocol: 'tcp', scheduler: scheduler as SchedulerName,
+      realServers: Object.freeze(servers), snat: snat?.ok === true ? snat.address : undefined,
+    }));
+    return undefined;
+  });
+  return Object.freeze(out);
+}
