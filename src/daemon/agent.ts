@@ -28,6 +28,7 @@ import { FileEpochStore } from '../adapters/epoch-store.js';
 import { InstanceRunner } from './instance-runner.js';
 import { diffConfigs } from './reload-plan.js';
 import { PeerLink } from './peer-link.js';
+import { Balancer } from './balancer.js';
 import { WitnessMonitor } from '../adapters/witness.js';
 import { configFingerprint } from '../core/peer/fingerprint.js';
 import { emptyPeerTable, notePeer, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
@@ -103,9 +104,15 @@ export class Agent {
   private reloading: Promise<string> | undefined;
   private peerLink: PeerLink | undefined;
   readonly events = new EventBus();
+  private readonly balancer: Balancer;
 
   private constructor(private readonly opts: AgentOptions, private readonly netlink: NetlinkPort) {
     this.config = opts.config;
+    this.balancer = new Balancer(opts.log);
+    // Only a MASTER's virtual services are in the kernel.
+    this.events.subscribe((ev) => {
+      if (ev.type === 'transition') this.balancer.setMaster(ev.instance, ev.to === 'MASTER');
+    });
   }
 
   static async start(opts: AgentOptions): Promise<Agent> {
@@ -249,6 +256,7 @@ export class Agent {
     };
     bound = { runner, announcer, hooks, health, config: inst, peer };
     this.bound.push(bound);
+    this.balancer.add(inst);
     const link = await this.netlink.getLink(inst.external);
     if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
     if (inst.checks.length > 0) {
@@ -327,6 +335,7 @@ export class Agent {
 
   private async stopInstance(b: Bound): Promise<void> {
     this.stopPeers(b);
+    this.balancer.remove(b.config.name);
     b.health.stop();
     b.runner.input({ type: 'shutdown' });
     await b.runner.drain();
@@ -541,6 +550,7 @@ export class Agent {
         b.announcer.close();
         b.hooks.close();
       }
+      await this.balancer.close();
       for (const s of this.sockets.values()) s.close();
       this.peerLink?.close();
       this.watcher?.close();

@@ -1,0 +1,4 @@
+/** The kernel load balancer's pure side: virtual-service types and nftables JSON rulesets. */
+export * from './types.js';
+export { buildRuleset, emptyRuleset, weightedSlots, PRIORITY_DSTNAT, PRIORITY_SRCNAT, SOURCE_HASH_SEED, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
+export { validateServices, MAX_WEIGHT, MIN_WEIGHT } from './validate.js';

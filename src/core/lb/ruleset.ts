@@ -1,0 +1,163 @@
+/**
+ * nftables rulesets for the kernel load balancer (issue 6 §2), as libnftables JSON
+ * (`man libnftables-json`), built purely from data: the adapter (src/adapters/nft.ts) hands the
+ * document to `nft -j -f -`, which applies it as ONE atomic transaction.
+ *
+ * Everything lives in our own table `table ip haagent`; no command names any other table, so
+ * other rulesets on the host are never flushed or touched. buildRuleset (re)defines the table
+ * whole: `add table` (no-op when it exists), `flush table` (drops our previous rules), then
+ * `add chain` x3 and one `add rule` per service and chain:
+ *
+ *   prerouting  nat, hook prerouting, priority dstnat (-100):
+ *     ip daddr VIP tcp dport PORT dnat ip to <selector> map { slot : addr . port, ... }
+ *   output      nat, hook output, priority dstnat (-100): the same rules, for connections the
+ *               balancer itself opens to the VIP
+ *   postrouting nat, hook postrouting, priority srcnat (100):
+ *     ct status dnat ct original ip daddr VIP ct protocol tcp ct original proto-dst PORT
+ *       masquerade | snat to SNAT_ADDRESS
+ *     (source NAT only for connections our DNAT rule sent to a real server, so the real
+ *      server answers the balancer, which un-NATs the reply to the client)
+ *
+ * A service with exactly one up real server gets a plain `dnat to addr:port`. A service with
+ * NO up real server gets no rule at all: connections to VIP:PORT then go to the balancer's own
+ * stack, answered by a local listener on that port if there is one, otherwise refused (RST).
+ * Existing connections keep their conntrack NAT binding when a server goes down or the ruleset
+ * is re-applied; only new connections follow the new rules.
+ *
+ * What this deliberately does not do: check that the VIP is on the host (only the master
+ * applies a ruleset; the backup has none), IPv6, UDP, or persistence beyond source-hash.
+ * `flush table` keeps chains a previous version of this module may have created and this one
+ * no longer does; within one version the chain set is fixed.
+ */
+import type { NftCommand, NftJson, NftRuleset, RealServer, RulesetOptions, VirtualService } from './types.js';
+import { validateServices } from './validate.js';
+
+export const TABLE_FAMILY = 'ip';
+export const TABLE_NAME = 'haagent';
+/** nftables' named priorities for nat chains in the ip family. */
+export const PRIORITY_DSTNAT = -100;
+export const PRIORITY_SRCNAT = 100;
+/**
+ * Fixed jhash seed: without one the kernel picks a random seed per rule, so every re-apply (and
+ * the backup after a takeover) would move clients to other servers.
+ */
+export const SOURCE_HASH_SEED = 0x68616167; // "haag"
+
+const table = { family: TABLE_FAMILY, name: TABLE_NAME } as const;
+
+function chain(name: string, hook: string, prio: number): NftCommand {
+  return { add: { chain: { family: TABLE_FAMILY, table: TABLE_NAME, name, type: 'nat', hook, prio, policy: 'accept' } } };
+}
+
+function rule(chainName: string, comment: string, expr: readonly NftJson[]): NftCommand {
+  return { add: { rule: { family: TABLE_FAMILY, table: TABLE_NAME, chain: chainName, comment, expr } } };
+}
+
+function match(left: NftJson, right: NftJson, op = '=='): NftJson {
+  return { match: { op, left, right } };
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The map from selector value to server for the weighted scheduler: server i owns a range of
+ * width weight_i / g (g = gcd of the up weights), in config order. Returns the modulus too.
+ */
+export function weightedSlots(servers: readonly RealServer[]): { mod: number; slots: { from: number; to: number; server: RealServer }[] } {
+  const g = servers.reduce((acc, s) => gcd(acc, s.weight), 0);
+  let next = 0;
+  const slots = servers.map((server) => {
+    const from = next;
+    next += server.weight / g;
+    return { from, to: next - 1, server };
+  });
+  return { mod: next, slots };
+}
+
+function target(s: RealServer): NftJson {
+  return { concat: [s.address, s.port] };
+}
+
+/** The DNAT statement for the up servers of `svc` (at least one). */
+function dnat(svc: VirtualService, up: readonly RealServer[]): NftJson {
+  const [only] = up;
+  if (up.length === 1 && only !== undefined) return { dnat: { addr: only.address, port: only.port } };
+  let key: NftJson;
+  let elems: NftJson[];
+  switch (svc.scheduler) {
+    case 'round-robin':
+      key = { numgen: { mode: 'inc', mod: up.length, offset: 0 } };
+      elems = up.map((s, i) => [i, target(s)]);
+      break;
+    case 'source-hash':
+      key = { jhash: { mod: up.length, seed: SOURCE_HASH_SEED, expr: { payload: { protocol: 'ip', field: 'saddr' } } } };
+      elems = up.map((s, i) => [i, target(s)]);
+      break;
+    case 'weighted': {
+      const { mod, slots } = weightedSlots(up);
+      key = { numgen: { mode: 'random', mod, offset: 0 } };
+      elems = slots.map(({ from, to, server }) => [from === to ? from : { range: [from, to] }, target(server)]);
+      break;
+    }
+  }
+  return { dnat: { family: 'ip', addr: { map: { key, data: { set: elems } } } } };
+}
+
+function serviceName(svc: VirtualService): string {
+  return `${svc.vip}:${svc.port}/${svc.protocol}`;
+}
+
+/**
+ * The transaction that makes `table ip haagent` balance exactly `services` (see the module
+ * comment). Deterministic: the same arguments give the same document, services and servers in
+ * the order given. Throws HA_ERR_INVALID_ARGUMENT on malformed input (validate.ts).
+ */
+export function buildRuleset(services: readonly VirtualService[], opts: RulesetOptions = {}): NftRuleset {
+  validateServices(services, opts);
+  const nat: NftJson = opts.snatAddress === undefined ? { masquerade: null } : { snat: { addr: opts.snatAddress } };
+  const dstnatRules: NftCommand[] = [];
+  const outputRules: NftCommand[] = [];
+  const srcnatRules: NftCommand[] = [];
+  for (const svc of services) {
+    const up = svc.realServers.filter((s) => s.up);
+    if (up.length === 0) continue;
+    const name = serviceName(svc);
+    const comment = `haagent ${name} ${svc.scheduler}`;
+    const expr = [
+      match({ payload: { protocol: 'ip', field: 'daddr' } }, svc.vip),
+      match({ payload: { protocol: 'tcp', field: 'dport' } }, svc.port),
+      dnat(svc, up),
+    ];
+    dstnatRules.push(rule('prerouting', comment, expr));
+    outputRules.push(rule('output', comment, expr));
+    srcnatRules.push(rule('postrouting', `haagent ${name} replies via the balancer`, [
+      match({ ct: { key: 'status' } }, 'dnat', 'in'),
+      match({ ct: { key: 'daddr', family: 'ip', dir: 'original' } }, svc.vip),
+      match({ ct: { key: 'protocol' } }, 'tcp'),
+      match({ ct: { key: 'proto-dst', dir: 'original' } }, svc.port),
+      nat,
+    ]));
+  }
+  return {
+    nftables: [
+      { add: { table } },
+      { flush: { table } },
+      chain('prerouting', 'prerouting', PRIORITY_DSTNAT),
+      chain('output', 'output', PRIORITY_DSTNAT),
+      chain('postrouting', 'postrouting', PRIORITY_SRCNAT),
+      ...dstnatRules,
+      ...outputRules,
+      ...srcnatRules,
+    ],
+  };
+}
+
+/**
+ * The transaction that removes `table ip haagent` and everything in it, whether or not it
+ * exists: `add table` (no-op when present) then `delete table`, atomically. Leaves nothing.
+ */
+export function emptyRuleset(): NftRuleset {
+  return { nftables: [{ add: { table } }, { delete: { table } }] };
+}
