@@ -12,6 +12,7 @@ import { buildRuleset } from '../core/lb/ruleset.js';
 import type { VirtualService } from '../core/lb/types.js';
 import { applyRuleset, deleteTable } from '../adapters/nft.js';
 import { HealthMonitor } from './health-monitor.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 interface Tracked {
   readonly inst: InstanceConfig;
@@ -25,15 +26,25 @@ export class Balancer {
   private readonly tracked = new Map<string, Tracked>();
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Proxy-mode services running on this node, by `vip:port`. */
+  private readonly proxies = new Map<string, TcpProxy>();
   /** The last apply's outcome, for status. */
   lastError: string | undefined;
   applies = 0;
 
   constructor(private readonly log: Logger) {}
 
+  private cleaned = false;
+
   /** Starts the real-server checks of an instance's services (no-op without services). */
   add(inst: InstanceConfig): void {
     if (inst.virtualServices.length === 0) return;
+    if (!this.cleaned) {
+      // Rules a killed agent left behind (like stale VIPs at start): ours only, if nft exists.
+      this.cleaned = true;
+      this.chain = this.chain.then(() => deleteTable().catch(() => undefined));
+    }
+    if (inst.virtualServices.some((s) => s.mode === 'nftables')) this.hadKernel = true;
     const t: Tracked = { inst, master: false, up: new Map(), monitors: [] };
     inst.virtualServices.forEach((svc, si) => {
       svc.realServers.forEach((rs, ri) => {
@@ -75,27 +86,52 @@ export class Balancer {
     this.sync();
   }
 
-  /** The services the kernel should have now. */
-  wanted(): { services: VirtualService[]; snat: string | undefined } {
+  /** The services this node should serve now: kernel (nftables) ones and proxied ones. */
+  wanted(): { services: VirtualService[]; proxied: VirtualService[]; snat: string | undefined } {
     const services: VirtualService[] = [];
+    const proxied: VirtualService[] = [];
     let snat: string | undefined;
     for (const t of this.tracked.values()) {
       if (!t.master) continue;
       t.inst.virtualServices.forEach((svc: VirtualServiceConfig, si) => {
-        snat ??= svc.snat;
-        services.push({
+        if (svc.mode === 'nftables') snat ??= svc.snat;
+        (svc.mode === 'proxy' ? proxied : services).push({
           vip: svc.vip, port: svc.port, protocol: 'tcp', scheduler: svc.scheduler,
           realServers: svc.realServers.map((rs, ri) => ({ address: rs.address, port: rs.port, weight: rs.weight, up: t.up.get(`${si}/${ri}`) === true })),
         });
       });
     }
-    return { services, snat };
+    return { services, proxied, snat };
+  }
+
+  /** Proxies follow the wanted set: started, updated with verdicts, or stopped. */
+  private syncProxies(proxied: readonly VirtualService[]): void {
+    const keep = new Set<string>();
+    for (const svc of proxied) {
+      const key = `${svc.vip}:${svc.port}`;
+      keep.add(key);
+      const running = this.proxies.get(key);
+      if (running !== undefined) {
+        running.update(svc);
+        continue;
+      }
+      const p = new TcpProxy(svc, this.log);
+      this.proxies.set(key, p);
+      void p.start();
+    }
+    for (const [key, p] of this.proxies) {
+      if (keep.has(key)) continue;
+      p.stop();
+      this.proxies.delete(key);
+    }
   }
 
   private sync(): void {
     this.chain = this.chain.then(async () => {
       if (this.closed) return;
-      const { services, snat } = this.wanted();
+      const { services, proxied, snat } = this.wanted();
+      this.syncProxies(proxied);
+      if (!this.usesKernel()) return;
       try {
         if (services.length === 0) await deleteTable();
         else await applyRuleset(buildRuleset(services, snat === undefined ? {} : { snatAddress: snat }));
@@ -109,10 +145,19 @@ export class Balancer {
     });
   }
 
-  /** Stops the checks and removes our table (idempotent). */
+  /** Whether any instance has kernel-mode services (else nft is never run). */
+  private usesKernel(): boolean {
+    return [...this.tracked.values()].some((t) => t.inst.virtualServices.some((s) => s.mode === 'nftables')) || this.hadKernel;
+  }
+
+  private hadKernel = false;
+
+  /** Stops the checks and proxies and removes our table (idempotent). */
   async close(): Promise<void> {
     for (const t of this.tracked.values()) for (const m of t.monitors) m.stop();
-    const had = [...this.tracked.values()].some((t) => t.inst.virtualServices.length > 0);
+    for (const p of this.proxies.values()) p.stop();
+    this.proxies.clear();
+    const had = [...this.tracked.values()].some((t) => t.inst.virtualServices.some((s) => s.mode === 'nftables'));
     this.tracked.clear();
     await this.chain;
     this.closed = true;

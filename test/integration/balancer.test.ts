@@ -22,8 +22,8 @@ if (skip !== undefined) {
   const { topo, h1, h2, hasVip, withCluster } = labSuite(t, 'halb');
 
   /** N sequential GETs to VIP:80 from the client: answers per host name, and failures. */
-  async function spread(n: number): Promise<Record<string, number>> {
-    const script = `let left=${n}; const out={}; (async()=>{ while(left-->0){ try { const r = await fetch("http://${VIP}/", { signal: AbortSignal.timeout(1000) }); const h=(await r.text()).trim(); out[h]=(out[h]??0)+1; } catch { out.failed=(out.failed??0)+1; } } process.stdout.write(JSON.stringify(out)); })();`;
+  async function spread(n: number, port = 80): Promise<Record<string, number>> {
+    const script = `let left=${n}; const out={}; (async()=>{ while(left-->0){ try { const r = await fetch("http://${VIP}:${port}/", { signal: AbortSignal.timeout(1000) }); const h=(await r.text()).trim(); out[h]=(out[h]??0)+1; } catch { out.failed=(out.failed??0)+1; } } process.stdout.write(JSON.stringify(out)); })();`;
     return JSON.parse(await run('ip', ['netns', 'exec', topo.client, process.execPath, '-e', script], 120_000)) as Record<string, number>;
   }
   const tables = async (host: typeof h1): Promise<string> => run('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables']);
@@ -90,5 +90,42 @@ instances:
     const left = await tables(h2);
     t.notMatch(left, /table ip haagent/, 'our table removed on stop');
     t.match(left, /table inet other/, 'the other table untouched');
+  }));
+
+  t.test('proxy mode (no nftables needed): the master proxies VIP:80 over both web servers', (t) => withCluster(async (c) => {
+    const webs = new Map<string, ChildProcess>();
+    for (const h of topo.hosts) webs.set(h.name, c.startWeb(h));
+    const conf = (host: typeof h1, priority: number): string => {
+      const file = `/tmp/${topo.prefix}-${host.name}-proxy.yaml`;
+      writeFileSync(file, `socket: ${c.socketPath(host)}
+instances:
+  - name: web
+    vrid: 51
+    interface: int0
+    external: ext0
+    vips: [${VIP_CIDR}]
+    advert-interval: 100ms
+    priority: ${priority}
+    preempt: true
+    virtual-services:
+      - mode: proxy
+        port: 8080
+        real-servers:
+          - { address: ${h1.intAddress}, port: 80, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }
+          - { address: ${h2.intAddress}, port: 80, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }
+`);
+      return file;
+    };
+    const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
+    const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'BACKUP', 10_000), 'h2 BACKUP');
+    t.ok(await c.waitFor(async () => { const s = await spread(20, 8080); return (s['h1'] ?? 0) > 0 && (s['h2'] ?? 0) > 0; }, 10_000), 'both servers answer through the proxy', { logs: logsOf(a) });
+    const split = await spread(400, 8080);
+    t.equal(split['failed'] ?? 0, 0, 'no failed request', { split });
+    t.ok(Math.abs((split['h1'] ?? 0) - 200) <= 12, 'round-robin: 200 +- 12 each', { split });
+    t.notMatch(await tables(h1), /table ip haagent/, 'no nftables rules in proxy mode');
+    webs.get('h2')?.kill('SIGKILL');
+    t.ok(await c.waitFor(async () => { const s = await spread(20, 8080); return (s['h1'] ?? 0) === 20; }, 5000), 'a dead server leaves the rotation');
   }));
 }

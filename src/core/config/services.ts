@@ -19,6 +19,8 @@ export interface RealServerConfig {
 }
 
 export interface VirtualServiceConfig {
+  /** nftables (kernel DNAT, default) or proxy (userspace TCP proxy in the agent: hosts without nftables). */
+  readonly mode: 'nftables' | 'proxy';
   readonly vip: string;
   readonly port: number;
   readonly protocol: 'tcp';
@@ -65,7 +67,9 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
   raw.forEach((r, i) => {
     const p = [...path, i];
     if (!isRecord(r)) return c.fail(p, 'must be a mapping { port, real-servers, ... }');
-    c.unknownKeys(r, new Set(['vip', 'port', 'protocol', 'scheduler', 'real-servers', 'snat']), p);
+    c.unknownKeys(r, new Set(['mode', 'vip', 'port', 'protocol', 'scheduler', 'real-servers', 'snat']), p);
+    const mode = r['mode'] ?? 'nftables';
+    if (mode !== 'nftables' && mode !== 'proxy') return c.fail([...p, 'mode'], `must be nftables or proxy, got ${JSON.stringify(mode)}`);
     const vipText = c.str(r, 'vip', p) ?? vipAddresses[0];
     if (vipText === undefined) return c.fail([...p, 'vip'], 'the instance has no VIP');
     const vip = parseIpAddress(vipText);
@@ -88,7 +92,7 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     if (snat !== undefined && !snat.ok) c.fail([...p, 'snat'], snat.reason);
     if (out.some((o) => o.vip === vip.address && o.port === port)) c.fail(p, `${vip.address}:${port}/tcp is defined twice`);
     out.push(Object.freeze({
-      vip: vip.address, port, protocol: 'tcp', scheduler: scheduler as SchedulerName,
+      mode, vip: vip.address, port, protocol: 'tcp', scheduler: scheduler as SchedulerName,
       realServers: Object.freeze(servers), snat: snat?.ok === true ? snat.address : undefined,
     }));
     return undefined;

@@ -1,0 +1,112 @@
+/**
+ * The userspace TCP proxy mode of the load balancer (hosts without nftables): the master
+ * listens on VIP:port and pipes each connection to one up real server, chosen like the kernel
+ * mode (round-robin, weighted, source-hash). A connection whose server refuses is retried once
+ * on the next up server. Listening waits for the VIP to be on the host (it is added just before).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { VirtualService } from '../core/lb/types.js';
+
+type Up = VirtualService['realServers'][number];
+
+/** Picks a server for one connection; pure given its counter. */
+export function pick(servers: readonly Up[], scheduler: VirtualService['scheduler'], counter: number, clientAddress: string): Up | undefined {
+  const up = servers.filter((s) => s.up);
+  if (up.length === 0) return undefined;
+  if (scheduler === 'source-hash') {
+    let h = 2166136261;
+    for (const ch of clientAddress) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+    return up[h % up.length];
+  }
+  if (scheduler === 'weighted') {
+    const total = up.reduce((a, s) => a + s.weight, 0);
+    let slot = counter % total;
+    for (const s of up) {
+      if (slot < s.weight) return s;
+      slot -= s.weight;
+    }
+  }
+  return up[counter % up.length];
+}
+
+export class TcpProxy {
+  private server: Server | undefined;
+  private counter = 0;
+  private stopped = false;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private svc: VirtualService, private readonly log: Logger) {}
+
+  /** New real-server verdicts (or weights) for the next connections. */
+  update(svc: VirtualService): void {
+    this.svc = svc;
+  }
+
+  async start(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.listen();
+        this.log.info({ vip: this.svc.vip, port: this.svc.port }, 'proxy listening');
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || attempt >= 50) {
+          this.log.error({ err, vip: this.svc.vip, port: this.svc.port }, 'proxy cannot listen');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100)); // the VIP is being added
+      }
+    }
+  }
+
+  private listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((client) => this.handle(client));
+      server.once('error', reject);
+      server.listen(this.svc.port, this.svc.vip, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log.error({ err }, 'proxy server error'));
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private handle(client: Socket, tried: ReadonlySet<string> = new Set()): void {
+    this.sockets.add(client);
+    client.once('close', () => this.sockets.delete(client));
+    const servers = this.svc.realServers.filter((s) => !tried.has(`${s.address}:${s.port}`));
+    const target = pick(servers, this.svc.scheduler, this.counter++, client.remoteAddress ?? '');
+    if (target === undefined) {
+      client.destroy();
+      return;
+    }
+    client.pause();
+    const upstream = connect({ host: target.address, port: target.port });
+    this.sockets.add(upstream);
+    upstream.once('close', () => this.sockets.delete(upstream));
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+    upstream.on('error', (err) => {
+      if (!connected && tried.size === 0) {
+        this.handle(client, new Set([`${target.address}:${target.port}`])); // once more, elsewhere
+        return;
+      }
+      this.log.debug({ err, server: `${target.address}:${target.port}` }, 'proxied connection failed');
+      client.destroy();
+    });
+    client.on('error', () => upstream.destroy());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.server?.close();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+}
