@@ -1,6 +1,6 @@
 /**
- * The kernel side of the load balancer: runs `nft` (Debian package `nftables`) with JSON on
- * stdin/stdout, from an argument vector (never a shell). Rulesets come from src/core/lb.
+ * The kernel side of the load balancer: runs `nft` (Debian package `nftables`) in JSON mode
+ * (`-j`), from an argument vector (never a shell). Rulesets come from src/core/lb.
  *
  * `netns`: run inside that network namespace (`ip netns exec NS nft ...`), for tests and labs.
  * Every failure rejects with HaagentError('HA_ERR_NETLINK') whose message carries nft's stderr.
@@ -23,7 +23,7 @@ function argv(netns: string | undefined, nftArgs: readonly string[]): [string, s
 }
 
 /** Runs nft; resolves with stdout, rejects HA_ERR_NETLINK naming the command and nft's stderr. */
-function runNft(nftArgs: readonly string[], netns: string | undefined, stdin?: string): Promise<string> {
+function runNft(nftArgs: readonly string[], netns: string | undefined): Promise<string> {
   const [file, args] = argv(netns, nftArgs);
   const what = [file, ...args].join(' ');
   return new Promise((resolve, reject) => {
@@ -38,9 +38,7 @@ function runNft(nftArgs: readonly string[], netns: string | undefined, stdin?: s
         : detail !== '' ? detail : err.message;
       reject(new HaagentError('HA_ERR_NETLINK', `${what} failed: ${reason}`, { cause: err }));
     });
-    // nft may exit before reading everything (bad arguments): the exit status reports that.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(stdin ?? '');
+    child.stdin?.end();
   });
 }
 

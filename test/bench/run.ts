@@ -17,8 +17,15 @@
  * `BENCH_JSON {...}` line. Exit status 0 whatever the figures; 1 only when the lab itself fails.
  * Everything (processes, namespaces, /tmp files) is removed at the end, on Ctrl-C and on error.
  *
+ * Then (test/bench/lb.ts, issue 6 part 3) the load balancer on the VIP: req/s and p50/p99 latency
+ * through VIP:80 for haagent's nftables mode, HAProxy (mode tcp and mode http) and haagent's proxy
+ * mode, in one lab, with the ratios to HAProxy (target: nftables >= HAProxy); its figures go in
+ * BENCH_JSON under "lb". `--lb` runs only that part, `--no-lb` skips it.
+ *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
- * --probe-timeout MS (default 30; the lab uses 100). The probe's timeout bounds the outage's
+ * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
+ * (default 5), --lb-connections N (default 32), --lb-threads N (wrk, default 2), --lb-rounds N (default 3: every
+ * mode measured N times in rotated order, medians shown). The probe's timeout bounds the outage's
  * resolution: a request sent just before the VIP moves fails only when it times out, so an outage
  * reads up to ~timeout + 10 ms longer than the takeover; the "VIP on backup" rows (taken from
  * `ip monitor` on the backup) show the takeover itself.
@@ -31,6 +38,7 @@ import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
 import { measureOutage, type ProbeResult } from '../../src/lab/outage.js';
 import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
+import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
 
 // ---------------------------------------------------------------- options
@@ -41,6 +49,10 @@ interface Options {
   readonly keepalived: boolean;
   readonly intervals: readonly number[];
   readonly probeTimeoutMs: number;
+  /** Run the failover part / the load-balancer part. */
+  readonly failover: boolean;
+  readonly lb: boolean;
+  readonly lbOpts: LbOptions;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -49,6 +61,12 @@ function parseArgs(argv: readonly string[]): Options {
   let keepalived = true;
   let intervals: number[] = [1000, 100];
   let probeTimeoutMs = 30;
+  let failover = true;
+  let lb = true;
+  let lbDurationS = 5;
+  let lbConnections = 32;
+  let lbThreads = 2;
+  let lbRounds = 3;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -61,8 +79,14 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--no-keepalived') keepalived = false;
     else if (a === '--intervals') intervals = next().split(',').map(Number);
     else if (a === '--probe-timeout') probeTimeoutMs = Number(next());
+    else if (a === '--lb') { lb = true; failover = false; }
+    else if (a === '--no-lb') lb = false;
+    else if (a === '--lb-duration') lbDurationS = Number(next());
+    else if (a === '--lb-connections') lbConnections = Number(next());
+    else if (a === '--lb-threads') lbThreads = Number(next());
+    else if (a === '--lb-rounds') lbRounds = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS]\n');
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
@@ -72,7 +96,11 @@ function parseArgs(argv: readonly string[]): Options {
     throw new Error('--intervals: milliseconds, multiples of 10 (VRRPv3 centiseconds)');
   }
   if (!Number.isInteger(probeTimeoutMs) || probeTimeoutMs < 5) throw new Error('--probe-timeout: milliseconds, >= 5');
-  return { runs, windowS, keepalived, intervals, probeTimeoutMs };
+  if (!(lbDurationS >= 1 && lbDurationS <= 600)) throw new Error('--lb-duration: seconds, 1..600');
+  if (!Number.isInteger(lbConnections) || lbConnections < 1) throw new Error('--lb-connections must be a positive integer');
+  if (!Number.isInteger(lbThreads) || lbThreads < 1 || lbThreads > lbConnections) throw new Error('--lb-threads: 1..connections');
+  if (!Number.isInteger(lbRounds) || lbRounds < 1) throw new Error('--lb-rounds must be a positive integer');
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds } };
 }
 
 // ---------------------------------------------------------------- /proc
@@ -599,9 +627,10 @@ async function main(): Promise<number> {
   const kaVersion = opts.keepalived ? keepalivedVersion() : undefined;
   const started = performance.now();
   const bench = new Bench(opts.probeTimeoutMs);
+  let lbBench: LbBench | undefined;
   const onSignal = (sig: string): void => {
     say(`${sig}: cleaning up`);
-    void bench.cleanup().finally(() => process.exit(130));
+    void Promise.all([bench.cleanup(), lbBench?.cleanup()]).finally(() => process.exit(130));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -610,13 +639,15 @@ async function main(): Promise<number> {
   if (!opts.keepalived) say('keepalived: skipped (--no-keepalived)');
   else if (kaVersion === undefined) say('keepalived: not installed, skipped (apt-get install keepalived)');
   else say(`keepalived: ${kaVersion}`);
-  say(`runs=${opts.runs}, steady-state window ${opts.windowS} s, intervals ${opts.intervals.join(', ')} ms, probe every 10 ms (${opts.probeTimeoutMs} ms timeout), CLK_TCK ${CLK_TCK}`);
+  if (opts.failover) say(`runs=${opts.runs}, steady-state window ${opts.windowS} s, intervals ${opts.intervals.join(', ')} ms, probe every 10 ms (${opts.probeTimeoutMs} ms timeout), CLK_TCK ${CLK_TCK}`);
 
   const results: IntervalResult[] = [];
   try {
-    say(`building namespaces ${bench.topo.namespaces.join(', ')}`);
-    await bench.setup();
-    for (const intervalMs of opts.intervals) {
+    if (opts.failover) {
+      say(`building namespaces ${bench.topo.namespaces.join(', ')}`);
+      await bench.setup();
+    }
+    for (const intervalMs of opts.failover ? opts.intervals : []) {
       const skewMs = ((256 - 100) / 256) * intervalMs;
       const byImpl = new Map<ImplName, ImplResult>();
       for (const impl of impls) {
@@ -700,8 +731,36 @@ async function main(): Promise<number> {
     return 1;
   }
   await bench.cleanup();
+
+  let lb: LbReport | undefined;
+  if (opts.lb) {
+    lbBench = new LbBench(opts.lbOpts, say);
+    try {
+      lb = await lbBench.run();
+    } catch (e) {
+      say(`lb: FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      await lbBench.cleanup();
+      return 1;
+    }
+    await lbBench.cleanup();
+  } else {
+    say('load balancer benchmark: skipped (--no-lb)');
+  }
   const runtimeS = (performance.now() - started) / 1000;
 
+  if (opts.failover) printFailover(results, opts, kaVersion, out);
+  if (lb !== undefined) printLb(lb, out);
+  out('');
+  out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
+  out(`BENCH_JSON ${JSON.stringify({
+    ...(opts.failover ? failoverJson(results, opts, kaVersion) : {}),
+    runtimeS: Math.round(runtimeS),
+    ...(lb === undefined ? {} : { lb: lbJson(lb) }),
+  })}`);
+  return 0;
+}
+
+function printFailover(results: readonly IntervalResult[], opts: Options, kaVersion: string | undefined, out: (l: string) => void): void {
   out('');
   out(`haagent vs ${kaVersion ?? 'keepalived (skipped)'}: VRRPv3, VRID 51, master prio 150 (preempt) / backup prio 100 (no preempt), VIP ${VIP_CIDR} on ext0`);
   out(`outage = client-visible gap (probe every 10 ms, ${opts.probeTimeoutMs} ms timeout) over ${opts.runs} run(s): median / max; crash = kill -9 + links down, clean stop = SIGTERM`);
@@ -710,8 +769,9 @@ async function main(): Promise<number> {
   out('switchover = `haagent switchover` on the master, then on the new master to move back (both directions pooled); target: no failed request;');
   out('keepalived has no switchover: its column shows its clean stop (its closest planned operation), and the ratio is against that');
   for (const r of results) printInterval(r, opts.windowS, out);
-  out('');
-  out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
+}
+
+function failoverJson(results: readonly IntervalResult[], opts: Options, kaVersion: string | undefined): Record<string, unknown> {
   const usageJson = (u: Usage): Record<string, number> => ({ rssKb: u.rssKb, cpuPct: r3(u.cpuPct), cpuPctSched: r3(u.cpuPctSched), procs: u.procs });
   const implJson = (x: ImplResult): Record<string, unknown> => ({
     crashOutageMs: { median: x.crash.median, max: x.crash.max, runs: x.crash.runs },
@@ -733,11 +793,10 @@ async function main(): Promise<number> {
     backup: usageJson(x.backup),
     steadyProbe: { failed: x.steadyFailed, requests: x.steadyRequests },
   });
-  const json = {
+  return {
     runs: opts.runs,
     windowS: opts.windowS,
     keepalived: kaVersion ?? null,
-    runtimeS: Math.round(runtimeS),
     intervals: results.map((r) => ({
       intervalMs: r.intervalMs,
       skewMs: r3(r.skewMs),
@@ -768,8 +827,6 @@ async function main(): Promise<number> {
       },
     })),
   };
-  out(`BENCH_JSON ${JSON.stringify(json)}`);
-  return 0;
 }
 
 main().then((code) => process.exit(code), (e: unknown) => {
