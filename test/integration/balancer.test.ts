@@ -26,19 +26,11 @@ if (skip !== undefined) {
     const script = `let left=${n}; const out={}; (async()=>{ while(left-->0){ try { const r = await fetch("http://${VIP}:${port}/", { signal: AbortSignal.timeout(1000) }); const h=(await r.text()).trim(); out[h]=(out[h]??0)+1; } catch { out.failed=(out.failed??0)+1; } } process.stdout.write(JSON.stringify(out)); })();`;
     return JSON.parse(await run('ip', ['netns', 'exec', topo.client, process.execPath, '-e', script], 120_000)) as Record<string, number>;
   }
-  const tables = async (host: typeof h1): Promise<string> => run('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables']);
-
-  t.test('the master balances VIP:80 over both web servers; failover moves the balancing; nothing left behind', (t) => withCluster(async (c) => {
-    const webs = new Map<string, ChildProcess>();
-    for (const h of topo.hosts) {
-      webs.set(h.name, c.startWeb(h));
-      await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-      // Someone else's table, which we must never touch.
-      await run('ip', ['netns', 'exec', h.ns, 'nft', 'add', 'table', 'inet', 'other']);
-    }
-    const conf = (host: typeof h1, priority: number): string => {
-      const file = `/tmp/${topo.prefix}-${host.name}-lb.yaml`;
-      writeFileSync(file, `socket: ${c.socketPath(host)}
+  /** An agent config with one virtual service over both hosts' web servers (tcp checks). */
+  function lbConfig(socket: string, host: typeof h1, priority: number, service: string, rsPort: number): string {
+    const file = `/tmp/${topo.prefix}-${host.name}-lb.yaml`;
+    const rs = (h: typeof h1): string => `          - { address: ${h.intAddress}, port: ${rsPort}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }\n`;
+    writeFileSync(file, `socket: ${socket}
 instances:
   - name: web
     vrid: 51
@@ -49,14 +41,22 @@ instances:
     priority: ${priority}
     preempt: true
     virtual-services:
-      - port: 80
-        scheduler: round-robin
-        real-servers:
-          - { address: ${h1.intAddress}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }
-          - { address: ${h2.intAddress}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }
-`);
-      return file;
-    };
+${service}        real-servers:
+${rs(h1)}${rs(h2)}`);
+    return file;
+  }
+
+  const tables = async (host: typeof h1): Promise<string> => run('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables']);
+
+  t.test('the master balances VIP:80 over both web servers; failover moves the balancing; nothing left behind', (t) => withCluster(async (c) => {
+    const webs = new Map<string, ChildProcess>();
+    for (const h of topo.hosts) {
+      webs.set(h.name, c.startWeb(h));
+      await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+      // Someone else's table, which we must never touch.
+      await run('ip', ['netns', 'exec', h.ns, 'nft', 'add', 'table', 'inet', 'other']);
+    }
+    const conf = (host: typeof h1, priority: number): string => lbConfig(c.socketPath(host), host, priority, '      - port: 80\n        scheduler: round-robin\n', 80);
     const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
@@ -95,27 +95,7 @@ instances:
   t.test('proxy mode (no nftables needed): the master proxies VIP:80 over both web servers', (t) => withCluster(async (c) => {
     const webs = new Map<string, ChildProcess>();
     for (const h of topo.hosts) webs.set(h.name, c.startWeb(h));
-    const conf = (host: typeof h1, priority: number): string => {
-      const file = `/tmp/${topo.prefix}-${host.name}-proxy.yaml`;
-      writeFileSync(file, `socket: ${c.socketPath(host)}
-instances:
-  - name: web
-    vrid: 51
-    interface: int0
-    external: ext0
-    vips: [${VIP_CIDR}]
-    advert-interval: 100ms
-    priority: ${priority}
-    preempt: true
-    virtual-services:
-      - mode: proxy
-        port: 8080
-        real-servers:
-          - { address: ${h1.intAddress}, port: 80, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }
-          - { address: ${h2.intAddress}, port: 80, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }
-`);
-      return file;
-    };
+    const conf = (host: typeof h1, priority: number): string => lbConfig(c.socketPath(host), host, priority, '      - mode: proxy\n        port: 8080\n', 80);
     const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
