@@ -109,9 +109,13 @@ export class Agent {
   private constructor(private readonly opts: AgentOptions, private readonly netlink: NetlinkPort) {
     this.config = opts.config;
     this.balancer = new Balancer(opts.log);
-    // Only a MASTER's virtual services are in the kernel.
     this.events.subscribe((ev) => {
-      if (ev.type === 'transition') this.balancer.setMaster(ev.instance, ev.to === 'MASTER');
+      if (ev.type !== 'transition') return;
+      // Only a MASTER's virtual services are in the kernel.
+      this.balancer.setMaster(ev.instance, ev.to === 'MASTER');
+      // Peers learn the new state and epoch at once, not at the next hello tick.
+      const b = this.bound.find((x) => x.config.name === ev.instance);
+      if (b !== undefined && b.config.paths.length > 0) setImmediate(() => this.peerLink?.sendNow(b.config));
     });
   }
 
@@ -277,9 +281,6 @@ export class Agent {
       epoch: b.runner.epoch, fingerprint: b.peer.fingerprint,
     }), (hello, path) => this.onHello(b, hello, path, vrrpAddress));
     b.peer.witness?.on('change', () => this.evaluateIsolation(b));
-    this.events.subscribe((ev) => {
-      if (ev.type === 'transition' && ev.instance === b.config.name) setImmediate(() => this.peerLink?.sendNow(b.config));
-    });
     b.peer.witness?.start();
     b.peer.isolationTimer = setInterval(() => this.evaluateIsolation(b), Math.max(20, b.config.advertIntervalCs * 5));
   }

@@ -131,7 +131,7 @@ export class Balancer {
       if (this.closed) return;
       const { services, proxied, snat } = this.wanted();
       this.syncProxies(proxied);
-      if (!this.usesKernel()) return;
+      if (!this.hadKernel) return;
       try {
         if (services.length === 0) await deleteTable();
         else await applyRuleset(buildRuleset(services, snat === undefined ? {} : { snatAddress: snat }));
@@ -145,11 +145,7 @@ export class Balancer {
     });
   }
 
-  /** Whether any instance has kernel-mode services (else nft is never run). */
-  private usesKernel(): boolean {
-    return [...this.tracked.values()].some((t) => t.inst.virtualServices.some((s) => s.mode === 'nftables')) || this.hadKernel;
-  }
-
+  /** Some instance ever had kernel-mode services (else nft is never run, not even to clean up). */
   private hadKernel = false;
 
   /** Stops the checks and proxies and removes our table (idempotent). */
@@ -157,10 +153,9 @@ export class Balancer {
     for (const t of this.tracked.values()) for (const m of t.monitors) m.stop();
     for (const p of this.proxies.values()) p.stop();
     this.proxies.clear();
-    const had = [...this.tracked.values()].some((t) => t.inst.virtualServices.some((s) => s.mode === 'nftables'));
     this.tracked.clear();
     await this.chain;
     this.closed = true;
-    if (had) await deleteTable().catch((err: unknown) => this.log.error({ err }, 'removing the load balancer table failed'));
+    if (this.hadKernel) await deleteTable().catch((err: unknown) => this.log.error({ err }, 'removing the load balancer table failed'));
   }
 }

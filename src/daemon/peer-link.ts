@@ -34,7 +34,8 @@ interface Member {
 }
 
 export class PeerLink {
-  private readonly sockets = new Map<string, { sock: PeerSocket; ifname: string }>();
+  /** One socket per path interface and family, keyed by pathKey(). */
+  private readonly sockets = new Map<string, PeerSocket>();
   private readonly members = new Map<string, Member>();
   readonly drops: Record<string, number> = {};
   private readonly host = hostname();
@@ -50,15 +51,19 @@ export class PeerLink {
     return family === 6 ? `${a}%${ifname}` : a;
   }
 
+  private static pathKey(p: { interface: string; peer: string }): string {
+    return `${p.peer.includes(':') ? 6 : 4}:${p.interface}`;
+  }
+
   async add(inst: InstanceConfig, snapshot: () => HelloSnapshot, onHello: (hello: Hello, path: string) => void): Promise<void> {
     for (const p of inst.paths) {
-      const family = p.peer.includes(':') ? 6 : 4;
-      const local = await this.localAddress(p.interface, family);
-      if (this.sockets.has(local)) continue;
+      const key = PeerLink.pathKey(p);
+      if (this.sockets.has(key)) continue;
+      const local = await this.localAddress(p.interface, p.peer.includes(':') ? 6 : 4);
       const sock = await PeerSocket.open(local, this.opts.port, (bytes) => this.receive(p.interface, bytes), (err) => {
         this.opts.log.warn({ err, path: p.interface }, 'peer hello socket error');
       });
-      this.sockets.set(local, { sock, ifname: p.interface });
+      this.sockets.set(key, sock);
     }
     const everyMs = inst.advertIntervalCs * 10;
     const member: Member = { inst, snapshot, onHello, seq: 0, timer: setInterval(() => this.sendAll(member), everyMs) };
@@ -89,8 +94,7 @@ export class PeerLink {
     };
     const bytes = encodeHello(hello, this.opts.key);
     for (const p of m.inst.paths) {
-      const entry = [...this.sockets.values()].find((x) => x.ifname === p.interface);
-      entry?.sock.send(bytes, p.peer, this.opts.port).catch((err: unknown) => {
+      this.sockets.get(PeerLink.pathKey(p))?.send(bytes, p.peer, this.opts.port).catch((err: unknown) => {
         this.opts.log.debug({ err, path: p.interface, peer: p.peer }, 'peer hello not sent');
       });
     }
@@ -116,7 +120,7 @@ export class PeerLink {
   close(): void {
     for (const m of this.members.values()) clearInterval(m.timer);
     this.members.clear();
-    for (const { sock } of this.sockets.values()) sock.close();
+    for (const sock of this.sockets.values()) sock.close();
     this.sockets.clear();
   }
 }
