@@ -60,7 +60,7 @@ export async function applyRuleset(json: object, netns?: string): Promise<void> 
 }
 
 /**
- * Removes `table ip haagent` and everything in it; no-op when it is absent (the transaction
+ * Removes `table inet haagent` and everything in it; no-op when it is absent (the transaction
  * adds then deletes the table, and a "No such file or directory" from nft is ignored too).
  * Other tables are never named.
  */
@@ -73,7 +73,7 @@ export async function deleteTable(netns?: string): Promise<void> {
   }
 }
 
-/** `nft -j list table ip haagent`, parsed; undefined when the table does not exist. */
+/** `nft -j list table inet haagent`, parsed; undefined when the table does not exist. */
 export async function listTable(netns?: string): Promise<object | undefined> {
   let out: string;
   try {

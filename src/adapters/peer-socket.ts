@@ -16,7 +16,7 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { HaagentError } from '../core/errors.js';
-import { ipFamily } from '../core/packet/ip.js';
+import { hostPort, ipFamily } from '../core/packet/ip.js';
 
 export interface PeerDatagramSource {
   readonly address: string;
@@ -42,10 +42,6 @@ function splitAddress(text: string): SplitAddress | undefined {
 
 function isLinkLocalV6(address: string): boolean {
   return /^fe[89ab][0-9a-f]:/i.test(address);
-}
-
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 function validPort(port: number, allowZero: boolean): boolean {

@@ -1,5 +1,6 @@
 /** Human output of `haagent status`: one table row per instance, then recent transitions. */
-import type { AgentStatus } from '../core/control/types.js';
+import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
+import { hostPort } from '../core/packet/ip.js';
 
 function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -11,6 +12,21 @@ function duration(ms: number): string {
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** Virtual services: a line per service, then one per real server (like `ipvsadm -L`). */
+function serviceLines(i: InstanceStatus): string[] {
+  const lines: string[] = [];
+  for (const v of i.services ?? []) {
+    const up = v.realServers.filter((r) => r.up).length;
+    lines.push(`${i.name}: service ${hostPort(v.vip, v.port)}/${v.protocol} (${v.mode}, ${v.scheduler}): ${v.active ? 'serving' : 'standby (not master)'}, ${up}/${v.realServers.length} real servers up`
+      + (v.error === undefined ? '' : ` - ERROR: ${v.error}`));
+    for (const r of v.realServers) {
+      const check = r.check === null ? 'no check' : `${r.check.type} check ${r.check.status}${r.check.detail === null ? '' : `: ${r.check.detail}`}`;
+      lines.push(`  -> ${hostPort(r.address, r.port)}  weight ${r.weight}  ${r.up ? 'up' : 'DOWN'}  (${check})`);
+    }
+  }
+  return lines;
 }
 
 export function formatStatus(s: AgentStatus): string {
@@ -32,6 +48,7 @@ export function formatStatus(s: AgentStatus): string {
     if (lastHook !== undefined) {
       lines.push(`${i.name}: last hook ${lastHook.hook} at ${lastHook.startedAt}: ${lastHook.ok ? 'ok' : lastHook.timedOut ? 'TIMED OUT' : `exit ${String(lastHook.exitCode)}`} in ${lastHook.durationMs} ms`);
     }
+    lines.push(...serviceLines(i));
     const dropKinds = Object.entries(i.drops);
     if (dropKinds.length > 0) lines.push(`${i.name}: drops: ${dropKinds.map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (i.transitions.length > 0) {

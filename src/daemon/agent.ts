@@ -8,6 +8,7 @@
  *  2. remove our own VIPs left behind by an earlier crash (exact address/prefix only);
  *  3. open one VRRP socket per heartbeat interface, start the instances, watch netlink events.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
@@ -477,26 +478,37 @@ export class Agent {
       this.bound = this.bound.filter((x) => x !== b);
     }
     for (const inst of plan.start) await this.startInstance(inst);
-    for (const inst of plan.vipsChanged) {
+    for (const inst of plan.inPlace) {
       const i = this.bound.findIndex((x) => x.config.name === inst.name);
       const b = this.bound[i];
       if (b === undefined) continue;
-      const d = b.runner.updateVips(inst);
-      b.announcer.setVips(inst.vips);
       this.bound[i] = { ...b, config: inst };
-      this.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
+      if (!isDeepStrictEqual(b.config.vips, inst.vips)) {
+        const d = b.runner.updateVips(inst);
+        b.announcer.setVips(inst.vips);
+        this.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
+      }
+      if (!isDeepStrictEqual(b.config.virtualServices, inst.virtualServices)) {
+        this.balancer.update(inst);
+        this.log.info({ instance: inst.name, services: inst.virtualServices.length, state: b.runner.vrrpState }, 'virtual services changed by reload');
+      }
     }
     this.config = { ...next, socketPath: this.config.socketPath, metricsListen: this.config.metricsListen };
     this.configLoadedAt = new Date().toISOString();
     const notes: string[] = [];
     if (next.socketPath !== this.opts.config.socketPath) notes.push('socket path changes need a restart');
     if (next.metricsListen !== this.opts.config.metricsListen) notes.push('metrics listen address changes need a restart');
-    const detail = `reloaded: ${plan.unchanged.length} unchanged, ${plan.vipsChanged.length} with new VIPs (${plan.vipsChanged.map((i) => i.name).join(', ') || '-'}), ${plan.restart.length} restarted (${plan.restart.join(', ') || '-'}), `
+    const detail = `reloaded: ${plan.unchanged.length} unchanged, ${plan.inPlace.length} updated in place (${plan.inPlace.map((i) => i.name).join(', ') || '-'}), ${plan.restart.length} restarted (${plan.restart.join(', ') || '-'}), `
       + `${plan.added.length} added (${plan.added.join(', ') || '-'}), ${plan.removed.length} removed (${plan.removed.join(', ') || '-'})`
       + (notes.length > 0 ? `; ${notes.join('; ')}` : '');
     this.events.publish({ type: 'reload', ok: true, detail });
     this.log.info({ plan }, detail);
     return detail;
+  }
+
+  private serviceStatus(b: Bound): Pick<InstanceStatus, 'services'> {
+    const services = this.balancer.status(b.config.name);
+    return services.length === 0 ? {} : { services };
   }
 
   private peerStatus(b: Bound): Pick<InstanceStatus, 'fingerprint' | 'peers' | 'isolated' | 'witness'> {
@@ -519,7 +531,7 @@ export class Agent {
       pid: process.pid,
       version: this.opts.version,
       startedAt: this.startedAt,
-      instances: this.bound.map((b) => ({ ...b.runner.status(), ...this.peerStatus(b) })),
+      instances: this.bound.map((b) => ({ ...b.runner.status(), ...this.peerStatus(b), ...this.serviceStatus(b) })),
       interfaceDrops: structuredClone(this.interfaceDrops),
       configSource: this.opts.configSource,
       configLoadedAt: this.configLoadedAt,

@@ -1,79 +1,101 @@
 /**
- * The kernel load balancer on the VIPs (issue 6): only a MASTER's virtual services are in the
- * kernel. One nftables transaction (our own `table ip haagent`) is rebuilt from every MASTER
- * instance's services with the current real-server verdicts whenever a transition or a real-server
- * health change happens; with no master instance the table is deleted. Nobody else's rules are
- * touched. Applies are serialized (the last wanted state always wins).
+ * The load balancer on the VIPs (issue 6): only a MASTER's virtual services are served. One
+ * nftables transaction (our own `table inet haagent`) is rebuilt from every MASTER instance's
+ * kernel-mode services with the current real-server verdicts whenever a transition, a
+ * real-server health change or a reload happens; with no master instance the table is deleted.
+ * Proxy-mode services run a TcpProxy on the master instead. Nobody else's rules are touched.
+ * Applies are serialized (the last wanted state always wins).
+ *
+ * Real servers are identified by service (vip, port) and server (address, port): a reload that
+ * keeps a server with the same check keeps its running check and its verdict, so a live update
+ * never takes a healthy server out of the rotation.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
-import type { VirtualServiceConfig } from '../core/config/services.js';
+import type { RealServerConfig, VirtualServiceConfig } from '../core/config/services.js';
+import type { RealServerStatus, VirtualServiceStatus } from '../core/control/types.js';
 import { buildRuleset } from '../core/lb/ruleset.js';
 import type { VirtualService } from '../core/lb/types.js';
+import { hostPort } from '../core/packet/ip.js';
 import { applyRuleset, deleteTable } from '../adapters/nft.js';
 import { HealthMonitor } from './health-monitor.js';
 import { TcpProxy } from './tcp-proxy.js';
 
+/** One real server of one service, with its check (absent: always up) and verdict. */
+interface ServerState {
+  readonly config: RealServerConfig;
+  /** Unknown counts as down: a checked server joins the rotation on its first good result. */
+  up: boolean;
+  readonly monitor: HealthMonitor | undefined;
+}
+
 interface Tracked {
-  readonly inst: InstanceConfig;
+  inst: InstanceConfig;
   master: boolean;
-  /** `${service index}/${server index}` -> up */
-  readonly up: Map<string, boolean>;
-  readonly monitors: HealthMonitor[];
+  /** Per service of inst.virtualServices (same order): its servers' states, in config order. */
+  servers: ServerState[][];
+}
+
+function serverKey(svc: VirtualServiceConfig, rs: RealServerConfig): string {
+  return `${hostPort(svc.vip, svc.port)}>${hostPort(rs.address, rs.port)}`;
 }
 
 export class Balancer {
   private readonly tracked = new Map<string, Tracked>();
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private cleaned = false;
+  /** Some instance ever had kernel-mode services (else nft is never run, not even to clean up). */
+  private hadKernel = false;
   /** Proxy-mode services running on this node, by `vip:port`. */
   private readonly proxies = new Map<string, TcpProxy>();
-  /** The last apply's outcome, for status. */
+  /** The last kernel apply's failure (undefined after a success), for status. */
   lastError: string | undefined;
+  /** Kernel transactions applied since start. */
   applies = 0;
 
   constructor(private readonly log: Logger) {}
 
-  private cleaned = false;
-
-  /** Starts the real-server checks of an instance's services (no-op without services). */
+  /**
+   * Starts tracking an instance (every instance, so a reload may give it services later): its
+   * real-server checks run from now on.
+   */
   add(inst: InstanceConfig): void {
-    if (inst.virtualServices.length === 0) return;
-    if (!this.cleaned) {
-      // Rules a killed agent left behind (like stale VIPs at start): ours only, if nft exists.
-      this.cleaned = true;
-      this.chain = this.chain.then(() => deleteTable().catch(() => undefined));
-    }
-    if (inst.virtualServices.some((s) => s.mode === 'nftables')) this.hadKernel = true;
-    const t: Tracked = { inst, master: false, up: new Map(), monitors: [] };
-    inst.virtualServices.forEach((svc, si) => {
-      svc.realServers.forEach((rs, ri) => {
-        const key = `${si}/${ri}`;
-        if (rs.check === undefined) {
-          t.up.set(key, true);
-          return;
-        }
-        t.up.set(key, false); // unknown = not in rotation until the first good result
-        const m = new HealthMonitor([rs.check], 100, { clock: () => performance.now(), linkState: async () => ({ up: true, running: true }) });
-        m.on('result', () => {
-          const v = m.verdict();
-          const up = v.faults.length === 0;
-          if (t.up.get(key) === up) return;
-          t.up.set(key, up);
-          this.log.info({ instance: inst.name, realServer: `${rs.address}:${rs.port}`, up }, `real server ${up ? 'up' : 'down'}`);
-          if (t.master) this.sync();
-        });
-        t.monitors.push(m);
-        m.start();
-      });
-    });
+    this.noteKernel(inst);
+    const t: Tracked = { inst, master: false, servers: [] };
+    t.servers = this.serverStates(t, inst, new Map());
     this.tracked.set(inst.name, t);
+  }
+
+  /**
+   * A reload changed the instance's virtual services (nothing else that needs a restart): the
+   * new set is served at once, without a transition. Servers kept with the same check keep
+   * their verdict; new checked servers start down until their first good result.
+   */
+  update(inst: InstanceConfig): void {
+    const t = this.tracked.get(inst.name);
+    if (t === undefined) {
+      this.add(inst);
+      return;
+    }
+    this.noteKernel(inst);
+    const old = new Map<string, ServerState>();
+    t.inst.virtualServices.forEach((svc, si) => svc.realServers.forEach((rs, ri) => {
+      const s = t.servers[si]?.[ri];
+      if (s !== undefined) old.set(serverKey(svc, rs), s);
+    }));
+    const next = this.serverStates(t, inst, old);
+    for (const s of old.values()) s.monitor?.stop(); // what serverStates did not take over
+    t.inst = inst;
+    t.servers = next;
+    if (t.master) this.sync();
   }
 
   remove(name: string): void {
     const t = this.tracked.get(name);
     if (t === undefined) return;
-    for (const m of t.monitors) m.stop();
+    for (const s of t.servers.flat()) s.monitor?.stop();
     this.tracked.delete(name);
     if (t.master) this.sync();
   }
@@ -86,29 +108,90 @@ export class Balancer {
     this.sync();
   }
 
+  /** The instance's services and real-server verdicts, for status (empty when it has none). */
+  status(name: string): VirtualServiceStatus[] {
+    const t = this.tracked.get(name);
+    if (t === undefined) return [];
+    return t.inst.virtualServices.map((svc, si) => {
+      const proxy = svc.mode === 'proxy' ? this.proxies.get(hostPort(svc.vip, svc.port)) : undefined;
+      const realServers = svc.realServers.map((rs, ri): RealServerStatus => {
+        const s = t.servers[si]?.[ri];
+        const check = s?.monitor?.status()[0];
+        return {
+          address: rs.address, port: rs.port, weight: rs.weight, up: s?.up === true,
+          check: check === undefined ? null : { type: check.type, status: check.status, detail: check.lastResult?.detail ?? null },
+        };
+      });
+      const error = svc.mode === 'proxy' ? proxy?.error : this.lastError;
+      return {
+        vip: svc.vip, port: svc.port, protocol: svc.protocol, mode: svc.mode, scheduler: svc.scheduler,
+        active: t.master, realServers, ...(t.master && error !== undefined ? { error } : {}),
+      };
+    });
+  }
+
+  private noteKernel(inst: InstanceConfig): void {
+    if (!this.cleaned) {
+      // Rules a killed agent left behind (like stale VIPs at start), whatever this config says:
+      // a stale DNAT would keep capturing the VIP's traffic. Ours only; skipped without nft.
+      this.cleaned = true;
+      this.chain = this.chain.then(() => deleteTable().catch(() => undefined));
+    }
+    if (inst.virtualServices.some((s) => s.mode === 'nftables')) this.hadKernel = true;
+  }
+
+  /** States for inst's servers: taken from `old` when the server and its check are unchanged (and removed from it). */
+  private serverStates(t: Tracked, inst: InstanceConfig, old: Map<string, ServerState>): ServerState[][] {
+    return inst.virtualServices.map((svc) => svc.realServers.map((rs) => {
+      const key = serverKey(svc, rs);
+      const prev = old.get(key);
+      if (prev !== undefined && isDeepStrictEqual(prev.config.check, rs.check)) {
+        old.delete(key);
+        return prev.config === rs ? prev : { ...prev, config: rs };
+      }
+      return this.newServer(t, inst.name, key, rs);
+    }));
+  }
+
+  private newServer(t: Tracked, instance: string, key: string, rs: RealServerConfig): ServerState {
+    if (rs.check === undefined) return { config: rs, up: true, monitor: undefined };
+    const monitor = new HealthMonitor([rs.check], 100, { clock: () => performance.now(), linkState: async () => ({ up: true, running: true }) });
+    const state: ServerState = { config: rs, up: false, monitor };
+    monitor.on('result', () => {
+      // The state object may have been replaced by a reload that kept this monitor: find ours.
+      const current = t.servers.flat().find((s) => s.monitor === monitor) ?? state;
+      const up = monitor.verdict().faults.length === 0;
+      if (current.up === up) return;
+      current.up = up;
+      this.log.info({ instance, realServer: key, up }, `real server ${up ? 'up' : 'down'}`);
+      if (t.master) this.sync();
+    });
+    monitor.start();
+    return state;
+  }
+
   /** The services this node should serve now: kernel (nftables) ones and proxied ones. */
-  wanted(): { services: VirtualService[]; proxied: VirtualService[]; snat: string | undefined } {
+  wanted(): { services: VirtualService[]; proxied: VirtualService[] } {
     const services: VirtualService[] = [];
     const proxied: VirtualService[] = [];
-    let snat: string | undefined;
     for (const t of this.tracked.values()) {
       if (!t.master) continue;
-      t.inst.virtualServices.forEach((svc: VirtualServiceConfig, si) => {
-        if (svc.mode === 'nftables') snat ??= svc.snat;
+      t.inst.virtualServices.forEach((svc, si) => {
         (svc.mode === 'proxy' ? proxied : services).push({
           vip: svc.vip, port: svc.port, protocol: 'tcp', scheduler: svc.scheduler,
-          realServers: svc.realServers.map((rs, ri) => ({ address: rs.address, port: rs.port, weight: rs.weight, up: t.up.get(`${si}/${ri}`) === true })),
+          realServers: svc.realServers.map((rs, ri) => ({ address: rs.address, port: rs.port, weight: rs.weight, up: t.servers[si]?.[ri]?.up === true })),
+          ...(svc.snat === undefined ? {} : { snatAddress: svc.snat }),
         });
       });
     }
-    return { services, proxied, snat };
+    return { services, proxied };
   }
 
   /** Proxies follow the wanted set: started, updated with verdicts, or stopped. */
   private syncProxies(proxied: readonly VirtualService[]): void {
     const keep = new Set<string>();
     for (const svc of proxied) {
-      const key = `${svc.vip}:${svc.port}`;
+      const key = hostPort(svc.vip, svc.port);
       keep.add(key);
       const running = this.proxies.get(key);
       if (running !== undefined) {
@@ -129,12 +212,12 @@ export class Balancer {
   private sync(): void {
     this.chain = this.chain.then(async () => {
       if (this.closed) return;
-      const { services, proxied, snat } = this.wanted();
+      const { services, proxied } = this.wanted();
       this.syncProxies(proxied);
       if (!this.hadKernel) return;
       try {
         if (services.length === 0) await deleteTable();
-        else await applyRuleset(buildRuleset(services, snat === undefined ? {} : { snatAddress: snat }));
+        else await applyRuleset(buildRuleset(services));
         this.applies += 1;
         this.lastError = undefined;
         this.log.info({ services: services.map((s) => ({ vip: s.vip, port: s.port, up: s.realServers.filter((r) => r.up).length })) }, 'load balancer rules applied');
@@ -145,12 +228,9 @@ export class Balancer {
     });
   }
 
-  /** Some instance ever had kernel-mode services (else nft is never run, not even to clean up). */
-  private hadKernel = false;
-
   /** Stops the checks and proxies and removes our table (idempotent). */
   async close(): Promise<void> {
-    for (const t of this.tracked.values()) for (const m of t.monitors) m.stop();
+    for (const t of this.tracked.values()) for (const s of t.servers.flat()) s.monitor?.stop();
     for (const p of this.proxies.values()) p.stop();
     this.proxies.clear();
     this.tracked.clear();

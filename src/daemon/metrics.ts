@@ -36,6 +36,8 @@
  *   haagent_check_up{instance,check}                       gauge    1 healthy, 0 failing or unknown
  *       (last 'check' event; where status() instances carry `checks`, those win at scrape and
  *       checks or instances no longer in status() are removed).
+ *   haagent_real_server_up{instance,service,server}         gauge    1 in the load balancer's rotation,
+ *       0 out (status() `services`; service = vip:port/tcp, server = addr:port, IPv6 bracketed).
  *   haagent_check_latency_seconds{instance,check}          histogram  duration of each health
  *       check run ('check' events).
  *   haagent_hook_runs_total{instance,hook,result}          counter  hook runs, result = ok |
@@ -46,6 +48,7 @@
 import type { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostPort } from '../core/packet/ip.js';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -225,6 +228,12 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     labelNames: ['instance', 'check'] as const,
     registers,
   });
+  const realServerUp = new Gauge({
+    name: 'haagent_real_server_up',
+    help: 'Load balancer real server: 1 in the rotation (check passing or none), 0 out.',
+    labelNames: ['instance', 'service', 'server'] as const,
+    registers,
+  });
   const checkLatency = new Histogram({
     name: 'haagent_check_latency_seconds',
     help: 'Duration of health check runs.',
@@ -263,7 +272,12 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     configMismatch.reset();
     isolated.reset();
     epoch.reset();
+    realServerUp.reset();
     for (const inst of status.instances) {
+      for (const v of inst.services ?? []) {
+        const service = `${hostPort(v.vip, v.port)}/${v.protocol}`;
+        for (const r of v.realServers) realServerUp.set({ instance: inst.name, service, server: hostPort(r.address, r.port) }, r.up ? 1 : 0);
+      }
       configMismatch.set({ instance: inst.name }, (inst.peers ?? []).filter((p) => !p.fingerprintMatch).length);
       isolated.set({ instance: inst.name }, inst.isolated === true ? 1 : 0);
       epoch.set({ instance: inst.name }, inst.epoch);

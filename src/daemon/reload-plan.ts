@@ -1,16 +1,17 @@
 /**
  * What a reload changes: instances are matched by name. Unchanged (deep-equal settings) ones
- * are left running untouched; ones whose VIP list alone changed are updated in place (a master
- * adds/removes just the difference, no transition); otherwise changed ones restart (stop
- * cleanly, start with the new settings); removed ones stop; added ones start. Pure.
+ * are left running untouched; ones whose VIP list and/or virtual services alone changed are
+ * updated in place (a master adds/removes just the VIP difference and re-applies its load
+ * balancer rules, no transition); otherwise changed ones restart (stop cleanly, start with the
+ * new settings); removed ones stop; added ones start. Pure.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { InstanceConfig } from '../core/config/types.js';
 
 export interface ReloadPlan {
   readonly unchanged: readonly string[];
-  /** Same settings but the VIP list: updated in place. */
-  readonly vipsChanged: readonly InstanceConfig[];
+  /** Same settings but the VIP list and/or the virtual services: updated in place. */
+  readonly inPlace: readonly InstanceConfig[];
   readonly restart: readonly string[];
   readonly added: readonly string[];
   readonly removed: readonly string[];
@@ -23,7 +24,7 @@ export interface ReloadPlan {
 export function diffConfigs(current: readonly InstanceConfig[], next: readonly InstanceConfig[]): ReloadPlan {
   const byName = new Map(current.map((i) => [i.name, i]));
   const unchanged: string[] = [];
-  const vipsChanged: InstanceConfig[] = [];
+  const inPlace: InstanceConfig[] = [];
   const restart: string[] = [];
   const added: string[] = [];
   const start: InstanceConfig[] = [];
@@ -34,8 +35,8 @@ export function diffConfigs(current: readonly InstanceConfig[], next: readonly I
       start.push(inst);
     } else if (isDeepStrictEqual(old, inst)) {
       unchanged.push(inst.name);
-    } else if (isDeepStrictEqual({ ...old, vips: [] }, { ...inst, vips: [] })) {
-      vipsChanged.push(inst);
+    } else if (isDeepStrictEqual({ ...old, vips: [], virtualServices: [] }, { ...inst, vips: [], virtualServices: [] })) {
+      inPlace.push(inst);
     } else {
       restart.push(inst.name);
       start.push(inst);
@@ -43,5 +44,5 @@ export function diffConfigs(current: readonly InstanceConfig[], next: readonly I
   }
   const nextNames = new Set(next.map((i) => i.name));
   const removed = current.filter((i) => !nextNames.has(i.name)).map((i) => i.name);
-  return { unchanged, vipsChanged, restart, added, removed, stop: [...restart, ...removed], start };
+  return { unchanged, inPlace, restart, added, removed, stop: [...restart, ...removed], start };
 }

@@ -7,6 +7,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { VirtualService } from '../core/lb/types.js';
+import { hostPort } from '../core/packet/ip.js';
 
 type Up = VirtualService['realServers'][number];
 
@@ -35,6 +36,8 @@ export class TcpProxy {
   private counter = 0;
   private stopped = false;
   private readonly sockets = new Set<Socket>();
+  /** Why listening failed (e.g. EADDRINUSE: a service on this host listens on 0.0.0.0 at the port); undefined while fine. */
+  error: string | undefined;
 
   constructor(private svc: VirtualService, private readonly log: Logger) {}
 
@@ -47,11 +50,15 @@ export class TcpProxy {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.listen();
+        this.error = undefined;
         this.log.info({ vip: this.svc.vip, port: this.svc.port }, 'proxy listening');
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || attempt >= 50) {
-          this.log.error({ err, vip: this.svc.vip, port: this.svc.port }, 'proxy cannot listen');
+          const code = (err as NodeJS.ErrnoException).code;
+          this.error = `cannot listen on ${hostPort(this.svc.vip, this.svc.port)}: ${err instanceof Error ? err.message : String(err)}`
+            + (code === 'EADDRINUSE' ? ' (another socket holds this port on this address or on 0.0.0.0/::; move that service to another port, or use mode nftables)' : '');
+          this.log.error({ err, vip: this.svc.vip, port: this.svc.port }, `proxy ${this.error}`);
           return;
         }
         await new Promise((r) => setTimeout(r, 100)); // the VIP is being added
@@ -75,7 +82,7 @@ export class TcpProxy {
   private handle(client: Socket, tried: ReadonlySet<string> = new Set()): void {
     this.sockets.add(client);
     client.once('close', () => this.sockets.delete(client));
-    const servers = this.svc.realServers.filter((s) => !tried.has(`${s.address}:${s.port}`));
+    const servers = this.svc.realServers.filter((s) => !tried.has(hostPort(s.address, s.port)));
     const target = pick(servers, this.svc.scheduler, this.counter++, client.remoteAddress ?? '');
     if (target === undefined) {
       client.destroy();
@@ -94,10 +101,10 @@ export class TcpProxy {
     });
     upstream.on('error', (err) => {
       if (!connected && tried.size === 0) {
-        this.handle(client, new Set([`${target.address}:${target.port}`])); // once more, elsewhere
+        this.handle(client, new Set([hostPort(target.address, target.port)])); // once more, elsewhere
         return;
       }
-      this.log.debug({ err, server: `${target.address}:${target.port}` }, 'proxied connection failed');
+      this.log.debug({ err, server: hostPort(target.address, target.port) }, 'proxied connection failed');
       client.destroy();
     });
     client.on('error', () => upstream.destroy());

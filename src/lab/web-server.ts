@@ -9,5 +9,5 @@ const port = Number(process.argv[3] ?? 80);
 createServer((_req, res) => {
   res.setHeader('connection', 'close');
   res.end(`${name}\n`);
-}).listen(port, '0.0.0.0');
+}).listen(port, '::'); // IPv4 and IPv6
 process.on('SIGTERM', () => process.exit(0));

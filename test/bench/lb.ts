@@ -262,7 +262,7 @@ instances:
     await Promise.all(agents.map((a) => waitExit(a.child, 3000)));
     for (const h of this.topo.hosts) {
       if ((await this.topo.extAddresses(h)).includes(VIP_CIDR)) await ip('-n', h.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0').catch(() => '');
-      await run('ip', ['netns', 'exec', h.ns, 'nft', 'delete', 'table', 'ip', 'haagent']).catch(() => '');
+      await run('ip', ['netns', 'exec', h.ns, 'nft', 'delete', 'table', 'inet', 'haagent']).catch(() => '');
     }
   }
 
@@ -280,7 +280,7 @@ instances:
     }
     if (mode === 'nftables') {
       const tables = (): Promise<string> => run('ip', ['netns', 'exec', this.h1.ns, 'nft', 'list', 'tables']);
-      if (!(await this.cluster.waitFor(async () => (await tables()).includes('table ip haagent'), 5000))) throw new Error(`no nftables table on the master\n    ${tail()}`);
+      if (!(await this.cluster.waitFor(async () => (await tables()).includes('table inet haagent'), 5000))) throw new Error(`no nftables table on the master\n    ${tail()}`);
     } else if (!(await this.cluster.waitFor(() => a.logs.some((l) => l['msg'] === 'proxy listening'), 5000))) {
       throw new Error(`the master's proxy is not listening\n    ${tail()}`);
     }

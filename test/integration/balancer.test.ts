@@ -2,15 +2,19 @@
  * The load balancer on the VIP (issue 6, part 2) with the real agent: the master programs
  * nftables (our own table) to spread connections to VIP:80 over the web servers of both hosts;
  * the backup has no rules; a real server whose check fails leaves the rotation; when the master
- * dies the backup takes over the VIP and the balancing; nothing is left behind on stop.
+ * dies the backup takes over the VIP and the balancing; nothing is left behind on stop; a
+ * reload that changes only the virtual services is applied live (no transition), and status
+ * shows each service's real servers.
  */
 import t from 'tap';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { VIP, VIP_CIDR } from '../../src/lab/topology.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
 import { labSuite, logsOf } from '../helpers/lab.js';
+import { distPath } from '../../src/lab/cluster.js';
+import { hostPort } from '../../src/core/packet/ip.js';
 
 let skip = skipReason({ needsDist: true });
 if (skip === undefined) {
@@ -21,15 +25,20 @@ if (skip !== undefined) {
 } else {
   const { topo, h1, h2, hasVip, withCluster } = labSuite(t, 'halb');
 
-  /** N sequential GETs to VIP:80 from the client: answers per host name, and failures. */
-  async function spread(n: number, port = 80): Promise<Record<string, number>> {
-    const script = `let left=${n}; const out={}; (async()=>{ while(left-->0){ try { const r = await fetch("http://${VIP}:${port}/", { signal: AbortSignal.timeout(1000) }); const h=(await r.text()).trim(); out[h]=(out[h]??0)+1; } catch { out.failed=(out.failed??0)+1; } } process.stdout.write(JSON.stringify(out)); })();`;
+  /** N sequential GETs to VIP:port (or [vip]:port for an IPv6 `vip`) from the client: answers per host name, and failures. */
+  async function spread(n: number, port = 80, vip = VIP): Promise<Record<string, number>> {
+    const script = `let left=${n}; const out={}; (async()=>{ while(left-->0){ try { const r = await fetch("http://${hostPort(vip, port)}/", { signal: AbortSignal.timeout(1000) }); const h=(await r.text()).trim(); out[h]=(out[h]??0)+1; } catch { out.failed=(out.failed??0)+1; } } process.stdout.write(JSON.stringify(out)); })();`;
     return JSON.parse(await run('ip', ['netns', 'exec', topo.client, process.execPath, '-e', script], 120_000)) as Record<string, number>;
   }
+  /** A real server entry (YAML flow mapping) for a host's web server, with a fast tcp check. */
+  const rs = (h: typeof h1, port = 80, extra = ''): string => `          - { address: ${h.intAddress}, port: ${port}${extra}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }\n`;
   /** An agent config with one virtual service over both hosts' web servers (tcp checks). */
   function lbConfig(socket: string, host: typeof h1, priority: number, service: string, rsPort: number): string {
+    return agentConfig(socket, host, priority, `${service}        real-servers:\n${rs(h1, rsPort)}${rs(h2, rsPort)}`);
+  }
+  /** An agent config whose `virtual-services:` list is `services` (YAML, indented 6). */
+  function agentConfig(socket: string, host: typeof h1, priority: number, services: string): string {
     const file = `/tmp/${topo.prefix}-${host.name}-lb.yaml`;
-    const rs = (h: typeof h1): string => `          - { address: ${h.intAddress}, port: ${rsPort}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }\n`;
     writeFileSync(file, `socket: ${socket}
 instances:
   - name: web
@@ -41,8 +50,7 @@ instances:
     priority: ${priority}
     preempt: true
     virtual-services:
-${service}        real-servers:
-${rs(h1)}${rs(h2)}`);
+${services}`);
     return file;
   }
 
@@ -61,8 +69,8 @@ ${rs(h1)}${rs(h2)}`);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'BACKUP', 10_000), 'h2 BACKUP');
-    t.ok(await c.waitFor(async () => (await tables(h1)).includes('table ip haagent'), 5000), 'the master has our table', { logs: logsOf(a) });
-    t.notMatch(await tables(h2), /table ip haagent/, 'the backup has none');
+    t.ok(await c.waitFor(async () => (await tables(h1)).includes('table inet haagent'), 5000), 'the master has our table', { logs: logsOf(a) });
+    t.notMatch(await tables(h2), /table inet haagent/, 'the backup has none');
 
     // Both real servers up (their checks need a round): 2000 requests split 50 % +- 3 %.
     t.ok(await c.waitFor(async () => { const s = await spread(20); return (s['h1'] ?? 0) > 0 && (s['h2'] ?? 0) > 0; }, 10_000), 'both servers in rotation', { logs: logsOf(a) });
@@ -82,13 +90,13 @@ ${rs(h1)}${rs(h2)}`);
     c.startWeb(h2);
     a.child.kill('SIGKILL');
     await topo.linksDown(h1);
-    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER' && (await tables(h2)).includes('table ip haagent'), 5000), 'h2 MASTER with the rules', { logs: logsOf(b) });
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER' && (await tables(h2)).includes('table inet haagent'), 5000), 'h2 MASTER with the rules', { logs: logsOf(b) });
     t.ok(await c.waitFor(async () => { const s = await spread(20); return (s['h2'] ?? 0) === 20; }, 5000), 'h2 serves the VIP (h1 is gone, so out of rotation)');
 
     b.child.kill('SIGTERM');
     t.equal(await b.exited, 0);
     const left = await tables(h2);
-    t.notMatch(left, /table ip haagent/, 'our table removed on stop');
+    t.notMatch(left, /table inet haagent/, 'our table removed on stop');
     t.match(left, /table inet other/, 'the other table untouched');
   }));
 
@@ -104,8 +112,86 @@ ${rs(h1)}${rs(h2)}`);
     const split = await spread(400, 8080);
     t.equal(split['failed'] ?? 0, 0, 'no failed request', { split });
     t.ok(Math.abs((split['h1'] ?? 0) - 200) <= 12, 'round-robin: 200 +- 12 each', { split });
-    t.notMatch(await tables(h1), /table ip haagent/, 'no nftables rules in proxy mode');
+    t.notMatch(await tables(h1), /table inet haagent/, 'no nftables rules in proxy mode');
     webs.get('h2')?.kill('SIGKILL');
     t.ok(await c.waitFor(async () => { const s = await spread(20, 8080); return (s['h1'] ?? 0) === 20; }, 5000), 'a dead server leaves the rotation');
+  }));
+
+  t.test('reload changes the virtual services live: no transition, the rules follow; status shows the real servers', (t) => withCluster(async (c) => {
+    for (const h of topo.hosts) {
+      c.startWeb(h);
+      await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    }
+    const socket = c.socketPath(h1);
+    const file = agentConfig(socket, h1, 150, `      - port: 80\n        real-servers:\n${rs(h1)}${rs(h2)}`);
+    const a = c.startAgent(h1, ['--config', file]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
+    t.ok(await c.waitFor(async () => { const s = await spread(10); return s['h1'] === 5 && s['h2'] === 5; }, 5000), 'both servers in rotation');
+    const before = await c.status(a);
+    const svc = before.instances[0]?.services?.[0];
+    t.match(svc, { vip: VIP, port: 80, mode: 'nftables', scheduler: 'round-robin', active: true }, 'status --json: the service');
+    t.same(svc?.realServers.map((r) => [r.address, r.up, r.check?.type, r.check?.status]), [[h1.intAddress, true, 'tcp', 'healthy'], [h2.intAddress, true, 'tcp', 'healthy']]);
+    const cli = (...args: string[]): Promise<string> => run(process.execPath, [distPath('cli', 'main.js'), ...args], 20_000);
+    const text = await cli('status', '--socket', socket);
+    t.match(text, new RegExp(`web: service ${VIP.replace(/\./g, '\\.')}:80/tcp \\(nftables, round-robin\\): serving, 2/2 real servers up`), 'status: the service line');
+    t.match(text, new RegExp(`-> ${h2.intAddress.replace(/\./g, '\\.')}:80  weight 1  up  \\(tcp check healthy`), 'status: a real server line');
+
+    // :80 now only to h2 (h1 removed), and a new service :8081 -> h1:80 (kept check settings).
+    agentConfig(socket, h1, 150, `      - port: 80\n        real-servers:\n${rs(h2)}      - port: 8081\n        real-servers:\n${rs(h1)}`);
+    t.match(await cli('reload', '--socket', socket), /1 updated in place \(web\), 0 restarted/, 'reload: in place');
+    t.ok(await c.waitFor(async () => { const s = await spread(10); return s['h2'] === 10; }, 5000), ':80 goes to h2 alone');
+    t.ok(await c.waitFor(async () => { const s = await spread(10, 8081); return s['h1'] === 10; }, 5000), 'the new :8081 goes to h1 (its check already ran: kept server state or a fresh check passed)');
+    const after = await c.status(a);
+    t.equal(after.instances[0]?.state, 'MASTER');
+    t.equal(after.instances[0]?.transitionsTotal, before.instances[0]?.transitionsTotal, 'no transition');
+    t.same(after.instances[0]?.services?.map((v) => [v.port, v.realServers.map((r) => r.address)]), [[80, [h2.intAddress]], [8081, [h1.intAddress]]]);
+    const rules = await run('ip', ['netns', 'exec', h1.ns, 'nft', 'list', 'table', 'inet', 'haagent']);
+    const port80 = rules.split('\n').filter((l) => l.includes('tcp dport 80 '));
+    t.ok(port80.length > 0 && port80.every((l) => l.includes(`dnat ip to ${h2.intAddress}:80`)), 'the :80 rules DNAT to h2 alone', { port80 });
+    t.match(rules, /tcp dport 8081/, 'the new service is in our table');
+
+    // A bad reload is refused and the running services stay.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('port: 8081', 'port: 70000'));
+    await t.rejects(cli('reload', '--socket', socket), /virtual-services\[1\]\.port/, 'bad port refused with its path');
+    t.ok(await c.waitFor(async () => { const s = await spread(6, 8081); return s['h1'] === 6; }, 3000), ':8081 still served');
+  }));
+
+  t.test('IPv6: an IPv6 VIP balanced over both hosts\' web servers on IPv6, through the one inet table', (t) => withCluster(async (c) => {
+    const vip6 = 'fd00:77::100';
+    const int6 = (h: typeof h1): string => `fd00:66::${h.name === 'h1' ? '11' : '12'}`;
+    await ip('-n', topo.client, 'addr', 'replace', 'fd00:77::50/64', 'dev', 'eth0', 'nodad');
+    t.teardown(() => ip('-n', topo.client, 'addr', 'del', 'fd00:77::50/64', 'dev', 'eth0').catch(() => undefined));
+    for (const h of topo.hosts) {
+      await ip('-n', h.ns, 'addr', 'replace', `${int6(h)}/64`, 'dev', 'int0', 'nodad');
+      await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+      c.startWeb(h);
+    }
+    const check = 'check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 }';
+    const file = `/tmp/${topo.prefix}-h1-lb6.yaml`;
+    writeFileSync(file, `socket: ${c.socketPath(h1)}
+instances:
+  - name: web6
+    vrid: 61
+    interface: int0
+    external: ext0
+    vips: ["${vip6}/64"]
+    advert-interval: 100ms
+    virtual-services:
+      - port: 80
+        real-servers:
+          - { address: "${int6(h1)}", ${check} }
+          - { address: "${int6(h2)}", ${check} }
+`);
+    const a = c.startAgent(h1, ['--config', file]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'h1 MASTER of the IPv6 VIP', { logs: logsOf(a) });
+    t.ok(await c.waitFor(async () => { const s = await spread(2, 80, vip6); return s['h1'] === 1 && s['h2'] === 1; }, 10_000), 'both servers answer through [VIP]:80', { logs: logsOf(a) });
+    const split = await spread(200, 80, vip6);
+    t.equal(split['failed'] ?? 0, 0, 'no failed request', { split });
+    t.ok(Math.abs((split['h1'] ?? 0) - 100) <= 6, 'round-robin over IPv6: 100 +- 6 each', { split });
+    const rules = await run('ip', ['netns', 'exec', h1.ns, 'nft', 'list', 'table', 'inet', 'haagent']);
+    t.match(rules, new RegExp(`ip6 daddr ${vip6} tcp dport 80 dnat ip6 to numgen inc mod 2 map`), 'an ip6 rule in table inet haagent');
+    a.child.kill('SIGTERM');
+    t.equal(await a.exited, 0);
+    t.notMatch(await run('ip', ['netns', 'exec', h1.ns, 'nft', 'list', 'tables']), /haagent/, 'our table removed on stop');
   }));
 }

@@ -8,6 +8,7 @@
  *   -r1  eth0 10.90.0.11, HTTP on :80     answering "r1 <peer address>"
  *   -r2  eth0 10.90.0.12, HTTP on :8080   answering "r2 <peer address>"
  *   -cl  eth0 10.90.0.50, runs the requests (one node child per batch, a new TCP connection each)
+ * and the same over IPv6 on fd90::/64 (::1, ::2, VIP ::100, ::11, ::12, ::50; no DAD).
  * A dummy `table inet other` in -lb must come out of every step byte-for-byte unchanged.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -16,13 +17,16 @@ import t from 'tap';
 import { applyRuleset, deleteTable, listTable } from '../../src/adapters/nft.js';
 import { HaagentError } from '../../src/core/errors.js';
 import { buildRuleset } from '../../src/core/lb/ruleset.js';
-import type { RulesetOptions, Scheduler, VirtualService } from '../../src/core/lb/types.js';
+import type { Scheduler, VirtualService } from '../../src/core/lb/types.js';
 import { createNamespaces, ip, sysctl, uniqueNamespace, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
 const VIP = '10.90.0.100';
 const LB = '10.90.0.1';
 const LB_SNAT = '10.90.0.2';
+const VIP6 = 'fd90::100';
+const LB6 = 'fd90::1';
+const LB6_SNAT = 'fd90::2';
 const REQUESTS = 200;
 
 /** One HTTP server per real server: answers `<name> <peer address>`, closes the connection. */
@@ -30,8 +34,8 @@ const SERVER = `
 const [name, port] = process.argv.slice(1);
 require('node:http').createServer((req, res) => {
   res.setHeader('connection', 'close');
-  res.end(name + ' ' + req.socket.remoteAddress);
-}).listen(Number(port), '0.0.0.0', () => process.stdout.write('ready\\n'));
+  res.end(name + ' ' + req.socket.remoteAddress.replace(/^::ffff:/, ''));
+}).listen(Number(port), '::', () => process.stdout.write('ready\\n'));
 `;
 
 /** N sequential GETs, each on a new connection; prints { answers: {body: count}, errors: {code: count} }. */
@@ -81,12 +85,16 @@ if (reason !== undefined) {
     createNamespaces(t, [sw, lb, r1, r2, cl], { loopbackUp: true });
     ip('-n', sw, 'link', 'add', 'br0', 'type', 'bridge');
     ip('-n', sw, 'link', 'set', 'br0', 'up');
-    const hosts: [string, string, string[]][] = [[lb, 'plb', [`${LB}/24`, `${LB_SNAT}/24`, `${VIP}/24`]], [r1, 'pr1', ['10.90.0.11/24']], [r2, 'pr2', ['10.90.0.12/24']], [cl, 'pcl', ['10.90.0.50/24']]];
+    const hosts: [string, string, string[]][] = [
+      [lb, 'plb', [`${LB}/24`, `${LB_SNAT}/24`, `${VIP}/24`, `${LB6}/64`, `${LB6_SNAT}/64`, `${VIP6}/64`]],
+      [r1, 'pr1', ['10.90.0.11/24', 'fd90::11/64']], [r2, 'pr2', ['10.90.0.12/24', 'fd90::12/64']], [cl, 'pcl', ['10.90.0.50/24', 'fd90::50/64']],
+    ];
     for (const [ns, port, addresses] of hosts) {
-      vethPair({ ns: sw, dev: port }, { ns, dev: 'eth0', addresses });
+      vethPair({ ns: sw, dev: port }, { ns, dev: 'eth0', addresses, sysctls: ['net.ipv6.conf.eth0.accept_dad=0'] });
       ip('-n', sw, 'link', 'set', port, 'master', 'br0');
     }
     sysctl(lb, 'net.ipv4.ip_forward=1');
+    sysctl(lb, 'net.ipv6.conf.all.forwarding=1');
     sysctl(lb, 'net.ipv4.conf.all.send_redirects=0');
     sysctl(lb, 'net.ipv4.conf.eth0.send_redirects=0');
 
@@ -104,18 +112,19 @@ if (reason !== undefined) {
     ].join('; ')]);
     const otherBefore = await execIn(lb, ['nft', '-j', 'list', 'table', 'inet', 'other']);
 
-    const service = (scheduler: Scheduler, up2 = true, weights: [number, number] = [1, 1]): VirtualService => ({
+    const service = (scheduler: Scheduler, up2 = true, weights: [number, number] = [1, 1], snatAddress?: string): VirtualService => ({
       vip: VIP, port: 80, protocol: 'tcp', scheduler,
       realServers: [
         { address: '10.90.0.11', port: 80, weight: weights[0], up: true },
         { address: '10.90.0.12', port: 8080, weight: weights[1], up: up2 },
       ],
+      ...(snatAddress === undefined ? {} : { snatAddress }),
     });
-    const apply = (s: VirtualService, opts: RulesetOptions = {}): Promise<void> => applyRuleset(buildRuleset([s], opts), lb);
-    const requests = async (n = REQUESTS): Promise<Batch> =>
-      JSON.parse(await execIn(cl, [process.execPath, '-e', CLIENT, `http://${VIP}/`, String(n)])) as Batch;
+    const apply = (...s: VirtualService[]): Promise<void> => applyRuleset(buildRuleset(s), lb);
+    const requests = async (n = REQUESTS, url = `http://${VIP}/`): Promise<Batch> =>
+      JSON.parse(await execIn(cl, [process.execPath, '-e', CLIENT, url, String(n)])) as Batch;
 
-    await t.test('before anything: no table ip haagent; deleteTable is a no-op', async (t) => {
+    await t.test('before anything: no table inet haagent; deleteTable is a no-op', async (t) => {
       t.equal(await listTable(lb), undefined);
       await deleteTable(lb);
       t.equal(await listTable(lb), undefined);
@@ -132,7 +141,7 @@ if (reason !== undefined) {
     });
 
     await t.test('source-hash: every request of one client to the same server; snat to snatAddress', async (t) => {
-      await apply(service('source-hash'), { snatAddress: LB_SNAT });
+      await apply(service('source-hash', true, [1, 1], LB_SNAT));
       const { answers, errors } = await requests();
       t.same(errors, {});
       const keys = Object.keys(answers);
@@ -159,10 +168,38 @@ if (reason !== undefined) {
       t.same(answers, { [`r1 ${LB}`]: REQUESTS });
     });
 
+    await t.test('IPv6 beside IPv4 in the one inet table: round-robin 100/100 (+-5) via the balancer; source-hash with snat ip6', async (t) => {
+      const v6 = (scheduler: Scheduler, snatAddress?: string): VirtualService => ({
+        vip: VIP6, port: 80, protocol: 'tcp', scheduler,
+        realServers: [{ address: 'fd90::11', port: 80, weight: 1, up: true }, { address: 'fd90::12', port: 8080, weight: 1, up: true }],
+        ...(snatAddress === undefined ? {} : { snatAddress }),
+      });
+      await apply(v6('round-robin'), service('round-robin', false));
+      const six = await requests(REQUESTS, `http://[${VIP6}]/`);
+      t.same(six.errors, {}, 'no failed IPv6 request');
+      // Masquerade takes the source the kernel's IPv6 address selection picks among the
+      // balancer's own addresses on eth0 (here the most recently added one, the VIP).
+      const ours = new Set([LB6, LB6_SNAT, VIP6]);
+      const count = (server: string): number => Object.entries(six.answers)
+        .filter(([body]) => body.startsWith(`${server} `) && ours.has(body.slice(server.length + 1))).reduce((a, [, n]) => a + n, 0);
+      const n1 = count('r1');
+      const n2 = count('r2');
+      t.equal(n1 + n2, REQUESTS, `every answer came from r1 or r2 seeing one of the balancer's addresses: ${JSON.stringify(six.answers)}`);
+      t.ok(Math.abs(n1 - 100) <= 5 && Math.abs(n2 - 100) <= 5, `r1 ${n1}, r2 ${n2}`);
+      t.same((await requests(4)).answers, { [`r1 ${LB}`]: 4 }, 'the IPv4 service in the same transaction balances too');
+      await apply(v6('source-hash', LB6_SNAT));
+      const sticky = await requests(50, `http://[${VIP6}]/`);
+      t.same(sticky.errors, {});
+      const keys = Object.keys(sticky.answers);
+      t.equal(keys.length, 1, `one server: ${JSON.stringify(sticky.answers)}`);
+      t.match(keys[0], new RegExp(`^r[12] ${LB6_SNAT}$`), 'the real server sees the ip6 SNAT address');
+      await apply(service('round-robin', false));
+    });
+
     await t.test('listTable: our table, three chains, the rules with their comments', async (t) => {
       const listed = await listTable(lb) as { nftables: Record<string, { name?: string; chain?: string; comment?: string; family?: string }>[] };
       const tables = listed.nftables.flatMap((o) => (o['table'] ? [`${o['table'].family ?? ''} ${o['table'].name ?? ''}`] : []));
-      t.same(tables, ['ip haagent'], 'only our table');
+      t.same(tables, ['inet haagent'], 'only our table');
       const chains = listed.nftables.flatMap((o) => (o['chain'] ? [o['chain'].name] : []));
       t.same(chains.sort(), ['output', 'postrouting', 'prerouting']);
       const rules = listed.nftables.flatMap((o) => (o['rule'] ? [`${o['rule'].chain ?? ''}: ${o['rule'].comment ?? ''}`] : []));
@@ -177,9 +214,9 @@ if (reason !== undefined) {
       const before = JSON.stringify(await listTable(lb));
       const bad = {
         nftables: [
-          { add: { table: { family: 'ip', name: 'haagent' } } },
-          { flush: { table: { family: 'ip', name: 'haagent' } } },
-          { add: { rule: { family: 'ip', table: 'haagent', chain: 'nosuch', expr: [{ accept: null }] } } },
+          { add: { table: { family: 'inet', name: 'haagent' } } },
+          { flush: { table: { family: 'inet', name: 'haagent' } } },
+          { add: { rule: { family: 'inet', table: 'haagent', chain: 'nosuch', expr: [{ accept: null }] } } },
         ],
       };
       const err = await applyRuleset(bad, lb).catch((e: unknown) => e);
@@ -203,7 +240,7 @@ if (reason !== undefined) {
       t.same(errors, { ECONNREFUSED: 3 });
     });
 
-    await t.test('deleteTable: no table ip haagent left, other tables untouched, idempotent', async (t) => {
+    await t.test('deleteTable: no table inet haagent left, other tables untouched, idempotent', async (t) => {
       await apply(service('round-robin'));
       await deleteTable(lb);
       t.equal(await listTable(lb), undefined);

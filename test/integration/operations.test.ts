@@ -169,7 +169,7 @@ if (skip !== undefined) {
     const before = (await c.status(a)).instances[0]?.transitionsTotal;
 
     writeConfig('h1-reload', sock, `    priority: 150\n    vips: [${VIP_CIDR}, ${VIP2_CIDR}]\n`, top);
-    t.match(await cli('reload', '--socket', sock), /1 with new VIPs \(web\)/);
+    t.match(await cli('reload', '--socket', sock), /1 updated in place \(web\)/);
     t.ok(await c.waitFor(() => hasVip(h1, VIP2_CIDR), 3000), 'second VIP added on the master');
     const after = (await c.status(a)).instances[0];
     t.equal(after?.transitionsTotal, before, 'no transition');

@@ -1,12 +1,14 @@
 /**
  * `virtual-services:` of an instance (issue 6, part 2): `vip:port/tcp` balanced over real
  * servers, each with an optional health check (any check kind; a failing check takes the server
- * out of the rotation). The VIP defaults to the instance's first VIP and must be one of its VIPs.
+ * out of the rotation). The VIP defaults to the instance's first VIP and must be one of its VIPs;
+ * IPv4 and IPv6 VIPs both work, and real servers and the SNAT source must be of the VIP's family.
  */
 import { parseChecks } from './checks.js';
 import { parseIpAddress } from './cidr.js';
 import { Collector, isRecord, type PathSegment } from './collector.js';
 import type { CheckConfig } from './types.js';
+import { hostPort } from '../packet/ip.js';
 
 export type SchedulerName = 'round-robin' | 'weighted' | 'source-hash';
 
@@ -32,14 +34,14 @@ export interface VirtualServiceConfig {
 
 const SCHEDULERS: readonly SchedulerName[] = ['round-robin', 'weighted', 'source-hash'];
 
-function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fallbackPort: number): RealServerConfig | undefined {
+function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fallbackPort: number, family: 4 | 6): RealServerConfig | undefined {
   if (!isRecord(raw)) return c.fail(path, 'must be a mapping like { address: 10.0.0.11, port: 80 }');
   c.unknownKeys(raw, new Set(['address', 'port', 'weight', 'check']), path);
   const text = c.str(raw, 'address', path);
   if (text === undefined) return raw['address'] === undefined ? c.fail([...path, 'address'], 'is required') : undefined;
   const a = parseIpAddress(text);
   if (!a.ok) return c.fail([...path, 'address'], a.reason);
-  if (a.family !== 4) return c.fail([...path, 'address'], 'the nftables balancer handles IPv4 real servers only');
+  if (a.family !== family) return c.fail([...path, 'address'], `${a.address} is IPv${a.family} but the VIP is IPv${family}`);
   const port = c.int(raw, 'port', path, 1, 65535) ?? fallbackPort;
   const weight = c.int(raw, 'weight', path, 1, 100) ?? 1;
   let check: CheckConfig | undefined;
@@ -47,9 +49,9 @@ function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fa
   if (rc !== undefined) {
     if (!isRecord(rc)) return c.fail([...path, 'check'], 'must be a check mapping, e.g. { type: tcp } or { type: http }');
     // Defaults point the check at this real server: tcp to its address and port, http to its root.
-    const defaults: Record<string, unknown> = { name: `${a.address}-${port}` };
+    const defaults: Record<string, unknown> = { name: `${a.address.replace(/:/g, '_')}-${port}` }; // names allow no ":"
     if (rc['type'] === 'tcp') Object.assign(defaults, { host: a.address, port });
-    if (rc['type'] === 'http') defaults['url'] = `http://${a.address}:${port}/`;
+    if (rc['type'] === 'http') defaults['url'] = `http://${hostPort(a.address, port)}/`;
     // parseChecks reports paths as <path>.check[0].<key>; the list has one element.
     check = parseChecks(c, [{ ...defaults, ...rc }], [...path, 'check'])[0];
   }
@@ -75,7 +77,6 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     const vip = parseIpAddress(vipText);
     if (!vip.ok) return c.fail([...p, 'vip'], vip.reason);
     if (!vipAddresses.includes(vip.address)) return c.fail([...p, 'vip'], `${vip.address} is not one of this instance's VIPs (${vipAddresses.join(', ')})`);
-    if (vip.family !== 4) return c.fail([...p, 'vip'], 'the nftables balancer handles IPv4 VIPs only');
     const port = c.int(r, 'port', p, 1, 65535);
     if (port === undefined) return r['port'] === undefined ? c.fail([...p, 'port'], 'is required') : undefined;
     const protocol = r['protocol'] ?? 'tcp';
@@ -86,11 +87,12 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     }
     const list = c.list(r, 'real-servers', p);
     if (list === undefined || list.length === 0) return c.fail([...p, 'real-servers'], 'needs at least one real server');
-    const servers = list.map((s, j) => realServer(c, s, [...p, 'real-servers', j], port)).filter((s): s is RealServerConfig => s !== undefined);
+    const servers = list.map((s, j) => realServer(c, s, [...p, 'real-servers', j], port, vip.family)).filter((s): s is RealServerConfig => s !== undefined);
     const snatText = c.str(r, 'snat', p);
     const snat = snatText === undefined ? undefined : parseIpAddress(snatText);
     if (snat !== undefined && !snat.ok) c.fail([...p, 'snat'], snat.reason);
-    if (out.some((o) => o.vip === vip.address && o.port === port)) c.fail(p, `${vip.address}:${port}/tcp is defined twice`);
+    if (snat?.ok === true && snat.family !== vip.family) c.fail([...p, 'snat'], `${snat.address} is IPv${snat.family} but the VIP is IPv${vip.family}`);
+    if (out.some((o) => o.vip === vip.address && o.port === port)) c.fail(p, `${hostPort(vip.address, port)}/tcp is defined twice`);
     out.push(Object.freeze({
       mode, vip: vip.address, port, protocol: 'tcp', scheduler: scheduler as SchedulerName,
       realServers: Object.freeze(servers), snat: snat?.ok === true ? snat.address : undefined,

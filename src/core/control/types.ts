@@ -80,6 +80,30 @@ export interface InstanceStatus {
   readonly checks: readonly CheckStatus[];
   /** Last hook runs, newest last. */
   readonly hooks: readonly HookRunStatus[];
+  /** The instance's virtual services (load balancer on the VIP) and their real servers. */
+  readonly services?: readonly VirtualServiceStatus[];
+}
+
+export interface VirtualServiceStatus {
+  readonly vip: string;
+  readonly port: number;
+  readonly protocol: 'tcp';
+  readonly mode: 'nftables' | 'proxy';
+  readonly scheduler: string;
+  /** Served by this node now (it is MASTER of the instance). */
+  readonly active: boolean;
+  readonly realServers: readonly RealServerStatus[];
+  /** While active: the last failure to apply the nftables rules, or the proxy's listen failure. */
+  readonly error?: string;
+}
+
+export interface RealServerStatus {
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  /** In the rotation (its check passes, or it has none). */
+  readonly up: boolean;
+  readonly check: { readonly type: string; readonly status: string; readonly detail: string | null } | null;
 }
 
 export interface PeerStatus {

@@ -1,40 +1,47 @@
 /**
  * nftables rulesets for the kernel load balancer (issue 6 §2), as libnftables JSON
  * (`man libnftables-json`), built purely from data: the adapter (src/adapters/nft.ts) hands the
- * document to `nft -j -f -`, which applies it as ONE atomic transaction.
+ * document to `nft -j -f FILE`, which applies it as ONE atomic transaction.
  *
- * Everything lives in our own table `table ip haagent`; no command names any other table, so
- * other rulesets on the host are never flushed or touched. buildRuleset (re)defines the table
- * whole: `add table` (no-op when it exists), `flush table` (drops our previous rules), then
- * `add chain` x3 and one `add rule` per service and chain:
+ * Everything lives in our own table `table inet haagent` (one table for IPv4 and IPv6
+ * services); no command names any other table, so other rulesets on the host are never flushed
+ * or touched. buildRuleset (re)defines the table whole: `add table` (no-op when it exists),
+ * `flush table` (drops our previous rules), then `add chain` x3 and one `add rule` per service
+ * and chain (F = ip or ip6, the VIP's family):
  *
  *   prerouting  nat, hook prerouting, priority dstnat (-100):
- *     ip daddr VIP tcp dport PORT dnat ip to <selector> map { slot : addr . port, ... }
+ *     F daddr VIP tcp dport PORT dnat F to <selector> map { slot : addr . port, ... }
  *   output      nat, hook output, priority dstnat (-100): the same rules, for connections the
  *               balancer itself opens to the VIP
  *   postrouting nat, hook postrouting, priority srcnat (100):
- *     ct status dnat ct original ip daddr VIP ct protocol tcp ct original proto-dst PORT
- *       masquerade | snat to SNAT_ADDRESS
+ *     ct status dnat ct original F daddr VIP meta l4proto tcp ct original proto-dst PORT
+ *       masquerade | snat F to SNAT_ADDRESS
  *     (source NAT only for connections our DNAT rule sent to a real server, so the real
  *      server answers the balancer, which un-NATs the reply to the client)
  *
- * A service with exactly one up real server gets a plain `dnat to addr:port`. A service with
+ * The JSON forms are those `nft -j list table inet haagent` prints for the text rules above
+ * (nftables 1.0.6): in the inet family every dnat/snat names its family, the conntrack address
+ * key is "ip daddr"/"ip6 daddr", and `ct original proto-dst` needs the `meta l4proto` match
+ * before it (`ct protocol` does not give nft the port's type there).
+ *
+ * A service with exactly one up real server gets a plain `dnat F to addr:port`. A service with
  * NO up real server gets no rule at all: connections to VIP:PORT then go to the balancer's own
  * stack, answered by a local listener on that port if there is one, otherwise refused (RST).
  * Existing connections keep their conntrack NAT binding when a server goes down or the ruleset
  * is re-applied; only new connections follow the new rules.
  *
  * What this deliberately does not do: check that the VIP is on the host (only the master
- * applies a ruleset; the backup has none), IPv6, UDP, or persistence beyond source-hash.
+ * applies a ruleset; the backup has none), UDP, or persistence beyond source-hash.
  * `flush table` keeps chains a previous version of this module may have created and this one
  * no longer does; within one version the chain set is fixed.
  */
-import type { NftCommand, NftJson, NftRuleset, RealServer, RulesetOptions, VirtualService } from './types.js';
+import { hostPort, ipFamily } from '../packet/ip.js';
+import type { NftCommand, NftJson, NftRuleset, RealServer, VirtualService } from './types.js';
 import { validateServices } from './validate.js';
 
-export const TABLE_FAMILY = 'ip';
+export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'haagent';
-/** nftables' named priorities for nat chains in the ip family. */
+/** nftables' named priorities for nat chains (dstnat, srcnat). */
 export const PRIORITY_DSTNAT = -100;
 export const PRIORITY_SRCNAT = 100;
 /**
@@ -42,6 +49,13 @@ export const PRIORITY_SRCNAT = 100;
  * the backup after a takeover) would move clients to other servers.
  */
 export const SOURCE_HASH_SEED = 0x68616167; // "haag"
+
+/** nftables' name of an address family in rules: ip (IPv4) or ip6. */
+type NftFamily = 'ip' | 'ip6';
+
+function nftFamily(address: string): NftFamily {
+  return ipFamily(address) === 6 ? 'ip6' : 'ip';
+}
 
 const table = { family: TABLE_FAMILY, name: TABLE_NAME } as const;
 
@@ -81,9 +95,9 @@ function target(s: RealServer): NftJson {
 }
 
 /** The DNAT statement for the up servers of `svc` (at least one). */
-function dnat(svc: VirtualService, up: readonly RealServer[]): NftJson {
+function dnat(svc: VirtualService, family: NftFamily, up: readonly RealServer[]): NftJson {
   const [only] = up;
-  if (up.length === 1 && only !== undefined) return { dnat: { addr: only.address, port: only.port } };
+  if (up.length === 1 && only !== undefined) return { dnat: { family, addr: only.address, port: only.port } };
   let key: NftJson;
   let elems: NftJson[];
   switch (svc.scheduler) {
@@ -92,7 +106,7 @@ function dnat(svc: VirtualService, up: readonly RealServer[]): NftJson {
       elems = up.map((s, i) => [i, target(s)]);
       break;
     case 'source-hash':
-      key = { jhash: { mod: up.length, seed: SOURCE_HASH_SEED, expr: { payload: { protocol: 'ip', field: 'saddr' } } } };
+      key = { jhash: { mod: up.length, seed: SOURCE_HASH_SEED, expr: { payload: { protocol: family, field: 'saddr' } } } };
       elems = up.map((s, i) => [i, target(s)]);
       break;
     case 'weighted': {
@@ -102,40 +116,41 @@ function dnat(svc: VirtualService, up: readonly RealServer[]): NftJson {
       break;
     }
   }
-  return { dnat: { family: 'ip', addr: { map: { key, data: { set: elems } } } } };
+  return { dnat: { family, addr: { map: { key, data: { set: elems } } } } };
 }
 
 function serviceName(svc: VirtualService): string {
-  return `${svc.vip}:${svc.port}/${svc.protocol}`;
+  return `${hostPort(svc.vip, svc.port)}/${svc.protocol}`;
 }
 
 /**
- * The transaction that makes `table ip haagent` balance exactly `services` (see the module
+ * The transaction that makes `table inet haagent` balance exactly `services` (see the module
  * comment). Deterministic: the same arguments give the same document, services and servers in
  * the order given. Throws HA_ERR_INVALID_ARGUMENT on malformed input (validate.ts).
  */
-export function buildRuleset(services: readonly VirtualService[], opts: RulesetOptions = {}): NftRuleset {
-  validateServices(services, opts);
-  const nat: NftJson = opts.snatAddress === undefined ? { masquerade: null } : { snat: { addr: opts.snatAddress } };
+export function buildRuleset(services: readonly VirtualService[]): NftRuleset {
+  validateServices(services);
   const dstnatRules: NftCommand[] = [];
   const outputRules: NftCommand[] = [];
   const srcnatRules: NftCommand[] = [];
   for (const svc of services) {
     const up = svc.realServers.filter((s) => s.up);
     if (up.length === 0) continue;
+    const family = nftFamily(svc.vip);
     const name = serviceName(svc);
     const comment = `haagent ${name} ${svc.scheduler}`;
     const expr = [
-      match({ payload: { protocol: 'ip', field: 'daddr' } }, svc.vip),
+      match({ payload: { protocol: family, field: 'daddr' } }, svc.vip),
       match({ payload: { protocol: 'tcp', field: 'dport' } }, svc.port),
-      dnat(svc, up),
+      dnat(svc, family, up),
     ];
     dstnatRules.push(rule('prerouting', comment, expr));
     outputRules.push(rule('output', comment, expr));
+    const nat: NftJson = svc.snatAddress === undefined ? { masquerade: null } : { snat: { family, addr: svc.snatAddress } };
     srcnatRules.push(rule('postrouting', `haagent ${name} replies via the balancer`, [
       match({ ct: { key: 'status' } }, 'dnat', 'in'),
-      match({ ct: { key: 'daddr', family: 'ip', dir: 'original' } }, svc.vip),
-      match({ ct: { key: 'protocol' } }, 'tcp'),
+      match({ ct: { key: `${family} daddr`, dir: 'original' } }, svc.vip),
+      match({ meta: { key: 'l4proto' } }, 'tcp'),
       match({ ct: { key: 'proto-dst', dir: 'original' } }, svc.port),
       nat,
     ]));
@@ -155,7 +170,7 @@ export function buildRuleset(services: readonly VirtualService[], opts: RulesetO
 }
 
 /**
- * The transaction that removes `table ip haagent` and everything in it, whether or not it
+ * The transaction that removes `table inet haagent` and everything in it, whether or not it
  * exists: `add table` (no-op when present) then `delete table`, atomically. Leaves nothing.
  */
 export function emptyRuleset(): NftRuleset {

@@ -17,7 +17,7 @@ export type Scheduler = 'round-robin' | 'weighted' | 'source-hash';
 export const SCHEDULERS: readonly Scheduler[] = ['round-robin', 'weighted', 'source-hash'];
 
 export interface RealServer {
-  /** IPv4 address, dotted quad. */
+  /** IPv4 (dotted quad) or IPv6 address, of the VIP's family. */
   readonly address: string;
   /** TCP port on the real server (1..65535). */
   readonly port: number;
@@ -28,7 +28,7 @@ export interface RealServer {
 }
 
 export interface VirtualService {
-  /** The VIP, IPv4 dotted quad. */
+  /** The VIP: IPv4 dotted quad or IPv6 text; the service's real servers are of its family. */
   readonly vip: string;
   /** TCP port on the VIP (1..65535). */
   readonly port: number;
@@ -36,12 +36,10 @@ export interface VirtualService {
   readonly scheduler: Scheduler;
   /** In config order: the order fixes each server's slot in the nftables map. */
   readonly realServers: readonly RealServer[];
-}
-
-export interface RulesetOptions {
   /**
-   * Source address for traffic forwarded to the real servers (replies then come back through
-   * the balancer). Absent: masquerade, i.e. the address of the interface the packet leaves by.
+   * Source address (of the VIP's family) for traffic forwarded to the real servers, so replies
+   * come back through the balancer. Absent: masquerade, i.e. the address of the interface the
+   * packet leaves by.
    */
   readonly snatAddress?: string;
 }
@@ -52,7 +50,7 @@ export type NftJson = string | number | boolean | null | readonly NftJson[] | { 
 /** One command of a libnftables JSON transaction (`{ add: { table: ... } }`, ...). */
 export type NftCommand = { readonly [verb: string]: NftJson };
 
-/** The document `nft -j -f -` reads: all commands are applied as one atomic transaction. */
+/** The document `nft -j -f FILE` reads: all commands are applied as one atomic transaction. */
 export interface NftRuleset {
   readonly nftables: readonly NftCommand[];
 }

@@ -113,6 +113,11 @@ export function ipFamily(text: string): IpFamily | undefined {
   return undefined;
 }
 
+/** `addr:port`, or `[addr]:port` for IPv6: an endpoint as logs, comments and URLs write it. */
+export function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** Parse as the given family (or either when omitted). */
 export function parseIp(text: string, family?: IpFamily): Uint8Array | undefined {
   if (family === 4) return parseIpv4(text);

@@ -34,7 +34,34 @@ t.test('virtual service errors name the key path and line', (t) => {
   t.match(msgs, /instances\[0\]\.virtual-services\[1\]\.scheduler \(line 7\): must be one of round-robin, weighted, source-hash/);
   t.match(msgs, /instances\[0\]\.virtual-services\[2\]\.real-servers \(line 8\): needs at least one real server/);
   t.match(msgs, /instances\[0\]\.virtual-services\[3\]\.protocol \(line 9\): only tcp is balanced/);
-  t.match(msgs, /instances\[0\]\.virtual-services\[3\]\.real-servers\[0\]\.address \(line 9\): the nftables balancer handles IPv4 real servers only/);
+  t.match(msgs, /instances\[0\]\.virtual-services\[3\]\.real-servers\[0\]\.address \(line 9\): fd00::1 is IPv6 but the VIP is IPv4/);
   t.match(msgs, /instances\[0\]\.virtual-services\[3\]\.real-servers\[1\]\.weight \(line 9\): must be an integer from 1 to 100/);
+  t.end();
+});
+
+t.test('IPv6 virtual services: IPv6 VIP, real servers and snat; checks aimed at [addr]:port; families must match', (t) => {
+  const v6head = 'instances:\n  - vrid: 2\n    interface: eth0\n    vips: ["fd00:77::100/64"]\n';
+  const r = parseConfigYaml(`${v6head}    virtual-services:
+      - port: 80
+        snat: "fd00:66::1"
+        real-servers:
+          - { address: "fd00:66::11", check: { type: http } }
+          - { address: "fd00:66::12", port: 8080, check: { type: tcp } }
+`);
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+  const [web] = r.config.instances[0]?.virtualServices ?? [];
+  t.match(web, { vip: 'fd00:77::100', port: 80, snat: 'fd00:66::1' });
+  t.match(web?.realServers[0], { address: 'fd00:66::11', port: 80, check: { type: 'http', url: 'http://[fd00:66::11]:80/', name: 'fd00_66__11-80' } });
+  t.match(web?.realServers[1], { address: 'fd00:66::12', port: 8080, check: { type: 'tcp', host: 'fd00:66::12', port: 8080 } });
+  const bad = parseConfigYaml(`${v6head}    virtual-services:
+      - { port: 80, snat: 10.66.0.1, real-servers: [{ address: 10.66.0.11 }] }
+      - { port: 80, real-servers: [{ address: "fd00:66::11" }] }
+`);
+  t.notOk(bad.ok);
+  if (bad.ok) return t.end();
+  const msgs = bad.errors.map((e) => e.message).join('\n');
+  t.match(msgs, /virtual-services\[0\]\.real-servers\[0\]\.address \(line 6\): 10\.66\.0\.11 is IPv4 but the VIP is IPv6/);
+  t.match(msgs, /virtual-services\[0\]\.snat \(line 6\): 10\.66\.0\.1 is IPv4 but the VIP is IPv6/);
+  t.match(msgs, /virtual-services\[1\] \(line 7\): \[fd00:77::100\]:80\/tcp is defined twice/);
   t.end();
 });

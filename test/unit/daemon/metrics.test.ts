@@ -194,6 +194,27 @@ t.test('InstanceStatus.checks, when present, sets check_up at scrape', async (t)
   t.notMatch(body, /^haagent_check_up\{/m);
 });
 
+t.test('InstanceStatus.services: haagent_real_server_up per real server, rebuilt at scrape', async (t) => {
+  const services: InstanceStatus['services'] = [
+    {
+      vip: '192.0.2.100', port: 80, protocol: 'tcp', mode: 'nftables', scheduler: 'round-robin', active: true,
+      realServers: [
+        { address: '10.0.0.11', port: 80, weight: 1, up: true, check: { type: 'tcp', status: 'healthy', detail: 'connected' } },
+        { address: 'fd00::12', port: 8080, weight: 2, up: false, check: null },
+      ],
+    },
+  ];
+  const agent = fakeAgent([instance({ services })]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  let body = await scrape(server.url);
+  t.equal(value(body, 'haagent_real_server_up{instance="vi_1",service="192.0.2.100:80/tcp",server="10.0.0.11:80"}'), 1);
+  t.equal(value(body, 'haagent_real_server_up{instance="vi_1",service="192.0.2.100:80/tcp",server="[fd00::12]:8080"}'), 0);
+  agent.set([instance()]);
+  body = await scrape(server.url);
+  t.notMatch(body, /^haagent_real_server_up\{/m, 'a reload that removed the services removes the series');
+});
+
 t.test('404 on other paths, 405 on other methods, query string ignored, HEAD has no body', async (t) => {
   const agent = fakeAgent([instance()]);
   const server = await startMetricsServer('127.0.0.1:0', agent);

@@ -1,26 +1,26 @@
 /**
  * buildRuleset / emptyRuleset: golden libnftables JSON for each scheduler (hand-written from
- * `nft -j list table ip haagent` of the equivalent text rules, nftables 1.0.6), weight
- * expansion, down servers, determinism, and argument checks.
+ * `nft -j list table inet haagent` of the equivalent text rules, nftables 1.0.6), IPv6
+ * services, weight expansion, down servers, determinism, and argument checks.
  */
 import t from 'tap';
 import { HaagentError } from '../../../src/core/errors.js';
 import { buildRuleset, emptyRuleset, SOURCE_HASH_SEED, weightedSlots } from '../../../src/core/lb/ruleset.js';
 import type { NftCommand, RealServer, Scheduler, VirtualService } from '../../../src/core/lb/types.js';
 
-const T = { family: 'ip', table: 'haagent' } as const;
+const T = { family: 'inet', table: 'haagent' } as const;
 
 function rs(address: string, port: number, weight = 1, up = true): RealServer {
   return { address, port, weight, up };
 }
 
-function svc(scheduler: Scheduler, realServers: readonly RealServer[], port = 80): VirtualService {
-  return { vip: '10.88.0.100', port, protocol: 'tcp', scheduler, realServers };
+function svc(scheduler: Scheduler, realServers: readonly RealServer[], port = 80, snatAddress?: string): VirtualService {
+  return { vip: '10.88.0.100', port, protocol: 'tcp', scheduler, realServers, ...(snatAddress === undefined ? {} : { snatAddress }) };
 }
 
 const header: NftCommand[] = [
-  { add: { table: { family: 'ip', name: 'haagent' } } },
-  { flush: { table: { family: 'ip', name: 'haagent' } } },
+  { add: { table: { family: 'inet', name: 'haagent' } } },
+  { flush: { table: { family: 'inet', name: 'haagent' } } },
   { add: { chain: { ...T, name: 'prerouting', type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' } } },
   { add: { chain: { ...T, name: 'output', type: 'nat', hook: 'output', prio: -100, policy: 'accept' } } },
   { add: { chain: { ...T, name: 'postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
@@ -38,8 +38,8 @@ function postrouting(nat: object, port = 80): NftCommand {
         ...T, chain: 'postrouting', comment: `haagent 10.88.0.100:${port}/tcp replies via the balancer`,
         expr: [
           { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
-          { match: { op: '==', left: { ct: { key: 'daddr', family: 'ip', dir: 'original' } }, right: '10.88.0.100' } },
-          { match: { op: '==', left: { ct: { key: 'protocol' } }, right: 'tcp' } },
+          { match: { op: '==', left: { ct: { key: 'ip daddr', dir: 'original' } }, right: '10.88.0.100' } },
+          { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } },
           { match: { op: '==', left: { ct: { key: 'proto-dst', dir: 'original' } }, right: port } },
           nat,
         ],
@@ -97,7 +97,7 @@ t.test('weighted: numgen random over ranges sized by weight', async (t) => {
 
 t.test('source-hash: jhash ip saddr with the fixed seed; snat to snatAddress', async (t) => {
   t.equal(SOURCE_HASH_SEED, 0x68616167);
-  t.same(buildRuleset([svc('source-hash', pair)], { snatAddress: '10.88.0.1' }), {
+  t.same(buildRuleset([svc('source-hash', pair, 80, '10.88.0.1')]), {
     nftables: [
       ...header,
       ...dnatRules('haagent 10.88.0.100:80/tcp source-hash', {
@@ -111,7 +111,7 @@ t.test('source-hash: jhash ip saddr with the fixed seed; snat to snatAddress', a
           },
         },
       }),
-      postrouting({ snat: { addr: '10.88.0.1' } }),
+      postrouting({ snat: { family: 'ip', addr: '10.88.0.1' } }),
     ],
   });
 });
@@ -148,7 +148,7 @@ t.test('one up server: a plain dnat to addr:port', async (t) => {
   for (const scheduler of ['round-robin', 'weighted', 'source-hash'] as const) {
     const doc = buildRuleset([svc(scheduler, [rs('10.88.0.11', 80, 5, false), rs('10.88.0.12', 8080, 3)])]);
     t.same(doc.nftables.slice(5), [
-      ...dnatRules(`haagent 10.88.0.100:80/tcp ${scheduler}`, { dnat: { addr: '10.88.0.12', port: 8080 } }),
+      ...dnatRules(`haagent 10.88.0.100:80/tcp ${scheduler}`, { dnat: { family: 'ip', addr: '10.88.0.12', port: 8080 } }),
       postrouting({ masquerade: null }),
     ], scheduler);
   }
@@ -178,21 +178,21 @@ t.test('several services: rules grouped by chain, services in the order given', 
 });
 
 t.test('deterministic: same input, same document; input not mutated', async (t) => {
-  const services = [svc('weighted', pair, 80), svc('source-hash', pair, 81), svc('round-robin', pair, 82)];
+  const services = [svc('weighted', pair, 80, '10.88.0.1'), svc('source-hash', pair, 81), svc('round-robin', pair, 82, '10.88.0.1')];
   const before = JSON.stringify(services);
-  const a = JSON.stringify(buildRuleset(services, { snatAddress: '10.88.0.1' }));
-  const b = JSON.stringify(buildRuleset(structuredClone(services), { snatAddress: '10.88.0.1' }));
+  const a = JSON.stringify(buildRuleset(services));
+  const b = JSON.stringify(buildRuleset(structuredClone(services)));
   t.equal(a, b);
   t.equal(JSON.stringify(services), before);
 });
 
 t.test('only our table is named', async (t) => {
-  const doc = buildRuleset([svc('round-robin', pair), svc('weighted', pair, 81)], { snatAddress: '10.88.0.1' });
+  const doc = buildRuleset([svc('round-robin', pair), svc('weighted', pair, 81, '10.88.0.1')]);
   for (const cmd of [...doc.nftables, ...emptyRuleset().nftables]) {
     const [verb, body] = Object.entries(cmd)[0] ?? [];
     t.ok(['add', 'flush', 'delete'].includes(verb ?? ''), `verb ${String(verb)}`);
     const [kind, obj] = Object.entries(body as object)[0] as [string, { family: string; name?: string; table?: string }];
-    t.equal(obj.family, 'ip');
+    t.equal(obj.family, 'inet');
     t.equal(kind === 'table' ? obj.name : obj.table, 'haagent');
   }
 });
@@ -200,17 +200,17 @@ t.test('only our table is named', async (t) => {
 t.test('emptyRuleset: add then delete our table (works whether or not it exists)', async (t) => {
   t.same(emptyRuleset(), {
     nftables: [
-      { add: { table: { family: 'ip', name: 'haagent' } } },
-      { delete: { table: { family: 'ip', name: 'haagent' } } },
+      { add: { table: { family: 'inet', name: 'haagent' } } },
+      { delete: { table: { family: 'inet', name: 'haagent' } } },
     ],
   });
 });
 
 t.test('malformed input: HA_ERR_INVALID_ARGUMENT naming the path', async (t) => {
-  const bad = (services: unknown, opts: object = {}): unknown => () => buildRuleset(services as VirtualService[], opts);
-  const cases: [unknown, RegExp, object?][] = [
-    [[{ ...svc('round-robin', pair), vip: '10.88.0.256' }], /services\[0\]\.vip: "10\.88\.0\.256" is not an IPv4 address/],
-    [[{ ...svc('round-robin', pair), vip: '2001:db8::1' }], /services\[0\]\.vip/],
+  const bad = (services: unknown): unknown => () => buildRuleset(services as VirtualService[]);
+  const cases: [unknown, RegExp][] = [
+    [[{ ...svc('round-robin', pair), vip: '10.88.0.256' }], /services\[0\]\.vip: "10\.88\.0\.256" is not an IP address/],
+    [[{ ...svc('round-robin', pair), vip: '2001:db8::1' }], /services\[0\]\.realServers\[0\]\.address: "10\.88\.0\.11" is not an IPv6 address like the VIP/],
     [[{ ...svc('round-robin', pair), port: 0 }], /services\[0\]\.port: 0 is not a port/],
     [[{ ...svc('round-robin', pair), port: 65536 }], /services\[0\]\.port/],
     [[{ ...svc('round-robin', pair), protocol: 'udp' }], /services\[0\]\.protocol: "udp" is not supported/],
@@ -223,12 +223,13 @@ t.test('malformed input: HA_ERR_INVALID_ARGUMENT naming the path', async (t) => 
     [[svc('weighted', [rs('10.88.0.11', 80, 1.5)])], /realServers\[0\]\.weight/],
     [[svc('weighted', [{ ...rs('10.88.0.11', 80), up: 'yes' } as unknown as RealServer])], /realServers\[0\]\.up: must be a boolean/],
     [[svc('weighted', [rs('10.88.0.11', 80), rs('10.88.0.11', 80, 2, false)])], /realServers\[1\]: 10\.88\.0\.11:80 is listed twice in 10\.88\.0\.100:80\/tcp/],
-    [[svc('round-robin', pair)], /snatAddress: "eth0" is not an IPv4 address/, { snatAddress: 'eth0' }],
+    [[svc('round-robin', pair, 80, 'eth0')], /services\[0\]\.snatAddress: "eth0" is not an IP address/],
+    [[svc('round-robin', pair, 80, '2001:db8::1')], /services\[0\]\.snatAddress: "2001:db8::1" is not an IPv4 address like the VIP/],
   ];
-  for (const [services, message, opts] of cases) {
+  for (const [services, message] of cases) {
     let caught: unknown;
     try {
-      (bad(services, opts) as () => void)();
+      (bad(services) as () => void)();
     } catch (e) {
       caught = e;
     }
@@ -237,4 +238,40 @@ t.test('malformed input: HA_ERR_INVALID_ARGUMENT naming the path', async (t) => 
   }
   // The same server on two ports, and the same address in two services, are fine.
   t.doesNotThrow(() => buildRuleset([svc('round-robin', [rs('10.88.0.11', 80), rs('10.88.0.11', 81)]), svc('round-robin', pair, 81)]));
+});
+
+t.test('IPv6 service: ip6 matches, dnat ip6, jhash ip6 saddr, snat ip6 (forms of nft -j list, nftables 1.0.6)', async (t) => {
+  const v6 = [rs('fd00:88::11', 80), rs('fd00:88::12', 8080)];
+  const service: VirtualService = { vip: 'fd00:88::100', port: 80, protocol: 'tcp', scheduler: 'source-hash', realServers: v6, snatAddress: 'fd00:88::1' };
+  const doc = buildRuleset([service, svc('round-robin', pair)]);
+  t.same(doc.nftables.slice(0, 5), header, 'one inet table for both families');
+  const rules = doc.nftables.slice(5).map((c) => (c['add'] as { rule: { chain: string; comment: string; expr: unknown[] } }).rule);
+  const pre = rules.find((r) => r.chain === 'prerouting' && r.comment.includes('fd00'));
+  t.equal(pre?.comment, 'haagent [fd00:88::100]:80/tcp source-hash');
+  t.same(pre?.expr, [
+    { match: { op: '==', left: { payload: { protocol: 'ip6', field: 'daddr' } }, right: 'fd00:88::100' } },
+    { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 80 } },
+    {
+      dnat: {
+        family: 'ip6',
+        addr: {
+          map: {
+            key: { jhash: { mod: 2, seed: SOURCE_HASH_SEED, expr: { payload: { protocol: 'ip6', field: 'saddr' } } } },
+            data: { set: [[0, { concat: ['fd00:88::11', 80] }], [1, { concat: ['fd00:88::12', 8080] }]] },
+          },
+        },
+      },
+    },
+  ]);
+  const post = rules.find((r) => r.chain === 'postrouting' && r.comment.includes('fd00'));
+  t.same(post?.expr, [
+    { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
+    { match: { op: '==', left: { ct: { key: 'ip6 daddr', dir: 'original' } }, right: 'fd00:88::100' } },
+    { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } },
+    { match: { op: '==', left: { ct: { key: 'proto-dst', dir: 'original' } }, right: 80 } },
+    { snat: { family: 'ip6', addr: 'fd00:88::1' } },
+  ]);
+  const one = buildRuleset([{ ...service, realServers: [rs('fd00:88::12', 8080)] }]);
+  t.match(JSON.stringify(one), '{"dnat":{"family":"ip6","addr":"fd00:88::12","port":8080}}', 'one server: plain dnat ip6');
+  t.match(JSON.stringify(doc), '{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.88.0.100"', 'the IPv4 service beside it keeps ip');
 });

@@ -1,0 +1,45 @@
+/**
+ * `haagent status` text: the load balancer lines (a service line, then one per real server) and
+ * that an instance without services prints none.
+ */
+import t from 'tap';
+import { formatStatus } from '../../../src/cli/status-format.js';
+import type { AgentStatus, InstanceStatus } from '../../../src/core/control/types.js';
+
+function instance(services?: InstanceStatus['services']): InstanceStatus {
+  return {
+    name: 'web', vrid: 51, state: 'MASTER', priority: 150, effectivePriority: 150, interface: 'int0', external: 'ext0',
+    vrrpVersion: 3, advertIntervalMs: 1000, preempt: true, vips: ['192.0.2.100/24'], address: '10.0.0.1',
+    master: { address: '10.0.0.1', priority: 150, self: true }, timeInStateMs: 1000, transitions: [], advertsSent: 1,
+    advertsReceived: 0, drops: {}, faults: [], vipLifetimeSec: 3, epoch: 1, maxEpochSeen: 0, maintenance: false,
+    transitionsTotal: 1, checks: [], hooks: [], ...(services === undefined ? {} : { services }),
+  };
+}
+
+function status(i: InstanceStatus): AgentStatus {
+  return { pid: 1, version: '0.1.0', startedAt: '2026-01-01T00:00:00.000Z', instances: [i], interfaceDrops: {}, configSource: 'x', configLoadedAt: '2026-01-01T00:00:00.000Z' } as AgentStatus;
+}
+
+t.test('services: one line per service, one per real server', async (t) => {
+  const text = formatStatus(status(instance([
+    {
+      vip: '192.0.2.100', port: 80, protocol: 'tcp', mode: 'nftables', scheduler: 'weighted', active: true,
+      realServers: [
+        { address: '10.0.0.11', port: 80, weight: 3, up: true, check: { type: 'http', status: 'healthy', detail: 'HTTP 200' } },
+        { address: '10.0.0.12', port: 8080, weight: 1, up: false, check: { type: 'tcp', status: 'failing', detail: 'ECONNREFUSED' } },
+      ],
+    },
+    {
+      vip: 'fd00::100', port: 443, protocol: 'tcp', mode: 'proxy', scheduler: 'round-robin', active: true, error: 'cannot listen on [fd00::100]:443: EADDRINUSE',
+      realServers: [{ address: 'fd00::11', port: 443, weight: 1, up: true, check: null }],
+    },
+  ])));
+  t.match(text, 'web: service 192.0.2.100:80/tcp (nftables, weighted): serving, 1/2 real servers up\n'
+    + '  -> 10.0.0.11:80  weight 3  up  (http check healthy: HTTP 200)\n'
+    + '  -> 10.0.0.12:8080  weight 1  DOWN  (tcp check failing: ECONNREFUSED)\n'
+    + 'web: service [fd00::100]:443/tcp (proxy, round-robin): serving, 1/1 real servers up - ERROR: cannot listen on [fd00::100]:443: EADDRINUSE\n'
+    + '  -> [fd00::11]:443  weight 1  up  (no check)');
+  const standby = formatStatus(status({ ...instance([{ vip: '192.0.2.100', port: 80, protocol: 'tcp', mode: 'nftables', scheduler: 'round-robin', active: false, realServers: [] }]), state: 'BACKUP' }));
+  t.match(standby, 'service 192.0.2.100:80/tcp (nftables, round-robin): standby (not master), 0/0 real servers up');
+  t.notMatch(formatStatus(status(instance())), /service/, 'no services, no lines');
+});
