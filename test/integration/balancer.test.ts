@@ -80,7 +80,14 @@ ${services}`);
     t.ok(share >= 0.47 && share <= 0.53, `h1 answered ${(100 * share).toFixed(1)} % (50 +- 3)`, { split });
 
     // h2's web server stops: its check fails and every request goes to h1 (none failing after).
+    // Within the check's fall time: interval 200 ms x fall 1 (+ its 100 ms timeout), plus the
+    // nft apply; the bound leaves 500 ms for scheduling on a loaded CI machine.
+    const killedAt = performance.now();
     webs.get('h2')?.kill('SIGKILL');
+    const rulesHaveH2 = async (): Promise<boolean> => (await run('ip', ['netns', 'exec', h1.ns, 'nft', 'list', 'table', 'inet', 'haagent'])).includes(h2.intAddress);
+    t.ok(await c.waitFor(async () => !(await rulesHaveH2()), 5000, 10), 'h2 leaves the rules');
+    const outMs = performance.now() - killedAt;
+    t.ok(outMs <= 200 + 100 + 500, `h2 out of the rules ${outMs.toFixed(0)} ms after its web server died (check interval 200 ms, fall 1, timeout 100 ms)`);
     t.ok(await c.waitFor(async () => { const s = await spread(20); return (s['h2'] ?? 0) === 0 && (s['failed'] ?? 0) === 0; }, 5000), 'h2 out of rotation');
     const after = await spread(200);
     t.same(after, { h1: 200 }, 'all requests to h1, none failing');
@@ -103,7 +110,9 @@ ${services}`);
   t.test('proxy mode (no nftables needed): the master proxies VIP:80 over both web servers', (t) => withCluster(async (c) => {
     const webs = new Map<string, ChildProcess>();
     for (const h of topo.hosts) webs.set(h.name, c.startWeb(h));
-    const conf = (host: typeof h1, priority: number): string => lbConfig(c.socketPath(host), host, priority, '      - mode: proxy\n        port: 8080\n', 80);
+    // :8080 proxied over both web servers; :80 cannot be: the web servers listen on [::]:80.
+    const conf = (host: typeof h1, priority: number): string => agentConfig(c.socketPath(host), host, priority,
+      `      - mode: proxy\n        port: 8080\n        real-servers:\n${rs(h1)}${rs(h2)}      - mode: proxy\n        port: 80\n        real-servers:\n${rs(h1)}`);
     const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
@@ -113,6 +122,9 @@ ${services}`);
     t.equal(split['failed'] ?? 0, 0, 'no failed request', { split });
     t.ok(Math.abs((split['h1'] ?? 0) - 200) <= 12, 'round-robin: 200 +- 12 each', { split });
     t.notMatch(await tables(h1), /table inet haagent/, 'no nftables rules in proxy mode');
+    const svcs = (await c.status(a)).instances[0]?.services ?? [];
+    t.equal(svcs[0]?.error, undefined, ':8080 listens');
+    t.match(svcs[1]?.error, /cannot listen on 10\.77\.0\.100:80: .*EADDRINUSE.*another socket holds this port/, 'the :80 conflict is reported on its service', { svcs });
     webs.get('h2')?.kill('SIGKILL');
     t.ok(await c.waitFor(async () => { const s = await spread(20, 8080); return (s['h1'] ?? 0) === 20; }, 5000), 'a dead server leaves the rotation');
   }));
@@ -187,7 +199,7 @@ instances:
     t.ok(await c.waitFor(async () => { const s = await spread(2, 80, vip6); return s['h1'] === 1 && s['h2'] === 1; }, 10_000), 'both servers answer through [VIP]:80', { logs: logsOf(a) });
     const split = await spread(200, 80, vip6);
     t.equal(split['failed'] ?? 0, 0, 'no failed request', { split });
-    t.ok(Math.abs((split['h1'] ?? 0) - 100) <= 6, 'round-robin over IPv6: 100 +- 6 each', { split });
+    t.ok(Math.abs((split['h1'] ?? 0) - 100) <= 6, `round-robin over IPv6: h1 ${split['h1'] ?? 0}, h2 ${split['h2'] ?? 0} (100 +- 6 each)`, { split });
     const rules = await run('ip', ['netns', 'exec', h1.ns, 'nft', 'list', 'table', 'inet', 'haagent']);
     t.match(rules, new RegExp(`ip6 daddr ${vip6} tcp dport 80 dnat ip6 to numgen inc mod 2 map`), 'an ip6 rule in table inet haagent');
     a.child.kill('SIGTERM');
