@@ -165,9 +165,11 @@ program.command('lab')
   .description('build a two-host lab in network namespaces, run the agents, show a real failover (root)')
   .option('--keep', 'leave the lab up at the end')
   .option('--advert-interval <dur>', 'advert interval for both agents', '1s')
-  .action(async (opts: { keep?: boolean; advertInterval: string }) => {
+  .addOption(new Option('--lb-mode <mode>', 'load balancer mode of the lab\'s service on VIP:8080 (auto: nftables if nft is installed, else proxy)')
+    .choices(['auto', 'nftables', 'proxy']).default('auto'))
+  .action(async (opts: { keep?: boolean; advertInterval: string; lbMode: 'auto' | 'nftables' | 'proxy' }) => {
     const { runLab } = await import('../lab/run.js');
-    await runLab({ keep: opts.keep === true, advertInterval: opts.advertInterval }).catch(fail);
+    await runLab({ keep: opts.keep === true, advertInterval: opts.advertInterval, lbMode: opts.lbMode }).catch(fail);
   });
 
 program.parseAsync(process.argv).catch(fail);

@@ -14,6 +14,7 @@ import type { AgentStatus } from '../core/control/types.js';
 import { requestStatus } from '../daemon/control-server.js';
 import { packageRoot } from '../cli/package-info.js';
 import type { ProbeResult } from './outage.js';
+import { run } from './sh.js';
 import type { LabHost, LabTopology } from './topology.js';
 
 export function distPath(...parts: string[]): string {
@@ -77,6 +78,12 @@ export class LabCluster {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       try { this.probeResults.push(JSON.parse(line) as ProbeResult); } catch { /* partial line at exit */ }
     });
+  }
+
+  /** `n` sequential GETs from the client to `url`: answers per host name, plus `failed`. */
+  async spread(url: string, n: number): Promise<Record<string, number>> {
+    const out = await run('ip', ['netns', 'exec', this.topo.client, process.execPath, distPath('lab', 'spread.js'), url, String(n)], 10_000 + n * 1500);
+    return JSON.parse(out) as Record<string, number>;
   }
 
   /** Probe time now (ms since the probe started), from its latest result. */

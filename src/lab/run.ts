@@ -1,17 +1,61 @@
 /**
  * `haagent lab`: a two-host failover demo on this machine (root). Builds the namespaces, starts
- * a web server and haagent (--role auto) on each host, shows who answers the VIP, then cuts the
- * master's power (agent killed -9, links down) and prints the takeover and the outage the client
- * saw. Everything is removed at the end, also on Ctrl-C or error, unless --keep.
+ * a web server and haagent (role auto) on each host, shows who answers the VIP, shows the load
+ * balancer on VIP:8080 spreading requests over both web servers, then cuts the master's power
+ * (agent killed -9, links down) and prints the takeover, the outage the client saw, and the
+ * balancing after it. Everything is removed at the end, also on Ctrl-C or error, unless --keep.
+ *
+ * The balancer uses nftables when `nft` is installed, else the agent's TCP proxy mode.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { HaagentError } from '../core/errors.js';
 import { LabCluster, type RunningAgent } from './cluster.js';
 import { measureOutage } from './outage.js';
-import { LabTopology, VIP, VIP_CIDR } from './topology.js';
+import { ip } from './sh.js';
+import { LabTopology, VIP, VIP_CIDR, type LabHost } from './topology.js';
+
+/** The port of the lab's virtual service on the VIP (port 80 stays the failover probe's). */
+export const LAB_LB_PORT = 8080;
+
+function hasNft(): boolean {
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The lab agent's config: one instance on the VIP with a virtual service over both web servers. */
+function labConfig(file: string, socket: string, hosts: readonly LabHost[], advertInterval: string, mode: 'nftables' | 'proxy'): void {
+  const check = '{ type: tcp, interval: 500ms, timeout: 300ms, rise: 1, fall: 2 }';
+  writeFileSync(file, `# written by haagent lab
+socket: ${socket}
+instances:
+  - name: web
+    vrid: 51
+    interface: int0
+    external: ext0
+    vips: [${VIP_CIDR}]
+    advert-interval: ${advertInterval}
+    virtual-services:
+      - port: ${LAB_LB_PORT}
+        mode: ${mode}
+        scheduler: round-robin
+        real-servers:
+${hosts.map((h) => `          - { address: ${h.intAddress}, port: 80, check: ${check} }\n`).join('')}`);
+}
+
+function split(s: Record<string, number>): string {
+  return Object.entries(s).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ');
+}
 
 export interface LabOptions {
   readonly keep: boolean;
   readonly advertInterval: string;
+  /** The balancer of the service on VIP:8080; auto (default) = nftables if nft is installed, else proxy. */
+  readonly lbMode?: 'auto' | 'nftables' | 'proxy';
   readonly prefix?: string;
   readonly out?: (line: string) => void;
 }
@@ -26,7 +70,10 @@ export async function runLab(opts: LabOptions): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     await cluster.stopAll();
-    if (!opts.keep) await topo.destroy();
+    if (!opts.keep) {
+      await topo.destroy();
+      for (const h of topo.hosts) rmSync(`/run/haagent-lab/${h.ns}.yaml`, { force: true });
+    }
   };
   const onSignal = (): void => { say('interrupted, cleaning up'); void cleanup().then(() => process.exit(130)); };
   process.once('SIGINT', onSignal);
@@ -36,11 +83,15 @@ export async function runLab(opts: LabOptions): Promise<void> {
     say(`building namespaces ${topo.namespaces.join(', ')}`);
     await topo.create();
     const agents: RunningAgent[] = [];
+    const mode = opts.lbMode === undefined || opts.lbMode === 'auto' ? (hasNft() ? 'nftables' : 'proxy') : opts.lbMode;
+    mkdirSync('/run/haagent-lab', { recursive: true, mode: 0o700 });
     for (const h of topo.hosts) {
       cluster.startWeb(h);
-      agents.push(cluster.startAgent(h, ['--role', 'auto', '--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR,
-        '--vrid', '51', '--advert-interval', opts.advertInterval]));
-      say(`${h.name}: int0 ${h.intAddress}, ext0 ${h.extAddress}, web server and haagent --role auto started`);
+      await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'); // DNAT to the other host
+      const file = `/run/haagent-lab/${h.ns}.yaml`;
+      labConfig(file, cluster.socketPath(h), topo.hosts, opts.advertInterval, mode);
+      agents.push(cluster.startAgent(h, ['--role', 'auto', '--config', file]));
+      say(`${h.name}: int0 ${h.intAddress}, ext0 ${h.extAddress}, web server and haagent --role auto started (${file})`);
     }
     cluster.startProbe(VIP);
 
@@ -58,6 +109,13 @@ export async function runLab(opts: LabOptions): Promise<void> {
     await cluster.waitFor(() => cluster.probeResults.some((r) => r.ok && r.host === m.host.name), 5000);
     const answered = cluster.probeResults.filter((r) => r.ok).slice(-1)[0];
     say(`client 10.77.0.50 -> http://${VIP}/ answered by ${answered?.host ?? 'nobody'}`);
+    const lbUrl = `http://${VIP}:${LAB_LB_PORT}/`;
+    const bothUp = await cluster.waitFor(async () => {
+      const svc = (await cluster.status(m)).instances[0]?.services?.[0];
+      return svc?.realServers.every((r) => r.up) === true;
+    }, 10_000);
+    if (!bothUp) throw new HaagentError('HA_ERR_LAB', `the web servers' checks did not pass within 10 s; agent logs:\n${JSON.stringify(m.logs.slice(-5))}`);
+    say(`load balancer on ${VIP}:${LAB_LB_PORT} (${mode}, round-robin over both web servers): 100 requests -> ${split(await cluster.spread(lbUrl, 100))}`);
 
     const killAt = cluster.probeNowMs();
     m.child.kill('SIGKILL');
@@ -77,6 +135,11 @@ export async function runLab(opts: LabOptions): Promise<void> {
     const st = await cluster.status(backup);
     const inst = st.instances[0];
     if (inst !== undefined) say(`haagent status on ${backup.host.name}: ${inst.state}, priority ${inst.effectivePriority}, VIPs ${inst.vips.join(',')}, last transition: ${inst.transitions.slice(-1)[0]?.reason ?? '-'}`);
+    // The dead host's web server leaves the rotation once its check fails (fall 2 x 500 ms).
+    await cluster.waitFor(async () => (await cluster.status(backup)).instances[0]?.services?.[0]?.realServers.some((r) => !r.up) === true, 5000);
+    const down = (await cluster.status(backup)).instances[0]?.services?.[0]?.realServers.filter((r) => !r.up).map((r) => r.address) ?? [];
+    say(`load balancer on ${VIP}:${LAB_LB_PORT} now on ${backup.host.name}: 20 requests -> ${split(await cluster.spread(lbUrl, 20))}`
+      + ` (out of rotation: ${down.length === 0 ? 'none' : down.join(', ')})`);
     if (opts.keep) say(`--keep: namespaces left up (${topo.namespaces.join(' ')}); remove with: ip netns del NAME`);
   } finally {
     cluster.stopProbe();

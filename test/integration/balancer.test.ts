@@ -27,8 +27,7 @@ if (skip !== undefined) {
 
   /** N sequential GETs to VIP:port (or [vip]:port for an IPv6 `vip`) from the client: answers per host name, and failures. */
   async function spread(n: number, port = 80, vip = VIP): Promise<Record<string, number>> {
-    const script = `let left=${n}; const out={}; (async()=>{ while(left-->0){ try { const r = await fetch("http://${hostPort(vip, port)}/", { signal: AbortSignal.timeout(1000) }); const h=(await r.text()).trim(); out[h]=(out[h]??0)+1; } catch { out.failed=(out.failed??0)+1; } } process.stdout.write(JSON.stringify(out)); })();`;
-    return JSON.parse(await run('ip', ['netns', 'exec', topo.client, process.execPath, '-e', script], 120_000)) as Record<string, number>;
+    return JSON.parse(await run('ip', ['netns', 'exec', topo.client, process.execPath, distPath('lab', 'spread.js'), `http://${hostPort(vip, port)}/`, String(n)], 120_000)) as Record<string, number>;
   }
   /** A real server entry (YAML flow mapping) for a host's web server, with a fast tcp check. */
   const rs = (h: typeof h1, port = 80, extra = ''): string => `          - { address: ${h.intAddress}, port: ${port}${extra}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }\n`;
