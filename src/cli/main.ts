@@ -5,6 +5,7 @@ import { HaagentError } from '../core/errors.js';
 import { DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { request, requestStatus } from '../daemon/control-server.js';
 import type { ControlRequest } from '../core/control/types.js';
+import { ALL_EVENT_TYPES } from '../core/control/events.js';
 import { ConfigInvalidError, loadConfig } from './load-config.js';
 import { packageVersion } from './package-info.js';
 import { runStart } from './start.js';
@@ -106,12 +107,12 @@ program.command('reload')
   });
 
 program.command('events')
-  .description('print one JSON line per event (transitions, checks, priority, hooks, maintenance, reload) as they happen')
+  .description('print one JSON line per event (transitions, checks, priority, hooks, maintenance, reload, real servers, load balancer rules) as they happen')
   .option('--all', 'also per-packet events (advert-sent, advert-received, drop)')
   .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
   .action(async (opts: { all?: boolean; socket: string }) => {
     try {
-      const types = opts.all === true ? { types: ['transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload'] as const } : {};
+      const types = opts.all === true ? { types: ALL_EVENT_TYPES } : {};
       const r = await request(opts.socket, { command: 'events', ...types }, {
         timeoutMs: 5000,
         onEvent: (ev) => process.stdout.write(`${JSON.stringify(ev)}\n`),

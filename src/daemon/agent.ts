@@ -109,7 +109,7 @@ export class Agent {
 
   private constructor(private readonly opts: AgentOptions, private readonly netlink: NetlinkPort) {
     this.config = opts.config;
-    this.balancer = new Balancer(opts.log);
+    this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.events.subscribe((ev) => {
       if (ev.type !== 'transition') return;
       // Only a MASTER's virtual services are in the kernel.

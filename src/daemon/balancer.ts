@@ -19,8 +19,12 @@ import { buildRuleset } from '../core/lb/ruleset.js';
 import type { VirtualService } from '../core/lb/types.js';
 import { hostPort } from '../core/packet/ip.js';
 import { applyRuleset, deleteTable } from '../adapters/nft.js';
+import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import { TcpProxy } from './tcp-proxy.js';
+
+/** The events the balancer publishes (the bus stamps `at`). */
+export type BalancerEvent = Extract<Parameters<EventBus['publish']>[0], { type: 'real-server' | 'lb-rules' }>;
 
 /** One real server of one service, with its check (absent: always up) and verdict. */
 interface ServerState {
@@ -55,7 +59,8 @@ export class Balancer {
   /** Kernel transactions applied since start. */
   applies = 0;
 
-  constructor(private readonly log: Logger) {}
+  /** `publish`: where real-server and lb-rules events go (the agent's event bus). */
+  constructor(private readonly log: Logger, private readonly publish: (ev: BalancerEvent) => void = () => undefined) {}
 
   /**
    * Starts tracking an instance (every instance, so a reload may give it services later): its
@@ -149,11 +154,11 @@ export class Balancer {
         old.delete(key);
         return prev.config === rs ? prev : { ...prev, config: rs };
       }
-      return this.newServer(t, inst.name, key, rs);
+      return this.newServer(t, inst.name, key, svc, rs);
     }));
   }
 
-  private newServer(t: Tracked, instance: string, key: string, rs: RealServerConfig): ServerState {
+  private newServer(t: Tracked, instance: string, key: string, svc: VirtualServiceConfig, rs: RealServerConfig): ServerState {
     if (rs.check === undefined) return { config: rs, up: true, monitor: undefined };
     const monitor = new HealthMonitor([rs.check], 100, { clock: () => performance.now(), linkState: async () => ({ up: true, running: true }) });
     const state: ServerState = { config: rs, up: false, monitor };
@@ -164,6 +169,7 @@ export class Balancer {
       if (current.up === up) return;
       current.up = up;
       this.log.info({ instance, realServer: key, up }, `real server ${up ? 'up' : 'down'}`);
+      this.publish({ type: 'real-server', instance, service: `${hostPort(svc.vip, svc.port)}/${svc.protocol}`, server: hostPort(rs.address, rs.port), up });
       if (t.master) this.sync();
     });
     monitor.start();
@@ -220,10 +226,13 @@ export class Balancer {
         else await applyRuleset(buildRuleset(services));
         this.applies += 1;
         this.lastError = undefined;
+        const summary = services.map((s) => `${hostPort(s.vip, s.port)}/${s.protocol} ${s.realServers.filter((r) => r.up).length}/${s.realServers.length} up`);
         this.log.info({ services: services.map((s) => ({ vip: s.vip, port: s.port, up: s.realServers.filter((r) => r.up).length })) }, 'load balancer rules applied');
+        this.publish({ type: 'lb-rules', ok: true, services: services.length, detail: summary.length === 0 ? 'no master instance: table removed' : summary.join(', ') });
       } catch (err) {
         this.lastError = err instanceof Error ? err.message : String(err);
         this.log.error({ err }, 'applying the load balancer rules failed');
+        this.publish({ type: 'lb-rules', ok: false, services: services.length, detail: this.lastError });
       }
     });
   }

@@ -15,6 +15,8 @@ import { skipReason } from '../helpers/root.js';
 import { labSuite, logsOf } from '../helpers/lab.js';
 import { distPath } from '../../src/lab/cluster.js';
 import { hostPort } from '../../src/core/packet/ip.js';
+import { request } from '../../src/daemon/control-server.js';
+import type { AgentEvent } from '../../src/core/control/events.js';
 
 let skip = skipReason({ needsDist: true });
 if (skip === undefined) {
@@ -81,6 +83,9 @@ ${services}`);
     // h2's web server stops: its check fails and every request goes to h1 (none failing after).
     // Within the check's fall time: interval 200 ms x fall 1 (+ its 100 ms timeout), plus the
     // nft apply; the bound leaves 500 ms for scheduling on a loaded CI machine.
+    const events: AgentEvent[] = [];
+    const stream = new AbortController();
+    await request(a.socket, { command: 'events' }, { onEvent: (ev) => events.push(ev), signal: stream.signal });
     const killedAt = performance.now();
     webs.get('h2')?.kill('SIGKILL');
     const rulesHaveH2 = async (): Promise<boolean> => (await run('ip', ['netns', 'exec', h1.ns, 'nft', 'list', 'table', 'inet', 'haagent'])).includes(h2.intAddress);
@@ -88,6 +93,10 @@ ${services}`);
     const outMs = performance.now() - killedAt;
     t.ok(outMs <= 200 + 100 + 500, `h2 out of the rules ${outMs.toFixed(0)} ms after its web server died (check interval 200 ms, fall 1, timeout 100 ms)`);
     t.ok(await c.waitFor(async () => { const s = await spread(20); return (s['h2'] ?? 0) === 0 && (s['failed'] ?? 0) === 0; }, 5000), 'h2 out of rotation');
+    stream.abort();
+    t.match(events.filter((e) => e.type === 'real-server'), [{ type: 'real-server', instance: 'web', service: `${VIP}:80/tcp`, server: `${h2.intAddress}:80`, up: false }],
+      '`haagent events`: the real server left the rotation', { events });
+    t.match(events.filter((e) => e.type === 'lb-rules'), [{ type: 'lb-rules', ok: true, services: 1, detail: `${VIP}:80/tcp 1/2 up` }], '`haagent events`: the rules were re-applied', { events });
     const after = await spread(200);
     t.same(after, { h1: 200 }, 'all requests to h1, none failing');
 

@@ -33,7 +33,16 @@ export type AgentEvent =
   | (Base & { readonly type: 'advert-sent' | 'advert-received'; readonly instance: string })
   | (Base & { readonly type: 'drop'; readonly instance: string | null; readonly iface: string; readonly reason: string })
   | (Base & { readonly type: 'maintenance'; readonly instance: string; readonly on: boolean })
-  | (Base & { readonly type: 'reload'; readonly ok: boolean; readonly detail: string });
+  | (Base & { readonly type: 'reload'; readonly ok: boolean; readonly detail: string })
+  /** A load balancer real server entered (up) or left the rotation; service = vip:port/tcp, server = addr:port. */
+  | (Base & { readonly type: 'real-server'; readonly instance: string; readonly service: string; readonly server: string; readonly up: boolean })
+  /** The master applied its nftables rules (ok) or failed to (detail = nft's message). */
+  | (Base & { readonly type: 'lb-rules'; readonly ok: boolean; readonly services: number; readonly detail: string });
+
+/** Every event type, in the order `haagent events --all` lists them. */
+export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
+  'transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules',
+];
 
 /** Event types that `haagent events` prints by default (advert-sent/received and drop are per packet). */
-export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ['transition', 'check', 'priority', 'hook', 'maintenance', 'reload'];
+export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ALL_EVENT_TYPES.filter((t) => t !== 'advert-sent' && t !== 'advert-received' && t !== 'drop');

@@ -16,7 +16,7 @@
  */
 import type { VrrpState } from '../fsm/types.js';
 
-import type { AgentEvent } from './events.js';
+import { ALL_EVENT_TYPES, type AgentEvent } from './events.js';
 
 export const CONTROL_COMMANDS = ['status', 'maintenance', 'switchover', 'reload', 'events'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
@@ -172,7 +172,7 @@ export type ControlReply =
   | { readonly ok: true; readonly message: string }
   | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
 
-const EVENT_TYPES: readonly AgentEvent['type'][] = ['transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload'];
+const EVENT_TYPES = ALL_EVENT_TYPES;
 
 /** Parses one request line; never throws. */
 export function parseControlRequest(line: string): { ok: true; request: ControlRequest } | { ok: false; message: string } {
