@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HaagentError } from '../core/errors.js';
-import { emptyRuleset, TABLE_FAMILY, TABLE_NAME } from '../core/lb/ruleset.js';
+import { emptyRuleset, TABLE_FAMILY, TABLE_NAME, type TableFamily } from '../core/lb/ruleset.js';
 
 /** Bound on one nft run: a transaction of a few rules takes milliseconds. */
 export const NFT_TIMEOUT_MS = 10_000;
@@ -60,13 +60,14 @@ export async function applyRuleset(json: object, netns?: string): Promise<void> 
 }
 
 /**
- * Removes `table inet haagent` and everything in it; no-op when it is absent (the transaction
- * adds then deletes the table, and a "No such file or directory" from nft is ignored too).
+ * Removes our table and everything in it; no-op when it is absent (the transaction adds then
+ * deletes the table, and a "No such file or directory" from nft is ignored too). `family`:
+ * `inet` (ours), or `ip` for the table versions before the inet one used (LEGACY_TABLE_FAMILY).
  * Other tables are never named.
  */
-export async function deleteTable(netns?: string): Promise<void> {
+export async function deleteTable(netns?: string, family: TableFamily = TABLE_FAMILY): Promise<void> {
   try {
-    await applyRuleset(emptyRuleset(), netns);
+    await applyRuleset(emptyRuleset(family), netns);
   } catch (err) {
     if (err instanceof HaagentError && err.message.includes(ENOENT_TEXT)) return;
     throw err;

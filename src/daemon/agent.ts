@@ -82,12 +82,18 @@ interface PeerState {
   table: PeerTable;
   /** Monotonic ms of the last accepted VRRP advert (any sender). */
   lastVrrpRxMs: number;
-  readonly fingerprint: string;
+  /** Recomputed when a reload changes the VIP list in place. */
+  fingerprint: string;
   readonly witness: WitnessMonitor | undefined;
   isolationTimer: NodeJS.Timeout | undefined;
   isolated: boolean;
   /** Peers whose fingerprint differs from ours (node -> their fingerprint), warned once each. */
   readonly mismatches: Map<string, string>;
+}
+
+/** The config fingerprint sent in hellos: what two peers of one instance must agree on. */
+function fingerprintOf(inst: InstanceConfig): string {
+  return configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth });
 }
 
 export class Agent {
@@ -256,7 +262,7 @@ export class Agent {
     });
     const peer: PeerState = {
       table: emptyPeerTable(), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
-      fingerprint: configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth }),
+      fingerprint: fingerprintOf(inst),
       mismatches: new Map(),
     };
     bound = { runner, announcer, hooks, health, config: inst, peer };
@@ -486,6 +492,8 @@ export class Agent {
       if (!isDeepStrictEqual(b.config.vips, inst.vips)) {
         const d = b.runner.updateVips(inst);
         b.announcer.setVips(inst.vips);
+        b.hooks.setVips(inst.vips);
+        b.peer.fingerprint = fingerprintOf(inst); // peers compare VIP lists through it
         this.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
       }
       if (!isDeepStrictEqual(b.config.virtualServices, inst.virtualServices)) {

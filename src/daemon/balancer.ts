@@ -7,21 +7,37 @@
  * Applies are serialized (the last wanted state always wins).
  *
  * Real servers are identified by service (vip, port) and server (address, port): a reload that
- * keeps a server with the same check keeps its running check and its verdict, so a live update
- * never takes a healthy server out of the rotation.
+ * keeps a server keeps its verdict (and, with the same check, its running check), so a live
+ * update never takes a healthy server out of the rotation. A verdict changes only on a decided
+ * check status (healthy or failing), never on "unknown": a new checked server starts out of
+ * the rotation, a kept one whose check changed stays where it was until the new check decides.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { RealServerConfig, VirtualServiceConfig } from '../core/config/services.js';
 import type { RealServerStatus, VirtualServiceStatus } from '../core/control/types.js';
-import { buildRuleset } from '../core/lb/ruleset.js';
+import { buildRuleset, LEGACY_TABLE_FAMILY } from '../core/lb/ruleset.js';
 import type { VirtualService } from '../core/lb/types.js';
 import { hostPort } from '../core/packet/ip.js';
 import { applyRuleset, deleteTable } from '../adapters/nft.js';
 import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import { TcpProxy } from './tcp-proxy.js';
+
+/** The kernel side (src/adapters/nft.ts); a fake in unit tests. */
+export interface BalancerKernel {
+  applyRuleset(json: object): Promise<void>;
+  deleteTable(): Promise<void>;
+  /** Removes tables of earlier versions (`table ip haagent`) a killed agent may have left. */
+  deleteLegacyTable(): Promise<void>;
+}
+
+const NFT_KERNEL: BalancerKernel = {
+  applyRuleset: (json) => applyRuleset(json),
+  deleteTable: () => deleteTable(),
+  deleteLegacyTable: () => deleteTable(undefined, LEGACY_TABLE_FAMILY),
+};
 
 /** The events the balancer publishes (the bus stamps `at`). */
 export type BalancerEvent = Extract<Parameters<EventBus['publish']>[0], { type: 'real-server' | 'lb-rules' }>;
@@ -60,7 +76,11 @@ export class Balancer {
   applies = 0;
 
   /** `publish`: where real-server and lb-rules events go (the agent's event bus). */
-  constructor(private readonly log: Logger, private readonly publish: (ev: BalancerEvent) => void = () => undefined) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly publish: (ev: BalancerEvent) => void = () => undefined,
+    private readonly kernel: BalancerKernel = NFT_KERNEL,
+  ) {}
 
   /**
    * Starts tracking an instance (every instance, so a reload may give it services later): its
@@ -140,7 +160,10 @@ export class Balancer {
       // Rules a killed agent left behind (like stale VIPs at start), whatever this config says:
       // a stale DNAT would keep capturing the VIP's traffic. Ours only; skipped without nft.
       this.cleaned = true;
-      this.chain = this.chain.then(() => deleteTable().catch(() => undefined));
+      this.chain = this.chain.then(async () => {
+        await this.kernel.deleteTable().catch(() => undefined);
+        await this.kernel.deleteLegacyTable().catch(() => undefined);
+      });
     }
     if (inst.virtualServices.some((s) => s.mode === 'nftables')) this.hadKernel = true;
   }
@@ -150,22 +173,24 @@ export class Balancer {
     return inst.virtualServices.map((svc) => svc.realServers.map((rs) => {
       const key = serverKey(svc, rs);
       const prev = old.get(key);
-      if (prev !== undefined && isDeepStrictEqual(prev.config.check, rs.check)) {
-        old.delete(key);
-        return prev.config === rs ? prev : { ...prev, config: rs };
-      }
-      return this.newServer(t, inst.name, key, svc, rs);
+      if (prev === undefined) return this.newServer(t, inst.name, key, svc, rs, false);
+      old.delete(key);
+      if (isDeepStrictEqual(prev.config.check, rs.check)) return prev.config === rs ? prev : { ...prev, config: rs };
+      prev.monitor?.stop();
+      return this.newServer(t, inst.name, key, svc, rs, prev.up); // same server, new check: keep its verdict until decided
     }));
   }
 
-  private newServer(t: Tracked, instance: string, key: string, svc: VirtualServiceConfig, rs: RealServerConfig): ServerState {
+  /** `up`: the verdict until the check decides (false for a new server). */
+  private newServer(t: Tracked, instance: string, key: string, svc: VirtualServiceConfig, rs: RealServerConfig, up: boolean): ServerState {
     if (rs.check === undefined) return { config: rs, up: true, monitor: undefined };
     const monitor = new HealthMonitor([rs.check], 100, { clock: () => performance.now(), linkState: async () => ({ up: true, running: true }) });
-    const state: ServerState = { config: rs, up: false, monitor };
-    monitor.on('result', () => {
+    const state: ServerState = { config: rs, up, monitor };
+    monitor.on('result', (r) => {
+      if (r.status === 'unknown') return; // not decided yet (rise/fall not reached)
       // The state object may have been replaced by a reload that kept this monitor: find ours.
       const current = t.servers.flat().find((s) => s.monitor === monitor) ?? state;
-      const up = monitor.verdict().faults.length === 0;
+      const up = r.status === 'healthy';
       if (current.up === up) return;
       current.up = up;
       this.log.info({ instance, realServer: key, up }, `real server ${up ? 'up' : 'down'}`);
@@ -222,15 +247,15 @@ export class Balancer {
       this.syncProxies(proxied);
       if (!this.hadKernel) return;
       try {
-        if (services.length === 0) await deleteTable();
-        else await applyRuleset(buildRuleset(services));
+        if (services.length === 0) await this.kernel.deleteTable();
+        else await this.kernel.applyRuleset(buildRuleset(services));
         this.applies += 1;
         this.lastError = undefined;
         const summary = services.map((s) => `${hostPort(s.vip, s.port)}/${s.protocol} ${s.realServers.filter((r) => r.up).length}/${s.realServers.length} up`);
         this.log.info({ services: services.map((s) => ({ vip: s.vip, port: s.port, up: s.realServers.filter((r) => r.up).length })) }, 'load balancer rules applied');
         this.publish({ type: 'lb-rules', ok: true, services: services.length, detail: summary.length === 0 ? 'no master instance: table removed' : summary.join(', ') });
       } catch (err) {
-        this.lastError = err instanceof Error ? err.message : String(err);
+        this.lastError = `nftables rules not applied: ${err instanceof Error ? err.message : String(err)}`;
         this.log.error({ err }, 'applying the load balancer rules failed');
         this.publish({ type: 'lb-rules', ok: false, services: services.length, detail: this.lastError });
       }
@@ -245,6 +270,6 @@ export class Balancer {
     this.tracked.clear();
     await this.chain;
     this.closed = true;
-    if (this.hadKernel) await deleteTable().catch((err: unknown) => this.log.error({ err }, 'removing the load balancer table failed'));
+    if (this.hadKernel) await this.kernel.deleteTable().catch((err: unknown) => this.log.error({ err }, 'removing the load balancer table failed'));
   }
 }

@@ -103,7 +103,7 @@ interface Running {
 
 export class HookRunner extends EventEmitter<HookRunnerEvents> {
   private readonly hooks: HooksConfig;
-  private readonly base: HookRunnerBase;
+  private base: HookRunnerBase;
   private readonly clock: () => number;
   private readonly killGraceMs: number;
   private readonly keepResults: number;
@@ -138,6 +138,11 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
     this.killGraceMs = nonNegative('killGraceMs', opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     this.keepResults = nonNegative('keepResults', opts.keepResults ?? DEFAULT_KEEP_RESULTS);
     this.outputTailBytes = nonNegative('outputTailBytes', opts.outputTailBytes ?? DEFAULT_OUTPUT_TAIL_BYTES);
+  }
+
+  /** A reload changed the instance's VIPs in place: runs from now on see the new HAAGENT_VIPS. */
+  setVips(vips: readonly string[]): void {
+    this.base = { ...this.base, vips: [...vips] };
   }
 
   /**

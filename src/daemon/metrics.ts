@@ -38,6 +38,8 @@
  *       checks or instances no longer in status() are removed).
  *   haagent_real_server_up{instance,service,server}         gauge    1 in the load balancer's rotation,
  *       0 out (status() `services`; service = vip:port/tcp, server = addr:port, IPv6 bracketed).
+ *       A backup checks its real servers too (so it is ready at takeover) and reports them here,
+ *       though only the master serves: join with haagent_instance_state for who is serving.
  *   haagent_check_latency_seconds{instance,check}          histogram  duration of each health
  *       check run ('check' events).
  *   haagent_hook_runs_total{instance,hook,result}          counter  hook runs, result = ok |

@@ -32,6 +32,8 @@ export function pick(servers: readonly Up[], scheduler: VirtualService['schedule
 }
 
 export class TcpProxy {
+  /** Between listen attempts while the port is taken (ms). */
+  static readonly RETRY_MS = 2000;
   private server: Server | undefined;
   private counter = 0;
   private stopped = false;
@@ -46,22 +48,39 @@ export class TcpProxy {
     this.svc = svc;
   }
 
+  /**
+   * Listens on VIP:port until stop(): while the VIP is not on the host yet (EADDRNOTAVAIL) it
+   * retries every 100 ms, reporting "waiting" in `error` after a second; while another socket
+   * holds the port (EADDRINUSE) it reports that and retries every RETRY_MS, so freeing the port
+   * is enough, no reload or transition needed.
+   */
   async start(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.listen();
+        if (this.stopped) return;
+        if (this.error !== undefined) this.log.info({ vip: this.svc.vip, port: this.svc.port }, 'proxy listening after all');
+        else this.log.info({ vip: this.svc.vip, port: this.svc.port }, 'proxy listening');
         this.error = undefined;
-        this.log.info({ vip: this.svc.vip, port: this.svc.port }, 'proxy listening');
         return;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || attempt >= 50) {
-          const code = (err as NodeJS.ErrnoException).code;
-          this.error = `cannot listen on ${hostPort(this.svc.vip, this.svc.port)}: ${err instanceof Error ? err.message : String(err)}`
-            + (code === 'EADDRINUSE' ? ' (another socket holds this port on this address or on 0.0.0.0/::; move that service to another port, or use mode nftables)' : '');
-          this.log.error({ err, vip: this.svc.vip, port: this.svc.port }, `proxy ${this.error}`);
-          return;
+        const code = (err as NodeJS.ErrnoException).code;
+        const where = hostPort(this.svc.vip, this.svc.port);
+        let waitMs = TcpProxy.RETRY_MS;
+        let error: string;
+        if (code === 'EADDRNOTAVAIL') {
+          waitMs = 100; // the VIP is being added
+          error = `waiting for ${this.svc.vip} to be on this host to listen on ${where}`;
+        } else {
+          error = `cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`
+            + (code === 'EADDRINUSE' ? ' (another socket holds this port on this address or on 0.0.0.0/::; move that service to another port, or use mode nftables)' : '')
+            + `; retrying every ${TcpProxy.RETRY_MS / 1000} s`;
         }
-        await new Promise((r) => setTimeout(r, 100)); // the VIP is being added
+        if (code !== 'EADDRNOTAVAIL' || attempt >= 10) {
+          if (error !== this.error) this.log.error({ err, vip: this.svc.vip, port: this.svc.port }, `proxy ${error}`);
+          this.error = error;
+        }
+        await new Promise((r) => setTimeout(r, waitMs));
       }
     }
   }
@@ -72,6 +91,11 @@ export class TcpProxy {
       server.once('error', reject);
       server.listen(this.svc.port, this.svc.vip, () => {
         server.off('error', reject);
+        if (this.stopped) {
+          server.close(); // stop() came while listen() was pending: do not keep the port
+          resolve();
+          return;
+        }
         server.on('error', (err) => this.log.error({ err }, 'proxy server error'));
         this.server = server;
         resolve();
@@ -89,7 +113,8 @@ export class TcpProxy {
       return;
     }
     client.pause();
-    const upstream = connect({ host: target.address, port: target.port });
+    // snat: connect from that address (the proxy's counterpart of the kernel mode's SNAT).
+    const upstream = connect({ host: target.address, port: target.port, ...(this.svc.snatAddress === undefined ? {} : { localAddress: this.svc.snatAddress }) });
     this.sockets.add(upstream);
     upstream.once('close', () => this.sockets.delete(upstream));
     let connected = false;

@@ -136,7 +136,8 @@ export async function runLab(opts: LabOptions): Promise<void> {
     const inst = st.instances[0];
     if (inst !== undefined) say(`haagent status on ${backup.host.name}: ${inst.state}, priority ${inst.effectivePriority}, VIPs ${inst.vips.join(',')}, last transition: ${inst.transitions.slice(-1)[0]?.reason ?? '-'}`);
     // The dead host's web server leaves the rotation once its check fails (fall 2 x 500 ms).
-    await cluster.waitFor(async () => (await cluster.status(backup)).instances[0]?.services?.[0]?.realServers.some((r) => !r.up) === true, 5000);
+    const deadOut = await cluster.waitFor(async () => (await cluster.status(backup)).instances[0]?.services?.[0]?.realServers.some((r) => !r.up) === true, 5000);
+    if (!deadOut) say(`warning: ${m.host.name}'s web server is still in the rotation 5 s after the power loss (its check has not failed)`);
     const down = (await cluster.status(backup)).instances[0]?.services?.[0]?.realServers.filter((r) => !r.up).map((r) => r.address) ?? [];
     say(`load balancer on ${VIP}:${LAB_LB_PORT} now on ${backup.host.name}: 20 requests -> ${split(await cluster.spread(lbUrl, 20))}`
       + ` (out of rotation: ${down.length === 0 ? 'none' : down.join(', ')})`);

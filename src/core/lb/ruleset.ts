@@ -40,6 +40,9 @@ import type { NftCommand, NftJson, NftRuleset, RealServer, VirtualService } from
 import { validateServices } from './validate.js';
 
 export const TABLE_FAMILY = 'inet';
+/** Where versions before the inet table kept their rules: cleaned at start like a stale table. */
+export const LEGACY_TABLE_FAMILY = 'ip';
+export type TableFamily = typeof TABLE_FAMILY | typeof LEGACY_TABLE_FAMILY;
 export const TABLE_NAME = 'haagent';
 /** nftables' named priorities for nat chains (dstnat, srcnat). */
 export const PRIORITY_DSTNAT = -100;
@@ -170,9 +173,11 @@ export function buildRuleset(services: readonly VirtualService[]): NftRuleset {
 }
 
 /**
- * The transaction that removes `table inet haagent` and everything in it, whether or not it
- * exists: `add table` (no-op when present) then `delete table`, atomically. Leaves nothing.
+ * The transaction that removes `table inet haagent` (or `table ip haagent` with `family` ip, the
+ * legacy table) and everything in it, whether or not it exists: `add table` (no-op when
+ * present) then `delete table`, atomically. Leaves nothing.
  */
-export function emptyRuleset(): NftRuleset {
-  return { nftables: [{ add: { table } }, { delete: { table } }] };
+export function emptyRuleset(family: TableFamily = TABLE_FAMILY): NftRuleset {
+  const t = { family, name: TABLE_NAME };
+  return { nftables: [{ add: { table: t } }, { delete: { table: t } }] };
 }

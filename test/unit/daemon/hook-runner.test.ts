@@ -80,6 +80,10 @@ t.test('environment: hook, instance, vrid, states, VIPs, priority and (only when
   const second = parseEnvFile(out);
   t.equal(second['HAAGENT_EPOCH'], undefined, 'no HAAGENT_EPOCH when no epoch is given');
   t.equal(second['HAAGENT_PRIORITY'], '0');
+
+  runner.setVips(['192.0.2.11/24']); // a reload changed the VIP list in place
+  await runner.run('master', ctx);
+  t.equal(parseEnvFile(out)['HAAGENT_VIPS'], '192.0.2.11/24', 'later runs see the new VIPs');
 });
 
 t.test('exit status and output tail of a failing hook', async (t) => {

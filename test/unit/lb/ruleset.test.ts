@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { HaagentError } from '../../../src/core/errors.js';
-import { buildRuleset, emptyRuleset, SOURCE_HASH_SEED, weightedSlots } from '../../../src/core/lb/ruleset.js';
+import { buildRuleset, emptyRuleset, LEGACY_TABLE_FAMILY, SOURCE_HASH_SEED, weightedSlots } from '../../../src/core/lb/ruleset.js';
 import type { NftCommand, RealServer, Scheduler, VirtualService } from '../../../src/core/lb/types.js';
 
 const T = { family: 'inet', table: 'haagent' } as const;
@@ -204,6 +204,9 @@ t.test('emptyRuleset: add then delete our table (works whether or not it exists)
       { delete: { table: { family: 'inet', name: 'haagent' } } },
     ],
   });
+  t.same(emptyRuleset(LEGACY_TABLE_FAMILY), {
+    nftables: [{ add: { table: { family: 'ip', name: 'haagent' } } }, { delete: { table: { family: 'ip', name: 'haagent' } } }],
+  }, 'the legacy table of earlier versions');
 });
 
 t.test('malformed input: HA_ERR_INVALID_ARGUMENT naming the path', async (t) => {
