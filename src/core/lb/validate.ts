@@ -4,7 +4,7 @@
  * kernel as a half-understood nft message. They throw HA_ERR_INVALID_ARGUMENT naming the path.
  */
 import { HaagentError } from '../errors.js';
-import { ipFamily, type IpFamily } from '../packet/ip.js';
+import { hostPort, ipFamily, type IpFamily } from '../packet/ip.js';
 import { SCHEDULERS, type VirtualService } from './types.js';
 
 export const MIN_WEIGHT = 1;
@@ -39,7 +39,7 @@ export function validateServices(services: readonly VirtualService[]): void {
     if (s.protocol !== 'tcp') fail(`${at}.protocol`, `"${String(s.protocol)}" is not supported (only tcp)`);
     if (!SCHEDULERS.includes(s.scheduler)) fail(`${at}.scheduler`, `"${String(s.scheduler)}" is not one of ${SCHEDULERS.join(', ')}`);
     if (s.snatAddress !== undefined) address(`${at}.snatAddress`, s.snatAddress, family);
-    const key = `${s.vip}:${s.port}/${s.protocol}`;
+    const key = `${hostPort(s.vip, s.port)}/${s.protocol}`;
     if (seen.has(key)) fail(at, `${key} is defined twice`);
     seen.add(key);
     const servers = new Set<string>();
@@ -51,7 +51,7 @@ export function validateServices(services: readonly VirtualService[]): void {
         fail(`${rat}.weight`, `${String(r.weight)} is not an integer ${MIN_WEIGHT}..${MAX_WEIGHT}`);
       }
       if (typeof r.up !== 'boolean') fail(`${rat}.up`, 'must be a boolean');
-      const rkey = `${r.address}:${r.port}`;
+      const rkey = hostPort(r.address, r.port);
       if (servers.has(rkey)) fail(rat, `${rkey} is listed twice in ${key}`);
       servers.add(rkey);
     });
