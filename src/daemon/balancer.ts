@@ -147,10 +147,11 @@ export class Balancer {
           check: check === undefined ? null : { type: check.type, status: check.status, detail: check.lastResult?.detail ?? null },
         };
       });
-      const error = svc.mode === 'proxy' ? proxy?.error : this.lastError;
+      // A backup shows a kernel it could not use at start: it could not serve after a takeover.
+      const error = svc.mode === 'proxy' ? (t.master ? proxy?.error : undefined) : t.master ? this.lastError : this.kernelProblem;
       return {
         vip: svc.vip, port: svc.port, protocol: svc.protocol, mode: svc.mode, scheduler: svc.scheduler,
-        active: t.master, realServers, ...(t.master && error !== undefined ? { error } : {}),
+        active: t.master, realServers, ...(error !== undefined ? { error } : {}),
       };
     });
   }
@@ -161,12 +162,21 @@ export class Balancer {
       // a stale DNAT would keep capturing the VIP's traffic. Ours only; skipped without nft.
       this.cleaned = true;
       this.chain = this.chain.then(async () => {
-        await this.kernel.deleteTable().catch(() => undefined);
-        await this.kernel.deleteLegacyTable().catch(() => undefined);
+        try {
+          await this.kernel.deleteTable();
+          await this.kernel.deleteLegacyTable();
+        } catch (err) {
+          // No nft (or no permission): only a problem for nftables-mode services, said at once.
+          this.kernelProblem = `nftables unavailable on this host: ${err instanceof Error ? err.message : String(err)}`;
+          if (this.hadKernel) this.log.error({ err }, `${this.kernelProblem}; nftables-mode services cannot be served (install nftables, or use mode: proxy)`);
+        }
       });
     }
     if (inst.virtualServices.some((s) => s.mode === 'nftables')) this.hadKernel = true;
   }
+
+  /** Why the start-up cleanup could not run nft; cleared by the first successful apply. */
+  private kernelProblem: string | undefined;
 
   /** States for inst's servers: taken from `old` when the server and its check are unchanged (and removed from it). */
   private serverStates(t: Tracked, inst: InstanceConfig, old: Map<string, ServerState>): ServerState[][] {
@@ -251,6 +261,7 @@ export class Balancer {
         else await this.kernel.applyRuleset(buildRuleset(services));
         this.applies += 1;
         this.lastError = undefined;
+        this.kernelProblem = undefined;
         const summary = services.map((s) => `${hostPort(s.vip, s.port)}/${s.protocol} ${s.realServers.filter((r) => r.up).length}/${s.realServers.length} up`);
         this.log.info({ services: services.map((s) => ({ vip: s.vip, port: s.port, up: s.realServers.filter((r) => r.up).length })) }, 'load balancer rules applied');
         this.publish({ type: 'lb-rules', ok: true, services: services.length, detail: summary.length === 0 ? 'no master instance: table removed' : summary.join(', ') });

@@ -136,3 +136,21 @@ t.test('a new server on a dead port stays out; services removed by a reload leav
   await bal.close();
   t.equal(kernel.calls[kernel.calls.length - 1], 'delete', 'close removes the table');
 });
+
+t.test('no nft on the host: the backup already says so in status; the master reports the failed apply', async (t) => {
+  const a = await listener();
+  t.teardown(() => a.server.close());
+  class NoNft extends FakeKernel {
+    override async applyRuleset(): Promise<void> { throw new Error('nft not found (nft comes with the Debian package nftables)'); }
+    override async deleteTable(): Promise<void> { throw new Error('nft not found (nft comes with the Debian package nftables)'); }
+  }
+  const events: BalancerEvent[] = [];
+  const bal = new Balancer(log, (ev) => events.push(ev), new NoNft());
+  t.teardown(() => bal.close());
+  bal.add(instance([{ port: a.port }]));
+  t.ok(await until(() => bal.status('web')[0]?.error !== undefined), 'the backup shows the problem');
+  t.match(bal.status('web')[0], { active: false, error: /^nftables unavailable on this host: nft not found/ });
+  bal.setMaster('web', true);
+  t.ok(await until(() => events.some((e) => e.type === 'lb-rules' && !e.ok)), 'lb-rules event with ok false');
+  t.match(bal.status('web')[0], { active: true, error: /^nftables rules not applied: nft not found/ });
+});
