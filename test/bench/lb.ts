@@ -89,6 +89,8 @@ export interface LbReport {
  * hold (EADDRINUSE). The kernel mode DNATs VIP:80 to it just the same.
  */
 export const WEB_PORT = 8080;
+/** The client's second address, for the split checks only. */
+const SPLIT_CLIENT = '10.77.0.51';
 
 export const LB_LABELS: Readonly<Record<LbModeKey, string>> = {
   nftables: 'haagent nftables',
@@ -162,9 +164,10 @@ export class LbBench {
   private get h2(): LabHost { return this.topo.hosts[1]; }
 
   /** Runs `args` in the client namespace with the lab's Node (the load generator). */
-  private async loadgen(ns: string, url: string, concurrency: number, durationMs: number, max?: number): Promise<LoadgenResult> {
+  private async loadgen(ns: string, url: string, concurrency: number, durationMs: number, max?: number, localAddress?: string): Promise<LoadgenResult> {
     const args = ['netns', 'exec', ns, process.execPath, join(distPath('..', 'test', 'bench'), 'loadgen.js'), url, String(concurrency), String(durationMs)];
     if (max !== undefined) args.push(String(max));
+    if (localAddress !== undefined) args.push(localAddress);
     return JSON.parse(await run('ip', args, durationMs + 30_000)) as LoadgenResult;
   }
 
@@ -177,6 +180,9 @@ export class LbBench {
       await ip('netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65535');
       await ip('netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1');
     }
+    // The split checks come from a second client address: the measured load reuses ports
+    // (tw_reuse), and a reused 4-tuple can meet its old conntrack entry and its old DNAT.
+    await ip('-n', this.topo.client, 'addr', 'add', `${SPLIT_CLIENT}/24`, 'dev', 'eth0');
     for (const h of this.topo.hosts) {
       await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
       const web = spawn('ip', ['netns', 'exec', h.ns, process.execPath, distPath('lab', 'web-server.js'), h.name, String(WEB_PORT)], { stdio: 'ignore' });
@@ -225,7 +231,7 @@ instances:
   private async splitCheck(): Promise<Record<string, number> | undefined> {
     let split: Record<string, number> | undefined;
     const ok = await this.cluster.waitFor(async () => {
-      const r = await this.loadgen(this.topo.client, `http://${VIP}/`, 4, 10_000, 200);
+      const r = await this.loadgen(this.topo.client, `http://${VIP}/`, 4, 10_000, 200, SPLIT_CLIENT);
       split = { ...r.bodies, ...(r.errors > 0 ? { failed: r.errors } : {}) };
       return r.errors === 0 && (r.bodies[this.h1.name] ?? 0) > 0 && (r.bodies[this.h2.name] ?? 0) > 0;
     }, 15_000, 300);

@@ -2,7 +2,7 @@
  * The benchmark's small HTTP load generator (used when `wrk` is not installed, and for the split
  * check of each load-balancer mode). Run in the client namespace:
  *
- *   node dist/test/bench/loadgen.js URL CONCURRENCY DURATION_MS [MAX_REQUESTS]
+ *   node dist/test/bench/loadgen.js URL CONCURRENCY DURATION_MS [MAX_REQUESTS [LOCAL_ADDRESS]]
  *
  * CONCURRENCY workers each send GET URL one after the other, a new connection per request
  * (keep-alive off, `connection: close`), until DURATION_MS has passed (or MAX_REQUESTS have been
@@ -30,11 +30,11 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[i] ?? NaN;
 }
 
-function once(url: URL, timeoutMs: number): Promise<string> {
+function once(url: URL, timeoutMs: number, localAddress?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request({
       host: url.hostname, port: url.port === '' ? 80 : Number(url.port), path: url.pathname, method: 'GET',
-      agent: false, headers: { connection: 'close' }, timeout: timeoutMs,
+      agent: false, headers: { connection: 'close' }, timeout: timeoutMs, ...(localAddress === undefined ? {} : { localAddress }),
     }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -51,7 +51,8 @@ function once(url: URL, timeoutMs: number): Promise<string> {
   });
 }
 
-export async function loadgen(url: URL, concurrency: number, durationMs: number, maxRequests = Infinity): Promise<LoadgenResult> {
+/** `localAddress`: the source address of every connection (default: the kernel's choice). */
+export async function loadgen(url: URL, concurrency: number, durationMs: number, maxRequests = Infinity, localAddress?: string): Promise<LoadgenResult> {
   const latencies: number[] = [];
   const bodies: Record<string, number> = {};
   let errors = 0;
@@ -63,7 +64,7 @@ export async function loadgen(url: URL, concurrency: number, durationMs: number,
       started++;
       const s = performance.now();
       try {
-        const body = await once(url, 2000);
+        const body = await once(url, 2000, localAddress);
         latencies.push(performance.now() - s);
         bodies[body] = (bodies[body] ?? 0) + 1;
       } catch {
@@ -89,12 +90,12 @@ export async function loadgen(url: URL, concurrency: number, durationMs: number,
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
-  const [urlText, conc, dur, max] = process.argv.slice(2);
+  const [urlText, conc, dur, max, local] = process.argv.slice(2);
   if (urlText === undefined || conc === undefined || dur === undefined) {
-    process.stderr.write('usage: loadgen.js URL CONCURRENCY DURATION_MS [MAX_REQUESTS]\n');
+    process.stderr.write('usage: loadgen.js URL CONCURRENCY DURATION_MS [MAX_REQUESTS [LOCAL_ADDRESS]]\n');
     process.exit(2);
   }
-  loadgen(new URL(urlText), Number(conc), Number(dur), max === undefined ? Infinity : Number(max)).then((r) => {
+  loadgen(new URL(urlText), Number(conc), Number(dur), max === undefined ? Infinity : Number(max), local).then((r) => {
     process.stdout.write(`${JSON.stringify(r)}\n`);
   }, (e: unknown) => {
     process.stderr.write(`loadgen: ${String(e)}\n`);
