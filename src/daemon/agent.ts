@@ -91,6 +91,9 @@ interface PeerState {
   readonly mismatches: Map<string, string>;
 }
 
+/** Bound on waiting for the load balancer's rules before adding the VIPs as a new master. */
+const BEFORE_VIPS_MAX_MS = 1000;
+
 /** The config fingerprint sent in hellos: what two peers of one instance must agree on. */
 function fingerprintOf(inst: InstanceConfig): string {
   return configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth });
@@ -235,6 +238,7 @@ export class Agent {
       // Stricter just before taking over: a backup that heard nobody for one advert interval
       // (peers hello every interval) and reaches no witness fences itself instead.
       beforeMasterDown: () => { if (bound !== undefined) this.evaluateIsolation(bound, inst.advertIntervalCs * 10 + 50); },
+      beforeVips: () => this.balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
       clock: monotonicMs,
       log: ilog,
       sendAdvert: (priority): Promise<void> => this.sendAdvert(runner.config, p.address, priority),

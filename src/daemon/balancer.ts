@@ -130,7 +130,22 @@ export class Balancer {
     const t = this.tracked.get(name);
     if (t === undefined || t.master === master) return;
     t.master = master;
-    this.sync();
+    if (t.inst.virtualServices.length > 0) this.sync();
+  }
+
+  /**
+   * Becoming MASTER, before the VIPs are added: resolves once the rules that include this
+   * instance's services are applied (or failed: reported as usual), or after `maxMs` with a
+   * warning, so a hung nft delays the VIPs by at most that. Immediate without services.
+   */
+  async becomeMaster(name: string, maxMs: number): Promise<void> {
+    this.setMaster(name, true);
+    if (this.tracked.get(name)?.inst.virtualServices.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), maxMs); });
+    const r = await Promise.race([this.chain.then(() => 'done' as const), late]);
+    clearTimeout(timer);
+    if (r === 'late') this.log.warn({ instance: name, waitedMs: maxMs }, 'load balancer rules not applied yet; adding the VIPs anyway');
   }
 
   /** The instance's services and real-server verdicts, for status (empty when it has none). */

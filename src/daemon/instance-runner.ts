@@ -51,6 +51,13 @@ export interface InstanceDeps {
   readonly epochs: EpochPort;
   /** Called just before a Master_Down_Timer expiry is fed to the core (it may add inputs). */
   readonly beforeMasterDown?: () => void;
+  /**
+   * Work to finish before this node, becoming MASTER, adds its VIPs: the load balancer's rules,
+   * so the first client that follows the gratuitous ARP is balanced, not refused. Started with
+   * the before-master hook, awaited before the VIPs; it must settle by itself within a bound
+   * (the caller's) and never reject.
+   */
+  readonly beforeVips?: () => Promise<void>;
 }
 
 const MAX_TRANSITIONS = 20;
@@ -289,10 +296,12 @@ export class InstanceRunner {
         const epoch = this.deps.epochs.bump();
         this.deps.log.info({ epoch }, 'new fencing epoch');
         const beforeMaster = this.deps.hooks.run('before-master', { from, to: 'MASTER', priority: this.state.effectivePriority, epoch });
+        const prepared = this.deps.beforeVips?.();
         this.enqueue('before-master hook', async () => {
           const r = await beforeMaster;
           if (r !== undefined && !r.ok) this.deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
         });
+        if (prepared !== undefined) this.enqueue('load balancer rules before the VIPs', () => prepared);
         if (this.leaseWaitMs > 0) {
           const wait = this.leaseWaitMs;
           this.deps.log.info({ waitMs: Math.round(wait) }, 'vip-lease-wait: the old master went silent; adding the VIPs once its lease has run out');

@@ -154,3 +154,46 @@ t.test('no nft on the host: the backup already says so in status; the master rep
   t.ok(await until(() => events.some((e) => e.type === 'lb-rules' && !e.ok)), 'lb-rules event with ok false');
   t.match(bal.status('web')[0], { active: true, error: /^nftables rules not applied: nft not found/ });
 });
+
+t.test('becomeMaster: resolves once the rules are applied; a hung nft delays it by the bound only', async (t) => {
+  const a = await listener();
+  t.teardown(() => a.server.close());
+  class Slow extends FakeKernel {
+    release: (() => void) | undefined;
+    override async applyRuleset(json: object): Promise<void> {
+      await new Promise<void>((r) => { this.release = r; });
+      await super.applyRuleset(json);
+    }
+  }
+  const kernel = new Slow();
+  const bal = new Balancer(log, () => undefined, kernel);
+  t.teardown(() => { kernel.release?.(); return bal.close(); });
+  bal.add(instance([{ port: a.port }]));
+  let done = false;
+  const becoming = bal.becomeMaster('web', 5000).then(() => { done = true; });
+  t.ok(await until(() => kernel.release !== undefined), 'the apply started');
+  await new Promise((r) => setTimeout(r, 50));
+  t.notOk(done, 'not before the rules are applied');
+  kernel.release?.();
+  await becoming;
+  t.equal(kernel.applied.length, 1, 'resolved after the apply');
+
+  bal.setMaster('web', false);
+  kernel.release?.();
+  const t0 = Date.now();
+  const hung = new Slow();
+  const bal2 = new Balancer(log, () => undefined, hung);
+  t.teardown(() => { hung.release?.(); return bal2.close(); });
+  bal2.add(instance([{ port: a.port }]));
+  await bal2.becomeMaster('web', 150);
+  t.ok(Date.now() - t0 < 1000, 'a hung nft holds the VIPs back by the bound only');
+  t.equal(hung.applied.length, 0);
+
+  const none = new Balancer(log, () => undefined, new FakeKernel());
+  const plain = { ...instance([{ port: a.port }]), virtualServices: [] };
+  none.add(plain);
+  const t1 = Date.now();
+  await none.becomeMaster('web', 5000);
+  t.ok(Date.now() - t1 < 50, 'an instance without services does not wait');
+  await none.close();
+});
