@@ -139,7 +139,9 @@ if (skip !== undefined) {
     t.teardown(() => ip('-n', topo.client, 'addr', 'del', 'fd00:77::50/64', 'dev', 'eth0').catch(() => undefined));
     const a = c.startAgent(h1, [...v6, '--role', 'master']);
     const b = c.startAgent(h2, [...v6, '--role', 'backup']);
-    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP', 15_000), 'h1 MASTER, h2 BACKUP over IPv6', { logs: [logsOf(a), logsOf(b)] });
+    // b is BACKUP from its start; it knows the master once an advert has arrived (up to one interval later).
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP' && (await c.status(b)).instances[0]?.master !== null, 15_000),
+      'h1 MASTER, h2 BACKUP over IPv6', { logs: [logsOf(a), logsOf(b)] });
     const sb = await c.status(b);
     t.match(sb.instances[0]?.master?.address, /^fe80::/, 'the master is known by its link-local address');
     t.same(sb.instances[0]?.drops, {}, 'no IPv6 advert dropped (hop limit, checksum)');
