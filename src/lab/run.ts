@@ -13,7 +13,8 @@ import { HaagentError } from '../core/errors.js';
 import { LabCluster, type RunningAgent } from './cluster.js';
 import { measureOutage } from './outage.js';
 import { ip } from './sh.js';
-import { LabTopology, VIP, VIP_CIDR, type LabHost } from './topology.js';
+import { labAgentYaml } from './agent-config.js';
+import { LabTopology, VIP, type LabHost } from './topology.js';
 
 /** The port of the lab's virtual service on the VIP (port 80 stays the failover probe's). */
 export const LAB_LB_PORT = 8080;
@@ -30,21 +31,10 @@ function hasNft(): boolean {
 /** The lab agent's config: one instance on the VIP with a virtual service over both web servers. */
 function labConfig(file: string, socket: string, hosts: readonly LabHost[], advertInterval: string, mode: 'nftables' | 'proxy'): void {
   const check = '{ type: tcp, interval: 500ms, timeout: 300ms, rise: 1, fall: 2 }';
-  writeFileSync(file, `# written by haagent lab
-socket: ${socket}
-instances:
-  - name: web
-    vrid: 51
-    interface: int0
-    external: ext0
-    vips: [${VIP_CIDR}]
-    advert-interval: ${advertInterval}
-    virtual-services:
-      - port: ${LAB_LB_PORT}
-        mode: ${mode}
-        scheduler: round-robin
-        real-servers:
-${hosts.map((h) => `          - { address: ${h.intAddress}, port: 80, check: ${check} }\n`).join('')}`);
+  writeFileSync(file, labAgentYaml({
+    comment: 'written by haagent lab', socket, vrid: 51, advertInterval,
+    services: [{ port: LAB_LB_PORT, mode, scheduler: 'round-robin', servers: hosts.map((h) => ({ address: h.intAddress, port: 80, check })) }],
+  }));
 }
 
 function split(s: Record<string, number>): string {

@@ -20,6 +20,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabCluster, distPath, type RunningAgent } from '../../src/lab/cluster.js';
+import { labAgentYaml } from '../../src/lab/agent-config.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import type { LoadgenResult } from './loadgen.js';
@@ -198,24 +199,10 @@ export class LbBench {
   private agentConfig(host: LabHost, priority: number, mode: 'nftables' | 'proxy'): string {
     const file = join(this.tmp, `${host.name}-${mode}.yaml`);
     const check = '{ type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 2 }';
-    writeFileSync(file, `socket: ${this.cluster.socketPath(host)}
-instances:
-  - name: web
-    vrid: 61
-    interface: int0
-    external: ext0
-    vips: [${VIP_CIDR}]
-    advert-interval: 100ms
-    priority: ${priority}
-    preempt: true
-    virtual-services:
-      - port: 80
-        mode: ${mode}
-        scheduler: round-robin
-        real-servers:
-          - { address: ${this.h1.intAddress}, port: ${WEB_PORT}, check: ${check} }
-          - { address: ${this.h2.intAddress}, port: ${WEB_PORT}, check: ${check} }
-`);
+    writeFileSync(file, labAgentYaml({
+      socket: this.cluster.socketPath(host), vrid: 61, advertInterval: '100ms', priority,
+      services: [{ port: 80, mode, scheduler: 'round-robin', servers: [this.h1, this.h2].map((h) => ({ address: h.intAddress, port: WEB_PORT, check })) }],
+    }));
     return file;
   }
 

@@ -9,7 +9,8 @@
 import t from 'tap';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { VIP, VIP_CIDR } from '../../src/lab/topology.js';
+import { VIP } from '../../src/lab/topology.js';
+import { labAgentYaml, type LabRealServer, type LabService } from '../../src/lab/agent-config.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
 import { labSuite, logsOf } from '../helpers/lab.js';
@@ -31,27 +32,12 @@ if (skip !== undefined) {
   async function spread(n: number, port = 80, vip = VIP): Promise<Record<string, number>> {
     return JSON.parse(await run('ip', ['netns', 'exec', topo.client, process.execPath, distPath('lab', 'spread.js'), `http://${hostPort(vip, port)}/`, String(n)], 120_000)) as Record<string, number>;
   }
-  /** A real server entry (YAML flow mapping) for a host's web server, with a fast tcp check. */
-  const rs = (h: typeof h1, port = 80, extra = ''): string => `          - { address: ${h.intAddress}, port: ${port}${extra}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }\n`;
-  /** An agent config with one virtual service over both hosts' web servers (tcp checks). */
-  function lbConfig(socket: string, host: typeof h1, priority: number, service: string, rsPort: number): string {
-    return agentConfig(socket, host, priority, `${service}        real-servers:\n${rs(h1, rsPort)}${rs(h2, rsPort)}`);
-  }
-  /** An agent config whose `virtual-services:` list is `services` (YAML, indented 6). */
-  function agentConfig(socket: string, host: typeof h1, priority: number, services: string): string {
+  /** A host's web server as a real server, with a fast tcp check. */
+  const rs = (h: typeof h1): LabRealServer => ({ address: h.intAddress, port: 80, check: '{ type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 }' });
+  /** Writes the agent config of `host` (priority, preempt) with these virtual services; returns its path. */
+  function agentConfig(socket: string, host: typeof h1, priority: number, services: readonly LabService[]): string {
     const file = `/tmp/${topo.prefix}-${host.name}-lb.yaml`;
-    writeFileSync(file, `socket: ${socket}
-instances:
-  - name: web
-    vrid: 51
-    interface: int0
-    external: ext0
-    vips: [${VIP_CIDR}]
-    advert-interval: 100ms
-    priority: ${priority}
-    preempt: true
-    virtual-services:
-${services}`);
+    writeFileSync(file, labAgentYaml({ socket, vrid: 51, advertInterval: '100ms', priority, services }));
     return file;
   }
 
@@ -65,7 +51,7 @@ ${services}`);
       // Someone else's table, which we must never touch.
       await run('ip', ['netns', 'exec', h.ns, 'nft', 'add', 'table', 'inet', 'other']);
     }
-    const conf = (host: typeof h1, priority: number): string => lbConfig(c.socketPath(host), host, priority, '      - port: 80\n        scheduler: round-robin\n', 80);
+    const conf = (host: typeof h1, priority: number): string => agentConfig(c.socketPath(host), host, priority, [{ port: 80, scheduler: 'round-robin', servers: [rs(h1), rs(h2)] }]);
     const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
@@ -120,7 +106,7 @@ ${services}`);
     for (const h of topo.hosts) webs.set(h.name, c.startWeb(h));
     // :8080 proxied over both web servers; :80 cannot be: the web servers listen on [::]:80.
     const conf = (host: typeof h1, priority: number): string => agentConfig(c.socketPath(host), host, priority,
-      `      - mode: proxy\n        port: 8080\n        real-servers:\n${rs(h1)}${rs(h2)}      - mode: proxy\n        port: 80\n        real-servers:\n${rs(h1)}`);
+      [{ port: 8080, mode: 'proxy', servers: [rs(h1), rs(h2)] }, { port: 80, mode: 'proxy', servers: [rs(h1)] }]);
     const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
@@ -146,7 +132,7 @@ ${services}`);
       await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
     }
     const socket = c.socketPath(h1);
-    const file = agentConfig(socket, h1, 150, `      - port: 80\n        real-servers:\n${rs(h1)}${rs(h2)}`);
+    const file = agentConfig(socket, h1, 150, [{ port: 80, servers: [rs(h1), rs(h2)] }]);
     const a = c.startAgent(h1, ['--config', file]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     t.ok(await c.waitFor(async () => { const s = await spread(10); return s['h1'] === 5 && s['h2'] === 5; }, 5000), 'both servers in rotation');
@@ -160,7 +146,7 @@ ${services}`);
     t.match(text, new RegExp(`-> ${h2.intAddress.replace(/\./g, '\\.')}:80  weight 1  up  \\(tcp check healthy`), 'status: a real server line');
 
     // :80 now only to h2 (h1 removed), and a new service :8081 -> h1:80 (kept check settings).
-    agentConfig(socket, h1, 150, `      - port: 80\n        real-servers:\n${rs(h2)}      - port: 8081\n        real-servers:\n${rs(h1)}`);
+    agentConfig(socket, h1, 150, [{ port: 80, servers: [rs(h2)] }, { port: 8081, servers: [rs(h1)] }]);
     t.match(await cli('reload', '--socket', socket), /1 updated in place \(web\), 0 restarted/, 'reload: in place');
     t.ok(await c.waitFor(async () => { const s = await spread(10); return s['h2'] === 10; }, 5000), ':80 goes to h2 alone');
     t.ok(await c.waitFor(async () => { const s = await spread(10, 8081); return s['h1'] === 10; }, 5000), 'the new :8081 goes to h1 (its check already ran: kept server state or a fresh check passed)');
@@ -189,22 +175,11 @@ ${services}`);
       await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
       c.startWeb(h);
     }
-    const check = 'check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 }';
     const file = `/tmp/${topo.prefix}-h1-lb6.yaml`;
-    writeFileSync(file, `socket: ${c.socketPath(h1)}
-instances:
-  - name: web6
-    vrid: 61
-    interface: int0
-    external: ext0
-    vips: ["${vip6}/64"]
-    advert-interval: 100ms
-    virtual-services:
-      - port: 80
-        real-servers:
-          - { address: "${int6(h1)}", ${check} }
-          - { address: "${int6(h2)}", ${check} }
-`);
+    writeFileSync(file, labAgentYaml({
+      socket: c.socketPath(h1), vrid: 61, advertInterval: '100ms', vip: `${vip6}/64`,
+      services: [{ port: 80, servers: topo.hosts.map((h) => ({ ...rs(h), address: int6(h) })) }],
+    }));
     const a = c.startAgent(h1, ['--config', file]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'h1 MASTER of the IPv6 VIP', { logs: logsOf(a) });
     t.ok(await c.waitFor(async () => { const s = await spread(2, 80, vip6); return s['h1'] === 1 && s['h2'] === 1; }, 10_000), 'both servers answer through [VIP]:80', { logs: logsOf(a) });
@@ -223,7 +198,7 @@ instances:
       c.startWeb(h);
       await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
     }
-    const conf = (host: typeof h1, priority: number): string => agentConfig(c.socketPath(host), host, priority, `      - port: 8080\n        real-servers:\n${rs(h1)}${rs(h2)}`);
+    const conf = (host: typeof h1, priority: number): string => agentConfig(c.socketPath(host), host, priority, [{ port: 8080, servers: [rs(h1), rs(h2)] }]);
     const a = c.startAgent(h1, ['--config', conf(h1, 150)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
     const b = c.startAgent(h2, ['--config', conf(h2, 100)]);
