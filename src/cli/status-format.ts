@@ -1,6 +1,7 @@
 /** Human output of `haagent status`: one table row per instance, then recent transitions. */
 import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
 import { hostPort } from '../core/packet/ip.js';
+import { serviceName } from '../core/lb/name.js';
 
 function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -19,7 +20,7 @@ function serviceLines(i: InstanceStatus): string[] {
   const lines: string[] = [];
   for (const v of i.services ?? []) {
     const up = v.realServers.filter((r) => r.up).length;
-    lines.push(`${i.name}: service ${hostPort(v.vip, v.port)}/${v.protocol} (${v.mode}, ${v.scheduler}): ${v.active ? 'serving' : 'standby (not master)'}, ${up}/${v.realServers.length} real servers up`
+    lines.push(`${i.name}: service ${serviceName(v)} (${v.mode}, ${v.scheduler}): ${v.active ? 'serving' : 'standby (not master)'}, ${up}/${v.realServers.length} real servers up`
       + (v.error === undefined ? '' : ` - ERROR: ${v.error}`));
     for (const r of v.realServers) {
       const check = r.check === null ? 'no check' : `${r.check.type} check ${r.check.status}${r.check.detail === null ? '' : `: ${r.check.detail}`}`;

@@ -18,6 +18,7 @@ import type { InstanceConfig } from '../core/config/types.js';
 import type { RealServerConfig, VirtualServiceConfig } from '../core/config/services.js';
 import type { RealServerStatus, VirtualServiceStatus } from '../core/control/types.js';
 import { buildRuleset, LEGACY_TABLE_FAMILY } from '../core/lb/ruleset.js';
+import { serviceName } from '../core/lb/name.js';
 import type { VirtualService } from '../core/lb/types.js';
 import { hostPort } from '../core/packet/ip.js';
 import { applyRuleset, deleteTable } from '../adapters/nft.js';
@@ -44,7 +45,8 @@ export type BalancerEvent = Extract<Parameters<EventBus['publish']>[0], { type: 
 
 /** One real server of one service, with its check (absent: always up) and verdict. */
 interface ServerState {
-  readonly config: RealServerConfig;
+  /** Replaced in place by a reload that keeps the server (weight may change). */
+  config: RealServerConfig;
   /** Unknown counts as down: a checked server joins the rotation on its first good result. */
   up: boolean;
   readonly monitor: HealthMonitor | undefined;
@@ -71,9 +73,7 @@ export class Balancer {
   /** Proxy-mode services running on this node, by `vip:port`. */
   private readonly proxies = new Map<string, TcpProxy>();
   /** The last kernel apply's failure (undefined after a success), for status. */
-  lastError: string | undefined;
-  /** Kernel transactions applied since start. */
-  applies = 0;
+  private lastError: string | undefined;
 
   /** `publish`: where real-server and lb-rules events go (the agent's event bus). */
   constructor(
@@ -95,8 +95,8 @@ export class Balancer {
 
   /**
    * A reload changed the instance's virtual services (nothing else that needs a restart): the
-   * new set is served at once, without a transition. Servers kept with the same check keep
-   * their verdict; new checked servers start down until their first good result.
+   * new set is served at once, without a transition. Kept servers keep their verdict (see the
+   * module comment); new checked servers start down until their first good result.
    */
   update(inst: InstanceConfig): void {
     const t = this.tracked.get(inst.name);
@@ -200,7 +200,10 @@ export class Balancer {
       const prev = old.get(key);
       if (prev === undefined) return this.newServer(t, inst.name, key, svc, rs, false);
       old.delete(key);
-      if (isDeepStrictEqual(prev.config.check, rs.check)) return prev.config === rs ? prev : { ...prev, config: rs };
+      if (isDeepStrictEqual(prev.config.check, rs.check)) {
+        prev.config = rs;
+        return prev;
+      }
       prev.monitor?.stop();
       return this.newServer(t, inst.name, key, svc, rs, prev.up); // same server, new check: keep its verdict until decided
     }));
@@ -213,13 +216,11 @@ export class Balancer {
     const state: ServerState = { config: rs, up, monitor };
     monitor.on('result', (r) => {
       if (r.status === 'unknown') return; // not decided yet (rise/fall not reached)
-      // The state object may have been replaced by a reload that kept this monitor: find ours.
-      const current = t.servers.flat().find((s) => s.monitor === monitor) ?? state;
       const up = r.status === 'healthy';
-      if (current.up === up) return;
-      current.up = up;
+      if (state.up === up) return;
+      state.up = up;
       this.log.info({ instance, realServer: key, up }, `real server ${up ? 'up' : 'down'}`);
-      this.publish({ type: 'real-server', instance, service: `${hostPort(svc.vip, svc.port)}/${svc.protocol}`, server: hostPort(rs.address, rs.port), up });
+      this.publish({ type: 'real-server', instance, service: serviceName(svc), server: hostPort(rs.address, rs.port), up });
       if (t.master) this.sync();
     });
     monitor.start();
@@ -227,7 +228,7 @@ export class Balancer {
   }
 
   /** The services this node should serve now: kernel (nftables) ones and proxied ones. */
-  wanted(): { services: VirtualService[]; proxied: VirtualService[] } {
+  private wanted(): { services: VirtualService[]; proxied: VirtualService[] } {
     const services: VirtualService[] = [];
     const proxied: VirtualService[] = [];
     for (const t of this.tracked.values()) {
@@ -274,11 +275,11 @@ export class Balancer {
       try {
         if (services.length === 0) await this.kernel.deleteTable();
         else await this.kernel.applyRuleset(buildRuleset(services));
-        this.applies += 1;
         this.lastError = undefined;
         this.kernelProblem = undefined;
-        const summary = services.map((s) => `${hostPort(s.vip, s.port)}/${s.protocol} ${s.realServers.filter((r) => r.up).length}/${s.realServers.length} up`);
-        this.log.info({ services: services.map((s) => ({ vip: s.vip, port: s.port, up: s.realServers.filter((r) => r.up).length })) }, 'load balancer rules applied');
+        const up = services.map((s) => s.realServers.filter((r) => r.up).length);
+        const summary = services.map((s, i) => `${serviceName(s)} ${up[i] ?? 0}/${s.realServers.length} up`);
+        this.log.info({ services: services.map((s, i) => ({ vip: s.vip, port: s.port, up: up[i] ?? 0 })) }, 'load balancer rules applied');
         this.publish({ type: 'lb-rules', ok: true, services: services.length, detail: summary.length === 0 ? 'no master instance: table removed' : summary.join(', ') });
       } catch (err) {
         this.lastError = `nftables rules not applied: ${err instanceof Error ? err.message : String(err)}`;

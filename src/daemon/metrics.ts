@@ -51,6 +51,7 @@ import type { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostPort } from '../core/packet/ip.js';
+import { serviceName } from '../core/lb/name.js';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -277,7 +278,7 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     realServerUp.reset();
     for (const inst of status.instances) {
       for (const v of inst.services ?? []) {
-        const service = `${hostPort(v.vip, v.port)}/${v.protocol}`;
+        const service = serviceName(v);
         for (const r of v.realServers) realServerUp.set({ instance: inst.name, service, server: hostPort(r.address, r.port) }, r.up ? 1 : 0);
       }
       configMismatch.set({ instance: inst.name }, (inst.peers ?? []).filter((p) => !p.fingerprintMatch).length);

@@ -2,3 +2,4 @@
 export * from './types.js';
 export { buildRuleset, emptyRuleset, weightedSlots, PRIORITY_DSTNAT, PRIORITY_SRCNAT, SOURCE_HASH_SEED, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
 export { validateServices, MAX_WEIGHT, MIN_WEIGHT } from './validate.js';
+export { serviceName } from './name.js';

@@ -35,7 +35,8 @@
  * `flush table` keeps chains a previous version of this module may have created and this one
  * no longer does; within one version the chain set is fixed.
  */
-import { hostPort, ipFamily } from '../packet/ip.js';
+import { ipFamily } from '../packet/ip.js';
+import { serviceName } from './name.js';
 import type { NftCommand, NftJson, NftRuleset, RealServer, VirtualService } from './types.js';
 import { validateServices } from './validate.js';
 
@@ -120,10 +121,6 @@ function dnat(svc: VirtualService, family: NftFamily, up: readonly RealServer[])
     }
   }
   return { dnat: { family, addr: { map: { key, data: { set: elems } } } } };
-}
-
-function serviceName(svc: VirtualService): string {
-  return `${hostPort(svc.vip, svc.port)}/${svc.protocol}`;
 }
 
 /**

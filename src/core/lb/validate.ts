@@ -5,6 +5,7 @@
  */
 import { HaagentError } from '../errors.js';
 import { hostPort, ipFamily, type IpFamily } from '../packet/ip.js';
+import { serviceName } from './name.js';
 import { SCHEDULERS, type VirtualService } from './types.js';
 
 export const MIN_WEIGHT = 1;
@@ -39,7 +40,7 @@ export function validateServices(services: readonly VirtualService[]): void {
     if (s.protocol !== 'tcp') fail(`${at}.protocol`, `"${String(s.protocol)}" is not supported (only tcp)`);
     if (!SCHEDULERS.includes(s.scheduler)) fail(`${at}.scheduler`, `"${String(s.scheduler)}" is not one of ${SCHEDULERS.join(', ')}`);
     if (s.snatAddress !== undefined) address(`${at}.snatAddress`, s.snatAddress, family);
-    const key = `${hostPort(s.vip, s.port)}/${s.protocol}`;
+    const key = serviceName(s);
     if (seen.has(key)) fail(at, `${key} is defined twice`);
     seen.add(key);
     const servers = new Set<string>();
