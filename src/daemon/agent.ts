@@ -121,8 +121,6 @@ export class Agent {
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.events.subscribe((ev) => {
       if (ev.type !== 'transition') return;
-      // Only a MASTER's virtual services are in the kernel.
-      this.balancer.setMaster(ev.instance, ev.to === 'MASTER');
       // Peers learn the new state and epoch at once, not at the next hello tick.
       const b = this.bound.find((x) => x.config.name === ev.instance);
       if (b !== undefined && b.config.paths.length > 0) setImmediate(() => this.peerLink?.sendNow(b.config));
@@ -238,7 +236,9 @@ export class Agent {
       // Stricter just before taking over: a backup that heard nobody for one advert interval
       // (peers hello every interval) and reaches no witness fences itself instead.
       beforeMasterDown: () => { if (bound !== undefined) this.evaluateIsolation(bound, inst.advertIntervalCs * 10 + 50); },
+      // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
       beforeVips: () => this.balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
+      afterVipsRemoved: () => this.balancer.setMaster(inst.name, false),
       clock: monotonicMs,
       log: ilog,
       sendAdvert: (priority): Promise<void> => this.sendAdvert(runner.config, p.address, priority),
@@ -347,10 +347,10 @@ export class Agent {
 
   private async stopInstance(b: Bound): Promise<void> {
     this.stopPeers(b);
-    this.balancer.remove(b.config.name);
     b.health.stop();
     b.runner.input({ type: 'shutdown' });
     await b.runner.drain();
+    this.balancer.remove(b.config.name); // after the VIPs are gone (their rules went with them)
     b.runner.stopTimers();
     b.announcer.close();
     b.hooks.close();

@@ -58,6 +58,12 @@ export interface InstanceDeps {
    * (the caller's) and never reject.
    */
   readonly beforeVips?: () => Promise<void>;
+  /**
+   * Called once the VIPs are removed (leaving MASTER, after a make-before-break release, on
+   * shutdown): the load balancer's rules go only then, so no client reaching the VIP here is
+   * refused while this node still holds it.
+   */
+  readonly afterVipsRemoved?: () => void;
 }
 
 const MAX_TRANSITIONS = 20;
@@ -323,7 +329,10 @@ export class InstanceRunner {
         for (const cidr of this.config.vips) {
           this.enqueue(`removing VIP ${cidr}`, () => this.deps.vips.removeVip(this.config.external, cidr));
         }
-        this.enqueue('logging VIPs removed', async () => { this.deps.log.info({ vips: this.config.vips }, 'VIPs removed'); });
+        this.enqueue('logging VIPs removed', async () => {
+          this.deps.log.info({ vips: this.config.vips }, 'VIPs removed');
+          this.deps.afterVipsRemoved?.();
+        });
         return;
       case 'announce':
         this.enqueue('gratuitous ARP', () => this.deps.announce());
