@@ -49,10 +49,10 @@ export class TcpProxy {
   }
 
   /**
-   * Listens on VIP:port until stop(): while the VIP is not on the host yet (EADDRNOTAVAIL) it
-   * retries every 10 ms for a second (then every 100 ms, reporting "waiting" in `error`); while another socket
-   * holds the port (EADDRINUSE) it reports that and retries every RETRY_MS, so freeing the port
-   * is enough, no reload or transition needed.
+   * Listens on VIP:port until stop(). While the VIP is not on the host yet (EADDRNOTAVAIL: the
+   * balancer starts the proxy before the VIP is added) it retries every 10 ms for a second,
+   * then every 100 ms, reporting "waiting" in `error`. While another socket holds the port
+   * (EADDRINUSE) it reports that and retries every RETRY_MS, so freeing the port is enough.
    */
   async start(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {

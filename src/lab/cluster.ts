@@ -50,6 +50,11 @@ export class LabCluster {
     return `/run/haagent-lab/${host.ns}.sock`;
   }
 
+  /** Where a config file for `host`'s agent goes (the caller writes it and removes it). */
+  configPath(host: LabHost): string {
+    return `/run/haagent-lab/${host.ns}.yaml`;
+  }
+
   /** Starts haagent on `host` with the given extra `start` arguments (role, vips, ...). */
   startAgent(host: LabHost, args: readonly string[], env?: Readonly<Record<string, string>>): RunningAgent {
     const socket = this.socketPath(host);

@@ -62,7 +62,7 @@ export async function runLab(opts: LabOptions): Promise<void> {
     await cluster.stopAll();
     if (!opts.keep) {
       await topo.destroy();
-      for (const h of topo.hosts) rmSync(`/run/haagent-lab/${h.ns}.yaml`, { force: true });
+      for (const h of topo.hosts) rmSync(cluster.configPath(h), { force: true });
     }
   };
   const onSignal = (): void => { say('interrupted, cleaning up'); void cleanup().then(() => process.exit(130)); };
@@ -78,7 +78,7 @@ export async function runLab(opts: LabOptions): Promise<void> {
     for (const h of topo.hosts) {
       cluster.startWeb(h);
       await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'); // DNAT to the other host
-      const file = `/run/haagent-lab/${h.ns}.yaml`;
+      const file = cluster.configPath(h);
       labConfig(file, cluster.socketPath(h), topo.hosts, opts.advertInterval, mode);
       agents.push(cluster.startAgent(h, ['--role', 'auto', '--config', file]));
       say(`${h.name}: int0 ${h.intAddress}, ext0 ${h.extAddress}, web server and haagent --role auto started (${file})`);

@@ -9,6 +9,7 @@ import { parseIpAddress } from './cidr.js';
 import { Collector, isRecord, type PathSegment } from './collector.js';
 import type { CheckConfig } from './types.js';
 import { hostPort } from '../packet/ip.js';
+import { serviceName } from '../lb/name.js';
 
 export type SchedulerName = 'round-robin' | 'weighted' | 'source-hash';
 
@@ -92,7 +93,7 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     const snat = snatText === undefined ? undefined : parseIpAddress(snatText);
     if (snat !== undefined && !snat.ok) c.fail([...p, 'snat'], snat.reason);
     if (snat?.ok === true && snat.family !== vip.family) c.fail([...p, 'snat'], `${snat.address} is IPv${snat.family} but the VIP is IPv${vip.family}`);
-    if (out.some((o) => o.vip === vip.address && o.port === port)) c.fail(p, `${hostPort(vip.address, port)}/tcp is defined twice`);
+    if (out.some((o) => o.vip === vip.address && o.port === port)) c.fail(p, `${serviceName({ vip: vip.address, port, protocol: 'tcp' })} is defined twice`);
     out.push(Object.freeze({
       mode, vip: vip.address, port, protocol: 'tcp', scheduler: scheduler as SchedulerName,
       realServers: Object.freeze(servers), snat: snat?.ok === true ? snat.address : undefined,
