@@ -13,6 +13,12 @@ export type HaagentErrorCode =
   | 'HA_ERR_NO_AGENT'
   | 'HA_ERR_LAB'
   | 'HA_ERR_HOOK'
+  /** A state file (fencing epoch) could not be read or written. */
+  | 'HA_ERR_STATE'
+  /** A directory or file we would trust is not private to root (owner, mode, symlink). */
+  | 'HA_ERR_INSECURE'
+  /** An input is over a documented bound (size, depth, count). */
+  | 'HA_ERR_LIMIT'
   | 'HA_ERR_INTERNAL';
 
 export class HaagentError extends Error {
