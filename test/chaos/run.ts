@@ -37,6 +37,10 @@
  *
  * Options: --interval DUR (100ms | 1s | ...), --only ID,ID (kill9, sigstop, int0, ext0, intcut,
  * extcut, isolate, silent, loss), --modes plain,resilient, --force-resilient.
+ *
+ * `--set attacks` runs the hostile-input set instead (attacks.ts: forged, replayed and flooded
+ * hellos, control-socket abuse, a forged long-interval advert, a full or booby-trapped state
+ * directory); `--only` then takes attack ids.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +50,7 @@ import { measureOutage, type ProbeResult } from '../../src/lab/outage.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { CLIENT_ADDRESS, LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { cleanAfter, HOSTS, overlaps, sampleRate, Sampler, timeline, type HostName, type StateSample, type VipSample } from './sampler.js';
+import { ATTACK_IDS, runAttacks } from './attacks.js';
 import { nftDeleteTable, nftDropped, SCENARIOS, type FaultContext, type Scenario } from './scenarios.js';
 
 type Mode = 'plain' | 'resilient';
@@ -62,6 +67,8 @@ class LabBroke extends Error {}
 // ---------------------------------------------------------------- options
 
 interface Options {
+  /** `faults` (the scenarios above) or `attacks` (hostile input, attacks.ts). */
+  readonly set: 'faults' | 'attacks';
   readonly intervalMs: number;
   readonly only: readonly string[] | undefined;
   readonly modes: readonly Mode[];
@@ -81,6 +88,7 @@ function parseArgs(argv: readonly string[]): Options {
   let only: string[] | undefined;
   let modes: Mode[] = [...MODES];
   let forceResilient = false;
+  let set: Options['set'] = 'faults';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -88,7 +96,11 @@ function parseArgs(argv: readonly string[]): Options {
       if (v === undefined) throw new Error(`${String(a)} needs a value`);
       return v;
     };
-    if (a === '--interval') intervalMs = parseDuration(next());
+    if (a === '--set') {
+      const v = next();
+      if (v !== 'faults' && v !== 'attacks') throw new Error('--set: faults or attacks');
+      set = v;
+    } else if (a === '--interval') intervalMs = parseDuration(next());
     else if (a === '--only') only = next().split(',').map((s) => s.trim()).filter((s) => s !== '');
     else if (a === '--modes') {
       const m = next().split(',').map((s) => s.trim());
@@ -96,14 +108,15 @@ function parseArgs(argv: readonly string[]): Options {
       modes = m as Mode[];
     } else if (a === '--force-resilient') forceResilient = true;
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/chaos/run.js [--interval 100ms|1s] [--only kill9,sigstop,int0,ext0,intcut,extcut,isolate,silent,loss] [--modes plain,resilient] [--force-resilient]\n');
+      process.stdout.write('usage: node dist/test/chaos/run.js [--interval 100ms|1s] [--only kill9,sigstop,int0,ext0,intcut,extcut,isolate,silent,loss] [--modes plain,resilient] [--force-resilient]\n'
+        + `       node dist/test/chaos/run.js --set attacks [--only ${ATTACK_IDS.join(',')}]\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
-  const ids = SCENARIOS.map((s) => s.id);
+  const ids = set === 'attacks' ? ATTACK_IDS : SCENARIOS.map((s) => s.id);
   const bad = (only ?? []).filter((x) => !ids.includes(x));
   if (bad.length > 0) throw new Error(`--only: unknown scenario(s) ${bad.join(', ')}; known: ${ids.join(', ')}`);
-  return { intervalMs, only, modes, forceResilient };
+  return { set, intervalMs, only, modes, forceResilient };
 }
 
 // ---------------------------------------------------------------- configs
@@ -542,6 +555,7 @@ async function main(): Promise<number> {
     return 1;
   }
   distPath('cli', 'main.js'); // throws with a hint when the build is missing
+  if (opts.set === 'attacks') return runAttacks(opts.only, out);
   const scenarios = SCENARIOS.filter((s) => opts.only === undefined || opts.only.includes(s.id));
   if (scenarios.some((s) => s.id === 'loss') && spawnSync('nft', ['--version']).error !== undefined) {
     out('chaos: nft is missing (apt-get install -y nftables)');
