@@ -19,6 +19,8 @@ export type HaagentErrorCode =
   | 'HA_ERR_INSECURE'
   /** An input is over a documented bound (size, depth, count). */
   | 'HA_ERR_LIMIT'
+  /** An alert could not be delivered (webhook, syslog). */
+  | 'HA_ERR_ALERT'
   | 'HA_ERR_INTERNAL';
 
 export class HaagentError extends Error {

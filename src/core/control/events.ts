@@ -37,11 +37,21 @@ export type AgentEvent =
   /** A load balancer real server entered (up) or left the rotation; service = vip:port/tcp, server = addr:port. */
   | (Base & { readonly type: 'real-server'; readonly instance: string; readonly service: string; readonly server: string; readonly up: boolean })
   /** The master applied its nftables rules (ok) or failed to (detail = nft's message). */
-  | (Base & { readonly type: 'lb-rules'; readonly ok: boolean; readonly services: number; readonly detail: string });
+  | (Base & { readonly type: 'lb-rules'; readonly ok: boolean; readonly services: number; readonly detail: string })
+  /**
+   * A dangerous condition an operator must hear about that is not a transition: `kind` names it
+   * (see WARNING_KINDS); `active: false` says it has cleared.
+   */
+  | (Base & { readonly type: 'warning'; readonly instance: string | null; readonly kind: WarningKind; readonly active: boolean; readonly detail: string });
+
+/** The conditions a `warning` event reports. */
+export const WARNING_KINDS = ['config-mismatch', 'isolated', 'epoch-not-persisted', 'state-file-corrupt'] as const;
+export type WarningKind = (typeof WARNING_KINDS)[number];
 
 /** Every event type, in the order `haagent events --all` lists them. */
 export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
   'transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules',
+  'warning',
 ];
 
 /** Event types that `haagent events` prints by default (advert-sent/received and drop are per packet). */
