@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { activeActiveConfigs, writeActiveActive } from '../../../src/cli/init.js';
+import { activeActiveConfigs, pairConfigs, writeActiveActive } from '../../../src/cli/init.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 import { packageRoot } from '../../../src/cli/package-info.js';
 
@@ -32,5 +32,18 @@ t.test('bad input is refused with the reason; existing files are kept without --
   t.throws(() => writeActiveActive(opts, dir, false), { message: /already exist; pass --force/ });
   t.equal(readFileSync(join(dir, 'host-a.yaml'), 'utf8'), 'mine', 'untouched');
   t.same(writeActiveActive(opts, dir, true), [join(dir, 'host-a.yaml'), join(dir, 'host-b.yaml')]);
+  t.end();
+});
+
+t.test('the default pair: host A preferred, no preemption, an http check on the local web server, valid on both hosts', (t) => {
+  const { a, b } = pairConfigs({ ...opts, vips: ['192.0.2.10/24'] });
+  const ra = parseConfigYaml(a);
+  const rb = parseConfigYaml(b);
+  if (!ra.ok || !rb.ok) throw new Error('generated pair invalid');
+  const [ia, ib] = [ra.config.instances[0], rb.config.instances[0]];
+  t.match(ia, { vrid: 51, priority: 150, preempt: false, vips: ['192.0.2.10/24'], interface: 'eth1', external: 'eth0', checks: [{ type: 'http', url: 'http://127.0.0.1/' }] });
+  t.match(ib, { vrid: 51, priority: 100, preempt: false, vips: ['192.0.2.10/24'] });
+  t.throws(() => pairConfigs({ ...opts, vips: [] }), { code: 'HA_ERR_INVALID_ARGUMENT', message: /at least one --vip/ });
+  t.throws(() => pairConfigs({ ...opts, vips: ['nonsense'] }), { code: 'HA_ERR_CONFIG', message: /instances\[0\]\.vips\[0\]/ });
   t.end();
 });
