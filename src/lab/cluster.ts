@@ -6,7 +6,7 @@
  * The programs run from the compiled tree (dist/src/...): `npm run build` first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HaagentError } from '../core/errors.js';
@@ -32,18 +32,54 @@ export interface RunningAgent {
   readonly exited: Promise<number | null>;
 }
 
+export interface LabClusterOptions {
+  /**
+   * Agents and web servers that outlive this process (`haagent lab --keep`): started in their own
+   * session, their output appended to `<dir>/<ns>-<role>.log` instead of piped back (so an agent's
+   * `logs` stay empty), and released by `detach()`.
+   */
+  readonly keepLogDir?: string;
+}
+
 export class LabCluster {
   private readonly children = new Set<ChildProcess>();
   readonly probeResults: ProbeResult[] = [];
   private probe: ChildProcess | undefined;
 
-  constructor(readonly topo: LabTopology) {}
+  constructor(readonly topo: LabTopology, private readonly opts: LabClusterOptions = {}) {}
 
-  private spawnIn(ns: string, args: string[], env?: Readonly<Record<string, string>>): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env === undefined ? {} : { env: { ...process.env, ...env } }) });
+  private spawnIn(ns: string, args: string[], env?: Readonly<Record<string, string>>, keepAs?: string): ChildProcess {
+    const envOpt = env === undefined ? {} : { env: { ...process.env, ...env } };
+    let child: ChildProcess;
+    if (keepAs !== undefined && this.opts.keepLogDir !== undefined) {
+      const fd = openSync(join(this.opts.keepLogDir, `${ns}-${keepAs}.log`), 'a', 0o600);
+      try {
+        child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', fd, fd], detached: true, ...envOpt });
+      } finally {
+        closeSync(fd);
+      }
+    } else {
+      child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...envOpt });
+    }
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
+  }
+
+  /** Where a kept child's output goes (see LabClusterOptions), or undefined when not kept. */
+  logPath(host: LabHost, role: 'agent' | 'web'): string | undefined {
+    return this.opts.keepLogDir === undefined ? undefined : join(this.opts.keepLogDir, `${host.ns}-${role}.log`);
+  }
+
+  /** Lets the kept children run on after this process exits; returns their pids. */
+  detach(): number[] {
+    const pids: number[] = [];
+    for (const c of this.children) {
+      if (c === this.probe || c.pid === undefined) continue;
+      pids.push(c.pid);
+      c.unref();
+    }
+    return pids;
   }
 
   socketPath(host: LabHost): string {
@@ -59,13 +95,15 @@ export class LabCluster {
   startAgent(host: LabHost, args: readonly string[], env?: Readonly<Record<string, string>>): RunningAgent {
     const socket = this.socketPath(host);
     const stateDir = `/run/haagent-lab/${host.ns}-state`;
-    const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, '--state-dir', stateDir, ...args], env);
+    const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, '--state-dir', stateDir, ...args], env, 'agent');
     const logs: Array<Record<string, unknown>> = [];
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      try { logs.push(JSON.parse(line) as Record<string, unknown>); } catch { logs.push({ msg: line }); }
-    });
+    if (child.stdout !== null) {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        try { logs.push(JSON.parse(line) as Record<string, unknown>); } catch { logs.push({ msg: line }); }
+      });
+    }
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
       if (stderr !== '') logs.push({ stderr });
       resolve(code);
@@ -74,7 +112,7 @@ export class LabCluster {
   }
 
   startWeb(host: LabHost): ChildProcess {
-    return this.spawnIn(host.ns, [process.execPath, distPath('lab', 'web-server.js'), host.name]);
+    return this.spawnIn(host.ns, [process.execPath, distPath('lab', 'web-server.js'), host.name], undefined, 'web');
   }
 
   startProbe(target: string, intervalMs = 10, timeoutMs = 100): void {

@@ -3,12 +3,18 @@
  * a web server and haagent (role auto) on each host, shows who answers the VIP, shows the load
  * balancer on VIP:8080 spreading requests over both web servers, then cuts the master's power
  * (agent killed -9, links down) and prints the takeover, the outage the client saw, and the
- * balancing after it. Everything is removed at the end, also on Ctrl-C or error, unless --keep.
+ * balancing after it. Everything is removed at the end, also on Ctrl-C or error.
+ *
+ * `--keep`: after the demo the power comes back (links up, the agent restarted) and the whole lab
+ * stays up: agents, web servers and links, their output in /run/haagent-lab/*.log, so an operator
+ * can try `status`, `maintenance` and `switchover` on it; `haagent lab --down` removes it (a new
+ * `haagent lab` does too). A demo that fails removes everything, --keep or not.
  *
  * The balancer uses nftables when `nft` is installed, else the agent's TCP proxy mode.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { HaagentError } from '../core/errors.js';
 import { LabCluster, type RunningAgent } from './cluster.js';
 import { measureOutage } from './outage.js';
@@ -41,6 +47,47 @@ function split(s: Record<string, number>): string {
   return Object.entries(s).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
+const LAB_DIR = '/run/haagent-lab';
+const DEFAULT_PREFIX = 'halab';
+
+/** Pids of the processes inside the lab's namespaces (`ip netns pids`), none when it is not there. */
+async function labPids(topo: LabTopology): Promise<number[]> {
+  const existing = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]);
+  const pids: number[] = [];
+  for (const ns of topo.namespaces) {
+    if (!existing.includes(ns)) continue;
+    const out = await ip('netns', 'pids', ns).catch(() => '');
+    for (const p of out.split('\n')) if (/^\d+$/.test(p.trim())) pids.push(Number(p.trim()));
+  }
+  return pids;
+}
+
+const isAlive = (pid: number): boolean => {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+};
+
+/**
+ * Removes a lab left up by --keep: its processes get SIGTERM (agents hand over and remove their
+ * VIPs), then SIGKILL after 2 s; then the namespaces and the lab's files. Returns how many
+ * processes were stopped; safe when there is no lab.
+ */
+export async function labDown(prefix = DEFAULT_PREFIX): Promise<{ processes: number; namespaces: number }> {
+  if (process.getuid?.() !== 0) throw new HaagentError('HA_ERR_LAB', 'the lab lives in network namespaces: run it as root (sudo haagent lab --down)');
+  const topo = new LabTopology(prefix);
+  const pids = await labPids(topo);
+  for (const pid of pids) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  const until = performance.now() + 2000;
+  while (pids.some(isAlive) && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids.filter(isAlive)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  const existing = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]);
+  const namespaces = topo.namespaces.filter((ns) => existing.includes(ns)).length;
+  await topo.destroy();
+  let files: string[] = [];
+  try { files = readdirSync(LAB_DIR); } catch { /* no lab dir */ }
+  for (const f of files) if (f.startsWith(`${prefix}-`)) rmSync(join(LAB_DIR, f), { recursive: true, force: true });
+  return { processes: pids.length, namespaces };
+}
+
 export interface LabOptions {
   readonly keep: boolean;
   readonly advertInterval: string;
@@ -53,17 +100,24 @@ export interface LabOptions {
 export async function runLab(opts: LabOptions): Promise<void> {
   if (process.getuid?.() !== 0) throw new HaagentError('HA_ERR_LAB', 'the lab creates network namespaces: run it as root (sudo haagent lab)');
   const say = opts.out ?? ((l: string) => process.stdout.write(`[lab] ${l}\n`));
-  const topo = new LabTopology(opts.prefix ?? 'halab');
-  const cluster = new LabCluster(topo);
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  const topo = new LabTopology(prefix);
+  mkdirSync(LAB_DIR, { recursive: true, mode: 0o700 });
+  if ((await labPids(topo)).length > 0) {
+    say('a lab is already up (kept earlier): removing it first');
+    await labDown(prefix);
+  }
+  const cluster = new LabCluster(topo, opts.keep ? { keepLogDir: LAB_DIR } : {});
   let cleaned = false;
+  let kept = false;
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
+    cluster.stopProbe();
+    if (kept) return;
     await cluster.stopAll();
-    if (!opts.keep) {
-      await topo.destroy();
-      for (const h of topo.hosts) rmSync(cluster.configPath(h), { force: true });
-    }
+    await topo.destroy();
+    for (const h of topo.hosts) rmSync(cluster.configPath(h), { force: true });
   };
   const onSignal = (): void => { say('interrupted, cleaning up'); void cleanup().then(() => process.exit(130)); };
   process.once('SIGINT', onSignal);
@@ -74,7 +128,6 @@ export async function runLab(opts: LabOptions): Promise<void> {
     await topo.create();
     const agents: RunningAgent[] = [];
     const mode = opts.lbMode === undefined || opts.lbMode === 'auto' ? (hasNft() ? 'nftables' : 'proxy') : opts.lbMode;
-    mkdirSync('/run/haagent-lab', { recursive: true, mode: 0o700 });
     for (const h of topo.hosts) {
       cluster.startWeb(h);
       await ip('netns', 'exec', h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'); // DNAT to the other host
@@ -92,7 +145,7 @@ export async function runLab(opts: LabOptions): Promise<void> {
       master = idx >= 0 ? agents[idx] : undefined;
       return states.filter((s) => s === 'MASTER').length === 1 && states.filter((s) => s === 'BACKUP').length === 1;
     }, 15_000);
-    if (!elected || master === undefined) throw new HaagentError('HA_ERR_LAB', `no single master after 15 s; agent logs:\n${agents.map((a) => JSON.stringify(a.logs.slice(-5))).join('\n')}`);
+    if (!elected || master === undefined) throw new HaagentError('HA_ERR_LAB', `no single master after 15 s; agent logs:\n${agents.map((a) => cluster.logPath(a.host, 'agent') ?? JSON.stringify(a.logs.slice(-5))).join('\n')}`);
     const m = master;
     const backup = agents.find((a) => a !== m) as RunningAgent;
     say(`elected: ${m.host.name} is MASTER of ${VIP}, ${backup.host.name} is BACKUP`);
@@ -131,12 +184,43 @@ export async function runLab(opts: LabOptions): Promise<void> {
     const down = (await cluster.status(backup)).instances[0]?.services?.[0]?.realServers.filter((r) => !r.up).map((r) => r.address) ?? [];
     say(`load balancer on ${VIP}:${LAB_LB_PORT} now on ${backup.host.name}: 20 requests -> ${split(await cluster.spread(lbUrl, 20))}`
       + ` (out of rotation: ${down.length === 0 ? 'none' : down.join(', ')})`);
-    if (opts.keep) say(`--keep: namespaces left up (${topo.namespaces.join(' ')}); remove with: ip netns del NAME`);
+    if (opts.keep) {
+      await keepUp(cluster, m, backup, opts.advertInterval, say);
+      kept = true;
+    }
   } finally {
-    cluster.stopProbe();
     await cleanup();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    say(opts.keep ? 'done (lab kept)' : 'done, everything removed');
+    say(kept ? 'done (lab kept running)' : 'done, everything removed');
   }
+}
+
+/**
+ * --keep: the power comes back on the dead host (links up, its agent started again), the pair
+ * settles (one MASTER, one BACKUP), and the children are released to run on after this process.
+ */
+async function keepUp(cluster: LabCluster, dead: RunningAgent, survivor: RunningAgent, advertInterval: string, say: (l: string) => void): Promise<void> {
+  const topo = cluster.topo;
+  await topo.linksUp(dead.host);
+  const back = cluster.startAgent(dead.host, ['--role', 'auto', '--config', cluster.configPath(dead.host)]);
+  say(`power back on ${dead.host.name}: links up, haagent started again`);
+  const settled = await cluster.waitFor(async () => {
+    const states = await Promise.all([cluster.stateOf(back), cluster.stateOf(survivor)]);
+    return states.includes('MASTER') && states.includes('BACKUP');
+  }, 15_000);
+  if (!settled) throw new HaagentError('HA_ERR_LAB', `the pair did not settle after the power came back; see ${cluster.logPath(dead.host, 'agent') ?? 'the agent log'}`);
+  cluster.detach();
+  const states = await Promise.all(topo.hosts.map(async (h) => `${h.name} ${String(await cluster.stateOf(h === survivor.host ? survivor : back))}`));
+  say(`kept running: ${states.join(', ')} (advert interval ${advertInterval}); namespaces ${topo.namespaces.join(' ')}`);
+  const main = process.argv[1] ?? 'haagent';
+  const cli = main.endsWith('main.js') ? `node ${main}` : 'haagent';
+  for (const h of topo.hosts) {
+    say(`  ${h.name}: int0 ${h.intAddress}, ext0 ${h.extAddress}; ${cli} status --socket ${cluster.socketPath(h)}; log ${cluster.logPath(h, 'agent') ?? '-'}`);
+  }
+  say(`  try: ${cli} switchover --socket ${cluster.socketPath(survivor.host)}   (the master hands over)`);
+  say(`       ${cli} maintenance on --socket ${cluster.socketPath(survivor.host)}`);
+  say(`       ip netns exec ${topo.client} curl -s http://${VIP}/   (the client, 10.77.0.50)`);
+  say(`       ip netns exec ${survivor.host.ns} bash   (a shell on ${survivor.host.name})`);
+  say(`  remove it all: ${cli} lab --down`);
 }
