@@ -1,0 +1,38 @@
+/**
+ * What `haagent status` exits with, Nagios-style: a pure reading of the agent's status.
+ * - `fault`: some instance is in FAULT (it will not hold its VIP: a check or a NIC is down, or it
+ *   is isolated);
+ * - `dual-master`: this node is MASTER of an instance and a haagent peer reports MASTER of the
+ *   same instance too, heard within the last PEER_FRESH_INTERVALS advert intervals: both may hold
+ *   the VIP;
+ * - `ok` otherwise. Dual master wins over fault when both hold (it is the worse one).
+ * Deliberately not judged: BACKUP without any master heard (the peer may simply be down) and
+ * config mismatches (shown in the table, and loud in the logs).
+ */
+import type { AgentStatus } from '../core/control/types.js';
+
+export type StatusVerdict = 'ok' | 'fault' | 'dual-master';
+
+/** How recent a peer's MASTER report must be to count (advert intervals). */
+export const PEER_FRESH_INTERVALS = 3;
+
+export interface StatusHealth {
+  readonly verdict: StatusVerdict;
+  /** One line per problem, naming the instance. */
+  readonly problems: readonly string[];
+}
+
+export function statusHealth(s: AgentStatus): StatusHealth {
+  const faults: string[] = [];
+  const duals: string[] = [];
+  for (const inst of s.instances) {
+    if (inst.state === 'FAULT') faults.push(`${inst.name}: FAULT${inst.faults.length > 0 ? ` (${inst.faults.join(', ')})` : ''}`);
+    if (inst.state !== 'MASTER') continue;
+    const fresh = PEER_FRESH_INTERVALS * inst.advertIntervalMs;
+    const others = (inst.peers ?? []).filter((p) => p.state === 'MASTER' && p.lastSeenAgoMs <= fresh);
+    if (others.length > 0) duals.push(`${inst.name}: this node and ${others.map((p) => p.node).join(', ')} are both MASTER`);
+  }
+  if (duals.length > 0) return { verdict: 'dual-master', problems: [...duals, ...faults] };
+  if (faults.length > 0) return { verdict: 'fault', problems: faults };
+  return { verdict: 'ok', problems: [] };
+}

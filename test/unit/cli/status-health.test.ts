@@ -1,0 +1,21 @@
+import t from 'tap';
+import { statusHealth } from '../../../src/cli/status-health.js';
+import type { AgentStatus, InstanceStatus, PeerStatus } from '../../../src/core/control/types.js';
+
+const inst = (over: Partial<InstanceStatus>): InstanceStatus => ({
+  name: 'web', vrid: 51, state: 'BACKUP', priority: 100, effectivePriority: 100, interface: 'eth1', external: 'eth0', vrrpVersion: 3,
+  advertIntervalMs: 1000, preempt: false, vips: ['192.0.2.10/24'], address: '10.0.0.1', master: null, timeInStateMs: 1, transitions: [],
+  advertsSent: 0, advertsReceived: 0, drops: {}, faults: [], vipLifetimeSec: 0, epoch: 0, maxEpochSeen: 0, maintenance: false,
+  transitionsTotal: 0, checks: [], hooks: [], ...over,
+});
+const status = (...instances: InstanceStatus[]): AgentStatus => ({ pid: 1, version: 'x', startedAt: 'x', instances, interfaceDrops: {}, configSource: 'x', configLoadedAt: 'x' });
+const peer = (state: PeerStatus['state'], lastSeenAgoMs: number): PeerStatus => ({ node: 'h2@10.0.0.2', state, lastSeenAgoMs } as PeerStatus);
+
+t.test('ok, fault, dual master', async (t) => {
+  t.same(statusHealth(status(inst({ state: 'MASTER', peers: [peer('BACKUP', 100)] }), inst({ name: 'b' }))), { verdict: 'ok', problems: [] });
+  t.same(statusHealth(status(inst({ state: 'FAULT', faults: ['check:http'] }))), { verdict: 'fault', problems: ['web: FAULT (check:http)'] });
+  t.match(statusHealth(status(inst({ state: 'MASTER', peers: [peer('MASTER', 500)] }), inst({ name: 'x', state: 'FAULT' }))),
+    { verdict: 'dual-master', problems: ['web: this node and h2@10.0.0.2 are both MASTER', 'x: FAULT'] });
+  t.equal(statusHealth(status(inst({ state: 'MASTER', peers: [peer('MASTER', 3001)] }))).verdict, 'ok', 'a MASTER report older than 3 intervals is stale');
+  t.equal(statusHealth(status(inst({ state: 'BACKUP', peers: [peer('MASTER', 10)] }))).verdict, 'ok', 'a backup hearing a master is normal');
+});
