@@ -14,6 +14,8 @@
  *   `verdict()` gives the current one (all checks start `unknown`, which counts as failing).
  * - `stop()` clears every timer and aborts the runs in flight; results arriving afterwards are
  *   dropped. Idempotent. A stopped monitor is not restarted.
+ * - `firstResults()` lets a starting instance wait (bounded) until every check has spoken, so a
+ *   restart does not pass through FAULT only because no check has answered yet.
  * - The injected clock stamps results (monotonic ms); scheduling uses real timers.
  */
 import type { CheckStatus as ControlCheckStatus } from '../core/control/types.js';
@@ -50,7 +52,11 @@ export type CheckStatusSummary = ControlCheckStatus;
 export interface HealthMonitorEvents {
   verdict: [HealthVerdict];
   result: [HealthResultEvent];
+  stopped: [];
 }
+
+/** See HealthMonitor.startupBoundMs. */
+export const STARTUP_MARGIN_MS = 250;
 
 interface Poller {
   readonly check: PolledCheck;
@@ -95,6 +101,41 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
     }
   }
 
+  /** True when every check has had its first result (none is `unknown` any more). */
+  decided(): boolean {
+    return this.health.checks.every((c) => c.status !== 'unknown');
+  }
+
+  /**
+   * How long a starting instance waits for its checks' first results before it counts the
+   * silent ones as failing: the longest check timeout (every polled check runs at once at start
+   * and is aborted at its timeout) plus STARTUP_MARGIN_MS for the link queries and scheduling.
+   */
+  startupBoundMs(): number {
+    return Math.max(0, ...this.checks.map((c) => ('timeoutMs' in c ? c.timeoutMs : 0))) + STARTUP_MARGIN_MS;
+  }
+
+  /**
+   * Resolves once every check has its first result, or after `boundMs`, or at `stop()`;
+   * never rejects. `true` when every check decided in time. Starts the monitor if needed.
+   */
+  firstResults(boundMs = this.startupBoundMs()): Promise<boolean> {
+    this.start();
+    if (this.decided() || this.stopped) return Promise.resolve(this.decided());
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('result', onResult);
+        this.off('stopped', done);
+        resolve(this.decided());
+      };
+      const onResult = (): void => { if (this.decided()) done(); };
+      const timer = setTimeout(done, boundMs);
+      this.on('result', onResult);
+      this.once('stopped', done);
+    });
+  }
+
   /** A link event from netlink: feeds every interface check on `ifname`. */
   onLink(ifname: string, up: boolean, running: boolean): void {
     if (this.stopped) return;
@@ -129,6 +170,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
       p.controller?.abort(new Error('health monitor stopped'));
       p.controller = undefined;
     }
+    this.emit('stopped');
   }
 
   private poll(p: Poller): void {

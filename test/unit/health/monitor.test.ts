@@ -197,3 +197,26 @@ t.test('status() is a JSON-friendly summary per check', async (t) => {
   });
   t.same(s[1], { name: 'never-run', type: 'exec', status: 'unknown', weight: 0, rise: 2, fall: 2, consecutiveOk: 0, consecutiveFail: 0, value: null, lastResult: null });
 });
+
+t.test('firstResults: a starting instance waits for every check to speak, bounded', async (t) => {
+  const web = await switchable(t);
+  const m = monitor(t, [httpCheck(web.url, { name: 'web', intervalMs: 5000, timeoutMs: 500, weight: 0 })], 100);
+  t.equal(m.decided(), false);
+  t.equal(m.startupBoundMs(), 500 + 250, 'the longest timeout plus the margin');
+  t.equal(await m.firstResults(), true, 'decided by the first answer');
+  t.same(m.verdict(), { effectivePriority: 100, faults: [] }, 'healthy: no FAULT was ever reported');
+
+  // A server that accepts and never answers holds the check until its timeout.
+  const hang = createServer(() => undefined);
+  await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { hang.closeAllConnections(); hang.close(() => resolve()); }));
+  const slow = monitor(t, [httpCheck(`http://127.0.0.1:${(hang.address() as AddressInfo).port}/`, { name: 'slow', intervalMs: 5000, timeoutMs: 2000, weight: 0 })], 100);
+  t.equal(await slow.firstResults(100), false, 'the bound ends the wait before the check decides');
+  t.same(slow.verdict().faults, ['check:slow'], 'still unknown, so failing');
+
+  const stopped = monitor(t, [httpCheck(`http://127.0.0.1:${(hang.address() as AddressInfo).port}/`, { name: 'x', intervalMs: 5000, timeoutMs: 2000, weight: 0 })], 100);
+  const waiting = stopped.firstResults(10_000);
+  stopped.stop();
+  t.equal(await waiting, false, 'stop() ends the wait at once');
+  t.equal(await monitor(t, [], 100).firstResults(), true, 'no checks: nothing to wait for');
+});
