@@ -9,7 +9,8 @@
  * - Interface checks are not polled: `start()` asks `linkState` once per interface, and
  *   `onLink()` (called by the daemon for every netlink link event) feeds them afterwards. An
  *   event that arrives while the start query is in flight wins over its answer.
- * - Every result emits `'result'`; a result that changes the verdict also emits `'verdict'`
+ * - Every result emits `'result'`; one that changes its check's status also `'change'`; a result
+ *   that changes the verdict also emits `'verdict'`
  *   (once per link event, however many checks watch that interface).
  *   `verdict()` gives the current one (all checks start `unknown`, which counts as failing).
  * - `stop()` clears every timer and aborts the runs in flight; results arriving afterwards are
@@ -52,6 +53,8 @@ export type CheckStatusSummary = ControlCheckStatus;
 export interface HealthMonitorEvents {
   verdict: [HealthVerdict];
   result: [HealthResultEvent];
+  /** A result that changed its check's status (unknown/healthy/failing): what operators watch. */
+  change: [HealthResultEvent & { readonly previous: CheckStatus }];
   stopped: [];
 }
 
@@ -205,11 +208,14 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
     let changed = false;
     const now = this.deps.clock();
     for (const name of names) {
+      const previous = this.health.checks.find((c) => c.name === name)?.status;
       const applied = applyResult(this.health, name, result, now);
       this.health = applied.state;
       changed ||= applied.changed;
       const check = applied.state.checks.find((c) => c.name === name);
-      if (check !== undefined) this.emit('result', { check: name, result, status: check.status });
+      if (check === undefined) continue;
+      this.emit('result', { check: name, result, status: check.status });
+      if (previous !== undefined && previous !== check.status) this.emit('change', { check: name, result, status: check.status, previous });
     }
     if (!changed) return;
     const next = verdict(this.health);

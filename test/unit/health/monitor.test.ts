@@ -220,3 +220,18 @@ t.test('firstResults: a starting instance waits for every check to speak, bounde
   t.equal(await waiting, false, 'stop() ends the wait at once');
   t.equal(await monitor(t, [], 100).firstResults(), true, 'no checks: nothing to wait for');
 });
+
+t.test("'change' fires only when a check's status changes, not on every run", async (t) => {
+  const web = await switchable(t);
+  const m = monitor(t, [httpCheck(web.url, { name: 'web', intervalMs: 30, timeoutMs: 30, rise: 1, fall: 1, weight: 0 })], 100);
+  const changes: string[] = [];
+  let results = 0;
+  m.on('change', (c) => changes.push(`${c.previous}->${c.status}`));
+  m.on('result', () => { results++; });
+  m.start();
+  await next(m, 'verdict');
+  while (results < 5) await next(m, 'result');
+  web.setStatus(500);
+  await next(m, 'verdict');
+  t.same(changes, ['unknown->healthy', 'healthy->failing'], `two changes over ${results}+ results`);
+});
