@@ -6,17 +6,22 @@
  *
  *   setMinTtl(fd: number, family: 4 | 6, minTtl: number): undefined
  *
- * IPv4: setsockopt(fd, IPPROTO_IP, IP_MINTTL); IPv6: setsockopt(fd, IPPROTO_IPV6,
- * IPV6_MINHOPCOUNT) (Linux >= 2.6.34). It only filters received datagrams; the TTL of sent ones
- * is set from JavaScript (dgram setTTL). `fd` is the descriptor of a UDP socket owned by Node:
- * this function neither closes nor otherwise touches it.
+ * How: a classic BPF socket filter (SO_ATTACH_FILTER) that loads the TTL / hop limit byte of the
+ * network header (SKF_NET_OFF + 8 for IPv4, + 7 for IPv6; both at fixed offsets, IPv4 options
+ * or not) and drops the datagram when it is below minTtl. Not IP_MINTTL / IPV6_MINHOPCOUNT:
+ * Linux accepts those on a UDP socket but enforces them for TCP only (measured on 6.18: a
+ * TTL-64 datagram still arrived), whereas a socket filter runs for every datagram before it is
+ * queued to the socket. Datagrams dropped by the filter are not seen by the application (so not
+ * counted by it). It only filters received datagrams; the TTL of sent ones is set from
+ * JavaScript (dgram setTTL). `fd` is the descriptor of a UDP socket owned by Node: this function
+ * neither closes nor otherwise touches it, and replaces any filter attached before.
  *
  * Errors: a failed setsockopt throws an Error carrying `errno`, `code` (e.g. 'EBADF',
- * 'ENOPROTOOPT') and `syscall` 'setsockopt', as errors.h describes. fd not an integer >= 0,
+ * 'ENOTSOCK') and `syscall` 'setsockopt', as errors.h describes. fd not an integer >= 0,
  * family not 4 or 6, or minTtl not 1..255: TypeError with code 'ERR_INVALID_ARG_TYPE'.
  */
 #include <errno.h>
-#include <netinet/in.h>
+#include <linux/filter.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -24,9 +29,9 @@
 
 #include "errors.h"
 
-#ifndef IPV6_MINHOPCOUNT
-#define IPV6_MINHOPCOUNT 73 /* linux/in6.h */
-#endif
+/* Offsets of the TTL (IPv4) and hop limit (IPv6) in the network header. */
+#define IPV4_TTL_OFFSET 8
+#define IPV6_HOP_LIMIT_OFFSET 7
 
 void min_ttl_register(napi_env env, napi_value exports);
 
@@ -54,9 +59,17 @@ static napi_value js_set_min_ttl(napi_env env, napi_callback_info info) {
   if (family != 4 && family != 6) return throw_type(env, "family must be 4 or 6");
   if (get_int_in(env, argv[2], 1, 255, "minTtl must be an integer 1..255", &min_ttl) != 0) return NULL;
 
-  int rc = family == 4 ? setsockopt(fd, IPPROTO_IP, IP_MINTTL, &min_ttl, sizeof min_ttl)
-                       : setsockopt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, &min_ttl, sizeof min_ttl);
-  if (rc != 0) return throw_errno(env, errno, "setsockopt", family == 4 ? "IP_MINTTL" : "IPV6_MINHOPCOUNT");
+  struct sock_filter code[] = {
+      /* A = network header byte: TTL or hop limit */
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (unsigned)(SKF_NET_OFF + (family == 4 ? IPV4_TTL_OFFSET : IPV6_HOP_LIMIT_OFFSET))),
+      /* A >= minTtl ? accept : drop */
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)min_ttl, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog = {.len = (unsigned short)(sizeof code / sizeof code[0]), .filter = code};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+    return throw_errno(env, errno, "setsockopt", "SO_ATTACH_FILTER");
   return NULL; /* undefined */
 }
 

@@ -12,8 +12,9 @@
  * - no DNS: addresses are IP literals, checked before use.
  * - GTSM (RFC 5082): every datagram leaves with TTL / hop limit 255 (dgram setTTL, which sets
  *   IP_TTL or IPV6_UNICAST_HOPS) and the kernel drops every received one that arrived with less
- *   (IP_MINTTL / IPV6_MINHOPCOUNT through the native addon, native/min_ttl.c): a hello can only
- *   come from a host on the same link, never from one routed from elsewhere. The peers of a path
+ *   (a socket filter attached through the native addon, native/min_ttl.c; Linux does not
+ *   enforce IP_MINTTL on UDP sockets): a hello can only come from a host on the same link,
+ *   never from one routed from elsewhere. The peers of a path
  *   must therefore be on the same link (that is what a heartbeat path is). Refusal is loud:
  *   when the socket options cannot be set (addon missing, kernel refuses), `open` rejects with
  *   HA_ERR_SOCKET instead of running without the filter. `{ gtsm: false }` exists for tests that
@@ -52,7 +53,7 @@ function socketFd(sock: Socket): number | undefined {
   return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
 }
 
-/** Sets TTL 255 on send and IP_MINTTL / IPV6_MINHOPCOUNT 255 on receive; throws HA_ERR_SOCKET. */
+/** Sets TTL 255 on send and the minimum of 255 on receive; throws HA_ERR_SOCKET. */
 function applyGtsm(sock: Socket, family: 4 | 6, where: string): void {
   try {
     sock.setTTL(PEER_TTL);
