@@ -117,6 +117,12 @@ function udpPayloads(pcap: Buffer): Uint8Array[] {
   return out;
 }
 
+/** User + system CPU time of `pid` so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function vmRssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? NaN);
@@ -221,6 +227,8 @@ instances:
     const pid = b.child.pid ?? 0;
     await new Promise((r) => setTimeout(r, 1000)); // settle after start
     const rssBefore = vmRssKb(pid);
+    const cpuBefore = cpuMs(pid);
+    const floodStart = performance.now();
     const rxBefore = (await c.status(b)).instances[0]?.advertsReceived ?? 0;
     let leftBackup = false;
     const flood = { running: true };
@@ -242,6 +250,8 @@ instances:
     const fromClient = await send(topo.client, { ...pace, bind: CLIENT_ADDRESS, target: h2.extAddress, payloads: randomNodes(KEY) });
     const badMac = await send(h1.ns, { ...pace, bind: h1.extAddress, target: h2.extAddress, payloads: randomNodes(KEY, 'bad') });
     const keyed = await send(h1.ns, { ...pace, bind: h1.extAddress, target: h2.extAddress, payloads: randomNodes(KEY) });
+    const floodMs = Math.round(performance.now() - floodStart);
+    const floodCpuMs = cpuMs(pid) - cpuBefore;
     // Right after the keyed flood, before its nodes expire (20 intervals of silence).
     const peersAtCap = (await c.status(b)).instances[0]?.peers?.length ?? 0;
     await new Promise((r) => setTimeout(r, 1000));
@@ -251,7 +261,7 @@ instances:
     const st = await c.status(b);
     const inst = st.instances[0];
     t.comment(`sent ${fromClient} from a non-peer, ${badMac} with bad MACs and ${keyed} keyed with random node names from the peer address; `
-      + `VmRSS ${rssBefore} kB -> ${rssAfter} kB (+${rssAfter - rssBefore} kB); helloDrops ${JSON.stringify(st.helloDrops)}; peers ${peersAtCap} right after the keyed flood, ${inst?.peers?.length} 1 s later`);
+      + `in ${floodMs} ms, agent CPU ${floodCpuMs} ms (${Math.round((100 * floodCpuMs) / floodMs)}% of a core); VmRSS ${rssBefore} kB -> ${rssAfter} kB (+${rssAfter - rssBefore} kB); helloDrops ${JSON.stringify(st.helloDrops)}; peers ${peersAtCap} right after the keyed flood, ${inst?.peers?.length} 1 s later`);
     t.ok(rssAfter - rssBefore < RSS_BOUND_KB, `RSS grew by ${rssAfter - rssBefore} kB, less than ${RSS_BOUND_KB} kB`);
     t.notOk(leftBackup, 'h2 stayed BACKUP throughout');
     t.equal(inst?.state, 'BACKUP');
