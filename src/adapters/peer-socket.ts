@@ -10,13 +10,63 @@
  *   (EADDRNOTAVAIL) and the caller retries later. A link that loses carrier keeps its address,
  *   so the socket survives link flaps; sends fail meanwhile and are reported, not thrown.
  * - no DNS: addresses are IP literals, checked before use.
- * - delivers whole datagrams; it does not decode, authenticate or filter (the codec and the
- *   daemon do).
+ * - GTSM (RFC 5082): every datagram leaves with TTL / hop limit 255 (dgram setTTL, which sets
+ *   IP_TTL or IPV6_UNICAST_HOPS) and the kernel drops every received one that arrived with less
+ *   (a socket filter attached through the native addon, native/min_ttl.c; Linux does not
+ *   enforce IP_MINTTL on UDP sockets): a hello can only come from a host on the same link,
+ *   never from one routed from elsewhere. The peers of a path
+ *   must therefore be on the same link (that is what a heartbeat path is). Refusal is loud:
+ *   when the socket options cannot be set (addon missing, kernel refuses), `open` rejects with
+ *   HA_ERR_SOCKET instead of running without the filter. `{ gtsm: false }` exists for tests that
+ *   talk over loopback from a plain socket.
+ * - delivers whole datagrams; it does not decode, authenticate or filter further (the codec and
+ *   the daemon do).
  */
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { HaagentError } from '../core/errors.js';
 import { hostPort, ipFamily } from '../core/packet/ip.js';
+import { loadBinding } from './packet-socket.js';
+
+/** TTL / hop limit of sent hellos and the least accepted on receipt (GTSM, RFC 5082). */
+export const PEER_TTL = 255;
+
+/** The addon's export, as documented in native/min_ttl.c. */
+interface MinTtlBinding {
+  setMinTtl(fd: number, family: 4 | 6, minTtl: number): void;
+}
+
+/**
+ * The file descriptor behind a bound dgram socket. Node has no public API for it; on Linux the
+ * libuv handle carries it as `fd`. The handle is reached through the socket's internal state
+ * symbol (the `_handle` accessor does the same but prints a deprecation warning), falling back
+ * to `_handle`. Undefined when neither exposes a descriptor (another platform or Node version):
+ * the caller then refuses to run without GTSM.
+ */
+function socketFd(sock: Socket): number | undefined {
+  const bag = sock as unknown as Record<symbol | string, unknown>;
+  const stateKey = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
+  const state = stateKey === undefined ? undefined : bag[stateKey];
+  let handle = typeof state === 'object' && state !== null ? (state as { handle?: unknown }).handle : undefined;
+  if (handle === undefined || handle === null) handle = bag['_handle'];
+  const fd = typeof handle === 'object' && handle !== null ? (handle as { fd?: unknown }).fd : undefined;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
+}
+
+/** Sets TTL 255 on send and the minimum of 255 on receive; throws HA_ERR_SOCKET. */
+function applyGtsm(sock: Socket, family: 4 | 6, where: string): void {
+  try {
+    sock.setTTL(PEER_TTL);
+    const fd = socketFd(sock);
+    if (fd === undefined) throw new Error('the socket\'s file descriptor is not reachable on this platform');
+    const native = loadBinding() as unknown as Partial<MinTtlBinding>;
+    if (typeof native.setMinTtl !== 'function') throw new Error('the native addon has no setMinTtl (rebuild it: `npx node-gyp rebuild -C native`)');
+    native.setMinTtl(fd, family, PEER_TTL);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new HaagentError('HA_ERR_SOCKET', `peer socket on ${where}: cannot enforce TTL ${PEER_TTL} (GTSM): ${why}`, { cause });
+  }
+}
 
 export interface PeerDatagramSource {
   readonly address: string;
@@ -65,13 +115,15 @@ export class PeerSocket {
    * (port 0 = ephemeral, for tests). Rejects with HA_ERR_INVALID_ARGUMENT for text that is not
    * an IP literal or a bad port, HA_ERR_SOCKET when the bind fails (cause: the Node error).
    * After it resolves, socket errors go to `onError`, and so does an exception thrown by
-   * `onMessage` (wrapped as HA_ERR_INTERNAL) rather than crashing the process.
+   * `onMessage` (wrapped as HA_ERR_INTERNAL) rather than crashing the process. GTSM is on
+   * unless `opts.gtsm` is false; failing to set it rejects with HA_ERR_SOCKET (socket closed).
    */
   static open(
     localAddress: string,
     port: number,
     onMessage: (bytes: Uint8Array, from: PeerDatagramSource) => void,
     onError: (err: Error) => void,
+    opts: { readonly gtsm?: boolean } = {},
   ): Promise<PeerSocket> {
     const local = splitAddress(localAddress);
     if (local === undefined) {
@@ -98,6 +150,16 @@ export class PeerSocket {
       sock.once('error', onBindError);
       sock.once('listening', () => {
         sock.off('error', onBindError);
+        if (opts.gtsm !== false) {
+          try {
+            applyGtsm(sock, local.family, hostPort(localAddress, port));
+          } catch (err) {
+            self.#closed = true;
+            try { sock.close(); } catch { /* already closed */ }
+            reject(err);
+            return;
+          }
+        }
         sock.on('error', (cause: Error) => {
           if (self.#closed) return;
           onError(new HaagentError('HA_ERR_SOCKET', `peer socket on ${self.describeLocal()}: ${cause.message}`, { cause }));

@@ -60,5 +60,7 @@ export function formatStatus(s: AgentStatus): string {
   for (const [ifname, d] of Object.entries(s.interfaceDrops)) {
     lines.push(`${ifname}: dropped before demux: ${Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   }
+  const helloDrops = Object.entries(s.helloDrops ?? {});
+  if (helloDrops.length > 0) lines.push(`peer hellos dropped: ${helloDrops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   return lines.join('\n');
 }

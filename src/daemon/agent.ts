@@ -32,8 +32,8 @@ import { PeerLink } from './peer-link.js';
 import { Balancer } from './balancer.js';
 import { WitnessMonitor } from '../adapters/witness.js';
 import { configFingerprint } from '../core/peer/fingerprint.js';
-import { emptyPeerTable, notePeer, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
-import { helloAsAdvert, isIsolated } from '../core/peer/rules.js';
+import { emptyPeerTable, expirePeers, maxEpochSeen, notePeer, peerExpiryMs, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
+import { acceptPeerEpoch, helloAsAdvert, isIsolated } from '../core/peer/rules.js';
 import type { Hello } from '../core/peer/hello.js';
 
 export interface AgentOptions {
@@ -265,7 +265,7 @@ export class Agent {
       timeoutMs: Math.max(50, Math.min(1000, inst.advertIntervalCs * 5)),
     });
     const peer: PeerState = {
-      table: emptyPeerTable(), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
+      table: emptyPeerTable({ expiryMs: peerExpiryMs(inst.advertIntervalCs) }), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
       fingerprint: fingerprintOf(inst),
       mismatches: new Map(),
     };
@@ -286,7 +286,10 @@ export class Agent {
 
   /** Hellos on the instance's paths, the witness, and the isolation rule. */
   private async startPeers(b: Bound, vrrpAddress: string): Promise<void> {
-    this.peerLink ??= new PeerLink({ port: this.config.peerPort, key: this.config.peerKey, log: this.log, netlink: this.netlink });
+    const key = this.config.peerKey;
+    // The config refuses paths without a key; this only guards a config built some other way.
+    if (key === undefined || key.length === 0) throw new HaagentError('HA_ERR_CONFIG', `instance ${b.config.name}: paths need peer-key (hellos must be authenticated)`);
+    this.peerLink ??= new PeerLink({ port: this.config.peerPort, key, log: this.log, netlink: this.netlink });
     await this.peerLink.add(b.config, () => ({
       state: b.runner.vrrpState, priority: b.runner.effectivePriority, vrrpAddress,
       epoch: b.runner.epoch, fingerprint: b.peer.fingerprint,
@@ -297,26 +300,34 @@ export class Agent {
   }
 
   /**
-   * A hello from a haagent peer: presence on that path, its epoch, its config fingerprint; a
-   * hello from a MASTER counts like its VRRP advert (redundant heartbeats: a backup that hears
-   * the master on any path does not take over, and two masters that hear each other on any path
-   * resolve by the RFC rules).
+   * A hello from a haagent peer (decoded, authenticated, from a configured path peer): its epoch
+   * must be plausible (acceptPeerEpoch) and it must not be a replay (notePeer); then presence on
+   * that path, its epoch, its config fingerprint; a hello from a MASTER counts like its VRRP
+   * advert (redundant heartbeats: a backup that hears the master on any path does not take over,
+   * and two masters that hear each other on any path resolve by the RFC rules). A copy of a
+   * hello already delivered on another path only refreshes that path. Returns the drop reason
+   * for PeerLink to count, or undefined.
    */
-  private onHello(b: Bound, hello: Hello, path: string, ourAddress: string): void {
-    b.peer.table = notePeer(b.peer.table, { node: hello.node, path, hello, nowMs: monotonicMs() });
+  private onHello(b: Bound, hello: Hello, path: string, ourAddress: string): string | undefined {
+    const epochOk = acceptPeerEpoch(hello.epoch, Math.max(b.runner.epoch, maxEpochSeen(b.peer.table)));
+    if (!epochOk.ok) return epochOk.reason;
+    const verdict = notePeer(b.peer.table, { node: hello.node, path, hello, nowMs: monotonicMs() });
+    if (!verdict.accepted) return verdict.reason;
+    if (!verdict.fresh) return undefined;
     b.runner.observeEpoch(hello.epoch);
     const known = b.peer.mismatches.get(hello.node);
-    if (hello.fingerprint !== b.peer.fingerprint && known !== hello.fingerprint) {
+    if (verdict.newest && hello.fingerprint !== b.peer.fingerprint && known !== hello.fingerprint) {
       b.peer.mismatches.set(hello.node, hello.fingerprint);
       this.log.warn({ instance: b.config.name, peer: hello.node, ours: b.peer.fingerprint, theirs: hello.fingerprint },
         'config mismatch with peer (VRID, VIPs, interval, version or auth differ): fix it, or both may become master');
-    } else if (hello.fingerprint === b.peer.fingerprint && known !== undefined) {
+    } else if (verdict.newest && hello.fingerprint === b.peer.fingerprint && known !== undefined) {
       b.peer.mismatches.delete(hello.node);
       this.log.info({ instance: b.config.name, peer: hello.node }, 'config now matches peer');
     }
     const advert = helloAsAdvert(hello, ourAddress);
     if (advert !== undefined) b.runner.input(advert);
     this.evaluateIsolation(b);
+    return undefined;
   }
 
   /**
@@ -525,6 +536,7 @@ export class Agent {
 
   private peerStatus(b: Bound): Pick<InstanceStatus, 'fingerprint' | 'peers' | 'isolated' | 'witness'> {
     const now = monotonicMs();
+    expirePeers(b.peer.table, now);
     return {
       fingerprint: b.peer.fingerprint,
       isolated: b.peer.isolated,
@@ -545,6 +557,7 @@ export class Agent {
       startedAt: this.startedAt,
       instances: this.bound.map((b) => ({ ...b.runner.status(), ...this.peerStatus(b), ...this.serviceStatus(b) })),
       interfaceDrops: structuredClone(this.interfaceDrops),
+      ...(this.peerLink === undefined ? {} : { helloDrops: this.peerLink.drops() }),
       configSource: this.opts.configSource,
       configLoadedAt: this.configLoadedAt,
     };

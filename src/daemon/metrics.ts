@@ -27,7 +27,9 @@
  *       instance, by rejection reason.
  *   haagent_interface_drops_total{iface,reason}            counter  packets dropped before any
  *       instance was chosen (bad header, checksum, unknown VRID), per interface.
- *       The four counters above follow the status() counters: each scrape adds the increase
+ *   haagent_hello_drops_total{reason}                      counter  peer hellos dropped (status()
+ *       `helloDrops`: hello-unknown-source, hello-bad-mac, hello-replay, hello-epoch-jump...).
+ *       The five counters above follow the status() counters: each scrape adds the increase
  *       since the previous scrape; a status counter that went down (instance re-created by a
  *       reload) counts as a reset, so the exported counter stays monotonic. Series of instances
  *       or interfaces no longer in status() are removed.
@@ -219,6 +221,10 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     }),
     ['iface', 'reason'] as const,
   );
+  const helloDrops = new MirroredCounter(
+    new Counter({ name: 'haagent_hello_drops_total', help: 'Peer hellos dropped, by reason.', labelNames: ['reason'] as const, registers }),
+    ['reason'] as const,
+  );
   const transitions = new Counter({
     name: 'haagent_transitions_total',
     help: 'VRRP state transitions.',
@@ -312,6 +318,7 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
         Object.entries(byReason).map(([reason, value]) => ({ labels: { iface, reason }, value })),
       ),
     );
+    helloDrops.sync(Object.entries(status.helloDrops ?? {}).map(([reason, value]) => ({ labels: { reason }, value })));
   }
 
   function onEvent(ev: AgentEvent): void {

@@ -124,6 +124,8 @@ function parseArgs(argv: readonly string[]): Options {
 function configYaml(host: LabHost, peer: LabHost, mode: Mode, intervalMs: number): string {
   const master = host.name === 'h1';
   const lines = [
+    // Hellos (paths) must be authenticated: the config refuses paths without a peer-key.
+    ...(mode === 'plain' ? [] : ['peer-key: chaos-secret']),
     'instances:',
     '  - name: web',
     '    vrid: 51',

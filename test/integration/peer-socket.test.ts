@@ -20,8 +20,9 @@
  *         | { "sockError": "..." }
  * The child closes its sockets and exits when stdin closes.
  */
+import { createSocket } from 'node:dgram';
 import t from 'tap';
-import { PeerSocket } from '../../src/adapters/peer-socket.js';
+import { PEER_TTL, PeerSocket } from '../../src/adapters/peer-socket.js';
 import type { PeerDatagramSource } from '../../src/adapters/peer-socket.js';
 import { HaagentError } from '../../src/core/errors.js';
 import { addAddress, createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
@@ -110,6 +111,38 @@ t.test('loopback (no root needed)', async (t) => {
     t.same(errors, []);
   });
 
+  t.test('GTSM: a datagram sent with a TTL below 255 never reaches the handler; 255 does', async (t) => {
+    t.equal(PEER_TTL, 255);
+    // Loopback does not decrement the TTL, so what a plain socket sets is what arrives.
+    const plain = createSocket('udp4');
+    t.teardown(() => plain.close());
+    await new Promise<void>((r) => plain.bind(0, '127.0.0.1', () => r()));
+    const sendWithTtl = async (ttl: number, byte: number): Promise<void> => {
+      plain.setTTL(ttl);
+      await new Promise<void>((r, j) => plain.send(new Uint8Array([byte]), a.local.port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    };
+    got.length = 0;
+    await sendWithTtl(64, 64);
+    await sendWithTtl(254, 254);
+    await sendWithTtl(255, 255);
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    await sleep(100);
+    t.same(got.map((g) => [...g.bytes]), [[255]], 'TTL 64 and 254 dropped by the kernel (socket filter), 255 delivered');
+    // And a PeerSocket's own datagrams leave with 255 (else the receiver above would drop them).
+    got.length = 0;
+    await b.send(new Uint8Array([7]), '127.0.0.1', a.local.port);
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    t.same(got.map((g) => [...g.bytes]), [[7]]);
+    // Without GTSM (tests only), the low-TTL datagram gets through: the filter above is real.
+    const open = await PeerSocket.open('127.0.0.1', 0, (bytes) => got.push({ bytes: Uint8Array.from(bytes), from: { address: '', port: 0 } }), () => undefined, { gtsm: false });
+    t.teardown(() => open.close());
+    got.length = 0;
+    plain.setTTL(64);
+    await new Promise<void>((r, j) => plain.send(new Uint8Array([1]), open.local.port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    t.same(got.map((g) => [...g.bytes]), [[1]]);
+  });
+
   t.test('IPv6 loopback', async (t) => {
     let v6: PeerSocket;
     try {
@@ -124,6 +157,18 @@ t.test('loopback (no root needed)', async (t) => {
     for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
     t.same(got.map((g) => [...g.bytes]), [[6]]);
     t.equal(got[0]?.from.address, '::1');
+    // GTSM on IPv6 too: a hop limit below 255 is dropped.
+    const plain6 = createSocket('udp6');
+    t.teardown(() => plain6.close());
+    await new Promise<void>((r) => plain6.bind(0, '::1', () => r()));
+    got.length = 0;
+    for (const hops of [64, 255]) {
+      plain6.setTTL(hops);
+      await new Promise<void>((r, j) => plain6.send(new Uint8Array([hops]), v6.local.port, '::1', (e) => (e ? j(e) : r())));
+    }
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    await sleep(100);
+    t.same(got.map((g) => [...g.bytes]), [[255]], 'hop limit 64 dropped, 255 delivered');
   });
 });
 
@@ -154,12 +199,14 @@ const CHILD = `
     out({ openError: e.message });
     process.exit(0);
   }
-  let seq = 0;
+  let seq = 1;
+  const boot = [...crypto.getRandomValues(new Uint8Array(8))].map((x) => x.toString(16).padStart(2, '0')).join('');
+  const bootMs = Date.now();
   createInterface({ input: process.stdin }).on('line', async (line) => {
     const req = JSON.parse(line);
     const hello = {
-      v: 1, instance: 'web', vrid: 51, node: cfg.node, state: 'BACKUP', priority: 100,
-      vrrpAddress: cfg.paths[0].local.split('%')[0], advertIntervalCs: 100, epoch: 1, fingerprint: '0123456789abcdef', seq: seq++,
+      v: 2, instance: 'web', vrid: 51, node: cfg.node, state: 'BACKUP', priority: 100,
+      vrrpAddress: cfg.paths[0].local.split('%')[0], advertIntervalCs: 100, epoch: 1, fingerprint: '0123456789abcdef', boot, bootMs, seq: seq++,
     };
     const bytes = encodeHello(hello, req.key ?? cfg.key);
     const results = await Promise.all(socks.map(({ p, sock }) => sock.send(bytes, p.peer, cfg.port).then(

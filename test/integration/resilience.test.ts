@@ -187,7 +187,7 @@ if (skip === undefined) {
     t.teardown(async () => { await c.stopAll(); await topo.destroy(); });
     const conf = (host: typeof h1, peer: typeof h1, priority: number): string => {
       const file = `/tmp/${topo.prefix}-${host.name}.yaml`;
-      writeFileSync(file, `socket: ${c.socketPath(host)}\ninstances:\n  - { name: web, vrid: 51, interface: int0, external: ext0, vips: [${VIP_CIDR}], advert-interval: 100ms, priority: ${priority}, preempt: true,\n      paths: [{ interface: ext0, peer: ${peer.extAddress} }], witness: [{ type: icmp, address: ${CLIENT_ADDRESS} }] }\n`);
+      writeFileSync(file, `socket: ${c.socketPath(host)}\npeer-key: lab-secret\ninstances:\n  - { name: web, vrid: 51, interface: int0, external: ext0, vips: [${VIP_CIDR}], advert-interval: 100ms, priority: ${priority}, preempt: true,\n      paths: [{ interface: ext0, peer: ${peer.extAddress} }], witness: [{ type: icmp, address: ${CLIENT_ADDRESS} }] }\n`);
       return file;
     };
     const a = c.startAgent(h1, ['--config', conf(h1, h2, 150)]);

@@ -30,7 +30,7 @@ import { step } from '../../src/core/fsm/step.js';
 import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
 import type { AdvertInput, Input, InstanceSettings, InstanceState, VrrpVersion } from '../../src/core/fsm/types.js';
 import type { Hello } from '../../src/core/peer/hello.js';
-import { emptyPeerTable, notePeer, type PeerTable } from '../../src/core/peer/presence.js';
+import { emptyPeerTable, notePeer, peerExpiryMs, type PeerTable } from '../../src/core/peer/presence.js';
 import { helloAsAdvert, isIsolated } from '../../src/core/peer/rules.js';
 import {
   describeRouters,
@@ -82,6 +82,9 @@ export interface PRouter extends SimRouter {
   lastVrrpRxMs: number;
   isolated: boolean;
   witness: boolean | undefined;
+  /** Hello boot nonce of this incarnation, and the hello counter within it. */
+  boot: string;
+  bootMs: number;
   seq: number;
   readonly links: Record<Path, boolean>;
   /** Transitions into FAULT (e.g. the 'isolated' fault). */
@@ -133,10 +136,12 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
         ...newRouter(id, s),
         node: `r${id}`,
         vipSinceMs: 0,
-        table: emptyPeerTable(),
+        table: emptyPeerTable({ expiryMs: peerExpiryMs(s.advertIntervalCs) }),
         lastVrrpRxMs: -Infinity,
         isolated: false,
         witness: undefined,
+        boot: '0'.repeat(16),
+        bootMs: 0,
         seq: 0,
         links: { int: true, ext: true },
         faultEntries: 0,
@@ -178,9 +183,15 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
         if (r === undefined) return;
         const h = ev.hello;
         this.log(() => `${this.name(r)} <- ${ev.path} hello from ${h.node} ${h.state} p${h.priority} seq${h.seq}`);
-        // agent.onHello: notePeer, helloAsAdvert -> step, evaluateIsolation.
+        // agent.onHello: notePeer (a replay is dropped, a copy from another path only refreshes
+        // that path), helloAsAdvert -> step, evaluateIsolation.
+        const verdict = notePeer(r.table, { node: h.node, path: ev.path, hello: h, nowMs: this.now });
+        if (!verdict.accepted) {
+          this.log(() => `${this.name(r)} dropped the hello: ${verdict.reason} (${verdict.detail})`);
+          return;
+        }
         r.lastRxMs = this.now;
-        r.table = notePeer(r.table, { node: h.node, path: ev.path, hello: h, nowMs: this.now });
+        if (!verdict.fresh) return;
         const advert = this.rules.helloAsAdvert(h, r.settings.primaryAddress);
         if (advert !== undefined) this.input(r, advert);
         this.evaluateIsolation(r);
@@ -326,9 +337,9 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
   private sendHellos(from: PRouter): void {
     const s = from.state;
     if (s === null) return;
-    from.seq = (from.seq + 1) >>> 0;
+    from.seq += 1;
     const hello: Hello = {
-      v: 1,
+      v: 2,
       instance: s.settings.name,
       vrid: s.settings.vrid,
       node: from.node,
@@ -338,6 +349,8 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
       advertIntervalCs: s.settings.advertIntervalCs,
       epoch: 0,
       fingerprint: '5a5a5a5a5a5a5a5a',
+      boot: from.boot,
+      bootMs: from.bootMs,
       seq: from.seq,
     };
     for (const p of PATHS) this.transmit(p, from, (to) => ({ kind: 'hello', to: to.id, path: p, hello }));
@@ -377,13 +390,15 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
 
   /** The agent's state starts afresh with the process. */
   protected override booted(r: PRouter): void {
-    r.table = emptyPeerTable();
+    r.table = emptyPeerTable({ expiryMs: peerExpiryMs(r.settings.advertIntervalCs) });
     r.lastVrrpRxMs = -Infinity;
     r.isolated = false;
     r.witness = undefined;
     r.lastRxMs = -Infinity;
     r.took = null;
-    r.seq = this.rng.int(0, 0xffff_ffff);
+    r.boot = [this.rng.int(0, 0xffff_ffff), this.rng.int(0, 0xffff_ffff)].map((n) => n.toString(16).padStart(8, '0')).join('');
+    r.bootMs = this.now;
+    r.seq = 0;
   }
 
   override boot(r: PRouter): void {

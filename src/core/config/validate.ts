@@ -209,6 +209,12 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   if (!stateDir.startsWith('/')) c.fail(['state-dir'], 'must be an absolute path');
   const peerPort = c.int(raw, 'peer-port', [], 1, 65535) ?? DEFAULT_PEER_PORT;
   const peerKey = c.str(raw, 'peer-key', []);
+  // Hellos without a key could be forged or replayed by anyone on a path network (demote the
+  // master, hold a backup back, feed garbage epochs): with paths, a key is required.
+  if (instances.some((inst) => inst.paths.length > 0) && (peerKey === undefined || peerKey.length === 0)) {
+    c.fail(['peer-key'], 'is required when an instance has paths: peer hellos are authenticated with it (HMAC-SHA256); '
+      + 'without it anyone who can reach the peer port could forge or replay hellos. Set the same secret on both nodes');
+  }
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey }) };
 }

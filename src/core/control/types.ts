@@ -162,6 +162,11 @@ export interface AgentStatus {
   readonly instances: readonly InstanceStatus[];
   /** Packets dropped before any instance could be chosen (bad header, checksum, unknown VRID), by reason, per interface. */
   readonly interfaceDrops: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /**
+   * Peer hellos dropped since start, by reason (`hello-unknown-source`, `hello-bad-mac`,
+   * `hello-replay`, `hello-epoch-jump`...), for all instances; absent when no instance has paths.
+   */
+  readonly helloDrops?: Readonly<Record<string, number>>;
   /** Where the running config came from, and when it was last (re)loaded. */
   readonly configSource: string;
   readonly configLoadedAt: string;

@@ -14,16 +14,35 @@
  * parsed. Unknown JSON fields are ignored (dropped from the result) so a later minor version can
  * add fields without a rolling upgrade losing its heartbeats; a breaking change bumps `v`.
  *
+ * Version 2 (this one) added `boot` (a random 64-bit nonce per sender incarnation) with
+ * `bootMs` (the sender's wall clock when that incarnation started, which orders the boots of one
+ * node), and made `seq` a counter within that boot (1, 2, 3... up to HELLO_MAX_SEQ, never
+ * wrapping), so a receiver can refuse replays (presence.ts); it also bounds `epoch` to
+ * HELLO_MAX_EPOCH. A
+ * version-1 hello is rejected as 'bad-field' (v): hellos are haagent-only, both nodes are
+ * upgraded together, and VRRP keeps working across the upgrade meanwhile.
+ *
+ * Bounds: `epoch` <= HELLO_MAX_EPOCH (2^48), far inside exact doubles, so adding one to any epoch
+ * a peer sent can never leave the safe integers; `seq` <= HELLO_MAX_SEQ likewise.
+ *
  * Deliberately not checked here: that the hello is for one of our instances, that it is not from
- * ourselves, and replays (a captured hello can be re-sent; `seq` only orders hellos, see
- * presence.ts). Those are the caller's.
+ * ourselves, that it came from the configured peer address, and replays (presence.ts keeps the
+ * per-boot replay window). Those are the caller's.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HaagentError } from '../errors.js';
 import type { VrrpState } from '../fsm/types.js';
 import { parseIp } from '../packet/ip.js';
 
-export const HELLO_VERSION = 1;
+export const HELLO_VERSION = 2;
+/** Largest `epoch` accepted and produced: 2^48, far below 2^53 so epoch + 1 stays exact. */
+export const HELLO_MAX_EPOCH = 2 ** 48;
+/** Largest `seq` (2^48 - 1): at one hello per 10 ms, 89,000 years; a sender then starts a new boot. */
+export const HELLO_MAX_SEQ = 2 ** 48 - 1;
+/** `boot`: 16 lower-case hex digits (64 random bits). */
+export const HELLO_BOOT_HEX_LENGTH = 16;
+/** Largest `bootMs` (2^48 - 1 ms after 1970: the year 10889). */
+export const HELLO_MAX_BOOT_MS = 2 ** 48 - 1;
 /** Longest datagram accepted (and produced). */
 export const HELLO_MAX_BYTES = 2048;
 /** Longest `instance` / `node` text. */
@@ -35,7 +54,7 @@ export const HELLO_MAC_HEX_LENGTH = 64;
 export const HELLO_STATES: readonly VrrpState[] = Object.freeze(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED']);
 
 export interface Hello {
-  readonly v: 1;
+  readonly v: 2;
   /** Instance name (config `name`). */
   readonly instance: string;
   readonly vrid: number;
@@ -47,11 +66,15 @@ export interface Hello {
   /** Sender's primary address on its VRRP interface: the VRRP source address for tie-breaks. */
   readonly vrrpAddress: string;
   readonly advertIntervalCs: number;
-  /** Fencing epoch: a non-negative safe integer. */
+  /** Fencing epoch: an integer 0..HELLO_MAX_EPOCH. */
   readonly epoch: number;
   /** Config fingerprint (lower-case hex, see fingerprint.ts). */
   readonly fingerprint: string;
-  /** uint32, incremented (mod 2^32) per send. */
+  /** Random per sender incarnation (16 lower-case hex digits); `seq` counts within it. */
+  readonly boot: string;
+  /** Sender's wall clock (ms since 1970) when `boot` began: orders the boots of one node. */
+  readonly bootMs: number;
+  /** 1..HELLO_MAX_SEQ (0 accepted), incremented per send within one `boot`; never wraps. */
   readonly seq: number;
 }
 
@@ -64,6 +87,7 @@ export type DecodeHelloResult =
 const NEWLINE = 0x0a;
 const MAC_HEX = /^[0-9a-fA-F]{64}$/;
 const FINGERPRINT_HEX = /^[0-9a-f]{1,64}$/;
+const BOOT_HEX = /^[0-9a-f]{16}$/;
 // Names are shown in logs and status: no control characters.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -121,10 +145,13 @@ export function helloProblem(raw: unknown): string | undefined {
   if (!isInt(raw['advertIntervalCs'], 1, HELLO_MAX_ADVERT_INTERVAL_CS)) {
     return `advertIntervalCs: must be an integer 1..${HELLO_MAX_ADVERT_INTERVAL_CS}, got ${show(raw['advertIntervalCs'])}`;
   }
-  if (!isInt(raw['epoch'], 0, Number.MAX_SAFE_INTEGER)) return `epoch: must be a non-negative safe integer, got ${show(raw['epoch'])}`;
+  if (!isInt(raw['epoch'], 0, HELLO_MAX_EPOCH)) return `epoch: must be an integer 0..${HELLO_MAX_EPOCH}, got ${show(raw['epoch'])}`;
   const fp = raw['fingerprint'];
   if (typeof fp !== 'string' || !FINGERPRINT_HEX.test(fp)) return `fingerprint: must be 1..64 lower-case hex digits, got ${show(fp)}`;
-  if (!isInt(raw['seq'], 0, 0xffff_ffff)) return `seq: must be an integer 0..4294967295, got ${show(raw['seq'])}`;
+  const boot = raw['boot'];
+  if (typeof boot !== 'string' || !BOOT_HEX.test(boot)) return `boot: must be ${HELLO_BOOT_HEX_LENGTH} lower-case hex digits, got ${show(boot)}`;
+  if (!isInt(raw['bootMs'], 0, HELLO_MAX_BOOT_MS)) return `bootMs: must be an integer 0..${HELLO_MAX_BOOT_MS}, got ${show(raw['bootMs'])}`;
+  if (!isInt(raw['seq'], 0, HELLO_MAX_SEQ)) return `seq: must be an integer 0..${HELLO_MAX_SEQ}, got ${show(raw['seq'])}`;
   return undefined;
 }
 
@@ -141,6 +168,8 @@ function canonical(h: Hello): Hello {
     advertIntervalCs: h.advertIntervalCs,
     epoch: h.epoch,
     fingerprint: h.fingerprint,
+    boot: h.boot,
+    bootMs: h.bootMs,
     seq: h.seq,
   };
 }

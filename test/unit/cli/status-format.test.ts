@@ -43,3 +43,9 @@ t.test('services: one line per service, one per real server', async (t) => {
   t.match(standby, 'service 192.0.2.100:80/tcp (nftables, round-robin): standby (not master), 0/0 real servers up');
   t.notMatch(formatStatus(status(instance())), /service/, 'no services, no lines');
 });
+
+t.test('hello drops: one line by reason when there are any, none otherwise', async (t) => {
+  t.notMatch(formatStatus(status(instance())), /peer hellos dropped/);
+  const text = formatStatus({ ...status(instance()), helloDrops: { 'hello-unknown-source': 12, 'hello-replay': 3 } });
+  t.match(text, '\npeer hellos dropped: hello-unknown-source=12 hello-replay=3');
+});

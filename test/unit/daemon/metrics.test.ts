@@ -294,3 +294,20 @@ t.test('issue 5 series: config mismatch with peers, isolation, fencing epoch', a
   t.equal(value(body, 'haagent_config_mismatch{instance="vi_1"}'), 0);
   t.equal(value(body, 'haagent_isolated{instance="vi_1"}'), 1);
 });
+
+t.test('haagent_hello_drops_total{reason} follows status().helloDrops, monotonic', async (t) => {
+  let helloDrops: Record<string, number> | undefined = { 'hello-unknown-source': 3, 'hello-replay': 1 };
+  const agent = { status: (): AgentStatus => ({ ...status([instance()]), ...(helloDrops === undefined ? {} : { helloDrops }) }), events: new EventEmitter() };
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  let body = await scrape(server.url);
+  t.equal(value(body, 'haagent_hello_drops_total{reason="hello-unknown-source"}'), 3);
+  t.equal(value(body, 'haagent_hello_drops_total{reason="hello-replay"}'), 1);
+  helloDrops = { 'hello-unknown-source': 10, 'hello-replay': 1, 'hello-epoch-jump': 2 };
+  body = await scrape(server.url);
+  t.equal(value(body, 'haagent_hello_drops_total{reason="hello-unknown-source"}'), 10);
+  t.equal(value(body, 'haagent_hello_drops_total{reason="hello-epoch-jump"}'), 2);
+  helloDrops = undefined; // no instance with paths any more (reload)
+  body = await scrape(server.url);
+  t.equal(value(body, 'haagent_hello_drops_total{reason="hello-unknown-source"}'), undefined, 'series removed');
+});

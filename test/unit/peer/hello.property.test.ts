@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { decodeHello, encodeHello, HELLO_STATES } from '../../../src/core/peer/hello.js';
+import { decodeHello, encodeHello, HELLO_MAX_EPOCH, HELLO_MAX_SEQ, HELLO_STATES } from '../../../src/core/peer/hello.js';
 import type { Hello } from '../../../src/core/peer/hello.js';
 import { formatIpv4, formatIpv6 } from '../../../src/core/packet/ip.js';
 
@@ -16,7 +16,7 @@ const address = fc.oneof(
   fc.uint8Array({ minLength: 16, maxLength: 16 }).map(formatIpv6),
 );
 const hello: fc.Arbitrary<Hello> = fc.record({
-  v: fc.constant(1 as const),
+  v: fc.constant(2 as const),
   instance: name,
   vrid: fc.integer({ min: 1, max: 255 }),
   node: name,
@@ -24,9 +24,11 @@ const hello: fc.Arbitrary<Hello> = fc.record({
   priority: fc.integer({ min: 0, max: 255 }),
   vrrpAddress: address,
   advertIntervalCs: fc.integer({ min: 1, max: 25_500 }),
-  epoch: fc.maxSafeNat(),
+  epoch: fc.integer({ min: 0, max: HELLO_MAX_EPOCH }),
   fingerprint: fc.stringMatching(/^[0-9a-f]{1,64}$/),
-  seq: fc.integer({ min: 0, max: 0xffff_ffff }),
+  boot: fc.stringMatching(/^[0-9a-f]{16}$/),
+  bootMs: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+  seq: fc.integer({ min: 0, max: HELLO_MAX_SEQ }),
 });
 const key = fc.string({ minLength: 1, maxLength: 64 });
 

@@ -4,11 +4,11 @@
  */
 import t from 'tap';
 import { HaagentError } from '../../../src/core/errors.js';
-import { decodeHello, encodeHello, HELLO_MAX_BYTES } from '../../../src/core/peer/hello.js';
+import { decodeHello, encodeHello, HELLO_MAX_BYTES, HELLO_MAX_EPOCH, HELLO_MAX_SEQ } from '../../../src/core/peer/hello.js';
 import type { Hello } from '../../../src/core/peer/hello.js';
 
 const HELLO: Hello = {
-  v: 1,
+  v: 2,
   instance: 'web',
   vrid: 51,
   node: 'lb-a',
@@ -18,14 +18,17 @@ const HELLO: Hello = {
   advertIntervalCs: 100,
   epoch: 7,
   fingerprint: '0123456789abcdef',
+  boot: '00112233445566ff',
+  bootMs: 1_767_225_600_000,
   seq: 42,
 };
 
 const GOLDEN_JSON =
-  '{"v":1,"instance":"web","vrid":51,"node":"lb-a","state":"MASTER","priority":150,' +
-  '"vrrpAddress":"10.98.1.1","advertIntervalCs":100,"epoch":7,"fingerprint":"0123456789abcdef","seq":42}';
+  '{"v":2,"instance":"web","vrid":51,"node":"lb-a","state":"MASTER","priority":150,' +
+  '"vrrpAddress":"10.98.1.1","advertIntervalCs":100,"epoch":7,"fingerprint":"0123456789abcdef","boot":"00112233445566ff",' +
+  '"bootMs":1767225600000,"seq":42}';
 // python3 -c "import hmac,hashlib; print(hmac.new(b'sekrit', GOLDEN_JSON.encode(), hashlib.sha256).hexdigest())"
-const GOLDEN_MAC = 'd70f57578ddcbeafff8e94209251cf047ab7659b013cbfe87a5c6fca8adda2c8';
+const GOLDEN_MAC = 'bdcb3202986eaa8555dab13abb3d839eadab831b726adb7ed63e7ab66f56dd93';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -42,12 +45,12 @@ t.test('golden vector with a key: JSON, "\\n", hex HMAC-SHA256 of the JSON bytes
 });
 
 t.test('MAC round trip; the decoded hello is frozen and carries only hello fields', async (t) => {
-  const wire = encodeHello({ ...HELLO, state: 'BACKUP', priority: 0, vrrpAddress: 'fe80::1', seq: 0xffff_ffff }, 'k');
+  const wire = encodeHello({ ...HELLO, state: 'BACKUP', priority: 0, vrrpAddress: 'fe80::1', seq: HELLO_MAX_SEQ }, 'k');
   const r = decodeHello(wire, 'k');
   t.ok(r.ok);
   if (!r.ok) return;
   t.equal(r.hello.state, 'BACKUP');
-  t.equal(r.hello.seq, 0xffff_ffff);
+  t.equal(r.hello.seq, HELLO_MAX_SEQ);
   t.ok(Object.isFrozen(r.hello));
 });
 
@@ -70,7 +73,8 @@ t.test('rejects: bad-json (not JSON, invalid UTF-8)', async (t) => {
 
 t.test('rejects: bad-field, one per field rule, naming the field', async (t) => {
   const cases: Array<[string, Record<string, unknown> | unknown]> = [
-    ['v', { ...HELLO, v: 2 }],
+    ['v', { ...HELLO, v: 1 }],
+    ['v', { ...HELLO, v: 3 }],
     ['instance', { ...HELLO, instance: '' }],
     ['instance', { ...HELLO, instance: 'a\u0000b' }],
     ['instance', { ...HELLO, instance: 'x'.repeat(256) }],
@@ -87,9 +91,21 @@ t.test('rejects: bad-field, one per field rule, naming the field', async (t) => 
     ['advertIntervalCs', { ...HELLO, advertIntervalCs: 0 }],
     ['epoch', { ...HELLO, epoch: -1 }],
     ['epoch', { ...HELLO, epoch: 2 ** 53 }],
+    ['epoch', { ...HELLO, epoch: Number.MAX_SAFE_INTEGER }],
+    ['epoch', { ...HELLO, epoch: HELLO_MAX_EPOCH + 1 }],
+    ['epoch', { ...HELLO, epoch: 1e300 }],
+    ['boot', (({ boot: _boot, ...rest }) => rest)(HELLO)],
+    ['boot', { ...HELLO, boot: '00112233445566FF' }],
+    ['boot', { ...HELLO, boot: '0011223344556' }],
+    ['boot', { ...HELLO, boot: '00112233445566ff00' }],
+    ['boot', { ...HELLO, boot: 1234 }],
     ['fingerprint', { ...HELLO, fingerprint: 'ABCDEF' }],
     ['fingerprint', { ...HELLO, fingerprint: '' }],
-    ['seq', { ...HELLO, seq: 2 ** 32 }],
+    ['bootMs', { ...HELLO, bootMs: -1 }],
+    ['bootMs', { ...HELLO, bootMs: 2 ** 48 }],
+    ['bootMs', { ...HELLO, bootMs: '1767225600000' }],
+    ['seq', { ...HELLO, seq: HELLO_MAX_SEQ + 1 }],
+    ['seq', { ...HELLO, seq: -1 }],
     ['seq', (({ seq: _seq, ...rest }) => rest)(HELLO)],
     ['JSON object', [HELLO]],
     ['JSON object', null],
@@ -124,6 +140,17 @@ t.test('with a key, the MAC is checked before the JSON is parsed', async (t) => 
   t.match(decodeHello(bytes(`not json\n${GOLDEN_MAC}`), 'sekrit'), { ok: false, reason: 'bad-mac' });
 });
 
+t.test('epoch and seq bounds: the largest accepted, one more refused by encoder and decoder', async (t) => {
+  t.ok(HELLO_MAX_EPOCH < Number.MAX_SAFE_INTEGER / 2 ** 4, 'the bound is far inside exact integers');
+  t.ok(Number.isSafeInteger(HELLO_MAX_EPOCH + 1_000_001), 'epoch + margin stays exact');
+  t.match(decodeHello(encodeHello({ ...HELLO, epoch: HELLO_MAX_EPOCH }, 'k'), 'k'), { ok: true, hello: { epoch: HELLO_MAX_EPOCH } });
+  t.throws(() => encodeHello({ ...HELLO, epoch: HELLO_MAX_EPOCH + 1 }, 'k'), { code: 'HA_ERR_ENCODE', message: /epoch/ });
+  t.throws(() => encodeHello({ ...HELLO, seq: HELLO_MAX_SEQ + 1 }, 'k'), { code: 'HA_ERR_ENCODE', message: /seq/ });
+  // A forged 2^53-1 epoch (what once crashed the agent) is refused on the wire, keyed or not.
+  const forged = JSON.stringify({ ...HELLO, epoch: Number.MAX_SAFE_INTEGER });
+  t.match(decodeHello(bytes(forged)), { ok: false, reason: 'bad-field', detail: /epoch/ });
+});
+
 t.test('encodeHello refuses what the peer would reject', async (t) => {
   try {
     encodeHello({ ...HELLO, priority: 256 });
@@ -145,10 +172,10 @@ t.test('the largest valid hello fits the datagram limit', async (t) => {
     instance: 'i'.repeat(255),
     node: 'n'.repeat(255),
     vrrpAddress: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255',
-    epoch: Number.MAX_SAFE_INTEGER,
+    epoch: HELLO_MAX_EPOCH,
     fingerprint: 'f'.repeat(64),
     state: 'STOPPED',
-    seq: 0xffff_ffff,
+    seq: HELLO_MAX_SEQ,
   };
   const wire = encodeHello(big, 'k');
   t.ok(wire.length <= HELLO_MAX_BYTES, `${wire.length} bytes`);

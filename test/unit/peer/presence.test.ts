@@ -1,23 +1,31 @@
 /**
- * Presence bookkeeping: one test per rule of src/core/peer/presence.ts.
+ * Presence bookkeeping: one test per rule of src/core/peer/presence.ts (fields and times, the
+ * replay window per boot and per path, boot ordering and retirement, the node cap, expiry).
  */
 import t from 'tap';
 import type { Hello } from '../../../src/core/peer/hello.js';
 import {
   anyPeerHeardSince,
-  EMPTY_PEER_TABLE,
+  classifySeq,
   emptyPeerTable,
+  expirePeers,
   fingerprintMismatches,
-  isStaleSeq,
+  markSeq,
   maxEpochSeen,
   notePeer,
   pathsHeardSince,
+  peerCount,
+  peerExpiryMs,
   peersHeardSince,
-  REORDER_WINDOW,
+  PEER_EXPIRY_INTERVALS,
+  PEER_TABLE_MAX_NODES,
+  REPLAY_WINDOW,
+  RETIRED_BOOTS_MAX,
+  type PeerTable,
 } from '../../../src/core/peer/presence.js';
 
 const HELLO: Hello = {
-  v: 1,
+  v: 2,
   instance: 'web',
   vrid: 51,
   node: 'lb-b',
@@ -27,119 +35,209 @@ const HELLO: Hello = {
   advertIntervalCs: 100,
   epoch: 3,
   fingerprint: 'aaaaaaaaaaaaaaaa',
+  boot: '1111111111111111',
+  bootMs: 1000,
   seq: 10,
 };
 const hello = (over: Partial<Hello> = {}): Hello => ({ ...HELLO, ...over });
+const EXPIRY_MS = 20_000;
+const table = (): PeerTable => emptyPeerTable({ expiryMs: EXPIRY_MS });
+const note = (tb: PeerTable, over: Partial<Hello>, nowMs: number, path = 'eth1') =>
+  notePeer(tb, { node: over.node ?? HELLO.node, path, hello: hello(over), nowMs });
 
 t.test('an empty table has heard nobody; max epoch 0', async (t) => {
-  const table = emptyPeerTable();
-  t.equal(table, EMPTY_PEER_TABLE);
-  t.same(peersHeardSince(table, 0), []);
-  t.equal(anyPeerHeardSince(table, -Infinity), false);
-  t.equal(maxEpochSeen(table), 0);
-  t.same(fingerprintMismatches(table, 'x'), []);
+  const tb = table();
+  t.same(peersHeardSince(tb, 0), []);
+  t.equal(anyPeerHeardSince(tb, -Infinity), false);
+  t.equal(maxEpochSeen(tb), 0);
+  t.same(fingerprintMismatches(tb, 'x'), []);
+  t.not(table(), tb, 'each table is its own');
 });
 
 t.test('a noted hello makes an entry with its fields, the time and the path', async (t) => {
-  const table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth1', hello: hello(), nowMs: 1000 });
-  t.same(peersHeardSince(table, 1000), [{
+  const tb = table();
+  t.same(note(tb, {}, 1000), { accepted: true, fresh: true, newest: true });
+  t.same(peersHeardSince(tb, 1000), [{
     node: 'lb-b', state: 'BACKUP', priority: 100, epoch: 3, fingerprint: 'aaaaaaaaaaaaaaaa',
-    vrrpAddress: '10.98.1.2', seq: 10, lastSeenMs: 1000, paths: { eth1: 1000 },
+    vrrpAddress: '10.98.1.2', boot: '1111111111111111', bootMs: 1000, seq: 10, lastSeenMs: 1000, paths: { eth1: 1000 },
   }]);
+  t.ok(Object.isFrozen(peersHeardSince(tb, 0)[0]?.paths), 'snapshots are frozen');
 });
 
-t.test('immutable: notePeer returns a new table and leaves the old one alone', async (t) => {
-  const t0 = emptyPeerTable();
-  const t1 = notePeer(t0, { node: 'lb-b', path: 'eth1', hello: hello(), nowMs: 1000 });
-  const t2 = notePeer(t1, { node: 'lb-b', path: 'eth2', hello: hello({ seq: 11, state: 'MASTER' }), nowMs: 2000 });
-  t.same(peersHeardSince(t0, 0), []);
-  t.equal(peersHeardSince(t1, 0)[0]?.state, 'BACKUP');
-  t.same(peersHeardSince(t1, 0)[0]?.paths, { eth1: 1000 });
-  t.equal(peersHeardSince(t2, 0)[0]?.state, 'MASTER');
-  t.ok(Object.isFrozen(t2) && Object.isFrozen(t2.peers) && Object.isFrozen(peersHeardSince(t2, 0)[0]?.paths));
+t.test('heard since: inclusive boundary; silent peers drop out', async (t) => {
+  const tb = table();
+  note(tb, {}, 1000);
+  note(tb, { node: 'lb-c' }, 5000);
+  t.same(peersHeardSince(tb, 1000).map((e) => e.node), ['lb-b', 'lb-c']);
+  t.same(peersHeardSince(tb, 1001).map((e) => e.node), ['lb-c']);
+  t.equal(anyPeerHeardSince(tb, 5000), true);
+  t.equal(anyPeerHeardSince(tb, 5001), false);
 });
 
-t.test('heard since: inclusive boundary; silent peers drop out, not forgotten', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth1', hello: hello(), nowMs: 1000 });
-  table = notePeer(table, { node: 'lb-c', path: 'eth1', hello: hello({ node: 'lb-c' }), nowMs: 5000 });
-  t.same(peersHeardSince(table, 1000).map((e) => e.node), ['lb-b', 'lb-c']);
-  t.same(peersHeardSince(table, 1001).map((e) => e.node), ['lb-c']);
-  t.equal(anyPeerHeardSince(table, 5000), true);
-  t.equal(anyPeerHeardSince(table, 5001), false);
+t.test('redundant heartbeats: the copy on the second path refreshes that path only; one path silent, the other heard', async (t) => {
+  const tb = table();
+  t.same(note(tb, { seq: 1 }, 1000, 'eth1'), { accepted: true, fresh: true, newest: true });
+  t.same(note(tb, { seq: 1 }, 1000, 'eth2'), { accepted: true, fresh: false, newest: false }, 'the same hello on eth2: a copy');
+  t.same(note(tb, { seq: 2 }, 4000, 'eth2'), { accepted: true, fresh: true, newest: true });
+  t.equal(anyPeerHeardSince(tb, 4000 - 3000 + 1), true);
+  t.same(pathsHeardSince(tb, 'lb-b', 2000), ['eth2']);
+  t.same(pathsHeardSince(tb, 'lb-b', 0), ['eth1', 'eth2']);
+  t.same(pathsHeardSince(tb, 'nobody', 0), []);
+  t.same(peersHeardSince(tb, 0)[0]?.paths, { eth1: 1000, eth2: 4000 });
 });
 
-t.test('redundant heartbeats: one path silent, the other still heard -> peer still heard', async (t) => {
-  // eth1 (internal, VRRP) went silent at 1000; eth2 keeps hearing the peer.
-  let table = emptyPeerTable();
-  table = notePeer(table, { node: 'lb-b', path: 'eth1', hello: hello({ seq: 1 }), nowMs: 1000 });
-  table = notePeer(table, { node: 'lb-b', path: 'eth2', hello: hello({ seq: 1 }), nowMs: 1000 });
-  table = notePeer(table, { node: 'lb-b', path: 'eth2', hello: hello({ seq: 2 }), nowMs: 4000 });
-  const masterDownMs = 3000;
-  t.equal(anyPeerHeardSince(table, 4000 - masterDownMs + 1), true);
-  t.same(pathsHeardSince(table, 'lb-b', 2000), ['eth2']);
-  t.same(pathsHeardSince(table, 'lb-b', 0), ['eth1', 'eth2']);
-  t.same(pathsHeardSince(table, 'nobody', 0), []);
-  t.same(peersHeardSince(table, 0)[0]?.paths, { eth1: 1000, eth2: 4000 });
+t.test('replay: the same hello twice on one path is refused; a copy on another path is not', async (t) => {
+  const tb = table();
+  note(tb, { seq: 5, state: 'MASTER' }, 1000);
+  t.match(note(tb, { seq: 5, state: 'MASTER' }, 1100), { accepted: false, reason: 'replay', detail: /already heard on eth1/ });
+  t.same(note(tb, { seq: 5, state: 'MASTER' }, 1100, 'eth2'), { accepted: true, fresh: false, newest: false });
+  t.match(note(tb, { seq: 5, state: 'MASTER' }, 1200, 'eth2'), { accepted: false, reason: 'replay' }, 'and then not again on eth2');
+  t.equal(peersHeardSince(tb, 0)[0]?.lastSeenMs, 1000, 'neither a replay nor a copy moves the node\'s last-seen time');
 });
 
-t.test('the newest hello by seq sets the fields; a reordered older one does not roll them back', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth2', hello: hello({ seq: 11, state: 'MASTER', priority: 150 }), nowMs: 1000 });
-  // seq 10 sent earlier, delayed on eth1, arrives later.
-  table = notePeer(table, { node: 'lb-b', path: 'eth1', hello: hello({ seq: 10, state: 'BACKUP', priority: 100 }), nowMs: 1005 });
-  const e = peersHeardSince(table, 0)[0];
-  t.match(e, { state: 'MASTER', priority: 150, seq: 11, lastSeenMs: 1005 });
-  t.same(e?.paths, { eth2: 1000, eth1: 1005 }, 'the late hello still proves eth1 works');
+t.test('replay window: unseen seqs inside it are fresh (reordered), older ones are refused', async (t) => {
+  const tb = table();
+  note(tb, { seq: 100, state: 'MASTER', priority: 150 }, 1000);
+  // seq 99 sent earlier, delayed, arrives later: fresh, but does not roll the fields back.
+  t.same(note(tb, { seq: 99, state: 'BACKUP', priority: 100 }, 1005), { accepted: true, fresh: true, newest: false });
+  t.match(peersHeardSince(tb, 0)[0], { state: 'MASTER', priority: 150, seq: 100, lastSeenMs: 1005 });
+  t.same(note(tb, { seq: 100 - REPLAY_WINDOW + 1 }, 1010), { accepted: true, fresh: true, newest: false }, 'the window\'s bottom');
+  t.match(note(tb, { seq: 100 - REPLAY_WINDOW }, 1010), { accepted: false, reason: 'replay', detail: /older than the last 64/ });
+  t.match(note(tb, { seq: 1 }, 1010), { accepted: false, reason: 'replay' });
 });
 
-t.test('seq is compared mod 2^32: wrap-around is newer', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth1', hello: hello({ seq: 0xffff_ffff, priority: 1 }), nowMs: 1 });
-  table = notePeer(table, { node: 'lb-b', path: 'eth1', hello: hello({ seq: 0, priority: 2 }), nowMs: 2 });
-  t.equal(peersHeardSince(table, 0)[0]?.priority, 2);
-  t.equal(isStaleSeq(0xffff_ffff, 0), true);
-  t.equal(isStaleSeq(5, 5), false, 'a duplicate is not stale (same fields)');
+t.test('a path heard for the first time cannot bring back a seq older than the node window', async (t) => {
+  const tb = table();
+  note(tb, { seq: 500 }, 1000, 'eth1');
+  t.match(note(tb, { seq: 400 }, 1001, 'eth2'), { accepted: false, reason: 'replay' });
+  t.same(note(tb, { seq: 500 }, 1001, 'eth2'), { accepted: true, fresh: false, newest: false });
 });
 
-t.test('a seq far behind is a restarted peer: accepted', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth1', hello: hello({ seq: 5000, state: 'MASTER' }), nowMs: 1 });
-  table = notePeer(table, { node: 'lb-b', path: 'eth1', hello: hello({ seq: 0, state: 'INIT' }), nowMs: 2 });
-  t.equal(peersHeardSince(table, 0)[0]?.state, 'INIT');
-  t.equal(isStaleSeq(5000 - REORDER_WINDOW, 5000), true);
-  t.equal(isStaleSeq(5000 - REORDER_WINDOW - 1, 5000), false);
+t.test('window arithmetic: classify and mark', async (t) => {
+  let w = { top: 10, mask: 1n };
+  t.equal(classifySeq(w, 11), 'newest');
+  t.equal(classifySeq(w, 10), 'seen');
+  t.equal(classifySeq(w, 9), 'in-window');
+  t.equal(classifySeq(w, 10 - REPLAY_WINDOW), 'too-old');
+  w = markSeq(w, 9);
+  t.equal(classifySeq(w, 9), 'seen');
+  w = markSeq(w, 12);
+  t.same([classifySeq(w, 12), classifySeq(w, 11), classifySeq(w, 10), classifySeq(w, 9)], ['seen', 'in-window', 'seen', 'seen']);
+  w = markSeq(w, 12 + REPLAY_WINDOW);
+  t.equal(classifySeq(w, 12), 'too-old', 'a jump past the window forgets it');
+  t.equal(classifySeq(w, 13), 'in-window');
+  t.same(markSeq(w, 0), w, 'marking below the window changes nothing');
+});
+
+t.test('a restarted node (later boot) is taken; its earlier boot is refused from then on', async (t) => {
+  const tb = table();
+  note(tb, { boot: 'aaaaaaaaaaaaaaaa', bootMs: 1000, seq: 900, state: 'MASTER' }, 1000);
+  t.same(note(tb, { boot: 'bbbbbbbbbbbbbbbb', bootMs: 5000, seq: 1, state: 'INIT' }, 6000), { accepted: true, fresh: true, newest: true });
+  t.match(peersHeardSince(tb, 0)[0], { boot: 'bbbbbbbbbbbbbbbb', state: 'INIT', seq: 1 });
+  t.match(note(tb, { boot: 'aaaaaaaaaaaaaaaa', bootMs: 1000, seq: 901, state: 'MASTER' }, 6100),
+    { accepted: false, reason: 'replay', detail: /previous incarnation/ }, 'a fresh seq of the old boot is still refused');
+  t.equal(peersHeardSince(tb, 0)[0]?.state, 'INIT');
+});
+
+t.test('a boot that began earlier than the current one is refused whatever the arrival order', async (t) => {
+  // The receiver meets the new boot first, then a delayed (or replayed) hello of the old one.
+  const tb = table();
+  note(tb, { boot: 'bbbbbbbbbbbbbbbb', bootMs: 5000, seq: 1 }, 6000);
+  t.match(note(tb, { boot: 'aaaaaaaaaaaaaaaa', bootMs: 1000, seq: 36, state: 'MASTER' }, 6001),
+    { accepted: false, reason: 'replay', detail: /began before the current one/ });
+  t.same(note(tb, { boot: 'bbbbbbbbbbbbbbbb', bootMs: 5000, seq: 2 }, 6500), { accepted: true, fresh: true, newest: true },
+    'the current boot is not disturbed');
+  t.match(note(tb, { boot: 'cccccccccccccccc', bootMs: 5000, seq: 1 }, 6600), { accepted: false, reason: 'replay' }, 'same start time: not later');
+});
+
+t.test('retired boots outlive the expiry of their node: a dead peer\'s hellos stay refused', async (t) => {
+  const tb = table();
+  note(tb, { boot: 'aaaaaaaaaaaaaaaa', seq: 50, state: 'MASTER' }, 1000);
+  expirePeers(tb, 1000 + EXPIRY_MS + 1);
+  t.equal(peerCount(tb), 0, 'forgotten after the silence');
+  t.match(note(tb, { boot: 'aaaaaaaaaaaaaaaa', seq: 51, state: 'MASTER' }, 1000 + EXPIRY_MS + 2), { accepted: false, reason: 'replay' });
+  t.equal(peerCount(tb), 0);
+  // A peer whose clock stepped back across a restart is taken once its old entry expired.
+  t.same(note(tb, { boot: 'dddddddddddddddd', bootMs: 10, seq: 1 }, 1000 + EXPIRY_MS + 3), { accepted: true, fresh: true, newest: true });
+});
+
+t.test('retired boots are bounded: the oldest is forgotten first', async (t) => {
+  const tb = table();
+  const boot = (i: number): string => i.toString(16).padStart(16, '0');
+  for (let i = 0; i <= RETIRED_BOOTS_MAX + 1; i++) note(tb, { boot: boot(i), bootMs: 1000 + i, seq: 1 }, 1000 + i);
+  // Boots 0..RETIRED_BOOTS_MAX were retired; the first fell out.
+  t.equal(tb.retired.size, RETIRED_BOOTS_MAX);
+  t.notOk(tb.retired.has(boot(0)));
+  t.ok(tb.retired.has(boot(1)) && tb.retired.has(boot(RETIRED_BOOTS_MAX)));
+});
+
+t.test('node cap: at most maxNodes nodes; more are refused until one expires', async (t) => {
+  const tb = table();
+  for (let i = 0; i < PEER_TABLE_MAX_NODES; i++) t.equal(note(tb, { node: `n${i}`, boot: `${i}`.padStart(16, 'a') }, 1000).accepted, true);
+  t.match(note(tb, { node: 'intruder' }, 1001), { accepted: false, reason: 'table-full' });
+  t.equal(peerCount(tb), PEER_TABLE_MAX_NODES);
+  t.equal(note(tb, { node: 'n3', boot: '3'.padStart(16, 'a'), seq: 11 }, 1002).accepted, true, 'known nodes still update');
+  // Once the others are silent past the expiry, a new node gets in.
+  note(tb, { node: 'n3', boot: '3'.padStart(16, 'a'), seq: 12 }, 1000 + EXPIRY_MS);
+  t.same(note(tb, { node: 'newcomer', boot: 'eeeeeeeeeeeeeeee' }, 1001 + EXPIRY_MS + 1), { accepted: true, fresh: true, newest: true });
+  t.same(peersHeardSince(tb, -Infinity).map((e) => e.node).sort(), ['n3', 'newcomer']);
+});
+
+t.test('10,000 hellos with random node names keep the table at its cap', async (t) => {
+  const tb = table();
+  for (let i = 0; i < 10_000; i++) note(tb, { node: `random-${i}`, boot: i.toString(16).padStart(16, '0') }, 1000 + i / 10);
+  t.equal(peerCount(tb), PEER_TABLE_MAX_NODES);
+});
+
+t.test('expiry is a named multiple of the advert interval', async (t) => {
+  t.equal(peerExpiryMs(100), PEER_EXPIRY_INTERVALS * 1000);
+  t.ok(PEER_EXPIRY_INTERVALS > 4, 'longer than Master_Down_Interval (about 3 intervals)');
+  const tb = emptyPeerTable({ expiryMs: peerExpiryMs(100) });
+  note(tb, {}, 0);
+  expirePeers(tb, peerExpiryMs(100));
+  t.equal(peerCount(tb), 1, 'kept at exactly the expiry');
+  expirePeers(tb, peerExpiryMs(100) + 1);
+  t.equal(peerCount(tb), 0);
 });
 
 t.test('times never go backwards', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth1', hello: hello({ seq: 1 }), nowMs: 5000 });
-  table = notePeer(table, { node: 'lb-b', path: 'eth1', hello: hello({ seq: 2 }), nowMs: 4000 });
-  const e = peersHeardSince(table, 0)[0];
+  const tb = table();
+  note(tb, { seq: 1 }, 5000);
+  note(tb, { seq: 2 }, 4000);
+  const e = peersHeardSince(tb, 0)[0];
   t.equal(e?.lastSeenMs, 5000);
   t.equal(e?.paths['eth1'], 5000);
   t.equal(e?.seq, 2, 'the fields still follow seq');
 });
 
-t.test('maxEpochSeen: the largest epoch of any hello, stale ones and other nodes included', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth1', hello: hello({ seq: 11, epoch: 4 }), nowMs: 1 });
-  table = notePeer(table, { node: 'lb-b', path: 'eth1', hello: hello({ seq: 10, epoch: 9 }), nowMs: 2 });
-  t.equal(peersHeardSince(table, 0)[0]?.epoch, 4, 'entry follows the newest hello');
-  t.equal(maxEpochSeen(table), 9);
-  table = notePeer(table, { node: 'lb-c', path: 'eth1', hello: hello({ node: 'lb-c', epoch: 2 }), nowMs: 3 });
-  t.equal(maxEpochSeen(table), 9);
+t.test('maxEpochSeen: the largest epoch of any fresh hello, reordered ones and other nodes included; replays not', async (t) => {
+  const tb = table();
+  note(tb, { seq: 11, epoch: 4 }, 1);
+  note(tb, { seq: 10, epoch: 9 }, 2);
+  t.equal(peersHeardSince(tb, 0)[0]?.epoch, 4, 'entry follows the newest hello');
+  t.equal(maxEpochSeen(tb), 9);
+  note(tb, { node: 'lb-c', boot: 'cccccccccccccccc', epoch: 2 }, 3);
+  t.equal(maxEpochSeen(tb), 9);
+  note(tb, { seq: 11, epoch: 99 }, 4);
+  t.equal(maxEpochSeen(tb), 9, 'a replayed seq does not raise it');
 });
 
 t.test('fingerprintMismatches: peers whose latest fingerprint differs from ours', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: 'lb-b', path: 'eth1', hello: hello({ fingerprint: 'aaaa' }), nowMs: 1 });
-  table = notePeer(table, { node: 'lb-c', path: 'eth1', hello: hello({ fingerprint: 'bbbb' }), nowMs: 1 });
-  t.same(fingerprintMismatches(table, 'aaaa').map((e) => e.node), ['lb-c']);
-  t.same(fingerprintMismatches(table, 'cccc').map((e) => e.node), ['lb-b', 'lb-c']);
-  // lb-c fixes its config.
-  table = notePeer(table, { node: 'lb-c', path: 'eth1', hello: hello({ fingerprint: 'aaaa', seq: 11 }), nowMs: 2 });
-  t.same(fingerprintMismatches(table, 'aaaa'), []);
+  const tb = table();
+  note(tb, { fingerprint: 'aaaa' }, 1);
+  note(tb, { node: 'lb-c', boot: 'cccccccccccccccc', fingerprint: 'bbbb' }, 1);
+  t.same(fingerprintMismatches(tb, 'aaaa').map((e) => e.node), ['lb-c']);
+  t.same(fingerprintMismatches(tb, 'cccc').map((e) => e.node), ['lb-b', 'lb-c']);
+  note(tb, { node: 'lb-c', boot: 'cccccccccccccccc', fingerprint: 'aaaa', seq: 11 }, 2);
+  t.same(fingerprintMismatches(tb, 'aaaa'), []);
 });
 
 t.test('node and path names that look like Object.prototype keys are plain keys', async (t) => {
-  let table = notePeer(emptyPeerTable(), { node: '__proto__', path: 'constructor', hello: hello(), nowMs: 1 });
-  table = notePeer(table, { node: 'toString', path: '__proto__', hello: hello(), nowMs: 2 });
-  t.same(peersHeardSince(table, 0).map((e) => e.node).sort(), ['__proto__', 'toString']);
-  t.same(pathsHeardSince(table, '__proto__', 0), ['constructor']);
-  t.same(pathsHeardSince(table, 'toString', 0), ['__proto__']);
-  t.same(pathsHeardSince(table, 'hasOwnProperty', 0), []);
+  const tb = table();
+  notePeer(tb, { node: '__proto__', path: 'constructor', hello: hello({ node: '__proto__' }), nowMs: 1 });
+  notePeer(tb, { node: 'toString', path: '__proto__', hello: hello({ node: 'toString', boot: '2222222222222222' }), nowMs: 2 });
+  t.same(peersHeardSince(tb, 0).map((e) => e.node).sort(), ['__proto__', 'toString']);
+  t.same(pathsHeardSince(tb, '__proto__', 0), ['constructor']);
+  t.same(pathsHeardSince(tb, 'toString', 0), ['__proto__']);
+  t.same(pathsHeardSince(tb, 'hasOwnProperty', 0), []);
 });
