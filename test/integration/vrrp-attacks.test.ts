@@ -1,0 +1,211 @@
+/**
+ * Forged VRRP adverts from a third host on the heartbeat segment, against the real agent in the
+ * lab topology (two hosts, VRRPv3 at 100 ms). The attacker is one more namespace plugged into
+ * the internal bridge (10.66.0.66), running a child that sends whatever advert the test encodes
+ * through our RawVrrpSocket adapter (kernel-built IPv4 header, TTL 255: a valid-looking packet).
+ *
+ * 1. Unicast peers: adverts from a non-peer source are dropped and counted 'unknown-source'; a
+ *    priority-255 forgery changes nothing.
+ * 2. Multicast (no peers), the forged long interval: the master is killed and ONE forged advert
+ *    (priority above the backup's, interval 40.95 s) reaches the backup before its
+ *    Master_Down_Timer fires. Adopted literally, that holds the takeover back by
+ *    3 x 40.95 s + Skew_Time (about 148 s); clamped to max-advert-interval it is bounded by
+ *    3 x max + Skew_Time. A control run configured with max-advert-interval: 40.95s (the literal
+ *    RFC behaviour) shows the backup still waiting, so the bound is what makes the difference.
+ * 3. Multicast, a forged priority-255 advert with a 40.95 s interval and no crash: without
+ *    authentication it legitimately demotes the master (the documented residual risk), but the
+ *    VIP has a holder again within 3 x max + Skew_Time, not minutes later.
+ * Time bounds are generous liveness limits; the measured times are printed as comments.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import type { LabCluster, RunningAgent } from '../../src/lab/cluster.js';
+import type { LabHost } from '../../src/lab/topology.js';
+import { VIP, VIP_CIDR } from '../../src/lab/topology.js';
+import { encodeAdvertisement } from '../../src/core/packet/encode.js';
+import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
+import { createNamespaces, ip, JsonLineChild, moduleScript, runTsChild } from '../helpers/netns.js';
+import { skipReason } from '../helpers/root.js';
+import { labSuite, logsOf } from '../helpers/lab.js';
+
+const ATTACKER = '10.66.0.66';
+const VRID = 51;
+const INTERVAL_CS = 10; // 100 ms
+const FORGED_INTERVAL_CS = 4095; // 40.95 s, the largest the 12-bit field holds
+const H1_PRIORITY = 200;
+const H2_PRIORITY = 100;
+
+const adapterUrl = new URL('../../src/adapters/vrrp-socket.ts', import.meta.url).href;
+
+type Line = { ready?: boolean; id?: number; ok?: boolean; error?: string };
+
+/** The attacker's child: one RawVrrpSocket on eth0; sends `{ id, hex, dst }` lines, acks each. */
+class Attacker extends JsonLineChild<Line> {
+  #nextId = 1;
+
+  static async start(ns: string): Promise<Attacker> {
+    const script = `
+      import { createInterface } from 'node:readline';
+      const [url, ifname, ifindex] = process.argv.slice(1);
+      const { RawVrrpSocket } = await import(url);
+      const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+      const sock = RawVrrpSocket.open(ifname, Number(ifindex), () => {}, (err) => out({ error: String(err) }));
+      out({ ready: true });
+      const rl = createInterface({ input: process.stdin });
+      rl.on('line', (line) => {
+        const c = JSON.parse(line);
+        sock.send(Buffer.from(c.hex, 'hex'), c.dst).then(() => out({ id: c.id, ok: true }), (e) => out({ id: c.id, ok: false, error: String(e) }));
+      });
+      rl.on('close', () => { sock.close(); process.exit(0); });
+    `;
+    const links = JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', 'eth0')) as { ifindex: number }[];
+    const child = new Attacker(runTsChild(ns, moduleScript(script, adapterUrl, 'eth0', String(links[0]?.ifindex ?? 0))), 'attacker');
+    await child.firstLine((l) => l.ready === true, 'attacker');
+    return child;
+  }
+
+  /** Sends one forged v3 advert for the lab VIP to `dst` and waits until it has left. */
+  async forge(dst: string, priority: number, intervalCs: number): Promise<void> {
+    const msg = encodeAdvertisement(
+      { version: 3, family: 4, vrid: VRID, priority, maxAdvertIntervalCs: intervalCs, addresses: [VIP] },
+      { src: ATTACKER, dst },
+    );
+    const id = this.#nextId++;
+    this.command({ id, hex: Buffer.from(msg).toString('hex'), dst });
+    const ack = await this.waitFor((l) => l.id === id, 5000);
+    if (ack.ok !== true) throw new Error(`forged advert not sent: ${ack.error ?? '?'}`);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const skip = skipReason({ needsDist: true });
+if (skip !== undefined) {
+  t.plan(0, `VRRP attack tests skipped: ${skip}`);
+} else {
+  const { topo, h1, h2, withCluster } = labSuite(t, 'havatk');
+  const attackerNs = `${topo.prefix}-at`;
+  const dir = mkdtempSync(join(tmpdir(), 'haagent-vrrp-attacks-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let attacker: Attacker | undefined;
+
+  t.before(async () => {
+    // After the lab exists (labSuite's before ran first): a third host on the internal bridge.
+    createNamespaces(t, [attackerNs], { loopbackUp: true });
+    ip('link', 'add', 'atk', 'netns', topo.sw, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', attackerNs);
+    ip('-n', topo.sw, 'link', 'set', 'atk', 'master', 'brint');
+    ip('-n', topo.sw, 'link', 'set', 'atk', 'up');
+    ip('-n', attackerNs, 'addr', 'add', `${ATTACKER}/24`, 'dev', 'eth0');
+    ip('-n', attackerNs, 'link', 'set', 'eth0', 'up');
+    attacker = await Attacker.start(attackerNs);
+  });
+  t.teardown(async () => { await attacker?.stop(); });
+
+  const forger = (): Attacker => {
+    if (attacker === undefined) throw new Error('attacker not started');
+    return attacker;
+  };
+
+  /** Writes `host`'s config: one v3 instance at 100 ms, priority, optional peers and bound. */
+  function config(host: LabHost, extra: { peers?: readonly string[]; maxAdvertInterval?: string }): string {
+    const priority = host === h1 ? H1_PRIORITY : H2_PRIORITY;
+    const keys = [
+      `name: vrid${VRID}`, `vrid: ${VRID}`, 'interface: int0', 'external: ext0', `vips: [${VIP_CIDR}]`,
+      'advert-interval: 100ms', `priority: ${priority}`, 'preempt: true',
+      ...(extra.peers === undefined ? [] : [`peers: [${extra.peers.join(', ')}]`]),
+      ...(extra.maxAdvertInterval === undefined ? [] : [`max-advert-interval: ${extra.maxAdvertInterval}`]),
+    ];
+    const file = join(dir, `${host.name}-${Math.random().toString(16).slice(2)}.yaml`);
+    writeFileSync(file, `instances:\n  - {${keys.join(', ')}}\n`);
+    return file;
+  }
+
+  async function pair(t: Test, c: LabCluster, extra: { peers?: boolean; maxAdvertInterval?: string } = {}): Promise<[RunningAgent, RunningAgent]> {
+    const opts = (peer: LabHost): { peers?: readonly string[]; maxAdvertInterval?: string } => ({
+      ...(extra.peers === true ? { peers: [peer.intAddress] } : {}),
+      ...(extra.maxAdvertInterval === undefined ? {} : { maxAdvertInterval: extra.maxAdvertInterval }),
+    });
+    const a = c.startAgent(h1, ['--config', config(h1, opts(h2)), '--log-level', 'debug']);
+    const b = c.startAgent(h2, ['--config', config(h2, opts(h1)), '--log-level', 'debug']);
+    const converged = await c.waitFor(async () => {
+      const sb = await c.status(b);
+      return (await c.stateOf(a)) === 'MASTER' && sb.instances[0]?.state === 'BACKUP' && sb.instances[0].master?.address === h1.intAddress;
+    }, 15_000);
+    t.ok(converged, 'h1 MASTER, h2 BACKUP hearing h1', { logs: [logsOf(a), logsOf(b)] });
+    return [a, b];
+  }
+
+  /** ms until `agent` reports MASTER (polled every 20 ms), or undefined after `boundMs`. */
+  async function msUntilMaster(c: LabCluster, agent: RunningAgent, startMs: number, boundMs: number): Promise<number | undefined> {
+    const ok = await c.waitFor(async () => (await c.stateOf(agent)) === 'MASTER', boundMs, 20);
+    return ok ? performance.now() - startMs : undefined;
+  }
+
+  t.test('unicast peers: a forged priority-255 advert from a non-peer is dropped as unknown-source', (t) => withCluster(async (c) => {
+    const [a, b] = await pair(t, c, { peers: true });
+    const before = await Promise.all([c.status(a), c.status(b)]);
+    const sends = 10;
+    for (let i = 0; i < sends; i++) {
+      for (const dst of [h1.intAddress, h2.intAddress, '224.0.0.18']) await forger().forge(dst, 255, INTERVAL_CS);
+      await sleep(30);
+    }
+    await sleep(300); // longer than the Master_Down_Interval a demoted master would wait
+    const [sa, sb] = await Promise.all([c.status(a), c.status(b)]);
+    t.equal(sa.instances[0]?.state, 'MASTER', 'h1 is still MASTER', { logs: logsOf(a) });
+    t.equal(sb.instances[0]?.state, 'BACKUP', 'h2 is still BACKUP');
+    t.equal(sa.instances[0]?.transitionsTotal, before[0].instances[0]?.transitionsTotal, 'no transition on h1');
+    t.equal(sb.instances[0]?.transitionsTotal, before[1].instances[0]?.transitionsTotal, 'no transition on h2');
+    t.match(sb.instances[0]?.master, { address: h1.intAddress }, 'h2 still follows h1, not the attacker');
+    for (const [name, s] of [['h1', sa], ['h2', sb]] as const) {
+      const dropped = s.instances[0]?.drops['unknown-source'] ?? 0;
+      // Each host gets the unicast copy addressed to it and the multicast one.
+      t.ok(dropped >= 2 * sends, `${name} counted ${dropped} unknown-source drops (>= ${2 * sends})`, { drops: s.instances[0]?.drops });
+    }
+    t.ok((sb.instances[0]?.advertsReceived ?? 0) > (before[1].instances[0]?.advertsReceived ?? 0), 'h2 still accepts its peer\'s adverts');
+  }));
+
+  // The bound with the defaults: max-advert-interval 3 x 100 ms, h2 at priority 100.
+  const boundedMs = masterDownIntervalMs(H2_PRIORITY, 3 * INTERVAL_CS, 3);
+  const literalMs = masterDownIntervalMs(H2_PRIORITY, FORGED_INTERVAL_CS, 3);
+
+  t.test('forged 40.95 s interval, then the master dies: the backup takes over within 3 x max + Skew_Time', (t) => withCluster(async (c) => {
+    const [a, b] = await pair(t, c);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const start = performance.now();
+    await forger().forge('224.0.0.18', 150, FORGED_INTERVAL_CS);
+    // Generous: the bound plus 3 s for process and polling latency; far below the literal 148 s.
+    const took = await msUntilMaster(c, b, start, boundedMs + 3000);
+    t.comment(`takeover ${took === undefined ? 'did not happen' : `${Math.round(took)} ms`} after the forged advert; bounded Master_Down_Interval ${boundedMs} ms, literal adoption ${literalMs} ms`);
+    t.not(took, undefined, `h2 took over within ${boundedMs + 3000} ms`, { logs: logsOf(b, 30) });
+    t.ok(b.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].includes('above max-advert-interval') && l['from'] === ATTACKER),
+      'the forged advert was received (and clamped), not ignored');
+  }));
+
+  t.test('control: with max-advert-interval 40.95s (literal adoption) the same attack holds the backup back', (t) => withCluster(async (c) => {
+    const [a, b] = await pair(t, c, { maxAdvertInterval: '40.95s' });
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const start = performance.now();
+    await forger().forge('224.0.0.18', 150, FORGED_INTERVAL_CS);
+    const took = await msUntilMaster(c, b, start, boundedMs + 3000);
+    t.equal(took, undefined, `h2 is still BACKUP ${boundedMs + 3000} ms after the forged advert (it would wait ${literalMs} ms)`);
+    t.match((await c.status(b)).instances[0]?.master, { address: ATTACKER }, 'following the forged master');
+  }));
+
+  t.test('forged priority 255 with a 40.95 s interval demotes the master, but only for 3 x max + Skew_Time', (t) => withCluster(async (c) => {
+    const [a, b] = await pair(t, c);
+    const start = performance.now();
+    await forger().forge('224.0.0.18', 255, FORGED_INTERVAL_CS);
+    const demoted = await c.waitFor(async () => (await c.stateOf(a)) === 'BACKUP', 2000, 10);
+    t.ok(demoted, 'without authentication a priority-255 advert demotes the master (residual risk)', { logs: logsOf(a) });
+    const h1Bound = masterDownIntervalMs(H1_PRIORITY, 3 * INTERVAL_CS, 3);
+    const took = await msUntilMaster(c, a, start, h1Bound + 3000);
+    t.comment(`h1 MASTER again ${took === undefined ? 'never' : `${Math.round(took)} ms`} after the forged advert; bounded ${h1Bound} ms, literal ${masterDownIntervalMs(H1_PRIORITY, FORGED_INTERVAL_CS, 3)} ms`);
+    t.not(took, undefined, `h1 is MASTER again within ${h1Bound + 3000} ms`, { logs: [logsOf(a), logsOf(b)] });
+    t.ok(await c.waitFor(async () => (await topo.extAddresses(h1)).includes(VIP_CIDR), 3000), 'and holds the VIP');
+    t.equal(await c.stateOf(b), 'BACKUP', 'h2 stayed BACKUP');
+  }));
+}
