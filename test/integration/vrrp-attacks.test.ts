@@ -25,6 +25,7 @@ import type { LabCluster, RunningAgent } from '../../src/lab/cluster.js';
 import type { LabHost } from '../../src/lab/topology.js';
 import { VIP, VIP_CIDR } from '../../src/lab/topology.js';
 import { encodeAdvertisement } from '../../src/core/packet/encode.js';
+import { defaultMaxAdvertIntervalCs } from '../../src/core/fsm/adopted-interval.js';
 import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
 import { createNamespaces, ip, JsonLineChild, moduleScript, runTsChild } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
@@ -166,8 +167,9 @@ if (skip !== undefined) {
     t.ok((sb.instances[0]?.advertsReceived ?? 0) > (before[1].instances[0]?.advertsReceived ?? 0), 'h2 still accepts its peer\'s adverts');
   }));
 
-  // The bound with the defaults: max-advert-interval 3 x 100 ms, h2 at priority 100.
-  const boundedMs = masterDownIntervalMs(H2_PRIORITY, 3 * INTERVAL_CS, 3);
+  // The bound with the default max-advert-interval for 100 ms adverts (1 s).
+  const maxCs = defaultMaxAdvertIntervalCs(3, INTERVAL_CS);
+  const boundedMs = masterDownIntervalMs(H2_PRIORITY, maxCs, 3);
   const literalMs = masterDownIntervalMs(H2_PRIORITY, FORGED_INTERVAL_CS, 3);
 
   t.test('forged 40.95 s interval, then the master dies: the backup takes over within 3 x max + Skew_Time', (t) => withCluster(async (c) => {
@@ -201,7 +203,7 @@ if (skip !== undefined) {
     await forger().forge('224.0.0.18', 255, FORGED_INTERVAL_CS);
     const demoted = await c.waitFor(async () => (await c.stateOf(a)) === 'BACKUP', 2000, 10);
     t.ok(demoted, 'without authentication a priority-255 advert demotes the master (residual risk)', { logs: logsOf(a) });
-    const h1Bound = masterDownIntervalMs(H1_PRIORITY, 3 * INTERVAL_CS, 3);
+    const h1Bound = masterDownIntervalMs(H1_PRIORITY, maxCs, 3);
     const took = await msUntilMaster(c, a, start, h1Bound + 3000);
     t.comment(`h1 MASTER again ${took === undefined ? 'never' : `${Math.round(took)} ms`} after the forged advert; bounded ${h1Bound} ms, literal ${masterDownIntervalMs(H1_PRIORITY, FORGED_INTERVAL_CS, 3)} ms`);
     t.not(took, undefined, `h1 is MASTER again within ${h1Bound + 3000} ms`, { logs: [logsOf(a), logsOf(b)] });

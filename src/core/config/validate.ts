@@ -52,7 +52,8 @@ function advertIntervalCs(c: Collector, ms: number | undefined, version: VrrpVer
 /**
  * `max-advert-interval`: the longest Master_Adver_Interval a v3 backup adopts from a master's
  * advert (longer ones are clamped, see core/fsm/adopted-interval.ts). Default 3 x our interval,
- * at most 40.95 s; at least our own interval. VRRPv2 never adopts, so the key is refused there.
+ * at least 1 s, at most 40.95 s. Configured: between our own interval and 40.95 s. VRRPv2 never
+ * adopts, so the key is refused there.
  */
 function maxAdvertIntervalCs(c: Collector, ms: number | undefined, version: VrrpVersion, ownCs: number, path: readonly PathSegment[]): number {
   const fallback = defaultMaxAdvertIntervalCs(version, ownCs);

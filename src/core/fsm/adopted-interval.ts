@@ -26,12 +26,21 @@ export const V3_MAX_INTERVAL_CS = 4095;
 export const DEFAULT_MAX_INTERVAL_FACTOR = 3;
 
 /**
+ * Floor of the default bound, cs: 1 s, keepalived's default `advert_int` (and the shortest v2
+ * interval). A fast haagent backup (say 100 ms) then follows a keepalived master left at its
+ * default exactly as the RFC says; with 3 x 100 ms alone, its clamped Master_Down_Interval
+ * (1.08 s) would exceed that master's 1 s interval by a mere 80 ms, a flap waiting for jitter.
+ */
+export const DEFAULT_MAX_INTERVAL_FLOOR_CS = 100;
+
+/**
  * Default bound on an adopted Master_Adver_Interval (cs): v3, 3 x our own Advertisement_Interval
- * capped at 4095 cs; v2, our own interval (v2 never adopts).
+ * but at least 1 s and at most 4095 cs; v2, our own interval (v2 never adopts).
  */
 export function defaultMaxAdvertIntervalCs(version: VrrpVersion, advertIntervalCs: number): number {
   if (version === 2) return advertIntervalCs;
-  return Math.min(DEFAULT_MAX_INTERVAL_FACTOR * advertIntervalCs, V3_MAX_INTERVAL_CS);
+  const wanted = Math.max(DEFAULT_MAX_INTERVAL_FACTOR * advertIntervalCs, DEFAULT_MAX_INTERVAL_FLOOR_CS);
+  return Math.min(wanted, V3_MAX_INTERVAL_CS);
 }
 
 /** The bound in effect: the configured one (never below our own interval), else the default. */

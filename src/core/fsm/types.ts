@@ -33,7 +33,7 @@ export interface InstanceSettings {
   /**
    * v3: upper bound (cs) on a Master_Adver_Interval adopted from an advertisement; larger
    * advertised intervals are clamped to it (adopted-interval.ts). Absent = the default, 3 x
-   * advertIntervalCs capped at 4095; never below advertIntervalCs. Unused by v2.
+   * advertIntervalCs but at least 100 and at most 4095; never below advertIntervalCs. Unused by v2.
    */
   readonly maxAdvertIntervalCs?: number;
   /** Preempt_Mode, RFC 5798 §6.1. */

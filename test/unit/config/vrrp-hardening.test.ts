@@ -12,8 +12,8 @@ function errors(r: ReturnType<typeof parseConfigYaml>): string {
   return r.ok ? '' : r.errors.map((e) => e.message).join('\n');
 }
 
-t.test('max-advert-interval defaults to 3 x advert-interval, capped at 40.95 s', (t) => {
-  for (const [interval, expected] of [['100ms', 30], ['1s', 300], ['20s', 4095], ['40.95s', 4095], ['10ms', 3]] as const) {
+t.test('max-advert-interval defaults to 3 x advert-interval, at least 1 s, at most 40.95 s', (t) => {
+  for (const [interval, expected] of [['100ms', 100], ['330ms', 100], ['340ms', 102], ['1s', 300], ['20s', 4095], ['40.95s', 4095], ['10ms', 100]] as const) {
     const r = one(`, advert-interval: ${interval}`);
     t.ok(r.ok, errors(r));
     if (r.ok) t.equal(r.config.instances[0]?.maxAdvertIntervalCs, expected, interval);

@@ -11,8 +11,9 @@ import { HIGHER_ADDRESS, LOWER_ADDRESS, advert, master, started, stepFrozen, tra
 
 const FORGED_CS = 4095; // the largest 12-bit Max Advertise Interval: 40.95 s
 
-t.test('default bound: 3 x our interval, at most 4095 cs; v2 never adopts', (t) => {
-  t.equal(defaultMaxAdvertIntervalCs(3, 10), 30);
+t.test('default bound: 3 x our interval, at least 1 s, at most 4095 cs; v2 never adopts', (t) => {
+  t.equal(defaultMaxAdvertIntervalCs(3, 10), 100, '100 ms: the 1 s floor (keepalived\'s default interval)');
+  t.equal(defaultMaxAdvertIntervalCs(3, 34), 102);
   t.equal(defaultMaxAdvertIntervalCs(3, 100), 300);
   t.equal(defaultMaxAdvertIntervalCs(3, 2000), 4095);
   t.equal(defaultMaxAdvertIntervalCs(2, 100), 100);
@@ -72,6 +73,16 @@ t.test('a configured max-advert-interval is the bound', (t) => {
   t.end();
 });
 
+t.test('a fast backup follows a master at keepalived\'s default 1 s without clamping', (t) => {
+  const s = started({ priority: 100, advertIntervalCs: 10 }, 0);
+  const r = stepFrozen(s, advert(HIGHER_ADDRESS, 150, 100), 1000);
+  t.equal(r.state.masterAdverIntervalCs, 100);
+  t.equal(r.state.timers['master-down'], 1000 + 3600, 'the RFC\'s 3 x 1 s + Skew_Time: ample margin over 1 s adverts');
+  const forged = stepFrozen(s, advert(HIGHER_ADDRESS, 150, FORGED_CS), 1000);
+  t.equal(forged.state.masterAdverIntervalCs, 100, 'a forged 40.95 s is clamped to the 1 s floor');
+  t.end();
+});
+
 t.test('shorter intervals are adopted as they are (no lower bound)', (t) => {
   const s = started({ priority: 100, advertIntervalCs: 100 }, 0);
   t.equal(stepFrozen(s, advert(HIGHER_ADDRESS, 150, 1), 1).state.masterAdverIntervalCs, 1);
@@ -110,7 +121,7 @@ t.test('property: after any accepted v3 advert, Master_Down_Interval <= 3 x max 
       (own, configured, claimed, ours) => {
         const s = started({ priority: ours, advertIntervalCs: own, ...(configured === undefined ? {} : { maxAdvertIntervalCs: configured }) }, 0);
         const r = stepFrozen(s, advert(HIGHER_ADDRESS, 255, claimed), 5);
-        const max = Math.max(configured ?? Math.min(3 * own, 4095), own);
+        const max = Math.max(configured ?? Math.min(Math.max(3 * own, 100), 4095), own);
         const deadline = r.state.timers['master-down'] ?? Infinity;
         return r.state.masterAdverIntervalCs === Math.min(claimed, max) && deadline - 5 <= masterDownIntervalMs(ours, max, 3);
       },
