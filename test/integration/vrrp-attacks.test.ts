@@ -5,7 +5,8 @@
  * through our RawVrrpSocket adapter (kernel-built IPv4 header, TTL 255: a valid-looking packet).
  *
  * 1. Unicast peers: adverts from a non-peer source are dropped and counted 'unknown-source'; a
- *    priority-255 forgery changes nothing.
+ *    priority-255 forgery changes nothing. The same over IPv6, where the peers are link-local
+ *    addresses (the attacker forges from its own link-local address).
  * 2. Multicast (no peers), the forged long interval: the master is killed and ONE forged advert
  *    (priority above the backup's, interval 40.95 s) reaches the backup before its
  *    Master_Down_Timer fires. Adopted literally, that holds the takeover back by
@@ -39,48 +40,72 @@ const H1_PRIORITY = 200;
 const H2_PRIORITY = 100;
 
 const adapterUrl = new URL('../../src/adapters/vrrp-socket.ts', import.meta.url).href;
+const adapter6Url = new URL('../../src/adapters/vrrp6-socket.ts', import.meta.url).href;
+const VIP6_CIDR = 'fd00:77::100/64';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The usable (non-tentative) link-local address of `dev` in `ns`, polled for up to 10 s. */
+async function linkLocal(ns: string, dev: string): Promise<string> {
+  let last = '';
+  for (let i = 0; i < 100; i++) {
+    last = ip('-n', ns, '-6', '-j', 'addr', 'show', 'dev', dev);
+    const info = (JSON.parse(last) as { addr_info?: { local?: string; scope?: string; tentative?: boolean }[] }[])[0]?.addr_info ?? [];
+    const ll = info.find((a) => a.scope === 'link' && a.tentative !== true);
+    if (ll?.local !== undefined) return ll.local;
+    await sleep(100);
+  }
+  throw new Error(`no usable link-local address on ${dev} in ${ns} after 10 s: ${last}`);
+}
 
 type Line = { ready?: boolean; id?: number; ok?: boolean; error?: string };
 
-/** The attacker's child: one RawVrrpSocket on eth0; sends `{ id, hex, dst }` lines, acks each. */
+/** `{ id, family, hex, dst }` lines in, `{ id, ok }` lines out: one forged advert each. */
+
 class Attacker extends JsonLineChild<Line> {
   #nextId = 1;
+
+  constructor(child: ConstructorParameters<typeof JsonLineChild<Line>>[0], readonly linkLocal: string) {
+    super(child, 'attacker');
+  }
 
   static async start(ns: string): Promise<Attacker> {
     const script = `
       import { createInterface } from 'node:readline';
-      const [url, ifname, ifindex] = process.argv.slice(1);
-      const { RawVrrpSocket } = await import(url);
+      const [url4, url6, ifname, ifindex, ll] = process.argv.slice(1);
+      const { RawVrrpSocket } = await import(url4);
+      const { Vrrp6Socket } = await import(url6);
       const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-      const sock = RawVrrpSocket.open(ifname, Number(ifindex), () => {}, (err) => out({ error: String(err) }));
+      const onError = (err) => out({ error: String(err) });
+      const socks = { 4: RawVrrpSocket.open(ifname, Number(ifindex), () => {}, onError), 6: Vrrp6Socket.open(ifname, ll, () => {}, onError) };
       out({ ready: true });
       const rl = createInterface({ input: process.stdin });
       rl.on('line', (line) => {
         const c = JSON.parse(line);
-        sock.send(Buffer.from(c.hex, 'hex'), c.dst).then(() => out({ id: c.id, ok: true }), (e) => out({ id: c.id, ok: false, error: String(e) }));
+        socks[c.family].send(Buffer.from(c.hex, 'hex'), c.dst).then(() => out({ id: c.id, ok: true }), (e) => out({ id: c.id, ok: false, error: String(e) }));
       });
-      rl.on('close', () => { sock.close(); process.exit(0); });
+      rl.on('close', () => { socks[4].close(); socks[6].close(); process.exit(0); });
     `;
     const links = JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', 'eth0')) as { ifindex: number }[];
-    const child = new Attacker(runTsChild(ns, moduleScript(script, adapterUrl, 'eth0', String(links[0]?.ifindex ?? 0))), 'attacker');
+    const ll = await linkLocal(ns, 'eth0');
+    const child = new Attacker(runTsChild(ns, moduleScript(script, adapterUrl, adapter6Url, 'eth0', String(links[0]?.ifindex ?? 0), ll)), ll);
     await child.firstLine((l) => l.ready === true, 'attacker');
     return child;
   }
 
-  /** Sends one forged v3 advert for the lab VIP to `dst` and waits until it has left. */
-  async forge(dst: string, priority: number, intervalCs: number): Promise<void> {
+  /** Sends one forged v3 advert for `vip` (default the lab VIP) to `dst` and waits until it has left. */
+  async forge(dst: string, priority: number, intervalCs: number, vip = VIP): Promise<void> {
+    const family = dst.includes(':') ? 6 : 4;
     const msg = encodeAdvertisement(
-      { version: 3, family: 4, vrid: VRID, priority, maxAdvertIntervalCs: intervalCs, addresses: [VIP] },
-      { src: ATTACKER, dst },
+      { version: 3, family, vrid: VRID, priority, maxAdvertIntervalCs: intervalCs, addresses: [vip] },
+      { src: family === 4 ? ATTACKER : this.linkLocal, dst },
     );
     const id = this.#nextId++;
-    this.command({ id, hex: Buffer.from(msg).toString('hex'), dst });
+    this.command({ id, family, hex: Buffer.from(msg).toString('hex'), dst });
     const ack = await this.waitFor((l) => l.id === id, 5000);
     if (ack.ok !== true) throw new Error(`forged advert not sent: ${ack.error ?? '?'}`);
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const skip = skipReason({ needsDist: true });
 if (skip !== undefined) {
@@ -109,13 +134,20 @@ if (skip !== undefined) {
     return attacker;
   };
 
+  interface PairOptions {
+    /** Unicast peers: each host lists the other's address (IPv4) or link-local address (IPv6). */
+    readonly peers?: boolean;
+    readonly maxAdvertInterval?: string;
+    readonly family?: 4 | 6;
+  }
+
   /** Writes `host`'s config: one v3 instance at 100 ms, priority, optional peers and bound. */
-  function config(host: LabHost, extra: { peers?: readonly string[]; maxAdvertInterval?: string }): string {
+  function config(host: LabHost, extra: { vip: string; peers?: readonly string[]; maxAdvertInterval?: string }): string {
     const priority = host === h1 ? H1_PRIORITY : H2_PRIORITY;
     const keys = [
-      `name: vrid${VRID}`, `vrid: ${VRID}`, 'interface: int0', 'external: ext0', `vips: [${VIP_CIDR}]`,
+      `name: vrid${VRID}`, `vrid: ${VRID}`, 'interface: int0', 'external: ext0', `vips: ["${extra.vip}"]`,
       'advert-interval: 100ms', `priority: ${priority}`, 'preempt: true',
-      ...(extra.peers === undefined ? [] : [`peers: [${extra.peers.join(', ')}]`]),
+      ...(extra.peers === undefined ? [] : [`peers: [${extra.peers.map((p) => `"${p}"`).join(', ')}]`]),
       ...(extra.maxAdvertInterval === undefined ? [] : [`max-advert-interval: ${extra.maxAdvertInterval}`]),
     ];
     const file = join(dir, `${host.name}-${Math.random().toString(16).slice(2)}.yaml`);
@@ -123,19 +155,24 @@ if (skip !== undefined) {
     return file;
   }
 
-  async function pair(t: Test, c: LabCluster, extra: { peers?: boolean; maxAdvertInterval?: string } = {}): Promise<[RunningAgent, RunningAgent]> {
-    const opts = (peer: LabHost): { peers?: readonly string[]; maxAdvertInterval?: string } => ({
-      ...(extra.peers === true ? { peers: [peer.intAddress] } : {}),
+  /** Starts h1 (priority 200) and h2 (priority 100); resolves once h2 is BACKUP hearing h1. */
+  async function pair(t: Test, c: LabCluster, extra: PairOptions = {}): Promise<[RunningAgent, RunningAgent, string]> {
+    const family = extra.family ?? 4;
+    const addressOf = async (h: LabHost): Promise<string> => (family === 4 ? h.intAddress : linkLocal(h.ns, 'int0'));
+    const [h1Address, h2Address] = [await addressOf(h1), await addressOf(h2)];
+    const opts = (peer: string): { vip: string; peers?: readonly string[]; maxAdvertInterval?: string } => ({
+      vip: family === 4 ? VIP_CIDR : VIP6_CIDR,
+      ...(extra.peers === true ? { peers: [peer] } : {}),
       ...(extra.maxAdvertInterval === undefined ? {} : { maxAdvertInterval: extra.maxAdvertInterval }),
     });
-    const a = c.startAgent(h1, ['--config', config(h1, opts(h2)), '--log-level', 'debug']);
-    const b = c.startAgent(h2, ['--config', config(h2, opts(h1)), '--log-level', 'debug']);
+    const a = c.startAgent(h1, ['--config', config(h1, opts(h2Address)), '--log-level', 'debug']);
+    const b = c.startAgent(h2, ['--config', config(h2, opts(h1Address)), '--log-level', 'debug']);
     const converged = await c.waitFor(async () => {
       const sb = await c.status(b);
-      return (await c.stateOf(a)) === 'MASTER' && sb.instances[0]?.state === 'BACKUP' && sb.instances[0].master?.address === h1.intAddress;
+      return (await c.stateOf(a)) === 'MASTER' && sb.instances[0]?.state === 'BACKUP' && sb.instances[0].master?.address === h1Address;
     }, 15_000);
-    t.ok(converged, 'h1 MASTER, h2 BACKUP hearing h1', { logs: [logsOf(a), logsOf(b)] });
-    return [a, b];
+    t.ok(converged, `h1 MASTER, h2 BACKUP hearing h1 (${h1Address})`, { logs: [logsOf(a), logsOf(b)] });
+    return [a, b, h1Address];
   }
 
   /** ms until `agent` reports MASTER (polled every 20 ms), or undefined after `boundMs`. */
@@ -165,6 +202,31 @@ if (skip !== undefined) {
       t.ok(dropped >= 2 * sends, `${name} counted ${dropped} unknown-source drops (>= ${2 * sends})`, { drops: s.instances[0]?.drops });
     }
     t.ok((sb.instances[0]?.advertsReceived ?? 0) > (before[1].instances[0]?.advertsReceived ?? 0), 'h2 still accepts its peer\'s adverts');
+  }));
+
+  t.test('IPv6 unicast peers (link-local): the peer is heard, a forgery from another link-local address is not', (t) => withCluster(async (c) => {
+    t.teardown(() => {
+      for (const h of [h1, h2]) {
+        try { ip('-n', h.ns, 'addr', 'del', VIP6_CIDR, 'dev', 'ext0'); } catch { /* not there: released as it should be */ }
+      }
+    });
+    const [a, b, h1Address] = await pair(t, c, { peers: true, family: 6 });
+    const before = await Promise.all([c.status(a), c.status(b)]);
+    t.same(before[1].instances[0]?.drops, {}, 'none of the peer\'s adverts dropped (source = its link-local address, as configured)');
+    const h2Address = await linkLocal(h2.ns, 'int0');
+    for (let i = 0; i < 10; i++) {
+      for (const dst of [h1Address, h2Address, 'ff02::12']) await forger().forge(dst, 255, INTERVAL_CS, VIP6_CIDR.split('/')[0]);
+      await sleep(30);
+    }
+    await sleep(300);
+    const [sa, sb] = await Promise.all([c.status(a), c.status(b)]);
+    t.equal(sa.instances[0]?.state, 'MASTER', 'h1 is still MASTER', { logs: logsOf(a) });
+    t.equal(sb.instances[0]?.transitionsTotal, before[1].instances[0]?.transitionsTotal, 'no transition on h2');
+    t.match(sb.instances[0]?.master, { address: h1Address }, 'h2 still follows h1, not the attacker');
+    for (const [name, s] of [['h1', sa], ['h2', sb]] as const) {
+      const dropped = s.instances[0]?.drops['unknown-source'] ?? 0;
+      t.ok(dropped >= 20, `${name} counted ${dropped} unknown-source drops (>= 20)`, { drops: s.instances[0]?.drops });
+    }
   }));
 
   // The bound with the default max-advert-interval for 100 ms adverts (1 s).
