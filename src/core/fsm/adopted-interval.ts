@@ -1,12 +1,13 @@
 /**
  * The Master_Adver_Interval a backup takes from an advertisement, and its upper bound.
  *
- * RFC 5798 §6.4.2 (unchanged in RFC 9568) tells a v3 backup to "Set Master_Adver_Interval to
- * Adver Interval contained in the ADVERTISEMENT" and RFC 5798 §6.4.3 tells a master that steps
- * down to do the same; keepalived does it too. Taken literally, one forged advertisement
- * claiming the largest interval the 12-bit field holds (4095 cs = 40.95 s) stretches the
- * Master_Down_Interval to 3 x 40.95 s + Skew_Time (up to about 2.5 minutes), during which no
- * backup takes over if the master dies or was itself demoted by that advertisement.
+ * RFC 5798 §6.4.2 (a rule RFC 9568, its successor, keeps) tells a v3 backup to "Set
+ * Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT" and §6.4.3 tells a
+ * master that steps down to do the same; keepalived's backup adopts it too, with no bound.
+ * Taken literally, one forged advertisement claiming the largest interval the 12-bit field
+ * holds (4095 cs = 40.95 s) stretches the Master_Down_Interval to 3 x 40.95 s + Skew_Time (up
+ * to about 2.5 minutes), during which no backup takes over if the master dies or was itself
+ * demoted by that advertisement.
  *
  * Choice: the advertisement is still ACCEPTED (it counts as the master being alive, its
  * priority is used), but the adopted interval is CLAMPED to `settings.maxAdvertIntervalCs`.
@@ -15,7 +16,7 @@
  * worse than the attack. Clamping keeps interop with any master whose interval is up to
  * 3 x the bound + Skew_Time (its adverts still arrive before our Master_Down_Timer fires), and
  * bounds what a forged interval can do to 3 x the bound + Skew_Time after the last advert.
- * v2 never adopts (RFC 3768 §6.4.2: the interval must match ours; the codec drops others).
+ * v2 never adopts (RFC 3768 §7.1: an advert whose interval differs from ours is discarded).
  */
 import type { AdvertInput, InstanceState, VrrpVersion } from './types.js';
 
