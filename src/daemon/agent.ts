@@ -15,6 +15,7 @@ import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
 import { decodeAdvertisement, decodeIpv4Datagram } from '../core/packet/decode.js';
 import { encodeAdvertisement } from '../core/packet/encode.js';
+import { checkSource } from '../core/packet/source.js';
 import { checkAgainstInstance } from '../core/packet/validate.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { RawVrrpSocket, VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
@@ -411,7 +412,11 @@ export class Agent {
     this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src } : r);
   }
 
-  /** The checks every decoded advert goes through before the core sees it, then the input. */
+  /**
+   * The checks every decoded advert goes through before the core sees it, then the input:
+   * source (unicast peers only), then the instance's VRID, version, v2 interval and addresses.
+   * A v3 interval longer than max-advert-interval is not dropped: the core clamps it.
+   */
   private deliver(target: Bound, r: { ok: true; advert: Advertisement; src: string } | { ok: false; reason: string; detail: string }): void {
     const inst = target.config;
     if (!r.ok) {
@@ -419,11 +424,18 @@ export class Agent {
       this.log.debug({ instance: inst.name, reason: r.reason, detail: r.detail }, 'dropped advert');
       return;
     }
-    const check = checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: inst.vips });
+    const source = checkSource(r.src, inst.peers);
+    const check = source.ok
+      ? checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: inst.vips })
+      : source;
     if (!check.ok) {
       target.runner.countDrop(check.reason);
       this.log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
       return;
+    }
+    if (r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs) {
+      this.log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },
+        'advert claims an interval above max-advert-interval: adopting the maximum');
     }
     target.runner.countReceived();
     target.peer.lastVrrpRxMs = monotonicMs();

@@ -158,7 +158,7 @@ export class InstanceRunner {
     this.cfg = config;
     const settings: InstanceSettings = Object.freeze({
       name: config.name, vrid: config.vrid, version: config.version, family: config.family,
-      priority: config.priority, advertIntervalCs: config.advertIntervalCs, preempt: config.preempt,
+      priority: config.priority, advertIntervalCs: config.advertIntervalCs, maxAdvertIntervalCs: config.maxAdvertIntervalCs, preempt: config.preempt,
       preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips,
     });
     this.state = createInstance(settings, deps.clock());

@@ -80,6 +80,13 @@ export interface InstanceConfig {
   readonly version: VrrpVersion;
   readonly priority: number;
   readonly advertIntervalCs: number;
+  /**
+   * v3: the longest Master_Adver_Interval (cs) adopted from a master's advert; longer claims
+   * are clamped to it, so a forged advert cannot stretch the takeover time beyond
+   * 3 x this + Skew_Time. Default 3 x advertIntervalCs, at least 100 (1 s, keepalived's
+   * default interval) and at most 4095. v2: advertIntervalCs.
+   */
+  readonly maxAdvertIntervalCs: number;
   readonly preempt: boolean;
   readonly preemptDelayMs: number;
   /** VIPs in CIDR form, configured order. */

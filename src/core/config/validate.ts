@@ -17,6 +17,7 @@ import { parseServices } from './services.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
+import { defaultMaxAdvertIntervalCs, V3_MAX_INTERVAL_CS } from '../fsm/adopted-interval.js';
 
 export { formatPath, type Locator, type PathSegment };
 
@@ -26,7 +27,7 @@ const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-p
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
-  'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services',
+  'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -44,6 +45,27 @@ function advertIntervalCs(c: Collector, ms: number | undefined, version: VrrpVer
   if (ms % 10 !== 0 || ms < 10 || ms > 40_950) {
     c.fail(p, `VRRPv3 advertises centiseconds (10ms..40.95s, a multiple of 10ms), got ${ms} ms`);
     return 100;
+  }
+  return ms / 10;
+}
+
+/**
+ * `max-advert-interval`: the longest Master_Adver_Interval a v3 backup adopts from a master's
+ * advert (longer ones are clamped, see core/fsm/adopted-interval.ts). Default 3 x our interval,
+ * at least 1 s, at most 40.95 s. Configured: between our own interval and 40.95 s. VRRPv2 never
+ * adopts, so the key is refused there.
+ */
+function maxAdvertIntervalCs(c: Collector, ms: number | undefined, version: VrrpVersion, ownCs: number, path: readonly PathSegment[]): number {
+  const fallback = defaultMaxAdvertIntervalCs(version, ownCs);
+  if (ms === undefined) return fallback;
+  const p = [...path, 'max-advert-interval'];
+  if (version === 2) {
+    c.fail(p, 'applies to VRRPv3 only: a VRRPv2 backup never adopts the master\'s interval (it must equal ours)');
+    return fallback;
+  }
+  if (ms % 10 !== 0 || ms < ownCs * 10 || ms > V3_MAX_INTERVAL_CS * 10) {
+    c.fail(p, `must be a multiple of 10ms between this instance's advert-interval (${ownCs * 10} ms) and 40.95s, got ${ms} ms`);
+    return fallback;
   }
   return ms / 10;
 }
@@ -131,6 +153,11 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     const r = typeof p === 'string' ? parseIpAddress(p) : { ok: false as const, reason: 'must be an IP address string' };
     if (!r.ok) return c.fail([...path, 'peers', i], r.reason);
     if (family !== undefined && r.family !== family) return c.fail([...path, 'peers', i], `is IPv${r.family} but the VIPs are IPv${family}`);
+    // Adverts from any other source are dropped, and IPv6 adverts come from the sender's
+    // link-local address (RFC 5798 §5.1.2.1): a global peer address would never match.
+    if (r.family === 6 && !/^fe[89ab][0-9a-f]:/.test(r.address)) {
+      return c.fail([...path, 'peers', i], `${r.address} is not link-local: IPv6 peers are the peers' fe80:: addresses on the heartbeat interface (adverts come from those)`);
+    }
     peers.push(r.address);
     return undefined;
   });
@@ -155,7 +182,9 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   const vipLifetimeSec = parseVipLifetime(c, raw['vip-lifetime'], [...path, 'vip-lifetime']);
   return Object.freeze({
     name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
-    advertIntervalCs: intervalCs, preempt, preemptDelayMs, vips: Object.freeze(vips), peers: Object.freeze(peers),
+    advertIntervalCs: intervalCs,
+    maxAdvertIntervalCs: maxAdvertIntervalCs(c, c.durationMs(raw, 'max-advert-interval', path), version, intervalCs, path),
+    preempt, preemptDelayMs, vips: Object.freeze(vips), peers: Object.freeze(peers),
     auth: Object.freeze(auth(c, raw['auth'], version, [...path, 'auth'])),
     garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
     checks: parseChecks(c, raw['checks'], [...path, 'checks']),

@@ -14,6 +14,7 @@
  * wait (the next lower one starts a fresh one); when the lower master goes silent, the
  * Master_Down_Timer still fires as usual. The owner (priority 255) waits too.
  */
+import { adoptedIntervalCs } from './adopted-interval.js';
 import { preemptMode } from './election.js';
 import { finishRelease, masterDownDuringHandover } from './handover.js';
 import { changeTimers } from './timer-effects.js';
@@ -26,13 +27,6 @@ function unchanged(state: InstanceState): StepResult {
   return { state, effects: [] };
 }
 
-/** Master_Adver_Interval after hearing this advertisement: v3 adopts it, v2 keeps its own. */
-export function adoptedIntervalCs(state: InstanceState, advert: AdvertInput): number {
-  const cs = advert.maxAdvertIntervalCs;
-  if (state.settings.version === 2 || !Number.isInteger(cs) || cs < 1) return state.masterAdverIntervalCs;
-  return cs;
-}
-
 /** What accepting an advertisement does to the preempt-delay wait. */
 type PreemptWait = 'keep' | 'cancel' | { readonly armAtMs: number };
 
@@ -43,7 +37,8 @@ function accept(state: InstanceState, advert: AdvertInput, nowMs: number, wait: 
     wait === 'keep' ? [] : [['preempt-delay', wait === 'cancel' ? null : wait.armAtMs]];
   const t = changeTimers(state.timers, [
     // §6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT,
-    // Recompute the Master_Down_Interval, Reset the Master_Down_Timer to Master_Down_Interval".
+    // Recompute the Master_Down_Interval, Reset the Master_Down_Timer to Master_Down_Interval"
+    // (the adopted interval is bounded: adopted-interval.ts).
     ['master-down', nowMs + masterDownMs(state, masterAdverIntervalCs)],
     ...waitChange,
   ]);

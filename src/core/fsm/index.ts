@@ -2,6 +2,7 @@
 export type * from './types.js';
 export { step } from './step.js';
 export { createInstance } from './create.js';
+export { adoptedIntervalCs, defaultMaxAdvertIntervalCs, maxAdoptedIntervalCs, V3_MAX_INTERVAL_CS } from './adopted-interval.js';
 export { skewTimeMs, masterDownIntervalMs, csToMs } from './timers.js';
 export { compareAddresses, parseAddressBytes } from './address-order.js';
 export { advertBeatsLocal, compareRank, isOwner, preemptMode } from './election.js';

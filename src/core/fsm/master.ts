@@ -9,7 +9,7 @@
  * is not re-armed by it.
  */
 import { advertBeatsLocal, localRank } from './election.js';
-import { adoptedIntervalCs } from './backup.js';
+import { adoptedIntervalCs } from './adopted-interval.js';
 import { changeTimers } from './timer-effects.js';
 import { advertIntervalMs, enterBackup } from './transitions.js';
 import type { AdvertInput, InstanceState, StepResult, TimerKind } from './types.js';

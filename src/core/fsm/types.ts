@@ -30,6 +30,12 @@ export interface InstanceSettings {
   readonly priority: number;
   /** Advertisement_Interval in centiseconds (v2: whole seconds * 100). */
   readonly advertIntervalCs: number;
+  /**
+   * v3: upper bound (cs) on a Master_Adver_Interval adopted from an advertisement; larger
+   * advertised intervals are clamped to it (adopted-interval.ts). Absent = the default, 3 x
+   * advertIntervalCs but at least 100 and at most 4095; never below advertIntervalCs. Unused by v2.
+   */
+  readonly maxAdvertIntervalCs?: number;
   /** Preempt_Mode, RFC 5798 §6.1. */
   readonly preempt: boolean;
   /** A backup that would preempt waits this long first (0 = no delay). */

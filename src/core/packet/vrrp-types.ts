@@ -39,7 +39,7 @@ export type ChecksumForm = 'v2' | 'v3-pseudo' | 'v3-no-pseudo' | 'v3-ipv6';
 /**
  * Why a received packet was dropped. Stable names: logs and metrics are keyed by them.
  * The first group comes from `decodeAdvertisement` / `decodeIpv4Datagram`, the second from
- * `checkAgainstInstance`.
+ * `checkAgainstInstance`, the last from `checkSource` (source.ts).
  */
 export type DropReason =
   /** Fewer bytes than the smallest IPv4 header or VRRP message. */
@@ -69,7 +69,9 @@ export type DropReason =
   /** VRID 0 on the wire, or not our VRID. */
   | 'bad-vrid'
   /** Address list differs from our configured VIPs (keepalived drops these too). */
-  | 'address-mismatch';
+  | 'address-mismatch'
+  /** The instance has unicast peers and the source address is not one of them. */
+  | 'unknown-source';
 
 export type DecodeResult =
   | { readonly ok: true; readonly advert: Advertisement; readonly checksumForm: ChecksumForm }

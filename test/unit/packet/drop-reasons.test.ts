@@ -7,6 +7,7 @@ import { internetChecksum, ipv4PseudoHeader, IPPROTO_VRRP } from '../../../src/c
 import { decodeAdvertisement, decodeIpv4Datagram } from '../../../src/core/packet/decode.js';
 import { encodeAdvertisement, encodeIpv4Datagram } from '../../../src/core/packet/encode.js';
 import { parseIpv4 } from '../../../src/core/packet/ip.js';
+import { checkSource } from '../../../src/core/packet/source.js';
 import { checkAgainstInstance } from '../../../src/core/packet/validate.js';
 import type { Advertisement, DropReason, ReceiveContext } from '../../../src/core/packet/vrrp-types.js';
 
@@ -170,6 +171,12 @@ const perReason: Record<DropReason, (t: Test) => void> = {
     expectDrop(t, checkAgainstInstance(v2, { ...ours, vips: ['192.0.2.10', 'not-an-ip'] }), 'address-mismatch', /not-an-ip/);
     // IPv6 text forms are compared canonically.
     t.same(checkAgainstInstance(v3six, { vrid: 7, version: 3, advertIntervalCs: 100, vips: [' FE80:0:0::7/64 '] }), { ok: true });
+  },
+  'unknown-source': (t) => {
+    t.same(checkSource('192.0.2.2', []), { ok: true }, 'no peers (multicast): any source');
+    t.same(checkSource('192.0.2.2', ['192.0.2.3', '192.0.2.2']), { ok: true });
+    expectDrop(t, checkSource('192.0.2.66', ['192.0.2.2']), 'unknown-source', /^source 192\.0\.2\.66 is not one of this instance's unicast peers \[192\.0\.2\.2\]$/);
+    expectDrop(t, checkSource('garbage', ['192.0.2.2']), 'unknown-source', /source "garbage"/);
   },
 };
 

@@ -5,7 +5,7 @@ import * as packet from '../../../src/core/packet/index.js';
 t.test('index exports the public functions and constants', (t) => {
   for (const name of [
     'encodeAdvertisement', 'encodeIpv4Datagram', 'decodeAdvertisement', 'decodeIpv4Datagram',
-    'checkAgainstInstance', 'buildGratuitousArp', 'buildUnsolicitedNa', 'internetChecksum',
+    'checkAgainstInstance', 'checkSource', 'canonicalAddress', 'buildGratuitousArp', 'buildUnsolicitedNa', 'internetChecksum',
     'ipv4PseudoHeader', 'ipv6PseudoHeader', 'parseIp', 'formatIp', 'compareIp', 'parseMac', 'formatMac',
   ] as const) {
     t.type(packet[name], 'function', name);
