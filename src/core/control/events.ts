@@ -37,11 +37,16 @@ export type AgentEvent =
   /** A load balancer real server entered (up) or left the rotation; service = vip:port/tcp, server = addr:port. */
   | (Base & { readonly type: 'real-server'; readonly instance: string; readonly service: string; readonly server: string; readonly up: boolean })
   /** The master applied its nftables rules (ok) or failed to (detail = nft's message). */
-  | (Base & { readonly type: 'lb-rules'; readonly ok: boolean; readonly services: number; readonly detail: string });
+  | (Base & { readonly type: 'lb-rules'; readonly ok: boolean; readonly services: number; readonly detail: string })
+  /**
+   * The fencing epoch's file: a write failed (persisted false while the held epoch is only in
+   * memory), a corrupt file was found at start, the bound was reached, or a retry worked (ok).
+   */
+  | (Base & { readonly type: 'epoch-state'; readonly instance: string; readonly ok: boolean; readonly persisted: boolean; readonly detail: string });
 
 /** Every event type, in the order `haagent events --all` lists them. */
 export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
-  'transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules',
+  'transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules', 'epoch-state',
 ];
 
 /** Event types that `haagent events` prints by default (advert-sent/received and drop are per packet). */
