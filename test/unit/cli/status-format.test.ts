@@ -43,3 +43,11 @@ t.test('services: one line per service, one per real server', async (t) => {
   t.match(standby, 'service 192.0.2.100:80/tcp (nftables, round-robin): standby (not master), 0/0 real servers up');
   t.notMatch(formatStatus(status(instance())), /service/, 'no services, no lines');
 });
+
+t.test('epoch file problems: a loud line naming the error; none when all is well', async (t) => {
+  const failing = formatStatus(status({ ...instance(), epoch: 7, epochPersisted: false, epochStateError: 'writing /var/lib/haagent/web.epoch.json failed (ENOSPC: no space left)' }));
+  t.match(failing, 'web: EPOCH 7 NOT PERSISTED: writing /var/lib/haagent/web.epoch.json failed (ENOSPC: no space left)');
+  const recovered = formatStatus(status({ ...instance(), epochPersisted: true, epochStateError: 'the epoch file /x/web.epoch.json was unusable (not JSON) and moved aside to /x/web.epoch.json.corrupt-1' }));
+  t.match(recovered, 'web: EPOCH STATE: the epoch file /x/web.epoch.json was unusable');
+  t.notMatch(formatStatus(status({ ...instance(), epochPersisted: true })), /EPOCH/);
+});

@@ -294,3 +294,16 @@ t.test('issue 5 series: config mismatch with peers, isolation, fencing epoch', a
   t.equal(value(body, 'haagent_config_mismatch{instance="vi_1"}'), 0);
   t.equal(value(body, 'haagent_isolated{instance="vi_1"}'), 1);
 });
+
+t.test('fencing epoch file health: persisted and error gauges follow status', async (t) => {
+  const agent = fakeAgent([instance({ epochPersisted: true })]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  let body = await scrape(server.url);
+  t.equal(value(body, 'haagent_epoch_persisted{instance="vi_1"}'), 1);
+  t.equal(value(body, 'haagent_epoch_state_error{instance="vi_1"}'), 0);
+  agent.set([instance({ epochPersisted: false, epochStateError: 'writing /var/lib/haagent/vi_1.epoch.json failed (ENOSPC: no space left)' })]);
+  body = await scrape(server.url);
+  t.equal(value(body, 'haagent_epoch_persisted{instance="vi_1"}'), 0, 'a failing write shows');
+  t.equal(value(body, 'haagent_epoch_state_error{instance="vi_1"}'), 1);
+});
