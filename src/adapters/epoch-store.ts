@@ -87,7 +87,7 @@ export interface FileEpochStoreOptions {
   readonly observeWriteIntervalMs?: number;
   /** First retry after a failed write (ms), doubled each time up to retryMaxMs; default 250. */
   readonly retryMinMs?: number;
-  /** Longest wait between two retries (ms); default 30 000. */
+  /** Longest wait between two retries (ms); default 10 000. */
   readonly retryMaxMs?: number;
   /** Wall clock in ms since 1970 (the recovery floor, the corrupt file's suffix); default Date.now. */
   readonly wallClockMs?: () => number;
@@ -179,7 +179,7 @@ export class FileEpochStore implements EpochPort {
     this.writer = opts.writer ?? writeFileDurably;
     this.observeWriteIntervalMs = opts.observeWriteIntervalMs ?? 1000;
     this.retryMinMs = opts.retryMinMs ?? 250;
-    this.retryMaxMs = Math.max(this.retryMinMs, opts.retryMaxMs ?? 30_000);
+    this.retryMaxMs = Math.max(this.retryMinMs, opts.retryMaxMs ?? 10_000);
     this.retryMs = this.retryMinMs;
     this.name = `${instance.replace(/[^A-Za-z0-9_.-]/g, '_')}.epoch.json`;
     ensurePrivateDir(dir, 'state directory');
