@@ -73,7 +73,7 @@ export interface EpochPort {
   observe(epoch: number): void;
   /** Persistence state (memory-only stores always report persisted). */
   health(): EpochHealth;
-  /** `listener` is called each time health() changes (a write failed, a retry worked). */
+  /** `listener` is called when a write starts failing (or fails differently) and when one works again. */
   onHealth(listener: (h: EpochHealth) => void): void;
   /** Stops the retry and flush timers after one last best-effort write. Idempotent. */
   close(): void;
@@ -278,11 +278,13 @@ export class FileEpochStore implements EpochPort {
     } catch (err) {
       const wait = this.retryMs;
       this.retryMs = Math.min(this.retryMaxMs, this.retryMs * 2);
-      this.writeError = `writing ${this.path} failed (${errnoOf(err)}: ${(err as Error).message}); epoch ${epoch} and highest seen ${seen} held in memory only, retrying every ${wait} ms or more`;
+      const was = this.writeError;
+      this.writeError = `writing ${this.path} failed (${errnoOf(err)}: ${(err as Error).message}); epoch ${epoch} and highest seen ${seen} held in memory only, retrying (at most ${this.retryMaxMs} ms apart)`;
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
       this.schedule(wait);
-      this.tell();
+      // Listeners hear of a new problem, not of each failed retry of the same one.
+      if (this.writeError !== was) this.tell();
       return;
     }
     this.diskEpoch = epoch;

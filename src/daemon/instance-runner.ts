@@ -194,19 +194,27 @@ export class InstanceRunner {
       preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips,
     });
     this.state = createInstance(settings, deps.clock());
-    deps.epochs.onHealth((h) => this.onEpochHealth(h));
+    deps.epochs.onHealth((h) => this.onEpochHealth(h, false));
     // A corrupt file found (or a write failed) while the store was opened: say so loudly now.
     const h = deps.epochs.health();
-    if (epochProblem(h) !== undefined) this.onEpochHealth(h);
+    if (epochProblem(h) !== undefined) this.onEpochHealth(h, true);
   }
 
-  /** Logs and publishes every change of the epoch file's health (the store retries by itself). */
-  private onEpochHealth(h: EpochHealth): void {
-    const problem = epochProblem(h);
-    const ok = h.writeError === undefined;
-    if (ok && h.recovered === undefined) this.deps.log.info({ epoch: this.deps.epochs.current() }, 'fencing epoch written to disk again');
-    else this.deps.log.error({ epoch: this.deps.epochs.current(), persisted: h.persisted, problem }, `fencing epoch state: ${problem ?? ''}`);
-    this.publish({ type: 'epoch-state', instance: this.config.name, ok, persisted: h.persisted, detail: problem ?? 'written to disk again' });
+  /**
+   * Logs (at error) and publishes a problem of the epoch file: at start (`initial`: a corrupt
+   * file moved aside, a failing write) and each time the store reports a new one; a write that
+   * works again is logged at info. The store retries by itself.
+   */
+  private onEpochHealth(h: EpochHealth, initial: boolean): void {
+    const epoch = this.deps.epochs.current();
+    if (h.writeError === undefined && !initial) {
+      this.deps.log.info({ epoch }, 'fencing epoch written to disk again');
+      this.publish({ type: 'epoch-state', instance: this.config.name, ok: true, persisted: h.persisted, detail: 'written to disk again' });
+      return;
+    }
+    const problem = (h.writeError ?? h.recovered) ?? '';
+    this.deps.log.error({ epoch, persisted: h.persisted, problem }, `fencing epoch: ${problem}`);
+    this.publish({ type: 'epoch-state', instance: this.config.name, ok: false, persisted: h.persisted, detail: problem });
   }
 
   /** Publishes on the bus; a throwing subscriber is logged, never propagated into the protocol. */

@@ -144,11 +144,16 @@ t.test('retries back off (doubling, bounded) and stop at close', async (t) => {
   const dir = t.testdir({});
   const w = countingWriter(Infinity, 'EROFS');
   const s = new FileEpochStore(dir, 'web', { writer: w.writer, retryMinMs: 10, retryMaxMs: 40 });
+  let told = 0;
+  s.onHealth(() => { told += 1; });
   s.bump();
   await sleep(400);
   const n = w.attempts();
   // With backoff 10, 20, 40, 40...: about 11 attempts in 400 ms; without it, one per tick.
   t.ok(n >= 3 && n <= 20, `attempts in 400 ms: ${n}`);
+  t.equal(told, 1, 'the listener heard of the problem once, not of every failed retry');
+  s.bump();
+  t.equal(told, 2, 'a new epoch held in memory only is news');
   s.close();
   const after = w.attempts();
   await sleep(100);
