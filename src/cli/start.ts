@@ -4,8 +4,10 @@
  * - SIGHUP reloads the config (same file, same flags); a bad file is refused, the running config stays.
  * - systemd: READY=1 once the sockets are open and the config is applied (Type=notify).
  */
+import { dirname } from 'node:path';
 import pino from 'pino';
 import { notifySystemd } from '../adapters/sd-notify.js';
+import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { Agent } from '../daemon/agent.js';
 import { ControlServer } from '../daemon/control-server.js';
 import { startMetricsServer, type MetricsServer } from '../daemon/metrics.js';
@@ -20,6 +22,9 @@ export async function runStart(flags: StartFlags & { logLevel: string }, explici
   const version = packageVersion();
   log.info({ source, instances: config.instances.map((i) => ({ name: i.name, vrid: i.vrid, role: i.role, priority: i.priority, preempt: i.preempt, vips: i.vips })) }, `haagent ${version} starting`);
 
+  // The agent runs as root: a socket directory others can write to is refused before anything
+  // is touched (the state directory is checked the same way first thing in Agent.start).
+  ensurePrivateDir(dirname(config.socketPath), 'control socket directory');
   const agent = await Agent.start({
     config, configSource: source, log, version,
     reloadConfig: () => loadConfig(flags, explicitPreempt).config,

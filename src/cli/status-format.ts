@@ -41,6 +41,9 @@ export function formatStatus(s: AgentStatus): string {
   const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}`, '', table(rows)];
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
+    if (i.epochPersisted === false || i.epochStateError !== undefined) {
+      lines.push(`${i.name}: EPOCH ${i.epochPersisted === false ? `${i.epoch} NOT PERSISTED` : 'STATE'}: ${i.epochStateError ?? 'write pending'}`);
+    }
     for (const c of i.checks) {
       const last = c.lastResult === null ? 'no result yet' : `${c.lastResult.ok ? 'ok' : 'FAIL'} ${c.lastResult.latencyMs} ms: ${c.lastResult.detail}`;
       lines.push(`${i.name}: check ${c.name} (${c.type}, weight ${c.weight}): ${c.status} - ${last}`);

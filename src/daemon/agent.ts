@@ -4,6 +4,7 @@
  * VRID, serves the control requests, applies reloads, and owns the one idempotent shutdown.
  *
  * Start order (nothing is touched before the config and the interfaces check out):
+ *  0. the state directory (fencing epochs) must be private to root: an insecure one refuses the start;
  *  1. resolve every interface (must exist) and each heartbeat NIC's primary IPv4 address;
  *  2. remove our own VIPs left behind by an earlier crash (exact address/prefix only);
  *  3. open one VRRP socket per heartbeat interface, start the instances, watch netlink events.
@@ -27,6 +28,7 @@ import { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import { HookRunner } from './hook-runner.js';
 import { FileEpochStore } from '../adapters/epoch-store.js';
+import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { InstanceRunner } from './instance-runner.js';
 import { diffConfigs } from './reload-plan.js';
 import { PeerLink } from './peer-link.js';
@@ -180,6 +182,8 @@ export class Agent {
   }
 
   private async setUp(): Promise<void> {
+    // Before any address is touched: root must not write its epochs where others can plant links.
+    ensurePrivateDir(this.config.stateDir, 'state directory');
     await this.resolve(this.config.instances);
     for (const inst of this.config.instances) {
       for (const cidr of inst.vips) await this.netlink.removeVip(inst.external, cidr);
@@ -229,6 +233,8 @@ export class Agent {
         return { up: l.up, running: l.running };
       },
     });
+    // Never throws for the file itself (a corrupt one is moved aside and reported by the runner);
+    // only an insecure or uncreatable directory does, and that was checked before anything ran.
     const epochs = new FileEpochStore(this.config.stateDir, inst.name);
     // Assigned once everything exists; the runner's callbacks only run after start.
     let bound: Bound | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
@@ -363,7 +369,7 @@ export class Agent {
     b.runner.input({ type: 'shutdown' });
     await b.runner.drain();
     this.balancer.remove(b.config.name); // after the VIPs are gone (their rules went with them)
-    b.runner.stopTimers();
+    b.runner.close();
     b.announcer.close();
     b.hooks.close();
   }
@@ -596,7 +602,7 @@ export class Agent {
         await new Promise((r) => setTimeout(r, 10));
       }
       for (const b of this.bound) {
-        b.runner.stopTimers();
+        b.runner.close();
         b.announcer.close();
         b.hooks.close();
       }

@@ -6,10 +6,11 @@
  * client sends can throw into the agent. A stale socket file from a crashed agent is replaced;
  * a socket that a live agent still answers on is not (HA_ERR_CONTROL).
  */
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { HaagentError } from '../core/errors.js';
+import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { parseControlRequest, type AgentStatus, type ControlReply, type ControlRequest } from '../core/control/types.js';
 import { DEFAULT_EVENT_TYPES, type AgentEvent } from '../core/control/events.js';
 import type { EventBus } from './event-bus.js';
@@ -42,7 +43,7 @@ export class ControlServer {
     if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
       throw new HaagentError('HA_ERR_CONTROL', `control socket path ${path} is ${Buffer.byteLength(path)} bytes; unix sockets allow at most ${MAX_SOCKET_PATH_BYTES}`);
     }
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dirname(path), 'control socket directory');
     if (await isLive(path)) throw new HaagentError('HA_ERR_CONTROL', `another agent is already answering on ${path}; use --socket to pick another path`);
     try { unlinkSync(path); } catch { /* not there */ }
     const server = createServer((conn) => serve(conn, handler));

@@ -7,7 +7,15 @@
  * - Address changes and announcements run on a per-instance queue, in effect order, so a
  *   remove never overtakes an add; adverts and timers never wait for that queue.
  * - One real timer per TimerKind; the core ignores stale fires, so re-arming is always safe.
- * - Failures of effects are logged and counted; they never throw into the caller.
+ * - Failures of effects are logged and counted; they never throw into the caller. Nothing on
+ *   the takeover path throws out of the event loop: a promise it starts (hook, load balancer
+ *   rules) has its rejection handled at once, and an unexpected throw of the core or of an
+ *   effect is logged and puts the instance in FAULT (source `internal`) instead of killing it.
+ * - Fencing epoch at takeover (see the epoch store's policy): a failed write does not stop the
+ *   takeover; the epoch is held in memory, the failure is logged at error, shown in status
+ *   (`epochPersisted: false`, `epochStateError`) and published ('epoch-state'), and the store
+ *   retries. An epoch at its bound (MAX_EPOCH) is the one refusal: the instance enters FAULT
+ *   (source `epoch-limit`) for the rest of the process's life and adds no VIP.
  */
 import type { Logger } from 'pino';
 import { createInstance } from '../core/fsm/create.js';
@@ -18,7 +26,8 @@ import type { HookName, InstanceConfig } from '../core/config/types.js';
 import type { CheckStatus, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { EventBus } from './event-bus.js';
-import type { EpochPort } from '../adapters/epoch-store.js';
+import { MAX_EPOCH, type EpochHealth, type EpochPort } from '../adapters/epoch-store.js';
+import type { AgentEvent } from '../core/control/events.js';
 
 /** Ordered transition hooks (src/daemon/hook-runner.ts). */
 export interface HookPort {
@@ -68,6 +77,24 @@ export interface InstanceDeps {
 
 const MAX_TRANSITIONS = 20;
 
+type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** One line for status and events: the failing write and/or the recovered corrupt file. */
+function epochProblem(h: EpochHealth): string | undefined {
+  const parts = [h.writeError, h.recovered].filter((x): x is string => x !== undefined);
+  return parts.length === 0 ? undefined : parts.join('; ');
+}
+
+/** Calls `fn` now and returns a promise that never rejects (a throw and a rejection go to onError). */
+function settle<T>(fn: () => Promise<T>, onError: (err: unknown) => void): Promise<T | undefined> {
+  try {
+    return fn().catch((err: unknown) => { onError(err); return undefined; });
+  } catch (err) {
+    onError(err);
+    return Promise.resolve(undefined);
+  }
+}
+
 export class InstanceRunner {
   private state: InstanceState;
   private readonly timers = new Map<TimerKind, NodeJS.Timeout>();
@@ -84,6 +111,11 @@ export class InstanceRunner {
   /** The VIPs are in place (after the add job ran; false from the remove effect on). */
   private vipsInPlace = false;
   private lastRefreshError: string | undefined;
+  /** Fault sources this runner raised itself (the epoch bound, an internal error); they stay. */
+  private readonly ownFaults = new Set<string>();
+  /** Set when bump() refused at the bound: this takeover adds, announces and hooks nothing. */
+  private epochRefused = false;
+  private epochLimitError: string | undefined;
 
   /**
    * Kernel lifetime of the VIPs while master (s), 0 = forever. 'auto': 3 x Advertisement_Interval
@@ -118,7 +150,7 @@ export class InstanceRunner {
     this.lastRenewalMs = now;
     this.refreshing = true;
     const cfg = this.cfg;
-    Promise.all(cfg.vips.map((cidr) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg)))).then(
+    Promise.resolve().then(() => Promise.all(cfg.vips.map((cidr) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg))))).then(
       () => { this.refreshing = false; this.lastRefreshError = undefined; },
       (err: unknown) => {
         this.refreshing = false;
@@ -162,6 +194,56 @@ export class InstanceRunner {
       preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips,
     });
     this.state = createInstance(settings, deps.clock());
+    deps.epochs.onHealth((h) => this.onEpochHealth(h, false));
+    // A corrupt file found (or a write failed) while the store was opened: say so loudly now.
+    const h = deps.epochs.health();
+    if (epochProblem(h) !== undefined) this.onEpochHealth(h, true);
+  }
+
+  /**
+   * Logs (at error) and publishes a problem of the epoch file: at start (`initial`: a corrupt
+   * file moved aside, a failing write) and each time the store reports a new one; a write that
+   * works again is logged at info. The store retries by itself.
+   */
+  private onEpochHealth(h: EpochHealth, initial: boolean): void {
+    const epoch = this.deps.epochs.current();
+    if (h.writeError === undefined && !initial) {
+      this.deps.log.info({ epoch }, 'fencing epoch written to disk again');
+      this.publish({ type: 'epoch-state', instance: this.config.name, ok: true, persisted: h.persisted, detail: 'written to disk again' });
+      return;
+    }
+    const problem = (h.writeError ?? h.recovered) ?? '';
+    this.deps.log.error({ epoch, persisted: h.persisted, problem }, `fencing epoch: ${problem}`);
+    this.publish({ type: 'epoch-state', instance: this.config.name, ok: false, persisted: h.persisted, detail: problem });
+  }
+
+  /** Publishes on the bus; a throwing subscriber is logged, never propagated into the protocol. */
+  private publish(ev: Without<AgentEvent, 'at'>): void {
+    try {
+      this.deps.events.publish(ev);
+    } catch (err) {
+      this.deps.log.error({ err, event: ev.type }, 'an event subscriber failed');
+    }
+  }
+
+  /**
+   * A fault this runner raises itself, fed after the current effects have run (a fault input in
+   * the middle of a transition's effects would interleave two transitions). Permanent.
+   */
+  private raiseOwnFault(source: string): void {
+    if (this.ownFaults.has(source)) return;
+    this.ownFaults.add(source);
+    queueMicrotask(() => this.input({ type: 'fault', source, active: true }));
+  }
+
+  /** The epoch can no longer grow: refuse to be master (FAULT) rather than reuse one. */
+  private checkEpochBound(err?: unknown): void {
+    if (err === undefined && Math.max(this.deps.epochs.current(), this.deps.epochs.maxSeen()) < MAX_EPOCH) return;
+    if (this.ownFaults.has('epoch-limit')) return;
+    this.epochLimitError = err instanceof Error ? err.message : `the fencing epoch has reached its bound ${MAX_EPOCH}; refusing to become master`;
+    this.deps.log.error({ err, epoch: this.deps.epochs.current(), maxSeen: this.deps.epochs.maxSeen() }, `entering FAULT: ${this.epochLimitError}`);
+    this.publish({ type: 'epoch-state', instance: this.config.name, ok: false, persisted: this.deps.epochs.health().persisted, detail: this.epochLimitError });
+    this.raiseOwnFault('epoch-limit');
   }
 
   get vrrpState(): VrrpState {
@@ -172,9 +254,10 @@ export class InstanceRunner {
     return this.deps.epochs.current();
   }
 
-  /** A peer reported its fencing epoch. */
+  /** A peer reported its fencing epoch (a value at the bound puts this instance in FAULT). */
   observeEpoch(epoch: number): void {
     this.deps.epochs.observe(epoch);
+    this.checkEpochBound();
   }
 
   get effectivePriority(): number {
@@ -186,14 +269,35 @@ export class InstanceRunner {
     return masterDownIntervalMs(this.state.effectivePriority, this.state.masterAdverIntervalCs, this.state.settings.version);
   }
 
-  /** Feeds one input to the core and runs its effects. */
+  /**
+   * Feeds one input to the core and runs its effects. Never throws: an exception of the core or
+   * of an effect is logged and turns into the permanent fault `internal`.
+   */
   input(input: Input): void {
     const now = this.deps.clock();
     const before = this.state;
-    const result = step(this.state, input, now);
+    let result;
+    try {
+      result = step(this.state, input, now);
+    } catch (err) {
+      this.internalError(err, `input ${input.type}`);
+      return;
+    }
     this.state = result.state;
     this.leaseWaitMs = this.oldLeaseLeftMs(before, now);
-    for (const effect of result.effects) this.run(effect, before.state);
+    this.epochRefused = false;
+    for (const effect of result.effects) {
+      try {
+        this.run(effect, before.state);
+      } catch (err) {
+        this.internalError(err, `effect ${effect.type}`);
+      }
+    }
+  }
+
+  private internalError(err: unknown, where: string): void {
+    this.deps.log.error({ err, where }, `internal error (${where}): entering FAULT`);
+    this.raiseOwnFault('internal');
   }
 
   /** For the next add-vips (vip-lease-wait): how long the silent old master's lease may last. */
@@ -225,12 +329,12 @@ export class InstanceRunner {
 
   countDrop(reason: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-    this.deps.events.publish({ type: 'drop', instance: this.config.name, iface: this.config.interface, reason });
+    this.publish({ type: 'drop', instance: this.config.name, iface: this.config.interface, reason });
   }
 
   countReceived(): void {
     this.advertsReceived += 1;
-    this.deps.events.publish({ type: 'advert-received', instance: this.config.name });
+    this.publish({ type: 'advert-received', instance: this.config.name });
   }
 
   /** Resolves when every queued address change and announcement has finished. */
@@ -259,7 +363,13 @@ export class InstanceRunner {
     this.timers.set(kind, setTimeout(() => {
       this.timers.delete(kind);
       // Last-moment facts first (isolation: a cut-off backup must fence itself, not take over).
-      if (kind === 'master-down') this.deps.beforeMasterDown?.();
+      if (kind === 'master-down') {
+        try {
+          this.deps.beforeMasterDown?.();
+        } catch (err) {
+          this.deps.log.error({ err }, 'the isolation check before taking over failed; taking over on the protocol alone');
+        }
+      }
       if (this.state.timers[kind] !== deadlineMs) return;
       if (this.deps.clock() < deadlineMs) {
         this.armTimer(kind, deadlineMs);
@@ -276,7 +386,7 @@ export class InstanceRunner {
         // A master's periodic advert also renews the VIP lease (not the one entering MASTER:
         // the VIPs are being added with a fresh lifetime right after it).
         if (from === 'MASTER' && this.state.state === 'MASTER' && effect.priority > 0) this.refreshLease();
-        this.deps.events.publish({ type: 'advert-sent', instance: this.config.name });
+        this.publish({ type: 'advert-sent', instance: this.config.name });
         this.deps.sendAdvert(effect.priority).catch((err: unknown) => {
           this.deps.log.warn({ err, priority: effect.priority }, 'sending advert failed');
         });
@@ -298,11 +408,27 @@ export class InstanceRunner {
         // adverts and timers never wait for it. A failure is logged and reported, and the VIPs
         // are still added: the protocol already made this node master.
         // It is handed to the hook runner now, so it is ahead of this transition's master hook.
-        // A new fencing epoch, durable before anything else happens as master.
-        const epoch = this.deps.epochs.bump();
-        this.deps.log.info({ epoch }, 'new fencing epoch');
-        const beforeMaster = this.deps.hooks.run('before-master', { from, to: 'MASTER', priority: this.state.effectivePriority, epoch });
-        const prepared = this.deps.beforeVips?.();
+        // A new fencing epoch, durable before anything else happens as master when the disk
+        // allows; a failed write is reported by the store's health listener and retried, and the
+        // takeover goes on (availability). Only the bound refuses: no VIP, FAULT.
+        let epoch: number;
+        try {
+          epoch = this.deps.epochs.bump();
+        } catch (err) {
+          this.epochRefused = true;
+          this.checkEpochBound(err);
+          return;
+        }
+        if (this.deps.epochs.health().persisted) this.deps.log.info({ epoch }, 'new fencing epoch');
+        else this.deps.log.error({ epoch, problem: this.deps.epochs.health().writeError }, 'new fencing epoch NOT persisted: taking over anyway, holding it in memory and retrying the write');
+        // Started now, awaited in the queue: their rejections are handled here, at once.
+        const beforeMaster = settle(() => this.deps.hooks.run('before-master', { from, to: 'MASTER', priority: this.state.effectivePriority, epoch }), (err) => {
+          this.deps.log.error({ err }, 'before-master hook could not be run; adding the VIPs anyway');
+        });
+        const beforeVips = this.deps.beforeVips;
+        const prepared = beforeVips === undefined ? undefined : settle(beforeVips, (err) => {
+          this.deps.log.error({ err }, 'preparing the load balancer rules failed; adding the VIPs anyway');
+        });
         this.enqueue('before-master hook', async () => {
           const r = await beforeMaster;
           if (r !== undefined && !r.ok) this.deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
@@ -335,12 +461,13 @@ export class InstanceRunner {
         });
         return;
       case 'announce':
+        if (this.epochRefused) return; // no VIP was added: claim nothing
         this.enqueue('gratuitous ARP', () => this.deps.announce());
         this.deps.log.debug({ reason: effect.reason }, 'announcing VIPs');
         return;
       case 'state-changed':
         this.transitionsTotal += 1;
-        this.deps.events.publish({ type: 'transition', instance: this.config.name, vrid: this.config.vrid, from: effect.from, to: effect.to, reason: effect.reason });
+        this.publish({ type: 'transition', instance: this.config.name, vrid: this.config.vrid, from: effect.from, to: effect.to, reason: effect.reason });
         this.transitions.push({ from: effect.from, to: effect.to, reason: effect.reason, at: new Date().toISOString() });
         if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
         this.deps.log.info({ from: effect.from, to: effect.to, reason: effect.reason, priority: this.state.effectivePriority }, `${effect.from} -> ${effect.to}: ${effect.reason}`);
@@ -351,6 +478,7 @@ export class InstanceRunner {
         // removed; the queue does not wait for the hook itself, and the protocol never does.
         // Results are logged and published by the agent from the runner's 'result' events.
         const hook = effect.hook;
+        if (this.epochRefused && effect.to === 'MASTER') return; // not really master: FAULT follows
         const ctx = { from: effect.from, to: effect.to, priority: this.state.effectivePriority, epoch: this.deps.epochs.current() };
         this.enqueue(`${hook} hook`, async () => {
           this.deps.hooks.run(hook, ctx).catch((err: unknown) => this.deps.log.error({ err, hook }, 'hook runner failed'));
@@ -358,6 +486,18 @@ export class InstanceRunner {
         return;
       }
     }
+  }
+
+  private epochStatus(): Pick<InstanceStatus, 'epochPersisted' | 'epochStateError'> {
+    const h = this.deps.epochs.health();
+    const problem = [this.epochLimitError, epochProblem(h)].filter((x): x is string => x !== undefined).join('; ');
+    return { epochPersisted: h.persisted, ...(problem === '' ? {} : { epochStateError: problem }) };
+  }
+
+  /** Stops the timers and the epoch store (its last pending write is tried once more). */
+  close(): void {
+    this.stopTimers();
+    this.deps.epochs.close();
   }
 
   status(): InstanceStatus {
@@ -389,6 +529,7 @@ export class InstanceRunner {
       epoch: this.deps.epochs.current(),
       maxEpochSeen: this.deps.epochs.maxSeen(),
       ...(this.lastRefreshError === undefined ? {} : { vipLeaseError: this.lastRefreshError }),
+      ...this.epochStatus(),
       maintenance: s.maintenance,
       transitionsTotal: this.transitionsTotal,
       checks: this.deps.checks(),

@@ -35,6 +35,10 @@
  *       or interfaces no longer in status() are removed.
  *   haagent_transitions_total{instance,from,to}            counter  state transitions ('transition'
  *       events).
+ *   haagent_epoch_persisted{instance}                      gauge    1 when the fencing epoch held
+ *       is on disk, 0 while its write is failing (the node runs on the epoch in memory and retries).
+ *   haagent_epoch_state_error{instance}                    gauge    1 while status() reports an
+ *       epoch file problem (failing write, corrupt file found at start, epoch bound), else 0.
  *   haagent_check_up{instance,check}                       gauge    1 healthy, 0 failing or unknown
  *       (last 'check' event; where status() instances carry `checks`, those win at scrape and
  *       checks or instances no longer in status() are removed).
@@ -195,6 +199,18 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     labelNames: ['instance'] as const,
     registers,
   });
+  const epochPersisted = new Gauge({
+    name: 'haagent_epoch_persisted',
+    help: '1 when the fencing epoch held is on disk, 0 while its write is failing.',
+    labelNames: ['instance'] as const,
+    registers,
+  });
+  const epochStateError = new Gauge({
+    name: 'haagent_epoch_state_error',
+    help: '1 while the fencing epoch file has a problem (failing write, corrupt file found at start, epoch bound).',
+    labelNames: ['instance'] as const,
+    registers,
+  });
   const advertsSent = new MirroredCounter(
     new Counter({ name: 'haagent_adverts_sent_total', help: 'VRRP advertisements sent.', labelNames: ['instance', 'vrid'] as const, registers }),
     ['instance', 'vrid'] as const,
@@ -281,6 +297,8 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     configMismatch.reset();
     isolated.reset();
     epoch.reset();
+    epochPersisted.reset();
+    epochStateError.reset();
     realServerUp.reset();
     for (const inst of status.instances) {
       for (const v of inst.services ?? []) {
@@ -290,6 +308,8 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
       configMismatch.set({ instance: inst.name }, (inst.peers ?? []).filter((p) => !p.fingerprintMatch).length);
       isolated.set({ instance: inst.name }, inst.isolated === true ? 1 : 0);
       epoch.set({ instance: inst.name }, inst.epoch);
+      epochPersisted.set({ instance: inst.name }, inst.epochPersisted === false ? 0 : 1);
+      epochStateError.set({ instance: inst.name }, inst.epochStateError === undefined ? 0 : 1);
       const vrid = String(inst.vrid);
       for (const state of STATES) instanceState.set({ instance: inst.name, vrid, state }, inst.state === state ? 1 : 0);
       priority.set({ instance: inst.name, vrid }, inst.priority);

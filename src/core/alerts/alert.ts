@@ -4,8 +4,9 @@
  *
  * Alerted: a transition into FAULT (critical) and into or out of MASTER (warning: the VIP moved),
  * a failed hook (critical for before-master and fault, warning otherwise), a failed reload
- * (warning), nftables rules that could not be applied (critical), and every `warning` event
- * (config mismatch, isolation, epoch not persisted...: critical while active, info once cleared).
+ * (warning), nftables rules that could not be applied (critical), a fencing epoch file that
+ * cannot be written or was corrupt (critical; info when it works again), and every `warning`
+ * event (config mismatch, isolation: critical while active, info once cleared).
  * Deliberately not alerted: checks and priorities (a failing check shows up as its FAULT or as
  * the VIP moving), per-packet events, maintenance (an operator asked for it).
  */
@@ -49,6 +50,8 @@ export function alertOf(ev: AgentEvent): Alert | undefined {
       return ev.ok ? undefined : make(ev, 'reload-refused', 'warning', null, `reload refused, the running config stays: ${ev.detail}`);
     case 'lb-rules':
       return ev.ok ? undefined : make(ev, 'lb-rules-failed', 'critical', null, `load balancer rules could not be applied: ${ev.detail}`);
+    case 'epoch-state':
+      return make(ev, 'epoch-state', ev.ok ? 'info' : 'critical', ev.instance, `${ev.instance}: ${ev.ok ? 'epoch file healthy again: ' : 'fencing epoch file problem: '}${ev.detail}`, !ev.ok);
     case 'warning':
       return make(ev, ev.kind, ev.active ? 'critical' : 'info', ev.instance, `${ev.instance === null ? '' : `${ev.instance}: `}${ev.active ? '' : 'cleared: '}${ev.detail}`, ev.active);
     default:

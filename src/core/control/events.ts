@@ -39,18 +39,23 @@ export type AgentEvent =
   /** The master applied its nftables rules (ok) or failed to (detail = nft's message). */
   | (Base & { readonly type: 'lb-rules'; readonly ok: boolean; readonly services: number; readonly detail: string })
   /**
+   * The fencing epoch's file: a write failed (persisted false while the held epoch is only in
+   * memory), a corrupt file was found at start, the bound was reached, or a retry worked (ok).
+   */
+  | (Base & { readonly type: 'epoch-state'; readonly instance: string; readonly ok: boolean; readonly persisted: boolean; readonly detail: string })
+  /**
    * A dangerous condition an operator must hear about that is not a transition: `kind` names it
    * (see WARNING_KINDS); `active: false` says it has cleared.
    */
   | (Base & { readonly type: 'warning'; readonly instance: string | null; readonly kind: WarningKind; readonly active: boolean; readonly detail: string });
 
 /** The conditions a `warning` event reports. */
-export const WARNING_KINDS = ['config-mismatch', 'isolated', 'epoch-not-persisted', 'state-file-corrupt'] as const;
+export const WARNING_KINDS = ['config-mismatch', 'isolated'] as const;
 export type WarningKind = (typeof WARNING_KINDS)[number];
 
 /** Every event type, in the order `haagent events --all` lists them. */
 export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
-  'transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules',
+  'transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules', 'epoch-state',
   'warning',
 ];
 

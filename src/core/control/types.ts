@@ -64,6 +64,16 @@ export interface InstanceStatus {
   readonly epoch: number;
   /** The highest epoch reported by a peer. */
   readonly maxEpochSeen: number;
+  /**
+   * The epoch held is on disk. false: its write failed (disk full, read-only...); the node acts
+   * on the epoch held in memory and retries the write (see README, fencing epochs).
+   */
+  readonly epochPersisted?: boolean;
+  /**
+   * The epoch file's problem, when there is one: the failing write (file and errno), a corrupt
+   * file found at start and where it was moved (for the life of the process), the epoch bound.
+   */
+  readonly epochStateError?: string;
   /** The last failed lease refresh, if the latest one failed. */
   readonly vipLeaseError?: string;
   /** Operator maintenance (never becomes MASTER while on). */

@@ -21,6 +21,8 @@ t.test('alertOf: FAULT is critical, the VIP moving is a warning, checks and pack
   t.match(alertOf({ at, type: 'warning', instance: 'web', kind: 'config-mismatch', active: true, detail: 'adverts from 10.0.0.2 dropped: address list differs' }), { kind: 'config-mismatch', severity: 'critical', firing: true });
   t.match(alertOf({ at, type: 'warning', instance: 'web', kind: 'isolated', active: false, detail: 'no longer isolated' }), { severity: 'info', firing: false, summary: 'web: cleared: no longer isolated' });
   t.match(alertOf({ at, type: 'reload', ok: false, detail: 'bad vrid' }), { kind: 'reload-refused', instance: null });
+  t.match(alertOf({ at, type: 'epoch-state', instance: 'web', ok: false, persisted: false, detail: 'ENOSPC' }), { kind: 'epoch-state', severity: 'critical', firing: true, summary: 'web: fencing epoch file problem: ENOSPC' });
+  t.match(alertOf({ at, type: 'epoch-state', instance: 'web', ok: true, persisted: true, detail: 'written' }), { severity: 'info', firing: false });
   t.match(alertOf({ at, type: 'lb-rules', ok: false, services: 1, detail: 'nft: not found' }), { severity: 'critical' });
 });
 

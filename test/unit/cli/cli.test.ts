@@ -1,7 +1,8 @@
 /** The CLI as a process: exit codes and messages operators see (no root needed). */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/cli/package-info.js';
 
@@ -40,18 +41,30 @@ if (!existsSync(main)) {
   });
 
   t.test('start: bad flags are refused before anything is touched', (t) => {
+    // A private directory for the socket: a world-writable one (/tmp) is refused first.
+    const sockDir = mkdtempSync(join(tmpdir(), 'hacli-'));
+    t.teardown(() => rmSync(sockDir, { recursive: true, force: true }));
+    const sock = join(sockDir, 'haagent-cli-test.sock');
     const bad = cli('start', '--interface', 'eth0', '--vip', '10.0.0.1/24', '--vrid', 'abc');
     t.equal(bad.code, 1);
     t.match(bad.err, /--vrid takes a whole number, got "abc"/);
-    const noVip = cli('start', '--interface', 'eth0', '--vrid', '5', '--socket', '/tmp/haagent-cli-test.sock');
+    const noVip = cli('start', '--interface', 'eth0', '--vrid', '5', '--socket', sock);
     t.equal(noVip.code, 2);
     t.match(noVip.err, /instances\[0\]\.vips: needs at least one address/);
     const role = cli('start', '--role', 'boss');
     t.not(role.code, 0);
     t.match(role.err, /boss.*is invalid|Allowed choices/);
-    const missing = cli('start', '--interface', 'nosuch0', '--vip', '10.0.0.1/24', '--vrid', '5', '--socket', '/tmp/haagent-cli-test.sock');
+    const missing = cli('start', '--interface', 'nosuch0', '--vip', '10.0.0.1/24', '--vrid', '5', '--socket', sock);
     t.equal(missing.code, 2, 'a missing interface is a config error');
     t.match(missing.err, /interface "nosuch0" not found/);
+    t.end();
+  });
+
+  t.test('start: a control socket directory others can write to (/tmp) is refused before the interfaces are even looked at', (t) => {
+    const r = cli('start', '--interface', 'nosuch0', '--vip', '10.0.0.1/24', '--vrid', '5', '--socket', '/tmp/haagent-cli-test.sock');
+    t.equal(r.code, 1);
+    t.match(r.err, /control socket directory \/tmp .*refusing to use it/);
+    t.notMatch(r.err, /nosuch0/);
     t.end();
   });
 }

@@ -49,3 +49,11 @@ t.test('hello drops: one line by reason when there are any, none otherwise', asy
   const text = formatStatus({ ...status(instance()), helloDrops: { 'hello-unknown-source': 12, 'hello-replay': 3 } });
   t.match(text, '\npeer hellos dropped: hello-unknown-source=12 hello-replay=3');
 });
+
+t.test('epoch file problems: a loud line naming the error; none when all is well', async (t) => {
+  const failing = formatStatus(status({ ...instance(), epoch: 7, epochPersisted: false, epochStateError: 'writing /var/lib/haagent/web.epoch.json failed (ENOSPC: no space left)' }));
+  t.match(failing, 'web: EPOCH 7 NOT PERSISTED: writing /var/lib/haagent/web.epoch.json failed (ENOSPC: no space left)');
+  const recovered = formatStatus(status({ ...instance(), epochPersisted: true, epochStateError: 'the epoch file /x/web.epoch.json was unusable (not JSON) and moved aside to /x/web.epoch.json.corrupt-1' }));
+  t.match(recovered, 'web: EPOCH STATE: the epoch file /x/web.epoch.json was unusable');
+  t.notMatch(formatStatus(status({ ...instance(), epochPersisted: true })), /EPOCH/);
+});

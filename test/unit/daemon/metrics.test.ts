@@ -311,3 +311,16 @@ t.test('haagent_hello_drops_total{reason} follows status().helloDrops, monotonic
   body = await scrape(server.url);
   t.equal(value(body, 'haagent_hello_drops_total{reason="hello-unknown-source"}'), undefined, 'series removed');
 });
+
+t.test('fencing epoch file health: persisted and error gauges follow status', async (t) => {
+  const agent = fakeAgent([instance({ epochPersisted: true })]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  let body = await scrape(server.url);
+  t.equal(value(body, 'haagent_epoch_persisted{instance="vi_1"}'), 1);
+  t.equal(value(body, 'haagent_epoch_state_error{instance="vi_1"}'), 0);
+  agent.set([instance({ epochPersisted: false, epochStateError: 'writing /var/lib/haagent/vi_1.epoch.json failed (ENOSPC: no space left)' })]);
+  body = await scrape(server.url);
+  t.equal(value(body, 'haagent_epoch_persisted{instance="vi_1"}'), 0, 'a failing write shows');
+  t.equal(value(body, 'haagent_epoch_state_error{instance="vi_1"}'), 1);
+});
