@@ -17,19 +17,26 @@ export const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 const MAX_KEY_SHOWN = 64;
 const MAX_MESSAGE_CHARS = 400;
 
+/** Control characters (a key or value may hold a newline) as escapes: a message stays one line. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (ch) => (ch === '\n' ? '\\n' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const raw of path) {
-    const seg = typeof raw === 'string' && raw.length > MAX_KEY_SHOWN ? `${raw.slice(0, MAX_KEY_SHOWN)}…` : raw;
+    const seg = typeof raw === 'string' ? oneLine(raw.length > MAX_KEY_SHOWN ? `${raw.slice(0, MAX_KEY_SHOWN)}…` : raw) : raw;
     out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
   }
   return out === '' ? '(top level)' : out;
 }
 
-/** Keeps the start and the end (where the reason usually is) of an over-long message. */
+/** One line; keeps the start and the end (where the reason usually is) of an over-long message. */
 function boundMessage(message: string): string {
-  if (message.length <= MAX_MESSAGE_CHARS) return message;
-  return `${message.slice(0, 200)} … ${message.slice(-150)}`;
+  const line = oneLine(message);
+  if (line.length <= MAX_MESSAGE_CHARS) return line;
+  return `${line.slice(0, 200)} … ${line.slice(-150)}`;
 }
 
 /**

@@ -13,7 +13,7 @@
 import { Composer, isAlias, isMap, isSeq, Lexer, LineCounter, Parser, visit, type CST, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { ConfigLimitError, LIMITS } from './limits.js';
-import { formatPath } from './collector.js';
+import { formatPath, oneLine } from './collector.js';
 import { validateConfig, type Locator, type PathSegment, type ValidateResult } from './validate.js';
 
 export type YamlReadResult =
@@ -154,7 +154,7 @@ export function readConfigYaml(text: string): YamlReadResult {
     const errors = doc.errors.slice(0, MAX_SYNTAX_ERRORS).map((e) => {
       const at = lines.linePos(e.pos[0]);
       // The package's messages are one line without prettyErrors; keep only that line regardless.
-      const message = (e.message.split('\n')[0] ?? '').replace(/:$/, '') || 'syntax error';
+      const message = oneLine((e.message.split('\n')[0] ?? '').replace(/:$/, '').slice(0, 300)) || 'syntax error';
       return new ConfigError(YAML_PATH, `${message} (column ${at.col})`, at.line);
     });
     if (doc.errors.length > MAX_SYNTAX_ERRORS) errors.push(new ConfigError(YAML_PATH, `${doc.errors.length - MAX_SYNTAX_ERRORS} more syntax error(s) not shown`));
@@ -171,7 +171,7 @@ export function readConfigYaml(text: string): YamlReadResult {
     // that names no earlier anchor; anything it throws becomes one line here.
     const detail = err instanceof Error ? err.message : String(err);
     if (/resource exhaustion/i.test(detail)) return { ok: false, errors: [new ConfigLimitError(YAML_PATH, bomb)] };
-    return { ok: false, errors: [new ConfigError(YAML_PATH, `cannot be read: ${(detail.split('\n')[0] ?? '').slice(0, 200)}`)] };
+    return { ok: false, errors: [new ConfigError(YAML_PATH, `cannot be read: ${oneLine((detail.split('\n')[0] ?? '').slice(0, 200))}`)] };
   }
   if (tooManyValues(raw)) {
     return { ok: false, errors: [new ConfigLimitError(YAML_PATH, aliases > 0 ? bomb : `has more than ${LIMITS.yamlValues} values`)] };

@@ -123,7 +123,7 @@ if (!existsSync(main)) {
     writeFileSync(big, '');
     truncateSync(big, LIMITS.configBytes + 1);
     const expect: Array<[string, RegExp]> = [
-      ['syntax.yaml', /^haagent: .*syntax\.yaml: \d problem\(s\):\n(  - \(yaml\) \(line \d+\): [^\n]+ \(column \d+\)\n)+$/],
+      ['syntax.yaml', /^haagent: .*syntax\.yaml: \d problem\(s\):\n( {2}- \(yaml\) \(line \d+\): [^\n]+ \(column \d+\)\n)+$/],
       ['bomb.yaml', /^haagent: .*bomb\.yaml: 1 problem\(s\):\n {2}- \(yaml\): its aliases expand too much \(an "alias bomb"\?\)[^\n]*\n$/],
       ['vips.yaml', /^haagent: .*vips\.yaml: 1 problem\(s\):\n {2}- instances\[0\]\.vips \(line 5\): has more than 1024 entries[^\n]*\n$/],
       ['big.yaml', /^haagent: config file .*big\.yaml is 1048577 bytes, over the limit of 1 MiB; refused before reading\n$/],
@@ -134,7 +134,7 @@ if (!existsSync(main)) {
       const r = cli('check-config', join(dir, name));
       t.equal(r.code, 2, name);
       t.match(r.err, err, name);
-      t.notMatch(r.err, /unexpected error|    at /, `${name}: no stack`);
+      t.notMatch(r.err, /unexpected error| {4}at /, `${name}: no stack`);
     }
     t.end();
   });
