@@ -64,6 +64,16 @@ function openPath(stack: readonly CST.Token[], end: number): PathSegment[] {
   return path;
 }
 
+/** Where the open collection at `stack[i]` starts: its key when it is a mapping's value. */
+function openOffset(stack: readonly CST.Token[], i: number): number | undefined {
+  const parent = stack[i - 1];
+  if (parent?.type === 'block-map' || parent?.type === 'flow-collection') {
+    const key = parent.items[parent.items.length - 1]?.key;
+    if (key !== undefined && key !== null) return key.offset;
+  }
+  return stack[i]?.offset;
+}
+
 type Tokens = { ok: true; tokens: CST.Token[] } | { ok: false; error: ConfigError };
 
 /**
@@ -75,8 +85,8 @@ function boundedTokens(text: string, lines: LineCounter): Tokens {
   const parser = new Parser(lines.addNewLine);
   lines.addNewLine(0); // what Parser.parse() does at the start of input
   const tokens: CST.Token[] = [];
-  const over = (at: number, message: string): Tokens => ({
-    ok: false, error: new ConfigLimitError(formatPath(openPath(parser.stack, at)), message, lines.linePos(parser.offset).line),
+  const over = (at: number, message: string, offset: number): Tokens => ({
+    ok: false, error: new ConfigLimitError(formatPath(openPath(parser.stack, at)), message, lines.linePos(offset).line),
   });
   let documents = 0;
   const take = (tok: CST.Token): boolean => {
@@ -90,11 +100,11 @@ function boundedTokens(text: string, lines: LineCounter): Tokens {
     }
     const stack = parser.stack;
     // The stack holds the document and every open collection or scalar, outermost first.
-    if (stack.length > LIMITS.yamlDepth) return over(LIMITS.yamlDepth, `YAML nesting is deeper than ${LIMITS.yamlDepth} levels`);
+    if (stack.length > LIMITS.yamlDepth) return over(LIMITS.yamlDepth, `YAML nesting is deeper than ${LIMITS.yamlDepth} levels`, parser.offset);
     for (let i = 0; i < stack.length; i += 1) {
       const open = stack[i];
       if (open !== undefined && 'items' in open && open.items.length > LIMITS.yamlEntries) {
-        return over(i, `has more than ${LIMITS.yamlEntries} entries (the limit for any YAML list or mapping)`);
+        return over(i, `has more than ${LIMITS.yamlEntries} entries (the limit for any YAML list or mapping)`, openOffset(stack, i) ?? parser.offset);
       }
     }
   }
