@@ -1,7 +1,9 @@
 /**
  * Raw (parsed YAML or CLI flags) -> validated, frozen AgentConfig. Every problem becomes a
  * ConfigError carrying the key path (`instances[0].vrid`) and, when a locator is given, the
- * line in the file. All problems are collected, not just the first.
+ * line in the file. All problems are collected, not just the first (up to a bound, see
+ * Collector). Every list is checked against its bound (LIMITS) before its entries are parsed, and
+ * duplicates are found with sets and maps, so the work stays linear in the input.
  *
  * Deliberately not checked here: whether interfaces exist (the daemon checks before it touches
  * any address), and cross-host consistency (peers compare fingerprints at run time).
