@@ -2,14 +2,16 @@
  * Where `start` and `check-config` get their configuration: a YAML file (--config, or the
  * default path when it exists), or the flags alone for the simple one-instance case. Flags given
  * explicitly override the file's values for every instance; --role fills in a role where the
- * file sets none.
+ * file sets none. The file is read once (refused over its size bound before reading) and parsed
+ * once; the flags are merged into the parsed document before it is validated.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { HaagentError, type ConfigError } from '../core/errors.js';
+import { isRecord } from '../core/config/collector.js';
 import { DEFAULT_CONFIG_PATH, type AgentConfig } from '../core/config/types.js';
-import { validateConfig, type ValidateResult } from '../core/config/validate.js';
-import { parseConfigYaml } from '../core/config/yaml.js';
-import { parse as parseYaml } from 'yaml';
+import { validateConfig, type Locator, type ValidateResult } from '../core/config/validate.js';
+import { readConfigYaml } from '../core/config/yaml.js';
+import { readConfigFile } from './config-file.js';
 
 export interface StartFlags {
   config?: string;
@@ -29,9 +31,14 @@ export interface StartFlags {
   name?: string;
 }
 
+/**
+ * A config that cannot be used, with every problem found. Its code is HA_ERR_LIMIT when a
+ * problem is over a bound (size, count, depth), HA_ERR_CONFIG otherwise.
+ */
 export class ConfigInvalidError extends HaagentError {
   constructor(readonly source: string, readonly errors: readonly ConfigError[]) {
-    super('HA_ERR_CONFIG', `${source}: ${errors.length} problem(s):\n${errors.map((e) => `  - ${e.message}`).join('\n')}`);
+    super(errors.some((e) => e.code === 'HA_ERR_LIMIT') ? 'HA_ERR_LIMIT' : 'HA_ERR_CONFIG',
+      `${source}: ${errors.length} problem(s):\n${errors.map((e) => `  - ${e.message}`).join('\n')}`);
   }
 }
 
@@ -59,39 +66,61 @@ function flagOverrides(f: StartFlags, explicitPreempt: boolean): Record<string, 
   return o;
 }
 
+/** Keys the top level takes from flags, in config-file spelling. */
+function topOverrides(f: StartFlags): Record<string, unknown> {
+  return {
+    ...(f.socket !== undefined ? { socket: f.socket } : {}),
+    ...(f.stateDir !== undefined ? { 'state-dir': f.stateDir } : {}),
+  };
+}
+
+/**
+ * The parsed document with the flags merged in (a copy; the document is not changed), and a
+ * locator that gives no file line for a value that came from a flag.
+ */
+function mergeFlags(raw: unknown, locate: Locator, f: StartFlags, overrides: Record<string, unknown>): { raw: unknown; locate: Locator } {
+  const top = topOverrides(f);
+  if (Object.keys(overrides).length === 0 && f.role === undefined && Object.keys(top).length === 0) return { raw, locate };
+  if (!isRecord(raw)) return { raw, locate }; // validation reports the document's shape
+  const list = raw['instances'];
+  const instances = Array.isArray(list)
+    ? list.map((i: unknown) => (isRecord(i) ? { ...(f.role !== undefined && i['role'] === undefined ? { role: f.role } : {}), ...i, ...overrides } : i))
+    : list;
+  const merged = { ...raw, ...top, ...(instances === undefined ? {} : { instances }) };
+  const fromFlags: Locator = (path) => {
+    const [first, , key] = path;
+    if (path.length === 1 && typeof first === 'string' && first in top) return undefined;
+    if (first === 'instances' && typeof key === 'string' && key in overrides) return undefined;
+    return locate(path);
+  };
+  return { raw: merged, locate: fromFlags };
+}
+
+/**
+ * The validated config and where it came from. Throws HaagentError (never anything else for a
+ * bad file): ConfigInvalidError listing every problem (HA_ERR_CONFIG, or HA_ERR_LIMIT when one
+ * is over a bound), HA_ERR_CONFIG / HA_ERR_LIMIT from reading the file, HA_ERR_INVALID_ARGUMENT
+ * for a malformed flag.
+ */
 export function loadConfig(f: StartFlags, explicitPreempt: boolean): { config: AgentConfig; source: string } {
   const overrides = flagOverrides(f, explicitPreempt);
   const path = f.config ?? (existsSync(DEFAULT_CONFIG_PATH) && f.interface === undefined ? DEFAULT_CONFIG_PATH : undefined);
   let result: ValidateResult;
   let source: string;
   if (path !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (cause) {
-      throw new HaagentError('HA_ERR_CONFIG', `cannot read config file ${path}: ${(cause as Error).message}`, { cause });
-    }
+    const text = readConfigFile(path);
     source = path;
-    result = parseConfigYaml(text);
-    if (result.ok && (Object.keys(overrides).length > 0 || f.role !== undefined || f.socket !== undefined || f.stateDir !== undefined)) {
-      // Re-validate with the overrides merged into the raw document (same checks, same paths).
-      const raw = parseYaml(text) as { instances?: Record<string, unknown>[]; socket?: string };
-      raw.instances = (raw.instances ?? []).map((i) => ({ ...(f.role !== undefined && i['role'] === undefined ? { role: f.role } : {}), ...i, ...overrides }));
-      if (f.socket !== undefined) raw.socket = f.socket;
-      if (f.stateDir !== undefined) (raw as Record<string, unknown>)['state-dir'] = f.stateDir;
-      result = validateConfig(raw);
-    }
+    const doc = readConfigYaml(text);
+    if (!doc.ok) throw new ConfigInvalidError(source, doc.errors);
+    const merged = mergeFlags(doc.raw, doc.locate, f, overrides);
+    result = validateConfig(merged.raw, merged.locate);
   } else {
     if (f.interface === undefined) {
       throw new HaagentError('HA_ERR_CONFIG', `no config: ${DEFAULT_CONFIG_PATH} does not exist and no --config or --interface was given (try: haagent start --interface eth1 --external eth0 --vip 192.0.2.10/24 --vrid 51)`);
     }
     source = 'command-line flags';
     const inst = { ...(f.role !== undefined ? { role: f.role } : {}), ...overrides };
-    result = validateConfig({
-      ...(f.socket !== undefined ? { socket: f.socket } : {}),
-      ...(f.stateDir !== undefined ? { 'state-dir': f.stateDir } : {}),
-      instances: [inst],
-    });
+    result = validateConfig({ ...topOverrides(f), instances: [inst] });
   }
   if (!result.ok) throw new ConfigInvalidError(source, result.errors);
   return { config: result.config, source };

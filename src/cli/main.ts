@@ -16,7 +16,9 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 function fail(err: unknown): never {
   if (err instanceof HaagentError) {
     process.stderr.write(`haagent: ${err.message}\n`);
-    process.exit(err instanceof ConfigInvalidError || err.code === 'HA_ERR_CONFIG' ? 2 : err.code === 'HA_ERR_NO_AGENT' ? 3 : 1);
+    // 2: the config (or an input over a bound) is refused; nothing was started or changed.
+    const refused = err instanceof ConfigInvalidError || err.code === 'HA_ERR_CONFIG' || err.code === 'HA_ERR_LIMIT';
+    process.exit(refused ? 2 : err.code === 'HA_ERR_NO_AGENT' ? 3 : 1);
   }
   process.stderr.write(`haagent: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);

@@ -3,8 +3,9 @@
  * than the interval), rise 2, fall 2, weight 0 (a failing check means FAULT unless a weight says
  * how much to lower the priority instead).
  */
-import { Collector, isRecord, type PathSegment } from './collector.js';
+import { Collector, isRecord, shown, type PathSegment } from './collector.js';
 import { parseIpAddress } from './cidr.js';
+import { LIMITS } from './limits.js';
 import type { CheckConfig, CheckType } from './types.js';
 
 const TYPES: readonly CheckType[] = ['http', 'tcp', 'exec', 'interface', 'file'];
@@ -18,10 +19,12 @@ const TYPE_KEYS: Readonly<Record<CheckType, readonly string[]>> = {
 };
 
 export function argv(c: Collector, raw: unknown, path: readonly PathSegment[]): readonly string[] | undefined {
-  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((a) => typeof a === 'string')) {
-    return c.fail(path, 'must be a non-empty list of strings (an argument vector; no shell is used)');
-  }
+  if (!Array.isArray(raw) || raw.length === 0) return c.fail(path, 'must be a non-empty list of strings (an argument vector; no shell is used)');
+  if (!c.withinBound(raw, LIMITS.argv, path, 'arguments')) return undefined;
+  if (!raw.every((a) => typeof a === 'string')) return c.fail(path, 'must be a non-empty list of strings (an argument vector; no shell is used)');
   const args = raw as string[];
+  const long = args.findIndex((a) => a.length > LIMITS.stringChars);
+  if (long >= 0) return c.limit([...path, long], `is ${args[long]?.length ?? 0} characters long, over the limit of ${LIMITS.stringChars}`);
   if (!(args[0] ?? '').startsWith('/')) return c.fail([...path, 0], `"${args[0] ?? ''}" must be an absolute path (no PATH lookup, no shell)`);
   return Object.freeze([...args]);
 }
@@ -30,7 +33,7 @@ function check(c: Collector, raw: unknown, path: readonly PathSegment[], index: 
   if (!isRecord(raw)) return c.fail(path, 'must be a mapping with at least name and type');
   const type = raw['type'];
   if (typeof type !== 'string' || !(TYPES as readonly string[]).includes(type)) {
-    return c.fail([...path, 'type'], `must be one of ${TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+    return c.fail([...path, 'type'], `must be one of ${TYPES.join(', ')}, got ${shown(type)}`);
   }
   const t = type as CheckType;
   c.unknownKeys(raw, new Set([...COMMON_KEYS, ...TYPE_KEYS[t]]), path);
@@ -55,6 +58,7 @@ function check(c: Collector, raw: unknown, path: readonly PathSegment[], index: 
       if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) return c.fail([...path, 'url'], `"${url}" is not an http(s) URL`);
       const statusRaw = raw['expect-status'] ?? [200];
       const list = Array.isArray(statusRaw) ? statusRaw : [statusRaw];
+      if (!c.withinBound(list, LIMITS.expectStatus, [...path, 'expect-status'], 'status codes')) return undefined;
       if (!list.every((s) => Number.isInteger(s) && (s as number) >= 100 && (s as number) <= 599)) {
         return c.fail([...path, 'expect-status'], 'must be a status code or a list of them (100..599)');
       }
@@ -92,11 +96,14 @@ export function parseChecks(c: Collector, raw: unknown, path: readonly PathSegme
     c.fail(path, 'must be a list of checks');
     return Object.freeze([]);
   }
+  if (!c.withinBound(raw, LIMITS.checks, path, 'checks')) return Object.freeze([]);
   const out: CheckConfig[] = [];
+  const names = new Set<string>();
   raw.forEach((r, i) => {
     const chk = check(c, r, [...path, i], i);
     if (chk === undefined) return;
-    if (out.some((o) => o.name === chk.name)) c.fail([...path, i, 'name'], `check name "${chk.name}" is used twice`);
+    if (names.has(chk.name)) c.fail([...path, i, 'name'], `check name "${chk.name}" is used twice`);
+    names.add(chk.name);
     out.push(chk);
   });
   return Object.freeze(out);

@@ -1,9 +1,12 @@
 /**
  * Collects config problems with their key path and line while validating, so every problem is
- * reported at once. Typed readers return undefined (and record an error) for a bad value.
+ * reported at once (up to LIMITS.reportedProblems; the rest are counted in one closing line).
+ * Typed readers return undefined (and record an error) for a bad value. Messages are bounded:
+ * a long key or value is shortened, so an error line never echoes a huge input.
  */
 import { ConfigError } from '../errors.js';
 import { parseDurationMs } from './duration.js';
+import { ConfigLimitError, LIMITS } from './limits.js';
 
 export type PathSegment = string | number;
 /** Maps a key path to a 1-based line number in the source, when known. */
@@ -11,10 +14,40 @@ export type Locator = (path: readonly PathSegment[]) => number | undefined;
 
 export const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
+const MAX_KEY_SHOWN = 64;
+const MAX_MESSAGE_CHARS = 400;
+
+/** Control characters (a key or value may hold a newline) as escapes: a message stays one line. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (ch) => (ch === '\n' ? '\\n' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  for (const raw of path) {
+    const seg = typeof raw === 'string' ? oneLine(raw.length > MAX_KEY_SHOWN ? `${raw.slice(0, MAX_KEY_SHOWN)}…` : raw) : raw;
+    out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  }
   return out === '' ? '(top level)' : out;
+}
+
+/** One line; keeps the start and the end (where the reason usually is) of an over-long message. */
+function boundMessage(message: string): string {
+  const line = oneLine(message);
+  if (line.length <= MAX_MESSAGE_CHARS) return line;
+  return `${line.slice(0, 200)} … ${line.slice(-150)}`;
+}
+
+/**
+ * A value as an error message shows it: JSON for a scalar (shortened when long), "a list" or
+ * "a mapping" for a collection (never serialised: an aliased one may expand enormously).
+ */
+export function shown(v: unknown): string {
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === 'object' && v !== null) return 'a mapping';
+  if (typeof v === 'string' && v.length > MAX_KEY_SHOWN) return `${JSON.stringify(v.slice(0, MAX_KEY_SHOWN))}…`;
+  return JSON.stringify(v) ?? String(v);
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -23,11 +56,38 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 
 export class Collector {
   readonly errors: ConfigError[] = [];
+  /** Problems found beyond LIMITS.reportedProblems (not located, not kept). */
+  private omitted = 0;
   constructor(private readonly locate: Locator) {}
 
   fail(path: readonly PathSegment[], message: string): undefined {
-    this.errors.push(new ConfigError(formatPath(path), message, this.locate(path)));
+    if (this.errors.length >= LIMITS.reportedProblems) this.omitted += 1;
+    else this.errors.push(new ConfigError(formatPath(path), boundMessage(message), this.locate(path)));
     return undefined;
+  }
+
+  /** An over-a-bound problem (code HA_ERR_LIMIT). */
+  limit(path: readonly PathSegment[], message: string): undefined {
+    if (this.errors.length >= LIMITS.reportedProblems) this.omitted += 1;
+    else this.errors.push(new ConfigLimitError(formatPath(path), boundMessage(message), this.locate(path)));
+    return undefined;
+  }
+
+  /** The problems to report: the kept ones, and one line counting those left out. */
+  report(): readonly ConfigError[] {
+    if (this.omitted === 0) return this.errors;
+    return [...this.errors, new ConfigError('(more)', `${this.omitted} more problem(s) not shown; fix the ones above first`)];
+  }
+
+  /**
+   * Refuses a list longer than `max` with one problem (before any entry is looked at), so a
+   * huge list costs one message, not one per entry. True when the list is within the bound.
+   * `why` says where the bound comes from when it is not obvious.
+   */
+  withinBound(list: readonly unknown[], max: number, path: readonly PathSegment[], what: string, why = ''): boolean {
+    if (list.length <= max) return true;
+    this.limit(path, `has ${list.length} ${what}, over the limit of ${max}${why === '' ? '' : ` (${why})`}`);
+    return false;
   }
 
   unknownKeys(obj: Record<string, unknown>, allowed: ReadonlySet<string>, path: readonly PathSegment[]): void {
@@ -40,7 +100,7 @@ export class Collector {
     const v = obj[key];
     if (v === undefined) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      return this.fail([...path, key], `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      return this.fail([...path, key], `must be an integer from ${min} to ${max}, got ${shown(v)}`);
     }
     return v;
   }
@@ -48,14 +108,15 @@ export class Collector {
   bool(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): boolean | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'boolean') return this.fail([...path, key], `must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') return this.fail([...path, key], `must be true or false, got ${shown(v)}`);
     return v;
   }
 
   str(obj: Record<string, unknown>, key: string, path: readonly PathSegment[]): string | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v === '') return this.fail([...path, key], `must be a non-empty string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || v === '') return this.fail([...path, key], `must be a non-empty string, got ${shown(v)}`);
+    if (v.length > LIMITS.stringChars) return this.limit([...path, key], `is ${v.length} characters long, over the limit of ${LIMITS.stringChars}`);
     return v;
   }
 

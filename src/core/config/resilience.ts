@@ -3,7 +3,8 @@
  * breakers) and `vip-lifetime` (kernel lifetime of the VIPs while master).
  */
 import { parseIpAddress } from './cidr.js';
-import { Collector, isRecord, type PathSegment } from './collector.js';
+import { Collector, isRecord, shown, type PathSegment } from './collector.js';
+import { LIMITS } from './limits.js';
 import type { AddressFamily } from '../fsm/types.js';
 import type { PathConfig, WitnessConfig } from './types.js';
 
@@ -13,7 +14,9 @@ export function parsePaths(c: Collector, raw: unknown, path: readonly PathSegmen
     c.fail(path, 'must be a list like [{ interface: eth0, peer: 192.0.2.2 }]');
     return Object.freeze([]);
   }
+  if (!c.withinBound(raw, LIMITS.paths, path, 'paths')) return Object.freeze([]);
   const out: PathConfig[] = [];
+  const seen = new Set<string>();
   raw.forEach((r, i) => {
     const p = [...path, i];
     if (!isRecord(r)) return c.fail(p, 'must be a mapping { interface, peer }');
@@ -25,7 +28,9 @@ export function parsePaths(c: Collector, raw: unknown, path: readonly PathSegmen
     const peer = peerText === undefined ? undefined : parseIpAddress(peerText);
     if (peer !== undefined && !peer.ok) c.fail([...p, 'peer'], peer.reason);
     if (iface !== undefined && peer?.ok === true) {
-      if (out.some((o) => o.interface === iface && o.peer === peer.address)) c.fail(p, `path ${iface} -> ${peer.address} is listed twice`);
+      const key = `${iface} ${peer.address}`;
+      if (seen.has(key)) c.fail(p, `path ${iface} -> ${peer.address} is listed twice`);
+      seen.add(key);
       out.push(Object.freeze({ interface: iface, peer: peer.address }));
     }
     return undefined;
@@ -39,6 +44,7 @@ export function parseWitness(c: Collector, raw: unknown, path: readonly PathSegm
     c.fail(path, 'must be a list like [{ type: icmp, address: 192.0.2.1 }]');
     return Object.freeze([]);
   }
+  if (!c.withinBound(raw, LIMITS.witnesses, path, 'witnesses')) return Object.freeze([]);
   const out: WitnessConfig[] = [];
   raw.forEach((r, i) => {
     const p = [...path, i];
@@ -68,7 +74,7 @@ export function parseWitness(c: Collector, raw: unknown, path: readonly PathSegm
       out.push(Object.freeze({ type, url }));
       return undefined;
     }
-    return c.fail([...p, 'type'], `must be icmp, tcp or http, got ${JSON.stringify(type)}`);
+    return c.fail([...p, 'type'], `must be icmp, tcp or http, got ${shown(type)}`);
   });
   return Object.freeze(out);
 }

@@ -6,7 +6,8 @@
  */
 import { parseChecks } from './checks.js';
 import { parseIpAddress } from './cidr.js';
-import { Collector, isRecord, type PathSegment } from './collector.js';
+import { Collector, isRecord, shown, type PathSegment } from './collector.js';
+import { LIMITS } from './limits.js';
 import type { CheckConfig } from './types.js';
 import { hostPort } from '../packet/ip.js';
 import { serviceName } from '../lb/name.js';
@@ -65,35 +66,41 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     c.fail(path, 'must be a list of virtual services');
     return Object.freeze([]);
   }
+  if (!c.withinBound(raw, LIMITS.virtualServices, path, 'virtual services')) return Object.freeze([]);
   const vipAddresses = vips.map((v) => v.split('/')[0] ?? v);
+  const vipSet = new Set(vipAddresses);
   const out: VirtualServiceConfig[] = [];
+  const defined = new Set<string>();
   raw.forEach((r, i) => {
     const p = [...path, i];
     if (!isRecord(r)) return c.fail(p, 'must be a mapping { port, real-servers, ... }');
     c.unknownKeys(r, new Set(['mode', 'vip', 'port', 'protocol', 'scheduler', 'real-servers', 'snat']), p);
     const mode = r['mode'] ?? 'nftables';
-    if (mode !== 'nftables' && mode !== 'proxy') return c.fail([...p, 'mode'], `must be nftables or proxy, got ${JSON.stringify(mode)}`);
+    if (mode !== 'nftables' && mode !== 'proxy') return c.fail([...p, 'mode'], `must be nftables or proxy, got ${shown(mode)}`);
     const vipText = c.str(r, 'vip', p) ?? vipAddresses[0];
     if (vipText === undefined) return c.fail([...p, 'vip'], 'the instance has no VIP');
     const vip = parseIpAddress(vipText);
     if (!vip.ok) return c.fail([...p, 'vip'], vip.reason);
-    if (!vipAddresses.includes(vip.address)) return c.fail([...p, 'vip'], `${vip.address} is not one of this instance's VIPs (${vipAddresses.join(', ')})`);
+    if (!vipSet.has(vip.address)) return c.fail([...p, 'vip'], `${vip.address} is not one of this instance's VIPs (${vipAddresses.join(', ')})`);
     const port = c.int(r, 'port', p, 1, 65535);
     if (port === undefined) return r['port'] === undefined ? c.fail([...p, 'port'], 'is required') : undefined;
     const protocol = r['protocol'] ?? 'tcp';
-    if (protocol !== 'tcp') c.fail([...p, 'protocol'], `only tcp is balanced, got ${JSON.stringify(protocol)}`);
+    if (protocol !== 'tcp') c.fail([...p, 'protocol'], `only tcp is balanced, got ${shown(protocol)}`);
     const scheduler = r['scheduler'] ?? 'round-robin';
     if (typeof scheduler !== 'string' || !(SCHEDULERS as readonly string[]).includes(scheduler)) {
-      return c.fail([...p, 'scheduler'], `must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(scheduler)}`);
+      return c.fail([...p, 'scheduler'], `must be one of ${SCHEDULERS.join(', ')}, got ${shown(scheduler)}`);
     }
     const list = c.list(r, 'real-servers', p);
     if (list === undefined || list.length === 0) return c.fail([...p, 'real-servers'], 'needs at least one real server');
+    if (!c.withinBound(list, LIMITS.realServers, [...p, 'real-servers'], 'real servers')) return undefined;
     const servers = list.map((s, j) => realServer(c, s, [...p, 'real-servers', j], port, vip.family)).filter((s): s is RealServerConfig => s !== undefined);
     const snatText = c.str(r, 'snat', p);
     const snat = snatText === undefined ? undefined : parseIpAddress(snatText);
     if (snat !== undefined && !snat.ok) c.fail([...p, 'snat'], snat.reason);
     if (snat?.ok === true && snat.family !== vip.family) c.fail([...p, 'snat'], `${snat.address} is IPv${snat.family} but the VIP is IPv${vip.family}`);
-    if (out.some((o) => o.vip === vip.address && o.port === port)) c.fail(p, `${serviceName({ vip: vip.address, port, protocol: 'tcp' })} is defined twice`);
+    const name = serviceName({ vip: vip.address, port, protocol: 'tcp' });
+    if (defined.has(name)) c.fail(p, `${name} is defined twice`);
+    defined.add(name);
     out.push(Object.freeze({
       mode, vip: vip.address, port, protocol: 'tcp', scheduler: scheduler as SchedulerName,
       realServers: Object.freeze(servers), snat: snat?.ok === true ? snat.address : undefined,

@@ -1,13 +1,16 @@
 /**
  * Raw (parsed YAML or CLI flags) -> validated, frozen AgentConfig. Every problem becomes a
  * ConfigError carrying the key path (`instances[0].vrid`) and, when a locator is given, the
- * line in the file. All problems are collected, not just the first.
+ * line in the file. All problems are collected, not just the first (up to a bound, see
+ * Collector). Every list is checked against its bound (LIMITS) before its entries are parsed, and
+ * duplicates are found with sets and maps, so the work stays linear in the input.
  *
  * Deliberately not checked here: whether interfaces exist (the daemon checks before it touches
  * any address), and cross-host consistency (peers compare fingerprints at run time).
  */
 import { ConfigError } from '../errors.js';
-import { Collector, formatPath, isRecord, type Locator, type PathSegment } from './collector.js';
+import { Collector, formatPath, isRecord, shown, type Locator, type PathSegment } from './collector.js';
+import { LIMITS } from './limits.js';
 import { parseCidr, parseIpAddress } from './cidr.js';
 import { ROLE_DEFAULTS, ROLES } from './roles.js';
 import { parseChecks } from './checks.js';
@@ -80,7 +83,7 @@ function auth(c: Collector, raw: unknown, version: VrrpVersion, path: readonly P
   const type = raw['type'] ?? 'none';
   if (type === 'none') return { type: 'none' };
   if (type !== 'pass') {
-    c.fail([...path, 'type'], `must be "none" or "pass", got ${JSON.stringify(type)}`);
+    c.fail([...path, 'type'], `must be "none" or "pass", got ${shown(type)}`);
     return { type: 'none' };
   }
   if (version !== 2) c.fail([...path, 'type'], 'authentication exists only in VRRPv2 (RFC 3768); RFC 5798 removed it');
@@ -117,11 +120,15 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
 
   const vrid = c.int(raw, 'vrid', path, 1, 255);
   if (raw['vrid'] === undefined) c.fail([...path, 'vrid'], 'is required (1..255; must match on both hosts)');
-  const name = c.str(raw, 'name', path) ?? `vrid${vrid ?? index}`;
+  let name = c.str(raw, 'name', path) ?? `vrid${vrid ?? index}`;
+  if (name.length > LIMITS.nameChars) {
+    c.limit([...path, 'name'], `is ${name.length} characters long, over the limit of ${LIMITS.nameChars}`);
+    name = `vrid${vrid ?? index}`;
+  }
   const roleRaw = raw['role'] ?? 'auto';
   let role: Role = 'auto';
   if (typeof roleRaw === 'string' && (ROLES as readonly string[]).includes(roleRaw)) role = roleRaw as Role;
-  else c.fail([...path, 'role'], `must be one of ${ROLES.join(', ')}, got ${JSON.stringify(roleRaw)}`);
+  else c.fail([...path, 'role'], `must be one of ${ROLES.join(', ')}, got ${shown(roleRaw)}`);
 
   const iface = c.ifname(raw, 'interface', path);
   if (raw['interface'] === undefined) c.fail([...path, 'interface'], 'is required (the NIC that carries heartbeats)');
@@ -130,26 +137,31 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   const versionRaw = raw['vrrp-version'] ?? 3;
   let version: VrrpVersion = 3;
   if (versionRaw === 2 || versionRaw === 3) version = versionRaw;
-  else c.fail([...path, 'vrrp-version'], `must be 2 or 3, got ${JSON.stringify(versionRaw)}`);
+  else c.fail([...path, 'vrrp-version'], `must be 2 or 3, got ${shown(versionRaw)}`);
 
-  const vipsRaw = c.list(raw, 'vips', path) ?? [];
-  if (raw['vips'] === undefined || vipsRaw.length === 0) c.fail([...path, 'vips'], 'needs at least one address in CIDR form, e.g. 192.0.2.10/24');
+  const vipsListed = c.list(raw, 'vips', path) ?? [];
+  if (raw['vips'] === undefined || (Array.isArray(raw['vips']) && raw['vips'].length === 0)) c.fail([...path, 'vips'], 'needs at least one address in CIDR form, e.g. 192.0.2.10/24');
+  // The count is checked before any entry is parsed: a huge list costs one message.
+  const vipsRaw = c.withinBound(vipsListed, LIMITS.vips, [...path, 'vips'], 'addresses', 'one advertisement carries at most 255') ? vipsListed : [];
   const vips: string[] = [];
+  const vipSet = new Set<string>();
   let family: AddressFamily | undefined;
   vipsRaw.forEach((v, i) => {
     const r = typeof v === 'string' ? parseCidr(v) : { ok: false as const, reason: 'must be a string like 192.0.2.10/24' };
     if (!r.ok) return c.fail([...path, 'vips', i], r.reason);
     if (family !== undefined && r.family !== family) return c.fail([...path, 'vips', i], 'mixes IPv4 and IPv6; use one instance per address family (RFC 5798 §5.2.9)');
     family ??= r.family;
-    if (vips.includes(r.cidr)) return c.fail([...path, 'vips', i], `${r.cidr} is listed twice`);
+    if (vipSet.has(r.cidr)) return c.fail([...path, 'vips', i], `${r.cidr} is listed twice`);
+    vipSet.add(r.cidr);
     vips.push(r.cidr);
     return undefined;
   });
   if (family === 6 && version === 2) c.fail([...path, 'vrrp-version'], 'VRRPv2 carries IPv4 only; IPv6 VIPs need vrrp-version: 3');
-  if (vips.length > 255) c.fail([...path, 'vips'], 'at most 255 addresses fit one advertisement');
 
   const peers: string[] = [];
-  (c.list(raw, 'peers', path) ?? []).forEach((p, i) => {
+  const peersListed = c.list(raw, 'peers', path) ?? [];
+  const peersRaw = c.withinBound(peersListed, LIMITS.peers, [...path, 'peers'], 'peers') ? peersListed : [];
+  peersRaw.forEach((p, i) => {
     const r = typeof p === 'string' ? parseIpAddress(p) : { ok: false as const, reason: 'must be an IP address string' };
     if (!r.ok) return c.fail([...path, 'peers', i], r.reason);
     if (family !== undefined && r.family !== family) return c.fail([...path, 'peers', i], `is IPv${r.family} but the VIPs are IPv${family}`);
@@ -214,23 +226,27 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   const c = new Collector(locate);
   if (!isRecord(raw)) {
     c.fail([], 'the config must be a mapping with an "instances" list');
-    return { ok: false, errors: c.errors };
+    return { ok: false, errors: c.report() };
   }
   c.unknownKeys(raw, TOP_KEYS, []);
   const socketPath = c.str(raw, 'socket', []) ?? DEFAULT_SOCKET_PATH;
   if (!socketPath.startsWith('/')) c.fail(['socket'], 'must be an absolute path');
   const list = c.list(raw, 'instances', []);
   if (list === undefined || list.length === 0) c.fail(['instances'], 'needs at least one instance');
-  const instances = (list ?? []).map((r, i) => instance(c, r, i)).filter((x): x is InstanceConfig => x !== undefined);
+  // The count is checked before any instance is parsed: a huge list costs one message.
+  const listed = list !== undefined && c.withinBound(list, LIMITS.instances, ['instances'], 'instances') ? list : [];
+  const instances = listed.map((r, i) => instance(c, r, i)).filter((x): x is InstanceConfig => x !== undefined);
 
-  const seen = new Map<string, number>();
+  const vridUsers = new Map<string, number>();
+  const nameUsers = new Map<string, number>();
   instances.forEach((inst, i) => {
     const key = `${inst.interface}/${inst.family}/${inst.vrid}`;
-    const prev = seen.get(key);
+    const prev = vridUsers.get(key);
     if (prev !== undefined) c.fail(['instances', i, 'vrid'], `VRID ${inst.vrid} is already used on ${inst.interface} by instances[${prev}]`);
-    seen.set(key, i);
-    const dup = instances.findIndex((o) => o.name === inst.name);
-    if (dup !== i) c.fail(['instances', i, 'name'], `name "${inst.name}" is already used by instances[${dup}]`);
+    else vridUsers.set(key, i);
+    const dup = nameUsers.get(inst.name);
+    if (dup !== undefined) c.fail(['instances', i, 'name'], `name "${inst.name}" is already used by instances[${dup}]`);
+    else nameUsers.set(inst.name, i);
   });
 
   const metricsListen = metrics(c, raw['metrics']);
@@ -244,6 +260,6 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
     c.fail(['peer-key'], 'is required when an instance has paths: peer hellos are authenticated with it (HMAC-SHA256); '
       + 'without it anyone who can reach the peer port could forge or replay hellos. Set the same secret on both nodes');
   }
-  if (c.errors.length > 0) return { ok: false, errors: c.errors };
+  if (c.errors.length > 0) return { ok: false, errors: c.report() };
   return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey }) };
 }
