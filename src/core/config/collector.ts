@@ -23,12 +23,16 @@ export function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (ch) => (ch === '\n' ? '\\n' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
+/** Longest key path shown; a deeper one keeps its start and its last segments. */
+const MAX_PATH_CHARS = 240;
+
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const raw of path) {
     const seg = typeof raw === 'string' ? oneLine(raw.length > MAX_KEY_SHOWN ? `${raw.slice(0, MAX_KEY_SHOWN)}…` : raw) : raw;
     out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
   }
+  if (out.length > MAX_PATH_CHARS) out = `${out.slice(0, 120)}…${out.slice(-100)}`;
   return out === '' ? '(top level)' : out;
 }
 

@@ -7,8 +7,11 @@ import t, { type Test } from 'tap';
 import { HaagentError, type ConfigError } from '../../../src/core/errors.js';
 import { LIMITS } from '../../../src/core/config/limits.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
+import { formatPath } from '../../../src/core/config/collector.js';
 
 /** One instance with `extra` YAML lines (indented 4) appended. */
+/** Configs with paths need a peer key. */
+const keyed = 'peer-key: "0123456789abcdef0123456789abcdef"\n';
 const one = (extra = '', vips = '[10.0.0.1/24]'): string => `instances:\n  - name: web\n    vrid: 1\n    interface: eth0\n    vips: ${vips}\n${extra}`;
 const flowList = (n: number, f: (i: number) => string): string => `[${Array.from({ length: n }, (_, i) => f(i)).join(', ')}]`;
 const ip4 = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
@@ -63,8 +66,8 @@ t.test('per-list bounds: at the bound accepted, one over refused with one proble
     { what: 'peers', max: LIMITS.peers, text: (n) => one(`    peers: ${flowList(n, (i) => ip4(i + 1))}\n`), path: 'instances[0].peers' },
     { what: 'checks', max: LIMITS.checks, text: (n) => one(`    checks: ${flowList(n, check)}\n`), path: 'instances[0].checks' },
     { what: 'arguments', max: LIMITS.argv, text: (n) => one(`    hooks: { master: ${flowList(n, (i) => (i === 0 ? '/bin/true' : `a${i}`))} }\n`), path: 'instances[0].hooks.master.command' },
-    { what: 'paths', max: LIMITS.paths, text: (n) => one(`    paths: ${flowList(n, (i) => `{interface: eth${i}, peer: 10.1.0.${i + 1}}`)}\n`), path: 'instances[0].paths' },
-    { what: 'witnesses', max: LIMITS.witnesses, text: (n) => one(`    paths: [{interface: eth1, peer: 10.1.0.1}]\n    witness: ${flowList(n, (i) => `{type: icmp, address: 10.2.0.${i + 1}}`)}\n`), path: 'instances[0].witness' },
+    { what: 'paths', max: LIMITS.paths, text: (n) => keyed + one(`    paths: ${flowList(n, (i) => `{interface: eth${i}, peer: 10.1.0.${i + 1}}`)}\n`), path: 'instances[0].paths' },
+    { what: 'witnesses', max: LIMITS.witnesses, text: (n) => keyed + one(`    paths: [{interface: eth1, peer: 10.1.0.1}]\n    witness: ${flowList(n, (i) => `{type: icmp, address: 10.2.0.${i + 1}}`)}\n`), path: 'instances[0].witness' },
     { what: 'virtual services', max: LIMITS.virtualServices, text: (n) => one(`    virtual-services: ${flowList(n, (i) => `{port: ${i + 1}, real-servers: [{address: 10.3.0.1}]}`)}\n`), path: 'instances[0].virtual-services' },
     { what: 'real servers', max: LIMITS.realServers, text: (n) => one(`    virtual-services: [{port: 80, real-servers: ${flowList(n, (i) => `{address: ${ip4(i + 1)}}`)}}]\n`), path: 'instances[0].virtual-services[0].real-servers' },
     { what: 'status codes', max: LIMITS.expectStatus, text: (n) => one(`    checks: [{type: http, url: "http://127.0.0.1/", expect-status: ${flowList(n, () => '200')}}]\n`), path: 'instances[0].checks[0].expect-status' },
@@ -163,5 +166,15 @@ t.test('syntax errors: one line each, with line and column', (t) => {
   t.match(dupKey[0]?.message, /^\(yaml\) \(line 2\): Map keys must be unique \(column 1\)$/);
   const two = errorsOf('instances: []\n---\ninstances: []\n');
   t.match(two[0]?.message, /more than one YAML document/);
+  t.end();
+});
+
+t.test('a deep path of long keys is shortened: the message stays one bounded line', (t) => {
+  const long = (i: number): string => `k${i}${'x'.repeat(80)}`;
+  const path = ['instances', 0, 'checks', 1, ...Array.from({ length: 30 }, (_, i) => long(i))];
+  const shown = formatPath(path);
+  t.ok(shown.length <= 240, `${shown.length} characters`);
+  t.match(shown, /^instances\[0\]\.checks\[1\]\.k0x+…/);
+  t.match(shown, /k29x+…$/);
   t.end();
 });
