@@ -7,9 +7,9 @@
  * - a client that leaves more than maxBufferedBytes of replies or events unread is cut off as too
  *   slow: what the agent holds for it is at most that bound plus one line.
  * Every close for a bound sends one final `{"ok":false,"error":{"code":"HA_ERR_LIMIT",...}}` line
- * (queued behind what the client has not read yet) and destroys the socket once that line is
- * flushed, or closeGraceMs later at the latest. Input after a close, or after subscribing, is
- * not read. Nothing here throws into the caller.
+ * (queued behind what the client has not read yet) and half-closes; the socket is destroyed when
+ * the client closes too, or closeGraceMs later at the latest. Input after a close, or after
+ * subscribing, is read and discarded. Nothing here throws into the caller.
  */
 import type { Socket } from 'node:net';
 import type { ControlReply } from '../core/control/types.js';
@@ -23,8 +23,13 @@ export interface ControlLimits {
   readonly idleTimeoutMs: number;
   /** Reply and event bytes a client may leave unread in the agent before it is cut off. */
   readonly maxBufferedBytes: number;
-  /** How long a connection being closed for a bound gets to take its final line. */
+  /** How long a connection being closed for a bound gets to take its final line and close. */
   readonly closeGraceMs: number;
+  /**
+   * Refused connections kept (for up to closeGraceMs) until their client has read the refusal;
+   * past this many, a refusal is written and the socket closed at once.
+   */
+  readonly maxLingering: number;
 }
 
 export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
@@ -33,22 +38,25 @@ export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
   idleTimeoutMs: 10_000,
   maxBufferedBytes: 256 * 1024,
   closeGraceMs: 10_000,
+  maxLingering: 1024,
 };
 
 /** Why a connection was closed by the agent (counted and logged by the server). */
 export type LimitReason = 'too-many-connections' | 'line-too-long' | 'idle' | 'too-slow';
 
 /**
- * Sends `reply` as the last line, half-closes, and destroys the socket when the line is flushed
- * or after `graceMs`, whichever is first. Stops reading from the client.
+ * Sends `reply` as the last line and half-closes: the client reads the line, then end of stream.
+ * Whatever the client still sends is read and discarded, so a client that writes after the close
+ * sees the reply rather than EPIPE. The socket goes when the client closes its side (Node then
+ * destroys it) or `graceMs` later at the latest.
  */
 export function closeWithReply(conn: Socket, reply: ControlReply, graceMs: number): void {
   if (conn.destroyed) return;
-  conn.pause();
   const timer = setTimeout(() => conn.destroy(), graceMs);
   timer.unref();
   conn.once('close', () => clearTimeout(timer));
-  conn.end(`${JSON.stringify(reply)}\n`, () => conn.destroy());
+  conn.end(`${JSON.stringify(reply)}\n`);
+  conn.resume();
 }
 
 const NEWLINE = 0x0a;

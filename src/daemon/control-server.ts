@@ -5,7 +5,8 @@
  * Contract: a malformed request gets an error reply (HA_ERR_INVALID_ARGUMENT, or HA_ERR_LIMIT
  * when over a bound) and the connection stays usable; nothing a client sends can throw into the
  * agent or grow its memory without bound: at most maxConnections are served at once (the next
- * is told so and closed), and each connection is bounded by ControlConnection (line length,
+ * is told so and closed; at most maxLingering refused ones wait for their client to read that),
+ * and each connection is bounded by ControlConnection (line length,
  * idle time, unread output). Connections closed for a bound are counted and logged (at most once
  * per reason every 10 s). A stale socket file from a crashed agent is replaced; a socket that a
  * live agent still answers on is not (HA_ERR_CONTROL).
@@ -44,6 +45,8 @@ export interface ControlServerOptions {
 /** What the server has enforced since it started listening, and what it holds now. */
 export interface ControlCounters {
   readonly openConnections: number;
+  /** Refused connections not closed yet (at most limits.maxLingering). */
+  readonly lingeringConnections: number;
   /** Bytes written to clients and not yet taken by them, summed over open connections. */
   readonly bufferedBytes: number;
   /** Connections closed (or refused) for each bound. */
@@ -73,6 +76,8 @@ export class ControlServer {
   private readonly connections = new Set<ControlConnection>();
   private readonly closedFor: Record<LimitReason, number> = { 'too-many-connections': 0, 'line-too-long': 0, idle: 0, 'too-slow': 0 };
   private readonly lastLoggedMs: Partial<Record<LimitReason, number>> = {};
+  /** Refused connections waiting for their client to read the refusal and close. */
+  private lingering = 0;
 
   private constructor(
     readonly path: string,
@@ -101,6 +106,8 @@ export class ControlServer {
     } finally {
       process.umask(oldMask);
     }
+    // After listening, an accept error (EMFILE, ENFILE) is logged, never thrown into the agent.
+    server.on('error', (err) => control.log?.warn({ err }, 'control socket: accept failed'));
     chmodSync(path, 0o600);
     return control;
   }
@@ -108,7 +115,7 @@ export class ControlServer {
   counters(): ControlCounters {
     let bufferedBytes = 0;
     for (const c of this.connections) bufferedBytes += c.bufferedBytes;
-    return { openConnections: this.connections.size, bufferedBytes, closedForLimit: { ...this.closedFor } };
+    return { openConnections: this.connections.size, lingeringConnections: this.lingering, bufferedBytes, closedForLimit: { ...this.closedFor } };
   }
 
   /** Stops listening, closes every open connection (event streams end) and removes the socket file. */
@@ -123,7 +130,15 @@ export class ControlServer {
       conn.on('error', () => conn.destroy());
       this.noteLimit('too-many-connections');
       const message = `too many connections (${this.limits.maxConnections} open); try again later`;
-      closeWithReply(conn, { ok: false, error: { code: 'HA_ERR_LIMIT', message } }, this.limits.closeGraceMs);
+      const refusal: ControlReply = { ok: false, error: { code: 'HA_ERR_LIMIT', message } };
+      if (this.lingering >= this.limits.maxLingering) {
+        conn.end(`${JSON.stringify(refusal)}\n`);
+        conn.destroy();
+        return;
+      }
+      this.lingering++;
+      conn.once('close', () => { this.lingering--; });
+      closeWithReply(conn, refusal, this.limits.closeGraceMs);
       return;
     }
     const c: ControlConnection = new ControlConnection(conn, this.limits, (line) => this.serveLine(c, line), (reason) => this.noteLimit(reason));

@@ -202,6 +202,7 @@ t.test('a line that grows past maxLineBytes is refused and the connection closed
   t.match(JSON.parse((await exchange(path, `${exact}\n`, 1))[0] ?? '{}'), { ok: true });
   const wide = `{"command":"status","pad":"${'\u00e9'.repeat(600)}"}`;
   t.match(JSON.parse((await exchange(path, `${wide}\n`, 1))[0] ?? '{}'), { ok: false, error: { code: 'HA_ERR_LIMIT' } }, '600 two-byte characters are 1,200 bytes');
+  for (let i = 0; i < 50 && server.counters().openConnections > 0; i++) await sleep(20);
   t.equal(server.counters().openConnections, 0, 'closed connections are forgotten');
 });
 
@@ -214,6 +215,8 @@ t.test('connection cap: the next connection is told "too many connections" and c
   await Promise.all(refused.map((c) => c.closed));
   for (const c of refused) t.match(JSON.parse(c.lines[0] ?? '{}'), { ok: false, error: { code: 'HA_ERR_LIMIT', message: 'too many connections (3 open); try again later' } });
   t.equal(server.counters().openConnections, 3, 'refused connections hold no slot');
+  for (let i = 0; i < 50 && server.counters().lingeringConnections > 0; i++) await sleep(20);
+  t.equal(server.counters().lingeringConnections, 0, 'each refused connection went once its client had read the refusal');
   t.equal(server.counters().closedForLimit['too-many-connections'], 20, 'each refusal counted');
   t.equal(warnings.filter((w) => w['reason'] === 'too-many-connections').length, 1, 'logged once, not 20 times');
   await t.rejects(requestStatus(path), { code: 'HA_ERR_CONTROL', message: /the agent refused: too many connections/ }, 'the CLI client says why');
@@ -221,6 +224,24 @@ t.test('connection cap: the next connection is told "too many connections" and c
   await held[0]?.closed;
   await sleep(20);
   t.same(await requestStatus(path), status, 'a freed slot serves again');
+});
+
+t.test('refused connections whose clients never close are bounded (maxLingering) and go after the grace period', async (t) => {
+  const { server, path } = await listenWith(t, { maxConnections: 1, maxLingering: 5, closeGraceMs: 300 });
+  const held = await rawClient(path);
+  // Clients that keep their side open: allowHalfOpen, so the agent's end of stream does not close them.
+  const stubborn = await Promise.all(Array.from({ length: 30 }, () => new Promise<Socket>((resolve) => {
+    const s = createConnection({ path, allowHalfOpen: true });
+    s.on('error', () => undefined);
+    s.once('connect', () => resolve(s));
+  })));
+  t.teardown(() => { for (const s of stubborn) s.destroy(); });
+  await sleep(100);
+  t.equal(server.counters().lingeringConnections, 5, 'at most maxLingering wait for their client');
+  await sleep(500);
+  t.equal(server.counters().lingeringConnections, 0, 'and they go after the grace period');
+  t.equal(server.counters().closedForLimit['too-many-connections'], 30);
+  held.sock.destroy();
 });
 
 t.test('idle timeout: a partial or missing request is closed in time, trickling does not extend it; a subscriber is not idle', async (t) => {
