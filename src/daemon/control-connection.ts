@@ -2,6 +2,8 @@
  * One connection to the control socket, kept within bounds (ControlLimits):
  * - request lines are framed as bytes; a line that grows past maxLineBytes closes the connection
  *   at once, without buffering more of it;
+ * - at most maxPendingRequests requests of a connection are answered at once: a client that
+ *   pipelines requests behind a slow answer (reload) is not read meanwhile;
  * - a connection must complete a request within idleTimeoutMs of connecting or of its previous
  *   reply (trickling bytes does not extend it); an `events` subscriber is exempt once subscribed;
  * - a client that leaves more than maxBufferedBytes of replies or events unread is cut off as too
@@ -21,6 +23,11 @@ export interface ControlLimits {
   readonly maxConnections: number;
   /** Time to complete a request after connecting or after the previous reply. */
   readonly idleTimeoutMs: number;
+  /**
+   * Requests of one connection being answered at once (an answer may wait, e.g. on a reload);
+   * past this, the connection's input is not read until one is answered.
+   */
+  readonly maxPendingRequests: number;
   /** Reply and event bytes a client may leave unread in the agent before it is cut off. */
   readonly maxBufferedBytes: number;
   /** How long a connection being closed for a bound gets to take its final line and close. */
@@ -36,6 +43,7 @@ export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
   maxLineBytes: 64 * 1024,
   maxConnections: 64,
   idleTimeoutMs: 10_000,
+  maxPendingRequests: 4,
   maxBufferedBytes: 256 * 1024,
   closeGraceMs: 10_000,
   maxLingering: 1024,
@@ -64,6 +72,8 @@ const NEWLINE = 0x0a;
 export class ControlConnection {
   private partial: Buffer[] = [];
   private partialBytes = 0;
+  /** Input not framed yet because too many answers were pending (reading is paused meanwhile). */
+  private held: Buffer | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Requests read but not yet answered (an answer may be asynchronous, e.g. reload). */
   private pending = 0;
@@ -122,6 +132,7 @@ export class ControlConnection {
   stream(): void {
     this.streaming = true;
     this.disarmIdle();
+    this.held = undefined;
     this.partial = [];
     this.partialBytes = 0;
   }
@@ -130,6 +141,7 @@ export class ControlConnection {
     if (this.closing) return;
     this.closing = true;
     this.disarmIdle();
+    this.held = undefined;
     this.partial = [];
     this.partialBytes = 0;
     this.onLimit(reason);
@@ -150,8 +162,19 @@ export class ControlConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closing || this.streaming) return;
+    if (this.held !== undefined) this.held = Buffer.concat([this.held, chunk]); // in flight before the pause
+    else this.consume(chunk);
+  }
+
+  /** Frames `chunk` into lines; stops (holding the rest, reading paused) while too many answers are pending. */
+  private consume(chunk: Buffer): void {
     let start = 0;
     for (;;) {
+      if (this.pending >= this.limits.maxPendingRequests && start < chunk.length) {
+        this.held = chunk.subarray(start);
+        this.conn.pause();
+        return;
+      }
       const nl = chunk.indexOf(NEWLINE, start);
       const end = nl < 0 ? chunk.length : nl;
       if (this.partialBytes + (end - start) > this.limits.maxLineBytes) {
@@ -180,7 +203,14 @@ export class ControlConnection {
     this.disarmIdle();
     void this.onRequest(line).catch(() => undefined).finally(() => {
       this.pending--;
-      if (this.pending === 0 && !this.streaming && !this.closing && !this.conn.destroyed) this.armIdle();
+      if (this.closing || this.streaming || this.conn.destroyed) return;
+      if (this.held !== undefined && this.pending < this.limits.maxPendingRequests) {
+        const held = this.held;
+        this.held = undefined;
+        this.conn.resume();
+        this.consume(held);
+      }
+      if (this.pending === 0 && this.held === undefined) this.armIdle();
     });
   }
 }

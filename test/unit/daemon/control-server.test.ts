@@ -311,6 +311,24 @@ t.test('a client that pipelines requests and never reads the replies is cut off 
   c.sock.destroy();
 });
 
+t.test('requests pipelined behind a slow answer are not read until it comes (at most maxPendingRequests at once), and none is lost', async (t) => {
+  let calls = 0;
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => { release = r; });
+  const h = { ...fakeHandler(), reload: async (): Promise<string> => { calls++; await released; return `reloaded ${calls}`; } };
+  const { path } = await listenWith(t, { maxPendingRequests: 3 }, h);
+  const c = await rawClient(path);
+  c.sock.write('{"command":"reload"}\n'.repeat(1000));
+  await sleep(200);
+  t.equal(calls, 3, 'three reloads asked of the agent; the rest not read yet');
+  t.equal(c.lines.length, 0);
+  release();
+  await c.line(1000);
+  t.equal(calls, 1000, 'every request was answered once released');
+  t.ok(c.lines.every((l) => (JSON.parse(l) as { ok: boolean }).ok), 'all replies ok');
+  c.sock.destroy();
+});
+
 t.test('a closed connection is destroyed after the grace period even if the client never reads its last line', async (t) => {
   const { server, path, h } = await listenWith(t, { maxBufferedBytes: 8 * 1024, closeGraceMs: 200 });
   const sub = await rawClient(path);
