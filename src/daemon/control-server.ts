@@ -6,10 +6,10 @@
  * when over a bound) and the connection stays usable; nothing a client sends can throw into the
  * agent or grow its memory without bound: at most maxConnections are served at once (the next
  * is told so and closed; at most maxLingering refused ones wait for their client to read that),
- * and each connection is bounded by ControlConnection (line length,
- * idle time, unread output). Connections closed for a bound are counted and logged (at most once
- * per reason every 10 s). A stale socket file from a crashed agent is replaced; a socket that a
- * live agent still answers on is not (HA_ERR_CONTROL).
+ * and each connection is bounded by ControlConnection (line length, pending answers, idle time,
+ * unread output). Connections closed for a bound are counted and logged (at most once per reason
+ * every 10 s). A stale socket file from a crashed agent is replaced; a socket that a live agent
+ * still answers on is not (HA_ERR_CONTROL).
  */
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
