@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { request } from '../../src/daemon/control-server.js';
 import { distPath, type LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
@@ -84,6 +84,8 @@ if (skip !== undefined) {
   t.plan(0, `control socket attack tests skipped: ${skip}`);
 } else {
   const { h1, h2, withCluster } = labSuite(t, 'hactl');
+  // LabCluster.startAgent keeps h1's fencing state beside its socket; nothing else removes it.
+  t.teardown(() => { rmSync(`/run/haagent-lab/${h1.ns}-state`, { recursive: true, force: true }); });
 
   async function startAgent(c: LabCluster): Promise<{ a: RunningAgent; pid: number }> {
     const a = c.startAgent(h1, ['--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR, '--vrid', '51', '--advert-interval', '1s']);
