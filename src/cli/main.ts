@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `haagent` command: parse and dispatch only. */
+import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import { HaagentError } from '../core/errors.js';
 import { DEFAULT_SOCKET_PATH } from '../core/config/types.js';
@@ -117,8 +118,13 @@ program.command('events')
       const types = opts.all === true ? { types: ALL_EVENT_TYPES } : {};
       const r = await request(opts.socket, { command: 'events', ...types }, {
         timeoutMs: 5000,
-        onEvent: (ev) => process.stdout.write(`${JSON.stringify(ev)}\n`),
-        onClose: () => { process.stderr.write('haagent: the agent closed the event stream\n'); process.exit(0); },
+        // A full stdout pipe pauses reading, so the agent (not this process) notices the backlog.
+        onEvent: (ev) => (process.stdout.write(`${JSON.stringify(ev)}\n`) ? undefined : once(process.stdout, 'drain')),
+        onClose: (err) => {
+          if (err !== undefined) fail(err); // e.g. cut off as too slow: says so, exits 1
+          process.stderr.write('haagent: the agent closed the event stream\n');
+          process.exit(0);
+        },
       });
       if (!r.ok) throw new HaagentError('HA_ERR_CONTROL', r.error.message);
     } catch (err) {

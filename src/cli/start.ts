@@ -32,7 +32,7 @@ export async function runStart(flags: StartFlags & { logLevel: string }, explici
   let control: ControlServer | undefined;
   let metrics: MetricsServer | undefined;
   try {
-    control = await ControlServer.listen(config.socketPath, agent);
+    control = await ControlServer.listen(config.socketPath, agent, { log });
     if (config.metricsListen !== undefined) metrics = await startMetricsServer(config.metricsListen, agent);
   } catch (err) {
     control?.close();

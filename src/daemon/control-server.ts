@@ -2,9 +2,14 @@
  * The control socket: a unix stream socket, mode 0600 in a 0700 directory (root-only), one
  * JSON request per line, one JSON reply per line (src/core/control/types.ts).
  *
- * Contract: a malformed request gets an error reply and the connection stays usable; nothing a
- * client sends can throw into the agent. A stale socket file from a crashed agent is replaced;
- * a socket that a live agent still answers on is not (HA_ERR_CONTROL).
+ * Contract: a malformed request gets an error reply (HA_ERR_INVALID_ARGUMENT, or HA_ERR_LIMIT
+ * when over a bound) and the connection stays usable; nothing a client sends can throw into the
+ * agent or grow its memory without bound: at most maxConnections are served at once (the next
+ * is told so and closed; at most maxLingering refused ones wait for their client to read that),
+ * and each connection is bounded by ControlConnection (line length, pending answers, idle time,
+ * unread output). Connections closed for a bound are counted and logged (at most once per reason
+ * every 10 s). A stale socket file from a crashed agent is replaced; a socket that a live agent
+ * still answers on is not (HA_ERR_CONTROL).
  */
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -13,7 +18,10 @@ import { HaagentError } from '../core/errors.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { parseControlRequest, type AgentStatus, type ControlReply, type ControlRequest } from '../core/control/types.js';
 import { DEFAULT_EVENT_TYPES, type AgentEvent } from '../core/control/events.js';
+import { closeWithReply, ControlConnection, DEFAULT_CONTROL_LIMITS, type ControlLimits, type LimitReason } from './control-connection.js';
 import type { EventBus } from './event-bus.js';
+
+export { DEFAULT_CONTROL_LIMITS, type ControlLimits, type LimitReason } from './control-connection.js';
 
 /** What the control socket can ask of the agent. Errors thrown here become error replies. */
 export interface ControlHandler {
@@ -24,9 +32,37 @@ export interface ControlHandler {
   readonly events: EventBus;
 }
 
-const MAX_LINE_BYTES = 64 * 1024;
+/** The part of a logger the server uses (pino's Logger fits). */
+export interface ControlLog {
+  warn(obj: object, msg: string): void;
+}
+
+export interface ControlServerOptions {
+  /** Overrides of DEFAULT_CONTROL_LIMITS (tests shorten them); positive numbers, not checked. */
+  readonly limits?: Partial<ControlLimits>;
+  readonly log?: ControlLog;
+}
+
+/** What the server has enforced since it started listening, and what it holds now. */
+export interface ControlCounters {
+  readonly openConnections: number;
+  /** Refused connections not closed yet (at most limits.maxLingering). */
+  readonly lingeringConnections: number;
+  /** Bytes written to clients and not yet taken by them, summed over open connections. */
+  readonly bufferedBytes: number;
+  /** Connections closed (or refused) for each bound. */
+  readonly closedForLimit: Readonly<Record<LimitReason, number>>;
+}
+
 /** sizeof(sockaddr_un.sun_path) - 1 on Linux. */
 const MAX_SOCKET_PATH_BYTES = 107;
+const LIMIT_LOG_INTERVAL_MS = 10_000;
+const LIMIT_LOG_MESSAGES: Readonly<Record<LimitReason, string>> = {
+  'too-many-connections': 'refused a connection: too many open',
+  'line-too-long': 'closed a connection: request line too long',
+  idle: 'closed a connection: no complete request in time',
+  'too-slow': 'closed a connection: client too slow to read its replies or events',
+};
 
 function isLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -37,16 +73,31 @@ function isLive(path: string): Promise<boolean> {
 }
 
 export class ControlServer {
-  private constructor(private readonly server: Server, readonly path: string) {}
+  private readonly server: Server;
+  private readonly connections = new Set<ControlConnection>();
+  private readonly closedFor: Record<LimitReason, number> = { 'too-many-connections': 0, 'line-too-long': 0, idle: 0, 'too-slow': 0 };
+  private readonly lastLoggedMs: Partial<Record<LimitReason, number>> = {};
+  /** Refused connections waiting for their client to read the refusal and close. */
+  private lingering = 0;
 
-  static async listen(path: string, handler: ControlHandler): Promise<ControlServer> {
+  private constructor(
+    readonly path: string,
+    private readonly handler: ControlHandler,
+    readonly limits: ControlLimits,
+    private readonly log: ControlLog | undefined,
+  ) {
+    this.server = createServer((conn) => this.accept(conn));
+  }
+
+  static async listen(path: string, handler: ControlHandler, opts: ControlServerOptions = {}): Promise<ControlServer> {
     if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
       throw new HaagentError('HA_ERR_CONTROL', `control socket path ${path} is ${Buffer.byteLength(path)} bytes; unix sockets allow at most ${MAX_SOCKET_PATH_BYTES}`);
     }
     ensurePrivateDir(dirname(path), 'control socket directory');
     if (await isLive(path)) throw new HaagentError('HA_ERR_CONTROL', `another agent is already answering on ${path}; use --socket to pick another path`);
     try { unlinkSync(path); } catch { /* not there */ }
-    const server = createServer((conn) => serve(conn, handler));
+    const control = new ControlServer(path, handler, { ...DEFAULT_CONTROL_LIMITS, ...opts.limits }, opts.log);
+    const server = control.server;
     const oldMask = process.umask(0o177);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -56,18 +107,96 @@ export class ControlServer {
     } finally {
       process.umask(oldMask);
     }
+    // After listening, an accept error (EMFILE, ENFILE) is logged, never thrown into the agent.
+    server.on('error', (err) => control.log?.warn({ err }, 'control socket: accept failed'));
     chmodSync(path, 0o600);
-    return new ControlServer(server, path);
+    return control;
   }
 
+  counters(): ControlCounters {
+    let bufferedBytes = 0;
+    for (const c of this.connections) bufferedBytes += c.bufferedBytes;
+    return { openConnections: this.connections.size, lingeringConnections: this.lingering, bufferedBytes, closedForLimit: { ...this.closedFor } };
+  }
+
+  /** Stops listening, closes every open connection (event streams end) and removes the socket file. */
   close(): void {
     this.server.close();
+    for (const c of this.connections) c.destroy();
     try { unlinkSync(this.path); } catch { /* already gone */ }
   }
-}
 
-function reply(conn: Socket, r: ControlReply): void {
-  if (!conn.destroyed) conn.write(`${JSON.stringify(r)}\n`);
+  private accept(conn: Socket): void {
+    if (this.connections.size >= this.limits.maxConnections) {
+      conn.on('error', () => conn.destroy());
+      this.noteLimit('too-many-connections');
+      const message = `too many connections (${this.limits.maxConnections} open); try again later`;
+      const refusal: ControlReply = { ok: false, error: { code: 'HA_ERR_LIMIT', message } };
+      if (this.lingering >= this.limits.maxLingering) {
+        conn.end(`${JSON.stringify(refusal)}\n`);
+        conn.destroy();
+        return;
+      }
+      this.lingering++;
+      conn.once('close', () => { this.lingering--; });
+      closeWithReply(conn, refusal, this.limits.closeGraceMs);
+      return;
+    }
+    const c: ControlConnection = new ControlConnection(conn, this.limits, (line) => this.serveLine(c, line), (reason) => this.noteLimit(reason));
+    this.connections.add(c);
+    c.onClose(() => this.connections.delete(c));
+  }
+
+  /** Counts every close for a bound; logs the first of each reason, then at most every 10 s. */
+  private noteLimit(reason: LimitReason): void {
+    this.closedFor[reason]++;
+    const nowMs = performance.now();
+    const last = this.lastLoggedMs[reason];
+    if (last !== undefined && nowMs - last < LIMIT_LOG_INTERVAL_MS) return;
+    this.lastLoggedMs[reason] = nowMs;
+    this.log?.warn({ reason, total: this.closedFor[reason], limits: this.limits }, `control socket: ${LIMIT_LOG_MESSAGES[reason]}`);
+  }
+
+  private async serveLine(c: ControlConnection, line: string): Promise<void> {
+    const req = parseControlRequest(line);
+    if (!req.ok) {
+      c.send({ ok: false, error: { code: req.code, message: req.message } } satisfies ControlReply);
+      return;
+    }
+    try {
+      await this.answer(c, req.request);
+    } catch (err) {
+      c.send(errorReply(err));
+    }
+  }
+
+  private async answer(c: ControlConnection, req: ControlRequest): Promise<void> {
+    const h = this.handler;
+    switch (req.command) {
+      case 'status':
+        c.send({ ok: true, status: h.status() } satisfies ControlReply);
+        return;
+      case 'maintenance':
+        c.send({ ok: true, message: h.maintenance(req.on, req.instance) } satisfies ControlReply);
+        return;
+      case 'switchover':
+        c.send({ ok: true, message: h.switchover(req.instance) } satisfies ControlReply);
+        return;
+      case 'reload':
+        c.send({ ok: true, message: await h.reload() } satisfies ControlReply);
+        return;
+      case 'events': {
+        const types = new Set<AgentEvent['type']>(req.types ?? DEFAULT_EVENT_TYPES);
+        if (!c.send({ ok: true, message: 'subscribed' } satisfies ControlReply)) return;
+        c.stream();
+        const off = h.events.subscribe((ev) => {
+          if (types.has(ev.type) && !c.send({ event: ev })) off();
+        });
+        c.onClose(off);
+        return;
+      }
+    }
+  }
 }
 
 function errorReply(err: unknown): ControlReply {
@@ -75,113 +204,120 @@ function errorReply(err: unknown): ControlReply {
   return { ok: false, error: { code: 'HA_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) } };
 }
 
-async function answer(conn: Socket, handler: ControlHandler, req: ControlRequest): Promise<void> {
-  switch (req.command) {
-    case 'status':
-      reply(conn, { ok: true, status: handler.status() });
-      return;
-    case 'maintenance':
-      reply(conn, { ok: true, message: handler.maintenance(req.on, req.instance) });
-      return;
-    case 'switchover':
-      reply(conn, { ok: true, message: handler.switchover(req.instance) });
-      return;
-    case 'reload':
-      reply(conn, { ok: true, message: await handler.reload() });
-      return;
-    case 'events': {
-      const types = new Set<AgentEvent['type']>(req.types ?? DEFAULT_EVENT_TYPES);
-      reply(conn, { ok: true, message: 'subscribed' });
-      const off = handler.events.subscribe((ev) => {
-        if (types.has(ev.type) && !conn.destroyed) conn.write(`${JSON.stringify({ event: ev })}\n`);
-      });
-      conn.once('close', off);
-      return;
-    }
-  }
-}
+/** Longest reply or event line the client accepts from the agent, in characters. */
+const MAX_REPLY_LINE_CHARS = 16 * 1024 * 1024;
 
-function serve(conn: Socket, handler: ControlHandler): void {
-  let buf = '';
-  conn.setEncoding('utf8');
-  conn.on('error', () => conn.destroy());
-  conn.on('data', (chunk: string) => {
-    buf += chunk;
-    if (buf.length > MAX_LINE_BYTES) {
-      reply(conn, { ok: false, error: { code: 'HA_ERR_CONTROL', message: `request longer than ${MAX_LINE_BYTES} bytes` } });
-      conn.end();
-      return;
-    }
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (line === '') continue;
-      const req = parseControlRequest(line);
-      if (!req.ok) {
-        reply(conn, { ok: false, error: { code: 'HA_ERR_CONTROL', message: req.message } });
-        continue;
-      }
-      answer(conn, handler, req.request).catch((err: unknown) => reply(conn, errorReply(err)));
-    }
-  });
+export interface RequestOptions {
+  readonly timeoutMs?: number;
+  /**
+   * Gets each streamed event (`events`). Returning a Promise pauses reading until it settles, so
+   * a slow consumer (a full stdout pipe) is felt by the agent, which cuts the stream off as too
+   * slow rather than buffering without end.
+   */
+  readonly onEvent?: (ev: AgentEvent) => unknown;
+  /** Aborting ends the stream (or the request). */
+  readonly signal?: AbortSignal;
+  /**
+   * Called once when an accepted event stream ends: with the agent's final error line (e.g.
+   * HA_ERR_LIMIT, too slow) when it sent one, else with nothing (the agent went away).
+   * Not called when the request itself was refused: that is the resolved reply.
+   */
+  readonly onClose?: (err?: HaagentError) => void;
 }
 
 /**
  * Client side: one request, one reply (or, for `events`, the reply then `onEvent` per line until
- * the connection closes: abort `signal` to end it; `onClose` tells when the agent went away).
- * HA_ERR_NO_AGENT when nothing listens at `path`.
+ * the connection closes: abort `signal` to end it; `onClose` tells when and why the stream ended).
+ * HA_ERR_NO_AGENT when nothing listens at `path`; HA_ERR_CONTROL when the agent closes the
+ * connection without a reply or sends something that is not a JSON line.
  */
-export function request(
-  path: string,
-  req: ControlRequest,
-  opts: { timeoutMs?: number; onEvent?: (ev: AgentEvent) => void; signal?: AbortSignal; onClose?: () => void } = {},
-): Promise<ControlReply> {
+export function request(path: string, req: ControlRequest, opts: RequestOptions = {}): Promise<ControlReply> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const c = createConnection(path);
     opts.signal?.addEventListener('abort', () => c.destroy(), { once: true });
-    if (opts.onClose !== undefined) c.once('close', opts.onClose);
     let buf = '';
     let answered = false;
-    const timer = setTimeout(() => { c.destroy(); reject(new HaagentError('HA_ERR_CONTROL', `no reply from the agent on ${path} within ${timeoutMs} ms`)); }, timeoutMs);
+    let streaming = false;
+    let paused = false;
+    let streamError: HaagentError | undefined;
+    const fail = (err: HaagentError): void => {
+      clearTimeout(timer);
+      c.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new HaagentError('HA_ERR_CONTROL', `no reply from the agent on ${path} within ${timeoutMs} ms`)), timeoutMs);
     c.setEncoding('utf8');
     c.once('connect', () => c.write(`${JSON.stringify(req)}\n`));
     c.on('error', (cause: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      if (answered) return; // the stream's end is reported by 'close'
       if (cause.code === 'ENOENT' || cause.code === 'ECONNREFUSED') {
-        reject(new HaagentError('HA_ERR_NO_AGENT', `no haagent is running (nothing listens on ${path}); start one with "haagent start" or pass --socket`, { cause }));
+        fail(new HaagentError('HA_ERR_NO_AGENT', `no haagent is running (nothing listens on ${path}); start one with "haagent start" or pass --socket`, { cause }));
+      } else if (cause.code === 'EPIPE' || cause.code === 'ECONNRESET') {
+        fail(new HaagentError('HA_ERR_CONTROL', `the agent on ${path} closed the connection without replying`, { cause }));
       } else if (cause.code === 'EACCES') {
-        reject(new HaagentError('HA_ERR_CONTROL', `permission denied on ${path}: the control socket is root-only`, { cause }));
+        fail(new HaagentError('HA_ERR_CONTROL', `permission denied on ${path}: the control socket is root-only`, { cause }));
       } else {
-        reject(new HaagentError('HA_ERR_CONTROL', `cannot talk to the agent on ${path}: ${cause.message}`, { cause }));
+        fail(new HaagentError('HA_ERR_CONTROL', `cannot talk to the agent on ${path}: ${cause.message}`, { cause }));
       }
     });
-    c.on('data', (chunk: string) => {
-      buf += chunk;
+    c.once('close', () => {
+      if (!answered) fail(new HaagentError('HA_ERR_CONTROL', `the agent on ${path} closed the connection without replying`));
+      else if (streaming) opts.onClose?.(streamError);
+    });
+    /** Handles one complete line; false = stop reading for now (the consumer asked to pause). */
+    const onLine = (line: string): boolean => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch (cause) {
+        if (!answered) fail(new HaagentError('HA_ERR_CONTROL', 'the agent sent a reply that is not JSON', { cause }));
+        else c.destroy();
+        return false;
+      }
+      if (!answered) {
+        answered = true;
+        clearTimeout(timer);
+        const r = parsed as ControlReply;
+        streaming = opts.onEvent !== undefined && r.ok;
+        if (!streaming) c.destroy();
+        resolve(r);
+        return streaming;
+      }
+      const msg = parsed as { event?: AgentEvent; ok?: boolean; error?: { code?: unknown; message?: unknown } };
+      if (msg.ok === false) {
+        const code = typeof msg.error?.code === 'string' ? msg.error.code : 'unknown';
+        const message = typeof msg.error?.message === 'string' ? msg.error.message : 'no reason given';
+        streamError = new HaagentError(code === 'HA_ERR_LIMIT' ? 'HA_ERR_LIMIT' : 'HA_ERR_CONTROL', `the agent ended the event stream: ${message}`);
+        return true;
+      }
+      if (msg.event === undefined || opts.onEvent === undefined) return true;
+      const wait = opts.onEvent(msg.event);
+      if (!(wait instanceof Promise)) return true;
+      paused = true;
+      c.pause();
+      void wait.catch(() => undefined).then(() => {
+        paused = false;
+        c.resume();
+        drain();
+      });
+      return false;
+    };
+    const drain = (): void => {
       let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      while (!paused && !c.destroyed && (nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(line);
-        } catch (cause) {
-          c.destroy();
-          reject(new HaagentError('HA_ERR_CONTROL', 'the agent sent a reply that is not JSON', { cause }));
-          return;
-        }
-        if (!answered) {
-          answered = true;
-          clearTimeout(timer);
-          const r = parsed as ControlReply;
-          if (opts.onEvent === undefined || !r.ok) c.destroy();
-          resolve(r);
-        } else if (opts.onEvent !== undefined) {
-          const ev = (parsed as { event?: AgentEvent }).event;
-          if (ev !== undefined) opts.onEvent(ev);
-        }
+        if (!onLine(line)) return;
       }
+      if (buf.length > MAX_REPLY_LINE_CHARS) {
+        if (!answered) fail(new HaagentError('HA_ERR_LIMIT', `the agent sent a line longer than ${MAX_REPLY_LINE_CHARS} characters`));
+        else c.destroy();
+      }
+    };
+    c.on('data', (chunk: string) => {
+      buf += chunk;
+      drain();
     });
   });
 }

@@ -189,22 +189,97 @@ export type ControlReply =
 
 const EVENT_TYPES = ALL_EVENT_TYPES;
 
-/** Parses one request line; never throws. */
-export function parseControlRequest(line: string): { ok: true; request: ControlRequest } | { ok: false; message: string } {
+/** Longest request line the parser reads, in UTF-16 code units (the server bounds it in bytes first). */
+export const MAX_REQUEST_CHARS = 64 * 1024;
+/**
+ * Deepest bracket nesting a request may have. The deepest valid request (`events` with `types`)
+ * has 2; anything past this is refused before JSON.parse ever sees it.
+ */
+export const MAX_REQUEST_DEPTH = 8;
+/** Longest excerpt of client input quoted back in an error message, in characters. */
+const EXCERPT_CHARS = 40;
+
+/** A refused request: HA_ERR_LIMIT when over a bound, HA_ERR_INVALID_ARGUMENT when malformed. */
+export interface ControlRequestError {
+  readonly ok: false;
+  readonly code: 'HA_ERR_LIMIT' | 'HA_ERR_INVALID_ARGUMENT';
+  /** Names the problem; quotes at most EXCERPT_CHARS of the input, with control and format characters escaped. */
+  readonly message: string;
+}
+
+export type ControlRequestResult = { readonly ok: true; readonly request: ControlRequest } | ControlRequestError;
+
+const invalid = (message: string): ControlRequestError => ({ ok: false, code: 'HA_ERR_INVALID_ARGUMENT', message });
+const overLimit = (message: string): ControlRequestError => ({ ok: false, code: 'HA_ERR_LIMIT', message });
+
+/**
+ * The 0-based index of the bracket that first takes the nesting past `maxDepth`, or -1.
+ * Brackets inside JSON strings do not count. One pass, constant memory; it does not check that
+ * the text is JSON (JSON.parse does that afterwards, on text known to be shallow).
+ */
+export function nestingPastDepth(text: string, maxDepth: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return i;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/**
+ * A short, printable rendering of a client-supplied value for an error message: a string is
+ * quoted, cut to EXCERPT_CHARS and has its control, format and unassigned characters escaped;
+ * other values are named by type (an array by its length). Never serializes a whole value, so
+ * it is bounded whatever the input and cannot recurse.
+ */
+export function excerpt(value: unknown): string {
+  if (typeof value === 'string') {
+    const cut = value.length > EXCERPT_CHARS ? `${value.slice(0, EXCERPT_CHARS)}...` : value;
+    const quoted = JSON.stringify(cut);
+    return quoted.replace(/[\p{C}\p{Zl}\p{Zp}]/gu, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return `an array of ${value.length} item(s)`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * Parses one request line. Never throws, whatever the string: a line longer than
+ * MAX_REQUEST_CHARS or nested deeper than MAX_REQUEST_DEPTH is refused (HA_ERR_LIMIT) before
+ * it is parsed; malformed requests get HA_ERR_INVALID_ARGUMENT. Messages quote the input only
+ * through `excerpt`. Extra fields are ignored.
+ */
+export function parseControlRequest(line: string): ControlRequestResult {
+  if (line.length > MAX_REQUEST_CHARS) return overLimit(`request is ${line.length} characters long; at most ${MAX_REQUEST_CHARS}`);
+  const deep = nestingPastDepth(line, MAX_REQUEST_DEPTH);
+  if (deep >= 0) return overLimit(`request nests brackets deeper than ${MAX_REQUEST_DEPTH} levels (at character ${deep + 1}); requests are flat objects`);
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch {
-    return { ok: false, message: 'request is not valid JSON' };
+    return invalid('request is not valid JSON');
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, message: 'request must be a JSON object' };
-  const command = (v as Record<string, unknown>)['command'];
-  if (typeof command !== 'string' || !(CONTROL_COMMANDS as readonly string[]).includes(command)) {
-    return { ok: false, message: `unknown command ${JSON.stringify(command)} (known: ${CONTROL_COMMANDS.join(', ')})` };
-  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return invalid('request must be a JSON object');
   const r = v as Record<string, unknown>;
-  const instance = r['instance'];
-  if (instance !== undefined && (typeof instance !== 'string' || instance === '')) return { ok: false, message: '"instance" must be a non-empty string' };
+  const command = Object.hasOwn(r, 'command') ? r['command'] : undefined;
+  if (command === undefined) return invalid(`request has no "command" (known: ${CONTROL_COMMANDS.join(', ')})`);
+  if (typeof command !== 'string' || !(CONTROL_COMMANDS as readonly string[]).includes(command)) {
+    return invalid(`unknown command ${excerpt(command)} (known: ${CONTROL_COMMANDS.join(', ')})`);
+  }
+  const instance = Object.hasOwn(r, 'instance') ? r['instance'] : undefined;
+  if (instance !== undefined && (typeof instance !== 'string' || instance === '')) return invalid(`"instance" must be a non-empty string, got ${excerpt(instance)}`);
   const inst = instance === undefined ? {} : { instance };
   switch (command as ControlCommand) {
     case 'status':
@@ -214,15 +289,17 @@ export function parseControlRequest(line: string): { ok: true; request: ControlR
     case 'switchover':
       return { ok: true, request: { command: 'switchover', ...inst } };
     case 'maintenance': {
-      const on = r['on'];
-      if (typeof on !== 'boolean') return { ok: false, message: 'maintenance needs "on": true or false' };
+      const on = Object.hasOwn(r, 'on') ? r['on'] : undefined;
+      if (typeof on !== 'boolean') return invalid(`maintenance needs "on": true or false, got ${excerpt(on)}`);
       return { ok: true, request: { command: 'maintenance', on, ...inst } };
     }
     case 'events': {
-      const types = r['types'];
+      const types = Object.hasOwn(r, 'types') ? r['types'] : undefined;
       if (types === undefined) return { ok: true, request: { command: 'events' } };
-      if (!Array.isArray(types) || !types.every((x) => typeof x === 'string' && (EVENT_TYPES as readonly string[]).includes(x))) {
-        return { ok: false, message: `"types" must be a list of: ${EVENT_TYPES.join(', ')}` };
+      const known = EVENT_TYPES as readonly string[];
+      const bad = Array.isArray(types) ? (types as unknown[]).find((x) => typeof x !== 'string' || !known.includes(x)) : types;
+      if (!Array.isArray(types) || bad !== undefined) {
+        return invalid(`"types" must be a list of: ${EVENT_TYPES.join(', ')}; got ${excerpt(bad)}`);
       }
       return { ok: true, request: { command: 'events', types: types as AgentEvent['type'][] } };
     }
