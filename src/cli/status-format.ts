@@ -47,7 +47,7 @@ export function formatStatus(s: AgentStatus): string {
     }
     const lastHook = i.hooks[i.hooks.length - 1];
     if (lastHook !== undefined) {
-      lines.push(`${i.name}: last hook ${lastHook.hook} at ${lastHook.startedAt}: ${lastHook.ok ? 'ok' : lastHook.timedOut ? 'TIMED OUT' : `exit ${String(lastHook.exitCode)}`} in ${lastHook.durationMs} ms`);
+      lines.push(`${i.name}: last hook ${lastHook.hook} at ${lastHook.startedAt}: ${lastHook.ok ? 'ok' : lastHook.timedOut ? 'TIMED OUT' : `exit ${String(lastHook.exitCode)}`} in ${lastHook.durationMs} ms${lastHook.containment === undefined ? '' : ` (${lastHook.containment})`}`);
     }
     lines.push(...serviceLines(i));
     const dropKinds = Object.entries(i.drops);

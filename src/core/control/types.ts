@@ -153,6 +153,8 @@ export interface HookRunStatus {
   readonly timedOut: boolean;
   readonly ok: boolean;
   readonly outputTail: string;
+  /** How the hook was contained: "cgroup" (its own cgroup) or "process-group" (the fallback). */
+  readonly containment?: string;
 }
 
 export interface AgentStatus {
