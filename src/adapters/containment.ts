@@ -222,10 +222,8 @@ class GroupRun implements Contained {
     });
   }
 
-  /** The group at once, then the descendants once found. */
   kill(): void {
-    signalGroup(this.child, 'SIGKILL');
-    void this.scan().then(() => this.signalTaken('SIGKILL'));
+    this.signal('SIGKILL');
   }
 
   async alive(): Promise<boolean> {
