@@ -26,7 +26,7 @@ const ctx = { from: 'BACKUP', to: 'MASTER', priority: 150 } as const;
 const ownCgroup = (): string => readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::')) ?? '';
 
 const parentName = `haagent-test-${process.pid}-${randomUUID().slice(0, 8)}`;
-const containment = process.getuid?.() === 0 ? detectContainment({ parentName }) : undefined;
+const containment = process.getuid?.() === 0 ? detectContainment(parentName) : undefined;
 const skip = process.getuid?.() !== 0 ? 'needs root (creates cgroups and moves processes into them)'
   : !existsSync('/usr/bin/setsid') ? '/usr/bin/setsid (util-linux) is not installed'
     : containment?.mode !== 'cgroup' ? `no usable cgroup v2 here: ${containment?.detail ?? ''}`
