@@ -38,7 +38,8 @@ export function formatStatus(s: AgentStatus): string {
     rows.push([i.name, String(i.vrid), i.maintenance ? `${i.state} (maint)` : i.state, String(i.priority), String(i.effectivePriority), i.vips.join(','), master,
       duration(i.timeInStateMs), String(i.advertsSent), String(i.advertsReceived), String(drops)]);
   }
-  const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}`, '', table(rows)];
+  const containment = s.containment === undefined ? '' : `, hooks contained by ${s.containment.mode === 'cgroup' ? 'cgroup' : `process group (${s.containment.detail})`}`;
+  const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}${containment}`, '', table(rows)];
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
     for (const c of i.checks) {

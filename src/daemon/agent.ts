@@ -553,6 +553,7 @@ export class Agent {
       interfaceDrops: structuredClone(this.interfaceDrops),
       configSource: this.opts.configSource,
       configLoadedAt: this.configLoadedAt,
+      containment: { mode: sharedContainment().mode, detail: sharedContainment().detail },
     };
   }
 

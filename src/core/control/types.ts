@@ -167,6 +167,8 @@ export interface AgentStatus {
   /** Where the running config came from, and when it was last (re)loaded. */
   readonly configSource: string;
   readonly configLoadedAt: string;
+  /** How hooks and exec checks are contained: "cgroup" or "process-group" (the fallback), and why. */
+  readonly containment?: { readonly mode: string; readonly detail: string };
 }
 
 export type ControlReply =

@@ -43,3 +43,14 @@ t.test('services: one line per service, one per real server', async (t) => {
   t.match(standby, 'service 192.0.2.100:80/tcp (nftables, round-robin): standby (not master), 0/0 real servers up');
   t.notMatch(formatStatus(status(instance())), /service/, 'no services, no lines');
 });
+
+t.test('containment: the header says how hooks are contained; the last hook line says how it was', async (t) => {
+  const hook = { hook: 'master', startedAt: '2026-01-01T00:00:01.000Z', durationMs: 12, exitCode: 0, timedOut: false, ok: true, outputTail: '', containment: 'cgroup' };
+  const withHook = { ...instance(), hooks: [hook] };
+  const cgroup = formatStatus({ ...status(withHook), containment: { mode: 'cgroup', detail: '/sys/fs/cgroup/x/haagent-hooks' } });
+  t.match(cgroup, /^haagent 0\.1\.0, pid 1, up since 2026-01-01T00:00:00\.000Z, hooks contained by cgroup\n/);
+  t.match(cgroup, 'web: last hook master at 2026-01-01T00:00:01.000Z: ok in 12 ms (cgroup)');
+  const fallback = formatStatus({ ...status(instance()), containment: { mode: 'process-group', detail: 'no cgroup v2 hierarchy is mounted' } });
+  t.match(fallback, /, hooks contained by process group \(no cgroup v2 hierarchy is mounted\)\n/);
+  t.notMatch(formatStatus(status(instance())), /contained/, 'an older agent without the field: nothing said');
+});

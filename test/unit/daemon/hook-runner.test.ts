@@ -119,7 +119,8 @@ t.test('environment: nothing of the agent\'s own environment reaches a hook unle
     HC_TEST_ABSENT: undefined, PATH: `/tmp/evil:${process.env['PATH'] ?? ''}`, LANG: 'de_DE.UTF-8',
   });
   const runner = new HookRunner({ master: { command: ['/usr/bin/env'], timeoutMs: 5000 } }, base, {
-    outputTailBytes: 16_384,
+    // Room for the whole output: under tap the child also gets tap's (long) variables.
+    outputTailBytes: 1 << 20,
     environment: [{ name: 'HC_TEST_LISTED' }, { name: 'HC_TEST_LITERAL', value: 'a=b c' }, { name: 'HC_TEST_ABSENT' }],
   });
   t.teardown(() => runner.close());
@@ -150,6 +151,7 @@ t.test('environment: nothing of the agent\'s own environment reaches a hook unle
 t.test('environment: without LANG in the agent, hooks get C.UTF-8; HAAGENT_* cannot be replaced', async (t) => {
   setAgentEnv(t, { LANG: undefined });
   const runner = new HookRunner({ master: { command: ['/usr/bin/env'], timeoutMs: 5000 } }, base, {
+    outputTailBytes: 1 << 20,
     // The config validator refuses this; the runner still lets its own values win.
     environment: [{ name: 'HAAGENT_STATE', value: 'FORGED' }],
   });
