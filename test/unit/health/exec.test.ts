@@ -9,6 +9,7 @@ import { execCheck, neverSignal, timeoutSignal } from './helpers.js';
 import { SAFE_PATH } from '../../../src/adapters/child-env.js';
 import { processGroupContainment, sharedContainment } from '../../../src/adapters/containment.js';
 import { killMarked, waitUntilUnmarked } from '../../helpers/marked-processes.js';
+import { HealthMonitor, type HealthResultEvent } from '../../../src/daemon/health-monitor.js';
 
 /** True once `pid` is gone or a zombie about to be reaped by init (bounded wait). */
 async function gone(pid: number, withinMs = 2000): Promise<boolean> {
@@ -140,4 +141,17 @@ t.test('on timeout a descendant that left the process group dies too (cgroup), o
     t.ok(Date.now() - started < 3000, 'the check resolved soon after its timeout');
     t.same(await waitUntilUnmarked(marker), [], `${containment.mode}: nothing of the check is left`);
   }
+});
+
+t.test('the health monitor runs exec checks with the environment it was given', async (t) => {
+  const out = join(t.testdir(), 'env.txt');
+  const m = new HealthMonitor([execCheck([envFixture, out], { name: 'env', intervalMs: 60_000, timeoutMs: 2000 })], 100, {
+    clock: () => performance.now(), linkState: async () => ({ up: true, running: true }),
+    exec: { environment: [{ name: 'HC_MONITOR_LITERAL', value: 'from-the-instance' }] },
+  });
+  t.teardown(() => m.stop());
+  const result = new Promise<HealthResultEvent>((resolve) => m.once('result', resolve));
+  m.start();
+  t.equal((await result).result.ok, true);
+  t.equal(envFile(out)['HC_MONITOR_LITERAL'], 'from-the-instance');
 });
