@@ -7,11 +7,11 @@
  * assignments, e.g. 'READY=1', 'STOPPING=1', 'STATUS=2 instances, 1 MASTER',
  * `RELOADING=1\nMONOTONIC_USEC=${...}`; it is sent as is, not validated. Returns false and does
  * nothing when NOTIFY_SOCKET is unset or empty (not started by systemd with Type=notify), true
- * once the datagram is sent. It does not unset NOTIFY_SOCKET (children such as hooks inherit
- * it; systemd ignores them under NotifyAccess=main) and never blocks: a full receiver queue is
- * an error. Every failure (addon missing, bad NOTIFY_SOCKET, ENOENT, ECONNREFUSED, EAGAIN...) is
- * a `HaagentError('HA_ERR_CONTROL')` with the native error (`code`, `errno`, `syscall`) as
- * `cause`; callers usually log it and carry on.
+ * once the datagram is sent. It does not unset NOTIFY_SOCKET (hooks and exec checks never get
+ * it, see child-env.ts; systemd would ignore them under NotifyAccess=main) and never blocks: a
+ * full receiver queue is an error. Every failure (addon missing, bad NOTIFY_SOCKET, ENOENT,
+ * ECONNREFUSED, EAGAIN...) is a `HaagentError('HA_ERR_CONTROL')` with the native error (`code`,
+ * `errno`, `syscall`) as `cause`; callers usually log it and carry on.
  */
 import { HaagentError } from '../core/errors.js';
 import { loadBinding } from './packet-socket.js';

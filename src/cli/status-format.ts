@@ -38,7 +38,8 @@ export function formatStatus(s: AgentStatus): string {
     rows.push([i.name, String(i.vrid), i.maintenance ? `${i.state} (maint)` : i.state, String(i.priority), String(i.effectivePriority), i.vips.join(','), master,
       duration(i.timeInStateMs), String(i.advertsSent), String(i.advertsReceived), String(drops)]);
   }
-  const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}`, '', table(rows)];
+  const containment = s.containment === undefined ? '' : `, hooks contained by ${s.containment.mode === 'cgroup' ? 'cgroup' : `process group (${s.containment.detail})`}`;
+  const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}${containment}`, '', table(rows)];
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
     if (i.epochPersisted === false || i.epochStateError !== undefined) {
@@ -50,7 +51,7 @@ export function formatStatus(s: AgentStatus): string {
     }
     const lastHook = i.hooks[i.hooks.length - 1];
     if (lastHook !== undefined) {
-      lines.push(`${i.name}: last hook ${lastHook.hook} at ${lastHook.startedAt}: ${lastHook.ok ? 'ok' : lastHook.timedOut ? 'TIMED OUT' : `exit ${String(lastHook.exitCode)}`} in ${lastHook.durationMs} ms`);
+      lines.push(`${i.name}: last hook ${lastHook.hook} at ${lastHook.startedAt}: ${lastHook.ok ? 'ok' : lastHook.timedOut ? 'TIMED OUT' : `exit ${String(lastHook.exitCode)}`} in ${lastHook.durationMs} ms${lastHook.containment === undefined ? '' : ` (${lastHook.containment})`}`);
     }
     lines.push(...serviceLines(i));
     const dropKinds = Object.entries(i.drops);

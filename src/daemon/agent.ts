@@ -27,6 +27,7 @@ import { Announcer } from './announcer.js';
 import { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import { HookRunner } from './hook-runner.js';
+import { sharedContainment } from '../adapters/containment.js';
 import { FileEpochStore } from '../adapters/epoch-store.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { InstanceRunner } from './instance-runner.js';
@@ -185,6 +186,10 @@ export class Agent {
     // Before any address is touched: root must not write its epochs where others can plant links.
     ensurePrivateDir(this.config.stateDir, 'state directory');
     await this.resolve(this.config.instances);
+    const containment = sharedContainment();
+    this.log[containment.mode === 'cgroup' ? 'info' : 'warn']({ containment: containment.mode, detail: containment.detail },
+      containment.mode === 'cgroup' ? 'hooks and exec checks run in their own cgroups'
+        : 'hooks and exec checks are contained by process group only: a descendant that calls setsid and is orphaned can outlive a timeout');
     for (const inst of this.config.instances) {
       for (const cidr of inst.vips) await this.netlink.removeVip(inst.external, cidr);
     }
@@ -221,12 +226,13 @@ export class Agent {
     if (p === undefined) throw new HaagentError('HA_ERR_INTERNAL', `interface ${inst.interface} was not resolved`);
     const ilog = this.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
     const announcer = new Announcer(inst.external, inst.vips, inst.garp);
-    const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: inst.vips });
+    const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: inst.vips }, { environment: inst.environment });
     hooks.on('result', (r) => {
-      ilog[r.ok ? 'info' : 'warn']({ hook: r.hook, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs, output: r.outputTail.slice(-500) }, `${r.hook} hook ${r.ok ? 'finished' : 'failed'}`);
+      ilog[r.ok ? 'info' : 'warn']({ hook: r.hook, containment: r.containment, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs, output: r.outputTail.slice(-500) }, `${r.hook} hook ${r.ok ? 'finished' : 'failed'}`);
       this.events.publish({ type: 'hook', instance: inst.name, hook: r.hook, ok: r.ok, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
     });
     const health = new HealthMonitor(inst.checks, inst.priority, {
+      exec: { environment: inst.environment },
       clock: monotonicMs,
       linkState: async (ifname) => {
         const l = await this.netlink.getLink(ifname);
@@ -578,6 +584,7 @@ export class Agent {
       ...(this.peerLink === undefined ? {} : { helloDrops: this.peerLink.drops() }),
       configSource: this.opts.configSource,
       configLoadedAt: this.configLoadedAt,
+      containment: { mode: sharedContainment().mode, detail: sharedContainment().detail },
     };
   }
 

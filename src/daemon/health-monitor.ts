@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import type { CheckConfig } from '../core/config/types.js';
 import { applyResult, createHealth, sameVerdict, verdict, type HealthState } from '../core/health/tracker.js';
 import type { CheckResult, CheckStatus, HealthVerdict } from '../core/health/types.js';
-import { isPolled, runCheck, type PolledCheck } from '../adapters/health/index.js';
+import { isPolled, runCheck, type ExecOptions, type PolledCheck } from '../adapters/health/index.js';
 import { linkErrorResult, linkResult } from '../adapters/health/interface.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 
@@ -38,6 +38,8 @@ export interface HealthMonitorDeps {
   readonly linkState: LinkStateReader;
   /** Wall clock (ms since the epoch) for the ISO `at` of results in `status()`; default Date.now. */
   readonly wallClock?: () => number;
+  /** Environment and containment of exec checks (the instance's `environment:`). */
+  readonly exec?: ExecOptions;
 }
 
 export interface HealthResultEvent {
@@ -186,7 +188,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
     const deadline = setTimeout(() => {
       controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
-    runCheck(p.check, controller.signal)
+    runCheck(p.check, controller.signal, this.deps.exec)
       .catch((err: unknown): CheckResult => ({ ok: false, detail: `internal error: ${String(err)}`, latencyMs: 0 }))
       .then((result) => {
         clearTimeout(deadline);

@@ -12,17 +12,23 @@
  * a hook runs. Spawn failures (ENOENT, EACCES, ...) become a failed result; `run()` never
  * rejects.
  *
- * Process handling: each hook is spawned without a shell, in a new session and process group
- * (`detached: true`), so that signals can be sent to the whole group (`kill(-pid)`) and a hook's
- * own children die with it at a timeout or on `close()`. A hook that exits normally is
- * deliberately NOT followed by a group kill: a hook may start something meant to outlive it.
- * Such leftovers only delay completion by {@link OUTPUT_DRAIN_MS} if they hold the output pipes.
+ * Process handling: each hook is spawned without a shell, in a new session and process group,
+ * and contained (src/adapters/containment.ts): in a leaf cgroup of its own where the host
+ * allows it, so that at a timeout or on `close()` everything the hook started dies with it,
+ * even a descendant that left the process group (`setsid`); otherwise its process group and
+ * the descendants found by parent links. A hook that exits normally is deliberately NOT
+ * followed by a kill: a hook may start something meant to outlive it. Such leftovers only delay
+ * completion by {@link OUTPUT_DRAIN_MS} if they hold the output pipes.
+ *
+ * Environment: only PATH, LANG, the instance's `environment:` entries and the HAAGENT_*
+ * variables (src/adapters/child-env.ts); nothing else of the agent's environment.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
+import { childEnvironment } from '../adapters/child-env.js';
+import { sharedContainment, type Contained, type Containment, type ContainmentMode } from '../adapters/containment.js';
 import { HaagentError } from '../core/errors.js';
-import type { HookConfig, HookName, HooksConfig } from '../core/config/types.js';
+import type { EnvironmentEntry, HookConfig, HookName, HooksConfig } from '../core/config/types.js';
 
 /** How one hook run ended. */
 export interface HookResult {
@@ -43,6 +49,8 @@ export interface HookResult {
   readonly error?: string;
   /** The last `outputTailBytes` of stdout and stderr, interleaved in arrival order. */
   readonly outputTail: string;
+  /** How the run was contained: its own cgroup, or its process group (the fallback). */
+  readonly containment: ContainmentMode;
 }
 
 /** What the transition that triggered a hook was. */
@@ -74,6 +82,10 @@ export interface HookRunnerOptions {
   readonly keepResults?: number;
   /** Bytes of combined output kept per result. Default 2048. */
   readonly outputTailBytes?: number;
+  /** The instance's `environment:` entries. Default none. */
+  readonly environment?: readonly EnvironmentEntry[];
+  /** How hooks are contained. Default the agent's, detected on first use. */
+  readonly containment?: Containment;
 }
 
 export type HookRunnerEvents = {
@@ -86,7 +98,7 @@ export const DEFAULT_KEEP_RESULTS = 20;
 export const DEFAULT_OUTPUT_TAIL_BYTES = 2048;
 /** After the hook process exits, how long to wait for its output pipes to close. */
 export const OUTPUT_DRAIN_MS = 250;
-/** After a timed-out hook's leader exits, how often to check whether the rest of its group is gone. */
+/** After a timed-out hook's leader exits, how often to check whether the rest of its processes are gone. */
 export const GROUP_POLL_MS = 20;
 
 interface Job {
@@ -108,6 +120,8 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
   private readonly killGraceMs: number;
   private readonly keepResults: number;
   private readonly outputTailBytes: number;
+  private readonly environment: readonly EnvironmentEntry[];
+  private readonly containmentOption: Containment | undefined;
 
   private readonly queue: Job[] = [];
   private readonly history: HookResult[] = [];
@@ -138,6 +152,13 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
     this.killGraceMs = nonNegative('killGraceMs', opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     this.keepResults = nonNegative('keepResults', opts.keepResults ?? DEFAULT_KEEP_RESULTS);
     this.outputTailBytes = nonNegative('outputTailBytes', opts.outputTailBytes ?? DEFAULT_OUTPUT_TAIL_BYTES);
+    this.environment = [...(opts.environment ?? [])];
+    this.containmentOption = opts.containment;
+  }
+
+  /** How this runner's hooks are contained (detected on first use unless given). */
+  get containment(): Containment {
+    return this.containmentOption ?? sharedContainment();
   }
 
   /** A reload changed the instance's VIPs in place: runs from now on see the new HAAGENT_VIPS. */
@@ -221,9 +242,8 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
     }
   }
 
-  private env(hook: HookName, ctx: HookContext): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+  private env(hook: HookName, ctx: HookContext): Record<string, string> {
+    const own: Record<string, string> = {
       HAAGENT_HOOK: hook,
       HAAGENT_INSTANCE: this.base.instance,
       HAAGENT_VRID: String(this.base.vrid),
@@ -232,9 +252,8 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
       HAAGENT_VIPS: this.base.vips.join(','),
       HAAGENT_PRIORITY: String(ctx.priority),
     };
-    if (ctx.epoch === undefined) delete env['HAAGENT_EPOCH'];
-    else env['HAAGENT_EPOCH'] = String(ctx.epoch);
-    return env;
+    if (ctx.epoch !== undefined) own['HAAGENT_EPOCH'] = String(ctx.epoch);
+    return childEnvironment(this.environment, own);
   }
 
   /** Start one hook; `done` never rejects. */
@@ -243,6 +262,8 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
     const startMs = this.clock();
     const startedAt = new Date(startMs).toISOString();
     const output = new OutputTail(this.outputTailBytes);
+    const containment = this.containment;
+    let mode: ContainmentMode = containment.mode;
     const finish = (fields: { exitCode: number | null; signal: string | null; timedOut: boolean; error?: string }): HookResult => {
       const base = {
         hook,
@@ -254,15 +275,14 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
         timedOut: fields.timedOut,
         ok: fields.error === undefined && !fields.timedOut && fields.exitCode === 0,
         outputTail: output.text(),
+        containment: mode,
       };
       return fields.error === undefined ? base : { ...base, error: fields.error };
     };
 
-    let child: ChildProcess;
+    let contained: Contained;
     try {
-      child = spawn(command[0] ?? '', command.slice(1), {
-        shell: false,
-        detached: true,
+      contained = containment.spawn(command[0] ?? '', command.slice(1), {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: this.env(hook, ctx),
       });
@@ -272,6 +292,8 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
       return { kill: () => undefined, done: Promise.resolve(result) };
     }
 
+    const child: ChildProcess = contained.child;
+    mode = contained.mode;
     let resolveDone!: (r: HookResult) => void;
     const done = new Promise<HookResult>((resolve) => {
       resolveDone = resolve;
@@ -284,18 +306,8 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
     let killTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
     let pollTimer: NodeJS.Timeout | undefined;
-    /** Set while a timed-out hook's leader has exited but other group members may remain. */
+    /** Set while a timed-out hook's leader has exited but other processes of it may remain. */
     let waitingForGroup = false;
-
-    const signalGroup = (sig: NodeJS.Signals): void => {
-      const pid = child.pid;
-      if (pid === undefined) return;
-      try {
-        process.kill(-pid, sig);
-      } catch {
-        // ESRCH: the whole group is already gone.
-      }
-    };
 
     const settle = (result: HookResult): void => {
       if (settled) return;
@@ -306,6 +318,7 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
       clearTimeout(pollTimer);
       child.stdout?.destroy();
       child.stderr?.destroy();
+      contained.release();
       resolveDone(result);
     };
 
@@ -319,7 +332,7 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
       killTimer = undefined;
       clearTimeout(pollTimer);
       waitingForGroup = false;
-      signalGroup('SIGKILL');
+      contained.kill();
       settleExited();
     };
 
@@ -340,13 +353,12 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
     child.on('exit', (code, signal) => {
       exited = { code, signal };
       clearTimeout(timeoutTimer);
-      const pgid = child.pid;
-      if (timedOut && killTimer !== undefined && pgid !== undefined) {
-        // The leader is gone, but group members may still be exiting, or may ignore SIGTERM:
-        // the hook is over once they are gone, or when the grace ends and SIGKILL is sent.
+      if (timedOut && killTimer !== undefined) {
+        // The leader is gone, but its other processes may still be exiting, or may ignore
+        // SIGTERM: the hook is over once they are gone, or when the grace ends and SIGKILL is sent.
         waitingForGroup = true;
         const poll = (): void => {
-          void groupHasLiveMembers(pgid).then((alive) => {
+          void contained.alive().then((alive) => {
             if (!waitingForGroup || settled) return;
             if (alive) {
               pollTimer = setTimeout(poll, GROUP_POLL_MS);
@@ -373,7 +385,7 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
       timeoutTimer = undefined;
       if (exited !== undefined || settled) return;
       timedOut = true;
-      signalGroup('SIGTERM');
+      contained.signal('SIGTERM');
       killTimer = setTimeout(sigkill, this.killGraceMs);
     }, cfg.timeoutMs);
 
@@ -386,37 +398,6 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
       done,
     };
   }
-}
-
-/**
- * Whether process group `pgid` still has a member that is not a zombie. kill(-pgid, 0) alone
- * counts zombies, which a container's PID 1 may never reap; /proc tells them apart.
- */
-async function groupHasLiveMembers(pgid: number): Promise<boolean> {
-  try {
-    process.kill(-pgid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (pgrp === String(pgid) && state !== 'Z' && state !== 'X') return true;
-  }
-  return false;
 }
 
 function nonNegative(name: string, value: number): number {

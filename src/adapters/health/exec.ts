@@ -1,29 +1,33 @@
 /**
  * Exec check: runs `command` (argument vector, no shell, no PATH lookup), healthy on exit code 0.
  *
- * The child runs in its own process group; when the signal fires, the whole group gets SIGKILL
- * (so a script's own children die with it) and the promise resolves once the child has been
- * reaped. stdin and stdout are discarded; the last 200 bytes of stderr go into the failure detail.
+ * The child is contained like a hook (src/adapters/containment.ts: its own leaf cgroup where
+ * the host allows it, else its process group); when the signal fires, everything it started
+ * gets SIGKILL (so a script's own children die with it, even ones that called setsid where a
+ * cgroup is used) and the promise resolves once the child has been reaped. Its environment is
+ * the minimal one of src/adapters/child-env.ts (PATH, LANG, the instance's `environment:`
+ * entries), never the agent's. stdin and stdout are discarded; the last 200 bytes of stderr go
+ * into the failure detail.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { CheckConfig } from '../../core/config/types.js';
+import type { EnvironmentEntry, CheckConfig } from '../../core/config/types.js';
+import { childEnvironment } from '../child-env.js';
+import { sharedContainment, type Contained, type Containment } from '../containment.js';
 import { abortDetail, errorText, settleOnce, stopwatch, type CheckResult } from './common.js';
 
 export type ExecCheck = Extract<CheckConfig, { type: 'exec' }>;
 
+/** What an exec check runs with besides its config. */
+export interface ExecOptions {
+  /** The instance's `environment:` entries. Default none. */
+  readonly environment?: readonly EnvironmentEntry[];
+  /** Default the agent's, detected on first use. */
+  readonly containment?: Containment;
+}
+
 /** Bytes of stderr kept for the detail. */
 export const STDERR_TAIL_BYTES = 200;
 
-function killGroup(child: ChildProcess): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    else child.kill('SIGKILL');
-  } catch {
-    child.kill('SIGKILL');
-  }
-}
-
-export function run(check: ExecCheck, signal: AbortSignal): Promise<CheckResult> {
+export function run(check: ExecCheck, signal: AbortSignal, opts: ExecOptions = {}): Promise<CheckResult> {
   const elapsed = stopwatch();
   const [file = '', ...args] = check.command;
   const what = check.command.join(' ');
@@ -45,7 +49,18 @@ export function run(check: ExecCheck, signal: AbortSignal): Promise<CheckResult>
       timedOut();
       return;
     }
-    const child = spawn(file, args, { shell: false, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let contained: Contained;
+    try {
+      contained = (opts.containment ?? sharedContainment()).spawn(file, args, {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: childEnvironment(opts.environment ?? [], {}),
+      });
+    } catch (err) {
+      // Synchronous spawn failures (e.g. a NUL byte in an argument).
+      finish({ ok: false, detail: `${what}: ${errorText(err)}`, latencyMs: elapsed() });
+      return;
+    }
+    const child = contained.child;
     child.stderr?.on('data', (chunk: Buffer) => {
       tail = Buffer.concat([tail, chunk]);
       if (tail.length > STDERR_TAIL_BYTES) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES);
@@ -53,6 +68,7 @@ export function run(check: ExecCheck, signal: AbortSignal): Promise<CheckResult>
     child.stderr?.on('error', () => { /* a destroyed pipe: the exit status still decides */ });
     child.on('error', (err) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
+      contained.release();
       finish({ ok: false, detail: `${what}: ${errorText(err)}`, latencyMs: elapsed() });
     });
     child.on('exit', (code, sig) => {
@@ -60,12 +76,15 @@ export function run(check: ExecCheck, signal: AbortSignal): Promise<CheckResult>
       if (aborted) timedOut();
     });
     // 'close' waits for stderr to drain as well as for the exit.
-    child.on('close', (code, sig) => report(exit ?? { code, sig }));
+    child.on('close', (code, sig) => {
+      contained.release();
+      report(exit ?? { code, sig });
+    });
     onAbort(() => {
       aborted = true;
-      // Kill the group even if the child itself has exited: children it left behind may hold
+      // Kill everything even if the child itself has exited: processes it left behind may hold
       // stderr open (then its exit status decides, as it would have without them).
-      killGroup(child);
+      contained.kill();
       child.stderr?.destroy();
       if (exit !== undefined) report(exit);
       else if (child.pid === undefined) timedOut();

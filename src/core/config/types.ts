@@ -54,6 +54,16 @@ export interface HookConfig {
 
 export type HooksConfig = Readonly<Partial<Record<HookName, HookConfig>>>;
 
+/**
+ * One `environment:` entry of an instance: a variable its hooks and exec checks get. Without a
+ * value it is passed from the agent's own environment (and left out when the agent has none).
+ */
+export interface EnvironmentEntry {
+  readonly name: string;
+  /** A literal value (`NAME=value` in the config); absent = the agent's value of `name`. */
+  readonly value?: string;
+}
+
 /** A haagent-only heartbeat path: peer hellos (UDP) over `interface` to the peer's `peer` address. */
 export interface PathConfig {
   readonly interface: string;
@@ -99,6 +109,11 @@ export interface InstanceConfig {
   readonly vipLabel: string | undefined;
   readonly checks: readonly CheckConfig[];
   readonly hooks: HooksConfig;
+  /**
+   * Variables hooks and exec checks get beyond the fixed minimum (PATH, LANG, HAAGENT_*);
+   * nothing else of the agent's environment reaches them.
+   */
+  readonly environment: readonly EnvironmentEntry[];
   /**
    * Extra heartbeat paths to haagent peers (hellos over UDP); the peer is considered gone only
    * when the VRRP path AND every one of these have been silent for Master_Down_Interval.

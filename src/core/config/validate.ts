@@ -14,7 +14,7 @@ import { LIMITS } from './limits.js';
 import { parseCidr, parseIpAddress } from './cidr.js';
 import { ROLE_DEFAULTS, ROLES } from './roles.js';
 import { parseChecks } from './checks.js';
-import { parseHooks } from './hooks.js';
+import { parseEnvironment, parseHooks } from './hooks.js';
 import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
 import { parseServices } from './services.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
@@ -30,6 +30,7 @@ const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-p
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
+  'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
@@ -201,6 +202,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
     checks: parseChecks(c, raw['checks'], [...path, 'checks']),
     hooks: parseHooks(c, raw['hooks'], [...path, 'hooks']),
+    environment: parseEnvironment(c, raw['environment'], [...path, 'environment']),
     paths, witness, vipLifetimeSec,
     vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
     virtualServices: parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips),

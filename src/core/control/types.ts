@@ -163,6 +163,8 @@ export interface HookRunStatus {
   readonly timedOut: boolean;
   readonly ok: boolean;
   readonly outputTail: string;
+  /** How the hook was contained: "cgroup" (its own cgroup) or "process-group" (the fallback). */
+  readonly containment?: string;
 }
 
 export interface AgentStatus {
@@ -180,6 +182,8 @@ export interface AgentStatus {
   /** Where the running config came from, and when it was last (re)loaded. */
   readonly configSource: string;
   readonly configLoadedAt: string;
+  /** How hooks and exec checks are contained: "cgroup" or "process-group" (the fallback), and why. */
+  readonly containment?: { readonly mode: string; readonly detail: string };
 }
 
 export type ControlReply =

@@ -57,3 +57,14 @@ t.test('epoch file problems: a loud line naming the error; none when all is well
   t.match(recovered, 'web: EPOCH STATE: the epoch file /x/web.epoch.json was unusable');
   t.notMatch(formatStatus(status({ ...instance(), epochPersisted: true })), /EPOCH/);
 });
+
+t.test('containment: the header says how hooks are contained; the last hook line says how it was', async (t) => {
+  const hook = { hook: 'master', startedAt: '2026-01-01T00:00:01.000Z', durationMs: 12, exitCode: 0, timedOut: false, ok: true, outputTail: '', containment: 'cgroup' };
+  const withHook = { ...instance(), hooks: [hook] };
+  const cgroup = formatStatus({ ...status(withHook), containment: { mode: 'cgroup', detail: '/sys/fs/cgroup/x/haagent-hooks' } });
+  t.match(cgroup, /^haagent 0\.1\.0, pid 1, up since 2026-01-01T00:00:00\.000Z, hooks contained by cgroup\n/);
+  t.match(cgroup, 'web: last hook master at 2026-01-01T00:00:01.000Z: ok in 12 ms (cgroup)');
+  const fallback = formatStatus({ ...status(instance()), containment: { mode: 'process-group', detail: 'no cgroup v2 hierarchy is mounted' } });
+  t.match(fallback, /, hooks contained by process group \(no cgroup v2 hierarchy is mounted\)\n/);
+  t.notMatch(formatStatus(status(instance())), /contained/, 'an older agent without the field: nothing said');
+});

@@ -1,9 +1,13 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { chmodSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import { HookRunner, type HookResult } from '../../../src/daemon/hook-runner.js';
 import type { HooksConfig } from '../../../src/core/config/types.js';
+import { DEFAULT_LANG, SAFE_PATH } from '../../../src/adapters/child-env.js';
+import { processGroupContainment } from '../../../src/adapters/containment.js';
+import { killMarked, markedProcesses, waitUntilUnmarked } from '../../helpers/marked-processes.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/hooks/', import.meta.url));
 // git may lose the executable bit; the agent execs the scripts directly (no shell).
@@ -84,6 +88,105 @@ t.test('environment: hook, instance, vrid, states, VIPs, priority and (only when
   runner.setVips(['192.0.2.11/24']); // a reload changed the VIP list in place
   await runner.run('master', ctx);
   t.equal(parseEnvFile(out)['HAAGENT_VIPS'], '192.0.2.11/24', 'later runs see the new VIPs');
+});
+
+/**
+ * tap's coverage support wraps child_process.spawn and adds its own variables to every child
+ * (_TAPJS_PROCESSINFO_*, and NODE_OPTIONS loading its hook): not the agent's doing.
+ */
+function withoutTapInjection(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) =>
+    !k.startsWith('_TAPJS_PROCESSINFO_') && !(k === 'NODE_OPTIONS' && v.includes('@tapjs/processinfo'))));
+}
+
+/** Sets agent environment variables for one test; the teardown restores the old values. */
+function setAgentEnv(t: Test, vars: Record<string, string | undefined>): void {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (v: Record<string, string | undefined>): void => {
+    for (const [k, val] of Object.entries(v)) {
+      if (val === undefined) delete process.env[k];
+      else process.env[k] = val;
+    }
+  };
+  apply(vars);
+  t.teardown(() => apply(saved));
+}
+
+t.test('environment: nothing of the agent\'s own environment reaches a hook unless listed', async (t) => {
+  const secret = `s3cret-${randomUUID()}`;
+  setAgentEnv(t, {
+    HC_TEST_SECRET: secret, NOTIFY_SOCKET: '/run/systemd/notify', HC_TEST_LISTED: 'from-the-agent',
+    HC_TEST_ABSENT: undefined, PATH: `/tmp/evil:${process.env['PATH'] ?? ''}`, LANG: 'de_DE.UTF-8',
+  });
+  const runner = new HookRunner({ master: { command: ['/usr/bin/env'], timeoutMs: 5000 } }, base, {
+    // Room for the whole output: under tap the child also gets tap's (long) variables.
+    outputTailBytes: 1 << 20,
+    environment: [{ name: 'HC_TEST_LISTED' }, { name: 'HC_TEST_LITERAL', value: 'a=b c' }, { name: 'HC_TEST_ABSENT' }],
+  });
+  t.teardown(() => runner.close());
+  const result = await runner.run('master', ctx);
+  t.equal(result?.ok, true, 'env ran');
+  const output = result?.outputTail ?? '';
+  t.notMatch(output, secret, 'the secret value appears nowhere in the hook\'s env output');
+  const env: Record<string, string> = {};
+  for (const line of output.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  t.same(withoutTapInjection(env), {
+    PATH: SAFE_PATH,
+    LANG: 'de_DE.UTF-8',
+    HC_TEST_LISTED: 'from-the-agent',
+    HC_TEST_LITERAL: 'a=b c',
+    HAAGENT_HOOK: 'master',
+    HAAGENT_INSTANCE: 'web',
+    HAAGENT_OLD_STATE: 'BACKUP',
+    HAAGENT_PRIORITY: '150',
+    HAAGENT_STATE: 'MASTER',
+    HAAGENT_VIPS: '192.0.2.10/24,2001:db8::10/64',
+    HAAGENT_VRID: '51',
+  }, 'exactly PATH (fixed), LANG, the listed names present in the agent, literals and HAAGENT_*');
+});
+
+t.test('environment: without LANG in the agent, hooks get C.UTF-8; HAAGENT_* cannot be replaced', async (t) => {
+  setAgentEnv(t, { LANG: undefined });
+  const runner = new HookRunner({ master: { command: ['/usr/bin/env'], timeoutMs: 5000 } }, base, {
+    outputTailBytes: 1 << 20,
+    // The config validator refuses this; the runner still lets its own values win.
+    environment: [{ name: 'HAAGENT_STATE', value: 'FORGED' }],
+  });
+  t.teardown(() => runner.close());
+  const output = (await runner.run('master', ctx))?.outputTail ?? '';
+  t.match(output, new RegExp(`^LANG=${DEFAULT_LANG}$`, 'm'));
+  t.match(output, /^HAAGENT_STATE=MASTER$/m);
+  t.notMatch(output, /FORGED/);
+});
+
+t.test('containment: every result says how its hook was contained', async (t) => {
+  const runner = new HookRunner({ master: { command: ['/bin/true'], timeoutMs: 5000 } }, base, {
+    containment: processGroupContainment('for the test'),
+  });
+  t.teardown(() => runner.close());
+  t.match(await runner.run('master', ctx), { ok: true, containment: 'process-group' });
+  const detected = new HookRunner({ master: { command: ['/bin/true'], timeoutMs: 5000 } }, base);
+  t.teardown(() => detected.close());
+  const result = await detected.run('master', ctx);
+  t.equal(result?.containment, detected.containment.mode, `the agent's own containment (${detected.containment.mode}: ${detected.containment.detail})`);
+});
+
+t.test('fallback containment: a setsid grandchild whose parent still runs is found by parent links and killed at the timeout', async (t) => {
+  const marker = `hc-fallback-${randomUUID()}`;
+  t.teardown(() => killMarked(marker));
+  const runner = new HookRunner(
+    { master: { command: [script('setsid-grandchild.sh'), marker], timeoutMs: 500 } },
+    base, { killGraceMs: 300, containment: processGroupContainment('for the test'), environment: [{ name: 'HC_MARKER', value: marker }] },
+  );
+  t.teardown(() => runner.close());
+  const running = runner.run('master', ctx);
+  await waitFor('the setsid grandchild', () => markedProcesses(marker).length >= 3);
+  const result = await running;
+  t.match(result, { timedOut: true, ok: false, containment: 'process-group' });
+  t.same(await waitUntilUnmarked(marker), [], 'no process of the hook is left');
 });
 
 t.test('exit status and output tail of a failing hook', async (t) => {
