@@ -2,7 +2,7 @@
 /** The `haagent` command: parse and dispatch only. Exit statuses: src/cli/exit-codes.ts. */
 import { Command, CommanderError, Option } from 'commander';
 import { HaagentError } from '../core/errors.js';
-import { DEFAULT_SOCKET_PATH } from '../core/config/types.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { request, requestStatus } from '../daemon/control-server.js';
 import type { ControlRequest } from '../core/control/types.js';
 import { ALL_EVENT_TYPES } from '../core/control/events.js';
@@ -22,13 +22,14 @@ const stderrPrefix = (): string => (isJournalStream(process.env['JOURNAL_STREAM'
 function fail(err: unknown): never {
   if (err instanceof CommanderError) process.exit(exitCodeFor(err)); // commander printed its message already
   const text = err instanceof HaagentError ? err.message : `unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
-  process.stderr.write(`${stderrPrefix()}haagent: ${text}\n`);
+  const prefix = stderrPrefix();
+  process.stderr.write(`${prefix}haagent: ${text.split('\n').join(`\n${prefix}`)}\n`);
   process.exit(exitCodeFor(err));
 }
 
 const SOCKET_HELP = `Control socket of status, events, reload, maintenance and switchover (first found wins):
   --socket PATH, then $${SOCKET_ENV}, then the socket: key of -c FILE, then that of
-  /etc/haagent/haagent.yaml when it exists, then ${DEFAULT_SOCKET_PATH}.`;
+  ${DEFAULT_CONFIG_PATH} when it exists, then ${DEFAULT_SOCKET_PATH}.`;
 
 const program = new Command();
 program.name('haagent').description('VRRP virtual-IP failover agent (keepalived-compatible)').version(packageVersion())
@@ -41,7 +42,7 @@ program.name('haagent').description('VRRP virtual-IP failover agent (keepalived-
 /** -c/--config and --socket of the client commands. */
 function withSocketOptions(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', 'take the control socket from this config file\'s socket: key (default /etc/haagent/haagent.yaml when it exists)')
+    .option('-c, --config <file>', `take the control socket from this config file's socket: key (default ${DEFAULT_CONFIG_PATH} when it exists)`)
     .option('--socket <path>', `control socket (overrides $${SOCKET_ENV} and the config file; default ${DEFAULT_SOCKET_PATH})`);
 }
 

@@ -39,7 +39,7 @@ const USER_ERROR_CODES: ReadonlySet<HaagentErrorCode> = new Set<HaagentErrorCode
 
 /** The `err` serializer: a user error as `{ type, code, message }`, anything else as pino's standard. */
 export function serializeError(err: unknown): unknown {
-  if (err instanceof HaagentError && USER_ERROR_CODES.has(err.code)) return { type: err.name, code: err.code, message: err.message };
+  if (err instanceof HaagentError && USER_ERROR_CODES.has(err.code)) return { type: err.constructor.name, code: err.code, message: err.message };
   return err instanceof Error ? pino.stdSerializers.err(err) : err;
 }
 
