@@ -1,35 +1,67 @@
 #!/usr/bin/env node
-/** The `haagent` command: parse and dispatch only. */
+/** The `haagent` command: parse and dispatch only. Exit statuses: src/cli/exit-codes.ts. */
 import { once } from 'node:events';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { HaagentError } from '../core/errors.js';
-import { DEFAULT_SOCKET_PATH } from '../core/config/types.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { request, requestStatus } from '../daemon/control-server.js';
 import type { ControlRequest } from '../core/control/types.js';
 import { ALL_EVENT_TYPES } from '../core/control/events.js';
-import { ConfigInvalidError, loadConfig } from './load-config.js';
+import { isJournalStream, LOG_FORMATS, LOG_LEVELS } from '../daemon/logger.js';
+import { EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
+import { loadConfig } from './load-config.js';
 import { packageVersion } from './package-info.js';
+import { clientSocket, SOCKET_ENV, type SocketChoice, type SocketSources } from './socket-path.js';
 import { runStart } from './start.js';
 import { formatStatus } from './status-format.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** Under journald, stderr lines carry the error priority too (see src/daemon/logger.ts). */
+const stderrPrefix = (): string => (isJournalStream(process.env['JOURNAL_STREAM'], 2) ? '<3>' : '');
+
 function fail(err: unknown): never {
-  if (err instanceof HaagentError) {
-    process.stderr.write(`haagent: ${err.message}\n`);
-    // 2: the config (or an input over a bound) is refused; nothing was started or changed.
-    const refused = err instanceof ConfigInvalidError || err.code === 'HA_ERR_CONFIG' || err.code === 'HA_ERR_LIMIT';
-    process.exit(refused ? 2 : err.code === 'HA_ERR_NO_AGENT' ? 3 : 1);
-  }
-  process.stderr.write(`haagent: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exit(1);
+  if (err instanceof CommanderError) process.exit(exitCodeFor(err)); // commander printed its message already
+  const text = err instanceof HaagentError ? err.message : `unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+  const prefix = stderrPrefix();
+  process.stderr.write(`${prefix}haagent: ${text.split('\n').join(`\n${prefix}`)}\n`);
+  process.exit(exitCodeFor(err));
 }
 
+const SOCKET_HELP = `Control socket of status, events, reload, maintenance and switchover (first found wins):
+  --socket PATH, then $${SOCKET_ENV}, then the socket: key of -c FILE, then that of
+  ${DEFAULT_CONFIG_PATH} when it exists, then ${DEFAULT_SOCKET_PATH}.`;
+
 const program = new Command();
-program.name('haagent').description('VRRP virtual-IP failover agent (keepalived-compatible)').version(packageVersion());
+program.name('haagent').description('VRRP virtual-IP failover agent (keepalived-compatible)').version(packageVersion())
+  // Every usage error (unknown option, invalid choice, missing argument) exits with the usage
+  // code and one line on stderr; commands inherit these settings when created below.
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(`${stderrPrefix()}haagent: ${str.replace(/^error: /, '')}`) })
+  .addHelpText('after', `\n${SOCKET_HELP}\n\n${EXIT_CODES_HELP}\n`);
+
+/** -c/--config and --socket of the client commands. */
+function withSocketOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', `take the control socket from this config file's socket: key (default ${DEFAULT_CONFIG_PATH} when it exists)`)
+    .option('--socket <path>', `control socket (overrides $${SOCKET_ENV} and the config file; default ${DEFAULT_SOCKET_PATH})`);
+}
+
+/** The socket for `opts`; a "no agent" error then also says where the path came from. */
+async function withAgent<T>(opts: SocketSources, fn: (socket: string) => Promise<T>): Promise<T> {
+  const choice: SocketChoice = clientSocket(opts);
+  try {
+    return await fn(choice.path);
+  } catch (err) {
+    if (err instanceof HaagentError && err.code === 'HA_ERR_NO_AGENT') {
+      throw new HaagentError('HA_ERR_NO_AGENT', `${err.message} [socket path from ${choice.from}]`, { cause: err });
+    }
+    throw err;
+  }
+}
 
 program.command('start')
-  .description('run the agent in the foreground (JSON logs on stdout)')
+  .description('run the agent in the foreground (logs on stdout, see --log-format)')
   .addOption(new Option('--role <role>', 'preset: master (priority 150, preempt), backup (100, no preempt), auto (100, no preempt; higher address wins the first election)').choices(['auto', 'master', 'backup']))
   .option('-c, --config <file>', 'YAML config (default /etc/haagent/haagent.yaml when it exists)')
   .option('--interface <if>', 'NIC carrying VRRP heartbeats')
@@ -46,19 +78,21 @@ program.command('start')
   .option('--name <name>', 'instance name (flags-only mode)')
   .option('--socket <path>', `control socket (default ${DEFAULT_SOCKET_PATH})`)
   .option('--state-dir <dir>', 'where fencing epochs are kept (default /var/lib/haagent)')
-  .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+  .addOption(new Option('--log-level <level>', 'log this level and above').choices(LOG_LEVELS).default('info'))
+  .addOption(new Option('--log-format <format>', 'auto: text with syslog priority prefixes when stdout is the journal (systemd), text on a terminal, else JSON lines').choices(LOG_FORMATS).default('auto'))
   .action(async (opts: Parameters<typeof runStart>[0], cmd: Command) => {
     const explicitPreempt = cmd.getOptionValueSource('preempt') === 'cli';
     await runStart(opts, explicitPreempt).catch(fail);
   });
 
-program.command('status')
+type ClientOpts = SocketSources;
+
+withSocketOptions(program.command('status')
   .description('show the running agent\'s instances')
-  .option('--json', 'machine-readable output (stable; see README)')
-  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
-  .action(async (opts: { json?: boolean; socket: string }) => {
+  .option('--json', 'machine-readable output (stable; see README)'))
+  .action(async (opts: ClientOpts & { json?: boolean }) => {
     try {
-      const s = await requestStatus(opts.socket);
+      const s = await withAgent(opts, (socket) => requestStatus(socket));
       process.stdout.write(opts.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
     } catch (err) {
       fail(err);
@@ -66,57 +100,53 @@ program.command('status')
   });
 
 /** Sends one command to the agent and prints its message; the agent's refusal exits non-zero. */
-async function command(socket: string, req: ControlRequest): Promise<void> {
-  const r = await request(socket, req, { timeoutMs: 30_000 });
+async function command(opts: SocketSources, req: ControlRequest): Promise<void> {
+  const r = await withAgent(opts, (socket) => request(socket, req, { timeoutMs: 30_000 }));
   if (!r.ok) throw new HaagentError(r.error.code === 'HA_ERR_CONFIG' ? 'HA_ERR_CONFIG' : 'HA_ERR_CONTROL', r.error.message);
   process.stdout.write(`${'message' in r ? r.message : 'ok'}\n`);
 }
 
-program.command('maintenance')
+withSocketOptions(program.command('maintenance')
   .description('on: a master hands over (priority 0) and this node stays BACKUP; off: back to normal')
   .argument('<on|off>', 'on or off')
-  .option('--instance <name>', 'only this instance (default: all)')
-  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
-  .action(async (state: string, opts: { instance?: string; socket: string }) => {
+  .option('--instance <name>', 'only this instance (default: all)'))
+  .action(async (state: string, opts: ClientOpts & { instance?: string }) => {
     try {
       if (state !== 'on' && state !== 'off') throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `maintenance takes "on" or "off", got "${state}"`);
-      await command(opts.socket, { command: 'maintenance', on: state === 'on', ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
+      await command(opts, { command: 'maintenance', on: state === 'on', ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
     } catch (err) {
       fail(err);
     }
   });
 
-program.command('switchover')
+withSocketOptions(program.command('switchover')
   .description('run on the master: hand mastership to the peer (make before break); run again on the new master to move it back')
-  .option('--instance <name>', 'only this instance (default: all this node is master of)')
-  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
-  .action(async (opts: { instance?: string; socket: string }) => {
+  .option('--instance <name>', 'only this instance (default: all this node is master of)'))
+  .action(async (opts: ClientOpts & { instance?: string }) => {
     try {
-      await command(opts.socket, { command: 'switchover', ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
+      await command(opts, { command: 'switchover', ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
     } catch (err) {
       fail(err);
     }
   });
 
-program.command('reload')
-  .description('reload the config (like SIGHUP): a bad file is refused and the running config stays')
-  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
-  .action(async (opts: { socket: string }) => {
+withSocketOptions(program.command('reload')
+  .description('reload the config (like SIGHUP): a bad file is refused and the running config stays (the agent rereads its own file; -c here only finds the socket)'))
+  .action(async (opts: ClientOpts) => {
     try {
-      await command(opts.socket, { command: 'reload' });
+      await command(opts, { command: 'reload' });
     } catch (err) {
       fail(err);
     }
   });
 
-program.command('events')
+withSocketOptions(program.command('events')
   .description('print one JSON line per event (transitions, checks, priority, hooks, maintenance, reload, real servers, load balancer rules) as they happen')
-  .option('--all', 'also per-packet events (advert-sent, advert-received, drop)')
-  .option('--socket <path>', 'control socket', DEFAULT_SOCKET_PATH)
-  .action(async (opts: { all?: boolean; socket: string }) => {
+  .option('--all', 'also per-packet events (advert-sent, advert-received, drop)'))
+  .action(async (opts: ClientOpts & { all?: boolean }) => {
     try {
       const types = opts.all === true ? { types: ALL_EVENT_TYPES } : {};
-      const r = await request(opts.socket, { command: 'events', ...types }, {
+      const r = await withAgent(opts, (socket) => request(socket, { command: 'events', ...types }, {
         timeoutMs: 5000,
         // A full stdout pipe pauses reading, so the agent (not this process) notices the backlog.
         onEvent: (ev) => (process.stdout.write(`${JSON.stringify(ev)}\n`) ? undefined : once(process.stdout, 'drain')),
@@ -125,7 +155,7 @@ program.command('events')
           process.stderr.write('haagent: the agent closed the event stream\n');
           process.exit(0);
         },
-      });
+      }));
       if (!r.ok) throw new HaagentError('HA_ERR_CONTROL', r.error.message);
     } catch (err) {
       fail(err);

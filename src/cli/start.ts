@@ -1,24 +1,26 @@
 /**
- * `haagent start`: runs the agent in the foreground with JSON logs on stdout.
+ * `haagent start`: runs the agent in the foreground with its logs on stdout (format: --log-format,
+ *   src/daemon/logger.ts).
  * - SIGTERM/SIGINT shut down cleanly (priority-0 advert, VIPs removed) and exit 0 within one second.
  * - SIGHUP reloads the config (same file, same flags); a bad file is refused, the running config stays.
  * - systemd: READY=1 once the sockets are open and the config is applied (Type=notify).
  */
 import { dirname } from 'node:path';
-import pino from 'pino';
+import { HaagentError } from '../core/errors.js';
 import { notifySystemd } from '../adapters/sd-notify.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { Agent } from '../daemon/agent.js';
 import { ControlServer } from '../daemon/control-server.js';
+import { createAgentLogger, type LogFormatChoice, type LogLevel } from '../daemon/logger.js';
 import { startMetricsServer, type MetricsServer } from '../daemon/metrics.js';
 import { loadConfig, type StartFlags } from './load-config.js';
 import { packageVersion } from './package-info.js';
 
 const SHUTDOWN_BOUND_MS = 900;
 
-export async function runStart(flags: StartFlags & { logLevel: string }, explicitPreempt: boolean): Promise<void> {
+export async function runStart(flags: StartFlags & { logLevel: LogLevel; logFormat: LogFormatChoice }, explicitPreempt: boolean): Promise<void> {
   const { config, source } = loadConfig(flags, explicitPreempt);
-  const log = pino({ level: flags.logLevel, base: { pid: process.pid } });
+  const log = createAgentLogger(flags.logLevel, flags.logFormat);
   const version = packageVersion();
   log.info({ source, instances: config.instances.map((i) => ({ name: i.name, vrid: i.vrid, role: i.role, priority: i.priority, preempt: i.preempt, vips: i.vips })) }, `haagent ${version} starting`);
 
@@ -73,7 +75,11 @@ export async function runStart(flags: StartFlags & { logLevel: string }, explici
     notify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
     agent.reload().then(
       (msg) => { log.info(msg); notify('READY=1'); },
-      (err: unknown) => { log.error({ err }, 'reload failed'); notify('READY=1'); },
+      (err: unknown) => {
+        // A refused config is logged by the agent itself (one line naming the problems): not twice.
+        if (!(err instanceof HaagentError && err.code === 'HA_ERR_CONFIG')) log.error({ err }, 'reload failed');
+        notify('READY=1');
+      },
     );
   });
 }

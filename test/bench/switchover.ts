@@ -118,7 +118,7 @@ function logSummary(l: Record<string, unknown>): string {
   return pick.join(' ');
 }
 
-/** Date.now() - performance.now(): maps the agents' log `time` (epoch ms) onto performance.now(). */
+/** Date.now() - performance.now(): maps the agents' log `time` (ISO 8601, ms) onto performance.now(). */
 const wallMinusPerf = (): number => Date.now() - performance.now();
 
 /**
@@ -165,7 +165,7 @@ export async function measureSwitchover(t: SwitchoverTarget, from: LabHost, to: 
     const shift = wallMinusPerf();
     for (const h of [from, to]) {
       for (const l of t.logs(h).slice(logMark.get(h.name) ?? 0)) {
-        const at = typeof l.time === 'number' ? clock.toProbe(l.time - shift) : hi;
+        const at = typeof l['time'] === 'string' ? clock.toProbe(Date.parse(l['time']) - shift) : hi;
         lines.push({ t: at, what: `${h.name} log: ${logSummary(l)}` });
       }
     }

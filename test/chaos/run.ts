@@ -436,8 +436,10 @@ class Chaos {
         }
       });
       for (const h of HOSTS) {
-        const logs = agents[h].logs.filter((l) => typeof l['time'] === 'number' && (l['time'] as number) >= faultWall && typeof l['level'] === 'number' && (l['level'] as number) >= 40);
-        for (const l of logs.slice(0, 4)) evidence.push(`${h} log: +${(l['time'] as number) - faultWall} ms ${String(l['msg'] ?? '')}`);
+        // The agent's JSON log lines: `time` is ISO 8601, `level` a name.
+        const atMs = (l: Record<string, unknown>): number => (typeof l['time'] === 'string' ? Date.parse(l['time']) : NaN);
+        const logs = agents[h].logs.filter((l) => atMs(l) >= faultWall && ['warn', 'error', 'fatal'].includes(String(l['level'])));
+        for (const l of logs.slice(0, 4)) evidence.push(`${h} log: +${atMs(l) - faultWall} ms ${String(l['msg'] ?? '')}`);
       }
       for (const h of HOSTS) {
         if (final[h].vip === true) evidence.push(`${h} final: VIP valid_lft ${final[h].lft === 4294967295 ? 'forever' : `${final[h].lft ?? '?'} s`}, state ${final[h].state ?? 'no answer'}`);

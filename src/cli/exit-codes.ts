@@ -1,0 +1,52 @@
+/**
+ * The exit statuses of every `haagent` command, in one place (README: "Exit codes").
+ * Scripts may rely on them: a code's meaning never changes; new ones are only added.
+ */
+import { CommanderError } from 'commander';
+import { HaagentError } from '../core/errors.js';
+
+export const EXIT_CODES = {
+  /** Done. */
+  ok: 0,
+  /** The command ran and failed: the agent refused it, a socket, netlink or unexpected error. */
+  runtime: 1,
+  /** Usage or config error: an unknown or invalid flag or argument, a config file that does not validate. */
+  usage: 2,
+  /** No agent answers on the control socket. */
+  noAgent: 3,
+  /** Reserved for `haagent status`: an instance is FAULT (not returned yet). */
+  statusFault: 4,
+  /** Reserved for `haagent status`: two masters known for one virtual router (not returned yet). */
+  statusDualMaster: 5,
+} as const;
+
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** For `haagent --help` and the README. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0  ok
+  1  runtime error (the agent refused the command, a socket or network error)
+  2  usage or config error (bad flag or argument, a config file that does not validate)
+  3  no agent is running (nothing answers on the control socket)
+  4, 5  reserved for "haagent status" (an instance FAULT; two masters)`;
+
+/**
+ * The exit status for an error that ended a command. Commander's own errors (unknown option,
+ * invalid choice, missing argument) are usage errors, except --help and --version (0).
+ */
+export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+  if (err instanceof HaagentError) {
+    switch (err.code) {
+      case 'HA_ERR_CONFIG':
+      case 'HA_ERR_INVALID_ARGUMENT':
+      case 'HA_ERR_LIMIT':
+        return EXIT_CODES.usage;
+      case 'HA_ERR_NO_AGENT':
+        return EXIT_CODES.noAgent;
+      default:
+        return EXIT_CODES.runtime;
+    }
+  }
+  return EXIT_CODES.runtime;
+}
