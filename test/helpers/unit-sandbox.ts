@@ -77,7 +77,7 @@ export function boundingSet(p: UnitProperties): string {
  * property it neither reproduces nor knowingly leaves out, and for a ReadWritePaths entry it
  * cannot map.
  */
-export function sandboxScript(p: UnitProperties, dirs: SandboxDirs, overrides: { readonly boundingSet?: string } = {}): string {
+export function sandboxScript(p: UnitProperties, dirs: SandboxDirs): string {
   const known = new Set([...NOT_REPRODUCED, ...LIFECYCLE, 'CapabilityBoundingSet', 'NoNewPrivileges', 'UMask', 'ProtectSystem',
     'ReadWritePaths', 'RuntimeDirectory', 'RuntimeDirectoryMode', 'StateDirectory', 'StateDirectoryMode', 'ProtectHome',
     'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'Delegate']);
@@ -129,6 +129,49 @@ export function sandboxScript(p: UnitProperties, dirs: SandboxDirs, overrides: {
   const umask = one(p, 'UMask');
   if (umask !== undefined) s.push(`umask ${umask}`);
   const nnp = yes(p, 'NoNewPrivileges') ? '--nnp ' : '';
-  s.push(`exec setpriv ${nnp}--inh-caps -all --bounding-set ${overrides.boundingSet ?? boundingSet(p)} -- "$@"`);
+  s.push(`exec setpriv ${nnp}--inh-caps -all --bounding-set ${boundingSet(p)} -- "$@"`);
   return s.join('\n');
+}
+
+/** Properties `systemd-run -p` cannot or should not take from the file (the test gives the command). */
+const NOT_FOR_SYSTEMD_RUN = new Set(['ExecStart', 'ExecReload', 'Restart', 'RestartSec']);
+
+/**
+ * The unit's [Service] properties as `systemd-run` arguments (`-p KEY=VALUE`, one per value),
+ * for running the agent as a transient unit named `unit` in network namespace `netns`: the
+ * runtime and state directory names and the unit's own cgroup path are replaced by per-test
+ * ones, so a test never touches a real /run/haagent or /var/lib/haagent.
+ */
+export function systemdRunArgs(p: UnitProperties, names: { readonly unit: string; readonly runtime: string; readonly state: string; readonly netns: string }): string[] {
+  const runtime = one(p, 'RuntimeDirectory');
+  const state = one(p, 'StateDirectory');
+  const out = [`--unit=${names.unit}`, `-p`, `NetworkNamespacePath=/run/netns/${names.netns}`];
+  for (const [k, values] of p) {
+    if (NOT_FOR_SYSTEMD_RUN.has(k)) continue;
+    for (const v of values) {
+      let value = v;
+      if (k === 'RuntimeDirectory') value = names.runtime;
+      else if (k === 'StateDirectory') value = names.state;
+      else if (k === 'ReadWritePaths') {
+        value = v.split(/\s+/).map((path) => {
+          const opt = path.startsWith('-') ? '-' : '';
+          const bare = opt === '' ? path : path.slice(1);
+          if (runtime !== undefined && bare === `/run/${runtime}`) return `${opt}/run/${names.runtime}`;
+          if (state !== undefined && bare === `/var/lib/${state}`) return `${opt}/var/lib/${names.state}`;
+          if (/^\/sys\/fs\/cgroup\/.*\.service$/.test(bare)) return `${opt}/sys/fs/cgroup/system.slice/${names.unit}.service`;
+          return path;
+        }).join(' ');
+      }
+      out.push('-p', `${k}=${value}`);
+    }
+  }
+  return out;
+}
+
+/** Whether systemd is PID 1 and answers (then the unit can be run for real with systemd-run). */
+export function systemdRunning(run: (cmd: string, args: readonly string[]) => string | undefined): boolean {
+  const comm = run('ps', ['-p', '1', '-o', 'comm=']);
+  if (comm?.trim() !== 'systemd') return false;
+  const state = run('systemctl', ['is-system-running'])?.trim();
+  return state === 'running' || state === 'degraded';
 }

@@ -5,12 +5,14 @@
  * (needs CAP_NET_BIND_SERVICE) and runs its master hook, which can write where the unit allows
  * and nowhere else.
  *
- * Neither this machine nor CI runs systemd as PID 1, so the sandbox is reproduced with
- * `unshare --mount` + `setpriv` (test/helpers/unit-sandbox.ts says exactly which properties are
- * reproduced and which are not: the seccomp-based ones are not).
+ * Where systemd is PID 1 and running, the agent runs as a transient unit (`systemd-run` with
+ * every [Service] property of the file as -p, NetworkNamespacePath= for the lab namespace).
+ * Elsewhere (this machine and CI have no systemd as PID 1) the sandbox is reproduced with
+ * `unshare --mount` + `setpriv`: test/helpers/unit-sandbox.ts says exactly which properties are
+ * reproduced and which are not (the seccomp-based ones are not).
  */
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +23,7 @@ import { run } from '../../src/lab/sh.js';
 import { requestStatus } from '../../src/daemon/control-server.js';
 import { skipReason } from '../helpers/root.js';
 import { labSuite } from '../helpers/lab.js';
-import { parseServiceSection, sandboxScript, type SandboxDirs } from '../helpers/unit-sandbox.js';
+import { parseServiceSection, sandboxScript, systemdRunArgs, systemdRunning, type SandboxDirs, type UnitProperties } from '../helpers/unit-sandbox.js';
 
 const UNIT = join(packageRoot(), 'examples', 'haagent.service');
 const CGROUP2 = '/sys/fs/cgroup/unified';
@@ -34,6 +36,14 @@ if (skip !== undefined) {
 } else {
   const { topo, h1, h2 } = labSuite(t, 'hasvc');
   const props = parseServiceSection(UNIT);
+  const quiet = (cmd: string, args: readonly string[]): string | undefined => {
+    try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }); } catch { return undefined; }
+  };
+  const viaSystemd = systemdRunning(quiet);
+  t.comment(viaSystemd ? 'running the agent as a transient systemd unit' : 'no systemd as PID 1: the unit sandbox is reproduced with unshare + setpriv');
+  /** The unit's properties with other capabilities (the negative case). */
+  const withCaps = (caps: readonly string[] | undefined): UnitProperties => caps === undefined ? props
+    : new Map([...props].map(([k, v]) => [k, k === 'CapabilityBoundingSet' || k === 'AmbientCapabilities' ? [caps.join(' ')] : v]));
   const tag = `hasvc-${process.pid}`;
   const children = new Set<ChildProcess>();
   t.teardown(() => { for (const c of children) c.kill('SIGKILL'); });
@@ -60,11 +70,13 @@ if (skip !== undefined) {
    * web servers on :8080 and a master hook that probes its sandbox. `boundingSet` overrides the
    * unit's capabilities (the negative case).
    */
-  async function withSandboxedAgent(t: Test, name: string, boundingSet: string | undefined,
+  async function withSandboxedAgent(t: Test, name: string, caps: readonly string[] | undefined,
     fn: (a: { dirs: SandboxDirs; socket: string; logs: string[] }) => Promise<void>): Promise<void> {
-    const dirs: SandboxDirs = { runtimeDir: `/run/${tag}-${name}`, stateDir: `/var/lib/${tag}-${name}`, cgroupDir: `${cgroupRoot}/${tag}-${name}` };
+    const unit = `${tag}-${name}`;
+    const dirs: SandboxDirs = { runtimeDir: `/run/${unit}`, stateDir: `/var/lib/${unit}`,
+      cgroupDir: viaSystemd ? `${cgroupRoot}/system.slice/${unit}.service` : `${cgroupRoot}/${unit}` };
     const confDir = `/run/${tag}-${name}-conf`;
-    mkdirSync(dirs.cgroupDir);
+    if (!viaSystemd) mkdirSync(dirs.cgroupDir);
     mkdirSync(confDir, { mode: 0o700 });
     const socket = join(dirs.runtimeDir, 'haagent.sock');
     // The hook records what it saw: its state, its capability bounding set, its umask, whether
@@ -97,23 +109,37 @@ instances:
         mode: proxy
         real-servers: [${rs(h1.intAddress)}, ${rs(h2.intAddress)}]
 `);
-    const script = sandboxScript(props, dirs, boundingSet === undefined ? {} : { boundingSet });
-    const agent = inNs(h1.ns, ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh',
-      process.execPath, distPath('cli', 'main.js'), 'start', '--config', join(confDir, 'haagent.yaml')]);
+    const agentArgv = [process.execPath, distPath('cli', 'main.js'), 'start', '--config', join(confDir, 'haagent.yaml')];
     const logs: string[] = [];
-    createInterface({ input: agent.stdout as NodeJS.ReadableStream }).on('line', (l) => logs.push(l));
-    agent.stderr?.setEncoding('utf8').on('data', (d: string) => logs.push(d));
-    const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
+    let stop: () => Promise<void>;
+    if (viaSystemd) {
+      // Type=notify: systemd-run returns once the agent sent READY=1.
+      await run('systemd-run', [...systemdRunArgs(withCaps(caps), { unit, runtime: unit, state: unit, netns: h1.ns }), '--', ...agentArgv], 30_000);
+      stop = async () => {
+        await run('systemctl', ['stop', `${unit}.service`], 30_000).catch(() => undefined);
+        await run('systemctl', ['reset-failed', `${unit}.service`]).catch(() => undefined);
+      };
+    } else {
+      const agent = inNs(h1.ns, ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', sandboxScript(withCaps(caps), dirs), 'sh', ...agentArgv]);
+      createInterface({ input: agent.stdout as NodeJS.ReadableStream }).on('line', (l) => logs.push(l));
+      agent.stderr?.setEncoding('utf8').on('data', (d: string) => logs.push(d));
+      const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
+      stop = async () => {
+        agent.kill('SIGTERM');
+        const killer = setTimeout(() => agent.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(killer);
+      };
+    }
     try {
       await fn({ dirs, socket, logs });
     } finally {
-      agent.kill('SIGTERM');
-      const killer = setTimeout(() => agent.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(killer);
+      await stop();
       await run('ip', ['-n', h1.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0']).catch(() => undefined);
       for (const d of [dirs.runtimeDir, dirs.stateDir, confDir]) rmSync(d, { recursive: true, force: true });
-      try { rmdirSync(dirs.cgroupDir); } catch (err) { t.fail(`cgroup ${dirs.cgroupDir} left behind: ${String(err)}`); }
+      if (!viaSystemd) {
+        try { rmdirSync(dirs.cgroupDir); } catch (err) { t.fail(`cgroup ${dirs.cgroupDir} left behind: ${String(err)}`); }
+      }
     }
   }
 
@@ -147,7 +173,7 @@ instances:
   t.test('negative control: the same sandbox without CAP_NET_BIND_SERVICE cannot listen on :80', async (t) => {
     const webs = topo.hosts.map((h) => inNs(h.ns, [process.execPath, distPath('lab', 'web-server.js'), h.name, '8080']));
     t.teardown(() => { for (const w of webs) w.kill('SIGKILL'); });
-    await withSandboxedAgent(t, 'nobind', '-all,+net_admin,+net_raw', async ({ socket, logs }) => {
+    await withSandboxedAgent(t, 'nobind', ['CAP_NET_ADMIN', 'CAP_NET_RAW'], async ({ socket, logs }) => {
       t.ok(await waitFor(async () => (await requestStatus(socket, 1000)).instances[0]?.state === 'MASTER', 15_000), 'MASTER without it', { logs: logs.slice(-20) });
       t.ok(await waitFor(async () => /EACCES|permission denied/i.test((await requestStatus(socket, 1000)).instances[0]?.services?.[0]?.error ?? ''), 10_000),
         'the :80 service reports that it may not listen', { logs: logs.slice(-20) });
