@@ -1,0 +1,170 @@
+/**
+ * The documented config keys: every key the validator accepts, at every level, with its type,
+ * default, a one-line description and an example value (YAML). haagent.yaml(5) is generated from
+ * this list, and a unit test compares it with the key sets the validator accepts (both ways), so
+ * a key cannot be added to the validator without being documented here.
+ *
+ * Data only: it does not validate anything (validate.ts and its helpers do), and the defaults
+ * here are text for readers, not values the validator reads.
+ */
+
+export interface ConfigKeyDoc {
+  readonly key: string;
+  /** e.g. "integer 1..255", "duration", "list of CIDR strings". */
+  readonly type: string;
+  /** The default as text, or "required", or "none". */
+  readonly default: string;
+  readonly description: string;
+  /** A YAML value for this key (flow style when it is a mapping or a list). */
+  readonly example: string;
+  /** Only for these values of the mapping's `type` key (checks, witnesses); absent: always. */
+  readonly onlyFor?: readonly string[];
+}
+
+export interface ConfigKeyGroup {
+  /** Where the mapping is: "" (top level), "instances[]", "instances[].garp", ... */
+  readonly path: string;
+  /** One line about the mapping. */
+  readonly title: string;
+  readonly keys: readonly ConfigKeyDoc[];
+}
+
+const HOOK = (name: string, when: string): ConfigKeyDoc => ({
+  key: name, type: 'argument list, or a hook mapping', default: 'none', description: when,
+  example: `["/usr/local/sbin/on-${name}"]`,
+});
+
+const CHECK_COMMON: readonly ConfigKeyDoc[] = [
+  { key: 'name', type: 'string [A-Za-z0-9_.-]{1,64}', default: '<type><index>', description: 'name in logs, status and metrics; unique per instance', example: 'web' },
+  { key: 'type', type: 'http | tcp | exec | interface | file', default: 'required', description: 'what is checked (the keys below marked with a type belong to it)', example: 'http' },
+  { key: 'interval', type: 'duration >= 100ms', default: '2s', description: 'time between two runs', example: '2s' },
+  { key: 'timeout', type: 'duration 10ms..interval', default: '1s (at most the interval)', description: 'a run that takes longer fails', example: '1s' },
+  { key: 'rise', type: 'integer 1..100', default: '2', description: 'successes in a row before the check is up', example: '2' },
+  { key: 'fall', type: 'integer 1..100', default: '2', description: 'failures in a row before the check is down', example: '2' },
+  { key: 'weight', type: 'integer 0..253', default: '0', description: 'priority lowered by this while down; 0 puts the instance in FAULT instead', example: '20' },
+  { key: 'url', type: 'http(s) URL', default: 'required', description: 'the URL fetched', example: 'http://127.0.0.1/health', onlyFor: ['http'] },
+  { key: 'expect-status', type: 'status code or list of them (100..599)', default: '200', description: 'statuses that count as up', example: '[200, 204]', onlyFor: ['http'] },
+  { key: 'body-contains', type: 'string', default: 'none', description: 'text the body must contain', example: 'ok', onlyFor: ['http'] },
+  { key: 'host', type: 'IP address', default: '127.0.0.1', description: 'address connected to (no DNS)', example: '127.0.0.1', onlyFor: ['tcp'] },
+  { key: 'port', type: 'integer 1..65535', default: 'required', description: 'port connected to', example: '5432', onlyFor: ['tcp'] },
+  { key: 'command', type: 'argument list, absolute path first', default: 'required', description: 'run without a shell; up when it exits 0 (killed at the timeout)', example: '["/usr/bin/pg_isready", "-q"]', onlyFor: ['exec'] },
+  { key: 'interface', type: 'interface name', default: 'required', description: 'up while the NIC is up with carrier (netlink events)', example: 'eth0', onlyFor: ['interface'] },
+  { key: 'path', type: 'absolute path', default: 'required', description: 'a file holding an integer that is ADDED to the priority', example: '/run/haagent-bias', onlyFor: ['file'] },
+];
+
+export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
+  {
+    path: '', title: 'the top level of the file',
+    keys: [
+      { key: 'instances', type: 'list of instance mappings', default: 'required', description: 'the VRRP instances (virtual routers) of this host; at least one', example: '[{ vrid: 51, interface: eth1, vips: ["192.0.2.10/24"] }]' },
+      { key: 'socket', type: 'absolute path', default: '/run/haagent/haagent.sock', description: 'control socket (mode 0600) used by status, events, reload, maintenance, switchover', example: '/run/haagent/haagent.sock' },
+      { key: 'state-dir', type: 'absolute path', default: '/var/lib/haagent', description: 'where fencing epochs are kept (root-only directory)', example: '/var/lib/haagent' },
+      { key: 'metrics', type: 'mapping { listen }', default: 'none (no metrics server)', description: 'Prometheus metrics on http://ADDRESS:PORT/metrics', example: '{ listen: "127.0.0.1:9650" }' },
+      { key: 'peer-port', type: 'integer 1..65535', default: '5798', description: 'UDP port of the hellos between haagent peers (paths)', example: '5798' },
+      { key: 'peer-key', type: 'string', default: 'none (hellos unauthenticated)', description: 'shared secret: hellos are authenticated with HMAC-SHA256; never printed', example: 'a-long-random-secret' },
+    ],
+  },
+  {
+    path: 'metrics', title: 'the metrics server',
+    keys: [
+      { key: 'listen', type: 'ADDRESS:PORT ([v6]:PORT)', default: 'none', description: 'where /metrics is served', example: '"127.0.0.1:9650"' },
+    ],
+  },
+  {
+    path: 'instances[]', title: 'one VRRP instance (virtual router)',
+    keys: [
+      { key: 'vrid', type: 'integer 1..255', default: 'required', description: 'virtual router ID; the same on both hosts, unique per interface', example: '51' },
+      { key: 'interface', type: 'interface name', default: 'required', description: 'the NIC that carries the VRRP heartbeats', example: 'eth1' },
+      { key: 'vips', type: 'list of CIDR strings', default: 'required', description: 'the virtual addresses (one address family per instance, at most 255)', example: '["192.0.2.10/24"]' },
+      { key: 'name', type: 'string', default: 'vrid<vrid>', description: 'instance name in logs, status, metrics and --instance', example: 'web' },
+      { key: 'role', type: 'auto | master | backup', default: 'auto', description: 'preset: master = priority 150 + preempt; backup and auto = 100, no preempt', example: 'master' },
+      { key: 'external', type: 'interface name', default: 'the interface', description: 'the NIC where the VIPs are added', example: 'eth0' },
+      { key: 'priority', type: 'integer 1..255', default: 'from the role', description: 'VRRP priority; the higher wins (255 = address owner)', example: '150' },
+      { key: 'advert-interval', type: 'duration', default: '1s', description: 'advertisement interval (v2: whole seconds; v3: 10ms steps up to 40.95s)', example: '1s' },
+      { key: 'vrrp-version', type: '2 | 3', default: '3', description: 'VRRP version (keepalived defaults to 2)', example: '3' },
+      { key: 'preempt', type: 'boolean', default: 'from the role', description: 'take over from a lower-priority master', example: 'true' },
+      { key: 'preempt-delay', type: 'duration <= 1h', default: '0', description: 'wait this long before preempting', example: '30s' },
+      { key: 'peers', type: 'list of IP addresses', default: 'none (multicast 224.0.0.18 / ff02::12)', description: 'unicast peers instead of multicast', example: '["192.0.2.2"]' },
+      { key: 'auth', type: 'mapping { type, password }', default: '{ type: none }', description: 'VRRPv2 simple password (keepalived auth_type PASS)', example: '{ type: pass, password: secret }' },
+      { key: 'garp', type: 'mapping { burst, burst-interval, refresh }', default: '{ burst: 5, burst-interval: 100ms, refresh: 10s }', description: 'gratuitous ARP / unsolicited NA after a takeover', example: '{ burst: 5, burst-interval: 100ms, refresh: 10s }' },
+      { key: 'vip-label', type: 'string, at most 15 characters', default: 'none', description: 'IPv4 address label for the VIPs (e.g. eth0:vip)', example: 'eth0:vip' },
+      { key: 'checks', type: 'list of check mappings', default: 'none', description: 'health checks that lower the priority or put the instance in FAULT', example: '[{ type: tcp, port: 80 }]' },
+      { key: 'hooks', type: 'mapping of hook name to command', default: 'none', description: 'commands run on transitions', example: '{ master: ["/usr/local/sbin/on-master"] }' },
+      { key: 'paths', type: 'list of { interface, peer }', default: 'none', description: 'extra heartbeat paths: UDP hellos between haagent peers', example: '[{ interface: eth0, peer: 192.0.2.2 }]' },
+      { key: 'witness', type: 'list of witness mappings', default: 'none', description: 'tie-breakers telling an isolated node from a lone survivor (needs paths)', example: '[{ type: icmp, address: 192.0.2.1 }]' },
+      { key: 'vip-lifetime', type: 'auto | off | duration in whole seconds (1s..24h)', default: 'auto', description: 'kernel lifetime of the VIPs while master, renewed by every advert (auto = 3 x interval)', example: 'auto' },
+      { key: 'vip-lease-wait', type: 'boolean', default: 'false', description: 'after a takeover from a silent master, add the VIPs only once its lease has run out', example: 'false' },
+      { key: 'virtual-services', type: 'list of virtual service mappings', default: 'none', description: 'TCP load balancing on the VIPs while master', example: '[{ port: 80, real-servers: [{ address: 10.0.0.11 }] }]' },
+    ],
+  },
+  {
+    path: 'instances[].auth', title: 'VRRPv2 authentication',
+    keys: [
+      { key: 'type', type: 'none | pass', default: 'none', description: 'pass = simple password (VRRPv2 only)', example: 'pass' },
+      { key: 'password', type: 'string, at most 8 bytes', default: 'required with type pass', description: 'the password (never printed)', example: 'secret' },
+    ],
+  },
+  {
+    path: 'instances[].garp', title: 'announcements after a takeover',
+    keys: [
+      { key: 'burst', type: 'integer 0..100', default: '5', description: 'gratuitous ARPs / NAs sent right after becoming master', example: '5' },
+      { key: 'burst-interval', type: 'duration', default: '100ms', description: 'time between the burst\'s announcements', example: '100ms' },
+      { key: 'refresh', type: 'duration', default: '10s', description: 'periodic re-announcement while master; 0 = off', example: '10s' },
+    ],
+  },
+  { path: 'instances[].checks[]', title: 'one health check', keys: CHECK_COMMON },
+  {
+    path: 'instances[].hooks', title: 'transition hooks (each an argument list, or { command, timeout })',
+    keys: [
+      HOOK('before-master', 'run and awaited before the VIPs are added'),
+      HOOK('master', 'run once the VIPs are in place'),
+      HOOK('backup', 'run once the VIPs are gone after leaving MASTER'),
+      HOOK('fault', 'run on entering FAULT'),
+      HOOK('stop', 'run when the instance stops'),
+    ],
+  },
+  {
+    path: 'instances[].hooks.<hook>', title: 'a hook in its long form',
+    keys: [
+      { key: 'command', type: 'argument list, absolute path first', default: 'required', description: 'run without a shell, in its own process group', example: '["/usr/local/sbin/on-master", "--now"]' },
+      { key: 'timeout', type: 'duration 10ms..1h', default: '30s', description: 'the hook (with its process group) is killed after this', example: '30s' },
+    ],
+  },
+  {
+    path: 'instances[].paths[]', title: 'an extra heartbeat path',
+    keys: [
+      { key: 'interface', type: 'interface name', default: 'required', description: 'the local NIC of this path', example: 'eth0' },
+      { key: 'peer', type: 'IP address', default: 'required', description: 'the peer\'s address on that network (same family as the VIPs)', example: '192.0.2.2' },
+    ],
+  },
+  {
+    path: 'instances[].witness[]', title: 'one witness',
+    keys: [
+      { key: 'type', type: 'icmp | tcp | http', default: 'required', description: 'how the witness is reached', example: 'icmp' },
+      { key: 'address', type: 'IP address', default: 'required', description: 'the witness (no DNS)', example: '192.0.2.1', onlyFor: ['icmp', 'tcp'] },
+      { key: 'port', type: 'integer 1..65535', default: 'required', description: 'TCP port connected to', example: '443', onlyFor: ['tcp'] },
+      { key: 'url', type: 'http(s) URL', default: 'required', description: 'fetched; any answer counts', example: 'http://192.0.2.1/', onlyFor: ['http'] },
+    ],
+  },
+  {
+    path: 'instances[].virtual-services[]', title: 'one load-balanced VIP:port/tcp',
+    keys: [
+      { key: 'port', type: 'integer 1..65535', default: 'required', description: 'the port on the VIP', example: '80' },
+      { key: 'real-servers', type: 'list of real server mappings', default: 'required', description: 'the servers connections are spread over; at least one', example: '[{ address: 10.0.0.11, port: 8080 }]' },
+      { key: 'vip', type: 'IP address, one of the instance\'s VIPs', default: 'the first VIP', description: 'the address balanced', example: '192.0.2.10' },
+      { key: 'mode', type: 'nftables | proxy', default: 'nftables', description: 'kernel DNAT rules, or the agent\'s userspace TCP proxy (hosts without nftables)', example: 'proxy' },
+      { key: 'protocol', type: 'tcp', default: 'tcp', description: 'only TCP is balanced', example: 'tcp' },
+      { key: 'scheduler', type: 'round-robin | weighted | source-hash', default: 'round-robin', description: 'how a real server is chosen', example: 'weighted' },
+      { key: 'snat', type: 'IP address', default: 'none (masquerade)', description: 'source address of forwarded traffic (nftables mode)', example: '10.0.0.1' },
+    ],
+  },
+  {
+    path: 'instances[].virtual-services[].real-servers[]', title: 'one real server',
+    keys: [
+      { key: 'address', type: 'IP address (the VIP\'s family)', default: 'required', description: 'the server', example: '10.0.0.11' },
+      { key: 'port', type: 'integer 1..65535', default: 'the service port', description: 'the server\'s port', example: '8080' },
+      { key: 'weight', type: 'integer 1..100', default: '1', description: 'share with the weighted scheduler', example: '2' },
+      { key: 'check', type: 'check mapping (as in checks, without a list)', default: 'none (always up)', description: 'health check; tcp and http default to this server\'s address and port', example: '{ type: tcp }' },
+    ],
+  },
+];
