@@ -14,9 +14,9 @@ export const EXIT_CODES = {
   usage: 2,
   /** No agent answers on the control socket. */
   noAgent: 3,
-  /** Reserved for `haagent status`: an instance is FAULT (not returned yet). */
+  /** `haagent status`: an instance is FAULT (a Nagios-style CRITICAL; the status is printed). */
   statusFault: 4,
-  /** Reserved for `haagent status`: two masters known for one virtual router (not returned yet). */
+  /** `haagent status`: this node and a peer both report MASTER of one instance (printed too). */
   statusDualMaster: 5,
 } as const;
 
@@ -28,7 +28,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  runtime error (the agent refused the command, a socket or network error)
   2  usage or config error (bad flag or argument, a config file that does not validate)
   3  no agent is running (nothing answers on the control socket)
-  4, 5  reserved for "haagent status" (an instance FAULT; two masters)`;
+  4  status: an instance is FAULT
+  5  status: this node and a peer are both MASTER of an instance`;
 
 /**
  * The exit status for an error that ended a command. Commander's own errors (unknown option,

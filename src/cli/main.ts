@@ -6,14 +6,17 @@ import { HaagentError } from '../core/errors.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { request, requestStatus } from '../daemon/control-server.js';
 import type { ControlRequest } from '../core/control/types.js';
-import { ALL_EVENT_TYPES } from '../core/control/events.js';
+import { ALL_EVENT_TYPES, type AgentEvent } from '../core/control/events.js';
 import { isJournalStream, LOG_FORMATS, LOG_LEVELS } from '../daemon/logger.js';
-import { EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
+import { EXIT_CODES, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { loadConfig } from './load-config.js';
 import { packageVersion } from './package-info.js';
 import { clientSocket, SOCKET_ENV, type SocketChoice, type SocketSources } from './socket-path.js';
 import { runStart } from './start.js';
 import { formatStatus } from './status-format.js';
+import { statusHealth } from './status-health.js';
+import { preflight } from './preflight.js';
+import { redactConfig } from './redact.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -94,6 +97,12 @@ withSocketOptions(program.command('status')
     try {
       const s = await withAgent(opts, (socket) => requestStatus(socket));
       process.stdout.write(opts.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+      // Nagios-style: the table is printed either way; the exit status says whether to worry.
+      const health = statusHealth(s);
+      if (health.verdict !== 'ok') {
+        for (const p of health.problems) process.stderr.write(`haagent: ${p}\n`);
+        process.exit(health.verdict === 'dual-master' ? EXIT_CODES.statusDualMaster : EXIT_CODES.statusFault);
+      }
     } catch (err) {
       fail(err);
     }
@@ -142,14 +151,20 @@ withSocketOptions(program.command('reload')
 
 withSocketOptions(program.command('events')
   .description('print one JSON line per event (transitions, checks, priority, hooks, maintenance, reload, real servers, load balancer rules) as they happen')
-  .option('--all', 'also per-packet events (advert-sent, advert-received, drop)'))
-  .action(async (opts: ClientOpts & { all?: boolean }) => {
+  .option('--all', 'also per-run and per-packet events (check-run, advert-sent, advert-received, drop)')
+  .option('--type <types>', `only these event types, comma-separated (${ALL_EVENT_TYPES.join(', ')})`)
+  .option('--instance <name>', 'only the events of this instance (and those of the agent as a whole)'))
+  .action(async (opts: ClientOpts & { all?: boolean; type?: string; instance?: string }) => {
     try {
-      const types = opts.all === true ? { types: ALL_EVENT_TYPES } : {};
+      const wanted = opts.type?.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const unknown = (wanted ?? []).filter((x) => !(ALL_EVENT_TYPES as readonly string[]).includes(x));
+      if (unknown.length > 0) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `--type: unknown event type ${unknown.join(', ')} (known: ${ALL_EVENT_TYPES.join(', ')})`);
+      const types = wanted !== undefined && wanted.length > 0 ? { types: wanted as AgentEvent['type'][] } : opts.all === true ? { types: ALL_EVENT_TYPES } : {};
+      const mine = (ev: AgentEvent): boolean => opts.instance === undefined || !('instance' in ev) || ev.instance === null || ev.instance === opts.instance;
       const r = await withAgent(opts, (socket) => request(socket, { command: 'events', ...types }, {
         timeoutMs: 5000,
         // A full stdout pipe pauses reading, so the agent (not this process) notices the backlog.
-        onEvent: (ev) => (process.stdout.write(`${JSON.stringify(ev)}\n`) ? undefined : once(process.stdout, 'drain')),
+        onEvent: (ev) => (!mine(ev) || process.stdout.write(`${JSON.stringify(ev)}\n`) ? undefined : once(process.stdout, 'drain')),
         onClose: (err) => {
           if (err !== undefined) fail(err); // e.g. cut off as too slow: says so, exits 1
           process.stderr.write('haagent: the agent closed the event stream\n');
@@ -163,25 +178,26 @@ withSocketOptions(program.command('events')
   });
 
 program.command('init')
-  .description('write example configs; --active-active: two VIPs, each host master of one, both on the survivor')
-  .requiredOption('--active-active', 'the active-active pair (the only layout so far)')
+  .description('write the configs of a pair: by default master/backup with a health check; --active-active: two VIPs, each host master of one, both on the survivor')
+  .option('--active-active', 'the active-active layout (exactly two --vip)')
   .requiredOption('--interface <if>', 'NIC carrying VRRP heartbeats')
   .option('--external <if>', 'NIC where the VIPs live (default: --interface)')
-  .option('--vip <cidr>', 'virtual IP (exactly two: host A\'s, then host B\'s)', collect)
-  .option('--vrid <n>', 'VRID of the first VIP; the second uses the next one', '51')
+  .option('--vip <cidr>', 'virtual IP (repeatable; --active-active: exactly two, host A\'s then host B\'s)', collect)
+  .option('--vrid <n>', 'VRID (--active-active: of the first VIP; the second uses the next one)', '51')
   .option('--advert-interval <dur>', 'advert interval', '1s')
   .option('--vrrp-version <v>', '2 or 3', '3')
   .option('--out <dir>', 'where to write host-a.yaml and host-b.yaml', '.')
   .option('--force', 'overwrite existing files')
-  .action(async (opts: { interface: string; external?: string; vip?: string[]; vrid: string; advertInterval: string; vrrpVersion: string; out: string; force?: boolean }) => {
+  .action(async (opts: { activeActive?: boolean; interface: string; external?: string; vip?: string[]; vrid: string; advertInterval: string; vrrpVersion: string; out: string; force?: boolean }) => {
     try {
-      const { writeActiveActive } = await import('./init.js');
+      const { writeActiveActive, writePair } = await import('./init.js');
       const version = opts.vrrpVersion === '2' ? 2 : opts.vrrpVersion === '3' ? 3 : undefined;
       if (version === undefined) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `--vrrp-version takes 2 or 3, got "${opts.vrrpVersion}"`);
-      const files = writeActiveActive({
+      const o = {
         interface: opts.interface, external: opts.external ?? opts.interface, vips: opts.vip ?? [],
         vrid: Number(opts.vrid), advertInterval: opts.advertInterval, vrrpVersion: version,
-      }, opts.out, opts.force === true);
+      } as const;
+      const files = opts.activeActive === true ? writeActiveActive(o, opts.out, opts.force === true) : writePair(o, opts.out, opts.force === true);
       process.stdout.write(`wrote ${files.join(' and ')}: copy host-a.yaml to the first host and host-b.yaml to the second as /etc/haagent/haagent.yaml\n`);
     } catch (err) {
       fail(err);
@@ -194,7 +210,11 @@ program.command('check-config')
   .action((file: string) => {
     try {
       const { config } = loadConfig({ config: file }, false);
-      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+      // The file can be right for the other host of a pair: what this host lacks only warns.
+      const warnings = preflight(config);
+      for (const w of warnings) process.stderr.write(`haagent: warning: ${w}\n`);
+      process.stderr.write(`haagent: ${file}: OK (${config.instances.length} instance(s)${warnings.length > 0 ? `, ${warnings.length} warning(s) about this host` : ''})\n`);
     } catch (err) {
       fail(err);
     }
@@ -202,12 +222,18 @@ program.command('check-config')
 
 program.command('lab')
   .description('build a two-host lab in network namespaces, run the agents, show a real failover (root)')
-  .option('--keep', 'leave the lab up at the end')
+  .option('--keep', 'leave the whole lab running at the end (agents, web servers, links up) to try status, maintenance, switchover')
+  .option('--down', 'remove a lab left running by --keep, and exit')
   .option('--advert-interval <dur>', 'advert interval for both agents', '1s')
   .addOption(new Option('--lb-mode <mode>', 'load balancer mode of the lab\'s service on VIP:8080 (auto: nftables if nft is installed, else proxy)')
     .choices(['auto', 'nftables', 'proxy']).default('auto'))
-  .action(async (opts: { keep?: boolean; advertInterval: string; lbMode: 'auto' | 'nftables' | 'proxy' }) => {
-    const { runLab } = await import('../lab/run.js');
+  .action(async (opts: { keep?: boolean; down?: boolean; advertInterval: string; lbMode: 'auto' | 'nftables' | 'proxy' }) => {
+    const { labDown, runLab } = await import('../lab/run.js');
+    if (opts.down === true) {
+      const r = await labDown().catch(fail);
+      process.stdout.write(r.namespaces === 0 ? 'no lab was running\n' : `lab removed: ${r.processes} process(es) stopped, ${r.namespaces} namespace(s) deleted\n`);
+      return;
+    }
     await runLab({ keep: opts.keep === true, advertInterval: opts.advertInterval, lbMode: opts.lbMode }).catch(fail);
   });
 

@@ -34,6 +34,7 @@ import { InstanceRunner } from './instance-runner.js';
 import { diffConfigs } from './reload-plan.js';
 import { PeerLink } from './peer-link.js';
 import { Balancer } from './balancer.js';
+import { Alerter } from './alerter.js';
 import { WitnessMonitor } from '../adapters/witness.js';
 import { configFingerprint } from '../core/peer/fingerprint.js';
 import { emptyPeerTable, expirePeers, maxEpochSeen, notePeer, peerExpiryMs, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
@@ -51,6 +52,9 @@ export interface AgentOptions {
 }
 
 const monotonicMs = (): number => performance.now();
+
+/** How long shutdown waits for alerts under way (within the one-second shutdown bound). */
+const ALERT_FLUSH_BOUND_MS = 200;
 
 /** How long shutdown waits for stop hooks (the whole shutdown is bounded to one second). */
 const STOP_HOOKS_BOUND_MS = 600;
@@ -119,10 +123,15 @@ export class Agent {
   private peerLink: PeerLink | undefined;
   readonly events = new EventBus();
   private readonly balancer: Balancer;
+  private readonly alerter: Alerter;
+  /** Unsubscribes the alerter; set only while alert targets are configured (no cost otherwise). */
+  private alertSubscription: (() => void) | undefined;
 
   private constructor(private readonly opts: AgentOptions, private readonly netlink: NetlinkPort) {
     this.config = opts.config;
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
+    this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: monotonicMs });
+    this.applyAlerts(opts.config.alerts);
     this.events.subscribe((ev) => {
       if (ev.type !== 'transition') return;
       // Peers learn the new state and epoch at once, not at the next hello tick.
@@ -262,7 +271,12 @@ export class Agent {
       events: this.events,
       checks: () => health.status(),
     });
+    // `check` events report a check's changes (unknown/healthy/failing); every run is a
+    // `check-run` (metrics' latency histogram, `haagent events --all`).
     health.on('result', (r) => {
+      this.events.publish({ type: 'check-run', instance: inst.name, check: r.check, status: r.status, ok: r.result.ok, detail: r.result.detail, latencyMs: r.result.latencyMs });
+    });
+    health.on('change', (r) => {
       this.events.publish({ type: 'check', instance: inst.name, check: r.check, status: r.status, ok: r.result.ok, detail: r.result.detail, latencyMs: r.result.latencyMs });
     });
     health.on('verdict', (v) => {
@@ -287,13 +301,23 @@ export class Agent {
     this.balancer.add(inst);
     const link = await this.netlink.getLink(inst.external);
     if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
-    if (inst.checks.length > 0) {
-      // Unknown checks count as failing: the instance starts with its conservative verdict.
+    const enterService = (): void => {
+      if (runner.vrrpState !== 'INIT') return; // stopped (shutdown, reload) while waiting
+      // A check still silent counts as failing: the instance starts with its conservative verdict.
       const v = health.verdict();
       runner.applyHealth(v.effectivePriority, v.faults);
+      runner.input({ type: 'start' });
+    };
+    if (inst.checks.length === 0) enterService();
+    else {
+      // A restart must page nobody: the instance stays in INIT (no adverts, no claim) until every
+      // check has its first result, bounded by the longest check timeout, so a healthy node goes
+      // INIT -> BACKUP, never through FAULT and its hook; a check that fails makes a real FAULT.
+      void health.firstResults().then((decided) => {
+        if (!decided) ilog.warn({ boundMs: health.startupBoundMs() }, 'some checks gave no first result in time; they count as failing');
+        enterService();
+      });
     }
-    runner.input({ type: 'start' });
-    health.start();
     if (inst.paths.length > 0) await this.startPeers(bound, p.address);
   }
 
@@ -542,6 +566,7 @@ export class Agent {
     }
     this.config = { ...next, socketPath: this.config.socketPath, metricsListen: this.config.metricsListen };
     this.configLoadedAt = new Date().toISOString();
+    this.applyAlerts(next.alerts);
     const notes: string[] = [];
     if (next.socketPath !== this.opts.config.socketPath) notes.push('socket path changes need a restart');
     if (next.metricsListen !== this.opts.config.metricsListen) notes.push('metrics listen address changes need a restart');
@@ -572,6 +597,19 @@ export class Agent {
       })),
       witness: b.peer.witness?.status().map((w) => ({ target: w.target, ok: w.ok ?? null, detail: w.detail })) ?? [],
     };
+  }
+
+  /** Takes the alert targets of `config` (start, reload); subscribes only when there are any. */
+  private applyAlerts(config: AgentConfig['alerts']): void {
+    this.alerter.update(config);
+    if (config.targets.length > 0 && this.alertSubscription === undefined) {
+      this.alertSubscription = this.events.subscribe((ev) => this.alerter.onEvent(ev));
+      this.log.info({ targets: this.alerter.targets }, 'alerts on');
+    } else if (config.targets.length === 0 && this.alertSubscription !== undefined) {
+      this.alertSubscription();
+      this.alertSubscription = undefined;
+      this.log.info('alerts off');
+    }
   }
 
   status(): AgentStatus {
@@ -614,6 +652,9 @@ export class Agent {
         b.hooks.close();
       }
       await this.balancer.close();
+      this.alertSubscription?.();
+      // Alerts of the shutdown itself (a master leaving) get a moment to leave, within the bound.
+      await Promise.race([this.alerter.flush(), new Promise((r) => setTimeout(r, ALERT_FLUSH_BOUND_MS))]);
       for (const s of this.sockets.values()) s.close();
       this.peerLink?.close();
       this.watcher?.close();

@@ -47,7 +47,7 @@
  *       A backup checks its real servers too (so it is ready at takeover) and reports them here,
  *       though only the master serves: join with haagent_instance_state for who is serving.
  *   haagent_check_latency_seconds{instance,check}          histogram  duration of each health
- *       check run ('check' events).
+ *       check run ('check-run' events).
  *   haagent_hook_runs_total{instance,hook,result}          counter  hook runs, result = ok |
  *       failed | timeout ('hook' events; a timed-out run counts as timeout only).
  *   process_* and nodejs_*                                 prom-client's default metrics (CPU,
@@ -347,6 +347,9 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
         transitions.inc({ instance: ev.instance, from: ev.from, to: ev.to });
         break;
       case 'check':
+        setCheckUp(ev.instance, ev.check, ev.status === 'healthy');
+        break;
+      case 'check-run':
         setCheckUp(ev.instance, ev.check, ev.status === 'healthy');
         if (Number.isFinite(ev.latencyMs) && ev.latencyMs >= 0) {
           checkLatency.observe({ instance: ev.instance, check: ev.check }, ev.latencyMs / 1000);

@@ -26,21 +26,24 @@ export function cliHelp(args: readonly string[]): string {
 
 /**
  * Parses commander's help text: "Usage: ..." line, the description paragraph, and sections
- * ("Options:", "Arguments:", "Commands:") of two-space-indented entries whose wrapped
- * continuation lines are indented further.
+ * ("Options:", "Arguments:", "Commands:", and any added after them like "Exit codes:") of
+ * two-space-indented entries whose wrapped continuation lines are indented further.
  */
 export function parseHelp(text: string): HelpPage {
   const lines = text.split('\n');
   const usage = (lines[0] ?? '').replace(/^Usage: /, '');
   const desc: string[] = [];
   let i = 1;
-  while (i < lines.length && !/^[A-Z][a-z]+:$/.test(lines[i] ?? '')) { desc.push(lines[i] ?? ''); i++; }
+  while (i < lines.length && !/^\S.*:$/.test(lines[i] ?? '')) { desc.push(lines[i] ?? ''); i++; }
   const sections = new Map<string, HelpEntry[]>();
   let current: HelpEntry[] = [];
   for (; i < lines.length; i++) {
     const l = lines[i] ?? '';
-    const head = /^([A-Z][a-z]+):$/.exec(l);
+    // Any unindented line ending in ":" opens a section (commander's, or text added after them,
+    // such as "Exit codes:"); any other unindented line closes the current one.
+    const head = /^(\S.*):$/.exec(l);
     if (head !== null) { current = []; sections.set(head[1] ?? '', current); continue; }
+    if (/^\S/.test(l)) { current = []; continue; }
     const entry = /^ {2}(\S(?:.*?\S)?)(?: {2,}(.*))?$/.exec(l);
     if (entry !== null) { current.push({ term: entry[1] ?? '', description: entry[2] ?? '' }); continue; }
     const cont = /^ {3,}(\S.*)$/.exec(l);
@@ -83,12 +86,13 @@ export function haagent8(version: string): string {
   }
   out.push('.SH GLOBAL OPTIONS');
   for (const e of top.sections.get('Options') ?? []) out.push('.TP', `.B ${roff(e.term)}`, roff(e.description));
+  // The sections the CLI adds after commander's own (socket lookup, exit codes): from --help too.
+  for (const [name, entries] of top.sections) {
+    if (name === 'Options' || name === 'Commands') continue;
+    out.push(`.SH ${roff(name.toUpperCase())}`);
+    for (const e of entries) out.push('.TP', `.B ${roff(e.term)}`, roff(e.description));
+  }
   out.push(
-    '.SH EXIT STATUS',
-    '.TP', '.B 0', 'success (start: a clean shutdown after SIGTERM or SIGINT)',
-    '.TP', '.B 1', 'an error (bad argument, the agent refused a command, a runtime failure)',
-    '.TP', '.B 2', 'the configuration is invalid: every problem is printed with its key path and line, and nothing was changed',
-    '.TP', '.B 3', 'no agent is running (nothing listens on the control socket)',
     '.SH SIGNALS',
     '.TP', '.B SIGTERM, SIGINT', roff('graceful shutdown: a priority-0 advertisement (the peer takes over after Skew_Time), VIPs and load balancer rules removed, then exit 0.'),
     '.TP', '.B SIGHUP', roff('reload the configuration file (like `haagent reload`): a bad file is refused and the running configuration stays.'),

@@ -61,7 +61,33 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'state-dir', type: 'absolute path', default: '/var/lib/haagent', description: 'where fencing epochs are kept (root-only directory)', example: '/var/lib/haagent' },
       { key: 'metrics', type: 'mapping { listen }', default: 'none (no metrics server)', description: 'Prometheus metrics on http://ADDRESS:PORT/metrics', example: '{ listen: "127.0.0.1:9650" }' },
       { key: 'peer-port', type: 'integer 1..65535', default: '5798', description: 'UDP port of the hellos between haagent peers (paths)', example: '5798' },
-      { key: 'peer-key', type: 'string', default: 'none (hellos unauthenticated)', description: 'shared secret: hellos are authenticated with HMAC-SHA256; never printed', example: 'a-long-random-secret' },
+      { key: 'peer-key', type: 'string', default: 'none; required when an instance has paths', description: 'shared secret: hellos are authenticated with HMAC-SHA256; never printed', example: 'a-long-random-secret' },
+      { key: 'alerts', type: 'mapping { targets, rate-limit }', default: 'none (no alerts)', description: 'webhook and syslog alerts, rate-limited', example: '{ targets: [{ type: syslog }] }' },
+    ],
+  },
+  {
+    path: 'alerts', title: 'telling the administrator (transitions, FAULT, failed hooks, config mismatches, isolation, epoch file problems)',
+    keys: [
+      { key: 'targets', type: 'list of target mappings (at most 16)', default: 'none (no alerts)', description: 'where alerts go: webhooks and syslog', example: '[{ type: webhook, url: "http://127.0.0.1:9093/api/v2/alerts" }, { type: syslog }]' },
+      { key: 'rate-limit', type: 'mapping { burst, per }', default: '{ burst: 5, per: 1m }', description: 'at most burst alerts of one kind and instance per period; the suppressed ones are counted in the next', example: '{ burst: 5, per: 1m }' },
+    ],
+  },
+  {
+    path: 'alerts.targets[]', title: 'one alert target',
+    keys: [
+      { key: 'type', type: 'webhook | syslog', default: 'required', description: 'an HTTP POST of JSON, or a syslog message', example: 'webhook' },
+      { key: 'url', type: 'http(s) URL', default: 'required', description: 'where the JSON is posted; its path may hold a token (never printed)', example: '"http://127.0.0.1:9093/api/v2/alerts"', onlyFor: ['webhook'] },
+      { key: 'format', type: 'alertmanager | chat', default: 'alertmanager', description: 'Prometheus Alertmanager API v2 array, or { "text": ... } for chat incoming webhooks', example: 'chat', onlyFor: ['webhook'] },
+      { key: 'timeout', type: 'duration 100ms..1m', default: '5s', description: 'how long one delivery may take', example: '5s', onlyFor: ['webhook'] },
+      { key: 'facility', type: 'daemon | local0..local7', default: 'daemon', description: 'the syslog facility', example: 'local3', onlyFor: ['syslog'] },
+      { key: 'address', type: 'IP[:PORT]', default: 'none (this host\'s syslog through logger)', description: 'a remote collector: one RFC 5424 datagram over UDP (port 514 by default)', example: '"192.0.2.5:514"', onlyFor: ['syslog'] },
+    ],
+  },
+  {
+    path: 'alerts.rate-limit', title: 'the alert rate limit',
+    keys: [
+      { key: 'burst', type: 'integer 1..1000', default: '5', description: 'alerts of one kind and instance sent at once', example: '5' },
+      { key: 'per', type: 'duration 1s..24h', default: '1m', description: 'the time in which the burst is refilled', example: '1m' },
     ],
   },
   {

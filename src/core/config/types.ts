@@ -3,6 +3,7 @@
  * field has its default filled in, so consumers never re-apply defaults.
  */
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
+import type { AlertsConfig } from './alerts.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
@@ -150,6 +151,8 @@ export interface AgentConfig {
   readonly peerPort: number;
   /** Optional shared secret: hellos are authenticated with HMAC-SHA256 when set. */
   readonly peerKey: string | undefined;
+  /** Where alerts go (webhook, syslog) and how often at most; no targets = off. */
+  readonly alerts: AlertsConfig;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/haagent';

@@ -17,6 +17,7 @@ import { parseChecks } from './checks.js';
 import { parseEnvironment, parseHooks } from './hooks.js';
 import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
 import { parseServices } from './services.js';
+import { parseAlerts } from './alerts.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
@@ -26,7 +27,7 @@ export { formatPath, type Locator, type PathSegment };
 
 export type ValidateResult = { ok: true; config: AgentConfig } | { ok: false; errors: readonly ConfigError[] };
 
-const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key']);
+const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key', 'alerts']);
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
@@ -256,6 +257,7 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   if (!stateDir.startsWith('/')) c.fail(['state-dir'], 'must be an absolute path');
   const peerPort = c.int(raw, 'peer-port', [], 1, 65535) ?? DEFAULT_PEER_PORT;
   const peerKey = c.str(raw, 'peer-key', []);
+  const alerts = parseAlerts(c, raw['alerts'], ['alerts']);
   // Hellos without a key could be forged or replayed by anyone on a path network (demote the
   // master, hold a backup back, feed garbage epochs): with paths, a key is required.
   if (instances.some((inst) => inst.paths.length > 0) && (peerKey === undefined || peerKey.length === 0)) {
@@ -263,5 +265,5 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
       + 'without it anyone who can reach the peer port could forge or replay hellos. Set the same secret on both nodes');
   }
   if (c.errors.length > 0) return { ok: false, errors: c.report() };
-  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey }) };
+  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey, alerts }) };
 }

@@ -11,8 +11,9 @@ interface Base {
 
 export type AgentEvent =
   | (Base & { readonly type: 'transition'; readonly instance: string; readonly vrid: number; readonly from: VrrpState; readonly to: VrrpState; readonly reason: string })
+  /** `check`: a check's status changed (unknown/healthy/failing); `check-run`: every result (per run, like per packet). */
   | (Base & {
-      readonly type: 'check';
+      readonly type: 'check' | 'check-run';
       readonly instance: string;
       readonly check: string;
       readonly status: 'healthy' | 'failing' | 'unknown';
@@ -55,9 +56,9 @@ export type WarningKind = (typeof WARNING_KINDS)[number];
 
 /** Every event type, in the order `haagent events --all` lists them. */
 export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
-  'transition', 'check', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules', 'epoch-state',
+  'transition', 'check', 'check-run', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules', 'epoch-state',
   'warning',
 ];
 
-/** Event types that `haagent events` prints by default (advert-sent/received and drop are per packet). */
-export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ALL_EVENT_TYPES.filter((t) => t !== 'advert-sent' && t !== 'advert-received' && t !== 'drop');
+/** Event types that `haagent events` prints by default (check-run, advert-sent/received and drop are per run or packet). */
+export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ALL_EVENT_TYPES.filter((t) => t !== 'check-run' && t !== 'advert-sent' && t !== 'advert-received' && t !== 'drop');

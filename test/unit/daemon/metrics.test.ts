@@ -125,8 +125,8 @@ t.test('status gauges, mirrored counters and event-derived series', async (t) =>
 
   emit(agent.events, { at: AT, type: 'transition', instance: 'vi_2', vrid: 52, from: 'BACKUP', to: 'MASTER', reason: 'master down' });
   emit(agent.events, { at: AT, type: 'transition', instance: 'vi_2', vrid: 52, from: 'BACKUP', to: 'MASTER', reason: 'master down' });
-  emit(agent.events, { at: AT, type: 'check', instance: 'vi_1', check: 'web', status: 'healthy', ok: true, detail: '200', latencyMs: 12 });
-  emit(agent.events, { at: AT, type: 'check', instance: 'vi_1', check: 'db', status: 'failing', ok: false, detail: 'refused', latencyMs: 3 });
+  emit(agent.events, { at: AT, type: 'check-run', instance: 'vi_1', check: 'web', status: 'healthy', ok: true, detail: '200', latencyMs: 12 });
+  emit(agent.events, { at: AT, type: 'check-run', instance: 'vi_1', check: 'db', status: 'failing', ok: false, detail: 'refused', latencyMs: 3 });
   emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'master', ok: false, exitCode: null, timedOut: true, durationMs: 5000 });
   emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'master', ok: true, exitCode: 0, timedOut: false, durationMs: 20 });
   emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'backup', ok: false, exitCode: 1, timedOut: false, durationMs: 20 });
@@ -179,7 +179,7 @@ t.test('InstanceStatus.checks, when present, sets check_up at scrape', async (t)
   const server = await startMetricsServer('127.0.0.1:0', agent);
   t.teardown(() => server.close());
   // An event says failing, but status() is read at scrape and wins.
-  emit(agent.events, { at: AT, type: 'check', instance: 'vi_1', check: 'web', status: 'failing', ok: false, detail: '500', latencyMs: 2 });
+  emit(agent.events, { at: AT, type: 'check-run', instance: 'vi_1', check: 'web', status: 'failing', ok: false, detail: '500', latencyMs: 2 });
   let body = await scrape(server.url);
   t.equal(value(body, 'haagent_check_up{instance="vi_1",check="web"}'), 1);
   t.equal(value(body, 'haagent_check_up{instance="vi_1",check="db"}'), 0);
