@@ -16,20 +16,21 @@ _haagent() {
     --role) COMPREPLY=($(compgen -W "auto master backup" -- "$cur")); return ;;
     --lb-mode) COMPREPLY=($(compgen -W "auto nftables proxy" -- "$cur")); return ;;
     --vrrp-version) COMPREPLY=($(compgen -W "2 3" -- "$cur")); return ;;
-    --log-level) COMPREPLY=($(compgen -W "trace debug info warn error" -- "$cur")); return ;;
+    --log-level) COMPREPLY=($(compgen -W "trace debug info warn error fatal" -- "$cur")); return ;;
+    --log-format) COMPREPLY=($(compgen -W "auto json text" -- "$cur")); return ;;
   esac
   local opts
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "$commands -V --version -h --help" -- "$cur")); return ;;
-    start) opts="--role -c --config --interface --external --vip --vrid --priority --advert-interval --vrrp-version --peer --preempt --no-preempt --preempt-delay --name --socket --state-dir --log-level" ;;
-    status) opts="--json --socket" ;;
-    maintenance) opts="--instance --socket on off" ;;
-    switchover) opts="--instance --socket" ;;
-    reload) opts="--socket" ;;
-    events) opts="--all --socket" ;;
+    start) opts="--role -c --config --interface --external --vip --vrid --priority --advert-interval --vrrp-version --peer --preempt --no-preempt --preempt-delay --name --socket --state-dir --log-level --log-format" ;;
+    status) opts="--json -c --config --socket" ;;
+    maintenance) opts="--instance -c --config --socket on off" ;;
+    switchover) opts="--instance -c --config --socket" ;;
+    reload) opts="-c --config --socket" ;;
+    events) opts="--all --type --instance -c --config --socket" ;;
     init) opts="--active-active --interface --external --vip --vrid --advert-interval --vrrp-version --out --force" ;;
     check-config) case "$cur" in -*) opts="" ;; *) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac ;;
-    lab) opts="--keep --advert-interval --lb-mode" ;;
+    lab) opts="--keep --down --advert-interval --lb-mode" ;;
     help) opts="$commands" ;;
   esac
   COMPREPLY=($(compgen -W "$opts -h --help" -- "$cur"))
