@@ -1,5 +1,5 @@
 /**
- * The load balancer on the VIPs (issue 6): only a MASTER's virtual services are served. One
+ * The load balancer on the VIPs: only a MASTER's virtual services are served. One
  * nftables transaction (our own `table inet haagent`) is rebuilt from every MASTER instance's
  * kernel-mode services with the current real-server verdicts whenever a transition, a
  * real-server health change or a reload happens; with no master instance the table is deleted.

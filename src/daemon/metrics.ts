@@ -180,7 +180,7 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
     labelNames: ['instance'] as const,
     registers,
   });
-  // Issue 5: never two masters. Peers with other settings, isolation, the fencing epoch.
+  // Never two masters: Peers with other settings, isolation, the fencing epoch.
   const configMismatch = new Gauge({
     name: 'haagent_config_mismatch',
     help: 'haagent peers (heard over the hello paths) whose VRID/VIPs/interval/version/auth fingerprint differs from ours.',

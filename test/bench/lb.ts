@@ -1,5 +1,5 @@
 /**
- * The benchmark's load-balancer part (issue 6, part 3): requests per second and p50/p99 latency
+ * The benchmark's load-balancer part: requests per second and p50/p99 latency
  * of HTTP requests from the client namespace to VIP:80, in one lab (namespaces `habenchlb-*`),
  * for each way of balancing VIP:80 round-robin over the web servers of both hosts (h1 and h2, on
  * the internal network, port 8080: see WEB_PORT):

@@ -17,7 +17,7 @@
  * `BENCH_JSON {...}` line. Exit status 0 whatever the figures; 1 only when the lab itself fails.
  * Everything (processes, namespaces, /tmp files) is removed at the end, on Ctrl-C and on error.
  *
- * Then (test/bench/lb.ts, issue 6 part 3) the load balancer on the VIP: req/s and p50/p99 latency
+ * Then (test/bench/lb.ts) the load balancer on the VIP: req/s and p50/p99 latency
  * through VIP:80 for haagent's nftables mode, HAProxy (mode tcp and mode http) and haagent's proxy
  * mode, in one lab, with the ratios to HAProxy (target: nftables >= HAProxy); its figures go in
  * BENCH_JSON under "lb". `--lb` runs only that part, `--no-lb` skips it.

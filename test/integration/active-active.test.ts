@@ -1,5 +1,5 @@
 /**
- * Active-active (issue 6, part 1) with the real agent: configs written by
+ * Active-active with the real agent: configs written by
  * `haagent init --active-active`, each host serves one VIP (the client's HTTP answers come from
  * different hosts), the survivor serves both when a host dies, and each host takes its VIP back
  * when it returns (preempt).

@@ -1,5 +1,5 @@
 /**
- * The load balancer on the VIP (issue 6, part 2) with the real agent: the master programs
+ * The load balancer on the VIP with the real agent: the master programs
  * nftables (our own table) to spread connections to VIP:80 over the web servers of both hosts;
  * the backup has no rules; a real server whose check fails leaves the rotation; when the master
  * dies the backup takes over the VIP and the balancing; nothing is left behind on stop; a

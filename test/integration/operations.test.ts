@@ -1,5 +1,5 @@
 /**
- * Day-2 operations with the real agent on two hosts in namespaces (issue 4): health checks move
+ * Day-2 operations with the real agent on two hosts in namespaces: health checks move
  * the VIP, hooks run in order (before-master before the VIP), maintenance, switchover, reload
  * (SIGHUP and `haagent reload`), the event stream and Prometheus metrics.
  * Time bounds are liveness limits, not speed claims.

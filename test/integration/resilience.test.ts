@@ -1,5 +1,5 @@
 /**
- * Never a stale VIP, never two masters (issue 5), with the real agent on two hosts in
+ * Never a stale VIP, never two masters, with the real agent on two hosts in
  * namespaces: VIP leases that expire when the agent dies or freezes. Time bounds are liveness
  * limits, not speed claims (the chaos script and the bench measure).
  */
@@ -47,7 +47,7 @@ if (skip !== undefined) {
   }
 
   /**
-   * A config with the issue-5 features: hellos over the external network too (`paths`), the
+   * A config with the resilience features: hellos over the external network too (`paths`), the
    * client namespace as an ICMP witness.
    */
   function resilientConfig(c: LabCluster, host: typeof h1, priority: number, opts: { vips?: string; witness?: boolean } = {}): string {

@@ -1,5 +1,5 @@
 /**
- * Deterministic simulation of issue 5 ("never two masters"): routers with TWO networks.
+ * Deterministic simulation of "never two masters": routers with TWO networks.
  *
  * - `int`, the VRRP network: carries VRRP advertisements (multicast) and peer hellos;
  * - `ext`, the external network: carries peer hellos and reaches the witness.

@@ -1,5 +1,5 @@
 /**
- * Issue 5 ("never two masters"): two (sometimes three) routers with two networks, the VRRP
+ * "Never two masters": two (sometimes three) routers with two networks, the VRRP
  * network (adverts + hellos) and the external one (hellos + the witness), driven by the real
  * pure rules (step, notePeer, helloAsAdvert, isIsolated). See paths-world.ts for the model.
  *

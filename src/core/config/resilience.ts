@@ -1,5 +1,5 @@
 /**
- * Issue 5 keys of an instance: `paths` (extra haagent-only heartbeat paths), `witness` (tie-
+ * Resilience keys of an instance: `paths` (extra haagent-only heartbeat paths), `witness` (tie-
  * breakers) and `vip-lifetime` (kernel lifetime of the VIPs while master).
  */
 import { parseIpAddress } from './cidr.js';

@@ -1,5 +1,5 @@
 /**
- * `virtual-services:` of an instance (issue 6, part 2): `vip:port/tcp` balanced over real
+ * `virtual-services:` of an instance: `vip:port/tcp` balanced over real
  * servers, each with an optional health check (any check kind; a failing check takes the server
  * out of the rotation). The VIP defaults to the instance's first VIP and must be one of its VIPs;
  * IPv4 and IPv6 VIPs both work, and real servers and the SNAT source must be of the VIP's family.

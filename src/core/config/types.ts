@@ -71,7 +71,7 @@ export interface PathConfig {
   readonly peer: string;
 }
 
-/** A tie-breaker reachable over the external network (issue 5): ICMP echo, TCP connect or HTTP. */
+/** A tie-breaker reachable over the external network: ICMP echo, TCP connect or HTTP. */
 export type WitnessConfig =
   | { readonly type: 'icmp'; readonly address: string }
   | { readonly type: 'tcp'; readonly address: string; readonly port: number }
@@ -135,7 +135,7 @@ export interface InstanceConfig {
    * Master_Down_Interval of extra outage.
    */
   readonly vipLeaseWait: boolean;
-  /** Load-balanced services on the VIPs (issue 6); the master programs them. */
+  /** Load-balanced services on the VIPs; the master programs them. */
   readonly virtualServices: readonly VirtualServiceConfig[];
 }
 

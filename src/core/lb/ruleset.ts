@@ -1,5 +1,5 @@
 /**
- * nftables rulesets for the kernel load balancer (issue 6 §2), as libnftables JSON
+ * nftables rulesets for the kernel load balancer, as libnftables JSON
  * (`man libnftables-json`), built purely from data: the adapter (src/adapters/nft.ts) hands the
  * document to `nft -j -f FILE`, which applies it as ONE atomic transaction.
  *

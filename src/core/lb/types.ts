@@ -1,5 +1,5 @@
 /**
- * Virtual services for the kernel load balancer on the VIP (issue 6 §2): what the master asks
+ * Virtual services for the kernel load balancer on the VIP: what the master asks
  * nftables to balance. Plain data; the config layer produces it, buildRuleset (ruleset.ts)
  * turns it into one nftables JSON transaction.
  */

@@ -278,7 +278,7 @@ t.test('close() stops listening, detaches from events, is idempotent; busy port 
   await t.rejects(startMetricsServer('nonsense', agent), { code: 'HA_ERR_INVALID_ARGUMENT' });
 });
 
-t.test('issue 5 series: config mismatch with peers, isolation, fencing epoch', async (t) => {
+t.test('never-two-masters series: config mismatch with peers, isolation, fencing epoch', async (t) => {
   const peer = (fingerprintMatch: boolean): NonNullable<InstanceStatus['peers']>[number] => ({
     node: 'b@192.0.2.2', state: 'BACKUP', priority: 100, epoch: 3, vrrpAddress: '192.0.2.2', fingerprintMatch, lastSeenAgoMs: 10, paths: { eth1: 10 },
   });
