@@ -42,6 +42,9 @@ export function formatStatus(s: AgentStatus): string {
   const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}${containment}`, '', table(rows)];
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
+    for (const m of i.vrrpMismatches ?? []) {
+      lines.push(`${i.name}: CONFIG MISMATCH: adverts from ${m.from} dropped (${m.reason}, ${m.dropped} so far; theirs: ${m.theirs.join(', ') || '-'}, ours: ${i.vips.map((v) => v.split('/')[0]).join(', ')})`);
+    }
     if (i.epochPersisted === false || i.epochStateError !== undefined) {
       lines.push(`${i.name}: EPOCH ${i.epochPersisted === false ? `${i.epoch} NOT PERSISTED` : 'STATE'}: ${i.epochStateError ?? 'write pending'}`);
     }

@@ -35,6 +35,7 @@ import { diffConfigs } from './reload-plan.js';
 import { PeerLink } from './peer-link.js';
 import { Balancer } from './balancer.js';
 import { Alerter } from './alerter.js';
+import { MismatchWatch, type MismatchReport } from './mismatch-watch.js';
 import { WitnessMonitor } from '../adapters/witness.js';
 import { configFingerprint } from '../core/peer/fingerprint.js';
 import { emptyPeerTable, expirePeers, maxEpochSeen, notePeer, peerExpiryMs, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
@@ -52,6 +53,13 @@ export interface AgentOptions {
 }
 
 const monotonicMs = (): number => performance.now();
+
+/** Drop reasons that mean a live peer with other settings, and how they read. */
+const MISCONFIGURED: ReadonlyMap<string, string> = new Map([
+  ['address-mismatch', 'address list differs'],
+  ['bad-interval', 'advert interval differs'],
+  ['bad-version', 'VRRP version differs'],
+]);
 
 /** How long shutdown waits for alerts under way (within the one-second shutdown bound). */
 const ALERT_FLUSH_BOUND_MS = 200;
@@ -97,6 +105,8 @@ interface PeerState {
   isolated: boolean;
   /** Peers whose fingerprint differs from ours (node -> their fingerprint), warned once each. */
   readonly mismatches: Map<string, string>;
+  /** VRRP senders whose adverts we drop because their settings differ (address list, ...). */
+  readonly vrrpMismatch: MismatchWatch;
 }
 
 /** Bound on waiting for the load balancer's rules before adding the VIPs as a new master. */
@@ -295,6 +305,7 @@ export class Agent {
       table: emptyPeerTable({ expiryMs: peerExpiryMs(inst.advertIntervalCs) }), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
       fingerprint: fingerprintOf(inst),
       mismatches: new Map(),
+      vrrpMismatch: new MismatchWatch(),
     };
     bound = { runner, announcer, hooks, health, config: inst, peer };
     this.bound.push(bound);
@@ -467,8 +478,10 @@ export class Agent {
     if (!check.ok) {
       target.runner.countDrop(check.reason);
       this.log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
+      if (source.ok && MISCONFIGURED.has(check.reason)) this.noteMismatch(target, r.src, check.reason, check.detail, r.advert.addresses);
       return;
     }
+    this.reportMismatch(target, target.peer.vrrpMismatch.accepted(r.src), '');
     if (r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs) {
       this.log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },
         'advert claims an interval above max-advert-interval: adopting the maximum');
@@ -477,6 +490,33 @@ export class Agent {
     target.peer.lastVrrpRxMs = monotonicMs();
     this.evaluateIsolation(target);
     target.runner.input({ type: 'advert', from: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs });
+  }
+
+  /**
+   * A live peer whose adverts we drop for its settings: remembered by the core (the takeover it
+   * causes names it) and reported loudly (warn log naming the sender, VRID and both address
+   * lists, a `warning` event, status, metric), rate-limited by the watch.
+   */
+  private noteMismatch(b: Bound, from: string, reason: string, detail: string, theirs: readonly string[]): void {
+    b.runner.input({ type: 'advert-dropped', from, reason });
+    this.reportMismatch(b, b.peer.vrrpMismatch.dropped(from, reason, theirs, monotonicMs()), detail);
+  }
+
+  private reportMismatch(b: Bound, report: MismatchReport | undefined, detail: string): void {
+    if (report === undefined) return;
+    const { from, reason, theirs, count } = report.mismatch;
+    const inst = b.config;
+    const ours = inst.vips.map((c) => c.split('/')[0] ?? c);
+    const what = `adverts from ${from} (VRID ${inst.vrid}) dropped: ${MISCONFIGURED.get(reason) ?? reason}`;
+    if (report.kind === 'cleared') {
+      this.log.info({ instance: inst.name, vrid: inst.vrid, peer: from }, `adverts from ${from} accepted again: the config mismatch has cleared`);
+      this.events.publish({ type: 'warning', instance: inst.name, kind: 'config-mismatch', active: false, detail: `adverts from ${from} accepted again` });
+      return;
+    }
+    const lists = `ours: [${ours.join(', ')}], theirs: [${theirs.join(', ')}]`;
+    this.log.warn({ instance: inst.name, vrid: inst.vrid, peer: from, reason, detail, ours, theirs, dropped: count },
+      `${what} (${lists}); fix the config: this node will take over while that one still holds the VIP`);
+    if (report.kind === 'new') this.events.publish({ type: 'warning', instance: inst.name, kind: 'config-mismatch', active: true, detail: `${what} (${lists})` });
   }
 
   private select(instance: string | undefined): Bound[] {
@@ -583,10 +623,16 @@ export class Agent {
     return services.length === 0 ? {} : { services };
   }
 
-  private peerStatus(b: Bound): Pick<InstanceStatus, 'fingerprint' | 'peers' | 'isolated' | 'witness'> {
+  private peerStatus(b: Bound): Pick<InstanceStatus, 'fingerprint' | 'peers' | 'isolated' | 'witness' | 'vrrpMismatches'> {
     const now = monotonicMs();
     expirePeers(b.peer.table, now);
+    const mismatches = b.peer.vrrpMismatch.current(now);
     return {
+      ...(mismatches.length === 0 ? {} : {
+        vrrpMismatches: mismatches.map((m) => ({
+          from: m.from, reason: m.reason, theirs: m.theirs, dropped: m.count, lastSeenAgoMs: Math.round(now - m.lastMs),
+        })),
+      }),
       fingerprint: b.peer.fingerprint,
       isolated: b.peer.isolated,
       peers: peersHeardSince(b.peer.table, -Infinity).map((e) => ({

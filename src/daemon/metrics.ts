@@ -183,7 +183,7 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
   // Never two masters: Peers with other settings, isolation, the fencing epoch.
   const configMismatch = new Gauge({
     name: 'haagent_config_mismatch',
-    help: 'haagent peers (heard over the hello paths) whose VRID/VIPs/interval/version/auth fingerprint differs from ours.',
+    help: 'Peers whose settings differ from ours: haagent peers (hello paths) with another VRID/VIPs/interval/version/auth fingerprint, plus VRRP senders whose adverts are dropped for their address list, interval or version.',
     labelNames: ['instance'] as const,
     registers,
   });
@@ -305,7 +305,7 @@ function createMetrics(): { registry: Registry; refresh(status: AgentStatus): vo
         const service = serviceName(v);
         for (const r of v.realServers) realServerUp.set({ instance: inst.name, service, server: hostPort(r.address, r.port) }, r.up ? 1 : 0);
       }
-      configMismatch.set({ instance: inst.name }, (inst.peers ?? []).filter((p) => !p.fingerprintMatch).length);
+      configMismatch.set({ instance: inst.name }, (inst.peers ?? []).filter((p) => !p.fingerprintMatch).length + (inst.vrrpMismatches?.length ?? 0));
       isolated.set({ instance: inst.name }, inst.isolated === true ? 1 : 0);
       epoch.set({ instance: inst.name }, inst.epoch);
       epochPersisted.set({ instance: inst.name }, inst.epochPersisted === false ? 0 : 1);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { distPath } from '../../src/lab/cluster.js';
-import { VIP_CIDR } from '../../src/lab/topology.js';
+import { VIP_CIDR, VIP2_CIDR } from '../../src/lab/topology.js';
 import { run } from '../../src/lab/sh.js';
 import { repoRoot } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
@@ -22,7 +22,7 @@ const skip = skipReason({ needsDist: true });
 if (skip !== undefined) {
   t.plan(0, `operator trust integration tests skipped: ${skip}`);
 } else {
-  const { h1, withCluster } = labSuite(t, 'haot');
+  const { h1, h2, withCluster } = labSuite(t, 'haot');
   const dir = mkdtempSync(join(tmpdir(), 'haot-'));
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }); });
   const recorder = join(repoRoot, 'test', 'fixtures', 'hooks', 'order.sh');
@@ -89,6 +89,27 @@ ${hooks}
     const runs = seen.filter((e) => e.type === 'check-run').length;
     t.same(checkEvents, ['failing'], `check events are the changes only (${runs} runs since subscribing)`);
     t.ok(runs > checkEvents.length, 'check-run has every run');
+  }));
+
+  t.test('peers whose VIP lists differ: the backup says so (log, status, exit code, reason of its takeover)', (t) => withCluster(async (c) => {
+    const conf = (name: string, socket: string, priority: number, vips: string): string => {
+      const f = join(dir, `${name}.yaml`);
+      writeFileSync(f, `socket: ${socket}\ninstances:\n  - name: web\n    vrid: 62\n    interface: int0\n    external: ext0\n    advert-interval: 100ms\n    priority: ${priority}\n    vips: [${vips}]\n`);
+      return f;
+    };
+    const a = c.startAgent(h1, ['--config', conf('mm-h1', c.socketPath(h1), 150, VIP_CIDR)]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'h1 MASTER', { logs: logsOf(a) });
+    const b = c.startAgent(h2, ['--config', conf('mm-h2', c.socketPath(h2), 100, `${VIP_CIDR}, ${VIP2_CIDR}`)]);
+    t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'MASTER', 10_000), 'h2 drops every advert of h1 and also becomes MASTER (the danger)', { logs: logsOf(b) });
+    const inst = (await c.status(b)).instances[0];
+    t.match(inst?.vrrpMismatches, [{ from: h1.intAddress, reason: 'address-mismatch', theirs: ['10.77.0.100'] }], 'status names the sender and its list');
+    t.match(inst?.transitions.at(-1)?.reason, new RegExp(`adverts from ${h1.intAddress.replace(/\./g, '\\.')} dropped: address list differs`), 'the takeover says why');
+    const warn = b.logs.find((l) => l['level'] === 'warn' && /dropped: address list differs/.test(String(l['msg'])));
+    t.ok(warn, 'a warning names it', { logs: logsOf(b) });
+    t.match(String(warn?.['msg']), new RegExp(`adverts from ${h1.intAddress.replace(/\./g, '\\.')} \\(VRID 62\\) dropped: address list differs \\(ours: \\[10\\.77\\.0\\.100, 10\\.77\\.0\\.101\\], theirs: \\[10\\.77\\.0\\.100\\]\\)`));
+    t.equal(b.logs.filter((l) => /dropped: address list differs/.test(String(l['msg'])) && l['level'] === 'warn').length, 1, 'once, not per advert');
+    const st = cli('status', '--socket', c.socketPath(b.host));
+    t.match(st.out, /web: CONFIG MISMATCH: adverts from 10\.66\.0\.11 dropped \(address-mismatch/);
   }));
 
   t.test('haagent lab --keep leaves the lab running; lab --down removes it', async (t) => {

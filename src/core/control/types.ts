@@ -82,6 +82,11 @@ export interface InstanceStatus {
   readonly fingerprint?: string;
   /** haagent peers heard over the hello paths (`paths`), with their config fingerprint match. */
   readonly peers?: readonly PeerStatus[];
+  /**
+   * VRRP senders whose adverts are dropped because their settings differ from ours (address
+   * list, v2 interval, version): live peers this node will not hear. Absent when there are none.
+   */
+  readonly vrrpMismatches?: readonly { readonly from: string; readonly reason: string; readonly theirs: readonly string[]; readonly dropped: number; readonly lastSeenAgoMs: number }[];
   /** No peer on any path and no witness reachable: this node holds no VIP. */
   readonly isolated?: boolean;
   readonly witness?: readonly { readonly target: string; readonly ok: boolean | null; readonly detail: string }[];

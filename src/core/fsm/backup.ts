@@ -19,6 +19,7 @@ import { preemptMode } from './election.js';
 import { finishRelease, masterDownDuringHandover } from './handover.js';
 import { changeTimers } from './timer-effects.js';
 import { skewTimeMs } from './timers.js';
+import { masterDownReason } from './dropped.js';
 import { enterMaster, masterDownMs } from './transitions.js';
 import type { TimerChange } from './timer-effects.js';
 import type { AdvertInput, InstanceState, PeerMaster, StepResult, TimerKind } from './types.js';
@@ -81,7 +82,7 @@ export function backupOnTimer(state: InstanceState, timer: TimerKind, nowMs: num
     if (held !== undefined) return held;
     // §6.4.2: "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT ... Transition to the {Master} state".
     const released = state.master !== null && state.master.priority === 0;
-    return enterMaster(state, nowMs, released ? 'peer released (priority 0)' : 'master-down timer expired');
+    return enterMaster(state, nowMs, released ? 'peer released (priority 0)' : masterDownReason(state, nowMs));
   }
   if (timer === 'preempt-delay') {
     const m = state.master;

@@ -26,5 +26,6 @@ export function createInstance(settings: InstanceSettings, nowMs: number): Insta
     yielding: false,
     releasing: false,
     releaseHeardAtMs: null,
+    lastDrop: null,
   };
 }

@@ -9,6 +9,7 @@
  * - everything except `start` in STOPPED (health inputs are still recorded, see health.ts).
  */
 import { backupOnAdvert, backupOnTimer } from './backup.js';
+import { onAdvertDropped } from './dropped.js';
 import { isOwnAdvert } from './election.js';
 import { onFault, onPriority } from './health.js';
 import { onMaintenance, onSwitchover } from './handover.js';
@@ -31,6 +32,8 @@ export function step(state: InstanceState, input: Input, nowMs: number): StepRes
       return onMaintenance(state, input.on, nowMs);
     case 'switchover':
       return onSwitchover(state, nowMs);
+    case 'advert-dropped':
+      return onAdvertDropped(state, input.from, input.reason, nowMs);
     case 'timer':
       if (!isDue(state, input.timer, nowMs)) return { state, effects: [] };
       if (state.state === 'BACKUP') return backupOnTimer(state, input.timer, nowMs);

@@ -92,6 +92,8 @@ export interface InstanceState {
    * them and announced them with gratuitous ARP (its first advert leaves before that).
    */
   readonly releaseHeardAtMs: number | null;
+  /** The last advert dropped because the sender's settings differ from ours (dropped.ts). */
+  readonly lastDrop: { readonly from: string; readonly reason: string; readonly atMs: number } | null;
 }
 
 /** An advertisement that already passed the codec's checks (TTL, checksum, version, VRID, auth). */
@@ -116,7 +118,9 @@ export type Input =
   /** Operator maintenance on/off (`haagent maintenance`). */
   | { readonly type: 'maintenance'; readonly on: boolean }
   /** Operator switchover (`haagent switchover`): a master hands over to the best backup. */
-  | { readonly type: 'switchover' };
+  | { readonly type: 'switchover' }
+  /** An advert from `from` was dropped because its settings differ from ours (dropped.ts). */
+  | { readonly type: 'advert-dropped'; readonly from: string; readonly reason: string };
 
 export type Effect =
   | { readonly type: 'send-advert'; readonly priority: number }

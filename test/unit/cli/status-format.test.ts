@@ -68,3 +68,9 @@ t.test('containment: the header says how hooks are contained; the last hook line
   t.match(fallback, /, hooks contained by process group \(no cgroup v2 hierarchy is mounted\)\n/);
   t.notMatch(formatStatus(status(instance())), /contained/, 'an older agent without the field: nothing said');
 });
+
+t.test('a VRRP sender dropped for its address list is one loud line', async (t) => {
+  const text = formatStatus(status({ ...instance(), vrrpMismatches: [{ from: '10.0.0.2', reason: 'address-mismatch', theirs: ['192.0.2.99'], dropped: 12, lastSeenAgoMs: 80 }] }));
+  t.match(text, /web: CONFIG MISMATCH: adverts from 10\.0\.0\.2 dropped \(address-mismatch, 12 so far; theirs: 192\.0\.2\.99, ours: /);
+  t.notMatch(formatStatus(status(instance())), /CONFIG MISMATCH/);
+});

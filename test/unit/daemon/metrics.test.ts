@@ -324,3 +324,12 @@ t.test('fencing epoch file health: persisted and error gauges follow status', as
   t.equal(value(body, 'haagent_epoch_persisted{instance="vi_1"}'), 0, 'a failing write shows');
   t.equal(value(body, 'haagent_epoch_state_error{instance="vi_1"}'), 1);
 });
+
+t.test('haagent_config_mismatch also counts VRRP senders dropped for their settings', async (t) => {
+  const agent = fakeAgent([instance({ vrrpMismatches: [{ from: '10.0.0.2', reason: 'address-mismatch', theirs: ['192.0.2.10'], dropped: 7, lastSeenAgoMs: 50 }] })]);
+  const server = await startMetricsServer('127.0.0.1:0', agent);
+  t.teardown(() => server.close());
+  t.equal(value(await scrape(server.url), 'haagent_config_mismatch{instance="vi_1"}'), 1, 'with or without paths');
+  agent.set([instance({})]);
+  t.equal(value(await scrape(server.url), 'haagent_config_mismatch{instance="vi_1"}'), 0);
+});
