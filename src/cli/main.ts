@@ -16,7 +16,7 @@ import { runStart } from './start.js';
 import { formatStatus } from './status-format.js';
 import { statusHealth } from './status-health.js';
 import { preflight } from './preflight.js';
-import { redactConfig } from './redact.js';
+import { effectiveYaml } from './effective-yaml.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -205,12 +205,12 @@ program.command('init')
   });
 
 program.command('check-config')
-  .description('validate a config file and print the effective settings')
+  .description('validate a config file: print the effective settings as YAML (secrets redacted), warn about this host, end with OK')
   .argument('[file]', 'config file', '/etc/haagent/haagent.yaml')
   .action((file: string) => {
     try {
       const { config } = loadConfig({ config: file }, false);
-      process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+      process.stdout.write(effectiveYaml(config));
       // The file can be right for the other host of a pair: what this host lacks only warns.
       const warnings = preflight(config);
       for (const w of warnings) process.stderr.write(`haagent: warning: ${w}\n`);

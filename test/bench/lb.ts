@@ -210,7 +210,7 @@ export class LbBench {
   proxyModeSupport(): { ok: true } | { ok: false; reason: string } {
     const file = this.agentConfig(this.h1, 150, 'proxy');
     const r = spawnSync(process.execPath, [distPath('cli', 'main.js'), 'check-config', file], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.includes('"proxy"')) return { ok: true };
+    if (r.status === 0 && /mode: proxy/.test(r.stdout)) return { ok: true };
     return { ok: false, reason: `${r.stdout}${r.stderr}`.trim().split('\n').slice(0, 3).join(' ') || `exit ${String(r.status)}` };
   }
 

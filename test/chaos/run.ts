@@ -43,6 +43,7 @@
  * directory); `--only` then takes attack ids.
  */
 import { spawnSync } from 'node:child_process';
+import { parse as parseYaml } from 'yaml';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabCluster, distPath, type RunningAgent } from '../../src/lab/cluster.js';
@@ -330,7 +331,7 @@ class Chaos {
       return { active: false, note: `the agent rejects paths/witness (check-config: ${`${r.stderr}${r.stdout}`.trim().split('\n').slice(0, 3).join(' ')})` };
     }
     let effective: { instances?: Array<{ paths?: unknown[]; witness?: unknown[] }> } = {};
-    try { effective = JSON.parse(r.stdout) as typeof effective; } catch { /* printed something else */ }
+    try { effective = parseYaml(r.stdout) as typeof effective; } catch { /* printed something else */ }
     const inst = effective.instances?.[0];
     if ((inst?.paths?.length ?? 0) === 0) return { active: false, note: 'check-config accepts the config but drops paths (not in the effective settings)' };
     const pair = await this.startPair('resilient', 'preflight');

@@ -1,5 +1,6 @@
 /** The CLI as a process: exit codes and messages operators see (no root needed). */
 import t from 'tap';
+import { parse as parseYaml } from 'yaml';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,8 +40,9 @@ if (!existsSync(main)) {
     for (const f of ['host-a.yaml', 'host-b.yaml']) {
       const r = cli('check-config', join(packageRoot(), 'examples', f));
       t.equal(r.code, 0, f);
-      const cfg = JSON.parse(r.out) as { instances: Array<{ vrid: number; priority: number }> };
+      const cfg = parseYaml(r.out) as { instances: Array<{ vrid: number; priority: number }> };
       t.equal(cfg.instances[0]?.vrid, 51);
+      t.match(r.err, /OK \(1 instance\(s\)/, 'one OK line');
     }
     t.end();
   });

@@ -1,0 +1,88 @@
+/**
+ * `check-config`'s output: the effective config (every default filled in) in the file's own key
+ * names, as YAML that `check-config` itself accepts again, with every secret replaced by
+ * "(redacted)" (VRRP password, peer key, literal `environment:` values, webhook paths).
+ *
+ * The shape is written out key by key on purpose: it is the inverse of validate.ts, and the
+ * round-trip test (parse -> this -> parse gives the same config, secrets aside) keeps the two
+ * from drifting.
+ */
+import { stringify } from 'yaml';
+import type { AgentConfig, CheckConfig, InstanceConfig } from '../core/config/types.js';
+import type { AlertTarget } from '../core/config/alerts.js';
+
+export const REDACTED = '(redacted)';
+
+/** ms as the config writes durations: whole seconds as "Ns", else "Nms". */
+export function duration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function webhookUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname === '/' && u.search === '' ? url : `${u.origin}/${REDACTED}`;
+  } catch {
+    return REDACTED;
+  }
+}
+
+function check(c: CheckConfig): Record<string, unknown> {
+  const common = { name: c.name, type: c.type, interval: duration(c.intervalMs), timeout: duration(c.timeoutMs), rise: c.rise, fall: c.fall, weight: c.weight };
+  switch (c.type) {
+    case 'http': return { ...common, url: c.url, 'expect-status': [...c.expectStatus], ...(c.bodyContains === undefined ? {} : { 'body-contains': c.bodyContains }) };
+    case 'tcp': return { ...common, host: c.host, port: c.port };
+    case 'exec': return { ...common, command: [...c.command] };
+    case 'interface': return { ...common, interface: c.interface };
+    case 'file': return { ...common, path: c.path };
+  }
+}
+
+function target(t: AlertTarget): Record<string, unknown> {
+  if (t.type === 'webhook') return { type: 'webhook', url: webhookUrl(t.url), format: t.format, timeout: duration(t.timeoutMs) };
+  return { type: 'syslog', facility: t.facility, ...(t.address === undefined ? {} : { address: t.address.host.includes(':') ? `[${t.address.host}]:${t.address.port}` : `${t.address.host}:${t.address.port}` }) };
+}
+
+function instance(i: InstanceConfig): Record<string, unknown> {
+  return {
+    name: i.name, vrid: i.vrid, role: i.role, interface: i.interface, external: i.external,
+    vips: [...i.vips], priority: i.priority, preempt: i.preempt, 'preempt-delay': duration(i.preemptDelayMs),
+    'advert-interval': duration(i.advertIntervalCs * 10), 'vrrp-version': i.version,
+    ...(i.version === 3 ? { 'max-advert-interval': duration(i.maxAdvertIntervalCs * 10) } : {}),
+    ...(i.peers.length === 0 ? {} : { peers: [...i.peers] }),
+    ...(i.auth.type === 'pass' ? { auth: { type: 'pass', password: '********' } } : {}), // 8 bytes: still a valid password
+    garp: { burst: i.garp.burst, 'burst-interval': duration(i.garp.burstIntervalMs), refresh: duration(i.garp.refreshMs) },
+    ...(i.vipLabel === undefined ? {} : { 'vip-label': i.vipLabel }),
+    ...(i.checks.length === 0 ? {} : { checks: i.checks.map(check) }),
+    ...(Object.keys(i.hooks).length === 0 ? {} : {
+      hooks: Object.fromEntries(Object.entries(i.hooks).map(([k, h]) => [k, { command: [...(h?.command ?? [])], timeout: duration(h?.timeoutMs ?? 0) }])),
+    }),
+    ...(i.environment.length === 0 ? {} : { environment: i.environment.map((e) => (e.value === undefined ? e.name : `${e.name}=${REDACTED}`)) }),
+    ...(i.paths.length === 0 ? {} : { paths: i.paths.map((p) => ({ interface: p.interface, peer: p.peer })) }),
+    ...(i.witness.length === 0 ? {} : { witness: i.witness.map((w) => ({ ...w })) }),
+    'vip-lifetime': i.vipLifetimeSec === 'auto' ? 'auto' : i.vipLifetimeSec === 0 ? 'off' : `${i.vipLifetimeSec}s`,
+    'vip-lease-wait': i.vipLeaseWait,
+    ...(i.virtualServices.length === 0 ? {} : {
+      'virtual-services': i.virtualServices.map((s) => ({
+        vip: s.vip, port: s.port, protocol: s.protocol, mode: s.mode, scheduler: s.scheduler,
+        ...(s.snat === undefined ? {} : { snat: s.snat }),
+        'real-servers': s.realServers.map((r) => ({ address: r.address, port: r.port, weight: r.weight, ...(r.check === undefined ? {} : { check: check(r.check) }) })),
+      })),
+    }),
+  };
+}
+
+export function effectiveYaml(config: AgentConfig): string {
+  const top: Record<string, unknown> = {
+    socket: config.socketPath,
+    'state-dir': config.stateDir,
+    'peer-port': config.peerPort,
+    ...(config.peerKey === undefined ? {} : { 'peer-key': REDACTED }),
+    ...(config.metricsListen === undefined ? {} : { metrics: { listen: config.metricsListen } }),
+    ...(config.alerts.targets.length === 0 ? {} : {
+      alerts: { targets: config.alerts.targets.map(target), 'rate-limit': { burst: config.alerts.rateLimit.burst, per: duration(config.alerts.rateLimit.perMs) } },
+    }),
+    instances: config.instances.map(instance),
+  };
+  return stringify(top, { lineWidth: 0 });
+}
