@@ -166,7 +166,8 @@ withSocketOptions(program.command('events')
         // A full stdout pipe pauses reading, so the agent (not this process) notices the backlog.
         onEvent: (ev) => (!mine(ev) || process.stdout.write(`${JSON.stringify(ev)}\n`) ? undefined : once(process.stdout, 'drain')),
         onClose: (err) => {
-          if (err !== undefined) fail(err); // e.g. cut off as too slow: says so, exits 1
+          // Cut off (e.g. as too slow): a runtime end of the stream, exit 1, whatever code the agent gave.
+          if (err !== undefined) fail(new HaagentError('HA_ERR_CONTROL', err.message, { cause: err }));
           process.stderr.write('haagent: the agent closed the event stream\n');
           process.exit(0);
         },
