@@ -394,6 +394,8 @@ export class Agent {
     this.log[isolated ? 'warn' : 'info']({ instance: b.config.name }, isolated
       ? 'isolated: no peer on any path and no witness reachable; not holding the VIP'
       : 'no longer isolated');
+    this.events.publish({ type: 'warning', instance: b.config.name, kind: 'isolated', active: isolated,
+      detail: isolated ? 'isolated: no peer on any path and no witness reachable; not holding the VIP' : 'no longer isolated' });
     b.runner.input({ type: 'fault', source: 'isolated', active: isolated });
   }
 

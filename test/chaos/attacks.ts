@@ -101,7 +101,7 @@ class AttackLab {
         onLine?.(o);
       } catch { /* not ours */ }
     });
-    return new Promise((resolve, reject) => child.once('exit', (code) => {
+    return new Promise((resolve, reject) => child.once('close', (code) => {
       if (code === 0) resolve(lines);
       else reject(new Error(`attacker ${args[0] ?? ''} failed (${String(code)}): ${stderr.trim().slice(0, 300)}`));
     }));
@@ -315,6 +315,9 @@ const ATTACKS: ReadonlyArray<readonly [string, Attack]> = [
   ['insecure-dir', async (lab) => {
     await lab.endPair();
     const a = lab.host(0);
+    for (const h of lab.topo.hosts) {
+      if ((await lab.topo.extAddresses(h)).includes(VIP_CIDR)) await ip('-n', h.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0');
+    }
     const dir = lab.stateDir(a);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
