@@ -14,7 +14,8 @@
  *   vrrp-flood   IFACE SRC VRID MS         adverts for VRID at full speed for MS (dropped: unknown VRID)
  *   ctl-nested   SOCKET DEPTH              a request whose command is DEPTH nested lists, and the reply
  *   ctl-partial  SOCKET COUNT HOLD_MS      COUNT connections each sending half a request, held
- *   ctl-slow     SOCKET HOLD_MS            subscribes to every event and never reads
+ *   ctl-slow     SOCKET HOLD_MS            subscribes to every event, reads nothing for HOLD_MS, then
+ *                                           reads on to see whether the agent cut it off
  */
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -174,19 +175,26 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'ctl-slow': {
+      // Never reads during the hold; then reads what is left, to learn whether the agent cut it
+      // off (a paused socket sees no end of stream until it reads again).
       const [path, holdMs] = [arg(0), Number(arg(1))];
       const c = createConnection(path);
-      let closedAtMs: number | undefined;
-      const started = performance.now();
-      c.on('close', () => { closedAtMs = Math.round(performance.now() - started); });
+      let tail = '';
+      let ended = false;
       c.on('error', () => undefined);
       c.once('connect', () => {
         c.write(`${JSON.stringify({ command: 'events', types: ALL_EVENT_TYPES })}\n`);
-        c.pause(); // never read: the kernel buffers fill, then the agent's
+        c.pause();
       });
       await sleep(holdMs);
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => { tail = (tail + d).slice(-400); });
+      c.once('end', () => { ended = true; });
+      c.resume();
+      await sleep(2000);
       c.destroy();
-      print({ action, disconnectedByAgentAfterMs: closedAtMs ?? null });
+      const last = tail.trim().split('\n').at(-1) ?? '';
+      print({ action, cutOffByAgent: ended, lastLine: last.slice(0, 200) });
       return;
     }
     default:
