@@ -13,6 +13,22 @@ const forbiddenImports = [
   'raw-socket', 'netlink', 'pino', 'commander',
 ];
 
+// The layers, bottom up: a file may import its own layer and those below, never one above.
+// cli and lab sit side by side at the top (cli may start the lab; the lab uses no cli code).
+const LAYERS = ['core', 'adapters', 'daemon'];
+function layersAbove(layer) {
+  const above = LAYERS.slice(LAYERS.indexOf(layer) + 1);
+  return [...above.map((l) => `**/${l}/**`), '**/cli/**', '**/lab/**'];
+}
+const layerRule = (layer, above) => ({
+  files: [`src/${layer}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{ group: above, message: `src/${layer} must not import a layer above it (core <- adapters <- daemon <- cli, lab beside cli).` }],
+    }],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'native/build/**', '.tap/**', 'coverage/**'] },
   js.configs.recommended,
@@ -32,6 +48,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-restricted-imports': ['error', {
         paths: forbiddenImports.map((name) => ({ name, message: 'src/core is pure: I/O belongs in src/adapters or src/daemon.' })),
+        patterns: [{ group: layersAbove('core'), message: 'src/core imports only src/core (layers: core <- adapters <- daemon <- cli, lab beside cli).' }],
       }],
       'no-restricted-globals': ['error',
         { name: 'setTimeout', message: 'src/core has no timers: return an arm-timer effect.' },
@@ -49,4 +66,7 @@ export default tseslint.config(
       ],
     },
   },
+  layerRule('adapters', layersAbove('adapters')),
+  layerRule('daemon', layersAbove('daemon')),
+  layerRule('lab', ['**/cli/**']),
 );

@@ -10,7 +10,7 @@ import { ALL_EVENT_TYPES, type AgentEvent } from '../core/control/events.js';
 import { isJournalStream, LOG_FORMATS, LOG_LEVELS } from '../daemon/logger.js';
 import { EXIT_CODES, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { loadConfig } from './load-config.js';
-import { packageVersion } from './package-info.js';
+import { packageVersion } from '../adapters/package-info.js';
 import { clientSocket, SOCKET_ENV, type SocketChoice, type SocketSources } from './socket-path.js';
 import { runStart } from './start.js';
 import { formatStatus } from './status-format.js';

@@ -14,7 +14,7 @@ import { ControlServer } from '../daemon/control-server.js';
 import { createAgentLogger, type LogFormatChoice, type LogLevel } from '../daemon/logger.js';
 import { startMetricsServer, type MetricsServer } from '../daemon/metrics.js';
 import { loadConfig, type StartFlags } from './load-config.js';
-import { packageVersion } from './package-info.js';
+import { packageVersion } from '../adapters/package-info.js';
 
 const SHUTDOWN_BOUND_MS = 900;
 

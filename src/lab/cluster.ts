@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { HaagentError } from '../core/errors.js';
 import type { AgentStatus } from '../core/control/types.js';
 import { requestStatus } from '../daemon/control-server.js';
-import { packageRoot } from '../cli/package-info.js';
+import { packageRoot } from '../adapters/package-info.js';
 import type { ProbeResult } from './outage.js';
 import { run } from './sh.js';
 import type { LabHost, LabTopology } from './topology.js';

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/cli/package-info.js';
+import { packageRoot } from '../../src/adapters/package-info.js';
 
 export function skipReason(opts: { needsDist?: boolean; needs?: readonly string[] } = {}): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, raw sockets); CI runs as root';

@@ -16,7 +16,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { packageRoot } from '../../src/cli/package-info.js';
+import { packageRoot } from '../../src/adapters/package-info.js';
 import { distPath } from '../../src/lab/cluster.js';
 import { VIP, VIP_CIDR } from '../../src/lab/topology.js';
 import { run } from '../../src/lab/sh.js';

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot, packageVersion } from '../../src/cli/package-info.js';
+import { packageRoot, packageVersion } from '../../src/adapters/package-info.js';
 import { haagent8, haagentYaml5 } from './man-pages.js';
 
 const dir = join(packageRoot(), 'docs', 'man');

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CONFIG_KEY_GROUPS } from '../../src/core/config/keys.js';
-import { packageRoot } from '../../src/cli/package-info.js';
+import { packageRoot } from '../../src/adapters/package-info.js';
 
 export interface HelpEntry { readonly term: string; readonly description: string }
 export interface HelpPage {

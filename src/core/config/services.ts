@@ -8,31 +8,12 @@ import { parseChecks } from './checks.js';
 import { parseIpAddress } from './cidr.js';
 import { Collector, isRecord, shown, type PathSegment } from './collector.js';
 import { LIMITS } from './limits.js';
-import type { CheckConfig } from './types.js';
+import type { CheckConfig, RealServerConfig, SchedulerName, VirtualServiceConfig } from './types.js';
+
+export type { RealServerConfig, SchedulerName, VirtualServiceConfig } from './types.js';
 import { hostPort } from '../packet/ip.js';
 import { serviceName } from '../lb/name.js';
 
-export type SchedulerName = 'round-robin' | 'weighted' | 'source-hash';
-
-export interface RealServerConfig {
-  readonly address: string;
-  readonly port: number;
-  readonly weight: number;
-  /** Health check of this real server (its own rise/fall); absent = always up. */
-  readonly check: CheckConfig | undefined;
-}
-
-export interface VirtualServiceConfig {
-  /** nftables (kernel DNAT, default) or proxy (userspace TCP proxy in the agent: hosts without nftables). */
-  readonly mode: 'nftables' | 'proxy';
-  readonly vip: string;
-  readonly port: number;
-  readonly protocol: 'tcp';
-  readonly scheduler: SchedulerName;
-  readonly realServers: readonly RealServerConfig[];
-  /** Source address for forwarded traffic; absent = masquerade. */
-  readonly snat: string | undefined;
-}
 
 const SCHEDULERS: readonly SchedulerName[] = ['round-robin', 'weighted', 'source-hash'];
 

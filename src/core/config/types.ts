@@ -77,7 +77,29 @@ export type WitnessConfig =
   | { readonly type: 'tcp'; readonly address: string; readonly port: number }
   | { readonly type: 'http'; readonly url: string };
 
-import type { VirtualServiceConfig } from './services.js';
+
+/** Load balancer schedulers of a virtual service. */
+export type SchedulerName = 'round-robin' | 'weighted' | 'source-hash';
+
+export interface RealServerConfig {
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  /** Health check of this real server (its own rise/fall); absent = always up. */
+  readonly check: CheckConfig | undefined;
+}
+
+export interface VirtualServiceConfig {
+  /** nftables (kernel DNAT, default) or proxy (userspace TCP proxy in the agent: hosts without nftables). */
+  readonly mode: 'nftables' | 'proxy';
+  readonly vip: string;
+  readonly port: number;
+  readonly protocol: 'tcp';
+  readonly scheduler: SchedulerName;
+  readonly realServers: readonly RealServerConfig[];
+  /** Source address for forwarded traffic; absent = masquerade. */
+  readonly snat: string | undefined;
+}
 
 export interface InstanceConfig {
   readonly name: string;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../../src/cli/package-info.js';
+import { packageRoot } from '../../../src/adapters/package-info.js';
 
 const main = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 /** The built CLI with `args`; HAAGENT_SOCKET is only set when `env` sets it. */

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { duration, effectiveYaml } from '../../../src/cli/effective-yaml.js';
-import { packageRoot } from '../../../src/cli/package-info.js';
+import { packageRoot } from '../../../src/adapters/package-info.js';
 import type { AgentConfig } from '../../../src/core/config/types.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 

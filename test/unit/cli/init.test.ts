@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { activeActiveConfigs, pairConfigs, writeActiveActive } from '../../../src/cli/init.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
-import { packageRoot } from '../../../src/cli/package-info.js';
+import { packageRoot } from '../../../src/adapters/package-info.js';
 
 const opts = { interface: 'eth1', external: 'eth0', vips: ['192.0.2.10/24', '192.0.2.11/24'], vrid: 51, advertInterval: '1s', vrrpVersion: 3 as const };
 

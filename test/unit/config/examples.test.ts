@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
-import { packageRoot } from '../../../src/cli/package-info.js';
+import { packageRoot } from '../../../src/adapters/package-info.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 
 function yamlFiles(dir: string): string[] {

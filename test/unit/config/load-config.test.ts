@@ -8,7 +8,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../../src/cli/package-info.js';
+import { packageRoot } from '../../../src/adapters/package-info.js';
 import { readConfigFile } from '../../../src/cli/config-file.js';
 import { ConfigInvalidError, loadConfig } from '../../../src/cli/load-config.js';
 import { HaagentError } from '../../../src/core/errors.js';

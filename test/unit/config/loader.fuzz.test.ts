@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { packageRoot } from '../../../src/cli/package-info.js';
+import { packageRoot } from '../../../src/adapters/package-info.js';
 import { loadConfig, type StartFlags } from '../../../src/cli/load-config.js';
 import { HaagentError } from '../../../src/core/errors.js';
 import { LIMITS } from '../../../src/core/config/limits.js';

@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { packageRoot, packageVersion } from '../../../src/cli/package-info.js';
+import { packageRoot, packageVersion } from '../../../src/adapters/package-info.js';
 import { validateConfig } from '../../../src/core/config/validate.js';
 import { CONFIG_KEY_GROUPS } from '../../../src/core/config/keys.js';
 import { cliCommands, haagent8, haagentYaml5, YAML5_EXAMPLE } from '../../tools/man-pages.js';

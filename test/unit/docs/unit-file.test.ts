@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { packageRoot } from '../../../src/cli/package-info.js';
+import { packageRoot } from '../../../src/adapters/package-info.js';
 import { boundingSet, parseServiceSection, sandboxScript, systemdRunArgs } from '../../helpers/unit-sandbox.js';
 
 const props = parseServiceSection(join(packageRoot(), 'examples', 'haagent.service'));

@@ -1,7 +1,8 @@
-/** The package's own version, read from package.json (found from both src/ and dist/src/). */
+/** The package's root and version, read from its package.json (found from both src/ and dist/src/). */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HaagentError } from '../core/errors.js';
 
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -9,7 +10,7 @@ export function packageRoot(): string {
     const candidate = join(dir, 'package.json');
     if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'haagent') return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the haagent package root');
+    if (up === dir) throw new HaagentError('HA_ERR_INTERNAL', 'cannot find the haagent package root (package.json named haagent) above this file');
     dir = up;
   }
 }
