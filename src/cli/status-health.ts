@@ -3,8 +3,9 @@
  * - `fault`: some instance is in FAULT (it will not hold its VIP: a check or a NIC is down, or it
  *   is isolated);
  * - `dual-master`: this node is MASTER of an instance and a haagent peer reports MASTER of the
- *   same instance too, heard within the last PEER_FRESH_INTERVALS advert intervals: both may hold
- *   the VIP;
+ *   same instance too, or a VRRP sender whose adverts we drop for its settings is advertising
+ *   (a sender of adverts acts as master), heard within the last PEER_FRESH_INTERVALS advert
+ *   intervals: both may hold the VIP;
  * - `ok` otherwise. Dual master wins over fault when both hold (it is the worse one).
  * Deliberately not judged: BACKUP without any master heard (the peer may simply be down) and
  * config mismatches (shown in the table, and loud in the logs).
@@ -29,8 +30,10 @@ export function statusHealth(s: AgentStatus): StatusHealth {
     if (inst.state === 'FAULT') faults.push(`${inst.name}: FAULT${inst.faults.length > 0 ? ` (${inst.faults.join(', ')})` : ''}`);
     if (inst.state !== 'MASTER') continue;
     const fresh = PEER_FRESH_INTERVALS * inst.advertIntervalMs;
-    const others = (inst.peers ?? []).filter((p) => p.state === 'MASTER' && p.lastSeenAgoMs <= fresh);
-    if (others.length > 0) duals.push(`${inst.name}: this node and ${others.map((p) => p.node).join(', ')} are both MASTER`);
+    const others = (inst.peers ?? []).filter((p) => p.state === 'MASTER' && p.lastSeenAgoMs <= fresh).map((p) => p.node);
+    // A sender whose adverts we drop for its settings is advertising, i.e. acting as master too.
+    for (const m of inst.vrrpMismatches ?? []) if (m.lastSeenAgoMs <= fresh) others.push(`${m.from} (its adverts dropped: ${m.reason})`);
+    if (others.length > 0) duals.push(`${inst.name}: this node and ${others.join(', ')} are both MASTER`);
   }
   if (duals.length > 0) return { verdict: 'dual-master', problems: [...duals, ...faults] };
   if (faults.length > 0) return { verdict: 'fault', problems: faults };

@@ -110,6 +110,8 @@ ${hooks}
     t.equal(b.logs.filter((l) => /dropped: address list differs/.test(String(l['msg'])) && l['level'] === 'warn').length, 1, 'once, not per advert');
     const st = cli('status', '--socket', c.socketPath(b.host));
     t.match(st.out, /web: CONFIG MISMATCH: adverts from 10\.66\.0\.11 dropped \(address-mismatch/);
+    t.equal(st.code, 5, 'status exits 5: this node and the sender of the dropped adverts are both MASTER');
+    t.match(st.err, /haagent: web: this node and 10\.66\.0\.11 \(its adverts dropped: address-mismatch\) are both MASTER/);
   }));
 
 }

@@ -18,4 +18,8 @@ t.test('ok, fault, dual master', async (t) => {
     { verdict: 'dual-master', problems: ['web: this node and h2@10.0.0.2 are both MASTER', 'x: FAULT'] });
   t.equal(statusHealth(status(inst({ state: 'MASTER', peers: [peer('MASTER', 3001)] }))).verdict, 'ok', 'a MASTER report older than 3 intervals is stale');
   t.equal(statusHealth(status(inst({ state: 'BACKUP', peers: [peer('MASTER', 10)] }))).verdict, 'ok', 'a backup hearing a master is normal');
+  const mm = { from: '10.0.0.2', reason: 'address-mismatch', theirs: ['192.0.2.10'], dropped: 9, lastSeenAgoMs: 100 };
+  t.same(statusHealth(status(inst({ state: 'MASTER', vrrpMismatches: [mm] }))), { verdict: 'dual-master', problems: ['web: this node and 10.0.0.2 (its adverts dropped: address-mismatch) are both MASTER'] },
+    'a master whose peer\'s adverts are dropped for their address list: two masters');
+  t.equal(statusHealth(status(inst({ state: 'MASTER', vrrpMismatches: [{ ...mm, lastSeenAgoMs: 5000 }] }))).verdict, 'ok', 'not when that sender went quiet');
 });
