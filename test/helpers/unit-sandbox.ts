@@ -58,6 +58,12 @@ export interface SandboxDirs {
   readonly stateDir: string;
   /** Replaces the unit's own cgroup (Delegate=yes): an existing cgroup v2 directory. */
   readonly cgroupDir: string;
+  /**
+   * Where the package is installed (a real install lives under /usr or /opt, which the unit only
+   * makes read-only). A checkout under /tmp, /var/tmp, /home or /root would be hidden by
+   * PrivateTmp/ProtectHome, so it is bound back, read-only, at the same path inside.
+   */
+  readonly installDir?: string;
 }
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -105,6 +111,12 @@ export function sandboxScript(p: UnitProperties, dirs: SandboxDirs): string {
   // Made while the file systems are still writable (in the runtime directory, which the test
   // removes); mounted over /dev below.
   if (yes(p, 'PrivateDevices')) s.push(`pd=${q(`${dirs.runtimeDir}/.dev`)}`, 'mkdir "$pd"');
+  const install = dirs.installDir;
+  const hiddenRoot = install === undefined ? undefined
+    : ['/tmp', '/var/tmp', '/home', '/root'].find((r) => install === r || install.startsWith(`${r}/`));
+  if (install !== undefined && hiddenRoot !== undefined) {
+    s.push(`inst=${q(`${dirs.runtimeDir}/.install`)}`, 'mkdir "$inst"', `mount -n --bind ${q(install)} "$inst"`);
+  }
   // Mount points, deepest last, from mountinfo (field 5; "\\040" escapes are left as they are).
   s.push("mounts() { awk '{print $5}' /proc/self/mountinfo | sort -u; }");
   s.push('ro() { mount -n -o remount,bind,ro "$1" 2>/dev/null || mount -n --bind "$1" "$1" && mount -n -o remount,bind,ro "$1"; }');
@@ -115,6 +127,12 @@ export function sandboxScript(p: UnitProperties, dirs: SandboxDirs): string {
   if (yes(p, 'ProtectKernelModules')) s.push('for d in /lib/modules /usr/lib/modules; do if [ -d "$d" ]; then mount -n -t tmpfs -o ro,mode=0000 none "$d"; fi; done');
   if (yes(p, 'ProtectHome')) s.push('for d in /home /root /run/user; do if [ -d "$d" ]; then mount -n -t tmpfs -o ro,mode=0000 none "$d"; fi; done');
   if (yes(p, 'PrivateTmp')) s.push('mount -n -t tmpfs -o mode=1777 none /tmp', 'if [ -d /var/tmp ]; then mount -n -t tmpfs -o mode=1777 none /var/tmp; fi');
+  if (install !== undefined && hiddenRoot !== undefined) {
+    // The checkout back where it was (read-only): the tmpfs over its root is made writable just
+    // long enough to create the mount point.
+    s.push(`mount -n -o remount,rw ${q(hiddenRoot)}`, `mkdir -p ${q(install)}`, `mount -n --bind "$inst" ${q(install)}`,
+      `mount -n -o remount,bind,ro ${q(install)}`, `if [ ${q(hiddenRoot)} != /tmp ] && [ ${q(hiddenRoot)} != /var/tmp ]; then mount -n -o remount,ro ${q(hiddenRoot)}; fi`);
+  }
   if (yes(p, 'PrivateDevices')) {
     s.push('mount -n -t tmpfs -o mode=0755 none "$pd"',
       'for d in null zero full random urandom tty; do touch "$pd/$d"; mount -n --bind "/dev/$d" "$pd/$d"; done',

@@ -74,7 +74,7 @@ if (skip !== undefined) {
     fn: (a: { dirs: SandboxDirs; socket: string; logs: string[] }) => Promise<void>): Promise<void> {
     const unit = `${tag}-${name}`;
     const dirs: SandboxDirs = { runtimeDir: `/run/${unit}`, stateDir: `/var/lib/${unit}`,
-      cgroupDir: viaSystemd ? `${cgroupRoot}/system.slice/${unit}.service` : `${cgroupRoot}/${unit}` };
+      cgroupDir: viaSystemd ? `${cgroupRoot}/system.slice/${unit}.service` : `${cgroupRoot}/${unit}`, installDir: packageRoot() };
     const confDir = `/run/${tag}-${name}-conf`;
     if (!viaSystemd) mkdirSync(dirs.cgroupDir);
     mkdirSync(confDir, { mode: 0o700 });
