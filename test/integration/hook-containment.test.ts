@@ -15,6 +15,7 @@ import { HookRunner } from '../../src/daemon/hook-runner.js';
 import { run as runExec } from '../../src/adapters/health/exec.js';
 import { detectContainment, leavesOf, processGroupContainment } from '../../src/adapters/containment.js';
 import { killMarked, markedProcesses, waitUntilUnmarked } from '../helpers/marked-processes.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/hooks/', import.meta.url));
 const script = (name: string): string => {
@@ -36,14 +37,6 @@ const readOr = (path: string): string => { try { return readFileSync(path, 'utf8
 /** The fixtures' descendant is the one whose sh -c script sets a trap. */
 const hasDaemon = (marker: string): boolean => markedProcesses(marker).some((pid) => readOr(`/proc/${pid}/cmdline`).includes('trap'));
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 t.test('hook and exec check containment in leaf cgroups', { skip }, async (t) => {
   if (containment === undefined) return;

@@ -8,6 +8,7 @@ import type { HooksConfig } from '../../../src/core/config/types.js';
 import { DEFAULT_LANG, SAFE_PATH } from '../../../src/adapters/child-env.js';
 import { processGroupContainment } from '../../../src/adapters/containment.js';
 import { killMarked, markedProcesses, waitUntilUnmarked } from '../../helpers/marked-processes.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/hooks/', import.meta.url));
 // git may lose the executable bit; the agent execs the scripts directly (no shell).
@@ -17,15 +18,7 @@ const script = (name: string): string => join(fixtures, name);
 const base = { instance: 'web', vrid: 51, vips: ['192.0.2.10/24', '2001:db8::10/64'] } as const;
 const ctx = { from: 'BACKUP', to: 'MASTER', priority: 150 } as const;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function readPid(path: string): Promise<number> {
   await waitFor(path, () => existsSync(path));
