@@ -66,7 +66,15 @@ ${hooks}
     t.teardown(() => { events.kill('SIGKILL'); });
     const seen: Array<{ type: string; status?: string; to?: string }> = [];
     createInterface({ input: events.stdout }).on('line', (l) => { try { seen.push(JSON.parse(l) as typeof seen[number]); } catch { /* not an event */ } });
+    // A second client filtered on another instance sees none of these.
+    const other = spawn(process.execPath, [distPath('cli', 'main.js'), 'events', '--socket', c.socketPath(h1), '--type', 'check-run', '--instance', 'nosuch']);
+    t.teardown(() => { other.kill('SIGKILL'); });
+    let otherOut = '';
+    other.stdout.setEncoding('utf8').on('data', (d: string) => { otherOut += d; });
     t.ok(await c.waitFor(() => seen.filter((e) => e.type === 'check-run').length >= 5, 10_000), 'five check runs seen while healthy');
+    const runsBefore = seen.filter((e) => e.type === 'check-run').length;
+    t.ok(await c.waitFor(() => seen.filter((e) => e.type === 'check-run').length >= runsBefore + 3, 10_000), 'three more runs');
+    t.equal(otherOut, '', '--instance nosuch: none of web\'s events');
     const s = await c.status(a);
     t.same(s.instances[0]?.transitions.map((x) => x.to), ['BACKUP', 'MASTER'], 'INIT -> BACKUP -> MASTER: never FAULT at start');
     await new Promise((r) => setTimeout(r, 300));
