@@ -1,7 +1,8 @@
 /**
  * The running agent: wires every configured instance to the real adapters (raw VRRP socket,
- * rtnetlink, AF_PACKET announcer, health checks, hooks), demultiplexes received adverts by
- * VRID, serves the control requests, applies reloads, and owns the one idempotent shutdown.
+ * rtnetlink, AF_PACKET announcer, health checks, hooks), hands received adverts to the intake
+ * (advert-intake.ts), serves the control requests, applies reloads, and owns the one idempotent
+ * shutdown.
  *
  * Start order (nothing is touched before the config and the interfaces check out):
  *  0. the state directory (fencing epochs) must be private to root: an insecure one refuses the start;
@@ -14,13 +15,10 @@ import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
-import { decodeAdvertisement, decodeIpv4Datagram } from '../core/packet/decode.js';
 import { encodeAdvertisement } from '../core/packet/encode.js';
-import { checkSource } from '../core/packet/source.js';
-import { checkAgainstInstance } from '../core/packet/validate.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { RawVrrpSocket, VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
-import { Vrrp6Socket, VRRP_MULTICAST_V6, type Vrrp6Message } from '../adapters/vrrp6-socket.js';
+import { Vrrp6Socket, VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
 import type { VrrpTransport } from '../adapters/ports.js';
 import { createNetlink, type NetlinkPort, type NetlinkWatcher } from '../adapters/netlink/index.js';
 import { Announcer } from './announcer.js';
@@ -35,7 +33,8 @@ import { diffConfigs } from './reload-plan.js';
 import { PeerLink } from './peer-link.js';
 import { Balancer } from './balancer.js';
 import { Alerter } from './alerter.js';
-import { MismatchWatch, type MismatchReport } from './mismatch-watch.js';
+import { MismatchWatch } from './mismatch-watch.js';
+import { AdvertIntake, authOf } from './advert-intake.js';
 import { WitnessMonitor } from '../adapters/witness.js';
 import { configFingerprint } from '../core/peer/fingerprint.js';
 import { emptyPeerTable, expirePeers, maxEpochSeen, notePeer, peerExpiryMs, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
@@ -54,13 +53,6 @@ export interface AgentOptions {
 
 const monotonicMs = (): number => performance.now();
 
-/** Drop reasons that mean a live peer with other settings, and how they read. */
-const MISCONFIGURED: ReadonlyMap<string, string> = new Map([
-  ['address-mismatch', 'address list differs'],
-  ['bad-interval', 'advert interval differs'],
-  ['bad-version', 'VRRP version differs'],
-]);
-
 /** How long shutdown waits for alerts under way (within the one-second shutdown bound). */
 const ALERT_FLUSH_BOUND_MS = 200;
 
@@ -77,12 +69,6 @@ function isolationSilenceMs(inst: InstanceConfig): number {
 }
 
 const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
-
-/** v2 authentication as the codec wants it (v3 has none). */
-function authOf(inst: InstanceConfig): Pick<Advertisement, 'auth'> {
-  if (inst.version !== 2) return {};
-  return { auth: inst.auth.type === 'pass' ? { type: 1, password: inst.auth.password } : { type: 0 } };
-}
 
 interface Bound {
   readonly runner: InstanceRunner;
@@ -123,7 +109,6 @@ export class Agent {
   private readonly sockets = new Map<string, VrrpTransport>();
   /** Source address per heartbeat interface and family: primary IPv4, or the IPv6 link-local. */
   private readonly primary = new Map<string, { address: string; ifindex: number; ifname: string; family: 4 | 6 }>();
-  private readonly interfaceDrops: Record<string, Record<string, number>> = {};
   private watcher: NetlinkWatcher | undefined;
   private shuttingDown: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
@@ -134,6 +119,7 @@ export class Agent {
   readonly events = new EventBus();
   private readonly balancer: Balancer;
   private readonly alerter: Alerter;
+  private readonly intake: AdvertIntake<Bound>;
   /** Unsubscribes the alerter; set only while alert targets are configured (no cost otherwise). */
   private alertSubscription: (() => void) | undefined;
 
@@ -141,6 +127,13 @@ export class Agent {
     this.config = opts.config;
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: monotonicMs });
+    this.intake = new AdvertIntake<Bound>({
+      log: opts.log, events: this.events, clock: monotonicMs, targets: () => this.bound,
+      heard: (b) => {
+        b.peer.lastVrrpRxMs = monotonicMs();
+        this.evaluateIsolation(b);
+      },
+    });
     this.applyAlerts(opts.config.alerts);
     this.events.subscribe((ev) => {
       if (ev.type !== 'transition') return;
@@ -195,8 +188,8 @@ export class Agent {
       if (this.sockets.has(key)) continue;
       const onError = (err: Error): void => { this.log.error({ err, iface: p.ifname }, 'VRRP socket error'); };
       const sock = p.family === 4
-        ? RawVrrpSocket.open(p.ifname, p.ifindex, (d) => this.onDatagram(p.ifname, d), onError)
-        : Vrrp6Socket.open(p.ifname, p.address, (m) => this.onMessage6(p.ifname, m), onError);
+        ? RawVrrpSocket.open(p.ifname, p.ifindex, (d) => this.intake.onDatagram(p.ifname, d), onError)
+        : Vrrp6Socket.open(p.ifname, p.address, (m) => this.intake.onMessage6(p.ifname, m), onError);
       this.sockets.set(key, sock);
     }
   }
@@ -430,97 +423,6 @@ export class Agent {
     for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst }), dst);
   }
 
-  private dropOnInterface(ifname: string, reason: string): void {
-    const d = (this.interfaceDrops[ifname] ??= {});
-    d[reason] = (d[reason] ?? 0) + 1;
-    this.events.publish({ type: 'drop', instance: null, iface: ifname, reason });
-  }
-
-  private onDatagram(ifname: string, datagram: Uint8Array): void {
-    const ihl = ((datagram[0] ?? 0) & 0x0f) * 4;
-    const vrid = datagram[ihl + 1];
-    const target = this.bound.find((b) => b.config.family === 4 && b.config.interface === ifname && b.config.vrid === vrid);
-    if (target === undefined) {
-      this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
-      this.log.debug({ iface: ifname, vrid }, 'dropped advert: no instance with this VRID on this interface');
-      return;
-    }
-    const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config) });
-    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src } : r);
-  }
-
-  /** IPv6: the hop limit comes from the socket's ancillary data, checked by the codec. */
-  private onMessage6(ifname: string, m: Vrrp6Message): void {
-    const vrid = m.message[1];
-    const target = this.bound.find((b) => b.config.family === 6 && b.config.interface === ifname && b.config.vrid === vrid);
-    if (target === undefined) {
-      this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
-      return;
-    }
-    const r = decodeAdvertisement(m.message, { family: 6, src: m.src, dst: m.dst, ttl: m.hopLimit }, { version: target.config.version });
-    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src } : r);
-  }
-
-  /**
-   * The checks every decoded advert goes through before the core sees it, then the input:
-   * source (unicast peers only), then the instance's VRID, version, v2 interval and addresses.
-   * A v3 interval longer than max-advert-interval is not dropped: the core clamps it.
-   */
-  private deliver(target: Bound, r: { ok: true; advert: Advertisement; src: string } | { ok: false; reason: string; detail: string }): void {
-    const inst = target.config;
-    if (!r.ok) {
-      target.runner.countDrop(r.reason);
-      this.log.debug({ instance: inst.name, reason: r.reason, detail: r.detail }, 'dropped advert');
-      return;
-    }
-    const source = checkSource(r.src, inst.peers);
-    const check = source.ok
-      ? checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: inst.vips })
-      : source;
-    if (!check.ok) {
-      target.runner.countDrop(check.reason);
-      this.log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
-      if (source.ok && MISCONFIGURED.has(check.reason)) this.noteMismatch(target, r.src, check.reason, check.detail, r.advert.addresses);
-      return;
-    }
-    this.reportMismatch(target, target.peer.vrrpMismatch.accepted(r.src), '');
-    if (r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs) {
-      this.log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },
-        'advert claims an interval above max-advert-interval: adopting the maximum');
-    }
-    target.runner.countReceived();
-    target.peer.lastVrrpRxMs = monotonicMs();
-    this.evaluateIsolation(target);
-    target.runner.input({ type: 'advert', from: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs });
-  }
-
-  /**
-   * A live peer whose adverts we drop for its settings: remembered by the core (the takeover it
-   * causes names it) and reported loudly (warn log naming the sender, VRID and both address
-   * lists, a `warning` event, status, metric), rate-limited by the watch.
-   */
-  private noteMismatch(b: Bound, from: string, reason: string, detail: string, theirs: readonly string[]): void {
-    b.runner.input({ type: 'advert-dropped', from, reason });
-    this.reportMismatch(b, b.peer.vrrpMismatch.dropped(from, reason, theirs, monotonicMs()), detail);
-  }
-
-  private reportMismatch(b: Bound, report: MismatchReport | undefined, detail: string): void {
-    if (report === undefined) return;
-    const { from, reason, theirs, count } = report.mismatch;
-    const inst = b.config;
-    const ours = inst.vips.map((c) => c.split('/')[0] ?? c);
-    const what = `adverts from ${from} (VRID ${inst.vrid}) dropped: ${MISCONFIGURED.get(reason) ?? reason}`;
-    if (report.kind === 'cleared') {
-      this.log.info({ instance: inst.name, vrid: inst.vrid, peer: from }, `adverts from ${from} accepted again: the config mismatch has cleared`);
-      this.events.publish({ type: 'warning', instance: inst.name, kind: 'config-mismatch', active: false, detail: `adverts from ${from} accepted again` });
-      return;
-    }
-    const lists = `ours: [${ours.join(', ')}], theirs: [${theirs.join(', ')}]`;
-    this.log.warn({ instance: inst.name, vrid: inst.vrid, peer: from, reason, detail, ours, theirs, dropped: count },
-      `${what} (${lists}); fix the config: this node will take over while that one still holds the VIP`);
-    if (report.kind === 'new') this.events.publish({ type: 'warning', instance: inst.name, kind: 'config-mismatch', active: true, detail: `${what} (${lists})` });
-  }
-
   private select(instance: string | undefined): Bound[] {
     if (instance === undefined) return this.bound;
     const found = this.bound.filter((b) => b.config.name === instance);
@@ -666,7 +568,7 @@ export class Agent {
       version: this.opts.version,
       startedAt: this.startedAt,
       instances: this.bound.map((b) => ({ ...b.runner.status(), ...this.peerStatus(b), ...this.serviceStatus(b) })),
-      interfaceDrops: structuredClone(this.interfaceDrops),
+      interfaceDrops: structuredClone(this.intake.interfaceDrops),
       ...(this.peerLink === undefined ? {} : { helloDrops: this.peerLink.drops() }),
       configSource: this.opts.configSource,
       configLoadedAt: this.configLoadedAt,

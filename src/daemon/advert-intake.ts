@@ -1,0 +1,147 @@
+/**
+ * VRRP advert intake: every datagram the VRRP sockets receive, demultiplexed by interface,
+ * family and VRID to its instance, decoded, checked (source for unicast peers, then VRID,
+ * version, v2 interval and address list), counted, and handed to the instance's runner.
+ *
+ * Contract:
+ * - never throws on wire input; every rejected advert is counted by reason (per instance, or per
+ *   interface when no instance owns the VRID) and published as a `drop` event;
+ * - a live sender dropped for its settings (MISCONFIGURED) is remembered by the core (the
+ *   takeover it causes names it: `advert-dropped` input) and reported loudly through the
+ *   instance's MismatchWatch: warn log naming the sender, the VRID and both address lists, a
+ *   `config-mismatch` warning event when it starts and when it clears;
+ * - a v3 interval above max-advert-interval is not dropped here: the core clamps it.
+ * Deliberately not here: sockets (the agent opens them and calls onDatagram/onMessage6), peer
+ * presence and isolation (`heard` tells the agent a valid advert arrived).
+ */
+import type { Logger } from 'pino';
+import type { InstanceConfig } from '../core/config/types.js';
+import { decodeAdvertisement, decodeIpv4Datagram } from '../core/packet/decode.js';
+import { checkSource } from '../core/packet/source.js';
+import { checkAgainstInstance } from '../core/packet/validate.js';
+import type { Advertisement } from '../core/packet/vrrp-types.js';
+import type { Input } from '../core/fsm/types.js';
+import type { Vrrp6Message } from '../adapters/vrrp6-socket.js';
+import type { EventBus } from './event-bus.js';
+import type { MismatchReport, MismatchWatch } from './mismatch-watch.js';
+
+/** Drop reasons that mean a live sender with other settings, and how they read. */
+export const MISCONFIGURED: ReadonlyMap<string, string> = new Map([
+  ['address-mismatch', 'address list differs'],
+  ['bad-interval', 'advert interval differs'],
+  ['bad-version', 'VRRP version differs'],
+]);
+
+/** v2 authentication as the codec wants it (v3 has none). */
+export function authOf(inst: InstanceConfig): Pick<Advertisement, 'auth'> {
+  if (inst.version !== 2) return {};
+  return { auth: inst.auth.type === 'pass' ? { type: 1, password: inst.auth.password } : { type: 0 } };
+}
+
+/** What the intake needs of an instance. */
+export interface IntakeTarget {
+  readonly config: InstanceConfig;
+  readonly runner: {
+    countDrop(reason: string): void;
+    countReceived(): void;
+    input(input: Input): void;
+  };
+  readonly peer: { readonly vrrpMismatch: MismatchWatch };
+}
+
+type Decoded = { ok: true; advert: Advertisement; src: string } | { ok: false; reason: string; detail: string };
+
+export class AdvertIntake<T extends IntakeTarget> {
+  /** Interface -> reason -> adverts dropped before an instance could be chosen. */
+  readonly interfaceDrops: Record<string, Record<string, number>> = {};
+
+  constructor(private readonly deps: {
+    readonly log: Logger;
+    readonly events: EventBus;
+    readonly clock: () => number;
+    /** The running instances (read at each datagram: reloads change them). */
+    readonly targets: () => readonly T[];
+    /** A valid advert reached `target` (before the runner's input). */
+    readonly heard: (target: T) => void;
+  }) {}
+
+  private dropOnInterface(ifname: string, reason: string): void {
+    const d = (this.interfaceDrops[ifname] ??= {});
+    d[reason] = (d[reason] ?? 0) + 1;
+    this.deps.events.publish({ type: 'drop', instance: null, iface: ifname, reason });
+  }
+
+  /** IPv4: a whole datagram from the raw socket (the codec checks the TTL). */
+  onDatagram(ifname: string, datagram: Uint8Array): void {
+    const ihl = ((datagram[0] ?? 0) & 0x0f) * 4;
+    const vrid = datagram[ihl + 1];
+    const target = this.deps.targets().find((b) => b.config.family === 4 && b.config.interface === ifname && b.config.vrid === vrid);
+    if (target === undefined) {
+      this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
+      this.deps.log.debug({ iface: ifname, vrid }, 'dropped advert: no instance with this VRID on this interface');
+      return;
+    }
+    const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config) });
+    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src } : r);
+  }
+
+  /** IPv6: the hop limit comes from the socket's ancillary data, checked by the codec. */
+  onMessage6(ifname: string, m: Vrrp6Message): void {
+    const vrid = m.message[1];
+    const target = this.deps.targets().find((b) => b.config.family === 6 && b.config.interface === ifname && b.config.vrid === vrid);
+    if (target === undefined) {
+      this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
+      return;
+    }
+    const r = decodeAdvertisement(m.message, { family: 6, src: m.src, dst: m.dst, ttl: m.hopLimit }, { version: target.config.version });
+    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src } : r);
+  }
+
+  private deliver(target: T, r: Decoded): void {
+    const inst = target.config;
+    const log = this.deps.log;
+    if (!r.ok) {
+      target.runner.countDrop(r.reason);
+      log.debug({ instance: inst.name, reason: r.reason, detail: r.detail }, 'dropped advert');
+      return;
+    }
+    const source = checkSource(r.src, inst.peers);
+    const check = source.ok
+      ? checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: inst.vips })
+      : source;
+    if (!check.ok) {
+      target.runner.countDrop(check.reason);
+      log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
+      if (source.ok && MISCONFIGURED.has(check.reason)) {
+        target.runner.input({ type: 'advert-dropped', from: r.src, reason: check.reason });
+        this.report(target, target.peer.vrrpMismatch.dropped(r.src, check.reason, r.advert.addresses, this.deps.clock()), check.detail);
+      }
+      return;
+    }
+    this.report(target, target.peer.vrrpMismatch.accepted(r.src), '');
+    if (r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs) {
+      log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },
+        'advert claims an interval above max-advert-interval: adopting the maximum');
+    }
+    target.runner.countReceived();
+    this.deps.heard(target);
+    target.runner.input({ type: 'advert', from: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs });
+  }
+
+  private report(target: T, report: MismatchReport | undefined, detail: string): void {
+    if (report === undefined) return;
+    const { from, reason, theirs, count } = report.mismatch;
+    const inst = target.config;
+    const ours = inst.vips.map((c) => c.split('/')[0] ?? c);
+    const what = `adverts from ${from} (VRID ${inst.vrid}) dropped: ${MISCONFIGURED.get(reason) ?? reason}`;
+    if (report.kind === 'cleared') {
+      this.deps.log.info({ instance: inst.name, vrid: inst.vrid, peer: from }, `adverts from ${from} accepted again: the config mismatch has cleared`);
+      this.deps.events.publish({ type: 'warning', instance: inst.name, kind: 'config-mismatch', active: false, detail: `adverts from ${from} accepted again` });
+      return;
+    }
+    const lists = `ours: [${ours.join(', ')}], theirs: [${theirs.join(', ')}]`;
+    this.deps.log.warn({ instance: inst.name, vrid: inst.vrid, peer: from, reason, detail, ours, theirs, dropped: count },
+      `${what} (${lists}); fix the config: this node will take over while that one still holds the VIP`);
+    if (report.kind === 'new') this.deps.events.publish({ type: 'warning', instance: inst.name, kind: 'config-mismatch', active: true, detail: `${what} (${lists})` });
+  }
+}
