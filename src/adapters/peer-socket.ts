@@ -58,9 +58,9 @@ function applyGtsm(sock: Socket, family: 4 | 6, where: string): void {
   try {
     sock.setTTL(PEER_TTL);
     const fd = socketFd(sock);
-    if (fd === undefined) throw new Error('the socket\'s file descriptor is not reachable on this platform');
+    if (fd === undefined) throw new HaagentError('HA_ERR_SOCKET', 'the socket\'s file descriptor is not reachable on this platform');
     const native = loadBinding() as unknown as Partial<MinTtlBinding>;
-    if (typeof native.setMinTtl !== 'function') throw new Error('the native addon has no setMinTtl (rebuild it: `npx node-gyp rebuild -C native`)');
+    if (typeof native.setMinTtl !== 'function') throw new HaagentError('HA_ERR_SOCKET', 'the native addon has no setMinTtl (rebuild it: `npx node-gyp rebuild -C native`)');
     native.setMinTtl(fd, family, PEER_TTL);
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);

@@ -6,7 +6,8 @@
  * once; the flags are merged into the parsed document before it is validated.
  */
 import { existsSync } from 'node:fs';
-import { HaagentError, type ConfigError } from '../core/errors.js';
+import { HaagentError } from '../core/errors.js';
+import { ConfigInvalidError } from '../core/config/invalid.js';
 import { isRecord } from '../core/config/collector.js';
 import { DEFAULT_CONFIG_PATH, type AgentConfig } from '../core/config/types.js';
 import { validateConfig, type Locator, type ValidateResult } from '../core/config/validate.js';
@@ -29,17 +30,6 @@ export interface StartFlags {
   socket?: string;
   stateDir?: string;
   name?: string;
-}
-
-/**
- * A config that cannot be used, with every problem found. Its code is HA_ERR_LIMIT when a
- * problem is over a bound (size, count, depth), HA_ERR_CONFIG otherwise.
- */
-export class ConfigInvalidError extends HaagentError {
-  constructor(readonly source: string, readonly errors: readonly ConfigError[]) {
-    super(errors.some((e) => e.code === 'HA_ERR_LIMIT') ? 'HA_ERR_LIMIT' : 'HA_ERR_CONFIG',
-      `${source}: ${errors.length} problem(s):\n${errors.map((e) => `  - ${e.message}`).join('\n')}`);
-  }
 }
 
 function num(v: string | undefined, flag: string): number | undefined {

@@ -2,7 +2,7 @@
 /** The `haagent` command: parse and dispatch only. Exit statuses: src/cli/exit-codes.ts. */
 import { once } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
-import { HaagentError } from '../core/errors.js';
+import { HaagentError, isHaagentErrorCode } from '../core/errors.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { request, requestStatus } from '../daemon/control-server.js';
 import type { ControlRequest } from '../core/control/types.js';
@@ -111,7 +111,8 @@ withSocketOptions(program.command('status')
 /** Sends one command to the agent and prints its message; the agent's refusal exits non-zero. */
 async function command(opts: SocketSources, req: ControlRequest): Promise<void> {
   const r = await withAgent(opts, (socket) => request(socket, req, { timeoutMs: 30_000 }));
-  if (!r.ok) throw new HaagentError(r.error.code === 'HA_ERR_CONFIG' ? 'HA_ERR_CONFIG' : 'HA_ERR_CONTROL', r.error.message);
+  // The agent's own code reaches the caller (and the exit status); an unknown one is HA_ERR_CONTROL.
+  if (!r.ok) throw new HaagentError(isHaagentErrorCode(r.error.code) ? r.error.code : 'HA_ERR_CONTROL', r.error.message);
   process.stdout.write(`${'message' in r ? r.message : 'ok'}\n`);
 }
 

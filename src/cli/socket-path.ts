@@ -18,7 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import { HaagentError } from '../core/errors.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { parseConfigYaml } from '../core/config/yaml.js';
-import { ConfigInvalidError } from './load-config.js';
+import { ConfigInvalidError } from '../core/config/invalid.js';
 
 export const SOCKET_ENV = 'HAAGENT_SOCKET';
 

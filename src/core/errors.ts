@@ -2,26 +2,24 @@
  * One base error class with stable machine codes (modelled on undici's lib/core/errors.js).
  * Never throw strings; wrap causes with `{ cause }`.
  */
-export type HaagentErrorCode =
-  | 'HA_ERR_CONFIG'
-  | 'HA_ERR_INVALID_ARGUMENT'
-  | 'HA_ERR_ENCODE'
-  | 'HA_ERR_SOCKET'
-  | 'HA_ERR_NETLINK'
-  | 'HA_ERR_ANNOUNCE'
-  | 'HA_ERR_CONTROL'
-  | 'HA_ERR_NO_AGENT'
-  | 'HA_ERR_LAB'
-  | 'HA_ERR_HOOK'
-  /** A state file (fencing epoch) could not be read or written. */
-  | 'HA_ERR_STATE'
-  /** A directory or file we would trust is not private to root (owner, mode, symlink). */
-  | 'HA_ERR_INSECURE'
-  /** An input is over a documented bound (size, depth, count). */
-  | 'HA_ERR_LIMIT'
-  /** An alert could not be delivered (webhook, syslog). */
-  | 'HA_ERR_ALERT'
-  | 'HA_ERR_INTERNAL';
+/**
+ * Every code, stable: scripts and the control protocol may rely on them (only ever added).
+ * HA_ERR_STATE: a state file (fencing epoch) could not be read or written. HA_ERR_INSECURE: a
+ * directory or file we would trust is not private to root. HA_ERR_LIMIT: an input is over a
+ * documented bound (size, depth, count). HA_ERR_ALERT: an alert could not be delivered.
+ */
+export const HAAGENT_ERROR_CODES = [
+  'HA_ERR_CONFIG', 'HA_ERR_INVALID_ARGUMENT', 'HA_ERR_ENCODE', 'HA_ERR_SOCKET', 'HA_ERR_NETLINK',
+  'HA_ERR_ANNOUNCE', 'HA_ERR_CONTROL', 'HA_ERR_NO_AGENT', 'HA_ERR_LAB', 'HA_ERR_HOOK', 'HA_ERR_STATE',
+  'HA_ERR_INSECURE', 'HA_ERR_LIMIT', 'HA_ERR_ALERT', 'HA_ERR_INTERNAL',
+] as const;
+
+export type HaagentErrorCode = (typeof HAAGENT_ERROR_CODES)[number];
+
+/** Whether `code` (e.g. read from the control socket) is one of ours. */
+export function isHaagentErrorCode(code: unknown): code is HaagentErrorCode {
+  return typeof code === 'string' && (HAAGENT_ERROR_CODES as readonly string[]).includes(code);
+}
 
 export class HaagentError extends Error {
   readonly code: HaagentErrorCode;

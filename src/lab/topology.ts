@@ -11,6 +11,7 @@
  * after a half-finished create.
  */
 import { ip } from './sh.js';
+import { HaagentError } from '../core/errors.js';
 
 export interface LabHost {
   readonly name: 'h1' | 'h2';
@@ -35,7 +36,7 @@ export class LabTopology {
    * direct cable): when one host's int0 goes down, the other loses carrier too.
    */
   constructor(readonly prefix: string, readonly opts: { readonly directInternal?: boolean } = {}) {
-    if (!/^[a-z0-9-]{1,20}$/.test(prefix)) throw new Error(`lab prefix "${prefix}" must be 1..20 of [a-z0-9-]`);
+    if (!/^[a-z0-9-]{1,20}$/.test(prefix)) throw new HaagentError('HA_ERR_LAB', `lab prefix "${prefix}" must be 1..20 of [a-z0-9-]`);
     this.sw = `${prefix}-sw`;
     this.client = `${prefix}-cl`;
     this.hosts = [

@@ -5,6 +5,7 @@
 import netlink from 'netlink';
 import type { NetlinkMessage, RtNetlinkSocket } from 'netlink';
 import { NetlinkError } from './errors.js';
+import { HaagentError } from '../../core/errors.js';
 import { NLM_F_DUMP, RTM, rtRequest } from './request.js';
 import type { LinkInfo, OperState } from './types.js';
 
@@ -41,7 +42,7 @@ export class LinkResolver {
       const replies = await rtRequest(this.sock, RTM.GETLINK, rt.formatLinkMessage,
         { kind: 'link', data: {}, attrs: { ifname } }, 0, what);
       const link = replies.map(parseLink).find((l) => l?.ifname === ifname);
-      if (!link) throw new Error('kernel returned no matching link');
+      if (!link) throw new HaagentError('HA_ERR_NETLINK', 'kernel returned no matching link');
       return link;
     } catch (err) {
       throw new NetlinkError(what, err);
@@ -54,7 +55,7 @@ export class LinkResolver {
       const replies = await rtRequest(this.sock, RTM.GETLINK, rt.formatLinkMessage,
         { kind: 'link', data: { index: ifindex }, attrs: {} }, 0, what);
       const link = replies.map(parseLink).find((l) => l?.ifindex === ifindex);
-      if (!link) throw new Error('kernel returned no matching link');
+      if (!link) throw new HaagentError('HA_ERR_NETLINK', 'kernel returned no matching link');
       return link;
     } catch (err) {
       throw new NetlinkError(what, err);

@@ -3,8 +3,9 @@
  *
  * Routers are ranked by (priority, primary address): higher priority wins; at equal priority
  * the higher primary address wins ("the primary IPvX Address of the sender is greater than the
- * local primary IPvX Address", §6.4.3). The same total order is used by a backup deciding
- * whether to preempt (see backup.ts for why this refines the RFC's "greater than or equal").
+ * local primary IPvX Address", §6.4.3). A master uses this order to decide whether to step
+ * down (master.ts). A backup deciding whether to accept a master compares priorities only, as
+ * §6.4.2 says ("greater than or equal to the local Priority", backup.ts).
  */
 import { compareAddresses } from './address-order.js';
 import type { InstanceState } from './types.js';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { CommanderError } from 'commander';
 import { ConfigError, HaagentError } from '../../../src/core/errors.js';
-import { ConfigInvalidError } from '../../../src/cli/load-config.js';
+import { ConfigInvalidError } from '../../../src/core/config/invalid.js';
 import { EXIT_CODES, EXIT_CODES_HELP, exitCodeFor } from '../../../src/cli/exit-codes.js';
 
 t.test('errors map to the documented codes', (t) => {

@@ -10,7 +10,8 @@ import { existsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/adapters/package-info.js';
 import { readConfigFile } from '../../../src/cli/config-file.js';
-import { ConfigInvalidError, loadConfig } from '../../../src/cli/load-config.js';
+import { loadConfig } from '../../../src/cli/load-config.js';
+import { ConfigInvalidError } from '../../../src/core/config/invalid.js';
 import { HaagentError } from '../../../src/core/errors.js';
 import { LIMITS } from '../../../src/core/config/limits.js';
 

@@ -5,7 +5,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:f
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/adapters/package-info.js';
 import { ConfigError, HaagentError } from '../../../src/core/errors.js';
-import { ConfigInvalidError } from '../../../src/cli/load-config.js';
+import { ConfigInvalidError } from '../../../src/core/config/invalid.js';
 import {
   chooseLogOutput, createLogger, formatTextEntry, isJournalStream, syslogPriority,
   type LogFormat, type LogLevel,
