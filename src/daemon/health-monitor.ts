@@ -19,7 +19,7 @@
  *   restart does not pass through FAULT only because no check has answered yet.
  * - The injected clock stamps results (monotonic ms); scheduling uses real timers.
  */
-import type { CheckStatus as ControlCheckStatus } from '../core/control/types.js';
+import type { CheckSummary } from '../core/control/types.js';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { CheckConfig } from '../core/config/types.js';
@@ -49,8 +49,6 @@ export interface HealthResultEvent {
   readonly status: CheckStatus;
 }
 
-/** JSON-friendly summary of one check, for the status command (the control protocol's type). */
-export type CheckStatusSummary = ControlCheckStatus;
 
 export interface HealthMonitorEvents {
   verdict: [HealthVerdict];
@@ -148,7 +146,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
     this.recordLink(ifname, linkResult(ifname, up, running));
   }
 
-  status(): CheckStatusSummary[] {
+  /** JSON-friendly summary of each check, for the status command (the control protocol's type). */
+  status(): CheckSummary[] {
     const now = this.deps.clock();
     const wallNow = (this.deps.wallClock ?? Date.now)();
     return this.health.checks.map((c) => {

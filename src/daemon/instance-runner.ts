@@ -23,7 +23,7 @@ import { step } from '../core/fsm/step.js';
 import { masterDownIntervalMs } from '../core/fsm/timers.js';
 import type { Effect, Input, InstanceSettings, InstanceState, TimerKind, VrrpState } from '../core/fsm/types.js';
 import type { HookName, InstanceConfig } from '../core/config/types.js';
-import type { CheckStatus, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
+import type { CheckSummary, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { EventBus } from './event-bus.js';
 import { MAX_EPOCH, type EpochHealth, type EpochPort } from '../adapters/epoch-store.js';
@@ -55,7 +55,7 @@ export interface InstanceDeps {
   readonly hooks: HookPort;
   readonly events: EventBus;
   /** Per-check summaries for status (from the health monitor). */
-  readonly checks: () => readonly CheckStatus[];
+  readonly checks: () => readonly CheckSummary[];
   /** Fencing epochs: bumped (and persisted) each time this node becomes master. */
   readonly epochs: EpochPort;
   /** Called just before a Master_Down_Timer expiry is fed to the core (it may add inputs). */

@@ -92,7 +92,7 @@ export interface InstanceStatus {
   readonly witness?: readonly { readonly target: string; readonly ok: boolean | null; readonly detail: string }[];
   /** Transitions since start (the list above keeps only the last ones). */
   readonly transitionsTotal: number;
-  readonly checks: readonly CheckStatus[];
+  readonly checks: readonly CheckSummary[];
   /** Last hook runs, newest last. */
   readonly hooks: readonly HookRunStatus[];
   /** The instance's virtual services (load balancer on the VIP) and their real servers. */
@@ -134,7 +134,7 @@ export interface PeerStatus {
   readonly paths: Readonly<Record<string, number>>;
 }
 
-export interface CheckStatus {
+export interface CheckSummary {
   readonly name: string;
   readonly type: string;
   readonly status: 'healthy' | 'failing' | 'unknown';

@@ -10,9 +10,9 @@
 import { isOwner } from './election.js';
 import { cancelAllTimers, changeTimers } from './timer-effects.js';
 import { csToMs, masterDownIntervalMs } from './timers.js';
-import type { Effect, HookName, InstanceState, PeerMaster, StepResult, VrrpState } from './types.js';
+import type { Effect, TransitionHook, InstanceState, PeerMaster, StepResult, VrrpState } from './types.js';
 
-function changed(from: VrrpState, to: VrrpState, reason: string, hook: HookName): Effect[] {
+function changed(from: VrrpState, to: VrrpState, reason: string, hook: TransitionHook): Effect[] {
   return [
     { type: 'state-changed', from, to, reason },
     { type: 'run-hook', hook, from, to },

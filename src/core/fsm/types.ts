@@ -17,7 +17,7 @@ export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOPPED';
 
 export type TimerKind = 'master-down' | 'advert' | 'preempt-delay';
 
-export type HookName = 'master' | 'backup' | 'fault' | 'stop';
+export type TransitionHook = 'master' | 'backup' | 'fault' | 'stop';
 
 /** Settings of one virtual router instance, already validated by config. Frozen. */
 export interface InstanceSettings {
@@ -131,7 +131,7 @@ export type Effect =
   /** Gratuitous ARP / unsolicited NA for every VIP. */
   | { readonly type: 'announce'; readonly reason: string }
   | { readonly type: 'state-changed'; readonly from: VrrpState; readonly to: VrrpState; readonly reason: string }
-  | { readonly type: 'run-hook'; readonly hook: HookName; readonly from: VrrpState; readonly to: VrrpState };
+  | { readonly type: 'run-hook'; readonly hook: TransitionHook; readonly from: VrrpState; readonly to: VrrpState };
 
 export interface StepResult {
   readonly state: InstanceState;

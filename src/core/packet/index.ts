@@ -21,7 +21,7 @@ export {
 export { BROADCAST_MAC, ZERO_MAC, formatMac, parseMac } from './mac.js';
 export { NA_FLAGS, NA_FRAME_LENGTH, buildUnsolicitedNa, type UnsolicitedNaOptions } from './ndisc.js';
 export { canonicalAddress, checkSource } from './source.js';
-export { checkAgainstInstance, type CheckResult, type InstanceExpectation } from './validate.js';
+export { checkAgainstInstance, type AdvertCheck, type InstanceExpectation } from './validate.js';
 export {
   VRRP_IPV4_GROUP,
   VRRP_IPV6_GROUP,

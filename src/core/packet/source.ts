@@ -13,7 +13,7 @@
  * not authentication. Pure; never throws.
  */
 import { formatIp, parseIp } from './ip.js';
-import type { CheckResult } from './validate.js';
+import type { AdvertCheck } from './validate.js';
 
 /** Canonical text of an address with any `%zone` removed, or undefined if it is not an address. */
 export function canonicalAddress(text: string): string | undefined {
@@ -28,7 +28,7 @@ export function canonicalAddress(text: string): string | undefined {
  * the group) or `src` is one of `peers`; otherwise a drop with reason 'unknown-source'.
  * A peer entry that is not an address never matches (config validation refuses those).
  */
-export function checkSource(src: string, peers: readonly string[]): CheckResult {
+export function checkSource(src: string, peers: readonly string[]): AdvertCheck {
   if (peers.length === 0) return { ok: true };
   const from = canonicalAddress(src);
   if (from !== undefined && peers.some((p) => canonicalAddress(p) === from)) return { ok: true };

@@ -17,7 +17,7 @@ export interface InstanceExpectation {
   readonly vips: readonly string[];
 }
 
-export type CheckResult =
+export type AdvertCheck =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
 
@@ -32,7 +32,7 @@ function fmtInterval(cs: number, version: VrrpVersion): string {
   return version === 2 ? `${cs / 100} s` : `${cs} cs`;
 }
 
-export function checkAgainstInstance(advert: Advertisement, ours: InstanceExpectation): CheckResult {
+export function checkAgainstInstance(advert: Advertisement, ours: InstanceExpectation): AdvertCheck {
   if (advert.vrid !== ours.vrid) {
     return { ok: false, reason: 'bad-vrid', detail: `VRID is ${advert.vrid}; this instance is VRID ${ours.vrid}` };
   }
