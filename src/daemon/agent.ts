@@ -40,6 +40,7 @@ import { configFingerprint } from '../core/peer/fingerprint.js';
 import { emptyPeerTable, expirePeers, maxEpochSeen, notePeer, peerExpiryMs, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
 import { acceptPeerEpoch, helloAsAdvert, isIsolated } from '../core/peer/rules.js';
 import type { Hello } from '../core/peer/hello.js';
+import { isolationCheckEveryMs, isolationSilenceMs, preExpirySilenceMs, witnessTiming } from '../core/peer/timing.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -58,15 +59,6 @@ const ALERT_FLUSH_BOUND_MS = 200;
 
 /** How long shutdown waits for stop hooks (the whole shutdown is bounded to one second). */
 const STOP_HOOKS_BOUND_MS = 600;
-
-/**
- * Peer silence (ms) after which a node with an unreachable witness is isolated: two advert
- * intervals plus 50 ms, shorter than the peer's Master_Down_Interval (3 intervals + Skew_Time),
- * so an isolated master lets go before the peer takes over. Peers hello every interval.
- */
-function isolationSilenceMs(inst: InstanceConfig): number {
-  return 2 * inst.advertIntervalCs * 10 + 50;
-}
 
 const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
 
@@ -260,7 +252,7 @@ export class Agent {
       epochs,
       // Stricter just before taking over: a backup that heard nobody for one advert interval
       // (peers hello every interval) and reaches no witness fences itself instead.
-      beforeMasterDown: () => { if (bound !== undefined) this.evaluateIsolation(bound, inst.advertIntervalCs * 10 + 50); },
+      beforeMasterDown: () => { if (bound !== undefined) this.evaluateIsolation(bound, preExpirySilenceMs(inst.advertIntervalCs)); },
       // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
       beforeVips: () => this.balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
       afterVipsRemoved: () => this.balancer.setMaster(inst.name, false),
@@ -291,8 +283,7 @@ export class Agent {
     // witnesses are probed every advert interval with half an interval to answer, and peer
     // silence counts after two intervals (see isolationSilenceMs).
     const witness = inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, {
-      intervalMs: Math.max(100, inst.advertIntervalCs * 10),
-      timeoutMs: Math.max(50, Math.min(1000, inst.advertIntervalCs * 5)),
+      ...witnessTiming(inst.advertIntervalCs),
     });
     const peer: PeerState = {
       table: emptyPeerTable({ expiryMs: peerExpiryMs(inst.advertIntervalCs) }), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
@@ -337,7 +328,7 @@ export class Agent {
     }), (hello, path) => this.onHello(b, hello, path, vrrpAddress));
     b.peer.witness?.on('change', () => this.evaluateIsolation(b));
     b.peer.witness?.start();
-    b.peer.isolationTimer = setInterval(() => this.evaluateIsolation(b), Math.max(20, b.config.advertIntervalCs * 5));
+    b.peer.isolationTimer = setInterval(() => this.evaluateIsolation(b), isolationCheckEveryMs(b.config.advertIntervalCs));
   }
 
   /**
@@ -376,7 +367,7 @@ export class Agent {
    * reachable: this node is the one cut off, so it must not hold the VIP (fault 'isolated').
    * Without witnesses the rule is off (a lone survivor must take over).
    */
-  private evaluateIsolation(b: Bound, silenceMs = isolationSilenceMs(b.config)): void {
+  private evaluateIsolation(b: Bound, silenceMs = isolationSilenceMs(b.config.advertIntervalCs)): void {
     if (b.peer.witness === undefined) return;
     const isolated = isIsolated({
       table: b.peer.table, lastVrrpRxMs: b.peer.lastVrrpRxMs, nowMs: monotonicMs(),

@@ -31,6 +31,7 @@ import { HaagentError } from '../core/errors.js';
 import { normalizeIp } from '../core/packet/ip.js';
 import { PeerSocket, type PeerDatagramSource } from '../adapters/peer-socket.js';
 import type { NetlinkPort } from '../adapters/netlink/index.js';
+import { helloIntervalMs } from '../core/peer/timing.js';
 
 /** What the instance reports about itself in each hello. */
 export interface HelloSnapshot {
@@ -110,7 +111,7 @@ export class PeerLink {
       });
       this.sockets.set(key, sock);
     }
-    const everyMs = inst.advertIntervalCs * 10;
+    const everyMs = helloIntervalMs(inst.advertIntervalCs);
     const member: Member = { inst, snapshot, onHello, boot: newBoot(), bootMs: Date.now(), seq: 0, timer: setInterval(() => this.sendAll(member), everyMs) };
     this.members.set(`${inst.name}/${inst.vrid}`, member);
     this.sendAll(member);

@@ -46,6 +46,7 @@ import {
   type TimerEvent,
 } from './common.js';
 import { mulberry32, type Rng } from './prng.js';
+import { isolationCheckEveryMs, isolationSilenceMs, preExpirySilenceMs, witnessTiming } from '../../src/core/peer/timing.js';
 
 export type { StepFn } from './common.js';
 
@@ -204,7 +205,7 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
         // so a cut-off backup fences itself instead of taking over (timing 'short' = the agent).
         if (ev.timer === 'master-down' && this.net.isolationSilenceMs !== null && r.state !== null) {
           // Stricter at that moment: one advert interval (+50 ms) of silence, as the agent does.
-          this.evaluateIsolation(r, r.state.settings.advertIntervalCs * 10 + 50);
+          this.evaluateIsolation(r, preExpirySilenceMs(r.state.settings.advertIntervalCs));
           if (r.state === null || this.stale(r, ev) || r.state.timers['master-down'] === null) return;
         }
         this.input(r, { type: 'timer', timer: ev.timer });
@@ -456,9 +457,9 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
  * interval A (ms):
  * - 'mdi' (the agent as committed in f8fa694): silence = the router's Master_Down_Interval,
  *   evaluated every A; witness probed every max(200, A) ms, timeout max(100, min(1000, A)) ms;
- * - 'short' (the agent's working tree while this was written): silence = 2A + 50 ms, shorter than
- *   any Master_Down_Interval, evaluated every max(20, A/2) ms; witness probed every max(100, A)
- *   ms, timeout max(50, min(1000, A/2)) ms.
+ * - 'short' (the agent now): the timings of src/core/peer/timing.ts, taken from there, not
+ *   copied: silence 2A + 50 ms (shorter than any Master_Down_Interval), evaluated every
+ *   max(20, A/2) ms; witness probed every max(100, A) ms, timeout max(50, min(1000, A/2)) ms.
  */
 export type IsolationTiming = 'mdi' | 'short';
 
@@ -466,12 +467,9 @@ function timingOf(timing: IsolationTiming, A: number): Pick<PathsNet, 'witnessIn
   if (timing === 'mdi') {
     return { witnessIntervalMs: Math.max(200, A), witnessTimeoutMs: Math.max(100, Math.min(1000, A)), evalEveryMs: A, isolationSilenceMs: null };
   }
-  return {
-    witnessIntervalMs: Math.max(100, A),
-    witnessTimeoutMs: Math.max(50, Math.min(1000, A / 2)),
-    evalEveryMs: Math.max(20, A / 2),
-    isolationSilenceMs: 2 * A + 50,
-  };
+  const cs = A / 10;
+  const w = witnessTiming(cs);
+  return { witnessIntervalMs: w.intervalMs, witnessTimeoutMs: w.timeoutMs, evalEveryMs: isolationCheckEveryMs(cs), isolationSilenceMs: isolationSilenceMs(cs) };
 }
 
 export interface PathsOptions {
