@@ -45,7 +45,9 @@ export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
   idleTimeoutMs: 10_000,
   maxPendingRequests: 4,
   maxBufferedBytes: 256 * 1024,
-  closeGraceMs: 10_000,
+  // Long enough for a slow but live client (a loaded host, a paused pipe) to read its backlog
+  // and the final line that says why it was cut off; at most maxLingering such sockets wait.
+  closeGraceMs: 30_000,
   maxLingering: 1024,
 };
 
