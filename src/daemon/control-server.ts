@@ -263,8 +263,24 @@ export function request(path: string, req: ControlRequest, opts: RequestOptions 
     });
     c.once('close', () => {
       if (!answered) fail(new HaagentError('HA_ERR_CONTROL', `the agent on ${path} closed the connection without replying`));
-      else if (streaming) opts.onClose?.(streamError);
+      // A consumer that paused (its output full) may leave lines unread when the stream ends: the
+      // agent's last line, which says why it ended, must not be lost with them.
+      else if (streaming) opts.onClose?.(streamError ?? streamEndError(buf));
     });
+    /** The error a stream's final `{ ok: false, error }` line carries. */
+    const endErrorOf = (msg: { error?: { code?: unknown; message?: unknown } }): HaagentError => {
+      const message = typeof msg.error?.message === 'string' ? msg.error.message : 'no reason given';
+      return new HaagentError(msg.error?.code === 'HA_ERR_LIMIT' ? 'HA_ERR_LIMIT' : 'HA_ERR_CONTROL', `the agent ended the event stream: ${message}`);
+    };
+    /** The error an unread final line of the stream carries, if any (see 'close'). */
+    const streamEndError = (rest: string): HaagentError | undefined => {
+      try {
+        const msg = JSON.parse(rest.trim().split('\n').at(-1) ?? '') as { ok?: boolean; error?: { code?: unknown; message?: unknown } };
+        return msg.ok === false ? endErrorOf(msg) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
     /** Handles one complete line; false = stop reading for now (the consumer asked to pause). */
     const onLine = (line: string): boolean => {
       let parsed: unknown;
@@ -286,9 +302,7 @@ export function request(path: string, req: ControlRequest, opts: RequestOptions 
       }
       const msg = parsed as { event?: AgentEvent; ok?: boolean; error?: { code?: unknown; message?: unknown } };
       if (msg.ok === false) {
-        const code = typeof msg.error?.code === 'string' ? msg.error.code : 'unknown';
-        const message = typeof msg.error?.message === 'string' ? msg.error.message : 'no reason given';
-        streamError = new HaagentError(code === 'HA_ERR_LIMIT' ? 'HA_ERR_LIMIT' : 'HA_ERR_CONTROL', `the agent ended the event stream: ${message}`);
+        streamError = endErrorOf(msg);
         return true;
       }
       if (msg.event === undefined || opts.onEvent === undefined) return true;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ControlServer, request, requestStatus } from '../../../src/daemon/control-server.js';
 import type { AgentStatus } from '../../../src/core/control/types.js';
@@ -383,4 +383,27 @@ t.test('client: a connection closed without a reply is an error at once, not a t
   await new Promise<void>((r) => mute.listen(path, r));
   t.teardown(() => mute.close());
   await t.rejects(request(path, { command: 'status' }, { timeoutMs: 5000 }), { code: 'HA_ERR_CONTROL', message: /closed the connection without replying/ });
+});
+
+t.test('client: a consumer paused at the end of the stream still learns why it ended', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'haagent-ctl-end-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 's.sock');
+  const events = Array.from({ length: 50 }, (_, i) => JSON.stringify({ event: { at: 'x', type: 'drop', instance: null, iface: 'eth0', reason: `r${i}` } })).join('\n');
+  const server = createServer((conn) => {
+    conn.once('data', () => conn.end(`{"ok":true,"message":"subscribed"}\n${events}\n{"ok":false,"error":{"code":"HA_ERR_LIMIT","message":"too slow: test"}}\n`));
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  t.teardown(() => server.close());
+  let delivered = 0;
+  const closed = new Promise<Error | undefined>((resolve) => {
+    void request(path, { command: 'events' }, {
+      // The consumer's output is "full" after the first event and never drains.
+      onEvent: () => { delivered++; return new Promise<void>(() => undefined); },
+      onClose: (err) => resolve(err),
+    });
+  });
+  const err = await closed;
+  t.equal(delivered, 1, 'the consumer paused after one event');
+  t.match(err, { code: 'HA_ERR_LIMIT', message: 'the agent ended the event stream: too slow: test' });
 });
