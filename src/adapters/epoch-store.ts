@@ -41,10 +41,11 @@
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HaagentError } from '../core/errors.js';
+import { HELLO_MAX_EPOCH } from '../core/peer/hello.js';
 import { ensurePrivateDir } from './secure-dir.js';
 
 /** Upper bound of a fencing epoch: well inside the integers a double holds exactly. */
-export const MAX_EPOCH = 2 ** 48;
+export const MAX_EPOCH = HELLO_MAX_EPOCH;
 
 /** Longest epoch file we read; anything longer is corrupt. */
 const MAX_FILE_BYTES = 4096;

@@ -9,7 +9,8 @@
  */
 import { stringify } from 'yaml';
 import type { AgentConfig, CheckConfig, InstanceConfig } from '../core/config/types.js';
-import type { AlertTarget } from '../core/config/alerts.js';
+import { webhookOrigin, type AlertTarget } from '../core/config/alerts.js';
+import { hostPort } from '../core/packet/ip.js';
 
 export const REDACTED = '(redacted)';
 
@@ -18,13 +19,10 @@ export function duration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
+/** The URL when it is a bare origin, else its origin and "(redacted)" (the path may hold a token). */
 function webhookUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return u.pathname === '/' && u.search === '' ? url : `${u.origin}/${REDACTED}`;
-  } catch {
-    return REDACTED;
-  }
+  const origin = webhookOrigin(url);
+  return url === `${origin}/` ? url : `${origin}/${REDACTED}`;
 }
 
 function check(c: CheckConfig): Record<string, unknown> {
@@ -40,7 +38,7 @@ function check(c: CheckConfig): Record<string, unknown> {
 
 function target(t: AlertTarget): Record<string, unknown> {
   if (t.type === 'webhook') return { type: 'webhook', url: webhookUrl(t.url), format: t.format, timeout: duration(t.timeoutMs) };
-  return { type: 'syslog', facility: t.facility, ...(t.address === undefined ? {} : { address: t.address.host.includes(':') ? `[${t.address.host}]:${t.address.port}` : `${t.address.host}:${t.address.port}` }) };
+  return { type: 'syslog', facility: t.facility, ...(t.address === undefined ? {} : { address: hostPort(t.address.host, t.address.port) }) };
 }
 
 function instance(i: InstanceConfig): Record<string, unknown> {

@@ -1,6 +1,6 @@
 /** Human output of `haagent status`: one table row per instance, then recent transitions. */
 import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
-import { hostPort } from '../core/packet/ip.js';
+import { hostPort, stripPrefix } from '../core/packet/ip.js';
 import { serviceName } from '../core/lb/name.js';
 
 function duration(ms: number): string {
@@ -43,7 +43,7 @@ export function formatStatus(s: AgentStatus): string {
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
     for (const m of i.vrrpMismatches ?? []) {
-      lines.push(`${i.name}: CONFIG MISMATCH: adverts from ${m.from} dropped (${m.reason}, ${m.dropped} so far; theirs: ${m.theirs.join(', ') || '-'}, ours: ${i.vips.map((v) => v.split('/')[0]).join(', ')})`);
+      lines.push(`${i.name}: CONFIG MISMATCH: adverts from ${m.from} dropped (${m.reason}, ${m.dropped} so far; theirs: ${m.theirs.join(', ') || '-'}, ours: ${i.vips.map(stripPrefix).join(', ')})`);
     }
     if (i.epochPersisted === false || i.epochStateError !== undefined) {
       lines.push(`${i.name}: EPOCH ${i.epochPersisted === false ? `${i.epoch} NOT PERSISTED` : 'STATE'}: ${i.epochStateError ?? 'write pending'}`);

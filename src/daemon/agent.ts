@@ -16,6 +16,7 @@ import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
 import { encodeAdvertisement } from '../core/packet/encode.js';
+import { stripPrefix } from '../core/packet/ip.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { RawVrrpSocket, VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
 import { Vrrp6Socket, VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
@@ -282,9 +283,7 @@ export class Agent {
     // The isolated master must let go before the peer takes over (its Master_Down_Interval):
     // witnesses are probed every advert interval with half an interval to answer, and peer
     // silence counts after two intervals (see isolationSilenceMs).
-    const witness = inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, {
-      ...witnessTiming(inst.advertIntervalCs),
-    });
+    const witness = inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs));
     const peer: PeerState = {
       table: emptyPeerTable({ expiryMs: peerExpiryMs(inst.advertIntervalCs) }), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
       fingerprint: fingerprintOf(inst),
@@ -375,11 +374,9 @@ export class Agent {
     });
     if (isolated === b.peer.isolated) return;
     b.peer.isolated = isolated;
-    this.log[isolated ? 'warn' : 'info']({ instance: b.config.name }, isolated
-      ? 'isolated: no peer on any path and no witness reachable; not holding the VIP'
-      : 'no longer isolated');
-    this.events.publish({ type: 'warning', instance: b.config.name, kind: 'isolated', active: isolated,
-      detail: isolated ? 'isolated: no peer on any path and no witness reachable; not holding the VIP' : 'no longer isolated' });
+    const detail = isolated ? 'isolated: no peer on any path and no witness reachable; not holding the VIP' : 'no longer isolated';
+    this.log[isolated ? 'warn' : 'info']({ instance: b.config.name }, detail);
+    this.events.publish({ type: 'warning', instance: b.config.name, kind: 'isolated', active: isolated, detail });
     b.runner.input({ type: 'fault', source: 'isolated', active: isolated });
   }
 
@@ -405,7 +402,7 @@ export class Agent {
     const advert: Advertisement = {
       version: inst.version, family: inst.family, vrid: inst.vrid, priority,
       maxAdvertIntervalCs: inst.advertIntervalCs,
-      addresses: inst.vips.map((c) => c.split('/')[0] ?? c),
+      addresses: inst.vips.map(stripPrefix),
       ...authOf(inst),
     };
     const sock = this.sockets.get(transportKey(inst));
@@ -554,6 +551,7 @@ export class Agent {
   }
 
   status(): AgentStatus {
+    const containment = sharedContainment();
     return {
       pid: process.pid,
       version: this.opts.version,
@@ -563,7 +561,7 @@ export class Agent {
       ...(this.peerLink === undefined ? {} : { helloDrops: this.peerLink.drops() }),
       configSource: this.opts.configSource,
       configLoadedAt: this.configLoadedAt,
-      containment: { mode: sharedContainment().mode, detail: sharedContainment().detail },
+      containment: { mode: containment.mode, detail: containment.detail },
     };
   }
 

@@ -17,15 +17,15 @@ export interface Mismatch {
   readonly reason: string;
   /** The sender's address list, as it advertised it. */
   readonly theirs: readonly string[];
-  readonly firstMs: number;
   lastMs: number;
   lastReportMs: number;
   count: number;
 }
 
-export type MismatchReport =
-  | { readonly kind: 'new' | 'ongoing'; readonly mismatch: Mismatch }
-  | { readonly kind: 'cleared'; readonly mismatch: Mismatch };
+export interface MismatchReport {
+  readonly kind: 'new' | 'ongoing' | 'cleared';
+  readonly mismatch: Mismatch;
+}
 
 export class MismatchWatch {
   private readonly senders = new Map<string, Mismatch>();
@@ -35,7 +35,7 @@ export class MismatchWatch {
     const known = this.senders.get(from);
     if (known === undefined) {
       if (this.senders.size >= MAX_SENDERS) return undefined;
-      const m: Mismatch = { from, reason, theirs: [...theirs], firstMs: nowMs, lastMs: nowMs, lastReportMs: nowMs, count: 1 };
+      const m: Mismatch = { from, reason, theirs: [...theirs], lastMs: nowMs, lastReportMs: nowMs, count: 1 };
       this.senders.set(from, m);
       return { kind: 'new', mismatch: m };
     }

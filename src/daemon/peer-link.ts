@@ -28,7 +28,7 @@ import type { InstanceConfig } from '../core/config/types.js';
 import type { VrrpState } from '../core/fsm/types.js';
 import { decodeHello, encodeHello, HELLO_BOOT_HEX_LENGTH, HELLO_MAX_SEQ, HELLO_VERSION, type Hello } from '../core/peer/hello.js';
 import { HaagentError } from '../core/errors.js';
-import { normalizeIp } from '../core/packet/ip.js';
+import { canonicalAddress } from '../core/packet/source.js';
 import { PeerSocket, type PeerDatagramSource } from '../adapters/peer-socket.js';
 import type { NetlinkPort } from '../adapters/netlink/index.js';
 import { helloIntervalMs } from '../core/peer/timing.js';
@@ -63,11 +63,6 @@ function newBoot(): string {
   return randomBytes(HELLO_BOOT_HEX_LENGTH / 2).toString('hex');
 }
 
-/** Address text without a `%scope`, normalized; undefined when it is not an IP literal. */
-function sourceKey(address: string): string | undefined {
-  const pct = address.indexOf('%');
-  return normalizeIp(pct === -1 ? address : address.slice(0, pct));
-}
 
 export class PeerLink {
   /** One socket per path interface and family, keyed by pathKey(). */
@@ -164,14 +159,14 @@ export class PeerLink {
     const members = inst === undefined ? this.members.values() : [{ inst }];
     for (const m of members) {
       for (const p of m.inst.paths) {
-        if (PeerLink.pathKey(p) === key && sourceKey(p.peer) === source) return true;
+        if (PeerLink.pathKey(p) === key && canonicalAddress(p.peer) === source) return true;
       }
     }
     return false;
   }
 
   private receive(key: string, path: string, bytes: Uint8Array, from: PeerDatagramSource): void {
-    const source = sourceKey(from.address);
+    const source = canonicalAddress(from.address);
     if (source === undefined || !this.fromPathPeer(key, source)) {
       this.drop('unknown-source', path, `from ${from.address}, not a configured path peer`);
       return;

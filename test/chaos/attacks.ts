@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LabCluster, distPath, type RunningAgent } from '../../src/lab/cluster.js';
 import { ip } from '../../src/lab/sh.js';
-import { CLIENT_ADDRESS, LabTopology, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
+import { CLIENT_ADDRESS, LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { request } from '../../src/daemon/control-server.js';
 
 const PREFIX = 'hachaos';
@@ -274,7 +274,7 @@ const ATTACKS: ReadonlyArray<readonly [string, Attack]> = [
   ['long-interval', async (lab) => {
     const { cluster, h1, h2 } = await lab.startPair();
     const [a, b] = lab.topo.hosts;
-    await lab.attacker(lab.topo.client, ['vrrp-forge', 'eth0', CLIENT_ADDRESS, '51', '200', '4095', VIP_CIDR.split('/')[0] ?? '']);
+    await lab.attacker(lab.topo.client, ['vrrp-forge', 'eth0', CLIENT_ADDRESS, '51', '200', '4095', VIP]);
     const holder = async (): Promise<boolean> => (await lab.topo.extAddresses(a)).includes(VIP_CIDR) || (await lab.topo.extAddresses(b)).includes(VIP_CIDR);
     const lost = await timeUntil(async () => !(await holder()), 1000);
     const back = lost === undefined ? 0 : await timeUntil(holder, 20_000);

@@ -9,7 +9,7 @@
  * Master_Down_Interval old (the time the master-down timer needs to fire after the last advert
  * that did count).
  */
-import { masterDownIntervalMs } from './timers.js';
+import { masterDownMs } from './transitions.js';
 import type { InstanceState, StepResult } from './types.js';
 
 /** What a drop reason says to an operator. */
@@ -27,7 +27,6 @@ export function onAdvertDropped(state: InstanceState, from: string, reason: stri
 /** The reason a master-down expiry at `nowMs` gives (see the module comment). */
 export function masterDownReason(state: InstanceState, nowMs: number): string {
   const d = state.lastDrop;
-  const windowMs = masterDownIntervalMs(state.effectivePriority, state.masterAdverIntervalCs, state.settings.version);
-  if (d === null || nowMs - d.atMs > windowMs) return 'master-down timer expired';
+  if (d === null || nowMs - d.atMs > masterDownMs(state)) return 'master-down timer expired';
   return `master-down timer expired; adverts from ${d.from} dropped: ${DESCRIBED[d.reason] ?? d.reason}`;
 }

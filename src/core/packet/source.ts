@@ -12,15 +12,27 @@
  * still forge a peer's source address; this bounds who can interfere without spoofing, it is
  * not authentication. Pure; never throws.
  */
-import { formatIp, parseIp } from './ip.js';
+import { normalizeIp } from './ip.js';
 import type { AdvertCheck } from './validate.js';
 
 /** Canonical text of an address with any `%zone` removed, or undefined if it is not an address. */
 export function canonicalAddress(text: string): string | undefined {
   const zone = text.indexOf('%');
-  const bare = (zone === -1 ? text : text.slice(0, zone)).trim();
-  const bytes = parseIp(bare);
-  return bytes === undefined ? undefined : formatIp(bytes);
+  return normalizeIp((zone === -1 ? text : text.slice(0, zone)).trim());
+}
+
+/**
+ * The canonical forms of a peer list, computed once per list: the config's lists are frozen and
+ * live as long as the config, and this runs for every advert received.
+ */
+const canonicalCache = new WeakMap<readonly string[], ReadonlySet<string>>();
+function canonicalPeers(peers: readonly string[]): ReadonlySet<string> {
+  let set = canonicalCache.get(peers);
+  if (set === undefined) {
+    set = new Set(peers.map(canonicalAddress).filter((a): a is string => a !== undefined));
+    canonicalCache.set(peers, set);
+  }
+  return set;
 }
 
 /**
@@ -31,7 +43,7 @@ export function canonicalAddress(text: string): string | undefined {
 export function checkSource(src: string, peers: readonly string[]): AdvertCheck {
   if (peers.length === 0) return { ok: true };
   const from = canonicalAddress(src);
-  if (from !== undefined && peers.some((p) => canonicalAddress(p) === from)) return { ok: true };
+  if (from !== undefined && canonicalPeers(peers).has(from)) return { ok: true };
   return {
     ok: false,
     reason: 'unknown-source',

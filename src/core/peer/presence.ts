@@ -44,6 +44,7 @@
  * - `maxEpochSeen` is the largest epoch in any accepted fresh hello (the caller bounds epochs
  *   before noting, see rules.ts acceptPeerEpoch).
  */
+import { csToMs } from '../fsm/timers.js';
 import type { VrrpState } from '../fsm/types.js';
 import type { Hello } from './hello.js';
 
@@ -60,7 +61,7 @@ export const PEER_EXPIRY_INTERVALS = 20;
 
 /** Silence (ms) after which a node is forgotten: PEER_EXPIRY_INTERVALS advert intervals. */
 export function peerExpiryMs(advertIntervalCs: number): number {
-  return PEER_EXPIRY_INTERVALS * advertIntervalCs * 10;
+  return PEER_EXPIRY_INTERVALS * csToMs(advertIntervalCs);
 }
 
 /** Sliding window: `top` is the highest seq seen; bit i of `mask` set = seq `top - i` seen. */
