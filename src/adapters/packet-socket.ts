@@ -8,11 +8,10 @@
  * interface, with the native error (`code` such as 'ENODEV' or 'EPERM', `errno`, `syscall`)
  * as its `cause`. Needs CAP_NET_RAW to open.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { HaagentError } from '../core/errors.js';
+import { packageRoot } from './package-info.js';
 
 /** The addon's exports, as documented in native/packet_socket.c. */
 export interface PacketSocketBinding {
@@ -24,34 +23,16 @@ export interface PacketSocketBinding {
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'haagent_native.node');
 
-/**
- * The package root: the nearest ancestor directory of this file whose package.json is named
- * "haagent". Works from src/adapters/ (tests, TS loader) and dist/src/adapters/ (compiled).
- */
-function findPackageRoot(startDir: string): string | undefined {
-  for (let dir = startDir; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown };
-        if (parsed.name === 'haagent') return dir;
-      } catch {
-        // An unreadable or malformed package.json is not ours; keep walking up.
-      }
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
-}
-
 let binding: PacketSocketBinding | undefined;
 
 /** Loads the addon once, on first use, so importing this module never fails by itself. */
 export function loadBinding(): PacketSocketBinding {
   if (binding !== undefined) return binding;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = findPackageRoot(here);
-  if (root === undefined) {
-    throw new HaagentError('HA_ERR_ANNOUNCE', `cannot find the haagent package root above ${here} to load the native addon`);
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch (cause) {
+    throw new HaagentError('HA_ERR_ANNOUNCE', `cannot find the haagent package root to load the native addon: ${(cause as Error).message}`, { cause });
   }
   const addonPath = join(root, ADDON_RELATIVE_PATH);
   try {

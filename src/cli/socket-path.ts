@@ -14,10 +14,11 @@
  * Deliberately not checked here: whether anything listens on the path (the request says so).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { HaagentError } from '../core/errors.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
-import { parseConfigYaml } from '../core/config/yaml.js';
+import { readConfigYaml } from '../core/config/yaml.js';
+import { validateConfig } from '../core/config/validate.js';
+import { isRecord } from '../core/config/collector.js';
 import { ConfigInvalidError } from '../core/config/invalid.js';
 
 export const SOCKET_ENV = 'HAAGENT_SOCKET';
@@ -55,20 +56,15 @@ export function socketFromConfigFile(path: string, read: (path: string) => strin
   } catch (cause) {
     throw new HaagentError('HA_ERR_CONFIG', `cannot read config file ${path} for its socket: ${(cause as Error).message} (pass --socket or set ${SOCKET_ENV})`, { cause });
   }
-  const full = parseConfigYaml(text);
+  const doc = readConfigYaml(text);
+  const full = doc.ok ? validateConfig(doc.raw, doc.locate) : doc;
   if (full.ok) return full.config.socketPath;
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch {
-    raw = undefined;
-  }
   const socketErrors = full.errors.filter((e) => e.path === 'socket');
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || socketErrors.length > 0) {
+  if (!doc.ok || !isRecord(doc.raw) || socketErrors.length > 0) {
     const err = new ConfigInvalidError(path, socketErrors.length > 0 ? socketErrors : full.errors);
     throw new HaagentError('HA_ERR_CONFIG', `${err.message}\n(the control socket is taken from this file: fix it, pass --socket or set ${SOCKET_ENV})`, { cause: err });
   }
-  const socket = (raw as Record<string, unknown>)['socket'];
+  const socket = doc.raw['socket'];
   return typeof socket === 'string' ? socket : DEFAULT_SOCKET_PATH;
 }
 
