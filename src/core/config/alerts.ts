@@ -12,7 +12,7 @@
  * A webhook URL may carry a token (chat tools put it in the path): it is a secret, shown only as
  * its origin. No DNS is needed for a syslog address (an IP literal); a webhook host may be a name.
  */
-import { parseIpAddress } from './cidr.js';
+import { parseAddress } from '../net/address.js';
 import { Collector, isRecord, type PathSegment } from './collector.js';
 import { SYSLOG_FACILITIES, type SyslogFacility } from '../alerts/format.js';
 import type { RateLimit } from '../alerts/rate-limit.js';
@@ -68,7 +68,7 @@ function syslog(c: Collector, r: Record<string, unknown>, p: readonly PathSegmen
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(text);
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3] ?? 514);
-  if (m === null || host === undefined || !parseIpAddress(host).ok || port < 1 || port > 65_535) {
+  if (m === null || host === undefined || !parseAddress(host).ok || port < 1 || port > 65_535) {
     return c.fail([...p, 'address'], `"${text}" is not ADDRESS[:PORT] (an IP literal, e.g. 192.0.2.5:514 or [2001:db8::5]:514)`);
   }
   return Object.freeze({ type: 'syslog', facility: facility as SyslogFacility, address: Object.freeze({ host, port }) });

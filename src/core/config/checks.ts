@@ -4,7 +4,7 @@
  * how much to lower the priority instead).
  */
 import { Collector, isRecord, shown, type PathSegment } from './collector.js';
-import { parseIpAddress } from './cidr.js';
+import { parseAddress } from '../net/address.js';
 import { LIMITS } from './limits.js';
 import type { CheckConfig, CheckType } from './types.js';
 
@@ -66,7 +66,7 @@ function check(c: Collector, raw: unknown, path: readonly PathSegment[], index: 
     }
     case 'tcp': {
       const host = c.str(raw, 'host', path) ?? '127.0.0.1';
-      const h = parseIpAddress(host);
+      const h = parseAddress(host);
       if (!h.ok) return c.fail([...path, 'host'], `${h.reason} (give an address: no DNS lookups in health checks)`);
       const port = c.int(raw, 'port', path, 1, 65535);
       if (port === undefined) return raw['port'] === undefined ? c.fail([...path, 'port'], 'is required for a tcp check') : undefined;

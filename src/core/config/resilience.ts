@@ -2,7 +2,7 @@
  * Resilience keys of an instance: `paths` (extra haagent-only heartbeat paths), `witness` (tie-
  * breakers) and `vip-lifetime` (kernel lifetime of the VIPs while master).
  */
-import { parseIpAddress } from './cidr.js';
+import { parseAddress } from '../net/address.js';
 import { Collector, isRecord, shown, type PathSegment } from './collector.js';
 import { LIMITS } from './limits.js';
 import type { AddressFamily } from '../fsm/types.js';
@@ -25,7 +25,7 @@ export function parsePaths(c: Collector, raw: unknown, path: readonly PathSegmen
     if (r['interface'] === undefined) c.fail([...p, 'interface'], 'is required');
     const peerText = c.str(r, 'peer', p);
     if (r['peer'] === undefined) c.fail([...p, 'peer'], "is required (the peer's address on that network)");
-    const peer = peerText === undefined ? undefined : parseIpAddress(peerText);
+    const peer = peerText === undefined ? undefined : parseAddress(peerText);
     if (peer !== undefined && !peer.ok) c.fail([...p, 'peer'], peer.reason);
     if (iface !== undefined && peer?.ok === true) {
       const key = `${iface} ${peer.address}`;
@@ -53,7 +53,7 @@ export function parseWitness(c: Collector, raw: unknown, path: readonly PathSegm
     if (type === 'icmp' || type === 'tcp') {
       c.unknownKeys(r, new Set(type === 'icmp' ? ['type', 'address'] : ['type', 'address', 'port']), p);
       const text = c.str(r, 'address', p);
-      const a = text === undefined ? undefined : parseIpAddress(text);
+      const a = text === undefined ? undefined : parseAddress(text);
       if (a === undefined) return c.fail([...p, 'address'], 'is required (an IP address: no DNS lookups)');
       if (!a.ok) return c.fail([...p, 'address'], a.reason);
       if (type === 'icmp') {

@@ -5,7 +5,7 @@
  * IPv4 and IPv6 VIPs both work, and real servers and the SNAT source must be of the VIP's family.
  */
 import { parseChecks } from './checks.js';
-import { parseIpAddress } from './cidr.js';
+import { parseAddress } from '../net/address.js';
 import { Collector, isRecord, shown, type PathSegment } from './collector.js';
 import { LIMITS } from './limits.js';
 import type { CheckConfig, RealServerConfig, SchedulerName, VirtualServiceConfig } from './types.js';
@@ -22,7 +22,7 @@ function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fa
   c.unknownKeys(raw, new Set(['address', 'port', 'weight', 'check']), path);
   const text = c.str(raw, 'address', path);
   if (text === undefined) return raw['address'] === undefined ? c.fail([...path, 'address'], 'is required') : undefined;
-  const a = parseIpAddress(text);
+  const a = parseAddress(text);
   if (!a.ok) return c.fail([...path, 'address'], a.reason);
   if (a.family !== family) return c.fail([...path, 'address'], `${a.address} is IPv${a.family} but the VIP is IPv${family}`);
   const port = c.int(raw, 'port', path, 1, 65535) ?? fallbackPort;
@@ -60,7 +60,7 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     if (mode !== 'nftables' && mode !== 'proxy') return c.fail([...p, 'mode'], `must be nftables or proxy, got ${shown(mode)}`);
     const vipText = c.str(r, 'vip', p) ?? vipAddresses[0];
     if (vipText === undefined) return c.fail([...p, 'vip'], 'the instance has no VIP');
-    const vip = parseIpAddress(vipText);
+    const vip = parseAddress(vipText);
     if (!vip.ok) return c.fail([...p, 'vip'], vip.reason);
     if (!vipSet.has(vip.address)) return c.fail([...p, 'vip'], `${vip.address} is not one of this instance's VIPs (${vipAddresses.join(', ')})`);
     const port = c.int(r, 'port', p, 1, 65535);
@@ -76,7 +76,7 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     if (!c.withinBound(list, LIMITS.realServers, [...p, 'real-servers'], 'real servers')) return undefined;
     const servers = list.map((s, j) => realServer(c, s, [...p, 'real-servers', j], port, vip.family)).filter((s): s is RealServerConfig => s !== undefined);
     const snatText = c.str(r, 'snat', p);
-    const snat = snatText === undefined ? undefined : parseIpAddress(snatText);
+    const snat = snatText === undefined ? undefined : parseAddress(snatText);
     if (snat !== undefined && !snat.ok) c.fail([...p, 'snat'], snat.reason);
     if (snat?.ok === true && snat.family !== vip.family) c.fail([...p, 'snat'], `${snat.address} is IPv${snat.family} but the VIP is IPv${vip.family}`);
     const name = serviceName({ vip: vip.address, port, protocol: 'tcp' });

@@ -11,7 +11,7 @@
 import { ConfigError } from '../errors.js';
 import { Collector, formatPath, isRecord, shown, type Locator, type PathSegment } from './collector.js';
 import { LIMITS } from './limits.js';
-import { parseCidr, parseIpAddress } from './cidr.js';
+import { parseAddress, parseVip } from '../net/address.js';
 import { ROLE_DEFAULTS, ROLES } from './roles.js';
 import { parseChecks } from './checks.js';
 import { parseEnvironment, parseHooks } from './hooks.js';
@@ -149,8 +149,9 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   const vipSet = new Set<string>();
   let family: AddressFamily | undefined;
   vipsRaw.forEach((v, i) => {
-    const r = typeof v === 'string' ? parseCidr(v) : { ok: false as const, reason: 'must be a string like 192.0.2.10/24' };
-    if (!r.ok) return c.fail([...path, 'vips', i], r.reason);
+    const parsed = typeof v === 'string' ? parseVip(v) : { ok: false as const, reason: 'must be a string like 192.0.2.10/24' };
+    if (!parsed.ok) return c.fail([...path, 'vips', i], parsed.reason);
+    const r = parsed.vip;
     if (family !== undefined && r.family !== family) return c.fail([...path, 'vips', i], 'mixes IPv4 and IPv6; use one instance per address family (RFC 5798 §5.2.9)');
     family ??= r.family;
     if (vipSet.has(r.cidr)) return c.fail([...path, 'vips', i], `${r.cidr} is listed twice`);
@@ -164,7 +165,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   const peersListed = c.list(raw, 'peers', path) ?? [];
   const peersRaw = c.withinBound(peersListed, LIMITS.peers, [...path, 'peers'], 'peers') ? peersListed : [];
   peersRaw.forEach((p, i) => {
-    const r = typeof p === 'string' ? parseIpAddress(p) : { ok: false as const, reason: 'must be an IP address string' };
+    const r = typeof p === 'string' ? parseAddress(p) : { ok: false as const, reason: 'must be an IP address string' };
     if (!r.ok) return c.fail([...path, 'peers', i], r.reason);
     if (family !== undefined && r.family !== family) return c.fail([...path, 'peers', i], `is IPv${r.family} but the VIPs are IPv${family}`);
     // Adverts from any other source are dropped, and IPv6 adverts come from the sender's
@@ -219,7 +220,7 @@ function metrics(c: Collector, raw: unknown): string | undefined {
   if (listen === undefined) return undefined;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(listen);
   const host = m?.[1] ?? m?.[2];
-  if (m === null || host === undefined || !parseIpAddress(host).ok || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+  if (m === null || host === undefined || !parseAddress(host).ok || Number(m[3]) < 1 || Number(m[3]) > 65535) {
     return c.fail(['metrics', 'listen'], `"${listen}" is not ADDRESS:PORT (e.g. 127.0.0.1:9650 or [::1]:9650)`);
   }
   return listen;

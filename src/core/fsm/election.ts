@@ -7,7 +7,7 @@
  * down (master.ts). A backup deciding whether to accept a master compares priorities only, as
  * §6.4.2 says ("greater than or equal to the local Priority", backup.ts).
  */
-import { compareAddresses } from './address-order.js';
+import { compareAddresses } from '../net/address.js';
 import type { InstanceState } from './types.js';
 
 export interface Rank {

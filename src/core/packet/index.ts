@@ -5,7 +5,6 @@ export { decodeAdvertisement, decodeIpv4Datagram, type DatagramDecodeResult, typ
 export { encodeAdvertisement, encodeIpv4Datagram, type EncodeContext, type Ipv4DatagramOptions } from './encode.js';
 export {
   compareAddressBytes,
-  compareIp,
   formatIp,
   formatIpv4,
   formatIpv6,

@@ -170,17 +170,3 @@ export function compareAddressBytes(a: Uint8Array, b: Uint8Array): -1 | 0 | 1 {
   }
   return 0;
 }
-
-/**
- * `compareAddressBytes` on address texts. Throws HA_ERR_INVALID_ARGUMENT if either is not an
- * address: callers compare configured or decoded addresses, never raw input.
- */
-export function compareIp(a: string, b: string): -1 | 0 | 1 {
-  const x = parseIp(a);
-  const y = parseIp(b);
-  if (x === undefined || y === undefined) {
-    const bad = x === undefined ? a : b;
-    throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `${JSON.stringify(bad)} is not an IP address`);
-  }
-  return compareAddressBytes(x, y);
-}

@@ -6,7 +6,7 @@ t.test('index exports the public functions and constants', (t) => {
   for (const name of [
     'encodeAdvertisement', 'encodeIpv4Datagram', 'decodeAdvertisement', 'decodeIpv4Datagram',
     'checkAgainstInstance', 'checkSource', 'canonicalAddress', 'buildGratuitousArp', 'buildUnsolicitedNa', 'internetChecksum',
-    'ipv4PseudoHeader', 'ipv6PseudoHeader', 'parseIp', 'formatIp', 'compareIp', 'parseMac', 'formatMac',
+    'ipv4PseudoHeader', 'ipv6PseudoHeader', 'parseIp', 'formatIp', 'parseMac', 'formatMac',
   ] as const) {
     t.type(packet[name], 'function', name);
   }

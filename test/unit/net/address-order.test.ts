@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { compareAddresses, parseAddressBytes } from '../../../src/core/fsm/address-order.js';
+import { compareAddresses, parseAddressBytes } from '../../../src/core/net/address.js';
 
 t.test('parses IPv4 dotted quads', (t) => {
   t.same([...(parseAddressBytes('192.168.1.254') ?? [])], [192, 168, 1, 254]);
