@@ -14,6 +14,7 @@
  */
 import { parseAddress } from '../net/address.js';
 import { Collector, isRecord, type PathSegment } from './collector.js';
+import { LIMITS } from './limits.js';
 import { SYSLOG_FACILITIES, type SyslogFacility } from '../alerts/format.js';
 import type { RateLimit } from '../alerts/rate-limit.js';
 
@@ -30,7 +31,7 @@ export interface AlertsConfig {
 
 export const NO_ALERTS: AlertsConfig = Object.freeze({ targets: Object.freeze([]), rateLimit: Object.freeze({ burst: 5, perMs: 60_000 }) });
 /** Most targets in one config. */
-export const MAX_ALERT_TARGETS = 16;
+export const MAX_ALERT_TARGETS = LIMITS.alertTargets;
 
 /** `http(s)://host/...` origin for logs and status: the path and query may hold a token. */
 export function webhookOrigin(url: string): string {
@@ -83,7 +84,7 @@ export function parseAlerts(c: Collector, raw: unknown, path: readonly PathSegme
   c.unknownKeys(raw, new Set(['targets', 'rate-limit']), path);
   const list = c.list(raw, 'targets', path) ?? [];
   if (list.length > MAX_ALERT_TARGETS) {
-    c.fail([...path, 'targets'], `has ${list.length} targets; at most ${MAX_ALERT_TARGETS}`);
+    c.limit([...path, 'targets'], `has ${list.length} targets; at most ${MAX_ALERT_TARGETS}`);
     return NO_ALERTS;
   }
   const targets: AlertTarget[] = [];

@@ -7,10 +7,11 @@
  */
 import { argv } from './checks.js';
 import { Collector, isRecord, type PathSegment } from './collector.js';
+import { LIMITS } from './limits.js';
 import type { EnvironmentEntry, HookConfig, HookName, HooksConfig } from './types.js';
 
 /** At most this many `environment:` entries per instance. */
-export const MAX_ENVIRONMENT_ENTRIES = 64;
+export const MAX_ENVIRONMENT_ENTRIES = LIMITS.environmentEntries;
 /** Longest variable name, in characters. */
 export const MAX_ENVIRONMENT_NAME_LENGTH = 128;
 /** Longest literal value, in characters. */
@@ -33,7 +34,7 @@ export function parseEnvironment(c: Collector, raw: unknown, path: readonly Path
     return Object.freeze([]);
   }
   if (raw.length > MAX_ENVIRONMENT_ENTRIES) {
-    c.fail(path, `has ${raw.length} entries; at most ${MAX_ENVIRONMENT_ENTRIES} are allowed`);
+    c.limit(path, `has ${raw.length} entries; at most ${MAX_ENVIRONMENT_ENTRIES} are allowed`);
     return Object.freeze([]);
   }
   const out: EnvironmentEntry[] = [];

@@ -45,6 +45,10 @@ export const LIMITS = Object.freeze({
   paths: 16,
   /** Witnesses of one instance. */
   witnesses: 16,
+  /** `environment:` entries of one instance. */
+  environmentEntries: 64,
+  /** Alert targets of one config. */
+  alertTargets: 16,
   /** Virtual services of one instance. */
   virtualServices: 64,
   /** Real servers of one virtual service. */
