@@ -134,20 +134,23 @@ export class ControlConnection {
   stream(): void {
     this.streaming = true;
     this.disarmIdle();
-    this.held = undefined;
-    this.partial = [];
-    this.partialBytes = 0;
+    this.discardInput();
   }
 
   private closeForLimit(reason: LimitReason, message: string): void {
     if (this.closing) return;
     this.closing = true;
     this.disarmIdle();
+    this.discardInput();
+    this.onLimit(reason);
+    closeWithReply(this.conn, { ok: false, error: { code: 'HA_ERR_LIMIT', message } }, this.limits.closeGraceMs);
+  }
+
+  /** Forgets input read but not yet framed or answered (held back, or a partial line). */
+  private discardInput(): void {
     this.held = undefined;
     this.partial = [];
     this.partialBytes = 0;
-    this.onLimit(reason);
-    closeWithReply(this.conn, { ok: false, error: { code: 'HA_ERR_LIMIT', message } }, this.limits.closeGraceMs);
   }
 
   private armIdle(): void {

@@ -20,6 +20,7 @@ import { parseControlRequest, type AgentStatus, type ControlReply, type ControlR
 import { DEFAULT_EVENT_TYPES, type AgentEvent } from '../core/control/events.js';
 import { closeWithReply, ControlConnection, DEFAULT_CONTROL_LIMITS, type ControlLimits, type LimitReason } from './control-connection.js';
 import type { EventBus } from './event-bus.js';
+import { WarnThrottle } from './warn-throttle.js';
 
 export { DEFAULT_CONTROL_LIMITS, type ControlLimits, type LimitReason } from './control-connection.js';
 
@@ -76,7 +77,7 @@ export class ControlServer {
   private readonly server: Server;
   private readonly connections = new Set<ControlConnection>();
   private readonly closedFor: Record<LimitReason, number> = { 'too-many-connections': 0, 'line-too-long': 0, idle: 0, 'too-slow': 0 };
-  private readonly lastLoggedMs: Partial<Record<LimitReason, number>> = {};
+  private readonly limitWarnings = new WarnThrottle(LIMIT_LOG_INTERVAL_MS);
   /** Refused connections waiting for their client to read the refusal and close. */
   private lingering = 0;
 
@@ -150,10 +151,7 @@ export class ControlServer {
   /** Counts every close for a bound; logs the first of each reason, then at most every 10 s. */
   private noteLimit(reason: LimitReason): void {
     this.closedFor[reason]++;
-    const nowMs = performance.now();
-    const last = this.lastLoggedMs[reason];
-    if (last !== undefined && nowMs - last < LIMIT_LOG_INTERVAL_MS) return;
-    this.lastLoggedMs[reason] = nowMs;
+    if (this.limitWarnings.admit(reason, performance.now()) === undefined) return;
     this.log?.warn({ reason, total: this.closedFor[reason], limits: this.limits }, `control socket: ${LIMIT_LOG_MESSAGES[reason]}`);
   }
 

@@ -12,47 +12,39 @@
  * a hook runs. Spawn failures (ENOENT, EACCES, ...) become a failed result; `run()` never
  * rejects.
  *
- * Process handling: each hook is spawned without a shell, in a new session and process group,
- * and contained (src/adapters/containment.ts): in a leaf cgroup of its own where the host
- * allows it, so that at a timeout or on `close()` everything the hook started dies with it,
- * even a descendant that left the process group (`setsid`); otherwise its process group and
- * the descendants found by parent links. A hook that exits normally is deliberately NOT
- * followed by a kill: a hook may start something meant to outlive it. Such leftovers only delay
- * completion by {@link OUTPUT_DRAIN_MS} if they hold the output pipes.
+ * Process handling (src/adapters/supervised-run.ts): each hook is spawned without a shell, in a
+ * new session and process group, and contained (src/adapters/containment.ts): in a leaf cgroup
+ * of its own where the host allows it, so that at a timeout or on `close()` everything the hook
+ * started dies with it, even a descendant that left the process group (`setsid`); otherwise its
+ * process group and the descendants found by parent links. A hook that exits normally is
+ * deliberately NOT followed by a kill: a hook may start something meant to outlive it. Such
+ * leftovers only delay completion by {@link OUTPUT_DRAIN_MS} if they hold the output pipes.
  *
  * Environment: only PATH, LANG, the instance's `environment:` entries and the HAAGENT_*
  * variables (src/adapters/child-env.ts); nothing else of the agent's environment.
  */
-import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { childEnvironment } from '../adapters/child-env.js';
-import { sharedContainment, type Contained, type Containment, type ContainmentMode } from '../adapters/containment.js';
+import { sharedContainment, type Containment } from '../adapters/containment.js';
+import { superviseRun, type RunOutcome } from '../adapters/supervised-run.js';
 import { HaagentError } from '../core/errors.js';
 import type { EnvironmentEntry, HookConfig, HookName, HooksConfig } from '../core/config/types.js';
 
-/** How one hook run ended. */
-export interface HookResult {
+export { GROUP_POLL_MS, OUTPUT_DRAIN_MS } from '../adapters/supervised-run.js';
+
+/**
+ * How one hook run ended: the supervisor's outcome (exit code, signal, timeout, spawn error,
+ * output tail, containment) plus which hook it was and when it ran.
+ */
+export interface HookResult extends RunOutcome {
   readonly hook: HookName;
   readonly command: readonly string[];
   /** ISO 8601 time the hook was started (from the runner's clock). */
   readonly startedAt: string;
   readonly durationMs: number;
-  /** Exit code, or null when the hook was killed by a signal or never started. */
-  readonly exitCode: number | null;
-  /** Name of the signal that ended the hook ("SIGTERM", "SIGKILL"), or null. */
-  readonly signal: string | null;
-  /** True when the hook outlived its `timeoutMs` and was signalled. */
-  readonly timedOut: boolean;
-  /** Exit code 0 and not timed out. */
+  /** Exit code 0, not timed out and started. */
   readonly ok: boolean;
-  /** Why the hook could not be started (e.g. "spawn /x ENOENT"); absent when it ran. */
-  readonly error?: string;
-  /** The last `outputTailBytes` of stdout and stderr, interleaved in arrival order. */
-  readonly outputTail: string;
-  /** How the run was contained: its own cgroup, or its process group (the fallback). */
-  readonly containment: ContainmentMode;
 }
-
 /** What the transition that triggered a hook was. */
 export interface HookContext {
   /** Old state (HAAGENT_OLD_STATE). */
@@ -96,11 +88,6 @@ export type HookRunnerEvents = {
 export const DEFAULT_KILL_GRACE_MS = 2000;
 export const DEFAULT_KEEP_RESULTS = 20;
 export const DEFAULT_OUTPUT_TAIL_BYTES = 2048;
-/** After the hook process exits, how long to wait for its output pipes to close. */
-export const OUTPUT_DRAIN_MS = 250;
-/** After a timed-out hook's leader exits, how often to check whether the rest of its processes are gone. */
-export const GROUP_POLL_MS = 20;
-
 interface Job {
   readonly hook: HookName;
   readonly ctx: HookContext;
@@ -260,143 +247,29 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
   private execute(hook: HookName, cfg: HookConfig, ctx: HookContext): Running {
     const command = [...cfg.command];
     const startMs = this.clock();
-    const startedAt = new Date(startMs).toISOString();
-    const output = new OutputTail(this.outputTailBytes);
-    const containment = this.containment;
-    let mode: ContainmentMode = containment.mode;
-    const finish = (fields: { exitCode: number | null; signal: string | null; timedOut: boolean; error?: string }): HookResult => {
-      const base = {
+    const run = superviseRun(command, {
+      containment: this.containment,
+      env: this.env(hook, ctx),
+      timeoutMs: cfg.timeoutMs,
+      killGraceMs: this.killGraceMs,
+      outputTailBytes: this.outputTailBytes,
+    });
+    const done = run.done.then((outcome): HookResult => {
+      const result = {
         hook,
         command,
-        startedAt,
+        startedAt: new Date(startMs).toISOString(),
         durationMs: Math.max(0, this.clock() - startMs),
-        exitCode: fields.exitCode,
-        signal: fields.signal,
-        timedOut: fields.timedOut,
-        ok: fields.error === undefined && !fields.timedOut && fields.exitCode === 0,
-        outputTail: output.text(),
-        containment: mode,
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        timedOut: outcome.timedOut,
+        ok: outcome.error === undefined && !outcome.timedOut && outcome.exitCode === 0,
+        outputTail: outcome.outputTail,
+        containment: outcome.containment,
       };
-      return fields.error === undefined ? base : { ...base, error: fields.error };
-    };
-
-    let contained: Contained;
-    try {
-      contained = containment.spawn(command[0] ?? '', command.slice(1), {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: this.env(hook, ctx),
-      });
-    } catch (err) {
-      // Synchronous spawn failures (e.g. a NUL byte in an argument).
-      const result = finish({ exitCode: null, signal: null, timedOut: false, error: errorText(err) });
-      return { kill: () => undefined, done: Promise.resolve(result) };
-    }
-
-    const child: ChildProcess = contained.child;
-    mode = contained.mode;
-    let resolveDone!: (r: HookResult) => void;
-    const done = new Promise<HookResult>((resolve) => {
-      resolveDone = resolve;
+      return outcome.error === undefined ? result : { ...result, error: outcome.error };
     });
-
-    let settled = false;
-    let timedOut = false;
-    let exited: { code: number | null; signal: string | null } | undefined;
-    let timeoutTimer: NodeJS.Timeout | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
-    let drainTimer: NodeJS.Timeout | undefined;
-    let pollTimer: NodeJS.Timeout | undefined;
-    /** Set while a timed-out hook's leader has exited but other processes of it may remain. */
-    let waitingForGroup = false;
-
-    const settle = (result: HookResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timeoutTimer);
-      clearTimeout(killTimer);
-      clearTimeout(drainTimer);
-      clearTimeout(pollTimer);
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      contained.release();
-      resolveDone(result);
-    };
-
-    const settleExited = (): void => {
-      if (exited === undefined || waitingForGroup) return;
-      settle(finish({ exitCode: exited.code, signal: exited.signal, timedOut }));
-    };
-
-    const sigkill = (): void => {
-      clearTimeout(killTimer);
-      killTimer = undefined;
-      clearTimeout(pollTimer);
-      waitingForGroup = false;
-      contained.kill();
-      settleExited();
-    };
-
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
-    // Pipe errors after a destroy are expected; they must not become uncaught exceptions.
-    child.stdout?.on('error', () => undefined);
-    child.stderr?.on('error', () => undefined);
-
-    child.on('error', (err) => {
-      if (child.pid === undefined) {
-        // Never started (ENOENT, EACCES, ...): no 'exit' will follow.
-        settle(finish({ exitCode: null, signal: null, timedOut: false, error: errorText(err) }));
-      }
-      // Otherwise a signalling error; the 'exit' event still decides the result.
-    });
-
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      clearTimeout(timeoutTimer);
-      if (timedOut && killTimer !== undefined) {
-        // The leader is gone, but its other processes may still be exiting, or may ignore
-        // SIGTERM: the hook is over once they are gone, or when the grace ends and SIGKILL is sent.
-        waitingForGroup = true;
-        const poll = (): void => {
-          void contained.alive().then((alive) => {
-            if (!waitingForGroup || settled) return;
-            if (alive) {
-              pollTimer = setTimeout(poll, GROUP_POLL_MS);
-              return;
-            }
-            clearTimeout(killTimer);
-            killTimer = undefined;
-            waitingForGroup = false;
-            settleExited();
-          });
-        };
-        poll();
-      }
-      // Give the pipes a moment to deliver what the hook wrote before it exited.
-      drainTimer = setTimeout(settleExited, OUTPUT_DRAIN_MS);
-    });
-
-    child.on('close', () => {
-      clearTimeout(drainTimer);
-      settleExited();
-    });
-
-    timeoutTimer = setTimeout(() => {
-      timeoutTimer = undefined;
-      if (exited !== undefined || settled) return;
-      timedOut = true;
-      contained.signal('SIGTERM');
-      killTimer = setTimeout(sigkill, this.killGraceMs);
-    }, cfg.timeoutMs);
-
-    return {
-      kill: () => {
-        if (settled) return;
-        clearTimeout(timeoutTimer);
-        sigkill();
-      },
-      done,
-    };
+    return { kill: run.kill, done };
   }
 }
 
@@ -405,39 +278,4 @@ function nonNegative(name: string, value: number): number {
     throw new HaagentError('HA_ERR_HOOK', `${name} must be a non-negative number, got ${value}`);
   }
   return value;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The last `limit` bytes of a byte stream, without splitting a UTF-8 character at its start. */
-class OutputTail {
-  private chunks: Buffer[] = [];
-  private size = 0;
-
-  constructor(private readonly limit: number) {}
-
-  push(chunk: Buffer): void {
-    if (this.limit === 0) return;
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    if (this.size > 2 * this.limit) this.compact();
-  }
-
-  text(): string {
-    this.compact();
-    const buf = this.chunks[0] ?? Buffer.alloc(0);
-    let start = 0;
-    // Skip UTF-8 continuation bytes (10xxxxxx) left over from a character cut by the limit.
-    while (start < buf.length && start < 3 && ((buf[start] ?? 0) & 0xc0) === 0x80) start++;
-    return buf.subarray(start).toString('utf8');
-  }
-
-  private compact(): void {
-    const all = Buffer.concat(this.chunks);
-    const kept = all.length > this.limit ? all.subarray(all.length - this.limit) : all;
-    this.chunks = [kept];
-    this.size = kept.length;
-  }
 }
