@@ -16,7 +16,8 @@ import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/leas
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
 
-export type VipOpts = { label?: string; validLftSec?: number; preferredLftSec?: number };
+/** The options a VIP is added with (the port's). */
+export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
 
 export interface VipLeaseDeps {
   readonly clock: MonotonicClock;
