@@ -4,6 +4,9 @@ import type { AgentEvent } from '../core/control/events.js';
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
+/** An event as its publisher hands it over: the bus stamps `at`. */
+export type UnstampedEvent = Without<AgentEvent, 'at'>;
+
 export class EventBus extends EventEmitter {
   constructor() {
     super();
@@ -12,7 +15,7 @@ export class EventBus extends EventEmitter {
   }
 
   /** Stamps the event with the wall-clock time and emits it as 'event'. */
-  publish(ev: Without<AgentEvent, 'at'>): void {
+  publish(ev: UnstampedEvent): void {
     if (this.listenerCount('event') === 0) return;
     this.emit('event', { at: new Date().toISOString(), ...ev } as AgentEvent);
   }

@@ -6,76 +6,10 @@
  * preparation (sync throw or rejection) and a throwing event subscriber do not kill it; an epoch
  * at its bound means FAULT and no VIP.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import t, { type Test } from 'tap';
-import { parseConfigYaml } from '../../../src/core/config/yaml.js';
-import type { InstanceConfig } from '../../../src/core/config/types.js';
-import type { AgentEvent } from '../../../src/core/control/events.js';
-import { FileEpochStore, MAX_EPOCH, writeFileDurably, type DurableWriter, type EpochPort } from '../../../src/adapters/epoch-store.js';
-import { EventBus } from '../../../src/daemon/event-bus.js';
-import { InstanceRunner, type HookPort, type InstanceDeps } from '../../../src/daemon/instance-runner.js';
-
-const VIP = '192.0.2.10/24';
-
-function instance(): InstanceConfig {
-  const r = parseConfigYaml(`instances:\n  - name: web\n    vrid: 1\n    interface: eth0\n    vips: [${VIP}]\n    advert-interval: 100ms\n    priority: 100\n`);
-  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
-  const inst = r.config.instances[0];
-  if (inst === undefined) throw new Error('no instance');
-  return inst;
-}
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return true;
-}
-
-interface Harness {
-  runner: InstanceRunner;
-  calls: string[];
-  events: AgentEvent[];
-  logs: Array<{ level: number; msg: string }>;
-}
-
-function harness(t: Test, epochs: EpochPort, over: Partial<InstanceDeps> = {}): Harness {
-  const calls: string[] = [];
-  const events: AgentEvent[] = [];
-  const logs: Array<{ level: number; msg: string }> = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(JSON.parse(chunk.toString()) as { level: number; msg: string }); cb(); } });
-  const bus = new EventBus();
-  bus.subscribe((ev) => events.push(ev));
-  const hooks: HookPort = {
-    run: async (hook) => { calls.push(`hook ${hook}`); return { ok: true, exitCode: 0, timedOut: false }; },
-    results: () => [],
-    close: () => undefined,
-  };
-  const runner = new InstanceRunner(instance(), '192.0.2.1', {
-    clock: () => performance.now(),
-    log: pino({ level: 'debug' }, sink),
-    sendAdvert: async (p) => { calls.push(`advert ${p}`); },
-    vips: {
-      addVip: async (_if, cidr) => { calls.push(`add ${cidr}`); },
-      removeVip: async (_if, cidr) => { calls.push(`remove ${cidr}`); },
-    },
-    announce: async () => { calls.push('announce'); },
-    quiet: () => { calls.push('quiet'); },
-    hooks,
-    events: bus,
-    checks: () => [],
-    epochs,
-    ...over,
-  });
-  t.teardown(() => {
-    runner.input({ type: 'shutdown' });
-    runner.close();
-  });
-  return { runner, calls, events, logs };
-}
+import t from 'tap';
+import { FileEpochStore, MAX_EPOCH, writeFileDurably, type DurableWriter } from '../../../src/adapters/epoch-store.js';
+import type { HookPort, InstanceDeps } from '../../../src/daemon/instance-runner.js';
+import { harness, until, VIP } from './instance-runner-fakes.js';
 
 /** The real durable writer, failing with ENOSPC while `disk.full` is true. */
 function failingWriter(): { writer: DurableWriter; attempts: () => number; disk: { full: boolean } } {

@@ -1,0 +1,174 @@
+/**
+ * Carries out the effects one step of the core returned, in order: adverts and timers at once,
+ * address work (VIPs, announcements, the hooks and load balancer steps around them) on the
+ * instance's ordered queue.
+ *
+ * The ordering the operator relies on, all through the one queue:
+ * - taking over: the before-master hook and the load balancer's rules (both started at once) are
+ *   awaited, then vip-lease-wait if due, then the VIPs are added, then the master hook starts;
+ * - leaving: the VIPs are removed, then the load balancer's rules go (`afterVipsRemoved`), then
+ *   the backup hook starts;
+ * - a remove never overtakes an add (the queue runs one job at a time, in order).
+ * Adverts and timers never wait for the queue, nor for a hook.
+ *
+ * Contract: `run` throws only on a bug (the runner turns that into a fault); a promise it starts
+ * has its rejection handled at once. A takeover the epoch bound refuses adds, announces and
+ * hooks nothing as master.
+ */
+import type { InstanceConfig } from '../core/config/types.js';
+import type { Effect, InstanceState, VrrpState } from '../core/fsm/types.js';
+import type { AddressQueue } from './address-queue.js';
+import type { EpochGuard } from './epoch-guard.js';
+import type { UnstampedEvent } from './event-bus.js';
+import type { InstanceDeps } from './instance-ports.js';
+import type { InstanceRecord } from './instance-status.js';
+import type { InstanceTimers } from './instance-timers.js';
+import type { VipLease } from './vip-lease.js';
+
+/** The runner's parts the effects act on. `config` and `state` are read when used (they change). */
+export interface EffectContext {
+  readonly deps: InstanceDeps;
+  readonly queue: AddressQueue;
+  readonly lease: VipLease;
+  readonly timers: InstanceTimers;
+  readonly epochs: EpochGuard;
+  readonly record: InstanceRecord;
+  readonly config: () => InstanceConfig;
+  readonly state: () => InstanceState;
+  /** Publishes on the bus; never throws. */
+  readonly publish: (ev: UnstampedEvent) => void;
+}
+
+/** What the effects of one step share. */
+export interface StepFacts {
+  /** The state before the step. */
+  readonly from: VrrpState;
+  /** vip-lease-wait: how long the silent old master's lease may still last (ms), 0 = no wait. */
+  readonly leaseWaitMs: number;
+  /** The epoch bound refused this step's takeover: add, announce and hook nothing as master. */
+  epochRefused: boolean;
+}
+
+/** Calls `fn` now and returns a promise that never rejects (a throw and a rejection go to onError). */
+function settle<T>(fn: () => Promise<T>, onError: (err: unknown) => void): Promise<T | undefined> {
+  try {
+    return fn().catch((err: unknown) => { onError(err); return undefined; });
+  } catch (err) {
+    onError(err);
+    return Promise.resolve(undefined);
+  }
+}
+
+export class InstanceEffects {
+  constructor(private readonly ctx: EffectContext) {}
+
+  run(effect: Effect, step: StepFacts): void {
+    const { deps, queue, timers, record } = this.ctx;
+    switch (effect.type) {
+      case 'send-advert':
+        record.advertsSent += 1;
+        // A master's periodic advert also renews the VIP lease (not the one entering MASTER:
+        // the VIPs are being added with a fresh lifetime right after it).
+        if (step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0) this.ctx.lease.renew();
+        this.ctx.publish({ type: 'advert-sent', instance: this.ctx.config().name });
+        deps.sendAdvert(effect.priority).catch((err: unknown) => {
+          deps.log.warn({ err, priority: effect.priority }, 'sending advert failed');
+        });
+        return;
+      case 'arm-timer':
+        timers.arm(effect.timer, effect.deadlineMs);
+        return;
+      case 'cancel-timer':
+        timers.cancel(effect.timer);
+        return;
+      case 'add-vips':
+        this.addVips(step);
+        return;
+      case 'remove-vips':
+        this.removeVips();
+        return;
+      case 'announce':
+        if (step.epochRefused) return; // no VIP was added: claim nothing
+        queue.enqueue('gratuitous ARP', () => deps.announce());
+        deps.log.debug({ reason: effect.reason }, 'announcing VIPs');
+        return;
+      case 'state-changed': {
+        const cfg = this.ctx.config();
+        record.transition(effect.from, effect.to, effect.reason);
+        this.ctx.publish({ type: 'transition', instance: cfg.name, vrid: cfg.vrid, from: effect.from, to: effect.to, reason: effect.reason });
+        deps.log.info({ from: effect.from, to: effect.to, reason: effect.reason, priority: this.ctx.state().effectivePriority }, `${effect.from} -> ${effect.to}: ${effect.reason}`);
+        return;
+      }
+      case 'run-hook': {
+        // Handed to the hook runner (its FIFO keeps transition order) from the address queue, so
+        // a master hook starts after the VIPs were added and a backup hook after they were
+        // removed; the queue does not wait for the hook itself, and the protocol never does.
+        // Results are logged and published by the agent from the runner's 'result' events.
+        const hook = effect.hook;
+        if (step.epochRefused && effect.to === 'MASTER') return; // not really master: FAULT follows
+        const ctx = { from: effect.from, to: effect.to, priority: this.ctx.state().effectivePriority, epoch: deps.epochs.current() };
+        queue.enqueue(`${hook} hook`, async () => {
+          deps.hooks.run(hook, ctx).catch((err: unknown) => deps.log.error({ err, hook }, 'hook runner failed'));
+        });
+        return;
+      }
+    }
+  }
+
+  /**
+   * Taking over. A new fencing epoch first (only its bound refuses: no VIP, FAULT follows). The
+   * before-master hook is handed to the hook runner now, so it is ahead of this transition's
+   * master hook, and awaited in the queue before the VIPs; so is the load balancer's
+   * preparation. A failure of either is logged and the VIPs are still added: the protocol
+   * already made this node master.
+   */
+  private addVips(step: StepFacts): void {
+    const { deps, queue, lease } = this.ctx;
+    const epoch = this.ctx.epochs.takeover();
+    if (epoch === undefined) {
+      step.epochRefused = true;
+      return;
+    }
+    // Started now, awaited in the queue: their rejections are handled here, at once.
+    const beforeMaster = settle(() => deps.hooks.run('before-master', { from: step.from, to: 'MASTER', priority: this.ctx.state().effectivePriority, epoch }), (err) => {
+      deps.log.error({ err }, 'before-master hook could not be run; adding the VIPs anyway');
+    });
+    const beforeVips = deps.beforeVips;
+    const prepared = beforeVips === undefined ? undefined : settle(beforeVips, (err) => {
+      deps.log.error({ err }, 'preparing the load balancer rules failed; adding the VIPs anyway');
+    });
+    queue.enqueue('before-master hook', async () => {
+      const r = await beforeMaster;
+      if (r !== undefined && !r.ok) deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
+    });
+    if (prepared !== undefined) queue.enqueue('load balancer rules before the VIPs', () => prepared);
+    if (step.leaseWaitMs > 0) {
+      const wait = step.leaseWaitMs;
+      deps.log.info({ waitMs: Math.round(wait) }, 'vip-lease-wait: the old master went silent; adding the VIPs once its lease has run out');
+      queue.enqueue('waiting for the old lease', () => new Promise((r) => setTimeout(r, wait)));
+    }
+    for (const cidr of this.ctx.config().vips) {
+      const opts = lease.vipOpts(this.ctx.config());
+      queue.enqueue(`adding VIP ${cidr}`, () => deps.vips.addVip(this.ctx.config().external, cidr, opts));
+    }
+    queue.enqueue('logging VIPs added', async () => {
+      const s = this.ctx.state();
+      lease.inPlace = s.state === 'MASTER' || s.releasing;
+      deps.log.info({ vips: this.ctx.config().vips, external: this.ctx.config().external }, 'VIPs added');
+    });
+  }
+
+  /** Leaving MASTER (or releasing, or shutting down): the VIPs go, then the balancer's rules. */
+  private removeVips(): void {
+    const { deps, queue } = this.ctx;
+    this.ctx.lease.inPlace = false;
+    deps.quiet();
+    for (const cidr of this.ctx.config().vips) {
+      queue.enqueue(`removing VIP ${cidr}`, () => deps.vips.removeVip(this.ctx.config().external, cidr));
+    }
+    queue.enqueue('logging VIPs removed', async () => {
+      deps.log.info({ vips: this.ctx.config().vips }, 'VIPs removed');
+      deps.afterVipsRemoved?.();
+    });
+  }
+}

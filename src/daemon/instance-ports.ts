@@ -1,0 +1,57 @@
+/**
+ * The ports of one instance runner: everything it drives outside the pure core (adverts, VIPs,
+ * announcements, hooks, events, epochs, the load balancer's ordering callbacks). The agent
+ * supplies the real ones; the unit tests supply fakes.
+ */
+import type { Logger } from 'pino';
+import type { HookName } from '../core/config/types.js';
+import type { CheckSummary, HookRunStatus } from '../core/control/types.js';
+import type { MonotonicClock } from '../adapters/ports.js';
+import type { EpochPort } from '../adapters/epoch-store.js';
+import type { EventBus } from './event-bus.js';
+
+/** Ordered transition hooks (src/daemon/hook-runner.ts). */
+export interface HookPort {
+  run(hook: HookName, ctx: { from: string; to: string; priority: number; epoch?: number }): Promise<{ readonly ok: boolean; readonly exitCode: number | null; readonly timedOut: boolean } | undefined>;
+  results(): readonly HookRunStatus[];
+  close(): void;
+}
+
+export interface VipPort {
+  /** Adds or refreshes (replace) a VIP; lifetimes in whole seconds, absent = forever. */
+  addVip(ifname: string, cidr: string, opts?: { label?: string; validLftSec?: number; preferredLftSec?: number }): Promise<void>;
+  removeVip(ifname: string, cidr: string): Promise<void>;
+}
+
+export interface InstanceDeps {
+  readonly clock: MonotonicClock;
+  readonly log: Logger;
+  /** Encodes and sends one advert with this priority (to the multicast group or every peer). */
+  readonly sendAdvert: (priority: number) => Promise<void>;
+  readonly vips: VipPort;
+  /** Gratuitous ARP burst for every VIP on the external NIC. */
+  readonly announce: () => Promise<void>;
+  /** Stops a running burst and the periodic refresh (the VIPs are being released). */
+  readonly quiet: () => void;
+  readonly hooks: HookPort;
+  readonly events: EventBus;
+  /** Per-check summaries for status (from the health monitor). */
+  readonly checks: () => readonly CheckSummary[];
+  /** Fencing epochs: bumped (and persisted) each time this node becomes master. */
+  readonly epochs: EpochPort;
+  /** Called just before a Master_Down_Timer expiry is fed to the core (it may add inputs). */
+  readonly beforeMasterDown?: () => void;
+  /**
+   * Work to finish before this node, becoming MASTER, adds its VIPs: the load balancer's rules,
+   * so the first client that follows the gratuitous ARP is balanced, not refused. Started with
+   * the before-master hook, awaited before the VIPs; it must settle by itself within a bound
+   * (the caller's) and never reject.
+   */
+  readonly beforeVips?: () => Promise<void>;
+  /**
+   * Called once the VIPs are removed (leaving MASTER, after a make-before-break release, on
+   * shutdown): the load balancer's rules go only then, so no client reaching the VIP here is
+   * refused while this node still holds it.
+   */
+  readonly afterVipsRemoved?: () => void;
+}

@@ -1,0 +1,94 @@
+/**
+ * A master's VIP lease: the kernel lifetime its VIPs are added with, renewed as it advertises,
+ * so a killed or frozen agent's VIPs expire by themselves. The arithmetic (lifetime, renew
+ * cadence, how long an old master's lease may last) is the core's (src/core/fsm/lease.ts); this
+ * file applies it to the live VIPs.
+ *
+ * Contract: at most one renewal is in flight; a renewal runs at most once per renew interval and
+ * only while the VIPs are in place. A failed renewal is logged at error, kept for status, and
+ * reported through `onRenewFailed` (the runner makes the master step down: it can no longer
+ * promise its VIPs go away if it dies); it never throws into the caller.
+ */
+import type { Logger } from 'pino';
+import type { InstanceConfig } from '../core/config/types.js';
+import type { InstanceState } from '../core/fsm/types.js';
+import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
+import type { MonotonicClock } from '../adapters/ports.js';
+import type { VipPort } from './instance-ports.js';
+
+/** The options a VIP is added with (the port's). */
+export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
+
+export interface VipLeaseDeps {
+  readonly clock: MonotonicClock;
+  readonly log: Logger;
+  readonly vips: VipPort;
+  /** The instance's current config (a reload may change the VIPs and the lifetime). */
+  readonly config: () => InstanceConfig;
+  /** A renewal failed (already logged and kept for status). */
+  readonly onRenewFailed: () => void;
+}
+
+export class VipLease {
+  private renewing = false;
+  private lastRenewalMs = -Infinity;
+  private lastError: string | undefined;
+  /** The VIPs are in place (after the add job ran; false from the remove effect on). */
+  inPlace = false;
+
+  constructor(private readonly deps: VipLeaseDeps) {}
+
+  /** Kernel lifetime of the VIPs while master (s), 0 = forever. */
+  get lifetimeSec(): number {
+    const cfg = this.deps.config();
+    return vipLeaseSec(cfg.vipLifetimeSec, cfg.advertIntervalCs);
+  }
+
+  /** The last renewal's error, until a renewal works again. */
+  get error(): string | undefined {
+    return this.lastError;
+  }
+
+  /** Options for adding `cfg`'s VIPs: its label, and the lease as both kernel lifetimes. */
+  vipOpts(cfg: InstanceConfig): VipOpts {
+    const life = this.lifetimeSec;
+    return {
+      ...(cfg.vipLabel === undefined ? {} : { label: cfg.vipLabel }),
+      ...(life > 0 ? { validLftSec: life, preferredLftSec: life } : {}),
+    };
+  }
+
+  /**
+   * Renews every VIP's lifetime if a renewal is due (a master calls this with each periodic
+   * advert). Not due: no lease, a renewal in flight, the VIPs not in place, or the last renewal
+   * less than the renew interval ago.
+   */
+  renew(): void {
+    const life = this.lifetimeSec;
+    if (life === 0 || this.renewing || !this.inPlace) return;
+    const now = this.deps.clock();
+    if (now - this.lastRenewalMs < leaseRenewEveryMs(life)) return;
+    this.lastRenewalMs = now;
+    this.renewing = true;
+    const cfg = this.deps.config();
+    Promise.resolve().then(() => Promise.all(cfg.vips.map((cidr) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg))))).then(
+      () => { this.renewing = false; this.lastError = undefined; },
+      (err: unknown) => {
+        this.renewing = false;
+        this.lastError = err instanceof Error ? err.message : String(err);
+        this.deps.log.error({ err }, 'refreshing the VIP lifetime failed: stepping down');
+        this.deps.onRenewFailed();
+      },
+    );
+  }
+
+  /**
+   * For vip-lease-wait: how long (ms) to wait before adding the VIPs after a step from `before`
+   * at `nowMs`, that is how long the silent old master's lease may still last; 0 when the
+   * option is off (see oldLeaseLeftMs for the rest).
+   */
+  waitBeforeAddMs(before: InstanceState, nowMs: number): number {
+    if (!this.deps.config().vipLeaseWait) return 0;
+    return oldLeaseLeftMs(before, this.lifetimeSec, nowMs);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The ordering contract of the instance runner, on fakes that take their time (no root, real
+ * timers): a VIP removal never overtakes an add; before-master is awaited before the VIPs go in;
+ * the load balancer's rules go in before the first VIP and out only once every VIP is removed.
+ * The fakes resolve only when the test says so, so each test sees what the runner does while an
+ * earlier step is still running.
+ */
+import t from 'tap';
+import { FileEpochStore } from '../../../src/adapters/epoch-store.js';
+import type { Input } from '../../../src/core/fsm/types.js';
+import type { HookPort } from '../../../src/daemon/instance-runner.js';
+import { harness, instance, until, VIP } from './instance-runner-fakes.js';
+
+/** A promise the test resolves. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const promise = new Promise<void>((r) => { open = r; });
+  return { promise, open };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A better master's advert: a MASTER that hears it steps down to BACKUP and removes its VIPs. */
+const BETTER_MASTER: Input = { type: 'advert', from: '192.0.2.9', priority: 200, maxAdvertIntervalCs: 10 };
+
+t.test('a VIP removal never overtakes an add: slow add, quick demotion, the kernel ends without the VIP', async (t) => {
+  const addDone = gate();
+  const seen: string[] = [];
+  const present = new Set<string>();
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), {
+    vips: {
+      // Like the kernel: the address exists once the add has finished.
+      addVip: async (_if, cidr) => { seen.push(`add ${cidr}`); await addDone.promise; present.add(cidr); seen.push(`added ${cidr}`); },
+      removeVip: async (_if, cidr) => { seen.push(`remove ${cidr}`); present.delete(cidr); seen.push(`removed ${cidr}`); },
+    },
+  });
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => seen.includes(`add ${VIP}`)), 'took over and started adding the VIP');
+  t.equal(h.runner.vrrpState, 'MASTER');
+  h.runner.input(BETTER_MASTER);
+  t.equal(h.runner.vrrpState, 'BACKUP', 'demoted while the add is still running');
+  await sleep(50);
+  t.same(seen, [`add ${VIP}`], 'the removal waits for the add');
+  addDone.open();
+  await h.runner.drain();
+  t.same(seen, [`add ${VIP}`, `added ${VIP}`, `remove ${VIP}`, `removed ${VIP}`], 'add, then remove, in that order');
+  t.same([...present], [], 'no VIP left');
+});
+
+t.test('before-master is awaited before the VIPs go in; the master hook starts after them', async (t) => {
+  const hookDone = gate();
+  const seen: string[] = [];
+  const hooks: HookPort = {
+    run: async (hook) => {
+      seen.push(`hook ${hook}`);
+      if (hook === 'before-master') {
+        await hookDone.promise;
+        seen.push('before-master finished');
+      }
+      return { ok: true, exitCode: 0, timedOut: false };
+    },
+    results: () => [],
+    close: () => undefined,
+  };
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), {
+    hooks,
+    vips: { addVip: async (_if, cidr) => { seen.push(`add ${cidr}`); }, removeVip: async () => undefined },
+  });
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => seen.includes('hook before-master')), 'before-master started at takeover');
+  t.equal(h.runner.vrrpState, 'MASTER');
+  await sleep(150); // adverts go on meanwhile; the VIPs must not
+  t.ok(h.calls.filter((c) => c.startsWith('advert ')).length >= 1, 'adverts did not wait for the hook');
+  t.notOk(seen.some((c) => c.startsWith('add ')), 'no VIP added while before-master runs');
+  hookDone.open();
+  t.ok(await until(() => seen.includes('hook master')), 'the master hook ran');
+  const takeover = seen.slice(seen.indexOf('hook before-master')); // after INIT -> BACKUP's hook
+  t.same(takeover, ['hook before-master', 'before-master finished', `add ${VIP}`, 'hook master'], 'before-master, then the VIP, then the master hook');
+});
+
+t.test('load balancer rules: in before the first VIP, out only once every VIP is removed', async (t) => {
+  const vips = [VIP, '192.0.2.11/24'];
+  const rulesIn = gate();
+  const removals: Array<{ cidr: string; done: () => void }> = [];
+  const seen: string[] = [];
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), {
+    beforeVips: async () => { seen.push('rules in'); await rulesIn.promise; seen.push('rules in done'); },
+    afterVipsRemoved: () => { seen.push('rules out'); },
+    vips: {
+      addVip: async (_if, cidr) => { seen.push(`add ${cidr}`); },
+      removeVip: (_if, cidr) => new Promise<void>((r) => {
+        seen.push(`remove ${cidr}`);
+        removals.push({ cidr, done: () => { seen.push(`removed ${cidr}`); r(); } });
+      }),
+    },
+  }, instance(vips));
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => seen.includes('rules in')), 'the rules are started at takeover');
+  t.equal(h.runner.vrrpState, 'MASTER');
+  await sleep(150);
+  t.notOk(seen.some((c) => c.startsWith('add ')), 'no VIP added before the rules are in');
+  rulesIn.open();
+  t.ok(await until(() => vips.every((v) => seen.includes(`add ${v}`))), 'then every VIP is added');
+  t.ok(seen.indexOf('rules in done') < seen.indexOf(`add ${VIP}`), 'rules in, then the first VIP');
+
+  h.runner.input(BETTER_MASTER);
+  t.equal(h.runner.vrrpState, 'BACKUP');
+  for (const v of vips) {
+    t.ok(await until(() => removals.some((r) => r.cidr === v)), `removing ${v}`);
+    await sleep(30);
+    t.notOk(seen.includes('rules out'), `the rules stay while ${v} is still being removed`);
+    removals.find((r) => r.cidr === v)?.done();
+  }
+  await h.runner.drain();
+  const out = seen.indexOf('rules out');
+  t.ok(out >= 0, 'the rules go');
+  for (const v of vips) t.ok(seen.indexOf(`removed ${v}`) < out, `after ${v} was removed`);
+});
