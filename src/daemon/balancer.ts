@@ -14,12 +14,10 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import type { InstanceConfig } from '../core/config/types.js';
-import type { RealServerConfig, VirtualServiceConfig } from '../core/config/services.js';
+import type { InstanceConfig, RealServerConfig, VirtualServiceConfig } from '../core/config/types.js';
 import type { RealServerStatus, VirtualServiceStatus } from '../core/control/types.js';
 import { buildRuleset, LEGACY_TABLE_FAMILY } from '../core/lb/ruleset.js';
 import { serviceName } from '../core/lb/name.js';
-import type { VirtualService } from '../core/lb/types.js';
 import { hostPort } from '../core/packet/ip.js';
 import { applyRuleset, deleteTable } from '../adapters/nft.js';
 import type { EventBus } from './event-bus.js';
@@ -50,6 +48,12 @@ interface ServerState {
   /** Unknown counts as down: a checked server joins the rotation on its first good result. */
   up: boolean;
   readonly monitor: HealthMonitor | undefined;
+}
+
+/** Services to serve and their real servers' verdicts, index for index (UpFlags). */
+interface Served {
+  readonly services: VirtualServiceConfig[];
+  readonly up: boolean[][];
 }
 
 interface Tracked {
@@ -227,35 +231,37 @@ export class Balancer {
     return state;
   }
 
-  /** The services this node should serve now: kernel (nftables) ones and proxied ones. */
-  private wanted(): { services: VirtualService[]; proxied: VirtualService[] } {
-    const services: VirtualService[] = [];
-    const proxied: VirtualService[] = [];
+  /**
+   * The services this node should serve now, kernel (nftables) ones and proxied ones, each with
+   * its real servers' current verdicts (`up[i][j]` for `services[i].realServers[j]`).
+   */
+  private wanted(): { kernel: Served; proxied: Served } {
+    const kernel: Served = { services: [], up: [] };
+    const proxied: Served = { services: [], up: [] };
     for (const t of this.tracked.values()) {
       if (!t.master) continue;
       t.inst.virtualServices.forEach((svc, si) => {
-        (svc.mode === 'proxy' ? proxied : services).push({
-          vip: svc.vip, port: svc.port, protocol: 'tcp', scheduler: svc.scheduler,
-          realServers: svc.realServers.map((rs, ri) => ({ address: rs.address, port: rs.port, weight: rs.weight, up: t.servers[si]?.[ri]?.up === true })),
-          ...(svc.snat === undefined ? {} : { snatAddress: svc.snat }),
-        });
+        const into = svc.mode === 'proxy' ? proxied : kernel;
+        into.services.push(svc);
+        into.up.push(svc.realServers.map((_, ri) => t.servers[si]?.[ri]?.up === true));
       });
     }
-    return { services, proxied };
+    return { kernel, proxied };
   }
 
   /** Proxies follow the wanted set: started, updated with verdicts, or stopped. */
-  private syncProxies(proxied: readonly VirtualService[]): void {
+  private syncProxies(proxied: Served): void {
     const keep = new Set<string>();
-    for (const svc of proxied) {
+    for (const [i, svc] of proxied.services.entries()) {
+      const up = proxied.up[i] ?? [];
       const key = hostPort(svc.vip, svc.port);
       keep.add(key);
       const running = this.proxies.get(key);
       if (running !== undefined) {
-        running.update(svc);
+        running.update(svc, up);
         continue;
       }
-      const p = new TcpProxy(svc, this.log);
+      const p = new TcpProxy(svc, up, this.log);
       this.proxies.set(key, p);
       void p.start();
     }
@@ -269,15 +275,16 @@ export class Balancer {
   private sync(): void {
     this.chain = this.chain.then(async () => {
       if (this.closed) return;
-      const { services, proxied } = this.wanted();
+      const { kernel, proxied } = this.wanted();
+      const { services } = kernel;
       this.syncProxies(proxied);
       if (!this.hadKernel) return;
       try {
         if (services.length === 0) await this.kernel.deleteTable();
-        else await this.kernel.applyRuleset(buildRuleset(services));
+        else await this.kernel.applyRuleset(buildRuleset(services, kernel.up));
         this.lastError = undefined;
         this.kernelProblem = undefined;
-        const up = services.map((s) => s.realServers.filter((r) => r.up).length);
+        const up = kernel.up.map((flags) => flags.filter((u) => u).length);
         const summary = services.map((s, i) => `${serviceName(s)} ${up[i] ?? 0}/${s.realServers.length} up`);
         this.log.info({ services: services.map((s, i) => ({ vip: s.vip, port: s.port, up: up[i] ?? 0 })) }, 'load balancer rules applied');
         this.publish({ type: 'lb-rules', ok: true, services: services.length, detail: summary.length === 0 ? 'no master instance: table removed' : summary.join(', ') });

@@ -6,14 +6,11 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { VirtualService } from '../core/lb/types.js';
+import type { RealServer, Scheduler, VirtualService } from '../core/lb/types.js';
 import { hostPort } from '../core/packet/ip.js';
 
-type Up = VirtualService['realServers'][number];
-
-/** Picks a server for one connection; pure given its counter. */
-export function pick(servers: readonly Up[], scheduler: VirtualService['scheduler'], counter: number, clientAddress: string): Up | undefined {
-  const up = servers.filter((s) => s.up);
+/** Picks a server for one connection among `up` (the up servers, in config order); pure given its counter. */
+export function pick(up: readonly RealServer[], scheduler: Scheduler, counter: number, clientAddress: string): RealServer | undefined {
   if (up.length === 0) return undefined;
   if (scheduler === 'source-hash') {
     let h = 2166136261;
@@ -41,11 +38,13 @@ export class TcpProxy {
   /** Why listening failed (e.g. EADDRINUSE: a service on this host listens on 0.0.0.0 at the port); undefined while fine. */
   error: string | undefined;
 
-  constructor(private svc: VirtualService, private readonly log: Logger) {}
+  /** `up[j]`: the verdict of `svc.realServers[j]` (only up servers get connections). */
+  constructor(private svc: VirtualService, private up: readonly boolean[], private readonly log: Logger) {}
 
   /** New real-server verdicts (or weights) for the next connections. */
-  update(svc: VirtualService): void {
+  update(svc: VirtualService, up: readonly boolean[]): void {
     this.svc = svc;
+    this.up = up;
   }
 
   /**
@@ -106,15 +105,15 @@ export class TcpProxy {
   private handle(client: Socket, tried: ReadonlySet<string> = new Set()): void {
     this.sockets.add(client);
     client.once('close', () => this.sockets.delete(client));
-    const servers = this.svc.realServers.filter((s) => !tried.has(hostPort(s.address, s.port)));
-    const target = pick(servers, this.svc.scheduler, this.counter++, client.remoteAddress ?? '');
+    const up = this.svc.realServers.filter((s, j) => this.up[j] === true && !tried.has(hostPort(s.address, s.port)));
+    const target = pick(up, this.svc.scheduler, this.counter++, client.remoteAddress ?? '');
     if (target === undefined) {
       client.destroy();
       return;
     }
     client.pause();
     // snat: connect from that address (the proxy's counterpart of the kernel mode's SNAT).
-    const upstream = connect({ host: target.address, port: target.port, ...(this.svc.snatAddress === undefined ? {} : { localAddress: this.svc.snatAddress }) });
+    const upstream = connect({ host: target.address, port: target.port, ...(this.svc.snat === undefined ? {} : { localAddress: this.svc.snat }) });
     this.sockets.add(upstream);
     upstream.once('close', () => this.sockets.delete(upstream));
     let connected = false;

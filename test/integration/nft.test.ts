@@ -18,6 +18,12 @@ import { applyRuleset, deleteTable, listTable } from '../../src/adapters/nft.js'
 import { HaagentError } from '../../src/core/errors.js';
 import { buildRuleset, LEGACY_TABLE_FAMILY } from '../../src/core/lb/ruleset.js';
 import type { Scheduler, VirtualService } from '../../src/core/lb/types.js';
+
+/** A service with its real servers' verdicts (`up[j]` for `svc.realServers[j]`). */
+interface Served {
+  readonly svc: VirtualService;
+  readonly up: readonly boolean[];
+}
 import { createNamespaces, ip, sysctl, uniqueNamespace, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
@@ -112,15 +118,17 @@ if (reason !== undefined) {
     ].join('; ')]);
     const otherBefore = await execIn(lb, ['nft', '-j', 'list', 'table', 'inet', 'other']);
 
-    const service = (scheduler: Scheduler, up2 = true, weights: [number, number] = [1, 1], snatAddress?: string): VirtualService => ({
-      vip: VIP, port: 80, protocol: 'tcp', scheduler,
-      realServers: [
-        { address: '10.90.0.11', port: 80, weight: weights[0], up: true },
-        { address: '10.90.0.12', port: 8080, weight: weights[1], up: up2 },
-      ],
-      ...(snatAddress === undefined ? {} : { snatAddress }),
+    const service = (scheduler: Scheduler, up2 = true, weights: [number, number] = [1, 1], snat?: string): Served => ({
+      svc: {
+        mode: 'nftables', vip: VIP, port: 80, protocol: 'tcp', scheduler, snat,
+        realServers: [
+          { address: '10.90.0.11', port: 80, weight: weights[0], check: undefined },
+          { address: '10.90.0.12', port: 8080, weight: weights[1], check: undefined },
+        ],
+      },
+      up: [true, up2],
     });
-    const apply = (...s: VirtualService[]): Promise<void> => applyRuleset(buildRuleset(s), lb);
+    const apply = (...s: Served[]): Promise<void> => applyRuleset(buildRuleset(s.map((x) => x.svc), s.map((x) => x.up)), lb);
     const requests = async (n = REQUESTS, url = `http://${VIP}/`): Promise<Batch> =>
       JSON.parse(await execIn(cl, [process.execPath, '-e', CLIENT, url, String(n)])) as Batch;
 
@@ -140,7 +148,7 @@ if (reason !== undefined) {
       t.ok(Math.abs(n1 - 100) <= 5 && Math.abs(n2 - 100) <= 5, `r1 ${n1}, r2 ${n2}`);
     });
 
-    await t.test('source-hash: every request of one client to the same server; snat to snatAddress', async (t) => {
+    await t.test('source-hash: every request of one client to the same server; snat to the snat address', async (t) => {
       await apply(service('source-hash', true, [1, 1], LB_SNAT));
       const { answers, errors } = await requests();
       t.same(errors, {});
@@ -169,10 +177,12 @@ if (reason !== undefined) {
     });
 
     await t.test('IPv6 beside IPv4 in the one inet table: round-robin 100/100 (+-5) via the balancer; source-hash with snat ip6', async (t) => {
-      const v6 = (scheduler: Scheduler, snatAddress?: string): VirtualService => ({
-        vip: VIP6, port: 80, protocol: 'tcp', scheduler,
-        realServers: [{ address: 'fd90::11', port: 80, weight: 1, up: true }, { address: 'fd90::12', port: 8080, weight: 1, up: true }],
-        ...(snatAddress === undefined ? {} : { snatAddress }),
+      const v6 = (scheduler: Scheduler, snat?: string): Served => ({
+        svc: {
+          mode: 'nftables', vip: VIP6, port: 80, protocol: 'tcp', scheduler, snat,
+          realServers: [{ address: 'fd90::11', port: 80, weight: 1, check: undefined }, { address: 'fd90::12', port: 8080, weight: 1, check: undefined }],
+        },
+        up: [true, true],
       });
       await apply(v6('round-robin'), service('round-robin', false));
       const six = await requests(REQUESTS, `http://[${VIP6}]/`);
@@ -233,7 +243,7 @@ if (reason !== undefined) {
     });
 
     await t.test('no up real server: no DNAT, the VIP refuses (nothing listens on the balancer)', async (t) => {
-      const down: VirtualService = { ...service('weighted'), realServers: service('weighted').realServers.map((r) => ({ ...r, up: false })) };
+      const down: Served = { ...service('weighted'), up: [false, false] };
       await apply(down);
       const { answers, errors } = await requests(3);
       t.same(answers, {});

@@ -3,19 +3,25 @@
  * servers, each with an optional health check (any check kind; a failing check takes the server
  * out of the rotation). The VIP defaults to the instance's first VIP and must be one of its VIPs;
  * IPv4 and IPv6 VIPs both work, and real servers and the SNAT source must be of the VIP's family.
+ *
+ * The shape, scheduler names and weight bounds are those of src/core/lb/types.ts. This is the
+ * only place a service's fields are validated: buildRuleset (src/core/lb/ruleset.ts) and the
+ * proxy rely on it. Not checked here: the same vip:port in two instances, and the same real
+ * server twice in one service (buildRuleset refuses both for the kernel mode).
  */
 import { parseChecks } from './checks.js';
 import { parseAddress } from '../net/address.js';
 import { Collector, isRecord, shown, type PathSegment } from './collector.js';
 import { LIMITS } from './limits.js';
-import type { CheckConfig, RealServerConfig, SchedulerName, VirtualServiceConfig } from './types.js';
-
-export type { RealServerConfig, SchedulerName, VirtualServiceConfig } from './types.js';
+import type { CheckConfig, RealServerConfig, VirtualServiceConfig } from './types.js';
 import { hostPort } from '../packet/ip.js';
 import { serviceName } from '../lb/name.js';
+import { MAX_WEIGHT, MIN_WEIGHT, SCHEDULERS, SERVICE_MODES } from '../lb/types.js';
 
-
-const SCHEDULERS: readonly SchedulerName[] = ['round-robin', 'weighted', 'source-hash'];
+/** `value` is one of `names` (the lb layer's lists of modes and schedulers). */
+function isOneOf<T extends string>(names: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (names as readonly string[]).includes(value);
+}
 
 function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fallbackPort: number, family: 4 | 6): RealServerConfig | undefined {
   if (!isRecord(raw)) return c.fail(path, 'must be a mapping like { address: 10.0.0.11, port: 80 }');
@@ -26,7 +32,7 @@ function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fa
   if (!a.ok) return c.fail([...path, 'address'], a.reason);
   if (a.family !== family) return c.fail([...path, 'address'], `${a.address} is IPv${a.family} but the VIP is IPv${family}`);
   const port = c.int(raw, 'port', path, 1, 65535) ?? fallbackPort;
-  const weight = c.int(raw, 'weight', path, 1, 100) ?? 1;
+  const weight = c.int(raw, 'weight', path, MIN_WEIGHT, MAX_WEIGHT) ?? 1;
   let check: CheckConfig | undefined;
   const rc = raw['check'];
   if (rc !== undefined) {
@@ -57,7 +63,7 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     if (!isRecord(r)) return c.fail(p, 'must be a mapping { port, real-servers, ... }');
     c.unknownKeys(r, new Set(['mode', 'vip', 'port', 'protocol', 'scheduler', 'real-servers', 'snat']), p);
     const mode = r['mode'] ?? 'nftables';
-    if (mode !== 'nftables' && mode !== 'proxy') return c.fail([...p, 'mode'], `must be nftables or proxy, got ${shown(mode)}`);
+    if (!isOneOf(SERVICE_MODES, mode)) return c.fail([...p, 'mode'], `must be ${SERVICE_MODES.join(' or ')}, got ${shown(mode)}`);
     const vipText = c.str(r, 'vip', p) ?? vipAddresses[0];
     if (vipText === undefined) return c.fail([...p, 'vip'], 'the instance has no VIP');
     const vip = parseAddress(vipText);
@@ -68,7 +74,7 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     const protocol = r['protocol'] ?? 'tcp';
     if (protocol !== 'tcp') c.fail([...p, 'protocol'], `only tcp is balanced, got ${shown(protocol)}`);
     const scheduler = r['scheduler'] ?? 'round-robin';
-    if (typeof scheduler !== 'string' || !(SCHEDULERS as readonly string[]).includes(scheduler)) {
+    if (!isOneOf(SCHEDULERS, scheduler)) {
       return c.fail([...p, 'scheduler'], `must be one of ${SCHEDULERS.join(', ')}, got ${shown(scheduler)}`);
     }
     const list = c.list(r, 'real-servers', p);
@@ -83,7 +89,7 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     if (defined.has(name)) c.fail(p, `${name} is defined twice`);
     defined.add(name);
     out.push(Object.freeze({
-      mode, vip: vip.address, port, protocol: 'tcp', scheduler: scheduler as SchedulerName,
+      mode, vip: vip.address, port, protocol: 'tcp', scheduler,
       realServers: Object.freeze(servers), snat: snat?.ok === true ? snat.address : undefined,
     }));
     return undefined;

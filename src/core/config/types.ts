@@ -4,6 +4,7 @@
  */
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import type { AlertsConfig } from './alerts.js';
+import type { RealServer, VirtualService } from '../lb/types.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
@@ -78,28 +79,12 @@ export type WitnessConfig =
   | { readonly type: 'http'; readonly url: string };
 
 
-/** Load balancer schedulers of a virtual service. */
-export type SchedulerName = 'round-robin' | 'weighted' | 'source-hash';
-
-export interface RealServerConfig {
-  readonly address: string;
-  readonly port: number;
-  readonly weight: number;
-  /** Health check of this real server (its own rise/fall); absent = always up. */
-  readonly check: CheckConfig | undefined;
-}
-
-export interface VirtualServiceConfig {
-  /** nftables (kernel DNAT, default) or proxy (userspace TCP proxy in the agent: hosts without nftables). */
-  readonly mode: 'nftables' | 'proxy';
-  readonly vip: string;
-  readonly port: number;
-  readonly protocol: 'tcp';
-  readonly scheduler: SchedulerName;
-  readonly realServers: readonly RealServerConfig[];
-  /** Source address for forwarded traffic; absent = masquerade. */
-  readonly snat: string | undefined;
-}
+/**
+ * A virtual service and its real servers as configured: the one shape of src/core/lb/types.ts,
+ * with the config's health checks.
+ */
+export type RealServerConfig = RealServer<CheckConfig>;
+export type VirtualServiceConfig = VirtualService<CheckConfig>;
 
 export interface InstanceConfig {
   readonly name: string;

@@ -37,7 +37,7 @@
  */
 import { ipFamily } from '../packet/ip.js';
 import { serviceName } from './name.js';
-import type { NftCommand, NftJson, NftRuleset, RealServer, VirtualService } from './types.js';
+import type { NftCommand, NftJson, NftRuleset, RealServer, UpFlags, VirtualService } from './types.js';
 import { validateServices } from './validate.js';
 
 export const TABLE_FAMILY = 'inet';
@@ -125,28 +125,37 @@ function dnat(svc: VirtualService, family: NftFamily, up: readonly RealServer[])
 
 /**
  * The transaction that makes `table inet haagent` balance exactly `services` (see the module
- * comment). Deterministic: the same arguments give the same document, services and servers in
- * the order given. Throws HA_ERR_INVALID_ARGUMENT on malformed input (validate.ts).
+ * comment), each over its real servers that `up` marks up (`up[i][j]` for
+ * `services[i].realServers[j]`). Deterministic: the same arguments give the same document,
+ * services and servers in the order given. Every service given gets rules, whatever its `mode`:
+ * the caller passes the nftables-mode ones.
+ *
+ * Contract: the services are validated config (parseServices, src/core/config/services.ts),
+ * which guarantees every field (addresses of the VIP's family, ports, tcp, a known scheduler,
+ * weights within MIN_WEIGHT..MAX_WEIGHT); they are not checked again here. What the config
+ * cannot guarantee for this list is checked (validate.ts): a vip:port given twice, a real
+ * server listed twice, verdicts that do not match the services. Those throw
+ * HA_ERR_INVALID_ARGUMENT before anything is built, so nft never sees them.
  */
-export function buildRuleset(services: readonly VirtualService[]): NftRuleset {
-  validateServices(services);
+export function buildRuleset(services: readonly VirtualService[], up: UpFlags): NftRuleset {
+  validateServices(services, up);
   const dstnatRules: NftCommand[] = [];
   const outputRules: NftCommand[] = [];
   const srcnatRules: NftCommand[] = [];
-  for (const svc of services) {
-    const up = svc.realServers.filter((s) => s.up);
-    if (up.length === 0) continue;
+  for (const [i, svc] of services.entries()) {
+    const upServers = svc.realServers.filter((_, j) => up[i]?.[j] === true);
+    if (upServers.length === 0) continue;
     const family = nftFamily(svc.vip);
     const name = serviceName(svc);
     const comment = `haagent ${name} ${svc.scheduler}`;
     const expr = [
       match({ payload: { protocol: family, field: 'daddr' } }, svc.vip),
       match({ payload: { protocol: 'tcp', field: 'dport' } }, svc.port),
-      dnat(svc, family, up),
+      dnat(svc, family, upServers),
     ];
     dstnatRules.push(rule('prerouting', comment, expr));
     outputRules.push(rule('output', comment, expr));
-    const nat: NftJson = svc.snatAddress === undefined ? { masquerade: null } : { snat: { family, addr: svc.snatAddress } };
+    const nat: NftJson = svc.snat === undefined ? { masquerade: null } : { snat: { family, addr: svc.snat } };
     srcnatRules.push(rule('postrouting', `haagent ${name} replies via the balancer`, [
       match({ ct: { key: 'status' } }, 'dnat', 'in'),
       match({ ct: { key: `${family} daddr`, dir: 'original' } }, svc.vip),

@@ -65,3 +65,30 @@ t.test('IPv6 virtual services: IPv6 VIP, real servers and snat; checks aimed at 
   t.match(msgs, /virtual-services\[1\] \(line 7\): \[fd00:77::100\]:80\/tcp is defined twice/);
   t.end();
 });
+
+t.test('the field checks buildRuleset relies on: VIP, ports, mode, addresses, weight bounds, snat', (t) => {
+  const r = parseConfigYaml(`${head}    virtual-services:
+      - { vip: 10.77.0.256, port: 80, real-servers: [{ address: 10.66.0.11 }] }
+      - { port: 0, real-servers: [{ address: 10.66.0.11 }] }
+      - { port: 65536, real-servers: [{ address: 10.66.0.11 }] }
+      - { port: 84, mode: kernel, real-servers: [{ address: 10.66.0.11 }] }
+      - { port: 85, snat: eth0, real-servers: [{ address: 10.66.0.011 }, { address: 10.66.0.12, port: 80.5 }, { address: 10.66.0.13, weight: 101 }, { address: 10.66.0.14, weight: 1.5 }] }
+`);
+  t.notOk(r.ok);
+  if (r.ok) return t.end();
+  const msgs = r.errors.map((e) => e.message).join('\n');
+  const at = 'instances\\[0\\]\\.virtual-services';
+  for (const [where, what] of [
+    ['\\[0\\]\\.vip \\(line 6\\)', '"10\\.77\\.0\\.256" is not an IPv4 or IPv6 address'],
+    ['\\[1\\]\\.port \\(line 7\\)', 'must be an integer from 1 to 65535, got 0'],
+    ['\\[2\\]\\.port \\(line 8\\)', 'must be an integer from 1 to 65535, got 65536'],
+    ['\\[3\\]\\.mode \\(line 9\\)', 'must be nftables or proxy, got "kernel"'],
+    ['\\[4\\]\\.real-servers\\[0\\]\\.address \\(line 10\\)', '"10\\.66\\.0\\.011" is not an IPv4 or IPv6 address'],
+    ['\\[4\\]\\.real-servers\\[1\\]\\.port \\(line 10\\)', 'must be an integer from 1 to 65535, got 80\\.5'],
+    ['\\[4\\]\\.real-servers\\[2\\]\\.weight \\(line 10\\)', 'must be an integer from 1 to 100, got 101'],
+    ['\\[4\\]\\.real-servers\\[3\\]\\.weight \\(line 10\\)', 'must be an integer from 1 to 100, got 1\\.5'],
+    ['\\[4\\]\\.snat \\(line 10\\)', '"eth0" is not an IPv4 or IPv6 address'],
+  ] as const) t.match(msgs, new RegExp(`${at}${where}: ${what}`));
+  t.equal(r.errors.length, 9, 'one error each, nothing else');
+  t.end();
+});
