@@ -6,8 +6,8 @@
  *
  * The shape, scheduler names and weight bounds are those of src/core/lb/types.ts. This is the
  * only place a service's fields are validated: buildRuleset (src/core/lb/ruleset.ts) and the
- * proxy rely on it. Not checked here: the same vip:port in two instances, and the same real
- * server twice in one service (buildRuleset refuses both for the kernel mode).
+ * proxy rely on it. Not checked here: the same vip:port in two instances (buildRuleset refuses
+ * it when both are masters here).
  */
 import { parseChecks } from './checks.js';
 import { parseAddress } from '../net/address.js';
@@ -80,7 +80,16 @@ export function parseServices(c: Collector, raw: unknown, path: readonly PathSeg
     const list = c.list(r, 'real-servers', p);
     if (list === undefined || list.length === 0) return c.fail([...p, 'real-servers'], 'needs at least one real server');
     if (!c.withinBound(list, LIMITS.realServers, [...p, 'real-servers'], 'real servers')) return undefined;
-    const servers = list.map((s, j) => realServer(c, s, [...p, 'real-servers', j], port, vip.family)).filter((s): s is RealServerConfig => s !== undefined);
+    const servers: RealServerConfig[] = [];
+    const listed = new Set<string>();
+    list.forEach((s, j) => {
+      const server = realServer(c, s, [...p, 'real-servers', j], port, vip.family);
+      if (server === undefined) return;
+      const key = hostPort(server.address, server.port);
+      if (listed.has(key)) c.fail([...p, 'real-servers', j], `${key} is listed twice in this service`);
+      listed.add(key);
+      servers.push(server);
+    });
     const snatText = c.str(r, 'snat', p);
     const snat = snatText === undefined ? undefined : parseAddress(snatText);
     if (snat !== undefined && !snat.ok) c.fail([...p, 'snat'], snat.reason);

@@ -5,8 +5,8 @@
  * located error), and not again here. What is left:
  * - the same vip:port twice in the list: the config rejects it within one instance, but the
  *   balancer hands over the services of every MASTER instance at once;
- * - the same real server twice in one service (the config accepts it; a map with a duplicate
- *   key would make nft fail with a half-understood message);
+ * - the same real server twice in one service (the config refuses it too; a map with a
+ *   duplicate key would make nft fail with a half-understood message);
  * - verdicts that do not match the services one to one (a programming error).
  * They throw HA_ERR_INVALID_ARGUMENT naming the path.
  */

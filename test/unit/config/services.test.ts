@@ -92,3 +92,21 @@ t.test('the field checks buildRuleset relies on: VIP, ports, mode, addresses, we
   t.equal(r.errors.length, 9, 'one error each, nothing else');
   t.end();
 });
+
+t.test('a real server listed twice in one service is refused at its entry', (t) => {
+  const r = parseConfigYaml(`instances:
+  - name: web
+    vrid: 1
+    interface: eth0
+    vips: [10.0.0.1/24]
+    virtual-services:
+      - port: 80
+        real-servers:
+          - { address: 10.0.0.11, port: 8080 }
+          - { address: 10.0.0.12, port: 8080 }
+          - { address: 10.0.0.11, port: 8080 }
+`);
+  t.notOk(r.ok);
+  t.match(r.ok ? '' : r.errors.map((e) => e.message).join('\n'), /virtual-services\[0\]\.real-servers\[2\].*10\.0\.0\.11:8080 is listed twice/);
+  t.end();
+});
