@@ -34,14 +34,10 @@ import { diffConfigs } from './reload-plan.js';
 import { PeerLink } from './peer-link.js';
 import { Balancer } from './balancer.js';
 import { Alerter } from './alerter.js';
-import { MismatchWatch } from './mismatch-watch.js';
 import { AdvertIntake, authOf } from './advert-intake.js';
 import { WitnessMonitor } from '../adapters/witness.js';
-import { configFingerprint } from '../core/peer/fingerprint.js';
-import { emptyPeerTable, expirePeers, maxEpochSeen, notePeer, peerExpiryMs, peersHeardSince, type PeerTable } from '../core/peer/presence.js';
-import { acceptPeerEpoch, helloAsAdvert, isIsolated } from '../core/peer/rules.js';
-import type { Hello } from '../core/peer/hello.js';
-import { isolationCheckEveryMs, isolationSilenceMs, preExpirySilenceMs, witnessTiming } from '../core/peer/timing.js';
+import { witnessTiming } from '../core/peer/timing.js';
+import { InstancePeers } from './instance-peers.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -69,32 +65,12 @@ interface Bound {
   readonly hooks: HookRunner;
   readonly health: HealthMonitor;
   readonly config: InstanceConfig;
-  readonly peer: PeerState;
-}
-
-/** What we know of our haagent peers for one instance (hellos, VRRP, witness). */
-interface PeerState {
-  table: PeerTable;
-  /** Monotonic ms of the last accepted VRRP advert (any sender). */
-  lastVrrpRxMs: number;
-  /** Recomputed when a reload changes the VIP list in place. */
-  fingerprint: string;
-  readonly witness: WitnessMonitor | undefined;
-  isolationTimer: NodeJS.Timeout | undefined;
-  isolated: boolean;
-  /** Peers whose fingerprint differs from ours (node -> their fingerprint), warned once each. */
-  readonly mismatches: Map<string, string>;
-  /** VRRP senders whose adverts we drop because their settings differ (address list, ...). */
-  readonly vrrpMismatch: MismatchWatch;
+  /** The instance's peer guard wiring (hellos, VRRP heard, witness, isolation). */
+  readonly peer: InstancePeers;
 }
 
 /** Bound on waiting for the load balancer's rules before adding the VIPs as a new master. */
 const BEFORE_VIPS_MAX_MS = 1000;
-
-/** The config fingerprint sent in hellos: what two peers of one instance must agree on. */
-function fingerprintOf(inst: InstanceConfig): string {
-  return configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth });
-}
 
 export class Agent {
   private bound: Bound[] = [];
@@ -122,10 +98,7 @@ export class Agent {
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: monotonicMs });
     this.intake = new AdvertIntake<Bound>({
       log: opts.log, events: this.events, clock: monotonicMs, targets: () => this.bound,
-      heard: (b) => {
-        b.peer.lastVrrpRxMs = monotonicMs();
-        this.evaluateIsolation(b);
-      },
+      heard: (b) => b.peer.heard(),
     });
     this.applyAlerts(opts.config.alerts);
     this.events.subscribe((ev) => {
@@ -248,12 +221,12 @@ export class Agent {
     // only an insecure or uncreatable directory does, and that was checked before anything ran.
     const epochs = new FileEpochStore(this.config.stateDir, inst.name);
     // Assigned once everything exists; the runner's callbacks only run after start.
-    let bound: Bound | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
+    let peer: InstancePeers | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
     const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
       epochs,
       // Stricter just before taking over: a backup that heard nobody for one advert interval
       // (peers hello every interval) and reaches no witness fences itself instead.
-      beforeMasterDown: () => { if (bound !== undefined) this.evaluateIsolation(bound, preExpirySilenceMs(inst.advertIntervalCs)); },
+      beforeMasterDown: () => peer?.beforeMasterDown(),
       // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
       beforeVips: () => this.balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
       afterVipsRemoved: () => this.balancer.setMaster(inst.name, false),
@@ -284,13 +257,8 @@ export class Agent {
     // witnesses are probed every advert interval with half an interval to answer, and peer
     // silence counts after two intervals (see isolationSilenceMs).
     const witness = inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs));
-    const peer: PeerState = {
-      table: emptyPeerTable({ expiryMs: peerExpiryMs(inst.advertIntervalCs) }), lastVrrpRxMs: -Infinity, witness, isolationTimer: undefined, isolated: false,
-      fingerprint: fingerprintOf(inst),
-      mismatches: new Map(),
-      vrrpMismatch: new MismatchWatch(),
-    };
-    bound = { runner, announcer, hooks, health, config: inst, peer };
+    peer = new InstancePeers(inst, { log: this.log, events: this.events, clock: monotonicMs, runner, witness });
+    const bound: Bound = { runner, announcer, hooks, health, config: inst, peer };
     this.bound.push(bound);
     this.balancer.add(inst);
     const link = await this.netlink.getLink(inst.external);
@@ -315,80 +283,17 @@ export class Agent {
     if (inst.paths.length > 0) await this.startPeers(bound, p.address);
   }
 
-  /** Hellos on the instance's paths, the witness, and the isolation rule. */
+  /** Hellos on the instance's paths (one peer link shared by the instances), the witness, and the isolation rule. */
   private async startPeers(b: Bound, vrrpAddress: string): Promise<void> {
     const key = this.config.peerKey;
     // The config refuses paths without a key; this only guards a config built some other way.
     if (key === undefined || key.length === 0) throw new HaagentError('HA_ERR_CONFIG', `instance ${b.config.name}: paths need peer-key (hellos must be authenticated)`);
     this.peerLink ??= new PeerLink({ port: this.config.peerPort, key, log: this.log, netlink: this.netlink });
-    await this.peerLink.add(b.config, () => ({
-      state: b.runner.vrrpState, priority: b.runner.effectivePriority, vrrpAddress,
-      epoch: b.runner.epoch, fingerprint: b.peer.fingerprint,
-    }), (hello, path) => this.onHello(b, hello, path, vrrpAddress));
-    b.peer.witness?.on('change', () => this.evaluateIsolation(b));
-    b.peer.witness?.start();
-    b.peer.isolationTimer = setInterval(() => this.evaluateIsolation(b), isolationCheckEveryMs(b.config.advertIntervalCs));
-  }
-
-  /**
-   * A hello from a haagent peer (decoded, authenticated, from a configured path peer): its epoch
-   * must be plausible (acceptPeerEpoch) and it must not be a replay (notePeer); then presence on
-   * that path, its epoch, its config fingerprint; a hello from a MASTER counts like its VRRP
-   * advert (redundant heartbeats: a backup that hears the master on any path does not take over,
-   * and two masters that hear each other on any path resolve by the RFC rules). A copy of a
-   * hello already delivered on another path only refreshes that path. Returns the drop reason
-   * for PeerLink to count, or undefined.
-   */
-  private onHello(b: Bound, hello: Hello, path: string, ourAddress: string): string | undefined {
-    const epochOk = acceptPeerEpoch(hello.epoch, Math.max(b.runner.epoch, maxEpochSeen(b.peer.table)));
-    if (!epochOk.ok) return epochOk.reason;
-    const verdict = notePeer(b.peer.table, { node: hello.node, path, hello, nowMs: monotonicMs() });
-    if (!verdict.accepted) return verdict.reason;
-    if (!verdict.fresh) return undefined;
-    b.runner.observeEpoch(hello.epoch);
-    const known = b.peer.mismatches.get(hello.node);
-    if (verdict.newest && hello.fingerprint !== b.peer.fingerprint && known !== hello.fingerprint) {
-      b.peer.mismatches.set(hello.node, hello.fingerprint);
-      this.log.warn({ instance: b.config.name, peer: hello.node, ours: b.peer.fingerprint, theirs: hello.fingerprint },
-        'config mismatch with peer (VRID, VIPs, interval, version or auth differ): fix it, or both may become master');
-    } else if (verdict.newest && hello.fingerprint === b.peer.fingerprint && known !== undefined) {
-      b.peer.mismatches.delete(hello.node);
-      this.log.info({ instance: b.config.name, peer: hello.node }, 'config now matches peer');
-    }
-    const advert = helloAsAdvert(hello, ourAddress);
-    if (advert !== undefined) b.runner.input(advert);
-    this.evaluateIsolation(b);
-    return undefined;
-  }
-
-  /**
-   * Isolated = no peer heard on any path (VRRP or hello) for Master_Down_Interval AND no witness
-   * reachable: this node is the one cut off, so it must not hold the VIP (fault 'isolated').
-   * Without witnesses the rule is off (a lone survivor must take over).
-   */
-  private evaluateIsolation(b: Bound, silenceMs = isolationSilenceMs(b.config.advertIntervalCs)): void {
-    if (b.peer.witness === undefined) return;
-    const isolated = isIsolated({
-      table: b.peer.table, lastVrrpRxMs: b.peer.lastVrrpRxMs, nowMs: monotonicMs(),
-      masterDownMs: silenceMs, witnessReachable: b.peer.witness.reachable(),
-    });
-    if (isolated === b.peer.isolated) return;
-    b.peer.isolated = isolated;
-    const detail = isolated ? 'isolated: no peer on any path and no witness reachable; not holding the VIP' : 'no longer isolated';
-    this.log[isolated ? 'warn' : 'info']({ instance: b.config.name }, detail);
-    this.events.publish({ type: 'warning', instance: b.config.name, kind: 'isolated', active: isolated, detail });
-    b.runner.input({ type: 'fault', source: 'isolated', active: isolated });
-  }
-
-  /** Stops one instance cleanly: priority 0 if master, VIPs removed, hooks and checks stopped. */
-  private stopPeers(b: Bound): void {
-    if (b.peer.isolationTimer !== undefined) clearInterval(b.peer.isolationTimer);
-    b.peer.witness?.stop();
-    this.peerLink?.remove(b.config);
+    await b.peer.start(this.peerLink, vrrpAddress);
   }
 
   private async stopInstance(b: Bound): Promise<void> {
-    this.stopPeers(b);
+    b.peer.stop(this.peerLink);
     b.health.stop();
     b.runner.input({ type: 'shutdown' });
     await b.runner.drain();
@@ -488,7 +393,7 @@ export class Agent {
         const d = b.runner.updateVips(inst);
         b.announcer.setVips(inst.vips);
         b.hooks.setVips(inst.vips);
-        b.peer.fingerprint = fingerprintOf(inst); // peers compare VIP lists through it
+        b.peer.update(inst); // peers compare VIP lists through the fingerprint
         this.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
       }
       if (!isDeepStrictEqual(b.config.virtualServices, inst.virtualServices)) {
@@ -515,28 +420,6 @@ export class Agent {
     return services.length === 0 ? {} : { services };
   }
 
-  private peerStatus(b: Bound): Pick<InstanceStatus, 'fingerprint' | 'peers' | 'isolated' | 'witness' | 'vrrpMismatches'> {
-    const now = monotonicMs();
-    expirePeers(b.peer.table, now);
-    const mismatches = b.peer.vrrpMismatch.current(now);
-    return {
-      ...(mismatches.length === 0 ? {} : {
-        vrrpMismatches: mismatches.map((m) => ({
-          from: m.from, reason: m.reason, theirs: m.theirs, dropped: m.count, lastSeenAgoMs: Math.round(now - m.lastMs),
-        })),
-      }),
-      fingerprint: b.peer.fingerprint,
-      isolated: b.peer.isolated,
-      peers: peersHeardSince(b.peer.table, -Infinity).map((e) => ({
-        node: e.node, state: e.state, priority: e.priority, epoch: e.epoch, vrrpAddress: e.vrrpAddress,
-        fingerprintMatch: e.fingerprint === b.peer.fingerprint,
-        lastSeenAgoMs: Math.round(now - e.lastSeenMs),
-        paths: Object.fromEntries(Object.entries(e.paths).map(([k, v]) => [k, Math.round(now - v)])),
-      })),
-      witness: b.peer.witness?.status().map((w) => ({ target: w.target, ok: w.ok ?? null, detail: w.detail })) ?? [],
-    };
-  }
-
   /** Takes the alert targets of `config` (start, reload); subscribes only when there are any. */
   private applyAlerts(config: AgentConfig['alerts']): void {
     this.alerter.update(config);
@@ -556,7 +439,7 @@ export class Agent {
       pid: process.pid,
       version: this.opts.version,
       startedAt: this.startedAt,
-      instances: this.bound.map((b) => ({ ...b.runner.status(), ...this.peerStatus(b), ...this.serviceStatus(b) })),
+      instances: this.bound.map((b) => ({ ...b.runner.status(), ...b.peer.status(), ...this.serviceStatus(b) })),
       interfaceDrops: structuredClone(this.intake.interfaceDrops),
       ...(this.peerLink === undefined ? {} : { helloDrops: this.peerLink.drops() }),
       configSource: this.opts.configSource,
@@ -572,7 +455,7 @@ export class Agent {
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       for (const b of this.bound) {
-        this.stopPeers(b);
+        b.peer.stop(this.peerLink);
         b.health.stop();
         b.runner.input({ type: 'shutdown' });
       }
