@@ -12,8 +12,7 @@
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { InstanceStatus } from '../core/control/types.js';
-import type { Input } from '../core/fsm/types.js';
-import type { VrrpState } from '../core/fsm/types.js';
+import type { Input, VrrpState } from '../core/fsm/types.js';
 import { configFingerprint } from '../core/peer/fingerprint.js';
 import {
   beforeMasterDown, evaluateIsolation, guardStatus, newPeerGuard, onHello, onVrrpHeard,
