@@ -4,19 +4,19 @@
  * - `int`, the VRRP network: carries VRRP advertisements (multicast) and peer hellos;
  * - `ext`, the external network: carries peer hellos and reaches the witness.
  *
- * Each router plays the agent's part (src/daemon/agent.ts) around the pure core, reusing the
- * real pure functions: `step` (state machine), `notePeer` (presence table), `helloAsAdvert`
- * (a hello from a MASTER counts like its advert) and `isIsolated` (no peer on any path within
- * Master_Down_Interval AND no witness reachable). As in the agent:
+ * Each router runs the same pure core the agent runs: `step` (state machine) and the peer guard
+ * (src/core/peer/guard.ts: epoch acceptance, notePeer, helloAsAdvert, the isolation rule), and
+ * carries out the guard's effects as src/daemon/instance-peers.ts does (inputs to step in order;
+ * epochs and config notices have nothing to act on here: every hello carries epoch 0 and the
+ * same fingerprint). The simulation only supplies what the daemon's adapters do:
  * - a hello is sent on every path every advert interval (phase random per boot) and at once
- *   after each transition; received hellos go to notePeer, then helloAsAdvert -> step, then
- *   the isolation rule is evaluated;
- * - an accepted VRRP advert sets lastVrrpRxMs, the isolation rule is evaluated, then step;
- * - the isolation rule is also evaluated every advert interval and on a witness change, and
- *   feeds step `{ type: 'fault', source: 'isolated', active }` when its verdict changes;
- * - the witness is probed in rounds (interval max(200, A) ms, timeout max(100, min(1000, A)) ms,
- *   as WitnessMonitor is configured); a round succeeds iff the router's external link is up when
- *   it starts; reachable() is undefined until the first round completes.
+ *   after each transition; a received hello goes to the guard's onHello;
+ * - an accepted VRRP advert goes to the guard's onVrrpHeard, then to step;
+ * - the guard is also evaluated periodically and on a witness change, and, with the agent's
+ *   timing, right before a Master_Down expiry is fed to step (beforeMasterDown);
+ * - the witness is probed in rounds (interval and timeout of the timing under test); a round
+ *   succeeds iff the router's external link is up when it starts; the verdict is undefined
+ *   until the first round completes.
  * The network: per router and path a link (up/down); per path and direction a drop flag
  * (asymmetric loss); per path a random loss rate; every copy is delayed 0..maxDelayMs and may be
  * duplicated. Whether a packet gets through is decided at send time (packets on the wire when a
@@ -29,8 +29,10 @@ import { compareRank, preemptMode } from '../../src/core/fsm/election.js';
 import { step } from '../../src/core/fsm/step.js';
 import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
 import type { AdvertInput, Input, InstanceSettings, InstanceState, VrrpVersion } from '../../src/core/fsm/types.js';
+import {
+  beforeMasterDown, evaluateIsolation, GUARD_RULES, newPeerGuard, onHello, onVrrpHeard, type GuardEffect, type GuardNow, type PeerGuard,
+} from '../../src/core/peer/guard.js';
 import type { Hello } from '../../src/core/peer/hello.js';
-import { emptyPeerTable, notePeer, peerExpiryMs, type PeerTable } from '../../src/core/peer/presence.js';
 import { helloAsAdvert, isIsolated } from '../../src/core/peer/rules.js';
 import {
   describeRouters,
@@ -46,11 +48,14 @@ import {
   type TimerEvent,
 } from './common.js';
 import { mulberry32, type Rng } from './prng.js';
-import { isolationCheckEveryMs, isolationSilenceMs, preExpirySilenceMs, witnessTiming } from '../../src/core/peer/timing.js';
+import { guardTiming } from '../../src/core/peer/timing.js';
 
 export type { StepFn } from './common.js';
 
-/** The pure decisions under test; the broken variants of paths.test.ts replace some. */
+/**
+ * The pure decisions under test; the broken variants of paths.test.ts replace some. The two peer
+ * rules are injected into the guard (its other rules stay the real ones).
+ */
 export interface PeerRules {
   readonly step: StepFn;
   readonly helloAsAdvert: typeof helloAsAdvert;
@@ -58,6 +63,19 @@ export interface PeerRules {
 }
 
 export const REAL_RULES: PeerRules = Object.freeze({ step, helloAsAdvert, isIsolated });
+
+/** Every router has the same config fingerprint (no mismatch notices in this model). */
+const SIM_FINGERPRINT = '5a5a5a5a5a5a5a5a';
+
+/** A router's peer guard as the agent builds it, with the rules under test injected. */
+function newGuard(s: InstanceSettings, net: PathsNet, rules: PeerRules): PeerGuard {
+  return newPeerGuard({
+    advertIntervalCs: s.advertIntervalCs,
+    fingerprint: SIM_FINGERPRINT,
+    witnessConfigured: net.witness,
+    rules: { ...GUARD_RULES, helloAsAdvert: rules.helloAsAdvert, isIsolated: rules.isIsolated },
+  });
+}
 
 export type Path = 'int' | 'ext';
 export const PATHS: readonly Path[] = ['int', 'ext'];
@@ -70,8 +88,11 @@ export interface PathsNet {
   readonly witnessTimeoutMs: number;
   /** How often the isolation rule is evaluated besides on hellos, adverts and witness changes. */
   readonly evalEveryMs: number;
-  /** Peer silence passed to isIsolated as `masterDownMs`; null = the router's Master_Down_Interval. */
-  readonly isolationSilenceMs: number | null;
+  /**
+   * true: the agent's timing (the guard's own silences, and the check before a Master_Down
+   * expiry); false: the first wiring, silence = the router's Master_Down_Interval, no such check.
+   */
+  readonly guardSilences: boolean;
   /** Invariant 1: how long two holders may coexist once a path works both ways. */
   readonly dualAllowanceMs: number;
 }
@@ -79,9 +100,8 @@ export interface PathsNet {
 export interface PRouter extends SimRouter {
   readonly node: string;
   vipSinceMs: number;
-  table: PeerTable;
-  lastVrrpRxMs: number;
-  isolated: boolean;
+  /** The agent's peer guard state (afresh with every boot). */
+  guard: PeerGuard;
   witness: boolean | undefined;
   /** Hello boot nonce of this incarnation, and the hello counter within it. */
   boot: string;
@@ -137,9 +157,7 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
         ...newRouter(id, s),
         node: `r${id}`,
         vipSinceMs: 0,
-        table: emptyPeerTable({ expiryMs: peerExpiryMs(s.advertIntervalCs) }),
-        lastVrrpRxMs: -Infinity,
-        isolated: false,
+        guard: newGuard(s, net, rules),
         witness: undefined,
         boot: '0'.repeat(16),
         bootMs: 0,
@@ -172,10 +190,9 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
         const r = this.live(ev.to);
         if (r === undefined) return;
         this.log(() => `${this.name(r)} <- int advert from ${ev.advert.from} p${ev.advert.priority}`);
-        // agent.deliver: lastVrrpRxMs, evaluateIsolation, then the advert.
-        r.lastVrrpRxMs = this.now;
+        // As the advert intake: the guard hears it (isolation), then the advert goes to step.
         r.lastRxMs = this.now;
-        this.evaluateIsolation(r);
+        this.applyGuard(r, onVrrpHeard(r.guard, this.guardNow(r)));
         this.input(r, ev.advert);
         return;
       }
@@ -184,28 +201,24 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
         if (r === undefined) return;
         const h = ev.hello;
         this.log(() => `${this.name(r)} <- ${ev.path} hello from ${h.node} ${h.state} p${h.priority} seq${h.seq}`);
-        // agent.onHello: notePeer (a replay is dropped, a copy from another path only refreshes
-        // that path), helloAsAdvert -> step, evaluateIsolation.
-        const verdict = notePeer(r.table, { node: h.node, path: ev.path, hello: h, nowMs: this.now });
+        // The guard decides (a replay is dropped, a copy from another path only refreshes that
+        // path); its effects are carried out in order.
+        const verdict = onHello(r.guard, h, ev.path, { ...this.guardNow(r), ownEpoch: 0, ourVrrpAddress: r.settings.primaryAddress });
         if (!verdict.accepted) {
           this.log(() => `${this.name(r)} dropped the hello: ${verdict.reason} (${verdict.detail})`);
           return;
         }
         r.lastRxMs = this.now;
-        if (!verdict.fresh) return;
-        const advert = this.rules.helloAsAdvert(h, r.settings.primaryAddress);
-        if (advert !== undefined) this.input(r, advert);
-        this.evaluateIsolation(r);
+        this.applyGuard(r, verdict.effects);
         return;
       }
       case 'timer': {
         const r = this.timerTarget(ev);
         if (r === undefined) return;
-        // agent: InstanceDeps.beforeMasterDown evaluates isolation before the expiry is fed,
+        // As the runner's beforeMasterDown: the guard's stricter check before the expiry is fed,
         // so a cut-off backup fences itself instead of taking over (timing 'short' = the agent).
-        if (ev.timer === 'master-down' && this.net.isolationSilenceMs !== null && r.state !== null) {
-          // Stricter at that moment: one advert interval (+50 ms) of silence, as the agent does.
-          this.evaluateIsolation(r, preExpirySilenceMs(r.state.settings.advertIntervalCs));
+        if (ev.timer === 'master-down' && this.net.guardSilences && r.state !== null) {
+          this.applyGuard(r, beforeMasterDown(r.guard, this.guardNow(r)));
           if (r.state === null || this.stale(r, ev) || r.state.timers['master-down'] === null) return;
         }
         this.input(r, { type: 'timer', timer: ev.timer });
@@ -222,7 +235,7 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
       case 'eval-tick': {
         const r = this.live(ev.router, ev.inc);
         if (r === undefined) return;
-        this.evaluateIsolation(r);
+        this.evaluate(r);
         this.queue.push(this.now + this.net.evalEveryMs, ev);
         return;
       }
@@ -243,7 +256,7 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
         r.witness = ev.ok;
         if (ev.ok) r.took = null; // a takeover with the witness back in view is not needless
         this.log(() => `${this.name(r)} witness ${ev.ok ? 'reachable' : 'UNREACHABLE'}`);
-        this.evaluateIsolation(r);
+        this.evaluate(r);
         return;
       }
       case 'dual-check':
@@ -269,20 +282,26 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
     return masterDownIntervalMs(s.effectivePriority, s.masterAdverIntervalCs, s.settings.version);
   }
 
-  /** agent.evaluateIsolation (off without a witness, as in the agent). */
-  private evaluateIsolation(r: PRouter, silenceMs?: number): void {
-    if (!this.net.witness || r.state === null) return;
-    const isolated = this.rules.isIsolated({
-      table: r.table,
-      lastVrrpRxMs: r.lastVrrpRxMs,
-      nowMs: this.now,
-      masterDownMs: silenceMs ?? this.net.isolationSilenceMs ?? this.masterDownMs(r),
-      witnessReachable: r.witness,
-    });
-    if (isolated === r.isolated) return;
-    r.isolated = isolated;
-    this.log(() => `${this.name(r)} ${isolated ? 'ISOLATED' : 'no longer isolated'}`);
-    this.input(r, { type: 'fault', source: 'isolated', active: isolated });
+  /**
+   * What the guard is told of the moment. The first wiring ('mdi') counts silence against the
+   * router's current Master_Down_Interval instead of the guard's own silence.
+   */
+  private guardNow(r: PRouter): GuardNow {
+    return { nowMs: this.now, witnessReachable: r.witness, ...(this.net.guardSilences ? {} : { silenceMs: this.masterDownMs(r) }) };
+  }
+
+  /** The periodic / witness-change evaluation (not for a crashed router). */
+  private evaluate(r: PRouter): void {
+    if (r.state === null) return;
+    this.applyGuard(r, evaluateIsolation(r.guard, this.guardNow(r)));
+  }
+
+  /** Carries out the guard's effects as the daemon does; epochs and config notices have no use here. */
+  private applyGuard(r: PRouter, effects: readonly GuardEffect[]): void {
+    for (const e of effects) {
+      if (e.type === 'isolation') this.log(() => `${this.name(r)} ${e.active ? 'ISOLATED' : 'no longer isolated'}`);
+      else if (e.type === 'input') this.input(r, e.input);
+    }
   }
 
   /** VIP-holding bookkeeping: when r took them, and what it had heard and known then. */
@@ -349,7 +368,7 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
       vrrpAddress: s.settings.primaryAddress,
       advertIntervalCs: s.settings.advertIntervalCs,
       epoch: 0,
-      fingerprint: '5a5a5a5a5a5a5a5a',
+      fingerprint: SIM_FINGERPRINT,
       boot: from.boot,
       bootMs: from.bootMs,
       seq: from.seq,
@@ -391,9 +410,7 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
 
   /** The agent's state starts afresh with the process. */
   protected override booted(r: PRouter): void {
-    r.table = emptyPeerTable({ expiryMs: peerExpiryMs(r.settings.advertIntervalCs) });
-    r.lastVrrpRxMs = -Infinity;
-    r.isolated = false;
+    r.guard = newGuard(r.settings, this.net, this.rules);
     r.witness = undefined;
     r.lastRxMs = -Infinity;
     r.took = null;
@@ -453,23 +470,23 @@ export class PathsWorld extends SimWorld<PRouter, Ev> {
 // ---- one seeded run --------------------------------------------------------------------------
 
 /**
- * How the agent wires the isolation rule (src/daemon/agent.ts), as functions of the advert
- * interval A (ms):
- * - 'mdi' (the agent as committed in f8fa694): silence = the router's Master_Down_Interval,
- *   evaluated every A; witness probed every max(200, A) ms, timeout max(100, min(1000, A)) ms;
- * - 'short' (the agent now): the timings of src/core/peer/timing.ts, taken from there, not
- *   copied: silence 2A + 50 ms (shorter than any Master_Down_Interval), evaluated every
- *   max(20, A/2) ms; witness probed every max(100, A) ms, timeout max(50, min(1000, A/2)) ms.
+ * How the isolation rule is wired, as functions of the advert interval A (ms):
+ * - 'short' (the agent): the guard's timing, guardTiming() of src/core/peer/timing.ts, as the
+ *   daemon takes it (silence 2A + 50 ms, the stricter check before a Master_Down expiry,
+ *   evaluated every max(20, A/2) ms, witness probed every max(100, A) ms with max(50,
+ *   min(1000, A/2)) ms to answer);
+ * - 'mdi' (the first wiring, kept to show the gap it had): silence = the router's
+ *   Master_Down_Interval, no check before the expiry, evaluated every A; witness probed every
+ *   max(200, A) ms, timeout max(100, min(1000, A)) ms. Deliberately not the agent's timing.
  */
 export type IsolationTiming = 'mdi' | 'short';
 
-function timingOf(timing: IsolationTiming, A: number): Pick<PathsNet, 'witnessIntervalMs' | 'witnessTimeoutMs' | 'evalEveryMs' | 'isolationSilenceMs'> {
+function timingOf(timing: IsolationTiming, A: number): Pick<PathsNet, 'witnessIntervalMs' | 'witnessTimeoutMs' | 'evalEveryMs' | 'guardSilences'> {
   if (timing === 'mdi') {
-    return { witnessIntervalMs: Math.max(200, A), witnessTimeoutMs: Math.max(100, Math.min(1000, A)), evalEveryMs: A, isolationSilenceMs: null };
+    return { witnessIntervalMs: Math.max(200, A), witnessTimeoutMs: Math.max(100, Math.min(1000, A)), evalEveryMs: A, guardSilences: false };
   }
-  const cs = A / 10;
-  const w = witnessTiming(cs);
-  return { witnessIntervalMs: w.intervalMs, witnessTimeoutMs: w.timeoutMs, evalEveryMs: isolationCheckEveryMs(cs), isolationSilenceMs: isolationSilenceMs(cs) };
+  const g = guardTiming(A / 10);
+  return { witnessIntervalMs: g.witness.intervalMs, witnessTimeoutMs: g.witness.timeoutMs, evalEveryMs: g.checkEveryMs, guardSilences: true };
 }
 
 export interface PathsOptions {

@@ -1,7 +1,8 @@
 /**
  * "Never two masters": two (sometimes three) routers with two networks, the VRRP
  * network (adverts + hellos) and the external one (hellos + the witness), driven by the real
- * pure rules (step, notePeer, helloAsAdvert, isIsolated). See paths-world.ts for the model.
+ * pure core the agent runs (step and the peer guard, src/core/peer/guard.ts). See
+ * paths-world.ts for the model.
  *
  * Invariants, on every seed:
  * 1. never two VIP holders for longer than one advert interval + max delay while at least one

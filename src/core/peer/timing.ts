@@ -41,3 +41,23 @@ export function witnessTiming(advertIntervalCs: number): { readonly intervalMs: 
   const a = csToMs(advertIntervalCs);
   return { intervalMs: Math.max(100, a), timeoutMs: Math.max(50, Math.min(1000, a / 2)) };
 }
+
+/** Every timing of one instance's peer guard, derived from its advert interval. */
+export interface GuardTiming {
+  readonly helloIntervalMs: number;
+  readonly isolationSilenceMs: number;
+  readonly preExpirySilenceMs: number;
+  readonly checkEveryMs: number;
+  readonly witness: { readonly intervalMs: number; readonly timeoutMs: number };
+}
+
+/** The guard timings for advert interval `advertIntervalCs` (the functions above, together). */
+export function guardTiming(advertIntervalCs: number): GuardTiming {
+  return {
+    helloIntervalMs: helloIntervalMs(advertIntervalCs),
+    isolationSilenceMs: isolationSilenceMs(advertIntervalCs),
+    preExpirySilenceMs: preExpirySilenceMs(advertIntervalCs),
+    checkEveryMs: isolationCheckEveryMs(advertIntervalCs),
+    witness: witnessTiming(advertIntervalCs),
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The agent's status (`haagent status`): per instance the runner's part, the peer part and the
+ * load-balancer services; agent-wide the drops, the config source and the containment mode.
+ */
+import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
+import type { Balancer } from './balancer.js';
+import type { Bound } from './bound-instance.js';
+import type { PeerLink } from './peer-link.js';
+
+export interface StatusParts {
+  readonly version: string;
+  readonly startedAt: string;
+  readonly configSource: string;
+  readonly configLoadedAt: string;
+  readonly bound: readonly Bound[];
+  readonly balancer: Balancer;
+  readonly interfaceDrops: Record<string, Record<string, number>>;
+  readonly peerLink: PeerLink | undefined;
+  readonly containment: { readonly mode: string; readonly detail: string };
+}
+
+function serviceStatus(balancer: Balancer, b: Bound): Pick<InstanceStatus, 'services'> {
+  const services = balancer.status(b.config.name);
+  return services.length === 0 ? {} : { services };
+}
+
+export function agentStatus(p: StatusParts): AgentStatus {
+  return {
+    pid: process.pid,
+    version: p.version,
+    startedAt: p.startedAt,
+    instances: p.bound.map((b) => ({ ...b.runner.status(), ...b.peer.status(), ...serviceStatus(p.balancer, b) })),
+    interfaceDrops: structuredClone(p.interfaceDrops),
+    ...(p.peerLink === undefined ? {} : { helloDrops: p.peerLink.drops() }),
+    configSource: p.configSource,
+    configLoadedAt: p.configLoadedAt,
+    containment: { mode: p.containment.mode, detail: p.containment.detail },
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * One configured instance bound to its parts: the runner around the state machine, the
+ * announcer, hooks, health checks and the peer wiring; how such an instance is started (wired
+ * to the agent's shared parts) and stopped cleanly.
+ */
+import type { Logger } from 'pino';
+import { HaagentError } from '../core/errors.js';
+import type { InstanceConfig } from '../core/config/types.js';
+import type { AgentPorts, AnnouncerPort } from './agent-ports.js';
+import type { Balancer } from './balancer.js';
+import type { EventBus } from './event-bus.js';
+import { HealthMonitor } from './health-monitor.js';
+import type { Heartbeats } from './heartbeats.js';
+import { HookRunner } from './hook-runner.js';
+import { InstancePeers } from './instance-peers.js';
+import { InstanceRunner } from './instance-runner.js';
+import { PeerLink } from './peer-link.js';
+
+export interface Bound {
+  readonly runner: InstanceRunner;
+  readonly announcer: AnnouncerPort;
+  readonly hooks: HookRunner;
+  readonly health: HealthMonitor;
+  readonly config: InstanceConfig;
+  /** The instance's peer guard wiring (hellos, VRRP heard, witness, isolation). */
+  readonly peer: InstancePeers;
+}
+
+/** Bound on waiting for the load balancer's rules before adding the VIPs as a new master. */
+const BEFORE_VIPS_MAX_MS = 1000;
+
+/** What starting an instance needs of the agent. */
+export interface StartDeps {
+  readonly log: Logger;
+  readonly events: EventBus;
+  readonly ports: AgentPorts;
+  readonly balancer: Balancer;
+  readonly heartbeats: Heartbeats;
+  readonly stateDir: string;
+  /** The peer link shared by the instances with paths; created by the first one that needs it. */
+  peerLink(inst: InstanceConfig): PeerLink;
+  /** Makes the instance known to the agent (adverts, status) as soon as it exists. */
+  register(b: Bound): void;
+}
+
+/** The shared peer link, created on first use with the config's peer key and port. */
+export function peerLinkFor(existing: PeerLink | undefined, inst: InstanceConfig, opts: {
+  readonly peerKey: string | undefined; readonly peerPort: number; readonly log: Logger; readonly ports: AgentPorts;
+}): PeerLink {
+  // The config refuses paths without a key; this only guards a config built some other way.
+  if (opts.peerKey === undefined || opts.peerKey.length === 0) throw new HaagentError('HA_ERR_CONFIG', `instance ${inst.name}: paths need peer-key (hellos must be authenticated)`);
+  return existing ?? new PeerLink({ port: opts.peerPort, key: opts.peerKey, log: opts.log, netlink: opts.ports.netlink });
+}
+
+/**
+ * Starts `inst`: registers it, puts it in FAULT while its external NIC is down, enters service
+ * once its checks have a first result, and starts its peers when it has paths.
+ */
+export async function startInstance(inst: InstanceConfig, deps: StartDeps): Promise<Bound> {
+  const { ports, events, balancer } = deps;
+  const p = deps.heartbeats.sourceOf(inst);
+  const ilog = deps.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
+  const announcer = ports.announcer(inst);
+  const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: inst.vips }, { environment: inst.environment });
+  hooks.on('result', (r) => {
+    ilog[r.ok ? 'info' : 'warn']({ hook: r.hook, containment: r.containment, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs, output: r.outputTail.slice(-500) }, `${r.hook} hook ${r.ok ? 'finished' : 'failed'}`);
+    events.publish({ type: 'hook', instance: inst.name, hook: r.hook, ok: r.ok, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
+  });
+  const health = new HealthMonitor(inst.checks, inst.priority, {
+    exec: { environment: inst.environment },
+    clock: ports.clock,
+    linkState: async (ifname) => {
+      const l = await ports.netlink.getLink(ifname);
+      return { up: l.up, running: l.running };
+    },
+  });
+  // Never throws for the file itself (a corrupt one is moved aside and reported by the runner);
+  // only an insecure or uncreatable directory does, and that was checked before anything ran.
+  const epochs = ports.epochStore(deps.stateDir, inst.name);
+  // Assigned once everything exists; the runner's callbacks only run after start.
+  let peer: InstancePeers | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
+  const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
+    epochs,
+    // Stricter just before taking over: a backup that heard nobody for one advert interval
+    // (peers hello every interval) and reaches no witness fences itself instead.
+    beforeMasterDown: () => peer?.beforeMasterDown(),
+    // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
+    beforeVips: () => balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
+    afterVipsRemoved: () => balancer.setMaster(inst.name, false),
+    clock: ports.clock,
+    log: ilog,
+    sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),
+    vips: ports.netlink,
+    announce: () => announcer.announce(),
+    quiet: () => announcer.quiet(),
+    hooks,
+    events,
+    checks: () => health.status(),
+  });
+  // `check` events report a check's changes (unknown/healthy/failing); every run is a
+  // `check-run` (metrics' latency histogram, `haagent events --all`).
+  health.on('result', (r) => {
+    events.publish({ type: 'check-run', instance: inst.name, check: r.check, status: r.status, ok: r.result.ok, detail: r.result.detail, latencyMs: r.result.latencyMs });
+  });
+  health.on('change', (r) => {
+    events.publish({ type: 'check', instance: inst.name, check: r.check, status: r.status, ok: r.result.ok, detail: r.result.detail, latencyMs: r.result.latencyMs });
+  });
+  health.on('verdict', (v) => {
+    ilog.info({ effectivePriority: v.effectivePriority, faults: v.faults }, 'health verdict changed');
+    events.publish({ type: 'priority', instance: inst.name, effectivePriority: v.effectivePriority, faults: v.faults });
+    runner.applyHealth(v.effectivePriority, v.faults);
+  });
+  peer = new InstancePeers(inst, { log: deps.log, events, clock: ports.clock, runner, witness: ports.witness(inst) });
+  const bound: Bound = { runner, announcer, hooks, health, config: inst, peer };
+  deps.register(bound);
+  balancer.add(inst);
+  const link = await ports.netlink.getLink(inst.external);
+  if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
+  const enterService = (): void => {
+    if (runner.vrrpState !== 'INIT') return; // stopped (shutdown, reload) while waiting
+    // A check still silent counts as failing: the instance starts with its conservative verdict.
+    const v = health.verdict();
+    runner.applyHealth(v.effectivePriority, v.faults);
+    runner.input({ type: 'start' });
+  };
+  if (inst.checks.length === 0) enterService();
+  else {
+    // A restart must page nobody: the instance stays in INIT (no adverts, no claim) until every
+    // check has its first result, bounded by the longest check timeout, so a healthy node goes
+    // INIT -> BACKUP, never through FAULT and its hook; a check that fails makes a real FAULT.
+    void health.firstResults().then((decided) => {
+      if (!decided) ilog.warn({ boundMs: health.startupBoundMs() }, 'some checks gave no first result in time; they count as failing');
+      enterService();
+    });
+  }
+  // Hellos on the instance's paths (one peer link shared by the instances), the witness, and the isolation rule.
+  if (inst.paths.length > 0) await peer.start(deps.peerLink(inst), p.address);
+  return bound;
+}
+
+/** Stops one instance cleanly: priority 0 if master, VIPs removed, hooks and checks stopped. */
+export async function stopInstance(b: Bound, peerLink: PeerLink | undefined, balancer: Balancer): Promise<void> {
+  b.peer.stop(peerLink);
+  b.health.stop();
+  b.runner.input({ type: 'shutdown' });
+  await b.runner.drain();
+  balancer.remove(b.config.name); // after the VIPs are gone (their rules went with them)
+  b.runner.close();
+  b.announcer.close();
+  b.hooks.close();
+}

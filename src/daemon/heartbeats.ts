@@ -1,0 +1,90 @@
+/**
+ * The VRRP heartbeat interfaces: each instance's interface resolved to its source address
+ * (primary IPv4, or the IPv6 link-local), one VRRP socket per interface and family shared by the
+ * instances on it, and the sending of an instance's adverts (unicast to its peers, else to the
+ * VRRP multicast group).
+ */
+import type { Logger } from 'pino';
+import { HaagentError } from '../core/errors.js';
+import type { InstanceConfig } from '../core/config/types.js';
+import { encodeAdvertisement } from '../core/packet/encode.js';
+import { stripPrefix } from '../core/packet/ip.js';
+import type { Advertisement } from '../core/packet/vrrp-types.js';
+import { VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
+import { VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
+import type { VrrpTransport } from '../adapters/ports.js';
+import { authOf } from './advert-intake.js';
+import type { AgentPorts, HeartbeatSource, VrrpReceiver } from './agent-ports.js';
+
+const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
+
+export class Heartbeats {
+  /** Keyed by transportKey(): one VRRP socket per heartbeat interface and address family. */
+  private readonly sockets = new Map<string, VrrpTransport>();
+  /** Source address per heartbeat interface and family: primary IPv4, or the IPv6 link-local. */
+  private readonly primary = new Map<string, HeartbeatSource>();
+
+  constructor(private readonly ports: AgentPorts, private readonly receiver: VrrpReceiver, private readonly log: Logger) {}
+
+  /**
+   * Checks interfaces and addresses of `instances` without touching anything: both interfaces
+   * must exist, the heartbeat one must have an address to send adverts from.
+   */
+  async resolve(instances: readonly InstanceConfig[]): Promise<void> {
+    const netlink = this.ports.netlink;
+    for (const [i, inst] of instances.entries()) {
+      for (const [key, ifname] of [['interface', inst.interface], ['external', inst.external]] as const) {
+        const link = await netlink.getLink(ifname).catch((cause: unknown) => {
+          throw new HaagentError('HA_ERR_CONFIG', `instances[${i}].${key}: interface "${ifname}" not found on this host`, { cause });
+        });
+        const tkey = transportKey(inst);
+        if (key !== 'interface' || this.primary.has(tkey)) continue;
+        // IPv6 adverts come from the link-local address (RFC 5798 §5.1.2.1); a fresh link may
+        // still be doing DAD, so wait for it a little.
+        let address = inst.family === 4 ? await netlink.primaryIpv4(ifname) : await netlink.linkLocalIpv6(ifname);
+        for (let tries = 0; address === undefined && inst.family === 6 && tries < 30; tries++) {
+          await new Promise((r) => setTimeout(r, 100));
+          address = await netlink.linkLocalIpv6(ifname);
+        }
+        if (address === undefined) {
+          throw new HaagentError('HA_ERR_CONFIG', `instances[${i}].interface: "${ifname}" has no ${inst.family === 4 ? 'IPv4 address' : 'usable IPv6 link-local address'} to send adverts from`);
+        }
+        this.primary.set(tkey, { address, ifindex: link.ifindex, ifname, family: inst.family });
+      }
+    }
+  }
+
+  /** Opens the sockets of the interfaces resolved so far that have none yet. */
+  open(): void {
+    for (const [key, p] of this.primary) {
+      if (this.sockets.has(key)) continue;
+      const onError = (err: Error): void => { this.log.error({ err, iface: p.ifname }, 'VRRP socket error'); };
+      this.sockets.set(key, this.ports.openVrrp(p, this.receiver, onError));
+    }
+  }
+
+  /** The resolved source of `inst`'s heartbeat interface; throws if resolve() did not see it. */
+  sourceOf(inst: InstanceConfig): HeartbeatSource {
+    const p = this.primary.get(transportKey(inst));
+    if (p === undefined) throw new HaagentError('HA_ERR_INTERNAL', `interface ${inst.interface} was not resolved`);
+    return p;
+  }
+
+  /** Sends `inst`'s advert at `priority` from `src`; nothing when its socket is closed. */
+  async sendAdvert(inst: InstanceConfig, src: string, priority: number): Promise<void> {
+    const advert: Advertisement = {
+      version: inst.version, family: inst.family, vrid: inst.vrid, priority,
+      maxAdvertIntervalCs: inst.advertIntervalCs,
+      addresses: inst.vips.map(stripPrefix),
+      ...authOf(inst),
+    };
+    const sock = this.sockets.get(transportKey(inst));
+    if (sock === undefined) return;
+    const targets = inst.peers.length > 0 ? inst.peers : [inst.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
+    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst }), dst);
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) s.close();
+  }
+}
