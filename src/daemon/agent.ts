@@ -16,7 +16,7 @@ import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
 import { encodeAdvertisement } from '../core/packet/encode.js';
-import { stripPrefix } from '../core/packet/ip.js';
+import { vipAddresses, vipCidrs } from '../core/net/address.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { RawVrrpSocket, VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
 import { Vrrp6Socket, VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
@@ -196,7 +196,7 @@ export class Agent {
       containment.mode === 'cgroup' ? 'hooks and exec checks run in their own cgroups'
         : 'hooks and exec checks are contained by process group only: a descendant that calls setsid and is orphaned can outlive a timeout');
     for (const inst of this.config.instances) {
-      for (const cidr of inst.vips) await this.netlink.removeVip(inst.external, cidr);
+      for (const { cidr } of inst.vips) await this.netlink.removeVip(inst.external, cidr);
     }
     this.openSockets();
     this.watcher = await this.netlink.watch();
@@ -217,7 +217,7 @@ export class Agent {
         for (const b of this.bound) {
           if (b.config.external !== ev.ifname || b.runner.vrrpState !== 'MASTER') continue;
           const cidr = `${ev.address}/${ev.prefixLength}`;
-          if (!b.config.vips.includes(cidr)) continue;
+          if (!b.config.vips.some((v) => v.cidr === cidr)) continue;
           this.log.warn({ instance: b.config.name, vip: cidr, iface: ev.ifname }, 'VIP removed by someone else while master; re-adding it');
           this.netlink.addVip(b.config.external, cidr).catch((err: unknown) => this.log.error({ err, vip: cidr }, 're-adding VIP failed'));
         }
@@ -231,7 +231,7 @@ export class Agent {
     if (p === undefined) throw new HaagentError('HA_ERR_INTERNAL', `interface ${inst.interface} was not resolved`);
     const ilog = this.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
     const announcer = new Announcer(inst.external, inst.vips, inst.garp);
-    const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: inst.vips }, { environment: inst.environment });
+    const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: vipCidrs(inst.vips) }, { environment: inst.environment });
     hooks.on('result', (r) => {
       ilog[r.ok ? 'info' : 'warn']({ hook: r.hook, containment: r.containment, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs, output: r.outputTail.slice(-500) }, `${r.hook} hook ${r.ok ? 'finished' : 'failed'}`);
       this.events.publish({ type: 'hook', instance: inst.name, hook: r.hook, ok: r.ok, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
@@ -402,7 +402,7 @@ export class Agent {
     const advert: Advertisement = {
       version: inst.version, family: inst.family, vrid: inst.vrid, priority,
       maxAdvertIntervalCs: inst.advertIntervalCs,
-      addresses: inst.vips.map(stripPrefix),
+      addresses: vipAddresses(inst.vips),
       ...authOf(inst),
     };
     const sock = this.sockets.get(transportKey(inst));
@@ -487,7 +487,7 @@ export class Agent {
       if (!isDeepStrictEqual(b.config.vips, inst.vips)) {
         const d = b.runner.updateVips(inst);
         b.announcer.setVips(inst.vips);
-        b.hooks.setVips(inst.vips);
+        b.hooks.setVips(vipCidrs(inst.vips));
         b.peer.fingerprint = fingerprintOf(inst); // peers compare VIP lists through it
         this.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
       }
