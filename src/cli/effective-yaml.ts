@@ -7,6 +7,7 @@
  * round-trip test (parse -> this -> parse gives the same config, secrets aside) keeps the two
  * from drifting.
  */
+import { vipCidrs } from '../core/net/address.js';
 import { stringify } from 'yaml';
 import type { AgentConfig, CheckConfig, InstanceConfig } from '../core/config/types.js';
 import { webhookOrigin, type AlertTarget } from '../core/config/alerts.js';
@@ -44,7 +45,7 @@ function target(t: AlertTarget): Record<string, unknown> {
 function instance(i: InstanceConfig): Record<string, unknown> {
   return {
     name: i.name, vrid: i.vrid, role: i.role, interface: i.interface, external: i.external,
-    vips: [...i.vips], priority: i.priority, preempt: i.preempt, 'preempt-delay': duration(i.preemptDelayMs),
+    vips: vipCidrs(i.vips), priority: i.priority, preempt: i.preempt, 'preempt-delay': duration(i.preemptDelayMs),
     'advert-interval': duration(i.advertIntervalCs * 10), 'vrrp-version': i.version,
     ...(i.version === 3 ? { 'max-advert-interval': duration(i.maxAdvertIntervalCs * 10) } : {}),
     ...(i.peers.length === 0 ? {} : { peers: [...i.peers] }),

@@ -12,7 +12,6 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import type { AgentConfig } from '../core/config/types.js';
-import { stripPrefix } from '../core/packet/ip.js';
 
 export interface HostProbe {
   interfaceExists(name: string): boolean;
@@ -81,8 +80,7 @@ export function preflight(config: AgentConfig, host: HostProbe = realHost): stri
     });
     for (const [name, hook] of Object.entries(inst.hooks)) if (hook !== undefined) program(`${at}.hooks.${name}`, hook.command);
     held ??= host.addresses();
-    inst.vips.forEach((cidr, j) => {
-      const address = stripPrefix(cidr);
+    inst.vips.forEach(({ address }, j) => {
       const others = (held?.get(address) ?? []).filter((n) => n !== inst.external);
       if (others.length > 0) warnings.push(`${at}.vips[${j}]: ${address} is already configured on ${others.join(', ')} (not on ${inst.external}, where the agent puts it)`);
     });

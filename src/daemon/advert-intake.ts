@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
 import { decodeAdvertisement, decodeIpv4Datagram } from '../core/packet/decode.js';
 import { checkSource } from '../core/packet/source.js';
-import { stripPrefix } from '../core/packet/ip.js';
+import { vipAddresses } from '../core/net/address.js';
 import { checkAgainstInstance } from '../core/packet/validate.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import type { Input } from '../core/fsm/types.js';
@@ -108,7 +108,7 @@ export class AdvertIntake<T extends IntakeTarget> {
     }
     const source = checkSource(r.src, inst.peers);
     const check = source.ok
-      ? checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: inst.vips })
+      ? checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: vipAddresses(inst.vips) })
       : source;
     if (!check.ok) {
       target.runner.countDrop(check.reason);
@@ -133,7 +133,7 @@ export class AdvertIntake<T extends IntakeTarget> {
     if (report === undefined) return;
     const { from, reason, theirs, count } = report.mismatch;
     const inst = target.config;
-    const ours = inst.vips.map(stripPrefix);
+    const ours = vipAddresses(inst.vips);
     const what = `adverts from ${from} (VRID ${inst.vrid}) dropped: ${MISCONFIGURED.get(reason) ?? reason}`;
     if (report.kind === 'cleared') {
       this.deps.log.info({ instance: inst.name, vrid: inst.vrid, peer: from }, `adverts from ${from} accepted again: the config mismatch has cleared`);

@@ -3,6 +3,7 @@
  * the real adapters (`productionPorts`); unit tests pass fakes (`Agent.create`), so the agent's
  * wiring runs without root, sockets or netlink.
  */
+import type { Vip } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import { RawVrrpSocket } from '../adapters/vrrp-socket.js';
 import { Vrrp6Socket, type Vrrp6Message } from '../adapters/vrrp6-socket.js';
@@ -34,7 +35,7 @@ export interface VrrpReceiver {
 export interface AnnouncerPort {
   announce(): Promise<void>;
   quiet(): void;
-  setVips(vips: readonly string[]): void;
+  setVips(vips: readonly Vip[]): void;
   close(): void;
 }
 

@@ -16,6 +16,7 @@
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
+import { vipCidrs } from '../core/net/address.js';
 import { notifySystemd } from '../adapters/sd-notify.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { Agent, type AgentOptions } from './agent.js';
@@ -28,7 +29,7 @@ const SHUTDOWN_BOUND_MS = 900;
 /** Runs the agent until a signal stops it (the process exits then). Resolves once it runs. */
 export async function runAgentProcess(opts: AgentOptions): Promise<void> {
   const { config, log } = opts;
-  log.info({ source: opts.configSource, instances: config.instances.map((i) => ({ name: i.name, vrid: i.vrid, role: i.role, priority: i.priority, preempt: i.preempt, vips: i.vips })) }, `haagent ${opts.version} starting`);
+  log.info({ source: opts.configSource, instances: config.instances.map((i) => ({ name: i.name, vrid: i.vrid, role: i.role, priority: i.priority, preempt: i.preempt, vips: vipCidrs(i.vips) })) }, `haagent ${opts.version} starting`);
   ensurePrivateDir(dirname(config.socketPath), 'control socket directory');
   const agent = await Agent.start(opts);
   let control: ControlServer | undefined;

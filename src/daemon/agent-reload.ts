@@ -5,6 +5,7 @@
  * changed are updated in place; other changed ones restart; removed ones leave cleanly; added
  * ones start (see reload-plan.ts for the plan).
  */
+import { vipCidrs } from '../core/net/address.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
@@ -76,7 +77,7 @@ function updateInPlace(host: ReloadHost, inst: InstanceConfig): void {
   if (!isDeepStrictEqual(b.config.vips, inst.vips)) {
     const d = b.runner.updateVips(inst);
     b.announcer.setVips(inst.vips);
-    b.hooks.setVips(inst.vips);
+    b.hooks.setVips(vipCidrs(inst.vips));
     b.peer.update(inst); // peers compare VIP lists through the fingerprint
     host.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
   }

@@ -114,7 +114,7 @@ export class Agent {
       containment.mode === 'cgroup' ? 'hooks and exec checks run in their own cgroups'
         : 'hooks and exec checks are contained by process group only: a descendant that calls setsid and is orphaned can outlive a timeout');
     for (const inst of this.config.instances) {
-      for (const cidr of inst.vips) await netlink.removeVip(inst.external, cidr);
+      for (const { cidr } of inst.vips) await netlink.removeVip(inst.external, cidr);
     }
     this.heartbeats.open();
     this.watcher = await netlink.watch();

@@ -10,6 +10,7 @@
 import { buildGratuitousArp } from '../core/packet/arp.js';
 import { buildUnsolicitedNa } from '../core/packet/ndisc.js';
 import type { GarpConfig } from '../core/config/types.js';
+import type { Vip } from '../core/net/address.js';
 import { interfaceMac, PacketSocket } from '../adapters/packet-socket.js';
 
 export class Announcer {
@@ -17,19 +18,18 @@ export class Announcer {
   private burstTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ifname: string, private vips: readonly string[], private readonly garp: GarpConfig) {}
+  constructor(private readonly ifname: string, private vips: readonly Vip[], private readonly garp: GarpConfig) {}
 
   /** A reload changed the VIP list: later announcements cover the new one. */
-  setVips(vips: readonly string[]): void {
+  setVips(vips: readonly Vip[]): void {
     this.vips = vips;
   }
 
   private frames(): Uint8Array[] {
     const senderMac = interfaceMac(this.ifname);
     const out: Uint8Array[] = [];
-    for (const cidr of this.vips) {
-      const ip = cidr.split('/')[0] ?? '';
-      if (ip.includes(':')) {
+    for (const { address: ip, family } of this.vips) {
+      if (family === 6) {
         out.push(buildUnsolicitedNa({ senderMac, ip }));
       } else {
         out.push(buildGratuitousArp({ senderMac, ip, op: 'request' }));

@@ -3,6 +3,7 @@
  * announcer, hooks, health checks and the peer wiring; how such an instance is started (wired
  * to the agent's shared parts) and stopped cleanly.
  */
+import { vipCidrs } from '../core/net/address.js';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { InstanceConfig } from '../core/config/types.js';
@@ -61,7 +62,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   const p = deps.heartbeats.sourceOf(inst);
   const ilog = deps.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
   const announcer = ports.announcer(inst);
-  const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: inst.vips }, { environment: inst.environment });
+  const hooks = new HookRunner(inst.hooks, { instance: inst.name, vrid: inst.vrid, vips: vipCidrs(inst.vips) }, { environment: inst.environment });
   hooks.on('result', (r) => {
     ilog[r.ok ? 'info' : 'warn']({ hook: r.hook, containment: r.containment, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs, output: r.outputTail.slice(-500) }, `${r.hook} hook ${r.ok ? 'finished' : 'failed'}`);
     events.publish({ type: 'hook', instance: inst.name, hook: r.hook, ok: r.ok, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });

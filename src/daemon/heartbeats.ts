@@ -4,11 +4,11 @@
  * instances on it, and the sending of an instance's adverts (unicast to its peers, else to the
  * VRRP multicast group).
  */
+import { vipAddresses } from '../core/net/address.js';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import { encodeAdvertisement } from '../core/packet/encode.js';
-import { stripPrefix } from '../core/packet/ip.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
 import { VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
@@ -75,7 +75,7 @@ export class Heartbeats {
     const advert: Advertisement = {
       version: inst.version, family: inst.family, vrid: inst.vrid, priority,
       maxAdvertIntervalCs: inst.advertIntervalCs,
-      addresses: inst.vips.map(stripPrefix),
+      addresses: vipAddresses(inst.vips),
       ...authOf(inst),
     };
     const sock = this.sockets.get(transportKey(inst));

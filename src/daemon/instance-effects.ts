@@ -15,6 +15,7 @@
  * has its rejection handled at once. A takeover the epoch bound refuses adds, announces and
  * hooks nothing as master.
  */
+import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { Effect, InstanceState, VrrpState } from '../core/fsm/types.js';
 import type { AddressQueue } from './address-queue.js';
@@ -147,14 +148,14 @@ export class InstanceEffects {
       deps.log.info({ waitMs: Math.round(wait) }, 'vip-lease-wait: the old master went silent; adding the VIPs once its lease has run out');
       queue.enqueue('waiting for the old lease', () => new Promise((r) => setTimeout(r, wait)));
     }
-    for (const cidr of this.ctx.config().vips) {
+    for (const { cidr } of this.ctx.config().vips) {
       const opts = lease.vipOpts(this.ctx.config());
       queue.enqueue(`adding VIP ${cidr}`, () => deps.vips.addVip(this.ctx.config().external, cidr, opts));
     }
     queue.enqueue('logging VIPs added', async () => {
       const s = this.ctx.state();
       lease.inPlace = s.state === 'MASTER' || s.releasing;
-      deps.log.info({ vips: this.ctx.config().vips, external: this.ctx.config().external }, 'VIPs added');
+      deps.log.info({ vips: vipCidrs(this.ctx.config().vips), external: this.ctx.config().external }, 'VIPs added');
     });
   }
 
@@ -163,11 +164,11 @@ export class InstanceEffects {
     const { deps, queue } = this.ctx;
     this.ctx.lease.inPlace = false;
     deps.quiet();
-    for (const cidr of this.ctx.config().vips) {
+    for (const { cidr } of this.ctx.config().vips) {
       queue.enqueue(`removing VIP ${cidr}`, () => deps.vips.removeVip(this.ctx.config().external, cidr));
     }
     queue.enqueue('logging VIPs removed', async () => {
-      deps.log.info({ vips: this.ctx.config().vips }, 'VIPs removed');
+      deps.log.info({ vips: vipCidrs(this.ctx.config().vips) }, 'VIPs removed');
       deps.afterVipsRemoved?.();
     });
   }

@@ -24,6 +24,7 @@ import { createInstance } from '../core/fsm/create.js';
 import { step } from '../core/fsm/step.js';
 import { masterDownIntervalMs } from '../core/fsm/timers.js';
 import type { Input, InstanceSettings, InstanceState, VrrpState } from '../core/fsm/types.js';
+import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { InstanceStatus } from '../core/control/types.js';
 import { AddressQueue } from './address-queue.js';
@@ -123,8 +124,10 @@ export class InstanceRunner {
    * that stay. Adverts carry the new list from the next one on.
    */
   updateVips(next: InstanceConfig): { added: string[]; removed: string[] } {
-    const added = next.vips.filter((v) => !this.cfg.vips.includes(v));
-    const removed = this.cfg.vips.filter((v) => !next.vips.includes(v));
+    const before = vipCidrs(this.cfg.vips);
+    const after = vipCidrs(next.vips);
+    const added = after.filter((v) => !before.includes(v));
+    const removed = before.filter((v) => !after.includes(v));
     this.cfg = next;
     if (this.state.state === 'MASTER') {
       const opts = this.lease.vipOpts(next);

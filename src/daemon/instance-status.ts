@@ -6,6 +6,7 @@
  * Contract: the status object is a snapshot (arrays and maps copied, never live); the transition
  * log keeps the last MAX_TRANSITIONS entries and `transitionsTotal` counts every one.
  */
+import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { CheckSummary, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
 import { csToMs } from '../core/fsm/timers.js';
@@ -63,7 +64,7 @@ export function instanceStatus(p: StatusParts): InstanceStatus {
     vrrpVersion: config.version,
     advertIntervalMs: csToMs(config.advertIntervalCs),
     preempt: config.preempt,
-    vips: config.vips,
+    vips: vipCidrs(config.vips),
     address: p.primaryAddress,
     master: self
       ? { address: p.primaryAddress, priority: s.effectivePriority, self: true }

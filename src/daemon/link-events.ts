@@ -24,7 +24,7 @@ export function onNetlinkEvent(ev: NetlinkEvent, bound: readonly Bound[], deps: 
     for (const b of bound) {
       if (b.config.external !== ev.ifname || b.runner.vrrpState !== 'MASTER') continue;
       const cidr = `${ev.address}/${ev.prefixLength}`;
-      if (!b.config.vips.includes(cidr)) continue;
+      if (!b.config.vips.some((v) => v.cidr === cidr)) continue;
       deps.log.warn({ instance: b.config.name, vip: cidr, iface: ev.ifname }, 'VIP removed by someone else while master; re-adding it');
       deps.netlink.addVip(b.config.external, cidr).catch((err: unknown) => deps.log.error({ err, vip: cidr }, 're-adding VIP failed'));
     }

@@ -71,7 +71,7 @@ export class VipLease {
     this.lastRenewalMs = now;
     this.renewing = true;
     const cfg = this.deps.config();
-    Promise.resolve().then(() => Promise.all(cfg.vips.map((cidr) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg))))).then(
+    Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg))))).then(
       () => { this.renewing = false; this.lastError = undefined; },
       (err: unknown) => {
         this.renewing = false;

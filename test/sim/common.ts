@@ -12,6 +12,7 @@
  */
 import { createInstance } from '../../src/core/fsm/create.js';
 import type { AddressFamily, Effect, Input, InstanceSettings, InstanceState, StepResult, TimerKind, VrrpVersion } from '../../src/core/fsm/types.js';
+import { vipOf } from '../../src/core/net/address.js';
 import { EventQueue } from './event-queue.js';
 import type { Rng } from './prng.js';
 
@@ -263,7 +264,7 @@ export function randomSettings(rng: Rng, shape: SettingsShape): { settings: Inst
         preempt: allPreempt || rng.chance(0.5),
         preemptDelayMs: withDelay && rng.chance(0.6) ? rng.int(1, shape.maxPreemptDelayIntervals * A) : 0,
         primaryAddress: family === 4 ? `10.0.0.${host}` : `fe80::${host.toString(16)}`,
-        vips: [family === 4 ? '10.0.0.250/24' : 'fd00::250/64'],
+        vips: [vipOf(family === 4 ? '10.0.0.250/24' : 'fd00::250/64')],
       }),
     );
   }

@@ -5,6 +5,7 @@
  */
 import { HaagentError } from '../../core/errors.js';
 import { formatIp, parseIp as parseIpBytes, type IpFamily } from '../../core/packet/ip.js';
+import { parseAddress, parseVip } from '../../core/net/address.js';
 
 export { formatIp, type IpFamily };
 
@@ -27,24 +28,17 @@ export function parseIp(text: string): { family: IpFamily; bytes: Buffer } | und
 }
 
 /**
- * Parses `addr/len` (or a bare address: /32 for IPv4, /128 for IPv6).
- * Throws HA_ERR_INVALID_ARGUMENT on anything else.
+ * Parses `addr/len` (or a bare address: /32 for IPv4, /128 for IPv6) with the core's parser
+ * (src/core/net/address.ts). Throws HA_ERR_INVALID_ARGUMENT on anything else.
  */
 export function parseCidr(cidr: string): ParsedCidr {
-  const slash = cidr.indexOf('/');
-  const addrText = slash < 0 ? cidr : cidr.slice(0, slash);
-  const ip = parseIp(addrText.trim());
-  if (!ip) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `not an IP address: ${JSON.stringify(cidr)}`);
-  const max = ip.family === 4 ? 32 : 128;
-  let prefixLength = max;
-  if (slash >= 0) {
-    const lenText = cidr.slice(slash + 1).trim();
-    if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) {
-      throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `bad prefix length in ${JSON.stringify(cidr)} (0..${max})`);
-    }
-    prefixLength = Number(lenText);
-  }
-  return { family: ip.family, bytes: ip.bytes, address: formatIp(ip.bytes), prefixLength };
+  const bare = cidr.includes('/') ? undefined : parseAddress(cidr);
+  if (bare !== undefined && !bare.ok) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `not an IP address: ${JSON.stringify(cidr)}`);
+  const r = bare !== undefined && bare.ok ? parseVip(`${bare.address}/${bare.family === 4 ? 32 : 128}`) : parseVip(cidr);
+  if (!r.ok) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `bad VIP ${JSON.stringify(cidr)}: ${r.reason}`);
+  const bytes = parseIpBytes(r.vip.address);
+  if (bytes === undefined) throw new HaagentError('HA_ERR_INTERNAL', `canonical address ${r.vip.address} does not parse`);
+  return { family: r.vip.family, bytes: Buffer.from(bytes), address: r.vip.address, prefixLength: r.vip.prefixLength };
 }
 
 /** IPv4 directed broadcast of `bytes/prefixLength`, or undefined for /31 and /32. */

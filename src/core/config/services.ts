@@ -10,7 +10,7 @@
  * it when both are masters here).
  */
 import { parseChecks } from './checks.js';
-import { parseAddress } from '../net/address.js';
+import { parseAddress, type Vip } from '../net/address.js';
 import { Collector, isRecord, shown, type PathSegment } from './collector.js';
 import { LIMITS } from './limits.js';
 import type { CheckConfig, RealServerConfig, VirtualServiceConfig } from './types.js';
@@ -47,14 +47,14 @@ function realServer(c: Collector, raw: unknown, path: readonly PathSegment[], fa
   return Object.freeze({ address: a.address, port, weight, check });
 }
 
-export function parseServices(c: Collector, raw: unknown, path: readonly PathSegment[], vips: readonly string[]): readonly VirtualServiceConfig[] {
+export function parseServices(c: Collector, raw: unknown, path: readonly PathSegment[], vips: readonly Vip[]): readonly VirtualServiceConfig[] {
   if (raw === undefined || raw === null) return Object.freeze([]);
   if (!Array.isArray(raw)) {
     c.fail(path, 'must be a list of virtual services');
     return Object.freeze([]);
   }
   if (!c.withinBound(raw, LIMITS.virtualServices, path, 'virtual services')) return Object.freeze([]);
-  const vipAddresses = vips.map((v) => v.split('/')[0] ?? v);
+  const vipAddresses = vips.map((v) => v.address);
   const vipSet = new Set(vipAddresses);
   const out: VirtualServiceConfig[] = [];
   const defined = new Set<string>();

@@ -5,6 +5,7 @@
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import type { AlertsConfig } from './alerts.js';
 import type { RealServer, VirtualService } from '../lb/types.js';
+import type { Vip } from '../net/address.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
@@ -107,8 +108,8 @@ export interface InstanceConfig {
   readonly maxAdvertIntervalCs: number;
   readonly preempt: boolean;
   readonly preemptDelayMs: number;
-  /** VIPs in CIDR form, configured order. */
-  readonly vips: readonly string[];
+  /** VIPs, parsed once (canonical address, prefix, family), in configured order. */
+  readonly vips: readonly Vip[];
   /** Unicast peers; empty = multicast (224.0.0.18 / ff02::12). */
   readonly peers: readonly string[];
   readonly auth: AuthConfig;

@@ -11,7 +11,7 @@
 import { ConfigError } from '../errors.js';
 import { Collector, formatPath, isRecord, shown, type Locator, type PathSegment } from './collector.js';
 import { LIMITS } from './limits.js';
-import { parseAddress, parseVip } from '../net/address.js';
+import { parseAddress, parseVip, type Vip } from '../net/address.js';
 import { ROLE_DEFAULTS, ROLES } from './roles.js';
 import { parseChecks } from './checks.js';
 import { parseEnvironment, parseHooks } from './hooks.js';
@@ -145,7 +145,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   if (raw['vips'] === undefined || (Array.isArray(raw['vips']) && raw['vips'].length === 0)) c.fail([...path, 'vips'], 'needs at least one address in CIDR form, e.g. 192.0.2.10/24');
   // The count is checked before any entry is parsed: a huge list costs one message.
   const vipsRaw = c.withinBound(vipsListed, LIMITS.vips, [...path, 'vips'], 'addresses', 'one advertisement carries at most 255') ? vipsListed : [];
-  const vips: string[] = [];
+  const vips: Vip[] = [];
   const vipSet = new Set<string>();
   let family: AddressFamily | undefined;
   vipsRaw.forEach((v, i) => {
@@ -156,7 +156,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     family ??= r.family;
     if (vipSet.has(r.cidr)) return c.fail([...path, 'vips', i], `${r.cidr} is listed twice`);
     vipSet.add(r.cidr);
-    vips.push(r.cidr);
+    vips.push(r);
     return undefined;
   });
   if (family === 6 && version === 2) c.fail([...path, 'vrrp-version'], 'VRRPv2 carries IPv4 only; IPv6 VIPs need vrrp-version: 3');

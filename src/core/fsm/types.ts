@@ -8,6 +8,7 @@
  * feeds `{ type: 'timer' }` back when it fires. A timer input whose deadline is not the one the
  * state currently holds (stale fire) is ignored by the core.
  */
+import type { Vip } from '../net/address.js';
 
 export type VrrpVersion = 2 | 3;
 export type AddressFamily = 4 | 6;
@@ -45,8 +46,8 @@ export interface InstanceSettings {
    * Used for the equal-priority tie-break: the higher primary address wins.
    */
   readonly primaryAddress: string;
-  /** VIPs in CIDR form, in configured order (sent in this exact order: keepalived interop). */
-  readonly vips: readonly string[];
+  /** VIPs in configured order (sent in this exact order: keepalived interop). */
+  readonly vips: readonly Vip[];
 }
 
 export interface PeerMaster {

@@ -73,3 +73,23 @@ export function compareAddresses(a: string, b: string): number {
   }
   return compareAddressBytes(x, y);
 }
+
+const addressLists = new WeakMap<readonly Vip[], readonly string[]>();
+
+/**
+ * The canonical addresses of a VIP list, in order (what adverts carry). Computed once per list
+ * (lists are frozen config values), so the per-advert path allocates nothing for it.
+ */
+export function vipAddresses(vips: readonly Vip[]): readonly string[] {
+  let out = addressLists.get(vips);
+  if (out === undefined) {
+    out = Object.freeze(vips.map((v) => v.address));
+    addressLists.set(vips, out);
+  }
+  return out;
+}
+
+/** The CIDR texts of a VIP list, in order (logs, status, the hooks' HAAGENT_VIPS). */
+export function vipCidrs(vips: readonly Vip[]): string[] {
+  return vips.map((v) => v.cidr);
+}

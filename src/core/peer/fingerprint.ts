@@ -11,7 +11,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuthConfig, InstanceConfig } from '../config/types.js';
-import { normalizeIp } from '../packet/ip.js';
 
 export type FingerprintInput = Pick<InstanceConfig, 'vrid' | 'version' | 'vips' | 'advertIntervalCs'> & {
   readonly auth: AuthConfig;
@@ -26,17 +25,9 @@ function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** `10.0.0.05/24`-style spellings -> canonical text; anything unparsable is kept verbatim. */
-function normalizeCidr(cidr: string): string {
-  const slash = cidr.indexOf('/');
-  const addr = slash === -1 ? cidr : cidr.slice(0, slash);
-  const prefix = slash === -1 ? '' : cidr.slice(slash);
-  return `${normalizeIp(addr) ?? addr}${prefix}`;
-}
-
 /** The canonical JSON the fingerprint is taken over (exported for tests and debugging). */
 export function fingerprintCanonical(inst: FingerprintInput): string {
-  const vips = [...new Set(inst.vips.map(normalizeCidr))].sort();
+  const vips = [...new Set(inst.vips.map((v) => v.cidr))].sort();
   const auth = inst.auth.type === 'pass' ? { type: 'pass', passwordSha256: sha256Hex(inst.auth.password) } : { type: 'none' };
   return JSON.stringify({
     schema: FINGERPRINT_SCHEMA,

@@ -12,7 +12,7 @@ t.test('active-active: opposite priorities, preempt on, valid on both hosts', (t
   const ra = parseConfigYaml(a);
   const rb = parseConfigYaml(b);
   if (!ra.ok || !rb.ok) throw new Error('generated configs must validate');
-  t.match(ra.config.instances, [{ name: 'vip1', vrid: 51, priority: 150, preempt: true, vips: ['192.0.2.10/24'] }, { name: 'vip2', vrid: 52, priority: 100, preempt: true, vips: ['192.0.2.11/24'] }]);
+  t.match(ra.config.instances, [{ name: 'vip1', vrid: 51, priority: 150, preempt: true, vips: [{ cidr: '192.0.2.10/24' }] }, { name: 'vip2', vrid: 52, priority: 100, preempt: true, vips: [{ cidr: '192.0.2.11/24' }] }]);
   t.match(rb.config.instances, [{ name: 'vip1', vrid: 51, priority: 100 }, { name: 'vip2', vrid: 52, priority: 150 }]);
   t.end();
 });
@@ -41,8 +41,8 @@ t.test('the default pair: host A preferred, no preemption, an http check on the 
   const rb = parseConfigYaml(b);
   if (!ra.ok || !rb.ok) throw new Error('generated pair invalid');
   const [ia, ib] = [ra.config.instances[0], rb.config.instances[0]];
-  t.match(ia, { vrid: 51, priority: 150, preempt: false, vips: ['192.0.2.10/24'], interface: 'eth1', external: 'eth0', checks: [{ type: 'http', url: 'http://127.0.0.1/' }] });
-  t.match(ib, { vrid: 51, priority: 100, preempt: false, vips: ['192.0.2.10/24'] });
+  t.match(ia, { vrid: 51, priority: 150, preempt: false, vips: [{ cidr: '192.0.2.10/24' }], interface: 'eth1', external: 'eth0', checks: [{ type: 'http', url: 'http://127.0.0.1/' }] });
+  t.match(ib, { vrid: 51, priority: 100, preempt: false, vips: [{ cidr: '192.0.2.10/24' }] });
   t.throws(() => pairConfigs({ ...opts, vips: [] }), { code: 'HA_ERR_INVALID_ARGUMENT', message: /at least one --vip/ });
   t.throws(() => pairConfigs({ ...opts, vips: ['nonsense'] }), { code: 'HA_ERR_CONFIG', message: /instances\[0\]\.vips\[0\]/ });
   t.end();

@@ -27,7 +27,7 @@ t.test('a valid file yields frozen, defaulted instances', (t) => {
   t.match(a, { name: 'web', vrid: 51, role: 'master', priority: 150, preempt: true, advertIntervalCs: 10, version: 3, family: 4, external: 'ext0' });
   t.same(a?.garp, { burst: 5, burstIntervalMs: 100, refreshMs: 10000 });
   t.match(b, { name: 'vrid52', role: 'auto', priority: 120, preempt: true, family: 6, external: 'int0', advertIntervalCs: 100 });
-  t.same(b?.vips, ['2001:db8::10/64'], 'IPv6 is canonicalised');
+  t.same(b?.vips.map((v) => v.cidr), ['2001:db8::10/64'], 'IPv6 is canonicalised');
   t.ok(Object.isFrozen(r.config) && Object.isFrozen(a));
   t.end();
 });

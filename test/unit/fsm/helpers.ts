@@ -1,6 +1,7 @@
 /** Shared fixtures for the FSM unit tests: settings, a started instance, input shorthands. */
 import { createInstance } from '../../../src/core/fsm/create.js';
 import { step } from '../../../src/core/fsm/step.js';
+import { vipOf } from '../../../src/core/net/address.js';
 import type { AdvertInput, Effect, Input, InstanceSettings, InstanceState } from '../../../src/core/fsm/types.js';
 
 export const OUR_ADDRESS = '10.0.0.2';
@@ -18,7 +19,7 @@ export function settings(over: Partial<InstanceSettings> = {}): InstanceSettings
     preempt: true,
     preemptDelayMs: 0,
     primaryAddress: OUR_ADDRESS,
-    vips: ['10.0.0.100/24'],
+    vips: [vipOf('10.0.0.100/24')],
     ...over,
   } satisfies InstanceSettings);
 }
