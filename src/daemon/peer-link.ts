@@ -21,6 +21,7 @@
  *   count since: a flood cannot flood the log.
  * Nothing here decides anything about state: the agent does.
  */
+import { WarnThrottle } from './warn-throttle.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -69,8 +70,8 @@ export class PeerLink {
   private readonly sockets = new Map<string, PeerSocket>();
   private readonly members = new Map<string, Member>();
   private readonly dropCounts: Record<string, number> = Object.create(null) as Record<string, number>;
-  /** Per drop reason: when it was last warned about, and the count at that time. */
-  private readonly warned = new Map<string, { atMs: number; count: number }>();
+  /** Per drop reason: the first is warned about, then at most once per DROP_WARN_EVERY_MS. */
+  private readonly warned = new WarnThrottle(DROP_WARN_EVERY_MS);
   private readonly host = hostname();
   private sendFailures = 0;
 
@@ -199,11 +200,9 @@ export class PeerLink {
 
   /** Warns for the first `kind`, then at most once per DROP_WARN_EVERY_MS with the count since. */
   private warnRateLimited(kind: string, total: number, fields: Record<string, unknown>, msg: string): void {
-    const nowMs = performance.now();
-    const last = this.warned.get(kind);
-    if (last !== undefined && nowMs - last.atMs < DROP_WARN_EVERY_MS) return;
-    this.warned.set(kind, { atMs: nowMs, count: total });
-    const since = last === undefined ? undefined : total - last.count;
+    const admitted = this.warned.admit(kind, performance.now(), total);
+    if (admitted === undefined) return;
+    const since = admitted.sinceLast;
     this.opts.log.warn({ ...fields, total, ...(since === undefined ? {} : { sinceLastWarning: since }) }, msg);
   }
 
