@@ -62,9 +62,27 @@ export class AdvertIntake<T extends IntakeTarget> {
     readonly clock: () => number;
     /** The running instances (read at each datagram: reloads change them). */
     readonly targets: () => readonly T[];
+    /**
+     * The configured instances, running or still starting: an advert for one that is not
+     * running yet (the sockets open before the instances start) is not a stranger's VRID.
+     */
+    readonly configured: () => readonly InstanceConfig[];
     /** A valid advert reached `target` (before the runner's input). */
     readonly heard: (target: T) => void;
   }) {}
+
+  /**
+   * No running instance takes VRID `vrid` on `ifname`: counted as an interface drop, unless a
+   * configured instance is about to take it (dropped silently: it is not running yet).
+   */
+  private noTarget(ifname: string, family: 4 | 6, vrid: number | undefined): void {
+    if (vrid !== undefined && this.deps.configured().some((c) => c.family === family && c.interface === ifname && c.vrid === vrid)) {
+      this.deps.log.debug({ iface: ifname, vrid }, 'dropped advert: its instance is not running yet');
+      return;
+    }
+    this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
+    this.deps.log.debug({ iface: ifname, vrid }, 'dropped advert: no instance with this VRID on this interface');
+  }
 
   private dropOnInterface(ifname: string, reason: string): void {
     const d = (this.interfaceDrops[ifname] ??= {});
@@ -78,8 +96,7 @@ export class AdvertIntake<T extends IntakeTarget> {
     const vrid = datagram[ihl + 1];
     const target = this.deps.targets().find((b) => b.config.family === 4 && b.config.interface === ifname && b.config.vrid === vrid);
     if (target === undefined) {
-      this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
-      this.deps.log.debug({ iface: ifname, vrid }, 'dropped advert: no instance with this VRID on this interface');
+      this.noTarget(ifname, 4, vrid);
       return;
     }
     const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config) });
@@ -91,7 +108,7 @@ export class AdvertIntake<T extends IntakeTarget> {
     const vrid = m.message[1];
     const target = this.deps.targets().find((b) => b.config.family === 6 && b.config.interface === ifname && b.config.vrid === vrid);
     if (target === undefined) {
-      this.dropOnInterface(ifname, vrid === undefined ? 'too-short' : 'bad-vrid');
+      this.noTarget(ifname, 6, vrid);
       return;
     }
     const r = decodeAdvertisement(m.message, { family: 6, src: m.src, dst: m.dst, ttl: m.hopLimit }, { version: target.config.version });

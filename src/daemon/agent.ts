@@ -70,7 +70,7 @@ export class Agent {
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     this.intake = new AdvertIntake<Bound>({
-      log: opts.log, events: this.events, clock: ports.clock, targets: () => this.bound,
+      log: opts.log, events: this.events, clock: ports.clock, targets: () => this.bound, configured: () => this.config.instances,
       heard: (b) => b.peer.heard(),
     });
     this.heartbeats = new Heartbeats(ports, this.intake, opts.log);

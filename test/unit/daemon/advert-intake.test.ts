@@ -12,6 +12,7 @@ import { encodeIpv4Datagram } from '../../../src/core/packet/encode.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 import type { AgentEvent } from '../../../src/core/control/events.js';
 import type { Input } from '../../../src/core/fsm/types.js';
+import type { InstanceConfig } from '../../../src/core/config/types.js';
 
 function config(extra = ''): IntakeTarget['config'] {
   const r = parseConfigYaml(`instances:\n  - name: web\n    vrid: 51\n    interface: eth1\n    vips: [192.0.2.10/24]\n${extra}`);
@@ -21,7 +22,7 @@ function config(extra = ''): IntakeTarget['config'] {
   return inst;
 }
 
-function harness(extra = ''): { intake: AdvertIntake<IntakeTarget>; drops: string[]; inputs: Input[]; received: () => number; heard: () => number; events: AgentEvent[]; logs: Array<Record<string, unknown>> } {
+function harness(extra = ''): { intake: AdvertIntake<IntakeTarget>; drops: string[]; inputs: Input[]; received: () => number; heard: () => number; events: AgentEvent[]; logs: Array<Record<string, unknown>>; starting: InstanceConfig[] } {
   const drops: string[] = [];
   const inputs: Input[] = [];
   let received = 0;
@@ -30,14 +31,15 @@ function harness(extra = ''): { intake: AdvertIntake<IntakeTarget>; drops: strin
   const logs: Array<Record<string, unknown>> = [];
   const bus = new EventBus();
   bus.subscribe((e) => events.push(e));
+  const starting: InstanceConfig[] = [];
   const target: IntakeTarget = {
     config: config(extra),
     runner: { countDrop: (r) => drops.push(r), countReceived: () => { received++; }, input: (i) => inputs.push(i) },
     peer: { vrrpMismatch: new MismatchWatch() },
   };
   const log = pino({ level: 'info' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
-  const intake = new AdvertIntake<IntakeTarget>({ log, events: bus, clock: () => 0, targets: () => [target], heard: () => { heard++; } });
-  return { intake, drops, inputs, received: () => received, heard: () => heard, events, logs };
+  const intake = new AdvertIntake<IntakeTarget>({ log, events: bus, clock: () => 0, targets: () => [target], configured: () => [target.config, ...starting], heard: () => { heard++; } });
+  return { intake, drops, inputs, received: () => received, heard: () => heard, events, logs, starting };
 }
 
 const advert = (addresses: string[], over: { vrid?: number; priority?: number } = {}): Uint8Array =>
@@ -87,4 +89,14 @@ t.test('garbage never throws: counted as a decode drop', async (t) => {
   h.intake.onDatagram('eth1', new Uint8Array([0x45]));
   t.equal(h.drops.length + Object.values(h.intake.interfaceDrops.eth1 ?? {}).reduce((a, b) => a + b, 0), 2);
   t.same(h.inputs, []);
+});
+
+t.test('an advert for a configured instance that is not running yet is dropped without counting a stranger', async (t) => {
+  const h = harness();
+  h.starting.push({ ...config(), name: 'later', vrid: 52 });
+  h.intake.onDatagram('eth1', advert(['192.0.2.10'], { vrid: 52 }));
+  t.same(h.intake.interfaceDrops, {}, 'VRID 52 is configured: not counted as bad-vrid');
+  t.equal(h.inputs.length, 0, 'and it reached no runner');
+  h.intake.onDatagram('eth1', advert(['192.0.2.10'], { vrid: 53 }));
+  t.same(h.intake.interfaceDrops, { eth1: { 'bad-vrid': 1 } }, 'an unconfigured VRID still is');
 });
