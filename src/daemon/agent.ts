@@ -169,6 +169,24 @@ export class Agent {
   }
 
   /**
+   * `haagent promote --force`: the selected instance (or the only one this node is BACKUP of)
+   * takes over now, past its guards, cold-start wait and backoff, if no live master is heard.
+   * Refused otherwise, with the reason (HA_ERR_INVALID_ARGUMENT).
+   */
+  promote(instance: string | undefined): string {
+    const backups = this.select(instance).filter((b) => instance !== undefined || b.runner.vrrpState !== 'MASTER');
+    if (backups.length !== 1) {
+      throw new HaagentError('HA_ERR_INVALID_ARGUMENT', backups.length === 0
+        ? 'this node is MASTER of every instance: nothing to promote'
+        : `several instances could be promoted (${backups.map((b) => b.config.name).join(', ')}): name one with --instance`);
+    }
+    const b = backups[0] as Bound;
+    const refusal = b.runner.forcePromote();
+    if (refusal !== undefined) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `promote refused: ${refusal}`);
+    return `${b.config.name}: taking over (forced past the takeover guards)`;
+  }
+
+  /**
    * Reload (SIGHUP, `haagent reload`): see agent-reload.ts. One at a time: a reload asked for
    * while one runs gets that one's result.
    */
