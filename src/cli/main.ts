@@ -166,7 +166,7 @@ withSocketOptions(program.command('reload')
 
 withSocketOptions(program.command('events')
   .description('print one JSON line per event (transitions, checks, priority, hooks, maintenance, reload, real servers, load balancer rules) as they happen')
-  .option('--all', 'also per-run and per-packet events (check-run, advert-sent, advert-received, drop)')
+  .option('--all', 'also per-run and per-packet events (check-run, guard, advert-sent, advert-received, drop)')
   .option('--type <types>', `only these event types, comma-separated (${ALL_EVENT_TYPES.join(', ')})`)
   .option('--instance <name>', 'only the events of this instance (and those of the agent as a whole)'))
   .action(async (opts: ClientOpts & { all?: boolean; type?: string; instance?: string }) => {

@@ -66,5 +66,5 @@ export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
   'warning', 'takeover-blocked', 'guard', 'promote-forced',
 ];
 
-/** Event types that `haagent events` prints by default (check-run, advert-sent/received and drop are per run or packet). */
-export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ALL_EVENT_TYPES.filter((t) => t !== 'check-run' && t !== 'advert-sent' && t !== 'advert-received' && t !== 'drop');
+/** Event types that `haagent events` prints by default (check-run, guard, advert-sent/received and drop are per run or packet). */
+export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ALL_EVENT_TYPES.filter((t) => t !== 'check-run' && t !== 'guard' && t !== 'advert-sent' && t !== 'advert-received' && t !== 'drop');
