@@ -62,11 +62,15 @@ export class Agent {
   private readonly balancer: Balancer;
   private readonly alerter: Alerter;
   private readonly intake: AdvertIntake<Bound>;
+  /** The agent's boot (monotonic ms) and the instances that heard a peer since: the cold-start wait counts from there. */
+  private readonly bootMs: number;
+  private readonly heardPeer = new Set<string>();
   /** Unsubscribes the alerter; set only while alert targets are configured (no cost otherwise). */
   private alertSubscription: (() => void) | undefined;
 
   private constructor(private readonly opts: AgentOptions, private readonly ports: AgentPorts) {
     this.config = opts.config;
+    this.bootMs = ports.clock();
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     this.intake = new AdvertIntake<Bound>({
@@ -128,6 +132,7 @@ export class Agent {
       stateDir: this.config.stateDir,
       peerLink: (i) => (this.peerLink = peerLinkFor(this.peerLink, i, { peerKey: this.config.peerKey, peerPort: this.config.peerPort, log: this.log, ports: this.ports })),
       register: (b) => { this.bound.push(b); },
+      boot: { atMs: this.bootMs, peerHeard: this.heardPeer.has(inst.name) },
     });
   }
 
@@ -205,7 +210,10 @@ export class Agent {
       get bound() { return agent.bound; },
       set bound(list) { agent.bound = list; },
       startInstance: (inst) => this.startInstance(inst),
-      stopInstance: (b) => stopInstance(b, this.peerLink, this.balancer),
+      stopInstance: (b) => {
+        if (b.runner.peerHeard) this.heardPeer.add(b.config.name); // a restarted instance does not wait for a peer again
+        return stopInstance(b, this.peerLink, this.balancer);
+      },
       commit: (next) => {
         this.config = next;
         this.configLoadedAt = new Date().toISOString();

@@ -43,6 +43,11 @@ export interface StartDeps {
   peerLink(inst: InstanceConfig): PeerLink;
   /** Makes the instance known to the agent (adverts, status) as soon as it exists. */
   register(b: Bound): void;
+  /**
+   * Since the agent's boot: when it began (monotonic ms) and whether this instance (an earlier
+   * runner of it, before a reload) heard a peer. The cold-start wait counts from there.
+   */
+  readonly boot?: { readonly atMs: number; readonly peerHeard: boolean };
 }
 
 /** The shared peer link, created on first use with the config's peer key and port. */
@@ -125,7 +130,8 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // A check still silent counts as failing: the instance starts with its conservative verdict.
     const v = health.verdict();
     runner.applyHealth(v.effectivePriority, v.faults);
-    runner.input({ type: 'start' });
+    if (deps.boot?.peerHeard === true) runner.input({ type: 'peer-heard' });
+    runner.input(deps.boot === undefined ? { type: 'start' } : { type: 'start', coldStartFromMs: deps.boot.atMs });
   };
   if (inst.checks.length === 0) enterService();
   else {

@@ -132,6 +132,11 @@ export class InstanceRunner {
     return this.state.effectivePriority;
   }
 
+  /** A peer was heard (VRRP advert or hello) since this runner started. */
+  get peerHeard(): boolean {
+    return this.state.takeover.peerHeard;
+  }
+
   get maintenance(): boolean {
     return this.state.maintenance;
   }

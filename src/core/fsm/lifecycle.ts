@@ -12,16 +12,16 @@ import { enterStopped } from './transitions.js';
 import type { InstanceState, StepResult } from './types.js';
 
 /** The cold-start wait begins with the first start (a restart keeps what was decided then). */
-function coldStart(state: InstanceState, nowMs: number): InstanceState['takeover'] {
+function coldStart(state: InstanceState, fromMs: number): InstanceState['takeover'] {
   const timeoutMs = state.settings.takeover?.coldStartTimeoutMs ?? null;
   const t = state.takeover;
   if (timeoutMs === null || state.state !== 'INIT' || t.peerHeard || t.coldStartUntilMs !== null) return t;
-  return { ...t, coldStartUntilMs: nowMs + timeoutMs };
+  return { ...t, coldStartUntilMs: fromMs + timeoutMs };
 }
 
-export function onStart(state: InstanceState, nowMs: number): StepResult {
+export function onStart(state: InstanceState, nowMs: number, coldStartFromMs = nowMs): StepResult {
   if (state.state !== 'INIT' && state.state !== 'STOPPED') return { state, effects: [] };
-  const fresh: InstanceState = { ...state, master: null, masterAdverIntervalCs: state.settings.advertIntervalCs, takeover: coldStart(state, nowMs) };
+  const fresh: InstanceState = { ...state, master: null, masterAdverIntervalCs: state.settings.advertIntervalCs, takeover: coldStart(state, coldStartFromMs) };
   return enterService(fresh, nowMs, state.state === 'INIT' ? 'start' : 'restart');
 }
 

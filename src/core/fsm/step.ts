@@ -36,7 +36,7 @@ export function step(state: InstanceState, input: Input, nowMs: number): StepRes
 function dispatch(state: InstanceState, input: Input, nowMs: number): StepResult {
   switch (input.type) {
     case 'start':
-      return onStart(state, nowMs);
+      return onStart(state, nowMs, input.coldStartFromMs ?? nowMs);
     case 'shutdown':
       return onShutdown(state, nowMs);
     case 'priority':

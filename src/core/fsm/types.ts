@@ -158,7 +158,11 @@ export interface AdvertInput {
 }
 
 export type Input =
-  | { readonly type: 'start' }
+  /**
+   * Start serving. `coldStartFromMs`: when the cold-start wait began (the agent's boot, so an
+   * instance restarted by a reload does not wait again from scratch); absent = now.
+   */
+  | { readonly type: 'start'; readonly coldStartFromMs?: number }
   | AdvertInput
   | { readonly type: 'timer'; readonly timer: TimerKind }
   /** Health verdict: new effective priority (already clamped by the health layer). */

@@ -305,3 +305,14 @@ t.test('promote --force: past the cold-start wait and the backoff', (t) => {
   t.equal(again.state.state, 'MASTER');
   t.end();
 });
+
+t.test('cold start counts from the agent\'s boot when the start says so (an instance restarted by a reload)', (t) => {
+  const s = withTakeover({ guarded: false, coldStartTimeoutMs: 60_000 });
+  const late = stepFrozen(createInstance(s, 100_000), { type: 'start', coldStartFromMs: 0 }, 100_000).state;
+  t.equal(late.takeover.coldStartUntilMs, 60_000, 'the wait ended long ago');
+  const r = stepFrozen(late, { type: 'timer', timer: 'master-down' }, late.timers['master-down'] ?? 0);
+  t.equal(r.state.state, 'MASTER');
+  const early = stepFrozen(createInstance(s, 10_000), { type: 'start', coldStartFromMs: 0 }, 10_000).state;
+  t.equal(early.takeover.coldStartUntilMs, 60_000, 'the rest of the wait from boot');
+  t.end();
+});
