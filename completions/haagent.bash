@@ -4,7 +4,7 @@ _haagent() {
   local cur prev cmd i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="start status maintenance switchover reload events init check-config lab help"
+  local commands="start status maintenance switchover promote reload events init check-config lab help"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in -*) ;; *) cmd="${COMP_WORDS[i]}"; break ;; esac
@@ -26,6 +26,7 @@ _haagent() {
     status) opts="--json -c --config --socket" ;;
     maintenance) opts="--instance -c --config --socket on off" ;;
     switchover) opts="--instance -c --config --socket" ;;
+    promote) opts="--force --instance -c --config --socket" ;;
     reload) opts="-c --config --socket" ;;
     events) opts="--all --type --instance -c --config --socket" ;;
     init) opts="--active-active --interface --external --vip --vrid --advert-interval --vrrp-version --out --force" ;;

@@ -68,6 +68,12 @@ function instance(i: InstanceConfig): Record<string, unknown> {
         'real-servers': s.realServers.map((r) => ({ address: r.address, port: r.port, weight: r.weight, ...(r.check === undefined ? {} : { check: check(r.check) }) })),
       })),
     }),
+    ...(i.takeover === undefined ? {} : {
+      ...(i.takeover.guards.length === 0 ? {} : { guards: i.takeover.guards.map((g) => ({ name: g.name, command: [...g.command], timeout: duration(g.timeoutMs) })) }),
+      'guard-retry': duration(i.takeover.guardRetryMs),
+      'cold-start': { 'wait-for-peer': i.takeover.coldStart.waitForPeer, timeout: duration(i.takeover.coldStart.timeoutMs) },
+      'promotion-backoff': duration(i.takeover.promotionBackoffMs),
+    }),
   };
 }
 

@@ -31,7 +31,7 @@ function fail(err: unknown): never {
   process.exit(exitCodeFor(err));
 }
 
-const SOCKET_HELP = `Control socket of status, events, reload, maintenance and switchover (first found wins):
+const SOCKET_HELP = `Control socket of status, events, reload, maintenance, switchover and promote (first found wins):
   --socket PATH, then $${SOCKET_ENV}, then the socket: key of -c FILE, then that of
   ${DEFAULT_CONFIG_PATH} when it exists, then ${DEFAULT_SOCKET_PATH}.`;
 
@@ -101,7 +101,8 @@ withSocketOptions(program.command('status')
       const health = statusHealth(s);
       if (health.verdict !== 'ok') {
         for (const p of health.problems) process.stderr.write(`haagent: ${p}\n`);
-        process.exit(health.verdict === 'dual-master' ? EXIT_CODES.statusDualMaster : EXIT_CODES.statusFault);
+        process.exit(health.verdict === 'dual-master' ? EXIT_CODES.statusDualMaster
+          : health.verdict === 'takeover-blocked' ? EXIT_CODES.statusTakeoverBlocked : EXIT_CODES.statusFault);
       }
     } catch (err) {
       fail(err);
@@ -140,6 +141,19 @@ withSocketOptions(program.command('switchover')
     }
   });
 
+withSocketOptions(program.command('promote')
+  .description('run on a backup when no master is heard: take over now, past the takeover guards, the cold-start wait and the promotion backoff (once); refused while a master is alive')
+  .option('--force', 'required: you accept serving with data the guards did not vouch for')
+  .option('--instance <name>', 'this instance (default: the only one this node is not MASTER of)'))
+  .action(async (opts: ClientOpts & { force?: boolean; instance?: string }) => {
+    try {
+      if (opts.force !== true) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', 'promote overrides the takeover guards: add --force to confirm');
+      await command(opts, { command: 'promote', force: true, ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
 withSocketOptions(program.command('reload')
   .description('reload the config (like SIGHUP): a bad file is refused and the running config stays (the agent rereads its own file; -c here only finds the socket)'))
   .action(async (opts: ClientOpts) => {
@@ -152,7 +166,7 @@ withSocketOptions(program.command('reload')
 
 withSocketOptions(program.command('events')
   .description('print one JSON line per event (transitions, checks, priority, hooks, maintenance, reload, real servers, load balancer rules) as they happen')
-  .option('--all', 'also per-run and per-packet events (check-run, advert-sent, advert-received, drop)')
+  .option('--all', 'also per-run and per-packet events (check-run, guard, advert-sent, advert-received, drop)')
   .option('--type <types>', `only these event types, comma-separated (${ALL_EVENT_TYPES.join(', ')})`)
   .option('--instance <name>', 'only the events of this instance (and those of the agent as a whole)'))
   .action(async (opts: ClientOpts & { all?: boolean; type?: string; instance?: string }) => {

@@ -30,18 +30,33 @@ function serviceLines(i: InstanceStatus): string[] {
   return lines;
 }
 
+/** A held-back takeover (reason, since, detail) and the last guard results. */
+function takeoverLines(i: InstanceStatus): string[] {
+  const t = i.takeover;
+  if (t === undefined) return [];
+  const lines: string[] = [];
+  if (t.blocked) lines.push(`${i.name}: TAKEOVER HELD BACK (${t.reason ?? '?'}) since ${t.since ?? '?'}: ${t.detail ?? ''}`);
+  for (const g of t.guards ?? []) {
+    const how = g.ok ? 'pass' : g.error !== undefined ? `FAIL (${g.error})` : g.timedOut ? 'FAIL (timed out)' : `FAIL (exit ${String(g.exitCode)})`;
+    lines.push(`${i.name}: guard ${g.name}: ${how} in ${g.durationMs} ms`);
+  }
+  return lines;
+}
+
 export function formatStatus(s: AgentStatus): string {
   const rows = [['INSTANCE', 'VRID', 'STATE', 'PRIO', 'EFF', 'VIPS', 'MASTER', 'IN STATE', 'SENT', 'RECV', 'DROPS']];
   for (const i of s.instances) {
     const drops = Object.values(i.drops).reduce((a, b) => a + b, 0);
     const master = i.master === null ? '-' : i.master.self ? `self (${i.master.priority})` : `${i.master.address} (${i.master.priority})`;
-    rows.push([i.name, String(i.vrid), i.maintenance ? `${i.state} (maint)` : i.state, String(i.priority), String(i.effectivePriority), i.vips.join(','), master,
+    const blocked = i.takeover?.blocked === true ? ` (held: ${i.takeover.reason ?? '?'})` : '';
+    rows.push([i.name, String(i.vrid), `${i.state}${i.maintenance ? ' (maint)' : ''}${blocked}`, String(i.priority), String(i.effectivePriority), i.vips.join(','), master,
       duration(i.timeInStateMs), String(i.advertsSent), String(i.advertsReceived), String(drops)]);
   }
   const containment = s.containment === undefined ? '' : `, hooks contained by ${s.containment.mode === 'cgroup' ? 'cgroup' : `process group (${s.containment.detail})`}`;
   const lines = [`haagent ${s.version}, pid ${s.pid}, up since ${s.startedAt}${containment}`, '', table(rows)];
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
+    lines.push(...takeoverLines(i));
     for (const m of i.vrrpMismatches ?? []) {
       lines.push(`${i.name}: CONFIG MISMATCH: adverts from ${m.from} dropped (${m.reason}, ${m.dropped} so far; theirs: ${m.theirs.join(', ') || '-'}, ours: ${i.vips.map(stripPrefix).join(', ')})`);
     }

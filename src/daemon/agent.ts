@@ -62,11 +62,15 @@ export class Agent {
   private readonly balancer: Balancer;
   private readonly alerter: Alerter;
   private readonly intake: AdvertIntake<Bound>;
+  /** The agent's boot (monotonic ms) and the instances that heard a peer since: the cold-start wait counts from there. */
+  private readonly bootMs: number;
+  private readonly heardPeer = new Set<string>();
   /** Unsubscribes the alerter; set only while alert targets are configured (no cost otherwise). */
   private alertSubscription: (() => void) | undefined;
 
   private constructor(private readonly opts: AgentOptions, private readonly ports: AgentPorts) {
     this.config = opts.config;
+    this.bootMs = ports.clock();
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     this.intake = new AdvertIntake<Bound>({
@@ -128,6 +132,7 @@ export class Agent {
       stateDir: this.config.stateDir,
       peerLink: (i) => (this.peerLink = peerLinkFor(this.peerLink, i, { peerKey: this.config.peerKey, peerPort: this.config.peerPort, log: this.log, ports: this.ports })),
       register: (b) => { this.bound.push(b); },
+      boot: { atMs: this.bootMs, peerHeard: this.heardPeer.has(inst.name) },
     });
   }
 
@@ -169,6 +174,24 @@ export class Agent {
   }
 
   /**
+   * `haagent promote --force`: the selected instance (or the only one this node is BACKUP of)
+   * takes over now, past its guards, cold-start wait and backoff, if no live master is heard.
+   * Refused otherwise, with the reason (HA_ERR_INVALID_ARGUMENT).
+   */
+  promote(instance: string | undefined): string {
+    const backups = this.select(instance).filter((b) => instance !== undefined || b.runner.vrrpState !== 'MASTER');
+    if (backups.length !== 1) {
+      throw new HaagentError('HA_ERR_INVALID_ARGUMENT', backups.length === 0
+        ? 'this node is MASTER of every instance: nothing to promote'
+        : `several instances could be promoted (${backups.map((b) => b.config.name).join(', ')}): name one with --instance`);
+    }
+    const b = backups[0] as Bound;
+    const refusal = b.runner.forcePromote();
+    if (refusal !== undefined) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `promote refused: ${refusal}`);
+    return `${b.config.name}: taking over (forced past the takeover guards)`;
+  }
+
+  /**
    * Reload (SIGHUP, `haagent reload`): see agent-reload.ts. One at a time: a reload asked for
    * while one runs gets that one's result.
    */
@@ -187,7 +210,10 @@ export class Agent {
       get bound() { return agent.bound; },
       set bound(list) { agent.bound = list; },
       startInstance: (inst) => this.startInstance(inst),
-      stopInstance: (b) => stopInstance(b, this.peerLink, this.balancer),
+      stopInstance: (b) => {
+        if (b.runner.peerHeard) this.heardPeer.add(b.config.name); // a restarted instance does not wait for a peer again
+        return stopInstance(b, this.peerLink, this.balancer);
+      },
       commit: (next) => {
         this.config = next;
         this.configLoadedAt = new Date().toISOString();

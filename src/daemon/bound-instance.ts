@@ -6,12 +6,13 @@
 import { vipCidrs } from '../core/net/address.js';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
-import type { InstanceConfig } from '../core/config/types.js';
+import type { GuardConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentPorts, AnnouncerPort } from './agent-ports.js';
 import type { Balancer } from './balancer.js';
 import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import type { Heartbeats } from './heartbeats.js';
+import { GuardRunner } from './guard-runner.js';
 import { HookRunner } from './hook-runner.js';
 import { InstancePeers } from './instance-peers.js';
 import { InstanceRunner } from './instance-runner.js';
@@ -42,6 +43,11 @@ export interface StartDeps {
   peerLink(inst: InstanceConfig): PeerLink;
   /** Makes the instance known to the agent (adverts, status) as soon as it exists. */
   register(b: Bound): void;
+  /**
+   * Since the agent's boot: when it began (monotonic ms) and whether this instance (an earlier
+   * runner of it, before a reload) heard a peer. The cold-start wait counts from there.
+   */
+  readonly boot?: { readonly atMs: number; readonly peerHeard: boolean };
 }
 
 /** The shared peer link, created on first use with the config's peer key and port. */
@@ -97,6 +103,8 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     hooks,
     events,
     checks: () => health.status(),
+    // Takeover guards run like hooks (contained, minimal environment), all at once.
+    ...(guardsOf(inst).length === 0 ? {} : { guards: new GuardRunner(guardsOf(inst), { environment: inst.environment }) }),
   });
   // `check` events report a check's changes (unknown/healthy/failing); every run is a
   // `check-run` (metrics' latency histogram, `haagent events --all`).
@@ -122,7 +130,8 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // A check still silent counts as failing: the instance starts with its conservative verdict.
     const v = health.verdict();
     runner.applyHealth(v.effectivePriority, v.faults);
-    runner.input({ type: 'start' });
+    if (deps.boot?.peerHeard === true) runner.input({ type: 'peer-heard' });
+    runner.input(deps.boot === undefined ? { type: 'start' } : { type: 'start', coldStartFromMs: deps.boot.atMs });
   };
   if (inst.checks.length === 0) enterService();
   else {
@@ -137,6 +146,10 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   // Hellos on the instance's paths (one peer link shared by the instances), the witness, and the isolation rule.
   if (inst.paths.length > 0) await peer.start(deps.peerLink(inst), p.address);
   return bound;
+}
+
+function guardsOf(inst: InstanceConfig): readonly GuardConfig[] {
+  return inst.takeover?.guards ?? [];
 }
 
 /** Stops one instance cleanly: priority 0 if master, VIPs removed, hooks and checks stopped. */

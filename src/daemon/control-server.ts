@@ -29,6 +29,8 @@ export interface ControlHandler {
   status(): AgentStatus;
   maintenance(on: boolean, instance: string | undefined): string;
   switchover(instance: string | undefined): string;
+  /** `promote --force`: take over now past the takeover guards; throws with the reason when refused. */
+  promote(instance: string | undefined): string;
   reload(): Promise<string>;
   readonly events: EventBus;
 }
@@ -179,6 +181,9 @@ export class ControlServer {
         return;
       case 'switchover':
         c.send({ ok: true, message: h.switchover(req.instance) } satisfies ControlReply);
+        return;
+      case 'promote':
+        c.send({ ok: true, message: h.promote(req.instance) } satisfies ControlReply);
         return;
       case 'reload':
         c.send({ ok: true, message: await h.reload() } satisfies ControlReply);

@@ -6,8 +6,11 @@
  * The ordering the operator relies on, all through the one queue:
  * - taking over: the before-master hook and the load balancer's rules (both started at once) are
  *   awaited, then vip-lease-wait if due, then the VIPs are added, then the master hook starts;
+ *   a before-master that fails or times out aborts the claim: no VIP is added, nothing is
+ *   announced, no master hook runs, and the core is told (`promotion-failed`);
  * - leaving: the VIPs are removed, then the load balancer's rules go (`afterVipsRemoved`), then
- *   the backup hook starts;
+ *   the backup hook starts; when a demote hook (backup/fault/stop after MASTER) has ended, the
+ *   core is told (`demote-hook-done`), which may hold a new takeover back until then;
  * - a remove never overtakes an add (the queue runs one job at a time, in order).
  * Adverts and timers never wait for the queue, nor for a hook.
  *
@@ -17,12 +20,13 @@
  */
 import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
-import type { Effect, InstanceState, VrrpState } from '../core/fsm/types.js';
+import type { Effect, Input, InstanceState, VrrpState } from '../core/fsm/types.js';
 import type { AddressQueue } from './address-queue.js';
 import type { EpochGuard } from './epoch-guard.js';
 import type { UnstampedEvent } from './event-bus.js';
 import type { InstanceDeps } from './instance-ports.js';
 import type { InstanceRecord } from './instance-status.js';
+import type { InstanceTakeover } from './instance-takeover.js';
 import type { InstanceTimers } from './instance-timers.js';
 import type { VipLease } from './vip-lease.js';
 
@@ -34,10 +38,13 @@ export interface EffectContext {
   readonly timers: InstanceTimers;
   readonly epochs: EpochGuard;
   readonly record: InstanceRecord;
+  readonly takeover: InstanceTakeover;
   readonly config: () => InstanceConfig;
   readonly state: () => InstanceState;
   /** Publishes on the bus; never throws. */
   readonly publish: (ev: UnstampedEvent) => void;
+  /** Feeds an input to the core (from a queued job or a settled promise, never inside a step). */
+  readonly input: (input: Input) => void;
 }
 
 /** What the effects of one step share. */
@@ -48,6 +55,8 @@ export interface StepFacts {
   readonly leaseWaitMs: number;
   /** The epoch bound refused this step's takeover: add, announce and hook nothing as master. */
   epochRefused: boolean;
+  /** This step's before-master failed (set from the queue): add, announce and hook nothing as master. */
+  promotionFailed?: boolean;
 }
 
 /** Calls `fn` now and returns a promise that never rejects (a throw and a rejection go to onError). */
@@ -90,7 +99,9 @@ export class InstanceEffects {
         return;
       case 'announce':
         if (step.epochRefused) return; // no VIP was added: claim nothing
-        queue.enqueue('gratuitous ARP', () => deps.announce());
+        queue.enqueue('gratuitous ARP', async () => {
+          if (step.promotionFailed !== true) await deps.announce();
+        });
         deps.log.debug({ reason: effect.reason }, 'announcing VIPs');
         return;
       case 'state-changed': {
@@ -108,11 +119,20 @@ export class InstanceEffects {
         const hook = effect.hook;
         if (step.epochRefused && effect.to === 'MASTER') return; // not really master: FAULT follows
         const ctx = { from: effect.from, to: effect.to, priority: this.ctx.state().effectivePriority, epoch: deps.epochs.current() };
+        const demote = effect.from === 'MASTER' && effect.to !== 'MASTER';
         queue.enqueue(`${hook} hook`, async () => {
-          deps.hooks.run(hook, ctx).catch((err: unknown) => deps.log.error({ err, hook }, 'hook runner failed'));
+          if (effect.to === 'MASTER' && step.promotionFailed === true) return; // the claim was given up
+          const ran = deps.hooks.run(hook, ctx).catch((err: unknown) => deps.log.error({ err, hook }, 'hook runner failed'));
+          if (demote) void ran.then(() => this.ctx.input({ type: 'demote-hook-done' }));
         });
         return;
       }
+      case 'run-guards':
+      case 'arm-guard-retry':
+      case 'cancel-guard-retry':
+      case 'takeover-blocked':
+        this.ctx.takeover.run(effect);
+        return;
     }
   }
 
@@ -120,8 +140,10 @@ export class InstanceEffects {
    * Taking over. A new fencing epoch first (only its bound refuses: no VIP, FAULT follows). The
    * before-master hook is handed to the hook runner now, so it is ahead of this transition's
    * master hook, and awaited in the queue before the VIPs; so is the load balancer's
-   * preparation. A failure of either is logged and the VIPs are still added: the protocol
-   * already made this node master.
+   * preparation. A before-master that ran and failed (or timed out) gives the claim up: the
+   * VIPs of this step are skipped and the core gets `promotion-failed` (priority 0, BACKUP,
+   * backoff). A hook runner that could not run it at all, and a failed load balancer
+   * preparation, are logged and the VIPs are still added.
    */
   private addVips(step: StepFacts): void {
     const { deps, queue, lease } = this.ctx;
@@ -140,7 +162,11 @@ export class InstanceEffects {
     });
     queue.enqueue('before-master hook', async () => {
       const r = await beforeMaster;
-      if (r !== undefined && !r.ok) deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, 'before-master hook failed; adding the VIPs anyway');
+      if (r === undefined || r.ok) return;
+      step.promotionFailed = true;
+      const detail = r.timedOut ? 'before-master timed out' : `before-master exited ${r.exitCode === null ? 'by a signal' : String(r.exitCode)}`;
+      deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, `${detail}: no VIP is added and the takeover is given up`);
+      this.ctx.input({ type: 'promotion-failed', detail });
     });
     if (prepared !== undefined) queue.enqueue('load balancer rules before the VIPs', () => prepared);
     if (step.leaseWaitMs > 0) {
@@ -150,9 +176,12 @@ export class InstanceEffects {
     }
     for (const { cidr } of this.ctx.config().vips) {
       const opts = lease.vipOpts(this.ctx.config());
-      queue.enqueue(`adding VIP ${cidr}`, () => deps.vips.addVip(this.ctx.config().external, cidr, opts));
+      queue.enqueue(`adding VIP ${cidr}`, async () => {
+        if (step.promotionFailed !== true) await deps.vips.addVip(this.ctx.config().external, cidr, opts);
+      });
     }
     queue.enqueue('logging VIPs added', async () => {
+      if (step.promotionFailed === true) return;
       const s = this.ctx.state();
       lease.inPlace = s.state === 'MASTER' || s.releasing;
       deps.log.info({ vips: vipCidrs(this.ctx.config().vips), external: this.ctx.config().external }, 'VIPs added');

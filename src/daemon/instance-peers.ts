@@ -107,6 +107,8 @@ export class InstancePeers {
   onHello(hello: Hello, path: string, ourAddress: string): string | undefined {
     const v = onHello(this.guard, hello, path, { ...this.now(), ownEpoch: this.deps.runner.epoch, ourVrrpAddress: ourAddress });
     if (!v.accepted) return v.reason;
+    // A peer is alive: the cold-start wait is over (takeover.ts); the core ignores it after the first.
+    this.deps.runner.input({ type: 'peer-heard' });
     this.apply(v.effects);
     return undefined;
   }

@@ -5,15 +5,23 @@
  */
 import type { Logger } from 'pino';
 import type { HookName } from '../core/config/types.js';
-import type { CheckSummary, HookRunStatus } from '../core/control/types.js';
+import type { CheckSummary, GuardRunStatus, HookRunStatus } from '../core/control/types.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { EpochPort } from '../adapters/epoch-store.js';
 import type { EventBus } from './event-bus.js';
+import type { GuardAttempt, TakeoverFacts } from './guard-runner.js';
 
 /** Ordered transition hooks (src/daemon/hook-runner.ts). */
 export interface HookPort {
   run(hook: HookName, ctx: { from: string; to: string; priority: number; epoch?: number }): Promise<{ readonly ok: boolean; readonly exitCode: number | null; readonly timedOut: boolean } | undefined>;
   results(): readonly HookRunStatus[];
+  close(): void;
+}
+
+/** Takeover guards (src/daemon/guard-runner.ts): all run at once; never rejects. */
+export interface GuardPort {
+  run(facts: TakeoverFacts): Promise<GuardAttempt>;
+  results(): readonly GuardRunStatus[];
   close(): void;
 }
 
@@ -54,4 +62,6 @@ export interface InstanceDeps {
    * refused while this node still holds it.
    */
   readonly afterVipsRemoved?: () => void;
+  /** The instance's takeover guards; absent = none configured. */
+  readonly guards?: GuardPort;
 }

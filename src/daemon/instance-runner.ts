@@ -23,7 +23,8 @@
 import { createInstance } from '../core/fsm/create.js';
 import { step } from '../core/fsm/step.js';
 import { masterDownIntervalMs } from '../core/fsm/timers.js';
-import type { Input, InstanceSettings, InstanceState, VrrpState } from '../core/fsm/types.js';
+import type { Input, InstanceSettings, InstanceState, TakeoverSettings, VrrpState } from '../core/fsm/types.js';
+import { DEFAULT_GUARD_RETRY_MS, DEFAULT_PROMOTION_BACKOFF_MS } from '../core/config/takeover.js';
 import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { InstanceStatus } from '../core/control/types.js';
@@ -33,10 +34,26 @@ import type { UnstampedEvent } from './event-bus.js';
 import { InstanceEffects, type StepFacts } from './instance-effects.js';
 import type { InstanceDeps } from './instance-ports.js';
 import { InstanceRecord, instanceStatus } from './instance-status.js';
+import { InstanceTakeover } from './instance-takeover.js';
 import { InstanceTimers } from './instance-timers.js';
 import { VipLease } from './vip-lease.js';
 
 export type { HookPort, InstanceDeps, VipPort } from './instance-ports.js';
+
+/**
+ * The core's takeover settings from the config: guards, cold start and backoff as configured
+ * (defaults: none, none, 10 s); a demote hook configured holds a new takeover until it ended.
+ */
+function takeoverSettings(config: InstanceConfig): TakeoverSettings {
+  const t = config.takeover;
+  return Object.freeze({
+    guarded: (t?.guards.length ?? 0) > 0,
+    guardRetryMs: t?.guardRetryMs ?? DEFAULT_GUARD_RETRY_MS,
+    coldStartTimeoutMs: t?.coldStart.waitForPeer === true ? t.coldStart.timeoutMs : null,
+    promotionBackoffMs: t?.promotionBackoffMs ?? DEFAULT_PROMOTION_BACKOFF_MS,
+    holdWhileDemoting: config.hooks.backup !== undefined || config.hooks.fault !== undefined || config.hooks.stop !== undefined,
+  });
+}
 
 export class InstanceRunner {
   private state: InstanceState;
@@ -47,6 +64,7 @@ export class InstanceRunner {
   private readonly epochs: EpochGuard;
   private readonly record = new InstanceRecord();
   private readonly effects: InstanceEffects;
+  private readonly takeover: InstanceTakeover;
   /** Fault sources this runner raised itself (the epoch bound, an internal error); they stay. */
   private readonly ownFaults = new Set<string>();
 
@@ -55,7 +73,7 @@ export class InstanceRunner {
     const settings: InstanceSettings = Object.freeze({
       name: config.name, vrid: config.vrid, version: config.version, family: config.family,
       priority: config.priority, advertIntervalCs: config.advertIntervalCs, maxAdvertIntervalCs: config.maxAdvertIntervalCs, preempt: config.preempt,
-      preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips,
+      preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips, takeover: takeoverSettings(config),
     });
     this.state = createInstance(settings, deps.clock());
     const publish = (ev: UnstampedEvent): void => this.publish(ev);
@@ -79,9 +97,14 @@ export class InstanceRunner {
       epochs: deps.epochs, log: deps.log, instance: () => this.cfg.name, publish,
       raiseFault: (source) => this.raiseOwnFault(source),
     });
+    const input = (i: Input): void => this.input(i);
+    this.takeover = new InstanceTakeover({
+      clock: deps.clock, log: deps.log, guards: deps.guards, config: () => this.cfg, state: () => this.state,
+      epoch: () => deps.epochs.current(), input, publish,
+    });
     this.effects = new InstanceEffects({
       deps, queue: this.queue, lease: this.lease, timers: this.timers, epochs: this.epochs, record: this.record,
-      config: () => this.cfg, state: () => this.state, publish,
+      takeover: this.takeover, config: () => this.cfg, state: () => this.state, publish, input,
     });
   }
 
@@ -107,6 +130,11 @@ export class InstanceRunner {
 
   get effectivePriority(): number {
     return this.state.effectivePriority;
+  }
+
+  /** A peer was heard (VRRP advert or hello) since this runner started. */
+  get peerHeard(): boolean {
+    return this.state.takeover.peerHeard;
   }
 
   get maintenance(): boolean {
@@ -148,6 +176,7 @@ export class InstanceRunner {
    * of an effect is logged and turns into the permanent fault `internal`.
    */
   input(input: Input): void {
+    this.takeover.observe(input, this.primaryAddress);
     const now = this.deps.clock();
     const before = this.state;
     let result;
@@ -196,6 +225,15 @@ export class InstanceRunner {
 
   stopTimers(): void {
     this.timers.stopAll();
+    this.takeover.stop();
+  }
+
+  /**
+   * `haagent promote --force`: take over now past the guards, the cold-start wait and the
+   * backoff. Returns why it is refused (a live master is heard, not BACKUP...), or undefined.
+   */
+  forcePromote(): string | undefined {
+    return this.takeover.forcePromote();
   }
 
   /** Stops the timers and the epoch store (its last pending write is tried once more). */
@@ -209,7 +247,7 @@ export class InstanceRunner {
       config: this.config, state: this.state, primaryAddress: this.primaryAddress, nowMs: this.deps.clock(), record: this.record,
       vipLifetimeSec: this.vipLifetimeSec, vipLeaseError: this.lease.error,
       epoch: this.deps.epochs.current(), maxEpochSeen: this.deps.epochs.maxSeen(), epochStatus: this.epochs.status(),
-      checks: this.deps.checks(), hooks: this.deps.hooks.results(),
+      checks: this.deps.checks(), hooks: this.deps.hooks.results(), takeover: this.takeover.status(Date.now()),
     });
   }
 

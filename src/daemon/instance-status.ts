@@ -8,7 +8,7 @@
  */
 import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
-import type { CheckSummary, HookRunStatus, InstanceStatus, TransitionStatus } from '../core/control/types.js';
+import type { CheckSummary, HookRunStatus, InstanceStatus, TakeoverStatus, TransitionStatus } from '../core/control/types.js';
 import { csToMs } from '../core/fsm/timers.js';
 import type { InstanceState, VrrpState } from '../core/fsm/types.js';
 
@@ -48,6 +48,8 @@ export interface StatusParts {
   readonly epochStatus: Pick<InstanceStatus, 'epochPersisted' | 'epochStateError'>;
   readonly checks: readonly CheckSummary[];
   readonly hooks: readonly HookRunStatus[];
+  /** Absent when the instance has no takeover keys and nothing is held back. */
+  readonly takeover?: TakeoverStatus | undefined;
 }
 
 export function instanceStatus(p: StatusParts): InstanceStatus {
@@ -84,5 +86,6 @@ export function instanceStatus(p: StatusParts): InstanceStatus {
     transitionsTotal: record.transitionsTotal,
     checks: p.checks,
     hooks: p.hooks,
+    ...(p.takeover === undefined ? {} : { takeover: p.takeover }),
   };
 }

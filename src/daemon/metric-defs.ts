@@ -46,6 +46,11 @@
  *       check run ('check-run' events).
  *   haagent_hook_runs_total{instance,hook,result}          counter  hook runs, result = ok |
  *       failed | timeout ('hook' events; a timed-out run counts as timeout only).
+ *   haagent_takeover_blocked{instance,reason}              gauge    1 while a takeover this node
+ *       wants is held back for `reason` (guard, cold-start, promotion-backoff, demote-hook), 0 for
+ *       the other reasons; only instances with takeover keys or a block (status() `takeover`).
+ *   haagent_guard_runs_total{instance,guard,result}        counter  takeover guard runs, result =
+ *       ok | failed | timeout ('guard' events).
  *   process_* and nodejs_*                                 prom-client's default metrics (CPU,
  *       memory, fds, event-loop lag, GC), unprefixed so standard dashboards work.
  *
@@ -54,7 +59,7 @@
  */
 import { hostPort } from '../core/packet/ip.js';
 import { serviceName } from '../core/lb/name.js';
-import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
+import type { AgentStatus, InstanceStatus, TakeoverBlockReason } from '../core/control/types.js';
 import type { AgentEvent } from '../core/control/events.js';
 import type { VrrpState } from '../core/fsm/types.js';
 
@@ -111,6 +116,7 @@ export interface InstanceItemGaugeDef extends Common {
 export type MetricDef = StatusGaugeDef | MirroredCounterDef | EventCounterDef | EventHistogramDef | InstanceItemGaugeDef;
 
 const STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED'];
+const BLOCK_REASONS: readonly TakeoverBlockReason[] = ['guard', 'cold-start', 'promotion-backoff', 'demote-hook'];
 
 const CHECK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -264,5 +270,24 @@ export const METRICS: readonly MetricDef[] = [
     help: 'Hook script runs by result (ok, failed, timeout).',
     labelNames: ['instance', 'hook', 'result'],
     labels: (ev) => (ev.type === 'hook' ? { instance: ev.instance, hook: ev.hook, result: ev.timedOut ? 'timeout' : ev.ok ? 'ok' : 'failed' } : undefined),
+  },
+  {
+    type: 'status-gauge',
+    name: 'haagent_takeover_blocked',
+    help: '1 while a takeover this node wants is held back for this reason (guard, cold-start, promotion-backoff, demote-hook).',
+    labelNames: ['instance', 'reason'],
+    samples: (status) =>
+      status.instances.flatMap((inst) => {
+        const t = inst.takeover;
+        if (t === undefined) return [];
+        return BLOCK_REASONS.map((reason) => ({ labels: { instance: inst.name, reason }, value: t.blocked && t.reason === reason ? 1 : 0 }));
+      }),
+  },
+  {
+    type: 'event-counter',
+    name: 'haagent_guard_runs_total',
+    help: 'Takeover guard runs by result (ok, failed, timeout).',
+    labelNames: ['instance', 'guard', 'result'],
+    labels: (ev) => (ev.type === 'guard' ? { instance: ev.instance, guard: ev.guard, result: ev.timedOut ? 'timeout' : ev.ok ? 'ok' : 'failed' } : undefined),
   },
 ];

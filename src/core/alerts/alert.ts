@@ -6,7 +6,9 @@
  * a failed hook (critical for before-master and fault, warning otherwise), a failed reload
  * (warning), nftables rules that could not be applied (critical), a fencing epoch file that
  * cannot be written or was corrupt (critical; info when it works again), and every `warning`
- * event (config mismatch, isolation: critical while active, info once cleared).
+ * event (config mismatch, isolation: critical while active, info once cleared), a takeover held
+ * back (critical while it is: no node may serve the VIP; info once it no longer is) and a forced
+ * promotion (warning: an operator overrode the takeover guards).
  * Deliberately not alerted: checks and priorities (a failing check shows up as its FAULT or as
  * the VIP moving), per-packet events, maintenance (an operator asked for it).
  */
@@ -54,6 +56,11 @@ export function alertOf(ev: AgentEvent): Alert | undefined {
       return make(ev, 'epoch-state', ev.ok ? 'info' : 'critical', ev.instance, `${ev.instance}: ${ev.ok ? 'epoch file healthy again: ' : 'fencing epoch file problem: '}${ev.detail}`, !ev.ok);
     case 'warning':
       return make(ev, ev.kind, ev.active ? 'critical' : 'info', ev.instance, `${ev.instance === null ? '' : `${ev.instance}: `}${ev.active ? '' : 'cleared: '}${ev.detail}`, ev.active);
+    case 'takeover-blocked':
+      return make(ev, 'takeover-blocked', ev.active ? 'critical' : 'info', ev.instance,
+        ev.active ? `${ev.instance}: takeover held back (${ev.reason}): ${ev.detail}` : `${ev.instance}: takeover no longer held back (${ev.reason})`, ev.active);
+    case 'promote-forced':
+      return make(ev, 'promote-forced', 'warning', ev.instance, `${ev.instance}: takeover forced by the operator (promote --force), past the takeover guards`);
     default:
       return undefined;
   }

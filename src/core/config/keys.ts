@@ -123,6 +123,25 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'environment', type: 'list of NAME or NAME=value (at most 64)', default: 'none', description: 'what hooks and exec checks get beyond PATH, LANG and HAAGENT_*: a bare NAME passes the agent\'s own value, NAME=value a literal', example: '[PGPASSFILE, "TZ=UTC"]' },
       { key: 'vip-lease-wait', type: 'boolean', default: 'false', description: 'after a takeover from a silent master, add the VIPs only once its lease has run out', example: 'false' },
       { key: 'virtual-services', type: 'list of virtual service mappings', default: 'none', description: 'TCP load balancing on the VIPs while master', example: '[{ port: 80, real-servers: [{ address: 10.0.0.11 }] }]' },
+      { key: 'guards', type: 'list of guard mappings or argument lists (at most 8)', default: 'none', description: 'takeover guards: every one must exit 0 before this node becomes MASTER; while one fails the node stays BACKUP', example: '[{ command: ["/etc/haagent/guard-fresh"], timeout: 5s }]' },
+      { key: 'guard-retry', type: 'duration 100ms..1h', default: '2s', description: 'while a failed guard holds the takeover back, the guards run again this often', example: '2s' },
+      { key: 'cold-start', type: 'mapping { wait-for-peer, timeout }', default: '{ wait-for-peer: false, timeout: 60s }', description: 'after boot, no MASTER before a peer was heard once, or the timeout passed (then the guards decide)', example: '{ wait-for-peer: true, timeout: 60s }' },
+      { key: 'promotion-backoff', type: 'duration <= 1h', default: '10s', description: 'after a failed or timed-out before-master hook (no VIP added, priority 0 sent), no MASTER for this long', example: '10s' },
+    ],
+  },
+  {
+    path: 'instances[].guards[]', title: 'one takeover guard (an argument list, or this mapping)',
+    keys: [
+      { key: 'command', type: 'argument list, absolute path first', default: 'required', description: 'run without a shell, contained like a hook; passes when it exits 0', example: '["/etc/haagent/guard-fresh"]' },
+      { key: 'timeout', type: 'duration 10ms..10m', default: '5s', description: 'a guard still running then is killed and counts as failed', example: '5s' },
+      { key: 'name', type: 'string [A-Za-z0-9_.-]{1,64}', default: 'the basename of the command', description: 'name in status, logs, metrics and HAAGENT_GUARD; unique per instance', example: 'fresh' },
+    ],
+  },
+  {
+    path: 'instances[].cold-start', title: 'waiting for a peer after boot',
+    keys: [
+      { key: 'wait-for-peer', type: 'boolean', default: 'false', description: 'no MASTER until a peer (VRRP advert or hello) was heard once since boot', example: 'true' },
+      { key: 'timeout', type: 'duration 100ms..24h', default: '60s', description: 'after this, a node still alone may take over if its guards pass (none: it may)', example: '60s' },
     ],
   },
   {

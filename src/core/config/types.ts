@@ -87,6 +87,27 @@ export type WitnessConfig =
 export type RealServerConfig = RealServer<CheckConfig>;
 export type VirtualServiceConfig = VirtualService<CheckConfig>;
 
+/** One takeover guard: run before this node becomes MASTER; exit 0 = pass. */
+export interface GuardConfig {
+  /** Unique within the instance (metrics label, HAAGENT_GUARD); default the command's basename. */
+  readonly name: string;
+  /** Argument vector, absolute path first; no shell. */
+  readonly command: readonly string[];
+  readonly timeoutMs: number;
+}
+
+/** How a takeover keeps the data consistent (src/core/fsm/takeover.ts); defaults are all off. */
+export interface TakeoverConfig {
+  /** All must pass before MASTER; empty = none. */
+  readonly guards: readonly GuardConfig[];
+  /** While a failed guard holds the takeover back, it is retried this often. */
+  readonly guardRetryMs: number;
+  /** waitForPeer: no MASTER before a peer was heard since boot, or timeoutMs passed. */
+  readonly coldStart: { readonly waitForPeer: boolean; readonly timeoutMs: number };
+  /** After a failed before-master: no MASTER for this long. */
+  readonly promotionBackoffMs: number;
+}
+
 export interface InstanceConfig {
   readonly name: string;
   readonly vrid: number;
@@ -145,6 +166,8 @@ export interface InstanceConfig {
   readonly vipLeaseWait: boolean;
   /** Load-balanced services on the VIPs; the master programs them. */
   readonly virtualServices: readonly VirtualServiceConfig[];
+  /** Takeover guards, cold start, promotion backoff; absent = the defaults (all off, 10s backoff). */
+  readonly takeover?: TakeoverConfig;
 }
 
 export interface AgentConfig {

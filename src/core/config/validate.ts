@@ -15,6 +15,7 @@ import { parseAddress, parseVip, type Vip } from '../net/address.js';
 import { ROLE_DEFAULTS, ROLES } from './roles.js';
 import { parseChecks } from './checks.js';
 import { parseEnvironment, parseHooks } from './hooks.js';
+import { isDefaultTakeover, parseTakeover } from './takeover.js';
 import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
 import { parseServices } from './services.js';
 import { parseAlerts } from './alerts.js';
@@ -33,6 +34,7 @@ const INSTANCE_KEYS = new Set([
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
+  'guards', 'guard-retry', 'cold-start', 'promotion-backoff',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -195,6 +197,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     c.fail([...path, 'witness'], 'needs paths: without peer hellos a master cannot tell a dead witness from its own isolation');
   }
   const vipLifetimeSec = parseVipLifetime(c, raw['vip-lifetime'], [...path, 'vip-lifetime']);
+  const takeover = parseTakeover(c, raw, path);
   return Object.freeze({
     name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
     advertIntervalCs: intervalCs,
@@ -208,6 +211,8 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     paths, witness, vipLifetimeSec,
     vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
     virtualServices: parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips),
+    // Only when configured: an instance without these keys keeps exactly its former shape.
+    ...(isDefaultTakeover(takeover) ? {} : { takeover }),
   });
 }
 

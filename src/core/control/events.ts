@@ -2,7 +2,7 @@
  * Events the agent publishes as they happen: the `haagent events` stream (one JSON object per
  * line), the logs and the Prometheus counters all come from these. Fields are only ever added.
  */
-import type { VrrpState } from '../fsm/types.js';
+import type { TakeoverBlockReason, VrrpState } from '../fsm/types.js';
 
 interface Base {
   /** Wall-clock time, ISO 8601. */
@@ -48,7 +48,13 @@ export type AgentEvent =
    * A dangerous condition an operator must hear about that is not a transition: `kind` names it
    * (see WARNING_KINDS); `active: false` says it has cleared.
    */
-  | (Base & { readonly type: 'warning'; readonly instance: string | null; readonly kind: WarningKind; readonly active: boolean; readonly detail: string });
+  | (Base & { readonly type: 'warning'; readonly instance: string | null; readonly kind: WarningKind; readonly active: boolean; readonly detail: string })
+  /** A takeover this node wants is held back (active), or no longer is (active false, the last reason). */
+  | (Base & { readonly type: 'takeover-blocked'; readonly instance: string; readonly reason: TakeoverBlockReason; readonly detail: string; readonly active: boolean })
+  /** One takeover guard ran (one per guard per attempt). */
+  | (Base & { readonly type: 'guard'; readonly instance: string; readonly guard: string; readonly ok: boolean; readonly exitCode: number | null; readonly timedOut: boolean; readonly durationMs: number })
+  /** The operator forced a takeover past the guards (`haagent promote --force`). */
+  | (Base & { readonly type: 'promote-forced'; readonly instance: string });
 
 /** The conditions a `warning` event reports. */
 export const WARNING_KINDS = ['config-mismatch', 'isolated'] as const;
@@ -57,8 +63,8 @@ export type WarningKind = (typeof WARNING_KINDS)[number];
 /** Every event type, in the order `haagent events --all` lists them. */
 export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
   'transition', 'check', 'check-run', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules', 'epoch-state',
-  'warning',
+  'warning', 'takeover-blocked', 'guard', 'promote-forced',
 ];
 
-/** Event types that `haagent events` prints by default (check-run, advert-sent/received and drop are per run or packet). */
-export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ALL_EVENT_TYPES.filter((t) => t !== 'check-run' && t !== 'advert-sent' && t !== 'advert-received' && t !== 'drop');
+/** Event types that `haagent events` prints by default (check-run, guard, advert-sent/received and drop are per run or packet). */
+export const DEFAULT_EVENT_TYPES: readonly AgentEvent['type'][] = ALL_EVENT_TYPES.filter((t) => t !== 'check-run' && t !== 'guard' && t !== 'advert-sent' && t !== 'advert-received' && t !== 'drop');

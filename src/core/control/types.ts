@@ -5,6 +5,7 @@
  *   {"command":"status"}                              -> {"ok":true,"status":AgentStatus}
  *   {"command":"maintenance","on":true,"instance"?:N} -> {"ok":true,"message":"..."}
  *   {"command":"switchover","instance"?:N}            -> {"ok":true,"message":"..."}
+ *   {"command":"promote","force":true,"instance"?:N}  -> {"ok":true,"message":"..."} (refused while a master is heard)
  *   {"command":"reload"}                              -> {"ok":true,"message":"..."}
  *   {"command":"events","types"?:[...]}               -> {"ok":true,"message":"subscribed"} then one
  *                                                        {"event":AgentEvent} line per event, until
@@ -14,17 +15,19 @@
  * The `--json` output of `haagent status` is exactly AgentStatus. Fields are only ever added,
  * never renamed or removed (stable for scripts).
  */
-import type { VrrpState } from '../fsm/types.js';
+import type { TakeoverBlockReason, VrrpState } from '../fsm/types.js';
 
 import { ALL_EVENT_TYPES, type AgentEvent } from './events.js';
 
-export const CONTROL_COMMANDS = ['status', 'maintenance', 'switchover', 'reload', 'events'] as const;
+export const CONTROL_COMMANDS = ['status', 'maintenance', 'switchover', 'reload', 'events', 'promote'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export type ControlRequest =
   | { readonly command: 'status' }
   | { readonly command: 'maintenance'; readonly on: boolean; readonly instance?: string }
   | { readonly command: 'switchover'; readonly instance?: string }
+  /** Take over now past the guards, the cold-start wait and the backoff; `force` must be true. */
+  | { readonly command: 'promote'; readonly force: true; readonly instance?: string }
   | { readonly command: 'reload' }
   | { readonly command: 'events'; readonly types?: readonly AgentEvent['type'][] };
 
@@ -97,6 +100,37 @@ export interface InstanceStatus {
   readonly hooks: readonly HookRunStatus[];
   /** The instance's virtual services (load balancer on the VIP) and their real servers. */
   readonly services?: readonly VirtualServiceStatus[];
+  /** Where a takeover stands (guards, cold start, backoff, demote hook). */
+  readonly takeover?: TakeoverStatus;
+}
+
+/** One takeover guard's last run (status `takeover.guards`). */
+export interface GuardRunStatus {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+  readonly outputTail: string;
+  /** Why it could not be started, when it could not. */
+  readonly error?: string;
+}
+
+/** Why a takeover this node wants is held back. */
+export type { TakeoverBlockReason };
+
+/**
+ * The takeover rules of an instance (guards, cold start, promotion backoff, ordered demotion):
+ * `blocked` while this node would take over but may not yet, with the reason and since when;
+ * the last guard results when it has guards.
+ */
+export interface TakeoverStatus {
+  readonly blocked: boolean;
+  readonly reason?: TakeoverBlockReason;
+  readonly detail?: string;
+  /** Wall-clock time the block began, ISO 8601. */
+  readonly since?: string;
+  readonly guards?: readonly GuardRunStatus[];
 }
 
 export interface VirtualServiceStatus {
@@ -297,6 +331,11 @@ export function parseControlRequest(line: string): ControlRequestResult {
       return { ok: true, request: { command: 'reload' } };
     case 'switchover':
       return { ok: true, request: { command: 'switchover', ...inst } };
+    case 'promote': {
+      const force = Object.hasOwn(r, 'force') ? r['force'] : undefined;
+      if (force !== true) return invalid(`promote overrides the takeover guards and needs "force": true, got ${excerpt(force)}`);
+      return { ok: true, request: { command: 'promote', force: true, ...inst } };
+    }
     case 'maintenance': {
       const on = Object.hasOwn(r, 'on') ? r['on'] : undefined;
       if (typeof on !== 'boolean') return invalid(`maintenance needs "on": true or false, got ${excerpt(on)}`);

@@ -13,6 +13,9 @@
  * one we would preempt, we become MASTER at once. Hearing a master that beats us cancels the
  * wait (the next lower one starts a fresh one); when the lower master goes silent, the
  * Master_Down_Timer still fires as usual. The owner (priority 255) waits too.
+ *
+ * Where the RFC enters MASTER (Master_Down_Timer, preemption) this node claims it instead
+ * (takeover.ts: guards, cold start, backoff may hold it back; without them it is MASTER at once).
  */
 import { adoptedIntervalCs } from './adopted-interval.js';
 import { preemptMode } from './election.js';
@@ -20,7 +23,8 @@ import { finishRelease, masterDownDuringHandover } from './handover.js';
 import { changeTimers } from './timer-effects.js';
 import { skewTimeMs } from './timers.js';
 import { masterDownReason } from './dropped.js';
-import { enterMaster, masterDownMs } from './transitions.js';
+import { masterDownMs } from './transitions.js';
+import { cancelClaim, claimMaster } from './takeover.js';
 import type { TimerChange } from './timer-effects.js';
 import type { AdvertInput, InstanceState, PeerMaster, StepResult, TimerKind } from './types.js';
 
@@ -64,7 +68,14 @@ function acceptOrDiscard(state: InstanceState, advert: AdvertInput, nowMs: numbe
   // §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater than
   // or equal to the local Priority, then: ... Reset the Master_Down_Timer".
   const atLeastOurs = advert.priority >= state.effectivePriority;
-  if (!preemptMode(state) || atLeastOurs) return accept(state, advert, nowMs, atLeastOurs ? 'cancel' : 'keep');
+  if (!preemptMode(state) || atLeastOurs) {
+    // A master we would not preempt is alive: a pending claim to MASTER is given up (takeover.ts).
+    const c = cancelClaim(state);
+    const r = accept(c.state, advert, nowMs, atLeastOurs ? 'cancel' : 'keep');
+    return c.effects.length === 0 ? r : { state: r.state, effects: [...c.effects, ...r.effects] };
+  }
+  // We would preempt this lower master; while our claim is pending (guards, held back) it is discarded.
+  if (state.takeover.phase !== 'idle') return unchanged(state);
   // We would preempt this lower master.
   if (state.settings.preemptDelayMs > 0) {
     const waitUntil = state.timers['preempt-delay'];
@@ -82,12 +93,12 @@ export function backupOnTimer(state: InstanceState, timer: TimerKind, nowMs: num
     if (held !== undefined) return held;
     // §6.4.2: "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT ... Transition to the {Master} state".
     const released = state.master !== null && state.master.priority === 0;
-    return enterMaster(state, nowMs, released ? 'peer released (priority 0)' : masterDownReason(state, nowMs));
+    return claimMaster(state, nowMs, released ? 'peer released (priority 0)' : masterDownReason(state, nowMs));
   }
   if (timer === 'preempt-delay') {
     const m = state.master;
     if (m !== null && m.priority !== 0 && preemptMode(state) && m.priority < state.effectivePriority) {
-      return enterMaster(state, nowMs, `preempt delay expired: preempting lower-priority master ${m.address} (priority ${m.priority})`);
+      return claimMaster(state, nowMs, `preempt delay expired: preempting lower-priority master ${m.address} (priority ${m.priority})`);
     }
     const t = changeTimers(state.timers, [['preempt-delay', null]]);
     return { state: { ...state, timers: t.timers }, effects: t.effects };

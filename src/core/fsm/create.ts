@@ -1,10 +1,16 @@
 /** Construction of a fresh instance (RFC 5798 §6.4.1: the Initialize state). */
-import type { InstanceSettings, InstanceState } from './types.js';
+import type { InstanceSettings, InstanceState, TakeoverState } from './types.js';
 
 export const NO_TIMERS: InstanceState['timers'] = Object.freeze({
   'master-down': null,
   advert: null,
   'preempt-delay': null,
+});
+
+/** No claim, nothing heard, nothing held back. */
+export const IDLE_TAKEOVER: TakeoverState = Object.freeze({
+  phase: 'idle', attempt: 0, claimReason: '', blocked: null, retryAtMs: null,
+  peerHeard: false, coldStartUntilMs: null, backoffUntilMs: null, demoting: false,
 });
 
 /**
@@ -27,5 +33,6 @@ export function createInstance(settings: InstanceSettings, nowMs: number): Insta
     releasing: false,
     releaseHeardAtMs: null,
     lastDrop: null,
+    takeover: IDLE_TAKEOVER,
   };
 }

@@ -13,7 +13,8 @@
  * only recorded, with no effects, so a later start sees the current truth.
  */
 import { advertiseNow } from './master.js';
-import { enterFault, enterService } from './transitions.js';
+import { enterService } from './service.js';
+import { enterFault } from './transitions.js';
 import type { InstanceState, StepResult } from './types.js';
 
 export function onPriority(state: InstanceState, effectivePriority: number, nowMs: number): StepResult {

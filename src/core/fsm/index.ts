@@ -9,3 +9,4 @@ export { compareAddresses, parseAddressBytes } from '../net/address.js';
 export { advertBeatsLocal, compareRank, isOwner, preemptMode } from './election.js';
 export type { Rank } from './election.js';
 export { describeTimers } from './describe.js';
+export { forcePromoteRefusal, DEFAULT_PROMOTION_BACKOFF_MS } from './takeover.js';

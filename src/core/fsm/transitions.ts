@@ -7,8 +7,8 @@
  * "state is MASTER" as long as the shell applies the effects - except during a planned handover
  * (handover.ts), where a BACKUP marked `releasing` holds them until the new master is heard.
  */
-import { isOwner } from './election.js';
 import { cancelAllTimers, changeTimers } from './timer-effects.js';
+import { afterDeparture, endClaim } from './takeover-state.js';
 import { csToMs, masterDownIntervalMs } from './timers.js';
 import type { Effect, TransitionHook, InstanceState, PeerMaster, StepResult, VrrpState } from './types.js';
 
@@ -39,9 +39,11 @@ export function enterMaster(state: InstanceState, nowMs: number, reason: string)
     ['master-down', null],
     ['preempt-delay', null],
   ]);
+  const claim = endClaim(state);
   return {
     state: {
       ...state,
+      takeover: claim.takeover,
       state: 'MASTER',
       timers: t.timers,
       master: null,
@@ -56,6 +58,7 @@ export function enterMaster(state: InstanceState, nowMs: number, reason: string)
       { type: 'add-vips' },
       { type: 'announce', reason },
       ...t.effects,
+      ...claim.effects,
       ...changed(state.state, 'MASTER', reason, 'master'),
     ],
   };
@@ -88,6 +91,7 @@ export function enterBackup(
       master: heard?.master ?? null,
       masterAdverIntervalCs,
       enteredStateAtMs: nowMs,
+      takeover: afterDeparture(state, state.takeover),
     },
     effects: [...t.effects, ...leaving, ...changed(state.state, 'BACKUP', reason, 'backup')],
   };
@@ -104,9 +108,13 @@ function releaseIfMaster(state: InstanceState): Effect[] {
 
 function enterInactive(state: InstanceState, to: 'FAULT' | 'STOPPED', nowMs: number, reason: string): StepResult {
   const t = cancelAllTimers(state.timers);
+  const claim = endClaim(state);
   return {
-    state: { ...state, state: to, timers: t.timers, master: null, enteredStateAtMs: nowMs, releasing: false, releaseHeardAtMs: null },
-    effects: [...releaseIfMaster(state), ...t.effects, ...changed(state.state, to, reason, to === 'FAULT' ? 'fault' : 'stop')],
+    state: {
+      ...state, state: to, timers: t.timers, master: null, enteredStateAtMs: nowMs, releasing: false, releaseHeardAtMs: null,
+      takeover: afterDeparture(state, claim.takeover),
+    },
+    effects: [...releaseIfMaster(state), ...t.effects, ...claim.effects, ...changed(state.state, to, reason, to === 'FAULT' ? 'fault' : 'stop')],
   };
 }
 
@@ -118,16 +126,4 @@ export function enterFault(state: InstanceState, nowMs: number, reason: string):
 /** -> STOPPED (§6.4.2/§6.4.3 Shutdown event). */
 export function enterStopped(state: InstanceState, nowMs: number, reason: string): StepResult {
   return enterInactive(state, 'STOPPED', nowMs, reason);
-}
-
-/**
- * Start serving from INIT, STOPPED or FAULT (§6.4.1): FAULT while a fault source is active,
- * MASTER at once for the address owner (effective priority 255), BACKUP otherwise.
- */
-export function enterService(state: InstanceState, nowMs: number, reason: string): StepResult {
-  if (state.faults.length > 0) {
-    return enterFault(state, nowMs, `${reason}; fault active: ${state.faults.join(', ')}`);
-  }
-  if (isOwner(state) && !state.maintenance) return enterMaster(state, nowMs, `${reason} (address owner, priority 255)`);
-  return enterBackup(state, nowMs, reason);
 }

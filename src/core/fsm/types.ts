@@ -20,6 +20,52 @@ export type TimerKind = 'master-down' | 'advert' | 'preempt-delay';
 
 export type TransitionHook = 'master' | 'backup' | 'fault' | 'stop';
 
+/** Why a takeover this node wants is held back (status `takeover.reason`). */
+export type TakeoverBlockReason = 'guard' | 'cold-start' | 'promotion-backoff' | 'demote-hook';
+
+/**
+ * The data-consistency rules of a takeover (takeover.ts), all off when absent: then a claim
+ * becomes MASTER at once, as RFC 5798 says. Only a failed promotion (`promotion-failed`) acts
+ * without them, with the default backoff.
+ */
+export interface TakeoverSettings {
+  /** Takeover guards are configured: every claim runs them first (`run-guards`) and waits. */
+  readonly guarded: boolean;
+  /** While a failed guard holds the claim back, it is retried this often. */
+  readonly guardRetryMs: number;
+  /** cold-start wait-for-peer: no claim before a peer was heard or this long after the first start; null = no wait. */
+  readonly coldStartTimeoutMs: number | null;
+  /** After a failed before-master: no claim for this long. */
+  readonly promotionBackoffMs: number;
+  /** A demote hook is configured: after leaving MASTER, no claim until `demote-hook-done`. */
+  readonly holdWhileDemoting: boolean;
+}
+
+/**
+ * Where this node's claim to MASTER stands (takeover.ts). `idle`: no claim pending (or none
+ * needed). `guarding`: the guards of `attempt` run; the node stays BACKUP. `blocked`: the claim
+ * waits for `blocked.reason` to clear (a retry at `retryAtMs`, a `demote-hook-done`, a peer).
+ */
+export interface TakeoverState {
+  readonly phase: 'idle' | 'guarding' | 'blocked';
+  /** Counts guard runs; a `guards-result` of another attempt is stale and ignored. */
+  readonly attempt: number;
+  /** Why this node wants MASTER (the transition reason once it gets there). */
+  readonly claimReason: string;
+  /** Set while the claim is held back, kept while the guards are retried; null otherwise. */
+  readonly blocked: { readonly reason: TakeoverBlockReason; readonly detail: string; readonly sinceMs: number } | null;
+  /** Deadline of the retry timer (`guard-retry`), null = not armed. */
+  readonly retryAtMs: number | null;
+  /** A peer (VRRP advert or hello) was heard since boot. */
+  readonly peerHeard: boolean;
+  /** End of the cold-start wait (set at the first start), null = no wait. */
+  readonly coldStartUntilMs: number | null;
+  /** End of the backoff after a failed promotion, null = none. */
+  readonly backoffUntilMs: number | null;
+  /** Left MASTER and the demote hook has not finished yet (only with holdWhileDemoting). */
+  readonly demoting: boolean;
+}
+
 /** Settings of one virtual router instance, already validated by config. Frozen. */
 export interface InstanceSettings {
   readonly name: string;
@@ -48,6 +94,8 @@ export interface InstanceSettings {
   readonly primaryAddress: string;
   /** VIPs in configured order (sent in this exact order: keepalived interop). */
   readonly vips: readonly Vip[];
+  /** Takeover guards, cold start, promotion backoff, ordered demotion; absent = all off. */
+  readonly takeover?: TakeoverSettings;
 }
 
 export interface PeerMaster {
@@ -95,6 +143,8 @@ export interface InstanceState {
   readonly releaseHeardAtMs: number | null;
   /** The last advert dropped because the sender's settings differ from ours (dropped.ts). */
   readonly lastDrop: { readonly from: string; readonly reason: string; readonly atMs: number } | null;
+  /** The claim to MASTER and what holds it back (takeover.ts). */
+  readonly takeover: TakeoverState;
 }
 
 /** An advertisement that already passed the codec's checks (TTL, checksum, version, VRID, auth). */
@@ -108,7 +158,11 @@ export interface AdvertInput {
 }
 
 export type Input =
-  | { readonly type: 'start' }
+  /**
+   * Start serving. `coldStartFromMs`: when the cold-start wait began (the agent's boot, so an
+   * instance restarted by a reload does not wait again from scratch); absent = now.
+   */
+  | { readonly type: 'start'; readonly coldStartFromMs?: number }
   | AdvertInput
   | { readonly type: 'timer'; readonly timer: TimerKind }
   /** Health verdict: new effective priority (already clamped by the health layer). */
@@ -121,7 +175,19 @@ export type Input =
   /** Operator switchover (`haagent switchover`): a master hands over to the best backup. */
   | { readonly type: 'switchover' }
   /** An advert from `from` was dropped because its settings differ from ours (dropped.ts). */
-  | { readonly type: 'advert-dropped'; readonly from: string; readonly reason: string };
+  | { readonly type: 'advert-dropped'; readonly from: string; readonly reason: string }
+  /** The takeover guards of `attempt` ended: all passed (ok), or `detail` says which failed. */
+  | { readonly type: 'guards-result'; readonly attempt: number; readonly ok: boolean; readonly detail: string }
+  /** The retry timer of a held-back claim fired. */
+  | { readonly type: 'guard-retry' }
+  /** before-master failed or timed out: the VIPs were not added; give the claim up. */
+  | { readonly type: 'promotion-failed'; readonly detail: string }
+  /** A peer was heard (an accepted VRRP advert or a hello on any path). */
+  | { readonly type: 'peer-heard' }
+  /** The demote hook (backup/fault/stop) of the last departure from MASTER finished or timed out. */
+  | { readonly type: 'demote-hook-done' }
+  /** Operator `promote --force`: take over now despite guards, cold start and backoff (see takeover.ts). */
+  | { readonly type: 'promote-force' };
 
 export type Effect =
   | { readonly type: 'send-advert'; readonly priority: number }
@@ -132,7 +198,13 @@ export type Effect =
   /** Gratuitous ARP / unsolicited NA for every VIP. */
   | { readonly type: 'announce'; readonly reason: string }
   | { readonly type: 'state-changed'; readonly from: VrrpState; readonly to: VrrpState; readonly reason: string }
-  | { readonly type: 'run-hook'; readonly hook: TransitionHook; readonly from: VrrpState; readonly to: VrrpState };
+  | { readonly type: 'run-hook'; readonly hook: TransitionHook; readonly from: VrrpState; readonly to: VrrpState }
+  /** Run the takeover guards; answer with a `guards-result` of this attempt. */
+  | { readonly type: 'run-guards'; readonly attempt: number }
+  | { readonly type: 'arm-guard-retry'; readonly deadlineMs: number }
+  | { readonly type: 'cancel-guard-retry' }
+  /** A claim became held back (active) or no longer is (active false, with the last reason). */
+  | { readonly type: 'takeover-blocked'; readonly reason: TakeoverBlockReason; readonly detail: string; readonly active: boolean };
 
 export interface StepResult {
   readonly state: InstanceState;

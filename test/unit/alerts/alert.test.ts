@@ -76,3 +76,11 @@ t.test('config: targets validated with their key path, defaults, URL tokens not 
   parseAlerts(many, { targets: Array.from({ length: 17 }, () => ({ type: 'syslog' })) }, ['alerts']);
   t.match(many.errors[0]?.message, /at most 16/);
 });
+
+t.test('alertOf: a held-back takeover is critical while it lasts; a forced promotion is a warning', async (t) => {
+  t.match(alertOf({ at, type: 'takeover-blocked', instance: 'db', reason: 'guard', detail: 'fresh: exit 1', active: true }),
+    { kind: 'takeover-blocked', severity: 'critical', firing: true, summary: 'db: takeover held back (guard): fresh: exit 1' });
+  t.match(alertOf({ at, type: 'takeover-blocked', instance: 'db', reason: 'guard', detail: 'x', active: false }), { severity: 'info', firing: false });
+  t.match(alertOf({ at, type: 'promote-forced', instance: 'db' }), { kind: 'promote-forced', severity: 'warning', instance: 'db' });
+  t.equal(alertOf({ at, type: 'guard', instance: 'db', guard: 'fresh', ok: false, exitCode: 1, timedOut: false, durationMs: 3 }), undefined, 'each guard run is not an alert');
+});

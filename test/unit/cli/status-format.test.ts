@@ -74,3 +74,16 @@ t.test('a VRRP sender dropped for its address list is one loud line', async (t) 
   t.match(text, /web: CONFIG MISMATCH: adverts from 10\.0\.0\.2 dropped \(address-mismatch, 12 so far; theirs: 192\.0\.2\.99, ours: /);
   t.notMatch(formatStatus(status(instance())), /CONFIG MISMATCH/);
 });
+
+t.test('a held-back takeover shows its reason on the instance line and below it, with the guard results', (t) => {
+  const text = formatStatus(status({
+    ...instance(), state: 'BACKUP', master: null,
+    takeover: { blocked: true, reason: 'guard', detail: 'fresh: exit 1', since: '2026-01-01T00:00:05.000Z',
+      guards: [{ name: 'fresh', ok: false, exitCode: 1, timedOut: false, durationMs: 12, outputTail: 'behind by 3 MB' }] },
+  }));
+  t.match(text, /^web\s+51\s+BACKUP \(held: guard\)/m);
+  t.match(text, /^web: TAKEOVER HELD BACK \(guard\) since 2026-01-01T00:00:05.000Z: fresh: exit 1$/m);
+  t.match(text, /^web: guard fresh: FAIL \(exit 1\) in 12 ms$/m);
+  t.notMatch(formatStatus(status(instance())), /held|TAKEOVER|guard/, 'nothing without takeover status');
+  t.end();
+});

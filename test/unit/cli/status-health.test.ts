@@ -23,3 +23,10 @@ t.test('ok, fault, dual master', async (t) => {
     'a master whose peer\'s adverts are dropped for their address list: two masters');
   t.equal(statusHealth(status(inst({ state: 'MASTER', vrrpMismatches: [{ ...mm, lastSeenAgoMs: 5000 }] }))).verdict, 'ok', 'not when that sender went quiet');
 });
+
+t.test('a held-back takeover: verdict takeover-blocked (exit 6), below fault', async (t) => {
+  const held = inst({ takeover: { blocked: true, reason: 'guard', detail: 'fresh: exit 1', since: 'x' } });
+  t.same(statusHealth(status(held)), { verdict: 'takeover-blocked', problems: ['web: takeover held back (guard): fresh: exit 1'] });
+  t.equal(statusHealth(status(held, inst({ name: 'f', state: 'FAULT' }))).verdict, 'fault', 'fault wins');
+  t.equal(statusHealth(status(inst({ takeover: { blocked: false } }))).verdict, 'ok', 'not blocked: ok');
+});

@@ -30,6 +30,8 @@ function configWith(path: string, extra: Record<string, unknown>, type?: string)
     case 'instances[].paths[]': inst['paths'] = [{ interface: 'eth0', peer: '192.0.2.2', ...extra }]; break;
     case 'instances[].witness[]': inst['paths'] = [{ interface: 'eth0', peer: '192.0.2.2' }]; inst['witness'] = [{ type, ...extra }]; break;
     case 'instances[].virtual-services[]': inst['virtual-services'] = [{ port: 80, 'real-servers': [{ address: '10.0.0.11' }], ...extra }]; break;
+    case 'instances[].guards[]': inst['guards'] = [{ command: ['/bin/true'], ...extra }]; break;
+    case 'instances[].cold-start': inst['cold-start'] = extra; break;
     case 'instances[].virtual-services[].real-servers[]': inst['virtual-services'] = [{ port: 80, 'real-servers': [{ address: '10.0.0.11', ...extra }] }]; break;
     default: throw new Error(`no config builder for ${path}: add one when adding a group`);
   }

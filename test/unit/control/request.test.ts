@@ -15,7 +15,7 @@ t.test('control requests: valid, and each malformed kind with a reason', (t) => 
 });
 
 t.test('every field is checked, and the message names what came instead', (t) => {
-  t.match(parseControlRequest('{}'), invalid('request has no "command" (known: status, maintenance, switchover, reload, events)'));
+  t.match(parseControlRequest('{}'), invalid('request has no "command" (known: status, maintenance, switchover, reload, events, promote)'));
   t.match(parseControlRequest('{"command":[1,2,3]}'), { code: 'HA_ERR_INVALID_ARGUMENT', message: /^unknown command an array of 3 item\(s\)/ });
   t.match(parseControlRequest('{"command":{"a":1}}'), { message: /^unknown command an object/ });
   t.match(parseControlRequest('{"command":1e999}'), { message: /^unknown command Infinity/ });
@@ -62,5 +62,13 @@ t.test('excerpts are bounded and printable', (t) => {
   t.equal(excerpt('h\u00e9llo w\u00f6rld'), '"h\u00e9llo w\u00f6rld"', 'ordinary letters stay as they are');
   t.equal(excerpt(undefined), 'nothing');
   t.equal(excerpt(null), 'null');
+  t.end();
+});
+
+t.test('promote needs force: true', (t) => {
+  t.same(parseControlRequest('{"command":"promote","force":true}'), { ok: true, request: { command: 'promote', force: true } });
+  t.same(parseControlRequest('{"command":"promote","force":true,"instance":"db"}'), { ok: true, request: { command: 'promote', force: true, instance: 'db' } });
+  t.match(parseControlRequest('{"command":"promote"}'), invalid('promote overrides the takeover guards and needs "force": true, got nothing'));
+  t.match(parseControlRequest('{"command":"promote","force":"yes"}'), invalid('promote overrides the takeover guards and needs "force": true, got "yes"'));
   t.end();
 });

@@ -27,6 +27,11 @@ function fakeHandler(): ControlHandler & { calls: string[] } {
       calls.push(`switchover ${instance ?? '*'}`);
       return 'handing over';
     },
+    promote: (instance) => {
+      if (instance === 'live') throw new HaagentError('HA_ERR_INVALID_ARGUMENT', 'promote refused: live has a master (192.0.2.9); run switchover there');
+      calls.push(`promote ${instance ?? '*'}`);
+      return 'taking over';
+    },
     reload: async () => { calls.push('reload'); return 'reloaded'; },
   };
 }
@@ -93,7 +98,9 @@ t.test('commands reach the agent; its errors become error replies; events stream
   t.match(await request(path, { command: 'switchover' }), { ok: true, message: 'handing over' });
   t.match(await request(path, { command: 'switchover', instance: 'nope' }), { ok: false, error: { code: 'HA_ERR_INVALID_ARGUMENT', message: /no instance named "nope"/ } });
   t.match(await request(path, { command: 'reload' }), { ok: true, message: 'reloaded' });
-  t.same(h.calls, ['maintenance true web', 'switchover *', 'reload']);
+  t.match(await request(path, { command: 'promote', force: true, instance: 'db' }), { ok: true, message: 'taking over' });
+  t.match(await request(path, { command: 'promote', force: true, instance: 'live' }), { ok: false, error: { code: 'HA_ERR_INVALID_ARGUMENT', message: /has a master \(192\.0\.2\.9\); run switchover there/ } });
+  t.same(h.calls, ['maintenance true web', 'switchover *', 'reload', 'promote db']);
   const bad = await exchange(path, '{"command":"maintenance"}\n', 1);
   t.match(JSON.parse(bad[0] ?? '{}'), { ok: false, error: { message: /needs "on"/ } });
   const got: string[] = [];

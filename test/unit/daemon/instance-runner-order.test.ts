@@ -10,6 +10,7 @@ import { FileEpochStore } from '../../../src/adapters/epoch-store.js';
 import type { Input } from '../../../src/core/fsm/types.js';
 import type { HookPort } from '../../../src/daemon/instance-runner.js';
 import { harness, instance, until, VIP } from './instance-runner-fakes.js';
+import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 
 /** A promise the test resolves. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -115,4 +116,69 @@ t.test('load balancer rules: in before the first VIP, out only once every VIP is
   const out = seen.indexOf('rules out');
   t.ok(out >= 0, 'the rules go');
   for (const v of vips) t.ok(seen.indexOf(`removed ${v}`) < out, `after ${v} was removed`);
+});
+
+/** A config with these extra YAML lines under the instance (hooks, takeover keys). */
+function instanceWith(extra: string): ReturnType<typeof instance> {
+  const r = parseConfigYaml(`instances:\n  - name: web\n    vrid: 1\n    interface: eth0\n    vips: [${VIP}]\n    advert-interval: 100ms\n    priority: 100\n${extra}`);
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+  const inst = r.config.instances[0];
+  if (inst === undefined) throw new Error('no instance');
+  return inst;
+}
+
+t.test('a failed before-master adds no VIP, announces nothing, runs no master hook; priority 0, BACKUP, backoff', async (t) => {
+  const seen: string[] = [];
+  const hooks: HookPort = {
+    run: async (hook) => {
+      seen.push(`hook ${hook}`);
+      return hook === 'before-master' ? { ok: false, exitCode: 1, timedOut: false } : { ok: true, exitCode: 0, timedOut: false };
+    },
+    results: () => [],
+    close: () => undefined,
+  };
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { hooks }, instanceWith('    promotion-backoff: 60s\n'));
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => seen.includes('hook before-master')), 'took over and ran before-master');
+  t.ok(await until(() => h.runner.vrrpState === 'BACKUP'), 'the claim is given up: BACKUP');
+  await h.runner.drain();
+  await sleep(50);
+  t.notOk(h.calls.some((c) => c.startsWith('add ')), 'no VIP added');
+  t.notOk(h.calls.includes('announce'), 'nothing announced');
+  t.notOk(seen.includes('hook master'), 'no master hook');
+  t.ok(h.calls.includes('advert 0'), 'a priority-0 advert was sent');
+  t.match(h.runner.status().takeover, { blocked: true, reason: 'promotion-backoff' });
+  t.ok(h.events.some((e) => e.type === 'takeover-blocked' && e.active && e.reason === 'promotion-backoff'), 'published');
+  await sleep(h.runner.masterDownMs + 200);
+  t.equal(h.runner.vrrpState, 'BACKUP', 'still out of MASTER within the backoff');
+});
+
+t.test('ordered demotion: VIPs removed, then the backup hook; no takeover until it has ended', async (t) => {
+  const backupDone = gate();
+  const seen: string[] = [];
+  const hooks: HookPort = {
+    run: async (hook) => {
+      seen.push(`hook ${hook}`);
+      if (hook === 'backup' && seen.filter((s) => s === 'hook backup').length === 2) { await backupDone.promise; seen.push('backup hook finished'); }
+      return { ok: true, exitCode: 0, timedOut: false };
+    },
+    results: () => [],
+    close: () => undefined,
+  };
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), {
+    hooks,
+    vips: { addVip: async (_if, cidr) => { seen.push(`add ${cidr}`); }, removeVip: async (_if, cidr) => { seen.push(`remove ${cidr}`); } },
+  }, instanceWith('    hooks:\n      backup: [/bin/true]\n'));
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => h.runner.vrrpState === 'MASTER' && seen.includes(`add ${VIP}`)), 'MASTER with the VIP');
+  h.runner.input(BETTER_MASTER);
+  t.ok(await until(() => seen.filter((s) => s === 'hook backup').length === 2), 'the backup hook started');
+  t.ok(seen.lastIndexOf(`remove ${VIP}`) < seen.lastIndexOf('hook backup'), 'after the VIP was removed');
+  // The better master goes silent: the expiry comes while the backup hook still runs.
+  await sleep(h.runner.masterDownMs + 200);
+  t.equal(h.runner.vrrpState, 'BACKUP', 'no takeover while the demote hook runs');
+  t.match(h.runner.status().takeover, { blocked: true, reason: 'demote-hook' });
+  backupDone.open();
+  t.ok(await until(() => h.runner.vrrpState === 'MASTER'), 'takes over once the hook has ended');
+  t.ok(seen.indexOf('backup hook finished') < seen.lastIndexOf(`add ${VIP}`), 'the new VIP add comes after the hook');
 });

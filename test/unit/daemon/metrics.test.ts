@@ -131,11 +131,14 @@ t.test('status gauges, mirrored counters and event-derived series', async (t) =>
   emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'master', ok: true, exitCode: 0, timedOut: false, durationMs: 20 });
   emit(agent.events, { at: AT, type: 'hook', instance: 'vi_1', hook: 'backup', ok: false, exitCode: 1, timedOut: false, durationMs: 20 });
   emit(agent.events, { at: AT, type: 'reload', ok: true, detail: 'ignored by metrics' });
+  emit(agent.events, { at: AT, type: 'guard', instance: 'vi_2', guard: 'fresh', ok: false, exitCode: 1, timedOut: false, durationMs: 9 });
+  emit(agent.events, { at: AT, type: 'guard', instance: 'vi_2', guard: 'fresh', ok: false, exitCode: 1, timedOut: false, durationMs: 9 });
+  emit(agent.events, { at: AT, type: 'guard', instance: 'vi_2', guard: 'fresh', ok: true, exitCode: 0, timedOut: false, durationMs: 9 });
   // Counters grow by the delta; vi_2's counters went down (re-created by a reload): a reset.
   agent.set(
     [
       noChecks(instance({ advertsSent: 25, advertsReceived: 3, drops: { 'ttl is not 255': 3, 'auth mismatch': 1 } })),
-      noChecks(instance({ name: 'vi_2', vrid: 52, advertsSent: 4 })),
+      noChecks(instance({ name: 'vi_2', vrid: 52, advertsSent: 4, takeover: { blocked: true, reason: 'guard', detail: 'fresh: exit 1', since: AT } })),
     ],
     { eth0: { 'bad checksum': 6 } },
   );
@@ -151,6 +154,11 @@ t.test('status gauges, mirrored counters and event-derived series', async (t) =>
   t.equal(value(body, 'haagent_hook_runs_total{instance="vi_1",hook="master",result="timeout"}'), 1);
   t.equal(value(body, 'haagent_hook_runs_total{instance="vi_1",hook="master",result="ok"}'), 1);
   t.equal(value(body, 'haagent_hook_runs_total{instance="vi_1",hook="backup",result="failed"}'), 1);
+  t.equal(value(body, 'haagent_guard_runs_total{instance="vi_2",guard="fresh",result="failed"}'), 2);
+  t.equal(value(body, 'haagent_guard_runs_total{instance="vi_2",guard="fresh",result="ok"}'), 1);
+  t.equal(value(body, 'haagent_takeover_blocked{instance="vi_2",reason="guard"}'), 1);
+  t.equal(value(body, 'haagent_takeover_blocked{instance="vi_2",reason="cold-start"}'), 0);
+  t.equal(value(body, 'haagent_takeover_blocked{instance="vi_1",reason="guard"}'), undefined, 'no series without takeover status');
   t.equal(value(body, 'haagent_adverts_sent_total{instance="vi_1",vrid="51"}'), 25, '10 + delta 15');
   t.equal(value(body, 'haagent_adverts_received_total{instance="vi_1",vrid="51"}'), 3, 'unchanged');
   t.equal(value(body, 'haagent_adverts_sent_total{instance="vi_2",vrid="52"}'), 14, 'reset: 10 + 4, still monotonic');
