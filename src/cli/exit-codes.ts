@@ -18,6 +18,8 @@ export const EXIT_CODES = {
   statusFault: 4,
   /** `haagent status`: this node and a peer both report MASTER of one instance (printed too). */
   statusDualMaster: 5,
+  /** `haagent import-keepalived`: converted, but some options were not mapped (or not exactly; warned). */
+  importUnmapped: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -29,7 +31,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage or config error (bad flag or argument, a config file that does not validate)
   3  no agent is running (nothing answers on the control socket)
   4  status: an instance is FAULT
-  5  status: this node and a peer are both MASTER of an instance`;
+  5  status: this node and a peer are both MASTER of an instance
+  6  import-keepalived: converted, but some options were not mapped (see the warnings)`;
 
 /**
  * The exit status for an error that ended a command. Commander's own errors (unknown option,
