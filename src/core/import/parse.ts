@@ -173,7 +173,7 @@ class Builder {
   finish(): void {
     while (this.stack.length > 1) {
       const frame = this.stack.pop();
-      if (frame?.owner !== undefined) this.problem(frame.owner.at, `block "${frame.owner.name}" is not closed (a "}" is missing)`);
+      if (frame?.owner !== undefined && frame.owner.name !== '') this.problem(frame.owner.at, `block "${frame.owner.name}" is not closed (a "}" is missing)`);
     }
   }
 }
