@@ -50,6 +50,8 @@ export function expandInclude(pattern: string, fromFile: string): { files: strin
   try {
     names = readdirSync(dir);
   } catch (err) {
+    // No directory: nothing matches (as for glob(3)); any other error is reported.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [] };
     return { problem: `include ${pattern}: cannot read directory ${dir}: ${(err as Error).message}` };
   }
   const re = globRegex(last);

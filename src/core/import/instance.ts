@@ -229,6 +229,9 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
 /** The finished mapping of `b`: priority (with the raise of positive weights), checks, hooks. */
 export function finishInstance(sink: Sink, b: InstanceBuild): Record<string, unknown> {
   let priority = b.basePriority;
+  if (b.basePriority === 255 && b.raise === 0 && b.checks.length > 0) {
+    sink.warn(b.node, b.path, 'priority 255 (address owner) with tracking: haagent keeps 255 only while every check is up and a tracked file adds 0, and lowers the owner (or puts it in FAULT) otherwise; compare with how this keepalived version treats an owner');
+  }
   if (b.raise > 0) {
     priority = b.basePriority + b.raise;
     if (b.basePriority === 255) {

@@ -93,8 +93,8 @@ export function mapServices(sink: Sink, blocks: readonly KaNode[], instances: re
     if (!a.ok) { sink.warn(node, [], `${a.reason} (fwmark and group services have no haagent equivalent)`); continue; }
     const owner = instances.find((b) => b.vips.includes(a.address));
     if (owner === undefined) { sink.warn(node, [], `${a.address} is not a VIP of any vrrp_instance: haagent balances on an instance's VIPs only`); continue; }
-    const list = (owner.out['virtual-services'] ??= []) as Record<string, unknown>[];
-    const path: PathSegment[] = [...owner.path, 'virtual-services', list.length];
+    const done = (owner.out['virtual-services'] as Record<string, unknown>[] | undefined)?.length ?? 0;
+    const path: PathSegment[] = [...owner.path, 'virtual-services', done];
     const portText = node.args[1] ?? '';
     if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) { sink.warn(node, owner.path, 'the port must be 1..65535'); continue; }
     const port = Number(portText);
@@ -136,6 +136,7 @@ export function mapServices(sink: Sink, blocks: readonly KaNode[], instances: re
     if (servers.length === 0 && !skip) sink.warn(node, owner.path, 'has no real server that could be imported; the service is left out');
     if (skip || servers.length === 0) { sink.repath(mark, owner.path); continue; }
     svc['real-servers'] = servers;
+    const list = (owner.out['virtual-services'] ??= []) as Record<string, unknown>[];
     list.push(svc);
   }
 }

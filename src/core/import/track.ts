@@ -176,6 +176,6 @@ export function trackFiles(sink: Sink, block: KaNode, files: ReadonlyMap<string,
     if (weight !== 1) { sink.warn(entry, t.path, `weight ${weight}: keepalived adds the file's value times the weight; haagent adds the value itself (weight 1 only)`); continue; }
     const index = t.checks.length;
     t.checks.push({ name: uniqueName(safeName(`file-${entry.name}`, 'file'), t.names), type: 'file', path: def.path });
-    sink.note([...t.path, 'checks', index], `${where(entry.at)}: track_file ${entry.name}: the file's value is added to the priority; a missing or unreadable file puts the instance in FAULT (keepalived reads it as 0)`);
+    sink.note([...t.path, 'checks', index], `${where(entry.at)}: track_file ${entry.name}: the file's value is added to the priority (weight 1); in haagent a missing or unreadable file is a failed check: FAULT`);
   }
 }
