@@ -60,7 +60,7 @@ export function includeKey(file: string, pattern: string): string {
   return `${file}\u0000${pattern}`;
 }
 
-type Token = { readonly kind: 'word' | 'open' | 'close'; readonly text: string } ;
+type Token = { readonly kind: 'word' | 'open' | 'close'; readonly text: string };
 
 /** Splits one line into words and braces; a problem for an unterminated quote (the word then runs to the end). */
 export function lexLine(line: string): { tokens: Token[]; problem: string | undefined } {
