@@ -131,6 +131,7 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   const path: PathSegment[] = ['instances', index];
   const name = node.args[0] ?? `instance${index}`;
   if (node.args.length !== 1) sink.warn(node, path, 'a vrrp_instance takes exactly one name');
+  if (name.length > 64) sink.warn(node, path, `the name is longer than haagent's 64 characters; cut to ${name.slice(0, 64)}`);
   // Keys in the order they are printed; those left undefined are not printed.
   const out: Record<string, unknown> = {
     name: name.slice(0, 64), vrid: undefined, role: undefined, interface: undefined, external: undefined, vips: [],

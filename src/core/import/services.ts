@@ -100,7 +100,11 @@ export function mapServices(sink: Sink, blocks: readonly KaNode[], instances: re
     const port = Number(portText);
     let intervalMs = DEFAULT_DELAY_MS;
     const delay = node.children?.find((o) => o.name === 'delay_loop');
-    if (delay !== undefined) intervalMs = Math.max(100, sink.seconds(delay, path) ?? intervalMs);
+    if (delay !== undefined) intervalMs = sink.seconds(delay, path) ?? intervalMs;
+    if (delay !== undefined && intervalMs < 100) {
+      sink.warn(delay, path, 'haagent checks at most every 100ms; 100ms used');
+      intervalMs = 100;
+    }
     const mark = sink.comments.length;
     const svc: Record<string, unknown> = { vip: a.address, port };
     const servers: Record<string, unknown>[] = [];
