@@ -4,7 +4,7 @@ _haagent() {
   local cur prev cmd i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="start status maintenance switchover promote reload events init check-config lab help"
+  local commands="start status maintenance switchover promote reload events init check-config import-keepalived lab help"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in -*) ;; *) cmd="${COMP_WORDS[i]}"; break ;; esac
@@ -31,6 +31,7 @@ _haagent() {
     events) opts="--all --type --instance -c --config --socket" ;;
     init) opts="--active-active --interface --external --vip --vrid --advert-interval --vrrp-version --out --force" ;;
     check-config) case "$cur" in -*) opts="" ;; *) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac ;;
+    import-keepalived) case "$cur" in -*) opts="--out" ;; *) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac ;;
     lab) opts="--keep --down --advert-interval --lb-mode" ;;
     help) opts="$commands" ;;
   esac

@@ -20,6 +20,8 @@ export const EXIT_CODES = {
   statusDualMaster: 5,
   /** `haagent status`: a takeover this node wants is held back (guard, cold start, backoff, demote hook). */
   statusTakeoverBlocked: 6,
+  /** `haagent import-keepalived`: converted, but some options were not mapped (or not exactly; warned). */
+  importUnmapped: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -32,7 +34,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   3  no agent is running (nothing answers on the control socket)
   4  status: an instance is FAULT
   5  status: this node and a peer are both MASTER of an instance
-  6  status: a takeover is held back (guard, cold start, backoff, demote hook)`;
+  6  status: a takeover is held back (guard, cold start, backoff, demote hook)
+  7  import-keepalived: converted, but some options were not mapped (see the warnings)`;
 
 /**
  * The exit status for an error that ended a command. Commander's own errors (unknown option,

@@ -17,6 +17,7 @@ import { formatStatus } from './status-format.js';
 import { statusHealth } from './status-health.js';
 import { preflight } from './preflight.js';
 import { effectiveYaml } from './effective-yaml.js';
+import { runImportKeepalived, withKeepalivedHint } from './import-keepalived.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -231,6 +232,18 @@ program.command('check-config')
       const warnings = preflight(config);
       for (const w of warnings) process.stderr.write(`haagent: warning: ${w}\n`);
       process.stderr.write(`haagent: ${file}: OK (${config.instances.length} instance(s)${warnings.length > 0 ? `, ${warnings.length} warning(s) about this host` : ''})\n`);
+    } catch (err) {
+      fail(withKeepalivedHint(err, file));
+    }
+  });
+
+program.command('import-keepalived')
+  .description('convert a keepalived.conf (with its includes) to haagent YAML on stdout; every option it cannot map is warned about on stderr and commented in the output')
+  .argument('<file>', 'keepalived config file')
+  .option('--out <file>', 'write the YAML to this file (mode 0600) instead of stdout')
+  .action((file: string, opts: { out?: string }) => {
+    try {
+      process.exitCode = runImportKeepalived(file, opts.out);
     } catch (err) {
       fail(err);
     }

@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors.js';
 import { parseDurationMs } from './duration.js';
 import { ConfigLimitError, LIMITS } from './limits.js';
+import { keepalivedHint } from './keepalived-spellings.js';
 
 export type PathSegment = string | number;
 /** Maps a key path to a 1-based line number in the source, when known. */
@@ -96,7 +97,7 @@ export class Collector {
 
   unknownKeys(obj: Record<string, unknown>, allowed: ReadonlySet<string>, path: readonly PathSegment[]): void {
     for (const key of Object.keys(obj)) {
-      if (!allowed.has(key)) this.fail([...path, key], `unknown key "${key}" (allowed: ${[...allowed].join(', ')})`);
+      if (!allowed.has(key)) this.fail([...path, key], `unknown key "${key}" (allowed: ${[...allowed].join(', ')})${keepalivedHint(key, allowed)}`);
     }
   }
 

@@ -1,0 +1,191 @@
+/**
+ * Each mapping rule of the keepalived importer: a keepalived fragment and the haagent values it
+ * must give, and every option that does not map reported with its file and line.
+ */
+import t from 'tap';
+import { mapKeepalived, type ImportResult } from '../../../src/core/import/map.js';
+import { parseKeepalivedText } from '../../../src/core/import/parse.js';
+
+const PATHS: Readonly<Record<string, string>> = { killall: '/usr/bin/killall', pidof: '/bin/pidof' };
+
+function conv(text: string): ImportResult {
+  const p = parseKeepalivedText(text, 'k.conf');
+  if (p.problems.length > 0) throw new Error(p.problems.map((x) => x.message).join('; '));
+  return mapKeepalived(p.nodes, { resolveCommand: (n) => PATHS[n] });
+}
+const inst = (r: ImportResult, i = 0): Record<string, unknown> => ((r.config['instances'] as Record<string, unknown>[])[i] ?? {});
+const warned = (r: ImportResult): string[] => r.warnings.map((w) => `${w.at.file}:${w.at.line} ${w.option}: ${w.message}`);
+const vi = (body: string, extra = ''): string => `${extra}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {\n    192.0.2.10/24\n  }\n${body}\n}\n`;
+
+t.test('the basic instance: keepalived defaults written out', (t) => {
+  const r = conv(vi(''));
+  t.same(inst(r), {
+    name: 'VI_1', vrid: 51, interface: 'eth0', vips: ['192.0.2.10/24'], priority: 100,
+    'vrrp-version': 2, 'advert-interval': '1s', preempt: true,
+  });
+  t.same(r.warnings, []);
+  t.match(r.comments, [{ path: ['instances', 0], text: 'from vrrp_instance VI_1 (k.conf:2)' }]);
+  t.end();
+});
+
+t.test('state, priority, advert_int (sub-second with v3), version, nopreempt, preempt_delay', (t) => {
+  const r = conv(vi('  state BACKUP\n  priority 90\n  advert_int 0.25\n  version 3\n  nopreempt\n  preempt_delay 30'));
+  t.match(inst(r), { role: 'backup', priority: 90, 'vrrp-version': 3, 'advert-interval': '250ms', preempt: false, 'preempt-delay': '30s' });
+  t.match(inst(conv(vi('  state MASTER'))), { role: 'master', preempt: true });
+  t.match(inst(conv(vi('', 'global_defs {\n  vrrp_version 3\n}'))), { 'vrrp-version': 3 }, 'global vrrp_version');
+  const v2 = conv(vi('  advert_int 0.5'));
+  t.match(inst(v2), { 'vrrp-version': 2, 'advert-interval': '1s' });
+  t.match(warned(v2), [/VRRPv2 advertises whole seconds; 1s used/]);
+  t.end();
+});
+
+t.test('unicast: peers mapped, unicast_src_ip reported', (t) => {
+  const r = conv(vi('  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n    10.0.0.3\n  }'));
+  t.same(inst(r)['peers'], ['10.0.0.2', '10.0.0.3']);
+  t.match(warned(r), [/^k\.conf:8 unicast_src_ip 10\.0\.0\.1: haagent sends from the heartbeat interface/]);
+  t.end();
+});
+
+t.test('authentication PASS; a long password cut to 8 bytes as keepalived does; AH reported', (t) => {
+  t.same(inst(conv(vi('  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }')))['auth'], { type: 'pass', password: 's3cret' });
+  const long = conv(vi('  authentication {\n    auth_type PASS\n    auth_pass 0123456789\n  }'));
+  t.same(inst(long)['auth'], { type: 'pass', password: '01234567' });
+  t.same(long.warnings, []);
+  const ah = conv(vi('  authentication {\n    auth_type AH\n    auth_pass secretvalue\n  }'));
+  t.equal(inst(ah)['auth'], undefined);
+  t.match(warned(ah), [/only PASS maps/]);
+  t.notMatch(JSON.stringify(ah.comments), /secretvalue/, 'the password is not echoed');
+  t.end();
+});
+
+t.test('virtual_ipaddress: no prefix = host route, dev -> external, label, IPv6 -> VRRPv3', (t) => {
+  const r = conv('vrrp_instance A {\n interface eth1\n virtual_router_id 7\n virtual_ipaddress {\n  192.0.2.10 dev eth0 label eth0:vip\n  192.0.2.11/24 dev eth0\n }\n}\n');
+  t.match(inst(r), { interface: 'eth1', external: 'eth0', vips: ['192.0.2.10/32', '192.0.2.11/24'], 'vip-label': 'eth0:vip' });
+  t.same(r.warnings, []);
+  const v6 = conv('vrrp_instance B {\n interface eth1\n virtual_router_id 8\n virtual_ipaddress {\n  2001:db8::10/64\n  192.0.2.5/24\n }\n}\n');
+  t.match(inst(v6), { vips: ['2001:db8::10/64'], 'vrrp-version': 3 });
+  t.match(warned(v6), [/^k\.conf:6 192\.0\.2\.5\/24: IPv4 beside IPv6/]);
+  const mixed = conv('vrrp_instance C {\n interface eth1\n virtual_router_id 9\n virtual_ipaddress {\n  192.0.2.1/24 dev eth2\n  192.0.2.2/24 dev eth3\n  192.0.2.3/24 brd 192.0.2.255\n }\n}\n');
+  t.same(inst(mixed)['vips'], ['192.0.2.1/24']);
+  t.match(warned(mixed), [/on eth3, but this instance's other VIPs are on eth2/, /"brd 192\.0\.2\.255" not mapped/, /on eth1, but/]);
+  t.end();
+});
+
+t.test('vrrp_script + track_script: argv without a shell, keepalived defaults, weights both ways', (t) => {
+  const scripts = 'vrrp_script up {\n  script "/usr/bin/test -f /run/up"\n  interval 2\n  timeout 5\n  rise 3\n  fall 2\n  weight 10\n}\n'
+    + 'vrrp_script down {\n  script "killall -0 haproxy"\n  weight -20\n}\nvrrp_script hard {\n  script /bin/true\n}\n';
+  const r = conv(vi('  priority 100\n  track_script {\n    up\n    down\n    hard\n    down weight -5\n  }', scripts));
+  t.same(inst(r)['checks'], [
+    { name: 'up', type: 'exec', command: ['/usr/bin/test', '-f', '/run/up'], interval: '2s', timeout: '2s', rise: 3, fall: 2, weight: 10 },
+    { name: 'down', type: 'exec', command: ['/usr/bin/killall', '-0', 'haproxy'], interval: '1s', timeout: '1s', rise: 1, fall: 1, weight: 20 },
+    { name: 'hard', type: 'exec', command: ['/bin/true'], interval: '1s', timeout: '1s', rise: 1, fall: 1, weight: 0 },
+    { name: 'down-2', type: 'exec', command: ['/usr/bin/killall', '-0', 'haproxy'], interval: '1s', timeout: '1s', rise: 1, fall: 1, weight: 5 },
+  ]);
+  // keepalived: up adds 10 while up -> base 110 healthy, 100 when it fails: haagent priority 110, weight 10.
+  t.equal(inst(r)['priority'], 110);
+  t.same(r.warnings, []);
+  t.match(r.comments.map((c) => c.text), [/"killall" resolved to \/usr\/bin\/killall/]);
+  t.end();
+});
+
+t.test('positive weights over 254 are capped and reported; reverse is reported', (t) => {
+  const r = conv(vi('  priority 250\n  track_script {\n    a\n    b reverse\n  }', 'vrrp_script a {\n script /bin/true\n weight 50\n}\nvrrp_script b {\n script /bin/true\n}\n'));
+  t.equal(inst(r)['priority'], 254);
+  t.match(warned(r), [/"reverse".*not tracked/, /priority 250 \+ positive weights 50 = 300: capped at 254/]);
+  t.end();
+});
+
+t.test('scripts that need a shell, or are not found, are reported and not tracked', (t) => {
+  const r = conv(vi('  track_script {\n    piped\n    nowhere\n    missing\n  }', 'vrrp_script piped {\n  script "pidof haproxy | wc -l"\n}\nvrrp_script nowhere {\n  script "nosuchcmd -x"\n}\n'));
+  t.equal(inst(r)['checks'], undefined);
+  t.match(warned(r), [
+    /^k\.conf:2 script pidof haproxy \| wc -l: needs a shell: "\|"/,
+    /^k\.conf:5 script nosuchcmd -x: "nosuchcmd" is not an absolute path and was not found on PATH/,
+    /^k\.conf:\d+ piped: vrrp_script piped could not be mapped/,
+    /^k\.conf:\d+ nowhere: vrrp_script nowhere could not be mapped/,
+    /^k\.conf:\d+ missing: no vrrp_script named "missing"/,
+  ]);
+  t.end();
+});
+
+t.test('track_interface and track_file', (t) => {
+  const r = conv(vi('  track_interface {\n    eth1\n    eth2 weight -30\n    eth3 weight 5\n  }\n  track_file {\n    bias\n    scaled weight 2\n  }',
+    'vrrp_track_file bias {\n  file /run/bias\n}\nvrrp_track_file scaled {\n  file /run/scaled\n}\n'));
+  t.same(inst(r)['checks'], [
+    { name: 'if-eth1', type: 'interface', interface: 'eth1', weight: 0 },
+    { name: 'if-eth2', type: 'interface', interface: 'eth2', weight: 30 },
+    { name: 'if-eth3', type: 'interface', interface: 'eth3', weight: 5 },
+    { name: 'file-bias', type: 'file', path: '/run/bias' },
+  ]);
+  t.equal(inst(r)['priority'], 105);
+  t.match(warned(r), [/scaled weight 2: weight 2: keepalived adds the file's value times the weight/]);
+  t.end();
+});
+
+t.test('notify_* become argv hooks; notify is mapped per state and its difference reported', (t) => {
+  const r = conv(vi('  notify_master "/etc/keepalived/up.sh --vip 1"\n  notify_fault /etc/keepalived/fault.sh\n  notify /usr/local/bin/notify'));
+  t.same(inst(r)['hooks'], {
+    master: ['/etc/keepalived/up.sh', '--vip', '1'],
+    fault: ['/etc/keepalived/fault.sh'],
+    backup: ['/usr/local/bin/notify', 'INSTANCE', 'VI_1', 'BACKUP'],
+    stop: ['/usr/local/bin/notify', 'INSTANCE', 'VI_1', 'STOP'],
+  });
+  t.match(warned(r), [/notify \/usr\/local\/bin\/notify: keepalived calls it as SCRIPT INSTANCE NAME STATE PRIORITY/, /a master hook is already set/, /a fault hook is already set/]);
+  const shell = conv(vi('  notify_backup "/bin/echo backup > /tmp/state"'));
+  t.equal(inst(shell)['hooks'], undefined);
+  t.match(warned(shell), [/needs a shell: ">"/]);
+  t.end();
+});
+
+t.test('global_defs: garp settings mapped (instance ones win), the rest reported', (t) => {
+  const r = conv(vi('  garp_master_refresh 60', 'global_defs {\n  router_id lb1\n  vrrp_garp_master_repeat 3\n  vrrp_garp_interval 0.01\n  vrrp_garp_master_refresh 10\n  script_user nobody\n  notification_email {\n    a@b\n  }\n}'));
+  t.same(inst(r)['garp'], { burst: 3, 'burst-interval': '10ms', refresh: '60s' });
+  t.match(warned(r), [/^k\.conf:2 router_id lb1/, /^k\.conf:6 script_user nobody: haagent runs hooks/, /^k\.conf:7 notification_email: not mapped/]);
+  t.end();
+});
+
+t.test('vrrp_sync_group: tracking copied to each member, the group semantics reported', (t) => {
+  const text = `${vi('')}vrrp_instance VI_2 {\n interface eth1\n virtual_router_id 52\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n`
+    + 'vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n    VI_9\n  }\n  track_interface {\n    eth5\n  }\n  notify_master /bin/true\n}\n';
+  const r = conv(text);
+  t.same(inst(r, 0)['checks'], [{ name: 'if-eth5', type: 'interface', interface: 'eth5', weight: 0 }]);
+  t.same(inst(r, 1)['checks'], [{ name: 'if-eth5', type: 'interface', interface: 'eth5', weight: 0 }]);
+  t.match(warned(r), [/no vrrp_instance named "VI_9"/, /vrrp_sync_group G: haagent has no sync groups/, /group notify scripts do not map/]);
+  t.end();
+});
+
+t.test('virtual_server: schedulers, NAT, TCP_CHECK and HTTP_GET; the rest reported', (t) => {
+  const vs = 'virtual_server 192.0.2.10 443 {\n  delay_loop 10\n  lb_algo sh\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 300\n'
+    + '  real_server 10.0.0.11 8443 {\n    weight 3\n    TCP_CHECK {\n      connect_timeout 2\n      connect_port 9000\n      retry 2\n    }\n  }\n'
+    + '  real_server 10.0.0.12 8443 {\n    HTTP_GET {\n      url {\n        path /healthz\n        status_code 204\n      }\n    }\n    SSL_GET {\n    }\n  }\n}\n'
+    + 'virtual_server 192.0.2.99 80 {\n  real_server 10.0.0.1 80 {\n  }\n}\n'
+    + 'virtual_server 192.0.2.10 53 {\n  protocol UDP\n  real_server 10.0.0.1 53 {\n  }\n}\n'
+    + 'virtual_server 192.0.2.10 80 {\n  lb_algo lc\n  lb_kind DR\n  real_server 10.0.0.1 80 {\n  }\n}\n';
+  const r = conv(`${vi('')}${vs}`);
+  t.same(inst(r)['virtual-services'], [
+    {
+      vip: '192.0.2.10', port: 443, scheduler: 'source-hash', 'real-servers': [
+        { address: '10.0.0.11', port: 8443, weight: 3, check: { type: 'tcp', host: '10.0.0.11', port: 9000, interval: '10s', timeout: '2s', rise: 1, fall: 3 } },
+        { address: '10.0.0.12', port: 8443, check: { type: 'http', url: 'http://10.0.0.12:8443/healthz', 'expect-status': [204], interval: '10s', timeout: '5s', rise: 1, fall: 2 } },
+      ],
+    },
+    { vip: '192.0.2.10', port: 80, 'real-servers': [{ address: '10.0.0.1', port: 80 }] },
+  ]);
+  t.match(warned(r), [
+    /persistence_timeout 300: not mapped/,
+    /SSL_GET: SSL_GET has no haagent equivalent/,
+    /virtual_server 192\.0\.2\.99 80: 192\.0\.2\.99 is not a VIP of any vrrp_instance/,
+    /protocol UDP: haagent balances TCP only/,
+    /lb_algo lc: only rr, wrr and sh map/,
+    /lb_kind DR: haagent forwards like NAT/,
+  ]);
+  t.end();
+});
+
+t.test('unknown options and blocks are reported with file and line, never dropped silently', (t) => {
+  const r = conv(vi('  smtp_alert\n  use_vmac vrrp51', 'static_ipaddress {\n 10.1.1.1/24 dev eth0\n}\nstray_option 1'));
+  t.match(warned(r), [/^k\.conf:11 smtp_alert: not mapped/, /^k\.conf:12 use_vmac vrrp51: not mapped/, /^k\.conf:1 static_ipaddress: not mapped: haagent has no such block/, /^k\.conf:4 stray_option 1: not mapped/]);
+  t.equal(r.warnings.length, 4);
+  for (const w of r.warnings) t.ok(r.comments.some((c) => c.text.startsWith(`NOT MAPPED k.conf:${w.at.line}: `)), `comment for line ${w.at.line}`);
+  t.end();
+});
