@@ -70,6 +70,9 @@ function settle<T>(fn: () => Promise<T>, onError: (err: unknown) => void): Promi
 }
 
 export class InstanceEffects {
+  /** Counts takeovers (add-vips effects): a failure is reported only for the latest one. */
+  private takeovers = 0;
+
   constructor(private readonly ctx: EffectContext) {}
 
   run(effect: Effect, step: StepFacts): void {
@@ -160,11 +163,18 @@ export class InstanceEffects {
     const prepared = beforeVips === undefined ? undefined : settle(beforeVips, (err) => {
       deps.log.error({ err }, 'preparing the load balancer rules failed; adding the VIPs anyway');
     });
+    const takeover = ++this.takeovers;
     queue.enqueue('before-master hook', async () => {
       const r = await beforeMaster;
       if (r === undefined || r.ok) return;
       step.promotionFailed = true;
       const detail = r.timedOut ? 'before-master timed out' : `before-master exited ${r.exitCode === null ? 'by a signal' : String(r.exitCode)}`;
+      // The core hears of it only while this takeover is the current one: a slow hook of an
+      // earlier takeover that was already left must not demote a later one.
+      if (takeover !== this.takeovers || this.ctx.state().state !== 'MASTER') {
+        deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, `${detail} for a takeover already left: its VIPs are not added`);
+        return;
+      }
       deps.log.error({ exitCode: r.exitCode, timedOut: r.timedOut }, `${detail}: no VIP is added and the takeover is given up`);
       this.ctx.input({ type: 'promotion-failed', detail });
     });

@@ -153,6 +153,35 @@ t.test('a failed before-master adds no VIP, announces nothing, runs no master ho
   t.equal(h.runner.vrrpState, 'BACKUP', 'still out of MASTER within the backoff');
 });
 
+t.test('a before-master of an earlier takeover that fails late does not undo a later takeover', async (t) => {
+  const firstDone = gate();
+  let beforeMasters = 0;
+  const hooks: HookPort = {
+    run: async (hook) => {
+      if (hook !== 'before-master') return { ok: true, exitCode: 0, timedOut: false };
+      beforeMasters += 1;
+      if (beforeMasters === 1) {
+        await firstDone.promise;
+        return { ok: false, exitCode: 1, timedOut: false };
+      }
+      return { ok: true, exitCode: 0, timedOut: false };
+    },
+    results: () => [],
+    close: () => undefined,
+  };
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { hooks });
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => beforeMasters === 1 && h.runner.vrrpState === 'MASTER'), 'first takeover, its before-master still running');
+  h.runner.input(BETTER_MASTER);
+  t.equal(h.runner.vrrpState, 'BACKUP', 'left MASTER while the first before-master runs');
+  t.ok(await until(() => beforeMasters === 2 && h.runner.vrrpState === 'MASTER', h.runner.masterDownMs + 2000), 'the better master went silent: second takeover');
+  firstDone.open();
+  await h.runner.drain();
+  await sleep(50);
+  t.equal(h.runner.vrrpState, 'MASTER', 'the first takeover\'s late failure does not demote the second');
+  t.equal(h.calls.filter((c) => c.startsWith('add ')).length, 1, 'only the second takeover added the VIP');
+});
+
 t.test('ordered demotion: VIPs removed, then the backup hook; no takeover until it has ended', async (t) => {
   const backupDone = gate();
   const seen: string[] = [];
