@@ -179,10 +179,10 @@ export class Agent {
    * Refused otherwise, with the reason (HA_ERR_INVALID_ARGUMENT).
    */
   promote(instance: string | undefined): string {
-    const backups = this.select(instance).filter((b) => instance !== undefined || b.runner.vrrpState !== 'MASTER');
+    const backups = this.select(instance).filter((b) => instance !== undefined || b.runner.vrrpState === 'BACKUP');
     if (backups.length !== 1) {
       throw new HaagentError('HA_ERR_INVALID_ARGUMENT', backups.length === 0
-        ? 'this node is MASTER of every instance: nothing to promote'
+        ? 'this node is BACKUP of no instance: nothing to promote'
         : `several instances could be promoted (${backups.map((b) => b.config.name).join(', ')}): name one with --instance`);
     }
     const b = backups[0] as Bound;

@@ -46,12 +46,15 @@ export interface GuardRunnerOptions {
   readonly outputTailBytes?: number;
 }
 
-/** How one result reads in a detail line: "fresh: exit 1", "fresh: timed out after 5000 ms". */
-export function describeGuard(r: GuardRunStatus, timeoutMs: number): string {
+/**
+ * How one result reads in a detail line: "fresh: exit 1", "fresh: timed out after 5000 ms".
+ * Never the guard's output: the detail travels in events to alert sinks (webhooks, syslog),
+ * and a script's output may hold anything; the output tail is in status and the log only.
+ */
+function describeGuard(r: GuardRunStatus, timeoutMs: number): string {
   if (r.error !== undefined) return `${r.name}: could not run (${r.error})`;
   if (r.timedOut) return `${r.name}: timed out after ${timeoutMs} ms`;
-  const tail = r.outputTail.trim().split('\n').pop()?.slice(0, 200) ?? '';
-  return `${r.name}: exit ${r.exitCode === null ? 'by signal' : String(r.exitCode)}${tail === '' ? '' : ` (${tail})`}`;
+  return `${r.name}: exit ${r.exitCode === null ? 'by signal' : String(r.exitCode)}`;
 }
 
 export class GuardRunner {

@@ -51,7 +51,7 @@ export interface InstancePeersDeps {
 }
 
 /** The config fingerprint sent in hellos: what two peers of one instance must agree on. */
-export function fingerprintOf(inst: InstanceConfig): string {
+function fingerprintOf(inst: InstanceConfig): string {
   return configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth });
 }
 

@@ -24,7 +24,7 @@ import { createInstance } from '../core/fsm/create.js';
 import { step } from '../core/fsm/step.js';
 import { masterDownIntervalMs } from '../core/fsm/timers.js';
 import type { Input, InstanceSettings, InstanceState, TakeoverSettings, VrrpState } from '../core/fsm/types.js';
-import { DEFAULT_GUARD_RETRY_MS, DEFAULT_PROMOTION_BACKOFF_MS } from '../core/config/takeover.js';
+import { DEFAULT_GUARD_RETRY_MS, DEFAULT_PROMOTION_BACKOFF_MS } from '../core/fsm/takeover.js';
 import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { InstanceStatus } from '../core/control/types.js';

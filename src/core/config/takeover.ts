@@ -9,14 +9,12 @@
 import { argv } from './checks.js';
 import { Collector, isRecord, type PathSegment } from './collector.js';
 import type { GuardConfig, TakeoverConfig } from './types.js';
-import { DEFAULT_PROMOTION_BACKOFF_MS } from '../fsm/takeover.js';
+import { DEFAULT_GUARD_RETRY_MS, DEFAULT_PROMOTION_BACKOFF_MS } from '../fsm/takeover.js';
 
 /** At most this many guards per instance (they all run at each takeover). */
-export const MAX_GUARDS = 8;
-export const DEFAULT_GUARD_TIMEOUT_MS = 5000;
-export const DEFAULT_GUARD_RETRY_MS = 2000;
-export const DEFAULT_COLD_START_TIMEOUT_MS = 60_000;
-export { DEFAULT_PROMOTION_BACKOFF_MS };
+const MAX_GUARDS = 8;
+const DEFAULT_GUARD_TIMEOUT_MS = 5000;
+const DEFAULT_COLD_START_TIMEOUT_MS = 60_000;
 
 const GUARD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 

@@ -2,7 +2,9 @@
  * Data-consistent takeovers: what stands between a claim to MASTER and MASTER. Not RFC 5798,
  * which makes a backup master the moment its Master_Down_Timer fires; these rules trade
  * availability for not serving stale data, and are all off unless configured
- * (`settings.takeover`), except the backoff after a failed promotion.
+ * (`settings.takeover`), except two that always apply: the backoff after a failed promotion,
+ * and the hold while the demote hook of the last departure from MASTER runs (when a backup,
+ * fault or stop hook is configured), so a demotion script is never overtaken by a promotion.
  *
  * A claim is made where the RFC would enter MASTER: a Master_Down expiry, a preemption (its
  * delay included) and an address owner's start. `claimMaster` then decides, in this order:
@@ -25,6 +27,9 @@ import type { Effect, InstanceState, StepResult, TakeoverBlockReason, TakeoverSt
 
 /** The backoff after a failed promotion when the instance has no takeover settings. */
 export const DEFAULT_PROMOTION_BACKOFF_MS = 10_000;
+
+/** How often a failed guard is retried when `guard-retry` is not set. */
+export const DEFAULT_GUARD_RETRY_MS = 2000;
 
 interface Hold {
   readonly reason: TakeoverBlockReason;
@@ -103,7 +108,7 @@ export function onGuardsResult(state: InstanceState, attempt: number, ok: boolea
   const t = state.takeover;
   if (state.state !== 'BACKUP' || t.phase !== 'guarding' || t.attempt !== attempt) return { state, effects: [] };
   if (!ok) {
-    const retryMs = state.settings.takeover?.guardRetryMs ?? 2000;
+    const retryMs = state.settings.takeover?.guardRetryMs ?? DEFAULT_GUARD_RETRY_MS;
     return hold(state, nowMs, t.claimReason, { reason: 'guard', detail, retryAtMs: nowMs + retryMs });
   }
   const h = holdFor(state, nowMs);
