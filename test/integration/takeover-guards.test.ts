@@ -139,11 +139,13 @@ if (skip !== undefined) {
   }));
 
   t.test('cold start: alone, no VIP until the timeout, then MASTER; with a failing guard it stays out', (t) => withCluster(async (c) => {
-    const a = c.startAgent(h1, ['--config', writeConfig('c-h1', c.socketPath(h1), '    priority: 100\n    cold-start: { wait-for-peer: true, timeout: 2s }\n')]);
+    // A timeout long enough for the checks below to run inside it on a loaded machine (the
+    // status CLI is a node process of its own).
+    const a = c.startAgent(h1, ['--config', writeConfig('c-h1', c.socketPath(h1), '    priority: 100\n    cold-start: { wait-for-peer: true, timeout: 8s }\n')]);
     t.ok(await c.waitFor(async () => (await c.status(a)).instances[0]?.takeover?.reason === 'cold-start', 5000), 'held back: cold-start', { logs: logsOf(a) });
     t.notOk(await hasVip(h1), 'no VIP while waiting');
     t.equal(cli('status', '--socket', a.socket).status, 6, 'status exits 6');
-    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 5000), 'after the timeout: MASTER');
+    t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 12000), 'after the timeout: MASTER');
     t.ok(await c.waitFor(() => hasVip(h1), 3000), 'VIP on h1');
     await c.stopAll();
 
