@@ -35,8 +35,9 @@ load_settings() {
     "0 "*) ;;
     *) [ "$(id -u)" = 0 ] && die "settings file $1 is not owned by root: refusing to source it" ;;
   esac
+  case "$1" in */*) settings=$1 ;; *) settings=./$1 ;; esac
   # shellcheck disable=SC1090
-  . "$1"
+  . "$settings"
   : "${PG_OS_USER:=postgres}" "${PG_PORT:=5432}" "${PG_LISTEN:=*}" "${PG_REPL_USER:=repl}"
   : "${PG_APP_DB:=app}" "${PG_APP_USER:=app}" "${PG_CLIENT_NET:=0.0.0.0/0}"
   : "${PG_ASYNC_AFTER_MS:=8000}" "${PG_FRESH_WINDOW_MS:=3000}" "${PG_REJOIN_WAIT_S:=30}"
@@ -65,7 +66,13 @@ peer_q() {
   as_pg "$PG_BIN/psql" "host=$PG_PEER_HOST port=$PG_PORT user=postgres dbname=postgres connect_timeout=2" -XAtq -v ON_ERROR_STOP=1 -c "$1"
 }
 
-running() { as_pg "$PG_BIN/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1; }
+# running: the postmaster of PGDATA is alive (a killed one left as a zombie does not count).
+running() {
+  pid=$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null) || return 1
+  case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+  st=$(sed 's/.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [ "$st" != Z ] && [ "$st" != X ]
+}
 
 # in_recovery: prints t (standby), f (primary); fails when the server does not answer.
 in_recovery() { q 'SELECT pg_is_in_recovery()'; }
@@ -82,6 +89,20 @@ pg_start() {
   as_pg "$PG_BIN/pg_ctl" start -D "$PGDATA" -l "$PG_LOG_FILE" -w -t 60 -o "-c port=$PG_PORT -c listen_addresses='$PG_LISTEN' -c unix_socket_directories='$PG_SOCKET_DIR' -c cluster_name='$PG_NODE_NAME' -c primary_conninfo='$conninfo'" >/dev/null
 }
 
+# finish_crash_recovery: a server that died as a primary ("in production") and is then started
+# with standby.signal cannot reach a consistent state by itself when its WAL diverged from the
+# new primary's, so it would never accept connections. Single-user mode replays its own WAL and
+# shuts down cleanly, accepting no connection meanwhile (what pg_rewind does too).
+finish_crash_recovery() {
+  case "$(as_pg "$PG_BIN/pg_controldata" -D "$PGDATA" | sed -n 's/^Database cluster state: *//p')" in
+    'in production')
+      rm -f "$PGDATA/standby.signal"
+      as_pg "$PG_BIN/postgres" --single -D "$PGDATA" -c unix_socket_directories="$PG_SOCKET_DIR" -c listen_addresses='' postgres </dev/null >/dev/null 2>&1 \
+        || die "crash recovery in single-user mode failed"
+      ;;
+  esac
+}
+
 # pg_stop MODE: stops the server if it runs (fast falls back to immediate after 20 s).
 pg_stop() {
   running || return 0
@@ -93,6 +114,13 @@ pg_stop() {
 # waits for a standby), so a standby that received the row knows what the primary promised.
 record_mode() {
   q "SET synchronous_commit = local; UPDATE haagent.sync_state SET mode = '$1', since = now(), node = '$PG_NODE_NAME'" "$PG_APP_DB" >/dev/null
+}
+
+# with_mode_lock CMD...: the check and the promote hook may run at the same time; switches of
+# the replication mode (and the decision to switch) are serialized on a lock file.
+with_mode_lock() {
+  mkdir -p "$PG_STATE_DIR"
+  ( flock -w 10 9 || die "could not lock $PG_STATE_DIR/mode.lock"; "$@" ) 9>"$PG_STATE_DIR/mode.lock"
 }
 
 # set_async: first the 'async' row (a standby that has it must not count itself fresh), then

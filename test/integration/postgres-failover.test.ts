@@ -69,13 +69,16 @@ if (skip !== undefined) {
     db.c.waitFor(async () => (await db.c.stateOf(a)) === s, ms, 100);
 
   /** h1's agent first (it becomes MASTER on the primary), then h2's; waits until the primary runs synchronously. */
+  const checksOf = async (db: Db, a: RunningAgent): Promise<string> =>
+    JSON.stringify((await db.c.status(a).catch(() => undefined))?.instances[0]?.checks.map((c) => c.lastResult?.detail));
+
   async function startPair(t: Test, db: Db, takeover: boolean): Promise<[RunningAgent, RunningAgent]> {
     const a1 = startAgent(db, db.n1, takeover);
     t.ok(await stateIs(db, a1, 'MASTER'), 'h1 (the primary) becomes MASTER', { logs: logsOf(a1) });
     const a2 = startAgent(db, db.n2, takeover);
     t.ok(await stateIs(db, a2, 'BACKUP'), 'h2 (the standby) is BACKUP', { logs: logsOf(a2) });
     t.ok(await db.c.waitFor(async () => (await modeOn(db.n1)) === 'sync' && (await modeOn(db.n2)) === 'sync', 15_000, 200),
-      'the primary switched to synchronous replication, and the standby has that record');
+      'the primary switched to synchronous replication, and the standby has that record', { logs: logsOf(a1, 30), checks: await checksOf(db, a1) });
     return [a1, a2];
   }
 
