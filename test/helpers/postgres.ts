@@ -209,10 +209,12 @@ export async function rowsOn(node: PgNode): Promise<Map<number, string>> {
   return new Map(lines.map((l) => { const [n, who] = l.split('|'); return [Number(n), who ?? '']; }));
 }
 
-/** haagent.epoch on `node`: epoch -> the node that recorded it at its promotion. */
-export async function epochsOn(node: PgNode): Promise<Map<number, string>> {
-  const lines = await query(node, 'SELECT epoch, node FROM haagent.epoch WHERE epoch IS NOT NULL');
-  return new Map(lines.map((l) => { const [e, who] = l.split('|'); return [Number(e), who ?? '']; }));
+/**
+ * haagent.epoch on `node`: the promotions recorded, as "EPOCH|NODE" (each agent counts its own
+ * epochs, so an epoch number names a takeover only together with the node).
+ */
+export async function epochsOn(node: PgNode): Promise<Set<string>> {
+  return new Set(await query(node, 'SELECT epoch, node FROM haagent.epoch WHERE epoch IS NOT NULL'));
 }
 
 /** The replication mode the primary last recorded, as `node` sees it. */

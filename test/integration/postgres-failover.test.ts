@@ -110,7 +110,7 @@ if (skip !== undefined) {
     const epochs = await epochsOn(node);
     return {
       missing: acked.filter((r) => !rows.has(r.n)).map((r) => r.n),
-      foreign: acked.filter((r) => r.epoch === null || r.epoch === undefined || epochs.get(r.epoch) !== r.node || rows.get(r.n) !== r.node),
+      foreign: acked.filter((r) => r.epoch === null || r.epoch === undefined || !epochs.has(`${r.epoch}|${r.node ?? ''}`) || rows.get(r.n) !== r.node),
       rows: rows.size,
     };
   }
@@ -221,7 +221,7 @@ if (skip !== undefined) {
       await powerLoss(db, db.n1);
       const faultAt = w.nowMs();
       t.ok(await stateIs(db, a2, 'MASTER'), 'h2 takes over', { logs: logsOf(a2) });
-      t.ok(await waitAck(db, w, faultAt, db.n2), 'writes go to h2');
+      t.ok(await waitAck(db, w, faultAt, db.n2), 'writes go to h2', { errors: w.results.slice(-3), logs: logsOf(a2, 15) });
       await sleep(500);
     } finally {
       await w.stop();
