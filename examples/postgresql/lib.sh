@@ -1,8 +1,8 @@
 # Shared by the haagent PostgreSQL scripts (POSIX sh). Sourced, never run.
 #
 # Every script takes the path of ONE settings file as its first argument. The file is sourced
-# as shell (NAME=value lines), so it must be owned by root and not writable by group or others;
-# it is refused otherwise. The settings (all required unless a default is shown):
+# as shell (NAME=value lines), so it must be owned by root (or the user running the script) and
+# not writable by group or others; it is refused otherwise. The settings (all required unless a default is shown):
 #   PG_BIN          server binaries, e.g. /usr/lib/postgresql/15/bin
 #   PGDATA          this node's data directory
 #   PG_OS_USER      the OS user owning PGDATA (default postgres)
@@ -30,11 +30,11 @@ die() { echo "$SCRIPT: $*" >&2; exit 1; }
 load_settings() {
   [ $# -ge 1 ] && [ -n "$1" ] || { echo "usage: $SCRIPT SETTINGS-FILE   ($USAGE)" >&2; exit 2; }
   [ -f "$1" ] || die "settings file $1 does not exist"
-  case "$(stat -c '%u %A' "$1")" in
-    "0 "?????w????|"0 "????????w?) die "settings file $1 is writable by group or others: refusing to source it" ;;
-    "0 "*) ;;
-    *) [ "$(id -u)" = 0 ] && die "settings file $1 is not owned by root: refusing to source it" ;;
+  case "$(stat -c '%A' "$1")" in
+    ?????w????|????????w?) die "settings file $1 is writable by group or others: refusing to source it" ;;
   esac
+  owner=$(stat -c '%u' "$1")
+  [ "$owner" = 0 ] || [ "$owner" = "$(id -u)" ] || die "settings file $1 is owned by uid $owner, neither root nor this user: refusing to source it"
   case "$1" in */*) settings=$1 ;; *) settings=./$1 ;; esac
   # shellcheck disable=SC1090
   . "$settings"

@@ -82,7 +82,7 @@ if (skip !== undefined) {
     return [a1, a2];
   }
 
-  async function withDb(t: Test, fn: (db: Db) => Promise<void>): Promise<void> {
+  async function withDb(fn: (db: Db) => Promise<void>): Promise<void> {
     await suite.withCluster(async (c) => {
       const pair = new PgPair([h1, h2], tag);
       try {
@@ -94,7 +94,6 @@ if (skip !== undefined) {
         await pair.destroy();
       }
     });
-    void t;
   }
 
   /** The agent killed -9, every process of its database killed, both links down. */
@@ -142,7 +141,7 @@ if (skip !== undefined) {
   const waitAck = (db: Db, w: PgWriter, afterMs: number, node: PgNode, ms = 20_000): Promise<boolean> =>
     db.c.waitFor(() => w.ackedAfter(afterMs, node.name) !== undefined, ms, 50);
 
-  t.test('crash of the master: the synchronous standby takes over with every acknowledged write; the old master rejoins', (t) => withDb(t, async (db) => {
+  t.test('crash of the master: the synchronous standby takes over with every acknowledged write; the old master rejoins', (t) => withDb(async (db) => {
     const [a1, a2] = await startPair(t, db, takeoverSupported);
     const w = new PgWriter(topo.client);
     try {
@@ -179,7 +178,7 @@ if (skip !== undefined) {
     void a1;
   }));
 
-  t.test('switchover both ways: no acknowledged write lost, each old primary rejoins', (t) => withDb(t, async (db) => {
+  t.test('switchover both ways: no acknowledged write lost, each old primary rejoins', (t) => withDb(async (db) => {
     const [a1, a2] = await startPair(t, db, takeoverSupported);
     const w = new PgWriter(topo.client);
     try {
@@ -206,7 +205,7 @@ if (skip !== undefined) {
     await assertSameRows(t, db.n1, db.n2);
   }));
 
-  t.test('a standby that caught up after a lag takes over without loss', (t) => withDb(t, async (db) => {
+  t.test('a standby that caught up after a lag takes over without loss', (t) => withDb(async (db) => {
     const [, a2] = await startPair(t, db, takeoverSupported);
     const w = new PgWriter(topo.client);
     try {
@@ -229,7 +228,7 @@ if (skip !== undefined) {
     await assertServes(t, db.n2, w, 'after catching up');
   }));
 
-  t.test('a standby lagging beyond the limit does not take over until promote --force', (t) => withDb(t, async (db) => {
+  t.test('a standby lagging beyond the limit does not take over until promote --force', (t) => withDb(async (db) => {
     if (!t.ok(takeoverSupported, NEEDS_TAKEOVER)) return;
     const [, a2] = await startPair(t, db, true);
     const w = new PgWriter(topo.client);
@@ -264,7 +263,7 @@ if (skip !== undefined) {
     t.comment(`forced takeover of a lagging standby: ${w.acknowledged.length} acknowledged, ${r.missing.length} lost (all acknowledged by h1 alone after the cut)`);
   }));
 
-  t.test('cold start of one node alone: no takeover until promote --force, then every acknowledged write is there', (t) => withDb(t, async (db) => {
+  t.test('cold start of one node alone: no takeover until promote --force, then every acknowledged write is there', (t) => withDb(async (db) => {
     if (!t.ok(takeoverSupported, NEEDS_TAKEOVER)) return;
     const [a1, a2] = await startPair(t, db, true);
     const w = new PgWriter(topo.client);
