@@ -155,6 +155,8 @@ export interface WriteResult {
   readonly t: number;
   readonly node?: string;
   readonly epoch?: number | null;
+  /** The node of the latest promotion the serving node knew when it took the write. */
+  readonly holder?: string;
   readonly error?: string;
 }
 
@@ -181,12 +183,17 @@ export class PgWriter {
 
   private async loop(): Promise<void> {
     for (let n = this.firstN; this.running; n++) {
-      const sql = `INSERT INTO writes (n, node, epoch) VALUES (${n}, current_setting('cluster_name'), (SELECT max(epoch) FROM haagent.epoch)) RETURNING n, node, coalesce(epoch::text, 'null')`;
+      // The epoch and node of the latest promotion this server knows (haagent.epoch.seq is a
+      // replicated sequence, so it orders promotions across nodes; each agent counts its own epochs).
+      const latest = "(SELECT coalesce(epoch::text, 'null') || '@' || node FROM haagent.epoch ORDER BY seq DESC LIMIT 1)";
+      const sql = `WITH p AS (SELECT ${latest} AS holder) INSERT INTO writes (n, node, epoch) SELECT ${n}, current_setting('cluster_name'), nullif(split_part(holder, '@', 1), 'null')::bigint FROM p `
+        + `RETURNING n, node, (SELECT holder FROM p)`;
       const r = await inNs(this.clientNs, join(PG_BIN, 'psql'), [`host=${VIP} port=5432 user=app dbname=app connect_timeout=1`, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], 3000, { PGPASSWORD: PASSWORD });
-      const [rn, node, epoch] = r.out.trim().split('|');
+      const [rn, node, holder] = r.out.trim().split('|');
       const ok = r.code === 0 && rn === String(n) && node !== undefined;
+      const [epoch, holderNode] = (holder ?? '').split('@');
       this.results.push(ok
-        ? { n, ok, t: this.nowMs(), node, epoch: epoch === 'null' || epoch === undefined ? null : Number(epoch) }
+        ? { n, ok, t: this.nowMs(), node, epoch: epoch === 'null' || epoch === undefined || epoch === '' ? null : Number(epoch), holder: holderNode ?? '' }
         : { n, ok, t: this.nowMs(), error: r.out.trim().slice(0, 200) });
       await new Promise((res) => setTimeout(res, this.pauseMs));
     }

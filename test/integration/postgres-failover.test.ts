@@ -109,7 +109,7 @@ if (skip !== undefined) {
     const epochs = await epochsOn(node);
     return {
       missing: acked.filter((r) => !rows.has(r.n)).map((r) => r.n),
-      foreign: acked.filter((r) => r.epoch === null || r.epoch === undefined || !epochs.has(`${r.epoch}|${r.node ?? ''}`) || rows.get(r.n) !== r.node),
+      foreign: acked.filter((r) => r.epoch === null || r.epoch === undefined || r.holder !== r.node || !epochs.has(`${r.epoch}|${r.node ?? ''}`) || rows.get(r.n) !== r.node),
       rows: rows.size,
     };
   }
