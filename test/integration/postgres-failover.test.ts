@@ -18,7 +18,7 @@ import { ip } from '../../src/lab/sh.js';
 import type { LabHost } from '../../src/lab/topology.js';
 import { labSuite, logsOf } from '../helpers/lab.js';
 import {
-  PgPair, PgWriter, epochsOn, inRecovery, killCluster, modeOn, pgAgentYaml, pgSkipReason, rowsOn, script, streams,
+  PgWriter, destroyPair, epochsOn, inRecovery, killCluster, modeOn, pgAgentYaml, pgSkipReason, rowsOn, script, streams, testPair,
   type PgNode, type WriteResult,
 } from '../helpers/postgres.js';
 import { skipReason } from '../helpers/root.js';
@@ -51,7 +51,7 @@ if (skip !== undefined) {
 
   interface Db {
     readonly c: LabCluster;
-    readonly pair: PgPair;
+    readonly pair: ReturnType<typeof testPair>;
     readonly n1: PgNode;
     readonly n2: PgNode;
     agents: Map<LabHost, RunningAgent>;
@@ -84,14 +84,14 @@ if (skip !== undefined) {
 
   async function withDb(fn: (db: Db) => Promise<void>): Promise<void> {
     await suite.withCluster(async (c) => {
-      const pair = new PgPair([h1, h2], tag);
+      const pair = testPair([h1, h2], tag);
       try {
         await pair.create();
         const [n1, n2] = pair.nodes;
         await fn({ c, pair, n1, n2, agents: new Map() });
       } finally {
         await c.stopAll();
-        await pair.destroy();
+        await destroyPair(pair);
       }
     });
   }
