@@ -9,7 +9,8 @@
  * The lagging-standby and cold-start cases need the takeover interface (guards, cold-start,
  * `haagent promote --force`); without it they fail at their first assertion, saying so.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import type { Test } from 'tap';
@@ -32,6 +33,9 @@ if (skip !== undefined) {
   const { topo, h1, h2 } = suite;
   const tag = String(process.pid);
   mkdirSync('/run/haagent-lab', { recursive: true, mode: 0o700 });
+  t.teardown(() => {
+    for (const f of readdirSync('/run/haagent-lab')) if (f.startsWith(`${topo.prefix}-`)) rmSync(join('/run/haagent-lab', f), { recursive: true, force: true });
+  });
 
   const cli = (...args: string[]): { code: number | null; out: string } => {
     const r = spawnSync(process.execPath, [distPath('cli', 'main.js'), ...args], { encoding: 'utf8', timeout: 20_000 });
