@@ -19,7 +19,7 @@ import { ip } from '../../src/lab/sh.js';
 import type { LabHost } from '../../src/lab/topology.js';
 import { labSuite, logsOf } from '../helpers/lab.js';
 import {
-  PgWriter, destroyPair, epochsOn, inRecovery, killCluster, modeOn, pgAgentYaml, pgSkipReason, rowsOn, script, streams, testPair,
+  PgWriter, destroyPair, inNs, SCRIPTS, epochsOn, inRecovery, killCluster, modeOn, pgAgentYaml, pgSkipReason, rowsOn, script, streams, testPair,
   type PgNode, type WriteResult,
 } from '../helpers/postgres.js';
 import { skipReason } from '../helpers/root.js';
@@ -232,6 +232,36 @@ if (skip !== undefined) {
     await assertServes(t, db.n2, w, 'after catching up');
   }));
 
+  t.test('guard-fresh, run by hand: refuses without a master heard, on a primary, after a lag, after an async announcement', (t) => withDb(async (db) => {
+    const guard = async (silentMs?: number): Promise<{ code: number; out: string }> =>
+      inNs(db.n2.host.ns, join(SCRIPTS, 'guard-fresh'), [db.n2.env], 20_000, silentMs === undefined ? {} : { HAAGENT_MASTER_SILENT_MS: String(silentMs) });
+    await script(db.n1, 'promote', { HAAGENT_EPOCH: '1' });
+    await script(db.n1, 'check');
+    t.equal(await modeOn(db.n1), 'sync', 'the check turned synchronous replication on');
+    t.ok(await db.c.waitFor(async () => (await modeOn(db.n2)) === 'sync', 10_000, 100), 'the standby has the sync record');
+    await script(db.n2, 'check');
+    const fresh = await guard(0);
+    t.equal(fresh.code, 0, `a streaming standby with the sync record is fresh: ${fresh.out}`);
+    t.match((await guard()).out, /no master was heard since boot/, 'no master heard: refused');
+    const onPrimary = await inNs(db.n1.host.ns, join(SCRIPTS, 'guard-fresh'), [db.n1.env], 20_000, { HAAGENT_MASTER_SILENT_MS: '0' });
+    t.match(onPrimary, { code: 1, out: /not a standby in recovery/ }, 'a primary is refused');
+
+    await ip('-n', db.n2.host.ns, 'link', 'set', 'ext0', 'down');
+    t.ok(await db.c.waitFor(async () => { await script(db.n1, 'check'); return (await modeOn(db.n1)) === 'async'; }, 20_000, 500),
+      'without its standby the primary went asynchronous');
+    const lagging = await guard(0);
+    t.match(lagging, { code: 1, out: /refused: the last WAL message came \d+ ms before the master went silent/ }, `a standby cut off for longer than the window is refused: ${lagging.out}`);
+
+    await ip('-n', db.n2.host.ns, 'link', 'set', 'ext0', 'up');
+    t.ok(await db.c.waitFor(async () => (await modeOn(db.n2)) === 'async' && await streams(db.n2), 30_000, 200), 'the standby streams again and has the async record');
+    await script(db.n2, 'check');
+    t.match(await guard(0), { code: 1, out: /announced asynchronous replication/ }, 'while the primary runs asynchronously the standby is refused');
+    await script(db.n1, 'check');
+    t.ok(await db.c.waitFor(async () => (await modeOn(db.n2)) === 'sync', 10_000, 100), 'synchronous again, and the standby has the record');
+    await script(db.n2, 'check');
+    t.match(await guard(0), { code: 0, out: /fresh: mode sync/ }, 'fresh again');
+  }));
+
   t.test('a standby lagging beyond the limit does not take over until promote --force', (t) => withDb(async (db) => {
     if (!t.ok(takeoverSupported, NEEDS_TAKEOVER)) return;
     const [, a2] = await startPair(t, db, true);
@@ -283,7 +313,6 @@ if (skip !== undefined) {
     await a2.exited;
     a1.child.kill('SIGTERM');
     await a1.exited;
-    await script(db.n2, 'demote', { HAAGENT_HOOK: 'stop' });
     spawnSync('ip', ['netns', 'exec', db.n2.host.ns, 'runuser', '-u', 'postgres', '--', '/usr/lib/postgresql/15/bin/pg_ctl', 'stop', '-D', db.n2.data, '-m', 'fast', '-w']);
     await topo.linksDown(db.n1.host);
     // Only h2 comes back.
