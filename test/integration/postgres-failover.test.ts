@@ -107,13 +107,13 @@ if (skip !== undefined) {
     await topo.linksDown(node.host);
   }
 
-  /** Acknowledged writes missing on `node`, and acknowledged writes not taken under their own epoch. */
+  /** Acknowledged writes missing on `node`, and acknowledged writes present there but not taken by the latest promoted node under its epoch. */
   async function check(node: PgNode, acked: readonly WriteResult[]): Promise<{ missing: number[]; foreign: WriteResult[]; rows: number }> {
     const rows = await rowsOn(node);
     const epochs = await epochsOn(node);
     return {
       missing: acked.filter((r) => !rows.has(r.n)).map((r) => r.n),
-      foreign: acked.filter((r) => r.epoch === null || r.epoch === undefined || r.holder !== r.node || !epochs.has(`${r.epoch}|${r.node ?? ''}`) || rows.get(r.n) !== r.node),
+      foreign: acked.filter((r) => rows.has(r.n)).filter((r) => r.epoch === null || r.epoch === undefined || r.holder !== r.node || !epochs.has(`${r.epoch}|${r.node ?? ''}`) || rows.get(r.n) !== r.node),
       rows: rows.size,
     };
   }
