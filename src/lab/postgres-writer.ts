@@ -47,7 +47,7 @@ export class PgWriter {
       const sql = `WITH p AS (SELECT ${latest} AS holder) INSERT INTO writes (n, node, epoch) SELECT ${n}, current_setting('cluster_name'), nullif(split_part(holder, '@', 1), 'null')::bigint FROM p `
         + `RETURNING n, node, (SELECT holder FROM p)`;
       const r = await inNs(this.clientNs, join(PG_BIN, 'psql'), [`host=${VIP} port=5432 user=app dbname=app connect_timeout=1`, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], 3000, { PGPASSWORD: APP_PASSWORD });
-      const [rn, node, holder] = r.out.trim().split('|');
+      const [rn, node, holder] = (r.out.split('\n')[0] ?? '').trim().split('|'); // stdout comes first; a FATAL on stderr may follow
       const ok = r.code === 0 && rn === String(n) && node !== undefined;
       const [epoch, holderNode] = (holder ?? '').split('@');
       this.results.push(ok
