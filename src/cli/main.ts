@@ -253,17 +253,18 @@ program.command('lab')
   .description('build a two-host lab in network namespaces, run the agents, show a real failover (root)')
   .option('--keep', 'leave the whole lab running at the end (agents, web servers, links up) to try status, maintenance, switchover')
   .option('--down', 'remove a lab left running by --keep, and exit')
+  .option('--postgres', 'the PostgreSQL demo: a primary and a synchronous standby behind the VIP, a power loss, writes lost (0) and the rejoin')
   .option('--advert-interval <dur>', 'advert interval for both agents', '1s')
   .addOption(new Option('--lb-mode <mode>', 'load balancer mode of the lab\'s service on VIP:8080 (auto: nftables if nft is installed, else proxy)')
     .choices(['auto', 'nftables', 'proxy']).default('auto'))
-  .action(async (opts: { keep?: boolean; down?: boolean; advertInterval: string; lbMode: 'auto' | 'nftables' | 'proxy' }) => {
+  .action(async (opts: { keep?: boolean; down?: boolean; postgres?: boolean; advertInterval: string; lbMode: 'auto' | 'nftables' | 'proxy' }) => {
     const { labDown, runLab } = await import('../lab/run.js');
     if (opts.down === true) {
       const r = await labDown().catch(fail);
       process.stdout.write(r.namespaces === 0 ? 'no lab was running\n' : `lab removed: ${r.processes} process(es) stopped, ${r.namespaces} namespace(s) deleted\n`);
       return;
     }
-    await runLab({ keep: opts.keep === true, advertInterval: opts.advertInterval, lbMode: opts.lbMode }).catch(fail);
+    await runLab({ keep: opts.keep === true, advertInterval: opts.advertInterval, lbMode: opts.lbMode, postgres: opts.postgres === true }).catch(fail);
   });
 
 program.parseAsync(process.argv).catch(fail);

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { HaagentError } from '../core/errors.js';
 import { LabCluster, type RunningAgent } from './cluster.js';
 import { measureOutage } from './outage.js';
+import { runPostgresLab } from './postgres-lab.js';
 import { ip } from './sh.js';
 import { labAgentYaml } from './agent-config.js';
 import { LabTopology, VIP, type LabHost } from './topology.js';
@@ -48,6 +49,8 @@ function split(s: Record<string, number>): string {
 }
 
 const LAB_DIR = '/run/haagent-lab';
+/** The --postgres lab's clusters: outside LAB_DIR (mode 0700), which the postgres user cannot enter. */
+const PG_LAB_DIR = '/run/haagent-lab-pg';
 const DEFAULT_PREFIX = 'halab';
 
 /** Pids of the processes inside the lab's namespaces (`ip netns pids`), none when it is not there. */
@@ -85,6 +88,7 @@ export async function labDown(prefix = DEFAULT_PREFIX): Promise<{ processes: num
   let files: string[] = [];
   try { files = readdirSync(LAB_DIR); } catch { /* no lab dir */ }
   for (const f of files) if (f.startsWith(`${prefix}-`)) rmSync(join(LAB_DIR, f), { recursive: true, force: true });
+  rmSync(join(PG_LAB_DIR, prefix), { recursive: true, force: true });
   return { processes: pids.length, namespaces };
 }
 
@@ -95,6 +99,8 @@ export interface LabOptions {
   readonly lbMode?: 'auto' | 'nftables' | 'proxy';
   readonly prefix?: string;
   readonly out?: (line: string) => void;
+  /** The PostgreSQL demo (postgres-lab.ts) instead of the web one. */
+  readonly postgres?: boolean;
 }
 
 export async function runLab(opts: LabOptions): Promise<void> {
@@ -115,6 +121,7 @@ export async function runLab(opts: LabOptions): Promise<void> {
     cleaned = true;
     cluster.stopProbe();
     if (kept) return;
+    if (opts.postgres === true) { await labDown(prefix); return; } // also ends the servers in the namespaces
     await cluster.stopAll();
     await topo.destroy();
     for (const h of topo.hosts) rmSync(cluster.configPath(h), { force: true });
@@ -126,6 +133,11 @@ export async function runLab(opts: LabOptions): Promise<void> {
   try {
     say(`building namespaces ${topo.namespaces.join(', ')}`);
     await topo.create();
+    if (opts.postgres === true) {
+      await runPostgresLab(topo, cluster, { keep: opts.keep, dir: join(PG_LAB_DIR, prefix), say });
+      kept = opts.keep;
+      return;
+    }
     const agents: RunningAgent[] = [];
     const mode = opts.lbMode === undefined || opts.lbMode === 'auto' ? (hasNft() ? 'nftables' : 'proxy') : opts.lbMode;
     for (const h of topo.hosts) {
