@@ -63,7 +63,7 @@ export function expandInclude(pattern: string, fromFile: string): { files: strin
 }
 
 /** Reads the main file and everything it includes; include problems are returned as warnings. */
-export function readSources(file: string): { sources: KaSources; warnings: string[] } {
+function readSources(file: string): { sources: KaSources; warnings: string[] } {
   const texts = new Map<string, string>();
   const includes = new Map<string, string[]>();
   const warnings: string[] = [];
@@ -113,7 +113,7 @@ export interface ImportOutcome {
  * Converts `file`. Throws HaagentError HA_ERR_CONFIG when the keepalived file cannot be parsed or
  * the converted config does not validate (every problem listed), HA_ERR_LIMIT over a bound.
  */
-export function importKeepalived(file: string, resolveCommand: (name: string) => string | undefined = (n) => findOnPath(n)): ImportOutcome {
+function importKeepalived(file: string, resolveCommand: (name: string) => string | undefined = (n) => findOnPath(n)): ImportOutcome {
   const { sources, warnings } = readSources(file);
   const parsed = parseKeepalived(sources);
   if (parsed.problems.length > 0) {

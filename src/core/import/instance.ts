@@ -7,6 +7,7 @@
 import type { PathSegment } from '../config/collector.js';
 import { IFNAME } from '../config/collector.js';
 import { parseAddress } from '../net/address.js';
+import { commandLine } from './command.js';
 import type { KaNode } from './parse.js';
 import { duration, where, type Sink } from './sink.js';
 import { trackFiles, trackInterfaces, trackScripts, type CheckTarget, type ScriptDef, type TrackFileDef } from './track.js';
@@ -40,11 +41,6 @@ export interface InstanceBuild extends CheckTarget {
 
 const HOOKS: Readonly<Record<string, string>> = { notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop' };
 const NOTIFY_STATES: Readonly<Record<string, string>> = { master: 'MASTER', backup: 'BACKUP', fault: 'FAULT', stop: 'STOP' };
-
-/** The command line of an option whose arguments are one command (quoted or not). */
-export function commandLine(node: KaNode): string {
-  return node.args.length === 1 ? node.args[0] ?? '' : node.args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
-}
 
 function vips(sink: Sink, b: InstanceBuild, block: KaNode, iface: string | undefined, path: readonly PathSegment[]): { external?: string; label?: string } {
   let external: string | undefined;

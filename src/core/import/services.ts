@@ -9,6 +9,7 @@
  */
 import type { PathSegment } from '../config/collector.js';
 import { parseAddress } from '../net/address.js';
+import { hostPort } from '../packet/ip.js';
 import type { KaNode } from './parse.js';
 import { duration, type Sink } from './sink.js';
 import type { InstanceBuild } from './instance.js';
@@ -18,10 +19,6 @@ const SCHEDULERS: Readonly<Record<string, string>> = { rr: 'round-robin', wrr: '
 /** keepalived's checker defaults: delay_loop 60 s, connect_timeout 5 s, retry 1. */
 const DEFAULT_DELAY_MS = 60_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
 
 function checker(sink: Sink, node: KaNode, server: { address: string; port: number }, intervalMs: number, path: readonly PathSegment[]): Record<string, unknown> | undefined {
   let host = server.address;

@@ -39,7 +39,7 @@ export function where(at: SourceAt): string {
 }
 
 /** The option as written, one line, shortened; the arguments of secret options elided. */
-export function optionText(node: KaNode): string {
+function optionText(node: KaNode): string {
   const args = SECRET_OPTIONS.has(node.name) ? (node.args.length > 0 ? ['…'] : []) : node.args;
   // eslint-disable-next-line no-control-regex
   const text = [node.name, ...args].join(' ').replace(/[\u0000-\u001f\u007f]/g, '?');

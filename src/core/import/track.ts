@@ -12,6 +12,7 @@
 import type { PathSegment } from '../config/collector.js';
 import { IFNAME } from '../config/collector.js';
 import { duration, safeName, uniqueName, where, type Sink } from './sink.js';
+import { commandLine } from './command.js';
 import type { KaNode } from './parse.js';
 
 export interface ScriptDef {
@@ -57,7 +58,7 @@ export function scriptDef(sink: Sink, node: KaNode): ScriptDef {
     switch (o.name) {
       case 'script':
         lineNode = o;
-        line = o.args.length === 1 ? o.args[0] : o.args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
+        line = commandLine(o);
         break;
       case 'interval': intervalMs = sink.seconds(o, path, 3_600_000) ?? intervalMs; break;
       case 'timeout': timeoutMs = sink.seconds(o, path, 3_600_000) ?? timeoutMs; break;
