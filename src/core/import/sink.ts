@@ -75,7 +75,12 @@ export class Sink {
   arg(node: KaNode, path: readonly PathSegment[]): string | undefined {
     const v = node.args[0];
     if (v === undefined) return this.warn(node, path, 'has no value');
-    if (node.args.length > 1) this.warn(node, path, `takes one value; "${node.args.slice(1).join(' ')}" ignored`);
+    if (node.args.length > 1) {
+      // The words of a secret are never shown, not even the ignored ones.
+      this.warn(node, path, SECRET_OPTIONS.has(node.name)
+        ? `takes one value; ${node.args.length - 1} more word(s) ignored (not shown: a secret)`
+        : `takes one value; "${node.args.slice(1).join(' ')}" ignored`);
+    }
     return v;
   }
 
