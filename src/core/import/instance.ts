@@ -202,11 +202,15 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   }
   out['vrrp-version'] = v;
   if (v === 2 && advertMs % 1000 !== 0) {
-    const rounded = Math.max(1000, Math.ceil(advertMs / 1000) * 1000);
-    sink.warn(node, path, `advert_int ${advertMs / 1000}: VRRPv2 advertises whole seconds; ${rounded / 1000}s used (set version 3 on both hosts for sub-second intervals)`);
+    // keepalived rounds to the nearest whole second (a half up), at least 1 s.
+    const rounded = Math.max(1000, Math.round(advertMs / 1000) * 1000);
+    sink.warn(node, path, `advert_int ${advertMs / 1000}: VRRPv2 advertises whole seconds; ${rounded / 1000}s used, the nearest whole second as keepalived rounds it (set version 3 on both hosts for sub-second intervals)`);
     advertMs = rounded;
   } else if (v === 3) {
-    advertMs = Math.min(40_950, Math.max(10, Math.round(advertMs / 10) * 10));
+    // VRRPv3 carries centiseconds, 1..4095: keepalived rounds to the nearest and clamps.
+    const fitted = Math.min(40_950, Math.max(10, Math.round(advertMs / 10) * 10));
+    if (fitted !== advertMs) sink.warn(node, path, `advert_int ${advertMs / 1000}: VRRPv3 advertises whole centiseconds from 0.01 to 40.95 seconds; ${duration(fitted)} used, as keepalived does`);
+    advertMs = fitted;
   }
   out['advert-interval'] = duration(advertMs);
   out['preempt'] = preempt;

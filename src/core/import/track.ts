@@ -51,6 +51,7 @@ export function scriptDef(sink: Sink, node: KaNode): ScriptDef {
   let lineNode: KaNode = node;
   let intervalMs = 1000;
   let timeoutMs: number | undefined;
+  let timeoutNode: KaNode = node;
   let rise = 1;
   let fall = 1;
   let weight = 0;
@@ -61,7 +62,7 @@ export function scriptDef(sink: Sink, node: KaNode): ScriptDef {
         line = commandLine(o);
         break;
       case 'interval': intervalMs = sink.seconds(o, path, 3_600_000) ?? intervalMs; break;
-      case 'timeout': timeoutMs = sink.seconds(o, path, 3_600_000) ?? timeoutMs; break;
+      case 'timeout': timeoutNode = o; timeoutMs = sink.seconds(o, path, 3_600_000) ?? timeoutMs; break;
       case 'rise': rise = sink.int(o, path, 1, 100) ?? rise; break;
       case 'fall': fall = sink.int(o, path, 1, 100) ?? fall; break;
       case 'weight': {
@@ -78,8 +79,13 @@ export function scriptDef(sink: Sink, node: KaNode): ScriptDef {
     sink.warn(node, path, `vrrp_script ${node.args[0] ?? ''}: interval ${intervalMs} ms raised to 100ms (the shortest haagent check interval)`);
     intervalMs = 100;
   }
-  // keepalived kills a script that runs longer than its timeout (default: the interval).
-  timeoutMs = Math.max(10, Math.min(timeoutMs ?? intervalMs, intervalMs));
+  // keepalived kills a script that runs longer than its timeout (default: the interval);
+  // haagent needs the timeout within the interval.
+  const fittedMs = Math.max(10, Math.min(timeoutMs ?? intervalMs, intervalMs));
+  if (timeoutMs !== undefined && fittedMs !== timeoutMs) {
+    sink.warn(timeoutNode, path, `vrrp_script ${node.args[0] ?? ''}: timeout ${timeoutMs / 1000}s does not fit haagent (10ms up to the interval, ${duration(intervalMs)}); ${duration(fittedMs)} used, so a slow script fails sooner than in keepalived`);
+  }
+  timeoutMs = fittedMs;
   let command: readonly string[] | undefined;
   if (line === undefined) sink.warn(node, path, `vrrp_script ${node.args[0] ?? ''} has no script line`);
   else command = sink.command(lineNode, line, path);

@@ -39,6 +39,36 @@ t.test('state, priority, advert_int (sub-second with v3), version, nopreempt, pr
   t.end();
 });
 
+t.test('advert_int rounded and clamped as keepalived does, with a warning', (t) => {
+  for (const [text, want] of [['1.4', '1s'], ['0.4', '1s'], ['1.5', '2s'], ['2.6', '3s']] as const) {
+    const r = conv(vi(`  advert_int ${text}`));
+    t.match(inst(r), { 'vrrp-version': 2, 'advert-interval': want }, `VRRPv2 ${text}`);
+    t.match(warned(r), [new RegExp(`advert_int ${text.replace('.', '\\.')}: VRRPv2 advertises whole seconds; ${want} used, the nearest whole second`)]);
+  }
+  const fine = conv(vi('  advert_int 0.25\n  version 3'));
+  t.same(fine.warnings, [], 'a whole number of centiseconds fits VRRPv3');
+  const cs = conv(vi('  advert_int 0.005\n  version 3'));
+  t.match(inst(cs), { 'advert-interval': '10ms' });
+  t.match(warned(cs), [/advert_int 0\.005: VRRPv3 advertises whole centiseconds from 0\.01 to 40\.95 seconds; 10ms used/]);
+  const big = conv(vi('  advert_int 41\n  version 3'));
+  t.match(inst(big), { 'advert-interval': '40950ms' });
+  t.match(warned(big), [/advert_int 41: VRRPv3 .*40950ms used/]);
+  const odd = conv(vi('  advert_int 0.123\n  version 3'));
+  t.match(inst(odd), { 'advert-interval': '120ms' });
+  t.match(warned(odd), [/advert_int 0\.123: .*120ms used/]);
+  t.end();
+});
+
+t.test('a vrrp_script timeout over its interval is capped with a warning', (t) => {
+  const r = conv(vi('  track_script {\n    s\n  }', 'vrrp_script s {\n  script /bin/true\n  interval 2\n  timeout 5\n}\n'));
+  t.match((inst(r)['checks'] as unknown[])[0], { interval: '2s', timeout: '2s' });
+  t.match(warned(r), [/^k\.conf:4 timeout 5: vrrp_script s: timeout 5s does not fit haagent \(10ms up to the interval, 2s\); 2s used/]);
+  const ok = conv(vi('  track_script {\n    s\n  }', 'vrrp_script s {\n  script /bin/true\n  interval 2\n  timeout 1\n}\n'));
+  t.same(ok.warnings, [], 'a timeout within the interval is kept silently');
+  t.match((inst(ok)['checks'] as unknown[])[0], { timeout: '1s' });
+  t.end();
+});
+
 t.test('unicast: peers mapped, unicast_src_ip reported', (t) => {
   const r = conv(vi('  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n    10.0.0.3\n  }'));
   t.same(inst(r)['peers'], ['10.0.0.2', '10.0.0.3']);
@@ -83,8 +113,9 @@ t.test('vrrp_script + track_script: argv without a shell, keepalived defaults, w
   ]);
   // keepalived: up adds 10 while up -> base 110 healthy, 100 when it fails: haagent priority 110, weight 10.
   t.equal(inst(r)['priority'], 110);
-  t.same(r.warnings, []);
-  t.match(r.comments.map((c) => c.text), [/"killall" resolved to \/usr\/bin\/killall/]);
+  t.match(warned(r), [/^k\.conf:4 timeout 5: vrrp_script up: timeout 5s does not fit haagent .*; 2s used/], 'the timeout over the interval is capped with a warning');
+  t.equal(r.warnings.length, 1);
+  t.match(r.comments.map((c) => c.text).filter((c) => !c.startsWith('NOT MAPPED')), [/"killall" resolved to \/usr\/bin\/killall/]);
   t.end();
 });
 
