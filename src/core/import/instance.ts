@@ -110,10 +110,15 @@ function auth(sink: Sink, block: KaNode, path: readonly PathSegment[]): Record<s
   if (type !== 'PASS') return sink.warn(block, path, `auth_type ${type ?? '(none)'}: only PASS maps (haagent has no IPsec AH authentication)`);
   if (pass === undefined || pass === '') return sink.warn(block, path, 'auth_type PASS without auth_pass');
   // keepalived sends the first 8 bytes of a longer password; haagent refuses a longer one.
-  let password = pass;
-  while (new TextEncoder().encode(password).length > 8) password = password.slice(0, -1);
-  if (password !== pass) sink.note(path, `${where(block.at)}: auth_pass is longer than 8 bytes: keepalived uses its first 8, and so does this config`);
-  return { type: 'pass', password };
+  const bytes = new TextEncoder().encode(pass);
+  if (bytes.length <= 8) return { type: 'pass', password: pass };
+  // A byte 10xxxxxx continues a UTF-8 character: the 8-byte cut would split it, and haagent's
+  // password is text, so keepalived's 8 bytes cannot be written (the password is never shown).
+  if (((bytes[8] ?? 0) & 0xc0) === 0x80) {
+    return sink.warn(block, path, 'auth_pass is longer than 8 bytes and keepalived uses its first 8, which end inside a multi-byte character: haagent cannot write that password; set auth on every host (keepalived and haagent) to a password of at most 8 bytes');
+  }
+  sink.note(path, `${where(block.at)}: auth_pass is longer than 8 bytes: keepalived uses its first 8, and so does this config`);
+  return { type: 'pass', password: new TextDecoder().decode(bytes.subarray(0, 8)) };
 }
 
 function hook(sink: Sink, b: InstanceBuild, o: KaNode, name: string, argv: readonly string[] | undefined, path: readonly PathSegment[]): void {

@@ -88,6 +88,18 @@ t.test('authentication PASS; a long password cut to 8 bytes as keepalived does; 
   t.end();
 });
 
+t.test('a multi-byte auth_pass is cut at 8 bytes as keepalived does, or reported when the cut splits a character', (t) => {
+  const pass = (p: string): ImportResult => conv(vi(`  authentication {\n    auth_type PASS\n    auth_pass ${p}\n  }`));
+  const even = pass('ééééé'); // 10 bytes; the 8-byte cut ends after the 4th é
+  t.same(inst(even)['auth'], { type: 'pass', password: 'éééé' });
+  t.same(even.warnings, []);
+  const split = pass('aéééé'); // 9 bytes; the 8th byte is the first half of the 4th é
+  t.equal(inst(split)['auth'], undefined);
+  t.match(warned(split), [/auth_pass is longer than 8 bytes .* inside a multi-byte character: haagent cannot write that password/]);
+  t.notMatch(JSON.stringify([split.warnings, split.comments]), /é/, 'no part of the password is shown');
+  t.end();
+});
+
 t.test('virtual_ipaddress: no prefix = host route, dev -> external, label, IPv6 -> VRRPv3', (t) => {
   const r = conv('vrrp_instance A {\n interface eth1\n virtual_router_id 7\n virtual_ipaddress {\n  192.0.2.10 dev eth0 label eth0:vip\n  192.0.2.11/24 dev eth0\n }\n}\n');
   t.match(inst(r), { interface: 'eth1', external: 'eth0', vips: ['192.0.2.10/32', '192.0.2.11/24'], 'vip-label': 'eth0:vip' });
