@@ -225,6 +225,19 @@ t.test('virtual_server: schedulers, NAT, TCP_CHECK and HTTP_GET; the rest report
   t.end();
 });
 
+t.test('a real_server with weight 0 (drained) is left out, not given weight 1', (t) => {
+  const vs = 'virtual_server 192.0.2.10 443 {\n  real_server 10.0.0.11 443 {\n    weight 0\n  }\n  real_server 10.0.0.12 443 {\n    weight 2\n  }\n}\n'
+    + 'virtual_server 192.0.2.10 80 {\n  real_server 10.0.0.11 80 {\n    weight 0\n  }\n}\n';
+  const r = conv(`${vi('')}${vs}`);
+  t.same(inst(r)['virtual-services'], [{ vip: '192.0.2.10', port: 443, 'real-servers': [{ address: '10.0.0.12', port: 443, weight: 2 }] }]);
+  t.match(warned(r), [
+    /^k\.conf:12 weight 0: real_server 10\.0\.0\.11 443 has weight 0 \(drained.*left out/,
+    /^k\.conf:20 weight 0: real_server 10\.0\.0\.11 80 has weight 0/,
+    /^k\.conf:18 virtual_server 192\.0\.2\.10 80: has no real server that could be imported .*drained.*the service is left out/,
+  ]);
+  t.end();
+});
+
 t.test('unknown options and blocks are reported with file and line, never dropped silently', (t) => {
   const r = conv(vi('  smtp_alert\n  use_vmac vrrp51', 'static_ipaddress {\n 10.1.1.1/24 dev eth0\n}\nstray_option 1'));
   t.match(warned(r), [/^k\.conf:11 smtp_alert: not mapped/, /^k\.conf:12 use_vmac vrrp51: not mapped/, /^k\.conf:1 static_ipaddress: not mapped: haagent has no such block/, /^k\.conf:4 stray_option 1: not mapped/]);
