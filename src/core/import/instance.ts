@@ -147,6 +147,8 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   let version: number | undefined;
   let advertMs = 1000;
   let preempt = true;
+  let nopreemptNode: KaNode | undefined;
+  let delayNode: KaNode | undefined;
   let state: string | undefined;
   const garp: GarpDefaults = { ...defs.garp };
   const later: KaNode[] = [];
@@ -158,9 +160,9 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
       case 'advert_int': advertMs = sink.seconds(o, path, 255_000) ?? advertMs; break;
       case 'version': case 'vrrp_version': version = sink.int(o, path, 2, 3); break;
       case 'state': state = sink.arg(o, path); if (state !== undefined && state !== 'MASTER' && state !== 'BACKUP') { sink.warn(o, path, 'must be MASTER or BACKUP'); state = undefined; } break;
-      case 'nopreempt': preempt = false; break;
+      case 'nopreempt': preempt = false; nopreemptNode = o; break;
       case 'preempt': preempt = true; break;
-      case 'preempt_delay': { const ms = sink.seconds(o, path, 1000_000); if (ms !== undefined) out['preempt-delay'] = duration(ms); break; }
+      case 'preempt_delay': { const ms = sink.seconds(o, path, 1000_000); if (ms !== undefined) { out['preempt-delay'] = duration(ms); delayNode = ms > 0 ? o : undefined; } break; }
       case 'unicast_src_ip': sink.warn(o, path, 'haagent sends from the heartbeat interface\'s own (primary) address; make sure that is this address'); break;
       case 'unicast_peer': out['peers'] = peers(sink, o, path); break;
       case 'authentication': { const a = auth(sink, o, path); if (a !== undefined) out['auth'] = a; break; }
@@ -199,6 +201,19 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   if (placement.external !== undefined && placement.external !== iface) out['external'] = placement.external;
   if (placement.label !== undefined) out['vip-label'] = placement.label;
   if (state !== undefined) out['role'] = state === 'MASTER' ? 'master' : 'backup';
+  // keepalived's own consistency rules, so the import behaves as keepalived ran the file.
+  if (!preempt && nopreemptNode !== undefined && (b.basePriority === 255 || state === 'MASTER')) {
+    sink.warn(nopreemptNode, path, b.basePriority === 255
+      ? 'priority 255 (address owner) always preempts: keepalived ignores nopreempt, and so does this config'
+      : 'state MASTER: keepalived ignores nopreempt with an initial state MASTER, and so does this config');
+    preempt = true;
+  }
+  if (delayNode !== undefined && (state === 'MASTER' || !preempt)) {
+    sink.warn(delayNode, path, state === 'MASTER'
+      ? 'state MASTER: keepalived ignores preempt_delay with an initial state MASTER, and so does this config'
+      : 'nopreempt: keepalived ignores preempt_delay when nopreempt is set, and so does this config');
+    out['preempt-delay'] = undefined;
+  }
   // keepalived speaks VRRPv2 unless told otherwise; IPv6 is VRRPv3 only.
   let v = version ?? defs.version ?? 2;
   if (b.family === 6 && v === 2) {

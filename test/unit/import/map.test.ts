@@ -30,7 +30,9 @@ t.test('the basic instance: keepalived defaults written out', (t) => {
 
 t.test('state, priority, advert_int (sub-second with v3), version, nopreempt, preempt_delay', (t) => {
   const r = conv(vi('  state BACKUP\n  priority 90\n  advert_int 0.25\n  version 3\n  nopreempt\n  preempt_delay 30'));
-  t.match(inst(r), { role: 'backup', priority: 90, 'vrrp-version': 3, 'advert-interval': '250ms', preempt: false, 'preempt-delay': '30s' });
+  t.match(inst(r), { role: 'backup', priority: 90, 'vrrp-version': 3, 'advert-interval': '250ms', preempt: false });
+  t.equal(inst(r)['preempt-delay'], undefined, 'keepalived ignores preempt_delay with nopreempt');
+  t.match(inst(conv(vi('  state BACKUP\n  preempt_delay 30'))), { preempt: true, 'preempt-delay': '30s' });
   t.match(inst(conv(vi('  state MASTER'))), { role: 'master', preempt: true });
   t.match(inst(conv(vi('', 'global_defs {\n  vrrp_version 3\n}'))), { 'vrrp-version': 3 }, 'global vrrp_version');
   const v2 = conv(vi('  advert_int 0.5'));
@@ -66,6 +68,24 @@ t.test('a vrrp_script timeout over its interval is capped with a warning', (t) =
   const ok = conv(vi('  track_script {\n    s\n  }', 'vrrp_script s {\n  script /bin/true\n  interval 2\n  timeout 1\n}\n'));
   t.same(ok.warnings, [], 'a timeout within the interval is kept silently');
   t.match((inst(ok)['checks'] as unknown[])[0], { timeout: '1s' });
+  t.end();
+});
+
+t.test('nopreempt and preempt_delay cleared where keepalived clears them, with a warning', (t) => {
+  const master = conv(vi('  state MASTER\n  nopreempt\n  preempt_delay 10'));
+  t.match(inst(master), { role: 'master', preempt: true });
+  t.equal(inst(master)['preempt-delay'], undefined);
+  t.match(warned(master), [/^k\.conf:9 nopreempt: state MASTER: keepalived ignores nopreempt/, /^k\.conf:10 preempt_delay 10: state MASTER: keepalived ignores preempt_delay/]);
+  const owner = conv(vi('  state BACKUP\n  priority 255\n  nopreempt'));
+  t.match(inst(owner), { priority: 255, preempt: true });
+  t.match(warned(owner), [/^k\.conf:10 nopreempt: priority 255 \(address owner\) always preempts/]);
+  const both = conv(vi('  state BACKUP\n  nopreempt\n  preempt_delay 10'));
+  t.match(inst(both), { preempt: false });
+  t.equal(inst(both)['preempt-delay'], undefined);
+  t.match(warned(both), [/^k\.conf:10 preempt_delay 10: nopreempt: keepalived ignores preempt_delay when nopreempt is set/]);
+  const kept = conv(vi('  state BACKUP\n  preempt_delay 10'));
+  t.match(inst(kept), { preempt: true, 'preempt-delay': '10s' });
+  t.same(kept.warnings, []);
   t.end();
 });
 
