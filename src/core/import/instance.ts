@@ -10,7 +10,7 @@ import { parseAddress } from '../net/address.js';
 import { commandLine } from './command.js';
 import type { KaNode } from './parse.js';
 import { duration, where, type Sink } from './sink.js';
-import { trackFiles, trackInterfaces, trackScripts, type CheckTarget, type ScriptDef, type TrackFileDef } from './track.js';
+import { trackFiles, trackInterfaces, trackScripts, type CheckTarget, type ScriptDef, type TrackFileDef, type WeightRule } from './track.js';
 
 export interface GarpDefaults {
   burst?: number | undefined;
@@ -25,6 +25,8 @@ export interface Defs {
   /** global_defs vrrp_version, when set. */
   readonly version: 2 | 3 | undefined;
   readonly garp: GarpDefaults;
+  /** Instances in a vrrp_sync_group without sync_group_tracking_weight: their own weights are ignored. */
+  readonly unweightedMembers: ReadonlySet<string>;
 }
 
 /** An instance while it is built; `out` is printed once sync groups and services are added. */
@@ -184,11 +186,13 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   }
   // After the scalar options: VIPs need the interface, notify needs the state hooks set first.
   let placement: { external?: string; label?: string } = {};
+  // The owner rule wins, as in keepalived (a weighted interface of an owner is not tracked at all).
+  const rule: WeightRule = b.basePriority === 255 ? 'owner' : defs.unweightedMembers.has(name) ? 'sync-member' : 'weighted';
   for (const o of later) {
     if (o.name === 'virtual_ipaddress') placement = vips(sink, b, o, iface, [...path, 'vips']);
-    else if (o.name === 'track_script') trackScripts(sink, o, defs.scripts, b);
-    else if (o.name === 'track_interface') trackInterfaces(sink, o, b);
-    else if (o.name === 'track_file') trackFiles(sink, o, defs.files, b);
+    else if (o.name === 'track_script') trackScripts(sink, o, defs.scripts, b, rule);
+    else if (o.name === 'track_interface') trackInterfaces(sink, o, b, rule);
+    else if (o.name === 'track_file') trackFiles(sink, o, defs.files, b, rule);
   }
   for (const o of later.filter((x) => x.name === 'notify')) {
     const argv = sink.command(o, commandLine(o), [...path, 'hooks']);
@@ -250,15 +254,11 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
 /** The finished mapping of `b`: priority (with the raise of positive weights), checks, hooks. */
 export function finishInstance(sink: Sink, b: InstanceBuild): Record<string, unknown> {
   let priority = b.basePriority;
-  if (b.basePriority === 255 && b.raise === 0 && b.checks.length > 0) {
-    sink.warn(b.node, b.path, 'priority 255 (address owner) with tracking: haagent keeps 255 only while every check is up and a tracked file adds 0, and lowers the owner (or puts it in FAULT) otherwise; compare with how this keepalived version treats an owner');
-  }
+  // An owner's checks all have weight 0 here (the weighted ones were left out, as keepalived
+  // ignores them): each puts it in FAULT while down, as in keepalived.
   if (b.raise > 0) {
     priority = b.basePriority + b.raise;
-    if (b.basePriority === 255) {
-      sink.warn(b.node, b.path, 'priority 255 (address owner) with positive track weights: an owner keeps 255 while every check is up; weights apply below it');
-      priority = 255;
-    } else if (priority > 254) {
+    if (priority > 254) {
       sink.warn(b.node, b.path, `priority ${b.basePriority} + positive weights ${b.raise} = ${priority}: capped at 254, so a failing check lowers it by less than in keepalived`);
       priority = 254;
     } else {

@@ -217,6 +217,44 @@ t.test('vrrp_sync_group: tracking copied to each member, the group semantics rep
   t.end();
 });
 
+const TRACKED = 'vrrp_script w {\n  script /bin/true\n  weight -20\n}\nvrrp_script z {\n  script /bin/true\n}\nvrrp_track_file f {\n  file /run/f\n}\n';
+const TRACKING = '  track_script {\n    w\n    z\n  }\n  track_interface {\n    eth1\n    eth2 weight -10\n  }\n  track_file {\n    f\n  }';
+
+t.test('address owner (priority 255): weighted tracking left out as keepalived ignores it; weight 0 kept', (t) => {
+  const r = conv(vi(`  priority 255\n${TRACKING}`, TRACKED));
+  t.equal(inst(r)['priority'], 255);
+  t.same((inst(r)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['z', 0], ['if-eth1', 0]]);
+  t.match(warned(r), [
+    /w: weight -20: keepalived ignores weighted tracking for an address owner \(priority 255\); not tracked/,
+    /eth2 weight -10: weight -10: keepalived ignores weighted tracking for an address owner .*; not tracked/,
+    /f: weight 1: keepalived ignores weighted tracking for an address owner .*keepalived uses weight 0 .*; not tracked/,
+  ]);
+  t.equal(r.warnings.length, 3, 'no other warning (the old "compare with keepalived" text is gone)');
+  const plain = conv(vi(`  priority 200\n${TRACKING}`, TRACKED));
+  t.same((inst(plain)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['w', 20], ['z', 0], ['if-eth1', 0], ['if-eth2', 10], ['file-f', undefined]]);
+  t.end();
+});
+
+t.test('vrrp_sync_group members: own weighted tracking ignored unless sync_group_tracking_weight; group tracking of an owner weight 0', (t) => {
+  const two = (body1: string, group: string, p1 = 100): string => `${TRACKED}${vi(`  priority ${p1}\n${body1}`)}vrrp_instance VI_2 {\n interface eth1\n virtual_router_id 52\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n`
+    + `vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n${group}}\n`;
+  const r = conv(two(TRACKING, ''));
+  t.same((inst(r)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['z', 0], ['if-eth1', 0], ['if-eth2', 0]]);
+  t.match(warned(r).filter((w) => / w: | eth2 | f: /.test(w)), [
+    /w: weight -20: keepalived ignores weighted tracking of a vrrp_sync_group member unless the group sets sync_group_tracking_weight; not tracked/,
+    /eth2 weight -10: weight -10: .*sync_group_tracking_weight; weight 0 used \(FAULT while down\)/,
+    /f: weight 1: .*sync_group_tracking_weight; keepalived uses weight 0/,
+  ]);
+  const kept = conv(two(TRACKING, '  sync_group_tracking_weight\n'));
+  t.same((inst(kept)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['w', 20], ['z', 0], ['if-eth1', 0], ['if-eth2', 10], ['file-f', undefined]]);
+  t.notMatch(warned(kept).join('\n'), /sync_group_tracking_weight/, 'the option itself is honoured, not reported');
+  const owner = conv(two('', '  track_script {\n    w\n  }\n', 255));
+  t.same(inst(owner, 0)['checks'], inst(owner, 1)['checks']);
+  t.match(inst(owner, 1)['checks'], [{ name: 'w', weight: 0 }]);
+  t.match(warned(owner).filter((w) => / w: /.test(w)), [/w: weight -20: keepalived clears the weights of a sync group's tracking when a member has priority 255; weight 0 used/]);
+  t.end();
+});
+
 t.test('virtual_server: schedulers, NAT, TCP_CHECK and HTTP_GET; the rest reported', (t) => {
   const vs = 'virtual_server 192.0.2.10 443 {\n  delay_loop 10\n  lb_algo sh\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 300\n'
     + '  real_server 10.0.0.11 8443 {\n    weight 3\n    TCP_CHECK {\n      connect_timeout 2\n      connect_port 9000\n      retry 2\n    }\n  }\n'
