@@ -108,6 +108,14 @@ t.test('authentication PASS; a long password cut to 8 bytes as keepalived does; 
   t.end();
 });
 
+t.test('extra words after a secret are never shown', (t) => {
+  const r = conv(vi('  authentication {\n    auth_type PASS\n    auth_pass pwAlpha pwBravo pwCharlie\n  }'));
+  t.same(inst(r)['auth'], { type: 'pass', password: 'pwAlpha' });
+  t.match(warned(r), [/auth_pass …: takes one value; 2 more word\(s\) ignored \(not shown: a secret\)/]);
+  t.notMatch(JSON.stringify([r.warnings, r.comments]), /pwAlpha|pwBravo|pwCharlie/);
+  t.end();
+});
+
 t.test('a multi-byte auth_pass is cut at 8 bytes as keepalived does, or reported when the cut splits a character', (t) => {
   const pass = (p: string): ImportResult => conv(vi(`  authentication {\n    auth_type PASS\n    auth_pass ${p}\n  }`));
   const even = pass('ééééé'); // 10 bytes; the 8-byte cut ends after the 4th é
