@@ -9,7 +9,7 @@
  * with a wildcard in a directory component is reported. Bounded: each file by
  * LIMITS.configBytes (refused before reading), MAX_FILES files, MAX_INCLUDE_DEPTH nesting.
  */
-import { accessSync, constants, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { HaagentError } from '../core/errors.js';
 import { parseConfigYaml } from '../core/config/yaml.js';
@@ -63,7 +63,7 @@ export function expandInclude(pattern: string, fromFile: string): { files: strin
 }
 
 /** Reads the main file and everything it includes; include problems are returned as warnings. */
-export function readSources(file: string): { sources: KaSources; warnings: string[] } {
+function readSources(file: string): { sources: KaSources; warnings: string[] } {
   const texts = new Map<string, string>();
   const includes = new Map<string, string[]>();
   const warnings: string[] = [];
@@ -113,7 +113,7 @@ export interface ImportOutcome {
  * Converts `file`. Throws HaagentError HA_ERR_CONFIG when the keepalived file cannot be parsed or
  * the converted config does not validate (every problem listed), HA_ERR_LIMIT over a bound.
  */
-export function importKeepalived(file: string, resolveCommand: (name: string) => string | undefined = (n) => findOnPath(n)): ImportOutcome {
+function importKeepalived(file: string, resolveCommand: (name: string) => string | undefined = (n) => findOnPath(n)): ImportOutcome {
   const { sources, warnings } = readSources(file);
   const parsed = parseKeepalived(sources);
   if (parsed.problems.length > 0) {
@@ -134,14 +134,39 @@ export function importKeepalived(file: string, resolveCommand: (name: string) =>
   return { yaml, warnings: all };
 }
 
+/**
+ * Writes `text` to `file` readable by its owner only (it may hold the VRRP password), whatever
+ * mode an existing `file` had: a new 0600 file in the same directory, renamed over `file`. On
+ * failure the temporary file is removed and `file` is left as it was.
+ */
+function writePrivate(file: string, text: string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    fchmodSync(fd, 0o600); // the umask cannot widen it, but make the mode explicit
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
 /** The CLI command: writes the YAML, prints the warnings, returns the exit status. */
 export function runImportKeepalived(file: string, out: string | undefined): number {
   const r = importKeepalived(file);
   for (const w of r.warnings) process.stderr.write(`haagent: warning: ${w}\n`);
   if (out === undefined) process.stdout.write(r.yaml);
   else {
-    // The output may hold the VRRP password: readable by its owner only.
-    writeFileSync(out, r.yaml, { mode: 0o600 });
+    writePrivate(out, r.yaml);
     process.stderr.write(`haagent: wrote ${out}\n`);
   }
   if (r.warnings.length === 0) return EXIT_CODES.ok;

@@ -7,6 +7,7 @@
  * backticks, `~`) is reported, never wrapped in `sh -c` behind the operator's back. An explicit
  * `/bin/sh -c '...'` is an ordinary argument vector and passes.
  */
+import type { KaNode } from './parse.js';
 
 export type CommandResult =
   | { ok: true; argv: readonly string[] }
@@ -45,4 +46,12 @@ export function splitCommand(line: string): CommandResult {
   if (inWord) argv.push(word);
   if (argv.length === 0) return { ok: false, reason: 'is empty' };
   return { ok: true, argv };
+}
+
+/**
+ * The command line of an option whose arguments are one command: the one (quoted) argument as
+ * is, or several words joined by blanks, a word holding a blank put back in single quotes.
+ */
+export function commandLine(node: KaNode): string {
+  return node.args.length === 1 ? node.args[0] ?? '' : node.args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
 }

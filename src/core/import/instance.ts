@@ -7,9 +7,10 @@
 import type { PathSegment } from '../config/collector.js';
 import { IFNAME } from '../config/collector.js';
 import { parseAddress } from '../net/address.js';
+import { commandLine } from './command.js';
 import type { KaNode } from './parse.js';
 import { duration, where, type Sink } from './sink.js';
-import { trackFiles, trackInterfaces, trackScripts, type CheckTarget, type ScriptDef, type TrackFileDef } from './track.js';
+import { trackFiles, trackInterfaces, trackScripts, type CheckTarget, type ScriptDef, type TrackFileDef, type WeightRule } from './track.js';
 
 export interface GarpDefaults {
   burst?: number | undefined;
@@ -24,6 +25,8 @@ export interface Defs {
   /** global_defs vrrp_version, when set. */
   readonly version: 2 | 3 | undefined;
   readonly garp: GarpDefaults;
+  /** Instances in a vrrp_sync_group without sync_group_tracking_weight: their own weights are ignored. */
+  readonly unweightedMembers: ReadonlySet<string>;
 }
 
 /** An instance while it is built; `out` is printed once sync groups and services are added. */
@@ -40,11 +43,6 @@ export interface InstanceBuild extends CheckTarget {
 
 const HOOKS: Readonly<Record<string, string>> = { notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop' };
 const NOTIFY_STATES: Readonly<Record<string, string>> = { master: 'MASTER', backup: 'BACKUP', fault: 'FAULT', stop: 'STOP' };
-
-/** The command line of an option whose arguments are one command (quoted or not). */
-export function commandLine(node: KaNode): string {
-  return node.args.length === 1 ? node.args[0] ?? '' : node.args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
-}
 
 function vips(sink: Sink, b: InstanceBuild, block: KaNode, iface: string | undefined, path: readonly PathSegment[]): { external?: string; label?: string } {
   let external: string | undefined;
@@ -114,10 +112,15 @@ function auth(sink: Sink, block: KaNode, path: readonly PathSegment[]): Record<s
   if (type !== 'PASS') return sink.warn(block, path, `auth_type ${type ?? '(none)'}: only PASS maps (haagent has no IPsec AH authentication)`);
   if (pass === undefined || pass === '') return sink.warn(block, path, 'auth_type PASS without auth_pass');
   // keepalived sends the first 8 bytes of a longer password; haagent refuses a longer one.
-  let password = pass;
-  while (new TextEncoder().encode(password).length > 8) password = password.slice(0, -1);
-  if (password !== pass) sink.note(path, `${where(block.at)}: auth_pass is longer than 8 bytes: keepalived uses its first 8, and so does this config`);
-  return { type: 'pass', password };
+  const bytes = new TextEncoder().encode(pass);
+  if (bytes.length <= 8) return { type: 'pass', password: pass };
+  // A byte 10xxxxxx continues a UTF-8 character: the 8-byte cut would split it, and haagent's
+  // password is text, so keepalived's 8 bytes cannot be written (the password is never shown).
+  if (((bytes[8] ?? 0) & 0xc0) === 0x80) {
+    return sink.warn(block, path, 'auth_pass is longer than 8 bytes and keepalived uses its first 8, which end inside a multi-byte character: haagent cannot write that password; set auth on every host (keepalived and haagent) to a password of at most 8 bytes');
+  }
+  sink.note(path, `${where(block.at)}: auth_pass is longer than 8 bytes: keepalived uses its first 8, and so does this config`);
+  return { type: 'pass', password: new TextDecoder().decode(bytes.subarray(0, 8)) };
 }
 
 function hook(sink: Sink, b: InstanceBuild, o: KaNode, name: string, argv: readonly string[] | undefined, path: readonly PathSegment[]): void {
@@ -146,6 +149,8 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   let version: number | undefined;
   let advertMs = 1000;
   let preempt = true;
+  let nopreemptNode: KaNode | undefined;
+  let delayNode: KaNode | undefined;
   let state: string | undefined;
   const garp: GarpDefaults = { ...defs.garp };
   const later: KaNode[] = [];
@@ -157,9 +162,9 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
       case 'advert_int': advertMs = sink.seconds(o, path, 255_000) ?? advertMs; break;
       case 'version': case 'vrrp_version': version = sink.int(o, path, 2, 3); break;
       case 'state': state = sink.arg(o, path); if (state !== undefined && state !== 'MASTER' && state !== 'BACKUP') { sink.warn(o, path, 'must be MASTER or BACKUP'); state = undefined; } break;
-      case 'nopreempt': preempt = false; break;
+      case 'nopreempt': preempt = false; nopreemptNode = o; break;
       case 'preempt': preempt = true; break;
-      case 'preempt_delay': { const ms = sink.seconds(o, path, 1000_000); if (ms !== undefined) out['preempt-delay'] = duration(ms); break; }
+      case 'preempt_delay': { const ms = sink.seconds(o, path, 1000_000); if (ms !== undefined) { out['preempt-delay'] = duration(ms); delayNode = ms > 0 ? o : undefined; } break; }
       case 'unicast_src_ip': sink.warn(o, path, 'haagent sends from the heartbeat interface\'s own (primary) address; make sure that is this address'); break;
       case 'unicast_peer': out['peers'] = peers(sink, o, path); break;
       case 'authentication': { const a = auth(sink, o, path); if (a !== undefined) out['auth'] = a; break; }
@@ -181,11 +186,13 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   }
   // After the scalar options: VIPs need the interface, notify needs the state hooks set first.
   let placement: { external?: string; label?: string } = {};
+  // The owner rule wins, as in keepalived (a weighted interface of an owner is not tracked at all).
+  const rule: WeightRule = b.basePriority === 255 ? 'owner' : defs.unweightedMembers.has(name) ? 'sync-member' : 'weighted';
   for (const o of later) {
     if (o.name === 'virtual_ipaddress') placement = vips(sink, b, o, iface, [...path, 'vips']);
-    else if (o.name === 'track_script') trackScripts(sink, o, defs.scripts, b);
-    else if (o.name === 'track_interface') trackInterfaces(sink, o, b);
-    else if (o.name === 'track_file') trackFiles(sink, o, defs.files, b);
+    else if (o.name === 'track_script') trackScripts(sink, o, defs.scripts, b, rule);
+    else if (o.name === 'track_interface') trackInterfaces(sink, o, b, rule);
+    else if (o.name === 'track_file') trackFiles(sink, o, defs.files, b, rule);
   }
   for (const o of later.filter((x) => x.name === 'notify')) {
     const argv = sink.command(o, commandLine(o), [...path, 'hooks']);
@@ -198,6 +205,19 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   if (placement.external !== undefined && placement.external !== iface) out['external'] = placement.external;
   if (placement.label !== undefined) out['vip-label'] = placement.label;
   if (state !== undefined) out['role'] = state === 'MASTER' ? 'master' : 'backup';
+  // keepalived's own consistency rules, so the import behaves as keepalived ran the file.
+  if (!preempt && nopreemptNode !== undefined && (b.basePriority === 255 || state === 'MASTER')) {
+    sink.warn(nopreemptNode, path, b.basePriority === 255
+      ? 'priority 255 (address owner) always preempts: keepalived ignores nopreempt, and so does this config'
+      : 'state MASTER: keepalived ignores nopreempt with an initial state MASTER, and so does this config');
+    preempt = true;
+  }
+  if (delayNode !== undefined && (state === 'MASTER' || !preempt)) {
+    sink.warn(delayNode, path, state === 'MASTER'
+      ? 'state MASTER: keepalived ignores preempt_delay with an initial state MASTER, and so does this config'
+      : 'nopreempt: keepalived ignores preempt_delay when nopreempt is set, and so does this config');
+    out['preempt-delay'] = undefined;
+  }
   // keepalived speaks VRRPv2 unless told otherwise; IPv6 is VRRPv3 only.
   let v = version ?? defs.version ?? 2;
   if (b.family === 6 && v === 2) {
@@ -206,11 +226,15 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   }
   out['vrrp-version'] = v;
   if (v === 2 && advertMs % 1000 !== 0) {
-    const rounded = Math.max(1000, Math.ceil(advertMs / 1000) * 1000);
-    sink.warn(node, path, `advert_int ${advertMs / 1000}: VRRPv2 advertises whole seconds; ${rounded / 1000}s used (set version 3 on both hosts for sub-second intervals)`);
+    // keepalived rounds to the nearest whole second (a half up), at least 1 s.
+    const rounded = Math.max(1000, Math.round(advertMs / 1000) * 1000);
+    sink.warn(node, path, `advert_int ${advertMs / 1000}: VRRPv2 advertises whole seconds; ${rounded / 1000}s used, the nearest whole second as keepalived rounds it (set version 3 on both hosts for sub-second intervals)`);
     advertMs = rounded;
   } else if (v === 3) {
-    advertMs = Math.min(40_950, Math.max(10, Math.round(advertMs / 10) * 10));
+    // VRRPv3 carries centiseconds, 1..4095: keepalived rounds to the nearest and clamps.
+    const fitted = Math.min(40_950, Math.max(10, Math.round(advertMs / 10) * 10));
+    if (fitted !== advertMs) sink.warn(node, path, `advert_int ${advertMs / 1000}: VRRPv3 advertises whole centiseconds from 0.01 to 40.95 seconds; ${duration(fitted)} used, as keepalived does`);
+    advertMs = fitted;
   }
   out['advert-interval'] = duration(advertMs);
   out['preempt'] = preempt;
@@ -230,15 +254,11 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
 /** The finished mapping of `b`: priority (with the raise of positive weights), checks, hooks. */
 export function finishInstance(sink: Sink, b: InstanceBuild): Record<string, unknown> {
   let priority = b.basePriority;
-  if (b.basePriority === 255 && b.raise === 0 && b.checks.length > 0) {
-    sink.warn(b.node, b.path, 'priority 255 (address owner) with tracking: haagent keeps 255 only while every check is up and a tracked file adds 0, and lowers the owner (or puts it in FAULT) otherwise; compare with how this keepalived version treats an owner');
-  }
+  // An owner's checks all have weight 0 here (the weighted ones were left out, as keepalived
+  // ignores them): each puts it in FAULT while down, as in keepalived.
   if (b.raise > 0) {
     priority = b.basePriority + b.raise;
-    if (b.basePriority === 255) {
-      sink.warn(b.node, b.path, 'priority 255 (address owner) with positive track weights: an owner keeps 255 while every check is up; weights apply below it');
-      priority = 255;
-    } else if (priority > 254) {
+    if (priority > 254) {
       sink.warn(b.node, b.path, `priority ${b.basePriority} + positive weights ${b.raise} = ${priority}: capped at 254, so a failing check lowers it by less than in keepalived`);
       priority = 254;
     } else {

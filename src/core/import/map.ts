@@ -14,7 +14,7 @@ import type { KaNode } from './parse.js';
 import { finishInstance, mapInstance, type Defs, type GarpDefaults, type InstanceBuild } from './instance.js';
 import { mapServices } from './services.js';
 import { Sink, where, type ImportComment, type ImportWarning, type MapOptions } from './sink.js';
-import { scriptDef, trackFileDef, trackInterfaces, trackScripts, trackFiles, type ScriptDef, type TrackFileDef } from './track.js';
+import { scriptDef, trackFileDef, trackInterfaces, trackScripts, trackFiles, type ScriptDef, type TrackFileDef, type WeightRule } from './track.js';
 
 export type { ImportComment, ImportWarning, MapOptions } from './sink.js';
 
@@ -48,6 +48,19 @@ function globalDefs(sink: Sink, node: KaNode): { version: 2 | 3 | undefined; gar
   return { version, garp };
 }
 
+/** The sync group options that let members keep their own weighted tracking (global_tracking is the old name). */
+const TRACKING_WEIGHT: ReadonlySet<string> = new Set(['sync_group_tracking_weight', 'global_tracking']);
+
+/** Names of the instances in a vrrp_sync_group without sync_group_tracking_weight. */
+function unweightedMembers(nodes: readonly KaNode[]): Set<string> {
+  const names = new Set<string>();
+  for (const n of nodes) {
+    if (n.name !== 'vrrp_sync_group' || (n.children ?? []).some((o) => TRACKING_WEIGHT.has(o.name))) continue;
+    for (const g of (n.children ?? []).filter((o) => o.name === 'group')) for (const m of g.children ?? []) names.add(m.name);
+  }
+  return names;
+}
+
 /**
  * `vrrp_sync_group NAME { group { A B } track_* ... }`: the group's tracking is added to every
  * member. What does not map: members moving together (a member's FAULT or takeover does not move
@@ -65,12 +78,14 @@ function syncGroup(sink: Sink, node: KaNode, builds: readonly InstanceBuild[], d
   const why = 'haagent has no sync groups: each member fails over on its own (the group\'s tracking is copied to every member, so a shared check moves them together; a member\'s own FAULT does not move the others)';
   sink.warn(node, members[0]?.path ?? [], why);
   for (const m of members.slice(1)) sink.note(m.path, `NOT MAPPED ${where(node.at)}: vrrp_sync_group ${node.args[0] ?? ''}: ${why}`);
+  // keepalived clears the weights of the group's tracking when a member is an address owner.
+  const rule: WeightRule = members.some((m) => m.basePriority === 255) ? 'owner-group' : 'weighted';
   for (const o of node.children ?? []) {
-    if (o.name === 'group') continue;
+    if (o.name === 'group' || TRACKING_WEIGHT.has(o.name)) continue; // applied to the members' own tracking
     for (const m of members) {
-      if (o.name === 'track_script') trackScripts(sink, o, defs.scripts, m);
-      else if (o.name === 'track_interface') trackInterfaces(sink, o, m);
-      else if (o.name === 'track_file') trackFiles(sink, o, defs.files, m);
+      if (o.name === 'track_script') trackScripts(sink, o, defs.scripts, m, rule);
+      else if (o.name === 'track_interface') trackInterfaces(sink, o, m, rule);
+      else if (o.name === 'track_file') trackFiles(sink, o, defs.files, m, rule);
     }
     if (!['track_script', 'track_interface', 'track_file'].includes(o.name)) {
       sink.warn(o, members[0]?.path ?? [], o.name.startsWith('notify') ? 'group notify scripts do not map: use each member\'s hooks' : 'not mapped');
@@ -92,7 +107,7 @@ export function mapKeepalived(nodes: readonly KaNode[], options: MapOptions = {}
     else if (n.name === 'vrrp_track_file' && name !== undefined) files.set(name, trackFileDef(sink, n));
     else if (n.name === 'global_defs') ({ version, garp } = globalDefs(sink, n));
   }
-  const defs: Defs = { scripts, files, version, garp };
+  const defs: Defs = { scripts, files, version, garp, unweightedMembers: unweightedMembers(nodes) };
   const builds: InstanceBuild[] = [];
   for (const n of nodes) {
     if (n.name !== 'vrrp_instance' || n.children === undefined) continue;

@@ -50,7 +50,7 @@ export interface KaSources {
 }
 
 /** Words of one line beyond which the line is refused. */
-export const MAX_WORDS = 1024;
+const MAX_WORDS = 1024;
 /** `include` nesting (a file including a file including ...). */
 export const MAX_INCLUDE_DEPTH = 8;
 /** Files one import may read, the main file included. */
@@ -63,7 +63,7 @@ export function includeKey(file: string, pattern: string): string {
 type Token = { readonly kind: 'word' | 'open' | 'close'; readonly text: string };
 
 /** Splits one line into words and braces; a problem for an unterminated quote (the word then runs to the end). */
-export function lexLine(line: string): { tokens: Token[]; problem: string | undefined } {
+function lexLine(line: string): { tokens: Token[]; problem: string | undefined } {
   const tokens: Token[] = [];
   let problem: string | undefined;
   let i = 0;

@@ -9,6 +9,7 @@
  */
 import type { PathSegment } from '../config/collector.js';
 import { parseAddress } from '../net/address.js';
+import { hostPort } from '../packet/ip.js';
 import type { KaNode } from './parse.js';
 import { duration, type Sink } from './sink.js';
 import type { InstanceBuild } from './instance.js';
@@ -18,10 +19,6 @@ const SCHEDULERS: Readonly<Record<string, string>> = { rr: 'round-robin', wrr: '
 /** keepalived's checker defaults: delay_loop 60 s, connect_timeout 5 s, retry 1. */
 const DEFAULT_DELAY_MS = 60_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
 
 function checker(sink: Sink, node: KaNode, server: { address: string; port: number }, intervalMs: number, path: readonly PathSegment[]): Record<string, unknown> | undefined {
   let host = server.address;
@@ -67,13 +64,14 @@ function realServer(sink: Sink, node: KaNode, vsPort: number, intervalMs: number
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) return sink.warn(node, path, 'the port must be 1..65535');
   const server: Record<string, unknown> = { address: a.address, port: Number(portText) };
   let check: Record<string, unknown> | undefined;
+  let drained: KaNode | undefined;
   for (const o of node.children ?? []) {
     if (o.name === 'weight') {
       const w = sink.int(o, path, 0, 65535);
       if (w === undefined) continue;
-      if (w === 0) sink.warn(o, path, 'weight 0 (no new connections in IPVS) has no haagent equivalent; weight 1 used');
-      else if (w > 100) sink.warn(o, path, `weight ${w} is over haagent's 100; 100 used`);
-      server['weight'] = Math.min(100, Math.max(1, w));
+      if (w === 0) { drained = o; continue; }
+      if (w > 100) sink.warn(o, path, `weight ${w} is over haagent's 100; 100 used`);
+      server['weight'] = Math.min(100, w);
     } else if (o.name === 'TCP_CHECK' || o.name === 'HTTP_GET') {
       if (check !== undefined) { sink.warn(o, path, 'a second checker: haagent checks a real server once'); continue; }
       check = checker(sink, o, { address: a.address, port: Number(portText) }, intervalMs, path);
@@ -82,6 +80,9 @@ function realServer(sink: Sink, node: KaNode, vsPort: number, intervalMs: number
         ? `${o.name} has no haagent equivalent (tcp and http checks only)` : 'not mapped');
     }
   }
+  // IPVS sends a weight-0 server no new connections; haagent has no such state, and any
+  // weight would send it traffic, so the server is left out.
+  if (drained !== undefined) return sink.warn(drained, path, `real_server ${a.address} ${portText} has weight 0 (drained: no new connections in IPVS); haagent has no drained servers, so it is left out (add it back when it should take traffic)`);
   if (check !== undefined) server['check'] = check;
   return server;
 }
@@ -137,7 +138,7 @@ export function mapServices(sink: Sink, blocks: readonly KaNode[], instances: re
         default: sink.warn(o, path, 'not mapped');
       }
     }
-    if (servers.length === 0 && !skip) sink.warn(node, owner.path, 'has no real server that could be imported; the service is left out');
+    if (servers.length === 0 && !skip) sink.warn(node, owner.path, 'has no real server that could be imported (see the warnings above: unmappable, or drained with weight 0); the service is left out');
     if (skip || servers.length === 0) { sink.repath(mark, owner.path); continue; }
     svc['real-servers'] = servers;
     const list = (owner.out['virtual-services'] ??= []) as Record<string, unknown>[];

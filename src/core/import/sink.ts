@@ -39,7 +39,7 @@ export function where(at: SourceAt): string {
 }
 
 /** The option as written, one line, shortened; the arguments of secret options elided. */
-export function optionText(node: KaNode): string {
+function optionText(node: KaNode): string {
   const args = SECRET_OPTIONS.has(node.name) ? (node.args.length > 0 ? ['…'] : []) : node.args;
   // eslint-disable-next-line no-control-regex
   const text = [node.name, ...args].join(' ').replace(/[\u0000-\u001f\u007f]/g, '?');
@@ -75,7 +75,12 @@ export class Sink {
   arg(node: KaNode, path: readonly PathSegment[]): string | undefined {
     const v = node.args[0];
     if (v === undefined) return this.warn(node, path, 'has no value');
-    if (node.args.length > 1) this.warn(node, path, `takes one value; "${node.args.slice(1).join(' ')}" ignored`);
+    if (node.args.length > 1) {
+      // The words of a secret are never shown, not even the ignored ones.
+      this.warn(node, path, SECRET_OPTIONS.has(node.name)
+        ? `takes one value; ${node.args.length - 1} more word(s) ignored (not shown: a secret)`
+        : `takes one value; "${node.args.slice(1).join(' ')}" ignored`);
+    }
     return v;
   }
 

@@ -7,11 +7,13 @@
  * N. A positive weight +N adds N while up: the same priorities come out of haagent weight N with
  * the instance's priority raised by N (up: base + N; down: base). keepalived clamps the
  * effective priority to 1..254 as haagent does; only a raised priority over 254 is not exact
- * (reported).
+ * (reported). Where keepalived itself ignores or clears weights (an address owner, sync group
+ * members), the same is done here and reported: see WeightRule.
  */
 import type { PathSegment } from '../config/collector.js';
 import { IFNAME } from '../config/collector.js';
 import { duration, safeName, uniqueName, where, type Sink } from './sink.js';
+import { commandLine } from './command.js';
 import type { KaNode } from './parse.js';
 
 export interface ScriptDef {
@@ -40,6 +42,27 @@ export interface CheckTarget {
   raise: number;
 }
 
+/**
+ * Which weights keepalived honours for a tracking entry (its vrrp_complete_instance and sync
+ * group set-up):
+ * - `weighted`: all of them;
+ * - `owner`: an address owner's (priority 255) own tracking: weighted scripts and interfaces are
+ *   not tracked, a track_file weight 1 (the default) becomes 0, another weight is not tracked;
+ * - `sync-member`: a vrrp_sync_group member's own tracking when the group has no
+ *   sync_group_tracking_weight: weighted scripts are not tracked, interfaces get weight 0, track
+ *   files as for an owner;
+ * - `owner-group`: a sync group's own tracking when a member is an address owner: every weight
+ *   becomes 0.
+ * A weight made 0 means FAULT while down, in keepalived as in haagent.
+ */
+export type WeightRule = 'weighted' | 'owner' | 'sync-member' | 'owner-group';
+
+const RULE_REASON: Readonly<Record<Exclude<WeightRule, 'weighted'>, string>> = {
+  owner: 'keepalived ignores weighted tracking for an address owner (priority 255)',
+  'sync-member': 'keepalived ignores weighted tracking of a vrrp_sync_group member unless the group sets sync_group_tracking_weight',
+  'owner-group': 'keepalived clears the weights of a sync group\'s tracking when a member has priority 255',
+};
+
 /** keepalived's weight range (vrrp_script and track_* weights). */
 const MAX_KA_WEIGHT = 253;
 
@@ -50,6 +73,7 @@ export function scriptDef(sink: Sink, node: KaNode): ScriptDef {
   let lineNode: KaNode = node;
   let intervalMs = 1000;
   let timeoutMs: number | undefined;
+  let timeoutNode: KaNode = node;
   let rise = 1;
   let fall = 1;
   let weight = 0;
@@ -57,10 +81,10 @@ export function scriptDef(sink: Sink, node: KaNode): ScriptDef {
     switch (o.name) {
       case 'script':
         lineNode = o;
-        line = o.args.length === 1 ? o.args[0] : o.args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
+        line = commandLine(o);
         break;
       case 'interval': intervalMs = sink.seconds(o, path, 3_600_000) ?? intervalMs; break;
-      case 'timeout': timeoutMs = sink.seconds(o, path, 3_600_000) ?? timeoutMs; break;
+      case 'timeout': timeoutNode = o; timeoutMs = sink.seconds(o, path, 3_600_000) ?? timeoutMs; break;
       case 'rise': rise = sink.int(o, path, 1, 100) ?? rise; break;
       case 'fall': fall = sink.int(o, path, 1, 100) ?? fall; break;
       case 'weight': {
@@ -77,8 +101,13 @@ export function scriptDef(sink: Sink, node: KaNode): ScriptDef {
     sink.warn(node, path, `vrrp_script ${node.args[0] ?? ''}: interval ${intervalMs} ms raised to 100ms (the shortest haagent check interval)`);
     intervalMs = 100;
   }
-  // keepalived kills a script that runs longer than its timeout (default: the interval).
-  timeoutMs = Math.max(10, Math.min(timeoutMs ?? intervalMs, intervalMs));
+  // keepalived kills a script that runs longer than its timeout (default: the interval);
+  // haagent needs the timeout within the interval.
+  const fittedMs = Math.max(10, Math.min(timeoutMs ?? intervalMs, intervalMs));
+  if (timeoutMs !== undefined && fittedMs !== timeoutMs) {
+    sink.warn(timeoutNode, path, `vrrp_script ${node.args[0] ?? ''}: timeout ${timeoutMs / 1000}s does not fit haagent (10ms up to the interval, ${duration(intervalMs)}); ${duration(fittedMs)} used, so a slow script fails sooner than in keepalived`);
+  }
+  timeoutMs = fittedMs;
   let command: readonly string[] | undefined;
   if (line === undefined) sink.warn(node, path, `vrrp_script ${node.args[0] ?? ''} has no script line`);
   else command = sink.command(lineNode, line, path);
@@ -136,28 +165,40 @@ function add(sink: Sink, t: CheckTarget, entry: KaNode, check: Record<string, un
   }
 }
 
-/** `track_script { NAME [weight W] ... }` -> exec checks on `t`. */
-export function trackScripts(sink: Sink, block: KaNode, scripts: ReadonlyMap<string, ScriptDef>, t: CheckTarget): void {
+/** `track_script { NAME [weight W] ... }` -> exec checks on `t`, weights as `rule` allows. */
+export function trackScripts(sink: Sink, block: KaNode, scripts: ReadonlyMap<string, ScriptDef>, t: CheckTarget, rule: WeightRule = 'weighted'): void {
   for (const entry of block.children ?? []) {
     const def = scripts.get(entry.name);
     if (def === undefined) { sink.warn(entry, t.path, `no vrrp_script named "${entry.name}"`); continue; }
     if (def.command === undefined) { sink.warn(entry, t.path, `vrrp_script ${entry.name} could not be mapped (see the top of this file)`); continue; }
     const w = entryWeight(sink, entry, t.path);
     if (w === 'bad') continue;
+    let weight = w ?? def.weight;
+    if (weight !== 0 && rule !== 'weighted') {
+      if (rule !== 'owner-group') { sink.warn(entry, t.path, `weight ${weight}: ${RULE_REASON[rule]}; not tracked`); continue; }
+      sink.warn(entry, t.path, `weight ${weight}: ${RULE_REASON[rule]}; weight 0 used (FAULT while failing)`);
+      weight = 0;
+    }
     add(sink, t, entry, {
       name: uniqueName(safeName(entry.name, 'script'), t.names), type: 'exec', command: [...def.command],
       interval: duration(def.intervalMs), timeout: duration(def.timeoutMs), rise: def.rise, fall: def.fall,
-    }, w ?? def.weight);
+    }, weight);
   }
 }
 
-/** `track_interface { IFNAME [weight W] ... }` -> interface checks on `t` (FAULT while down unless weighted). */
-export function trackInterfaces(sink: Sink, block: KaNode, t: CheckTarget): void {
+/** `track_interface { IFNAME [weight W] ... }` -> interface checks on `t` (FAULT while down unless weighted), weights as `rule` allows. */
+export function trackInterfaces(sink: Sink, block: KaNode, t: CheckTarget, rule: WeightRule = 'weighted'): void {
   for (const entry of block.children ?? []) {
     if (!IFNAME.test(entry.name)) { sink.warn(entry, t.path, 'is not a valid interface name'); continue; }
     const w = entryWeight(sink, entry, t.path);
     if (w === 'bad') continue;
-    add(sink, t, entry, { name: uniqueName(safeName(`if-${entry.name}`, 'interface'), t.names), type: 'interface', interface: entry.name }, w ?? 0);
+    let weight = w ?? 0;
+    if (weight !== 0 && rule !== 'weighted') {
+      if (rule === 'owner') { sink.warn(entry, t.path, `weight ${weight}: ${RULE_REASON[rule]}; not tracked`); continue; }
+      sink.warn(entry, t.path, `weight ${weight}: ${RULE_REASON[rule]}; weight 0 used (FAULT while down)`);
+      weight = 0;
+    }
+    add(sink, t, entry, { name: uniqueName(safeName(`if-${entry.name}`, 'interface'), t.names), type: 'interface', interface: entry.name }, weight);
   }
 }
 
@@ -165,7 +206,7 @@ export function trackInterfaces(sink: Sink, block: KaNode, t: CheckTarget): void
  * `track_file { NAME [weight W] }` -> file checks. keepalived adds value x weight; haagent's
  * file check adds the value itself, so only weight 1 maps (other weights are reported).
  */
-export function trackFiles(sink: Sink, block: KaNode, files: ReadonlyMap<string, TrackFileDef>, t: CheckTarget): void {
+export function trackFiles(sink: Sink, block: KaNode, files: ReadonlyMap<string, TrackFileDef>, t: CheckTarget, rule: WeightRule = 'weighted'): void {
   for (const entry of block.children ?? []) {
     const def = files.get(entry.name);
     if (def === undefined) { sink.warn(entry, t.path, `no vrrp_track_file named "${entry.name}"`); continue; }
@@ -173,6 +214,12 @@ export function trackFiles(sink: Sink, block: KaNode, files: ReadonlyMap<string,
     const w = entryWeight(sink, entry, t.path);
     if (w === 'bad') continue;
     const weight = w ?? def.weight;
+    if (weight !== 0 && rule !== 'weighted') {
+      // keepalived makes weight 1 (or, in a group, any weight) 0: FAULT while the value is not 0. haagent has no such file check.
+      const zero = weight === 1 || rule === 'owner-group';
+      sink.warn(entry, t.path, `weight ${weight}: ${RULE_REASON[rule]}; ${zero ? 'keepalived uses weight 0 (FAULT while the file holds a value other than 0), which haagent\'s file check cannot do' : 'keepalived does not track it'}; not tracked`);
+      continue;
+    }
     if (weight !== 1) { sink.warn(entry, t.path, `weight ${weight}: keepalived adds the file's value times the weight; haagent adds the value itself (weight 1 only)`); continue; }
     const index = t.checks.length;
     t.checks.push({ name: uniqueName(safeName(`file-${entry.name}`, 'file'), t.names), type: 'file', path: def.path });

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/adapters/package-info.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
@@ -88,6 +88,25 @@ if (!existsSync(main)) {
     const out = join(dir, 'out.yaml');
     t.equal(statSync(out).mode & 0o777, 0o600, '--out file is private (it may hold a password)');
     t.match(readFileSync(out, 'utf8'), /# NOT MAPPED .*:6: smtp_alert: not mapped/);
+    t.end();
+  });
+
+  t.test('--out over an existing 0644 file leaves it 0600; no word of a password on stderr or in the YAML', (t) => {
+    const conf = CLEAN.replace('include conf.d/*.conf', '').replace('include peers.inc', '  authentication {\n    auth_type PASS\n    auth_pass pwAlpha pwBravo\n  }');
+    const dir = t.testdir({ 'k.conf': conf });
+    const out = join(dir, 'out.yaml');
+    writeFileSync(out, 'old\n');
+    chmodSync(out, 0o644);
+    const r = cli('import-keepalived', join(dir, 'k.conf'), '--out', out);
+    t.equal(r.code, EXIT_CODES.importUnmapped, r.err);
+    t.equal(statSync(out).mode & 0o777, 0o600, 'the existing file is private now');
+    const yaml = readFileSync(out, 'utf8');
+    t.match(yaml, /password: pwAlpha/, 'the password itself is the config');
+    t.match(r.err, /auth_pass …: takes one value; 1 more word\(s\) ignored/);
+    t.notMatch(r.err, /pwAlpha|pwBravo/, 'stderr shows no word of the password');
+    t.notMatch(yaml, /pwBravo/, 'the ignored word is not in a comment');
+    t.equal(yaml.split('pwAlpha').length, 2, 'the password appears once, as the value only');
+    t.same(readdirSync(dir).sort(), ['k.conf', 'out.yaml'], 'no temporary file left');
     t.end();
   });
 

@@ -30,12 +30,62 @@ t.test('the basic instance: keepalived defaults written out', (t) => {
 
 t.test('state, priority, advert_int (sub-second with v3), version, nopreempt, preempt_delay', (t) => {
   const r = conv(vi('  state BACKUP\n  priority 90\n  advert_int 0.25\n  version 3\n  nopreempt\n  preempt_delay 30'));
-  t.match(inst(r), { role: 'backup', priority: 90, 'vrrp-version': 3, 'advert-interval': '250ms', preempt: false, 'preempt-delay': '30s' });
+  t.match(inst(r), { role: 'backup', priority: 90, 'vrrp-version': 3, 'advert-interval': '250ms', preempt: false });
+  t.equal(inst(r)['preempt-delay'], undefined, 'keepalived ignores preempt_delay with nopreempt');
+  t.match(inst(conv(vi('  state BACKUP\n  preempt_delay 30'))), { preempt: true, 'preempt-delay': '30s' });
   t.match(inst(conv(vi('  state MASTER'))), { role: 'master', preempt: true });
   t.match(inst(conv(vi('', 'global_defs {\n  vrrp_version 3\n}'))), { 'vrrp-version': 3 }, 'global vrrp_version');
   const v2 = conv(vi('  advert_int 0.5'));
   t.match(inst(v2), { 'vrrp-version': 2, 'advert-interval': '1s' });
   t.match(warned(v2), [/VRRPv2 advertises whole seconds; 1s used/]);
+  t.end();
+});
+
+t.test('advert_int rounded and clamped as keepalived does, with a warning', (t) => {
+  for (const [text, want] of [['1.4', '1s'], ['0.4', '1s'], ['1.5', '2s'], ['2.6', '3s']] as const) {
+    const r = conv(vi(`  advert_int ${text}`));
+    t.match(inst(r), { 'vrrp-version': 2, 'advert-interval': want }, `VRRPv2 ${text}`);
+    t.match(warned(r), [new RegExp(`advert_int ${text.replace('.', '\\.')}: VRRPv2 advertises whole seconds; ${want} used, the nearest whole second`)]);
+  }
+  const fine = conv(vi('  advert_int 0.25\n  version 3'));
+  t.same(fine.warnings, [], 'a whole number of centiseconds fits VRRPv3');
+  const cs = conv(vi('  advert_int 0.005\n  version 3'));
+  t.match(inst(cs), { 'advert-interval': '10ms' });
+  t.match(warned(cs), [/advert_int 0\.005: VRRPv3 advertises whole centiseconds from 0\.01 to 40\.95 seconds; 10ms used/]);
+  const big = conv(vi('  advert_int 41\n  version 3'));
+  t.match(inst(big), { 'advert-interval': '40950ms' });
+  t.match(warned(big), [/advert_int 41: VRRPv3 .*40950ms used/]);
+  const odd = conv(vi('  advert_int 0.123\n  version 3'));
+  t.match(inst(odd), { 'advert-interval': '120ms' });
+  t.match(warned(odd), [/advert_int 0\.123: .*120ms used/]);
+  t.end();
+});
+
+t.test('a vrrp_script timeout over its interval is capped with a warning', (t) => {
+  const r = conv(vi('  track_script {\n    s\n  }', 'vrrp_script s {\n  script /bin/true\n  interval 2\n  timeout 5\n}\n'));
+  t.match((inst(r)['checks'] as unknown[])[0], { interval: '2s', timeout: '2s' });
+  t.match(warned(r), [/^k\.conf:4 timeout 5: vrrp_script s: timeout 5s does not fit haagent \(10ms up to the interval, 2s\); 2s used/]);
+  const ok = conv(vi('  track_script {\n    s\n  }', 'vrrp_script s {\n  script /bin/true\n  interval 2\n  timeout 1\n}\n'));
+  t.same(ok.warnings, [], 'a timeout within the interval is kept silently');
+  t.match((inst(ok)['checks'] as unknown[])[0], { timeout: '1s' });
+  t.end();
+});
+
+t.test('nopreempt and preempt_delay cleared where keepalived clears them, with a warning', (t) => {
+  const master = conv(vi('  state MASTER\n  nopreempt\n  preempt_delay 10'));
+  t.match(inst(master), { role: 'master', preempt: true });
+  t.equal(inst(master)['preempt-delay'], undefined);
+  t.match(warned(master), [/^k\.conf:9 nopreempt: state MASTER: keepalived ignores nopreempt/, /^k\.conf:10 preempt_delay 10: state MASTER: keepalived ignores preempt_delay/]);
+  const owner = conv(vi('  state BACKUP\n  priority 255\n  nopreempt'));
+  t.match(inst(owner), { priority: 255, preempt: true });
+  t.match(warned(owner), [/^k\.conf:10 nopreempt: priority 255 \(address owner\) always preempts/]);
+  const both = conv(vi('  state BACKUP\n  nopreempt\n  preempt_delay 10'));
+  t.match(inst(both), { preempt: false });
+  t.equal(inst(both)['preempt-delay'], undefined);
+  t.match(warned(both), [/^k\.conf:10 preempt_delay 10: nopreempt: keepalived ignores preempt_delay when nopreempt is set/]);
+  const kept = conv(vi('  state BACKUP\n  preempt_delay 10'));
+  t.match(inst(kept), { preempt: true, 'preempt-delay': '10s' });
+  t.same(kept.warnings, []);
   t.end();
 });
 
@@ -55,6 +105,26 @@ t.test('authentication PASS; a long password cut to 8 bytes as keepalived does; 
   t.equal(inst(ah)['auth'], undefined);
   t.match(warned(ah), [/only PASS maps/]);
   t.notMatch(JSON.stringify(ah.comments), /secretvalue/, 'the password is not echoed');
+  t.end();
+});
+
+t.test('extra words after a secret are never shown', (t) => {
+  const r = conv(vi('  authentication {\n    auth_type PASS\n    auth_pass pwAlpha pwBravo pwCharlie\n  }'));
+  t.same(inst(r)['auth'], { type: 'pass', password: 'pwAlpha' });
+  t.match(warned(r), [/auth_pass …: takes one value; 2 more word\(s\) ignored \(not shown: a secret\)/]);
+  t.notMatch(JSON.stringify([r.warnings, r.comments]), /pwAlpha|pwBravo|pwCharlie/);
+  t.end();
+});
+
+t.test('a multi-byte auth_pass is cut at 8 bytes as keepalived does, or reported when the cut splits a character', (t) => {
+  const pass = (p: string): ImportResult => conv(vi(`  authentication {\n    auth_type PASS\n    auth_pass ${p}\n  }`));
+  const even = pass('ééééé'); // 10 bytes; the 8-byte cut ends after the 4th é
+  t.same(inst(even)['auth'], { type: 'pass', password: 'éééé' });
+  t.same(even.warnings, []);
+  const split = pass('aéééé'); // 9 bytes; the 8th byte is the first half of the 4th é
+  t.equal(inst(split)['auth'], undefined);
+  t.match(warned(split), [/auth_pass is longer than 8 bytes .* inside a multi-byte character: haagent cannot write that password/]);
+  t.notMatch(JSON.stringify([split.warnings, split.comments]), /é/, 'no part of the password is shown');
   t.end();
 });
 
@@ -83,8 +153,9 @@ t.test('vrrp_script + track_script: argv without a shell, keepalived defaults, w
   ]);
   // keepalived: up adds 10 while up -> base 110 healthy, 100 when it fails: haagent priority 110, weight 10.
   t.equal(inst(r)['priority'], 110);
-  t.same(r.warnings, []);
-  t.match(r.comments.map((c) => c.text), [/"killall" resolved to \/usr\/bin\/killall/]);
+  t.match(warned(r), [/^k\.conf:4 timeout 5: vrrp_script up: timeout 5s does not fit haagent .*; 2s used/], 'the timeout over the interval is capped with a warning');
+  t.equal(r.warnings.length, 1);
+  t.match(r.comments.map((c) => c.text).filter((c) => !c.startsWith('NOT MAPPED')), [/"killall" resolved to \/usr\/bin\/killall/]);
   t.end();
 });
 
@@ -154,6 +225,44 @@ t.test('vrrp_sync_group: tracking copied to each member, the group semantics rep
   t.end();
 });
 
+const TRACKED = 'vrrp_script w {\n  script /bin/true\n  weight -20\n}\nvrrp_script z {\n  script /bin/true\n}\nvrrp_track_file f {\n  file /run/f\n}\n';
+const TRACKING = '  track_script {\n    w\n    z\n  }\n  track_interface {\n    eth1\n    eth2 weight -10\n  }\n  track_file {\n    f\n  }';
+
+t.test('address owner (priority 255): weighted tracking left out as keepalived ignores it; weight 0 kept', (t) => {
+  const r = conv(vi(`  priority 255\n${TRACKING}`, TRACKED));
+  t.equal(inst(r)['priority'], 255);
+  t.same((inst(r)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['z', 0], ['if-eth1', 0]]);
+  t.match(warned(r), [
+    /w: weight -20: keepalived ignores weighted tracking for an address owner \(priority 255\); not tracked/,
+    /eth2 weight -10: weight -10: keepalived ignores weighted tracking for an address owner .*; not tracked/,
+    /f: weight 1: keepalived ignores weighted tracking for an address owner .*keepalived uses weight 0 .*; not tracked/,
+  ]);
+  t.equal(r.warnings.length, 3, 'no other warning (the old "compare with keepalived" text is gone)');
+  const plain = conv(vi(`  priority 200\n${TRACKING}`, TRACKED));
+  t.same((inst(plain)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['w', 20], ['z', 0], ['if-eth1', 0], ['if-eth2', 10], ['file-f', undefined]]);
+  t.end();
+});
+
+t.test('vrrp_sync_group members: own weighted tracking ignored unless sync_group_tracking_weight; group tracking of an owner weight 0', (t) => {
+  const two = (body1: string, group: string, p1 = 100): string => `${TRACKED}${vi(`  priority ${p1}\n${body1}`)}vrrp_instance VI_2 {\n interface eth1\n virtual_router_id 52\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n`
+    + `vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n${group}}\n`;
+  const r = conv(two(TRACKING, ''));
+  t.same((inst(r)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['z', 0], ['if-eth1', 0], ['if-eth2', 0]]);
+  t.match(warned(r).filter((w) => / w: | eth2 | f: /.test(w)), [
+    /w: weight -20: keepalived ignores weighted tracking of a vrrp_sync_group member unless the group sets sync_group_tracking_weight; not tracked/,
+    /eth2 weight -10: weight -10: .*sync_group_tracking_weight; weight 0 used \(FAULT while down\)/,
+    /f: weight 1: .*sync_group_tracking_weight; keepalived uses weight 0/,
+  ]);
+  const kept = conv(two(TRACKING, '  sync_group_tracking_weight\n'));
+  t.same((inst(kept)['checks'] as Record<string, unknown>[]).map((c) => [c['name'], c['weight']]), [['w', 20], ['z', 0], ['if-eth1', 0], ['if-eth2', 10], ['file-f', undefined]]);
+  t.notMatch(warned(kept).join('\n'), /sync_group_tracking_weight/, 'the option itself is honoured, not reported');
+  const owner = conv(two('', '  track_script {\n    w\n  }\n', 255));
+  t.same(inst(owner, 0)['checks'], inst(owner, 1)['checks']);
+  t.match(inst(owner, 1)['checks'], [{ name: 'w', weight: 0 }]);
+  t.match(warned(owner).filter((w) => / w: /.test(w)), [/w: weight -20: keepalived clears the weights of a sync group's tracking when a member has priority 255; weight 0 used/]);
+  t.end();
+});
+
 t.test('virtual_server: schedulers, NAT, TCP_CHECK and HTTP_GET; the rest reported', (t) => {
   const vs = 'virtual_server 192.0.2.10 443 {\n  delay_loop 10\n  lb_algo sh\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 300\n'
     + '  real_server 10.0.0.11 8443 {\n    weight 3\n    TCP_CHECK {\n      connect_timeout 2\n      connect_port 9000\n      retry 2\n    }\n  }\n'
@@ -178,6 +287,19 @@ t.test('virtual_server: schedulers, NAT, TCP_CHECK and HTTP_GET; the rest report
     /protocol UDP: haagent balances TCP only/,
     /lb_algo lc: only rr, wrr and sh map/,
     /lb_kind DR: haagent forwards like NAT/,
+  ]);
+  t.end();
+});
+
+t.test('a real_server with weight 0 (drained) is left out, not given weight 1', (t) => {
+  const vs = 'virtual_server 192.0.2.10 443 {\n  real_server 10.0.0.11 443 {\n    weight 0\n  }\n  real_server 10.0.0.12 443 {\n    weight 2\n  }\n}\n'
+    + 'virtual_server 192.0.2.10 80 {\n  real_server 10.0.0.11 80 {\n    weight 0\n  }\n}\n';
+  const r = conv(`${vi('')}${vs}`);
+  t.same(inst(r)['virtual-services'], [{ vip: '192.0.2.10', port: 443, 'real-servers': [{ address: '10.0.0.12', port: 443, weight: 2 }] }]);
+  t.match(warned(r), [
+    /^k\.conf:12 weight 0: real_server 10\.0\.0\.11 443 has weight 0 \(drained.*left out/,
+    /^k\.conf:20 weight 0: real_server 10\.0\.0\.11 80 has weight 0/,
+    /^k\.conf:18 virtual_server 192\.0\.2\.10 80: has no real server that could be imported .*drained.*the service is left out/,
   ]);
   t.end();
 });
