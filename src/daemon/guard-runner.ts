@@ -61,6 +61,8 @@ export class GuardRunner {
   private readonly running = new Set<SupervisedRun>();
   private last: readonly GuardRunStatus[] = [];
   private closed = false;
+  /** Counts attempts: only the latest one's results are kept. */
+  private attempts = 0;
 
   constructor(private readonly guards: readonly GuardConfig[], private readonly opts: GuardRunnerOptions = {}) {}
 
@@ -69,10 +71,18 @@ export class GuardRunner {
     return this.last;
   }
 
+  /**
+   * One attempt: every guard at once. A new attempt kills what an earlier one still runs (its
+   * guards then report as failed, and only the latest attempt's results are kept), so two
+   * attempts never run side by side.
+   */
   async run(facts: TakeoverFacts): Promise<GuardAttempt> {
     if (this.closed) return { ok: false, detail: 'stopped', results: [] };
+    const attempt = ++this.attempts;
+    for (const r of this.running) r.kill();
+    this.running.clear();
     const results = await Promise.all(this.guards.map((g) => this.runOne(g, facts)));
-    this.last = results;
+    if (attempt === this.attempts) this.last = results;
     const failed = results.map((r, i) => (r.ok ? undefined : describeGuard(r, this.guards[i]?.timeoutMs ?? 0))).filter((x): x is string => x !== undefined);
     return { ok: failed.length === 0, detail: failed.join('; '), results };
   }

@@ -66,3 +66,18 @@ t.test('after close a run fails at once', async (t) => {
   g.close();
   t.same(await g.run(facts), { ok: false, detail: 'stopped', results: [] });
 });
+
+t.test('a new attempt kills what the previous one still runs; only the latest results are kept', async (t) => {
+  const dir = t.testdir({});
+  const slow = script(dir, 'slow.sh', 'sleep 30');
+  const g = new GuardRunner([{ name: 'slow', command: [slow], timeoutMs: 60_000 }], { containment: processGroupContainment('test'), killGraceMs: 100 });
+  const first = g.run(facts);
+  await new Promise((r) => setTimeout(r, 200));
+  const second = g.run(facts);
+  const a = await first;
+  t.equal(a.ok, false, 'the earlier attempt was cut short, not left running beside the new one');
+  t.notOk(a.results[0]?.timedOut, 'killed by the new attempt, not by its 60 s timeout');
+  g.close();
+  await second;
+  t.not(g.results(), a.results, 'the earlier attempt\'s results are not what status shows');
+});
