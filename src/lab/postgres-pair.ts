@@ -160,6 +160,14 @@ export async function modeOn(node: PgNode): Promise<string | undefined> {
   return (await tryQuery(node, 'SELECT mode FROM haagent.sync_state'))?.[0];
 }
 
+/**
+ * The replication-mode record as `node` holds it ("sync 2026-...", mode and when it was set),
+ * to tell whether a standby has replayed the primary's latest switch, not an older one.
+ */
+export async function modeRecordOn(node: PgNode): Promise<string | undefined> {
+  return (await tryQuery(node, "SELECT mode || ' ' || since FROM haagent.sync_state"))?.[0];
+}
+
 /** Whether `node` is a standby whose WAL receiver streams. */
 export async function streams(node: PgNode): Promise<boolean> {
   return (await tryQuery(node, "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'"))?.[0] === '1';

@@ -19,7 +19,7 @@ import { ip } from '../../src/lab/sh.js';
 import type { LabHost } from '../../src/lab/topology.js';
 import { labSuite, logsOf } from '../helpers/lab.js';
 import {
-  PgWriter, destroyPair, inNs, SCRIPTS, epochsOn, inRecovery, killCluster, modeOn, pgAgentYaml, pgSkipReason, rowsOn, script, streams, testPair,
+  PgWriter, destroyPair, inNs, SCRIPTS, epochsOn, inRecovery, killCluster, modeOn, modeRecordOn, pgAgentYaml, pgSkipReason, rowsOn, script, streams, testPair,
   type PgNode, type WriteResult,
 } from '../helpers/postgres.js';
 import { skipReason } from '../helpers/root.js';
@@ -219,7 +219,12 @@ if (skip !== undefined) {
       const asyncAt = w.nowMs();
       t.ok(await waitAck(db, w, asyncAt, db.n1), 'writes go on while the standby is away');
       await ip('-n', db.n2.host.ns, 'link', 'set', 'ext0', 'up');
-      t.ok(await db.c.waitFor(async () => (await modeOn(db.n2)) === 'sync', 30_000, 200), 'the standby caught up and the primary is synchronous again');
+      // The standby still holds the 'sync' record of before the cut until it has replayed the
+      // primary's 'async' one: wait for the primary's latest record, replayed on the standby.
+      t.ok(await db.c.waitFor(async () => {
+        const primary = await modeRecordOn(db.n1);
+        return primary !== undefined && primary.startsWith('sync ') && (await modeRecordOn(db.n2)) === primary;
+      }, 30_000, 200), 'the standby caught up and the primary is synchronous again');
       await sleep(1000);
       await powerLoss(db, db.n1);
       const faultAt = w.nowMs();
