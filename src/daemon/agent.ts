@@ -65,6 +65,14 @@ export class Agent {
   /** The agent's boot (monotonic ms) and the instances that heard a peer since: the cold-start wait counts from there. */
   private readonly bootMs: number;
   private readonly heardPeer = new Set<string>();
+  /** Promotion backoffs of instances stopped by a reload (name -> until, monotonic ms), for their restart. */
+  private readonly backoffs = new Map<string, number>();
+
+  private backoffOf(name: string): { backoffUntilMs?: number } {
+    const until = this.backoffs.get(name);
+    this.backoffs.delete(name);
+    return until === undefined ? {} : { backoffUntilMs: until };
+  }
   /** Unsubscribes the alerter; set only while alert targets are configured (no cost otherwise). */
   private alertSubscription: (() => void) | undefined;
 
@@ -132,7 +140,7 @@ export class Agent {
       stateDir: this.config.stateDir,
       peerLink: (i) => (this.peerLink = peerLinkFor(this.peerLink, i, { peerKey: this.config.peerKey, peerPort: this.config.peerPort, log: this.log, ports: this.ports })),
       register: (b) => { this.bound.push(b); },
-      boot: { atMs: this.bootMs, peerHeard: this.heardPeer.has(inst.name) },
+      boot: { atMs: this.bootMs, peerHeard: this.heardPeer.has(inst.name), ...this.backoffOf(inst.name) },
     });
   }
 
@@ -212,6 +220,8 @@ export class Agent {
       startInstance: (inst) => this.startInstance(inst),
       stopInstance: (b) => {
         if (b.runner.peerHeard) this.heardPeer.add(b.config.name); // a restarted instance does not wait for a peer again
+        const until = b.runner.backoffUntilMs;
+        if (until !== null) this.backoffs.set(b.config.name, until); // nor gets its promotion backoff cut short
         return stopInstance(b, this.peerLink, this.balancer);
       },
       commit: (next) => {

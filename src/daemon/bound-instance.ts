@@ -45,9 +45,10 @@ export interface StartDeps {
   register(b: Bound): void;
   /**
    * Since the agent's boot: when it began (monotonic ms) and whether this instance (an earlier
-   * runner of it, before a reload) heard a peer. The cold-start wait counts from there.
+   * runner of it, before a reload) heard a peer. The cold-start wait counts from there. And
+   * the promotion backoff that earlier runner still had running (monotonic ms), if any.
    */
-  readonly boot?: { readonly atMs: number; readonly peerHeard: boolean };
+  readonly boot?: { readonly atMs: number; readonly peerHeard: boolean; readonly backoffUntilMs?: number };
 }
 
 /** The shared peer link, created on first use with the config's peer key and port. */
@@ -131,7 +132,10 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     const v = health.verdict();
     runner.applyHealth(v.effectivePriority, v.faults);
     if (deps.boot?.peerHeard === true) runner.input({ type: 'peer-heard' });
-    runner.input(deps.boot === undefined ? { type: 'start' } : { type: 'start', coldStartFromMs: deps.boot.atMs });
+    runner.input(deps.boot === undefined ? { type: 'start' } : {
+      type: 'start', coldStartFromMs: deps.boot.atMs,
+      ...(deps.boot.backoffUntilMs === undefined ? {} : { backoffUntilMs: deps.boot.backoffUntilMs }),
+    });
   };
   if (inst.checks.length === 0) enterService();
   else {

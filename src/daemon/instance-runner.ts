@@ -132,9 +132,14 @@ export class InstanceRunner {
     return this.state.effectivePriority;
   }
 
-  /** A peer was heard (VRRP advert or hello) since this runner started. */
+  /** A peer was heard (VRRP advert or hello), by this runner or the earlier one it was started after. */
   get peerHeard(): boolean {
     return this.state.takeover.peerHeard;
+  }
+
+  /** Until when (monotonic ms) a failed promotion keeps this instance out of MASTER; null = not. */
+  get backoffUntilMs(): number | null {
+    return this.state.takeover.backoffUntilMs;
   }
 
   get maintenance(): boolean {

@@ -19,9 +19,14 @@ function coldStart(state: InstanceState, fromMs: number): InstanceState['takeove
   return { ...t, coldStartUntilMs: fromMs + timeoutMs };
 }
 
-export function onStart(state: InstanceState, nowMs: number, coldStartFromMs = nowMs): StepResult {
+export function onStart(state: InstanceState, nowMs: number, coldStartFromMs = nowMs, backoffUntilMs?: number): StepResult {
   if (state.state !== 'INIT' && state.state !== 'STOPPED') return { state, effects: [] };
-  const fresh: InstanceState = { ...state, master: null, masterAdverIntervalCs: state.settings.advertIntervalCs, takeover: coldStart(state, coldStartFromMs) };
+  const takeover = coldStart(state, coldStartFromMs);
+  const carried = backoffUntilMs !== undefined && backoffUntilMs > nowMs && (takeover.backoffUntilMs ?? -Infinity) < backoffUntilMs;
+  const fresh: InstanceState = {
+    ...state, master: null, masterAdverIntervalCs: state.settings.advertIntervalCs,
+    takeover: carried ? { ...takeover, backoffUntilMs } : takeover,
+  };
   return enterService(fresh, nowMs, state.state === 'INIT' ? 'start' : 'restart');
 }
 

@@ -36,7 +36,7 @@ export function step(state: InstanceState, input: Input, nowMs: number): StepRes
 function dispatch(state: InstanceState, input: Input, nowMs: number): StepResult {
   switch (input.type) {
     case 'start':
-      return onStart(state, nowMs, input.coldStartFromMs ?? nowMs);
+      return onStart(state, nowMs, input.coldStartFromMs ?? nowMs, input.backoffUntilMs);
     case 'shutdown':
       return onShutdown(state, nowMs);
     case 'priority':

@@ -161,8 +161,10 @@ export type Input =
   /**
    * Start serving. `coldStartFromMs`: when the cold-start wait began (the agent's boot, so an
    * instance restarted by a reload does not wait again from scratch); absent = now.
+   * `backoffUntilMs`: a promotion backoff still running from the instance's earlier runner
+   * (a reload restart must not cut it short); absent = none.
    */
-  | { readonly type: 'start'; readonly coldStartFromMs?: number }
+  | { readonly type: 'start'; readonly coldStartFromMs?: number; readonly backoffUntilMs?: number }
   | AdvertInput
   | { readonly type: 'timer'; readonly timer: TimerKind }
   /** Health verdict: new effective priority (already clamped by the health layer). */

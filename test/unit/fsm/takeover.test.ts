@@ -316,3 +316,15 @@ t.test('cold start counts from the agent\'s boot when the start says so (an inst
   t.equal(early.takeover.coldStartUntilMs, 60_000, 'the rest of the wait from boot');
   t.end();
 });
+
+t.test('a promotion backoff carried into a restart (reload) still holds; one already over does not', (t) => {
+  const s = withTakeover({ guarded: false });
+  const started = stepFrozen(createInstance(s, 0), { type: 'start', backoffUntilMs: 60_000 }, 0).state;
+  const deadline = started.timers['master-down'] ?? -1;
+  const held = stepFrozen(started, { type: 'timer', timer: 'master-down' }, deadline);
+  t.equal(held.state.state, 'BACKUP', 'the backoff of the earlier runner keeps it out');
+  t.equal(held.state.takeover.blocked?.reason, 'promotion-backoff');
+  const over = stepFrozen(createInstance(s, 0), { type: 'start', backoffUntilMs: -1 }, 0).state;
+  t.equal(stepFrozen(over, { type: 'timer', timer: 'master-down' }, over.timers['master-down'] ?? -1).state.state, 'MASTER', 'a backoff already over is ignored');
+  t.end();
+});
