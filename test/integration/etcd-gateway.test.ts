@@ -106,8 +106,9 @@ function run(): void {
     t.equal((await clients[holder]!.call('deleteIfOwned', key, `${revisions[2]}n`)).value, true, 'the current holder\'s does');
   });
 
-  for (const which of ['follower', 'leader'] as const) {
-    t.test(`a cut-off ${which} host: its client fences before a client on the majority side takes the key`, async (t) => {
+  // The follower case with the shortest lease a tuned cluster grants, the leader case with the default.
+  for (const [which, leaseTtlS] of [['follower', 1], ['leader', 2]] as const) {
+    t.test(`a cut-off ${which} host (lease ${leaseTtlS}s): its client fences before a client on the majority side takes the key`, async (t) => {
       const { lan, cluster, h } = await bed(t);
       // The host that will be cut: one whose member is (not) the raft leader.
       let leader: EtcdMember | undefined;
@@ -116,7 +117,7 @@ function run(): void {
       const otherHost = h.slice(0, 3).find((x) => x !== cutHost && x.ns !== leader?.ns) ?? h.slice(0, 3).find((x) => x !== cutHost)!;
       const a = EtcdClientChild.start(t, cutHost.ns, 'a');
       const b = EtcdClientChild.start(t, otherHost.ns, 'b');
-      const cfgFor = (x: LanHost): ReturnType<typeof etcdConfig> => etcdConfig(localFirst(cluster, memberOn(cluster, x)));
+      const cfgFor = (x: LanHost): ReturnType<typeof etcdConfig> => etcdConfig(localFirst(cluster, memberOn(cluster, x)), { leaseTtlS, keepaliveIntervalMs: leaseTtlS * 125 });
       const sa = await a.keeper(cfgFor(cutHost));
       await b.keeper(cfgFor(otherHost));
       const key = '/t/db/leader';
