@@ -39,7 +39,7 @@ export class Heartbeats {
         });
         const tkey = transportKey(inst);
         if (key !== 'interface' || this.primary.has(tkey)) continue;
-        // IPv6 adverts come from the link-local address (RFC 5798 §5.1.2.1); a fresh link may
+        // IPv6 adverts come from the link-local address (RFC 9568 §5.1.2.1); a fresh link may
         // still be doing DAD, so wait for it a little.
         let address = inst.family === 4 ? await netlink.primaryIpv4(ifname) : await netlink.linkLocalIpv6(ifname);
         for (let tries = 0; address === undefined && inst.family === 6 && tries < 30; tries++) {

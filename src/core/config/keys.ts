@@ -110,6 +110,7 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'vrrp-version', type: '2 | 3', default: '3', description: 'VRRP version (keepalived defaults to 2)', example: '3' },
       { key: 'preempt', type: 'boolean', default: 'from the role', description: 'take over from a lower-priority master', example: 'true' },
       { key: 'preempt-delay', type: 'duration <= 1h', default: '0', description: 'wait this long before preempting', example: '30s' },
+      { key: 'owner-ignore-adverts', type: 'boolean (priority 255 only)', default: 'false', description: 'the address owner, while master, ignores every advert it receives (RFC 9568 7.1 as published; false = processed and logged, erratum 8298)', example: 'false' },
       { key: 'peers', type: 'list of IP addresses (IPv6: link-local)', default: 'none (multicast 224.0.0.18 / ff02::12)', description: 'unicast peers instead of multicast; adverts from any other source are dropped (unknown-source)', example: '["192.0.2.2"]' },
       { key: 'max-advert-interval', type: 'duration (VRRPv3), 10ms steps, up to 40.95s', default: '3 x advert-interval, at least 1s', description: 'the longest advert interval a backup adopts from a master; a longer claim is clamped, so one forged advert cannot silence a takeover for minutes', example: '3s' },
       { key: 'auth', type: 'mapping { type, password }', default: '{ type: none }', description: 'VRRPv2 simple password (keepalived auth_type PASS)', example: '{ type: pass, password: secret }' },

@@ -129,6 +129,11 @@ export interface InstanceConfig {
   readonly maxAdvertIntervalCs: number;
   readonly preempt: boolean;
   readonly preemptDelayMs: number;
+  /**
+   * Priority 255 only: while MASTER, ignore received adverts (RFC 9568 §7.1 as published,
+   * keepalived's owner_ignore_adverts). Default false: processed (erratum 8298), and logged.
+   */
+  readonly ownerIgnoreAdverts: boolean;
   /** VIPs, parsed once (canonical address, prefix, family), in configured order. */
   readonly vips: readonly Vip[];
   /** Unicast peers; empty = multicast (224.0.0.18 / ff02::12). */
