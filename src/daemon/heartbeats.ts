@@ -81,7 +81,8 @@ export class Heartbeats {
     const sock = this.sockets.get(transportKey(inst));
     if (sock === undefined) return;
     const targets = inst.peers.length > 0 ? inst.peers : [inst.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
-    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst }), dst);
+    // v3-checksum: message -> RFC 9568 §5.2.8's IPv4 form (no pseudo-header).
+    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst, v3ChecksumAsV2: inst.v3ChecksumMessageOnly }), dst);
   }
 
   close(): void {

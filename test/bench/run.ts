@@ -760,7 +760,7 @@ async function main(): Promise<number> {
     }
     await lbBench.cleanup();
   } else {
-    say('load balancer benchmark: skipped (--no-lb)');
+    say(`load balancer benchmark: skipped (${opts.failover ? '--no-lb' : 'not selected'})`);
   }
   const pgSkip = opts.pg ? pgBenchSkipReason() : '--no-pg';
   let pgReport: PgBenchReport | undefined;

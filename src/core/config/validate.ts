@@ -35,7 +35,7 @@ const INSTANCE_KEYS = new Set([
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
   'guards', 'guard-retry', 'cold-start', 'promotion-backoff',
-  'owner-ignore-adverts',
+  'owner-ignore-adverts', 'v3-checksum',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -190,6 +190,12 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   }
   if (preemptDelayMs > 3_600_000) c.fail([...path, 'preempt-delay'], 'must be at most 1h');
   const intervalCs = advertIntervalCs(c, c.durationMs(raw, 'advert-interval', path), version, path);
+  const v3Checksum = c.str(raw, 'v3-checksum', path) ?? 'pseudo-header';
+  if (v3Checksum !== 'pseudo-header' && v3Checksum !== 'message') {
+    c.fail([...path, 'v3-checksum'], `must be pseudo-header (keepalived's default) or message (RFC 9568 §5.2.8), got "${v3Checksum}"`);
+  } else if (v3Checksum === 'message' && (version !== 3 || family === 6)) {
+    c.fail([...path, 'v3-checksum'], 'applies to VRRPv3 over IPv4 only (IPv6 always includes its pseudo-header, VRRPv2 never)');
+  }
   const vipLabel = c.str(raw, 'vip-label', path);
   if (vipLabel !== undefined && (family === 6 || vipLabel.length > 15)) {
     c.fail([...path, 'vip-label'], family === 6 ? 'labels exist for IPv4 addresses only' : 'is at most 15 characters (IFNAMSIZ)');
@@ -207,7 +213,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
     advertIntervalCs: intervalCs,
     maxAdvertIntervalCs: maxAdvertIntervalCs(c, c.durationMs(raw, 'max-advert-interval', path), version, intervalCs, path),
-    preempt, preemptDelayMs, ownerIgnoreAdverts, vips: Object.freeze(vips), peers: Object.freeze(peers),
+    preempt, preemptDelayMs, ownerIgnoreAdverts, v3ChecksumMessageOnly: v3Checksum === 'message', vips: Object.freeze(vips), peers: Object.freeze(peers),
     auth: Object.freeze(auth(c, raw['auth'], version, [...path, 'auth'])),
     garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
     checks: parseChecks(c, raw['checks'], [...path, 'checks']),
