@@ -1,5 +1,5 @@
 /**
- * VRRP over IPv6 (IP protocol 112, group ff02::12; RFC 5798 §5.1.2) through the native addon
+ * VRRP over IPv6 (IP protocol 112, group ff02::12; RFC 9568 §5.1.2) through the native addon
  * (native/vrrp6_socket.c): one socket per heartbeat interface, shared by every IPv6 instance
  * on it.
  *
@@ -45,7 +45,7 @@ export interface Vrrp6Message {
   readonly src: string;
   /** Destination address: 'ff02::12' or our own unicast address; '' if not reported. */
   readonly dst: string;
-  /** IPv6 hop limit on arrival (must be 255, RFC 5798 §7.1); -1 if not reported. */
+  /** IPv6 hop limit on arrival (must be 255, RFC 9568 §7.1); -1 if not reported. */
   readonly hopLimit: number;
 }
 

@@ -10,7 +10,9 @@
  *   takeover it causes names it: `advert-dropped` input) and reported loudly through the
  *   instance's MismatchWatch: warn log naming the sender, the VRID and both address lists, a
  *   `config-mismatch` warning event when it starts and when it clears;
- * - a v3 interval above max-advert-interval is not dropped here: the core clamps it.
+ * - a v3 interval above max-advert-interval is not dropped here: the core clamps it;
+ * - drops other than MISCONFIGURED ones, a v3 interval other than ours and adverts reaching the
+ *   address owner are logged rate-limited per instance and reason (advert-log.ts, RFC 9568 §7.1).
  * Deliberately not here: sockets (the agent opens them and calls onDatagram/onMessage6), peer
  * presence and isolation (`heard` tells the agent a valid advert arrived).
  */
@@ -19,7 +21,8 @@ import type { InstanceConfig } from '../core/config/types.js';
 import { decodeAdvertisement, decodeIpv4Datagram } from '../core/packet/decode.js';
 import { checkSource } from '../core/packet/source.js';
 import { vipAddresses } from '../core/net/address.js';
-import { checkAgainstInstance } from '../core/packet/validate.js';
+import { advertNotes, checkAgainstInstance } from '../core/packet/validate.js';
+import { AdvertLog } from './advert-log.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import type { Input } from '../core/fsm/types.js';
 import type { Vrrp6Message } from '../adapters/vrrp6-socket.js';
@@ -55,6 +58,7 @@ type Decoded = { ok: true; advert: Advertisement; src: string } | { ok: false; r
 export class AdvertIntake<T extends IntakeTarget> {
   /** Interface -> reason -> adverts dropped before an instance could be chosen. */
   readonly interfaceDrops: Record<string, Record<string, number>> = {};
+  private readonly advertLog: AdvertLog;
 
   constructor(private readonly deps: {
     readonly log: Logger;
@@ -69,7 +73,9 @@ export class AdvertIntake<T extends IntakeTarget> {
     readonly configured: () => readonly InstanceConfig[];
     /** A valid advert reached `target` (before the runner's input). */
     readonly heard: (target: T) => void;
-  }) {}
+  }) {
+    this.advertLog = new AdvertLog(deps.log);
+  }
 
   /**
    * No running instance takes VRID `vrid` on `ifname`: counted as an interface drop, unless a
@@ -120,23 +126,27 @@ export class AdvertIntake<T extends IntakeTarget> {
     const log = this.deps.log;
     if (!r.ok) {
       target.runner.countDrop(r.reason);
-      log.debug({ instance: inst.name, reason: r.reason, detail: r.detail }, 'dropped advert');
+      this.advertLog.dropped(inst.name, r.reason, r.detail, undefined, this.deps.clock());
       return;
     }
     const source = checkSource(r.src, inst.peers);
-    const check = source.ok
-      ? checkAgainstInstance(r.advert, { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: vipAddresses(inst.vips) })
-      : source;
+    const ours = { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: vipAddresses(inst.vips) };
+    const check = source.ok ? checkAgainstInstance(r.advert, ours) : source;
     if (!check.ok) {
       target.runner.countDrop(check.reason);
-      log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
       if (source.ok && MISCONFIGURED.has(check.reason)) {
+        log.debug({ instance: inst.name, reason: check.reason, detail: check.detail, from: r.src }, 'dropped advert');
         target.runner.input({ type: 'advert-dropped', from: r.src, reason: check.reason });
         this.report(target, target.peer.vrrpMismatch.dropped(r.src, check.reason, r.advert.addresses, this.deps.clock()), check.detail);
+      } else {
+        this.advertLog.dropped(inst.name, check.reason, check.detail, r.src, this.deps.clock());
       }
       return;
     }
     this.report(target, target.peer.vrrpMismatch.accepted(r.src), '');
+    for (const note of advertNotes(r.advert, { ...ours, priority: inst.priority })) {
+      this.advertLog.noted(inst.name, note, r.src, inst.ownerIgnoreAdverts, this.deps.clock());
+    }
     if (r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs) {
       log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },
         'advert claims an interval above max-advert-interval: adopting the maximum');

@@ -39,7 +39,7 @@ export class Heartbeats {
         });
         const tkey = transportKey(inst);
         if (key !== 'interface' || this.primary.has(tkey)) continue;
-        // IPv6 adverts come from the link-local address (RFC 5798 §5.1.2.1); a fresh link may
+        // IPv6 adverts come from the link-local address (RFC 9568 §5.1.2.1); a fresh link may
         // still be doing DAD, so wait for it a little.
         let address = inst.family === 4 ? await netlink.primaryIpv4(ifname) : await netlink.linkLocalIpv6(ifname);
         for (let tries = 0; address === undefined && inst.family === 6 && tries < 30; tries++) {
@@ -81,7 +81,8 @@ export class Heartbeats {
     const sock = this.sockets.get(transportKey(inst));
     if (sock === undefined) return;
     const targets = inst.peers.length > 0 ? inst.peers : [inst.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
-    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst }), dst);
+    // v3-checksum: message -> RFC 9568 §5.2.8's IPv4 form (no pseudo-header).
+    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst, v3ChecksumAsV2: inst.v3ChecksumMessageOnly }), dst);
   }
 
   close(): void {

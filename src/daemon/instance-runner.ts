@@ -74,6 +74,7 @@ export class InstanceRunner {
       name: config.name, vrid: config.vrid, version: config.version, family: config.family,
       priority: config.priority, advertIntervalCs: config.advertIntervalCs, maxAdvertIntervalCs: config.maxAdvertIntervalCs, preempt: config.preempt,
       preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips, takeover: takeoverSettings(config),
+      ownerIgnoresAdverts: config.ownerIgnoreAdverts,
     });
     this.state = createInstance(settings, deps.clock());
     const publish = (ev: UnstampedEvent): void => this.publish(ev);

@@ -22,10 +22,15 @@
  * mode, in one lab, with the ratios to HAProxy (target: nftables >= HAProxy); its figures go in
  * BENCH_JSON under "lb". `--lb` runs only that part, `--no-lb` skips it.
  *
+ * Then (test/bench/postgres.ts) PostgreSQL: the write gap (fault -> first write acknowledged by
+ * the new primary) for a crash and for a switchover, median and max over `--pg-runs N` (default
+ * 3) runs each, with the acknowledged writes and the writes lost (target 0); in BENCH_JSON under
+ * "postgres". `--pg` runs only that part, `--no-pg` skips it; skipped when PostgreSQL 15 is absent.
+ *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
  * (default 5), --lb-connections N (default 32), --lb-threads N (wrk, default 2), --lb-rounds N (default 3: every
- * mode measured N times in rotated order, medians shown). The probe's timeout bounds the outage's
+ * mode measured N times in rotated order, medians shown), --pg, --no-pg, --pg-runs N (default 3). The probe's timeout bounds the outage's
  * resolution: a request sent just before the VIP moves fails only when it times out, so an outage
  * reads up to ~timeout + 10 ms longer than the takeover; the "VIP on backup" rows (taken from
  * `ip monitor` on the backup) show the takeover itself.
@@ -40,6 +45,7 @@ import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
+import { PgBench, pgBenchSkipReason, pgJson, printPg, type PgBenchReport } from './postgres.js';
 
 // ---------------------------------------------------------------- options
 
@@ -53,6 +59,9 @@ interface Options {
   readonly failover: boolean;
   readonly lb: boolean;
   readonly lbOpts: LbOptions;
+  /** The PostgreSQL part (postgres.ts) and its runs per fault. */
+  readonly pg: boolean;
+  readonly pgRuns: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -67,6 +76,8 @@ function parseArgs(argv: readonly string[]): Options {
   let lbConnections = 32;
   let lbThreads = 2;
   let lbRounds = 3;
+  let pg = true;
+  let pgRuns = 3;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -79,14 +90,17 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--no-keepalived') keepalived = false;
     else if (a === '--intervals') intervals = next().split(',').map(Number);
     else if (a === '--probe-timeout') probeTimeoutMs = Number(next());
-    else if (a === '--lb') { lb = true; failover = false; }
+    else if (a === '--lb') { lb = true; failover = false; pg = false; }
+    else if (a === '--pg') { pg = true; failover = false; lb = false; }
+    else if (a === '--no-pg') pg = false;
+    else if (a === '--pg-runs') pgRuns = Number(next());
     else if (a === '--no-lb') lb = false;
     else if (a === '--lb-duration') lbDurationS = Number(next());
     else if (a === '--lb-connections') lbConnections = Number(next());
     else if (a === '--lb-threads') lbThreads = Number(next());
     else if (a === '--lb-rounds') lbRounds = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N]\n');
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--pg | --no-pg] [--pg-runs N]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
@@ -100,7 +114,8 @@ function parseArgs(argv: readonly string[]): Options {
   if (!Number.isInteger(lbConnections) || lbConnections < 1) throw new Error('--lb-connections must be a positive integer');
   if (!Number.isInteger(lbThreads) || lbThreads < 1 || lbThreads > lbConnections) throw new Error('--lb-threads: 1..connections');
   if (!Number.isInteger(lbRounds) || lbRounds < 1) throw new Error('--lb-rounds must be a positive integer');
-  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds } };
+  if (!Number.isInteger(pgRuns) || pgRuns < 1) throw new Error('--pg-runs must be a positive integer');
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, pg, pgRuns };
 }
 
 // ---------------------------------------------------------------- /proc
@@ -628,9 +643,10 @@ async function main(): Promise<number> {
   const started = performance.now();
   const bench = new Bench(opts.probeTimeoutMs);
   let lbBench: LbBench | undefined;
+  let pgBench: PgBench | undefined;
   const onSignal = (sig: string): void => {
     say(`${sig}: cleaning up`);
-    void Promise.all([bench.cleanup(), lbBench?.cleanup()]).finally(() => process.exit(130));
+    void Promise.all([bench.cleanup(), lbBench?.cleanup(), pgBench?.cleanup()]).finally(() => process.exit(130));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -744,18 +760,35 @@ async function main(): Promise<number> {
     }
     await lbBench.cleanup();
   } else {
-    say('load balancer benchmark: skipped (--no-lb)');
+    say(`load balancer benchmark: skipped (${opts.failover ? '--no-lb' : 'not selected'})`);
+  }
+  const pgSkip = opts.pg ? pgBenchSkipReason() : '--no-pg';
+  let pgReport: PgBenchReport | undefined;
+  if (pgSkip === undefined) {
+    pgBench = new PgBench({ runs: opts.pgRuns }, say);
+    try {
+      pgReport = await pgBench.run();
+    } catch (e) {
+      say(`postgres: FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      await pgBench.cleanup();
+      return 1;
+    }
+    await pgBench.cleanup();
+  } else {
+    say(`PostgreSQL benchmark: skipped (${pgSkip})`);
   }
   const runtimeS = (performance.now() - started) / 1000;
 
   if (opts.failover) printFailover(results, opts, kaVersion, out);
   if (lb !== undefined) printLb(lb, out);
+  if (pgReport !== undefined) printPg(pgReport, out);
   out('');
   out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
   out(`BENCH_JSON ${JSON.stringify({
     ...(opts.failover ? failoverJson(results, opts, kaVersion) : {}),
     runtimeS: Math.round(runtimeS),
     ...(lb === undefined ? {} : { lb: lbJson(lb) }),
+    ...(pgReport === undefined ? {} : { postgres: pgJson(pgReport) }),
   })}`);
   return 0;
 }

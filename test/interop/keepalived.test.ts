@@ -259,7 +259,7 @@ if (skip !== undefined) {
     }));
   });
 
-  // 6. RFC 5798 §6.4.2: a v3 backup adopts the master's advertised interval (Master_Adver_Interval).
+  // 6. RFC 9568 §6.4.2: a v3 backup adopts the master's advertised interval (Active_Adver_Interval).
   t.test('6. VRRPv3 interval mismatch: keepalived master at 1 s, haagent backup configured 100 ms', (t) => withPair(async (p) => {
     const { c } = p;
     const v: Variant = { version: 3, interval: '100ms', kaInt: 1, ms: 1000 }; // keepalived's 1 s sets the liveness limits

@@ -4,7 +4,7 @@
  * Definitions, per partition group g (routers hear each other iff they are in the same group):
  * - running(g): routers of g that are alive and in BACKUP or MASTER (not crashed, not FAULT,
  *   not STOPPED);
- * - rank: (effective priority, primary address) - the order of RFC 5798 §6.4.3;
+ * - rank: (effective priority, primary address) - the order of RFC 9568 §6.4.3;
  * - preempting: Preempt_Mode true, or effective priority 255 (the owner always preempts, §6.1).
  *
  * Invariant: if running(g) is not empty, exactly one router M of running(g) is MASTER, and no

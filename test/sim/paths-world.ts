@@ -600,7 +600,7 @@ function isRunning(r: PRouter): r is PRouter & { state: InstanceState } {
 
 /**
  * Invariant 4 (and the "other side" of 2) on a set of routers that all hear each other: exactly
- * one MASTER among the running ones; no preempting router outranks it by priority (RFC 5798
+ * one MASTER among the running ones; no preempting router outranks it by priority (RFC 9568
  * §6.4.2: a backup accepts an advert of EQUAL priority, so among equals the incumbent stays);
  * and it outranks (priority, then address: the §6.4.3 tie-break) every router of the set that
  * was MASTER when the phase began, i.e. when a split brain heals the RFC choice wins.

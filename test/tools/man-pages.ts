@@ -71,7 +71,7 @@ export function haagent8(version: string): string {
     '.SH NAME', 'haagent \\- VRRP virtual\\-IP failover agent (keepalived\\-compatible)',
     '.SH SYNOPSIS', '.B haagent', '.I command', '.RI [ options ]',
     '.SH DESCRIPTION',
-    roff(`${top.description}. VRRP v3 (RFC 5798) and v2 (RFC 3768), wire-compatible with keepalived; VIPs through rtnetlink, gratuitous ARP and unsolicited neighbour advertisements, health checks, hooks, and an optional load balancer on the VIPs. The agent is configured by haagent.yaml(5) or, for one instance, by flags.`),
+    roff(`${top.description}. VRRP v3 (RFC 9568, which obsoletes RFC 5798) and v2 (RFC 3768), wire-compatible with keepalived; VIPs through rtnetlink, gratuitous ARP and unsolicited neighbour advertisements, health checks, hooks, and an optional load balancer on the VIPs. The agent is configured by haagent.yaml(5) or, for one instance, by flags.`),
     '.SH COMMANDS',
   ];
   for (const cmd of cliCommands()) {

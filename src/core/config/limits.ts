@@ -33,7 +33,7 @@ export const LIMITS = Object.freeze({
    * rounded up (each instance costs timers and sockets, and the benchmark runs 255).
    */
   instances: 512,
-  /** VIPs of one instance: the advertisement's address count is one byte (RFC 5798 §5.2.5). */
+  /** VIPs of one instance: the advertisement's address count is one byte (RFC 9568 §5.2.5). */
   vips: 255,
   /** Unicast peers of one instance. */
   peers: 64,

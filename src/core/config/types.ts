@@ -150,6 +150,17 @@ export interface InstanceConfig {
   readonly maxAdvertIntervalCs: number;
   readonly preempt: boolean;
   readonly preemptDelayMs: number;
+  /**
+   * Priority 255 only: while MASTER, ignore received adverts (RFC 9568 §7.1 as published,
+   * keepalived's owner_ignore_adverts). Default false: processed (erratum 8298), and logged.
+   */
+  readonly ownerIgnoreAdverts: boolean;
+  /**
+   * VRRPv3 over IPv4: send the checksum over the message only, as RFC 9568 §5.2.8 defines it
+   * (keepalived's v3_checksum_as_v2). Default false: with the IPv4 pseudo-header, keepalived's
+   * default. Both forms are accepted on receive either way.
+   */
+  readonly v3ChecksumMessageOnly: boolean;
   /** VIPs, parsed once (canonical address, prefix, family), in configured order. */
   readonly vips: readonly Vip[];
   /** Unicast peers; empty = multicast (224.0.0.18 / ff02::12). */

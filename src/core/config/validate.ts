@@ -36,6 +36,7 @@ const INSTANCE_KEYS = new Set([
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
   'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'election', 'etcd-unreachable',
+  'owner-ignore-adverts', 'v3-checksum',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -91,7 +92,7 @@ function auth(c: Collector, raw: unknown, version: VrrpVersion, path: readonly P
     c.fail([...path, 'type'], `must be "none" or "pass", got ${shown(type)}`);
     return { type: 'none' };
   }
-  if (version !== 2) c.fail([...path, 'type'], 'authentication exists only in VRRPv2 (RFC 3768); RFC 5798 removed it');
+  if (version !== 2) c.fail([...path, 'type'], 'authentication exists only in VRRPv2 (RFC 3768); RFC 5798 removed it, RFC 9568 §9 too');
   const password = c.str(raw, 'password', path);
   if (password === undefined) {
     if (raw['password'] === undefined) c.fail([...path, 'password'], 'is required when type is pass');
@@ -155,7 +156,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     const parsed = typeof v === 'string' ? parseVip(v) : { ok: false as const, reason: 'must be a string like 192.0.2.10/24' };
     if (!parsed.ok) return c.fail([...path, 'vips', i], parsed.reason);
     const r = parsed.vip;
-    if (family !== undefined && r.family !== family) return c.fail([...path, 'vips', i], 'mixes IPv4 and IPv6; use one instance per address family (RFC 5798 §5.2.9)');
+    if (family !== undefined && r.family !== family) return c.fail([...path, 'vips', i], 'mixes IPv4 and IPv6; use one instance per address family (RFC 9568 §5.2.9)');
     family ??= r.family;
     if (vipSet.has(r.cidr)) return c.fail([...path, 'vips', i], `${r.cidr} is listed twice`);
     vipSet.add(r.cidr);
@@ -172,7 +173,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     if (!r.ok) return c.fail([...path, 'peers', i], r.reason);
     if (family !== undefined && r.family !== family) return c.fail([...path, 'peers', i], `is IPv${r.family} but the VIPs are IPv${family}`);
     // Adverts from any other source are dropped, and IPv6 adverts come from the sender's
-    // link-local address (RFC 5798 §5.1.2.1): a global peer address would never match.
+    // link-local address (RFC 9568 §5.1.2.1): a global peer address would never match.
     if (r.family === 6 && !/^fe[89ab][0-9a-f]:/.test(r.address)) {
       return c.fail([...path, 'peers', i], `${r.address} is not link-local: IPv6 peers are the peers' fe80:: addresses on the heartbeat interface (adverts come from those)`);
     }
@@ -184,8 +185,18 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   const priority = c.int(raw, 'priority', path, 1, 255) ?? defaults.priority;
   const preempt = c.bool(raw, 'preempt', path) ?? defaults.preempt;
   const preemptDelayMs = c.durationMs(raw, 'preempt-delay', path) ?? 0;
+  const ownerIgnoreAdverts = c.bool(raw, 'owner-ignore-adverts', path) ?? false;
+  if (ownerIgnoreAdverts && priority !== 255) {
+    c.fail([...path, 'owner-ignore-adverts'], `applies to the address owner only (priority 255); this instance has priority ${priority}`);
+  }
   if (preemptDelayMs > 3_600_000) c.fail([...path, 'preempt-delay'], 'must be at most 1h');
   const intervalCs = advertIntervalCs(c, c.durationMs(raw, 'advert-interval', path), version, path);
+  const v3Checksum = c.str(raw, 'v3-checksum', path) ?? 'pseudo-header';
+  if (v3Checksum !== 'pseudo-header' && v3Checksum !== 'message') {
+    c.fail([...path, 'v3-checksum'], `must be pseudo-header (keepalived's default) or message (RFC 9568 §5.2.8), got "${v3Checksum}"`);
+  } else if (v3Checksum === 'message' && (version !== 3 || family === 6)) {
+    c.fail([...path, 'v3-checksum'], 'applies to VRRPv3 over IPv4 only (IPv6 always includes its pseudo-header, VRRPv2 never)');
+  }
   const vipLabel = c.str(raw, 'vip-label', path);
   if (vipLabel !== undefined && (family === 6 || vipLabel.length > 15)) {
     c.fail([...path, 'vip-label'], family === 6 ? 'labels exist for IPv4 addresses only' : 'is at most 15 characters (IFNAMSIZ)');
@@ -203,7 +214,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
     advertIntervalCs: intervalCs,
     maxAdvertIntervalCs: maxAdvertIntervalCs(c, c.durationMs(raw, 'max-advert-interval', path), version, intervalCs, path),
-    preempt, preemptDelayMs, vips: Object.freeze(vips), peers: Object.freeze(peers),
+    preempt, preemptDelayMs, ownerIgnoreAdverts, v3ChecksumMessageOnly: v3Checksum === 'message', vips: Object.freeze(vips), peers: Object.freeze(peers),
     auth: Object.freeze(auth(c, raw['auth'], version, [...path, 'auth'])),
     garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
     checks: parseChecks(c, raw['checks'], [...path, 'checks']),

@@ -1,9 +1,10 @@
 /**
  * The Master_Adver_Interval a backup takes from an advertisement, and its upper bound.
  *
- * RFC 5798 §6.4.2 (a rule RFC 9568, its successor, keeps) tells a v3 backup to "Set
- * Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT" and §6.4.3 tells a
- * master that steps down to do the same; keepalived's backup adopts it too, with no bound.
+ * RFC 9568 §6.4.2 (as RFC 5798 before it) tells a v3 backup to "Set the Active_Adver_Interval
+ * to the Max Advertise Interval contained in the ADVERTISEMENT" and §6.4.3 tells a master that
+ * steps down to do the same; keepalived's backup adopts it too, with no bound. (RFC 9568 names
+ * it Active_Adver_Interval; this code keeps RFC 5798's Master_Adver_Interval, see types.ts.)
  * Taken literally, one forged advertisement claiming the largest interval the 12-bit field
  * holds (4095 cs = 40.95 s) stretches the Master_Down_Interval to 3 x 40.95 s + Skew_Time (up
  * to about 2.5 minutes), during which no backup takes over if the master dies or was itself

@@ -1,5 +1,5 @@
 /**
- * BACKUP state handlers (RFC 5798 §6.4.2).
+ * BACKUP state handlers (RFC 9568 §6.4.2).
  *
  * Acceptance is RFC-literal, as keepalived does it: an advertisement whose priority is "greater
  * than or equal to the local Priority" is accepted even from a lower address. A backup with
@@ -41,9 +41,11 @@ function accept(state: InstanceState, advert: AdvertInput, nowMs: number, wait: 
   const waitChange: TimerChange[] =
     wait === 'keep' ? [] : [['preempt-delay', wait === 'cancel' ? null : wait.armAtMs]];
   const t = changeTimers(state.timers, [
-    // §6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT,
-    // Recompute the Master_Down_Interval, Reset the Master_Down_Timer to Master_Down_Interval"
-    // (the adopted interval is bounded: adopted-interval.ts).
+    // §6.4.2: "Set the Active_Adver_Interval to the Max Advertise Interval contained in the
+    // ADVERTISEMENT; Recompute the Skew_Time; Recompute the Active_Down_Interval; Set the
+    // Active_Down_Timer to Active_Down_Interval" (the adopted interval is bounded:
+    // adopted-interval.ts). masterDownMs recomputes Skew_Time from the adopted interval, the
+    // step RFC 9568 spells out and RFC 5798 left implicit.
     ['master-down', nowMs + masterDownMs(state, masterAdverIntervalCs)],
     ...waitChange,
   ]);
@@ -59,14 +61,15 @@ export function backupOnAdvert(state: InstanceState, advert: AdvertInput, nowMs:
 
 function acceptOrDiscard(state: InstanceState, advert: AdvertInput, nowMs: number): StepResult {
   if (advert.priority === 0) {
-    // §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer to Skew_Time".
+    // §6.4.2: "If the Priority in the ADVERTISEMENT is 0, then: Set the Active_Down_Timer to
+    // Skew_Time" (Skew_Time from the interval adopted so far).
     const skew = skewTimeMs(state.effectivePriority, state.masterAdverIntervalCs, state.settings.version);
     const t = changeTimers(state.timers, [['master-down', nowMs + skew]]);
     const master: PeerMaster = { address: advert.from, priority: 0, lastSeenMs: nowMs };
     return { state: { ...state, master, timers: t.timers }, effects: t.effects };
   }
   // §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater than
-  // or equal to the local Priority, then: ... Reset the Master_Down_Timer".
+  // or equal to the local Priority, then: ... Set the Active_Down_Timer to Active_Down_Interval".
   const atLeastOurs = advert.priority >= state.effectivePriority;
   if (!preemptMode(state) || atLeastOurs) {
     // A master we would not preempt is alive: a pending claim to MASTER is given up (takeover.ts).
@@ -82,7 +85,8 @@ function acceptOrDiscard(state: InstanceState, advert: AdvertInput, nowMs: numbe
     if (waitUntil === null) return accept(state, advert, nowMs, { armAtMs: nowMs + state.settings.preemptDelayMs });
     if (waitUntil > nowMs) return accept(state, advert, nowMs, 'keep');
   }
-  // §6.4.2: "else: Discard the ADVERTISEMENT" - the Master_Down_Timer then fires and we take over.
+  // §6.4.2: "else // preempt was true and priority was less than the local priority: Discard
+  // the ADVERTISEMENT" - the Master_Down_Timer then fires and we take over.
   return unchanged(state);
 }
 
@@ -91,7 +95,7 @@ export function backupOnTimer(state: InstanceState, timer: TimerKind, nowMs: num
   if (timer === 'master-down') {
     const held = masterDownDuringHandover(state, nowMs);
     if (held !== undefined) return held;
-    // §6.4.2: "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT ... Transition to the {Master} state".
+    // §6.4.2: "If the Active_Down_Timer fires, then: Send an ADVERTISEMENT ... Transition to the {Active} state".
     const released = state.master !== null && state.master.priority === 0;
     return claimMaster(state, nowMs, released ? 'peer released (priority 0)' : masterDownReason(state, nowMs));
   }

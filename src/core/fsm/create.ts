@@ -1,4 +1,4 @@
-/** Construction of a fresh instance (RFC 5798 §6.4.1: the Initialize state). */
+/** Construction of a fresh instance (RFC 9568 §6.4.1: the Initialize state). */
 import type { InstanceSettings, InstanceState, TakeoverState } from './types.js';
 
 export const NO_TIMERS: InstanceState['timers'] = Object.freeze({

@@ -1,6 +1,6 @@
 /**
  * Adverts dropped because a peer's settings differ from ours (its address list, its v2 interval,
- * its version): the peer is alive but misconfigured. RFC 5798 §7.1 says such an event SHOULD be
+ * its version): the peer is alive but misconfigured. RFC 9568 §7.1 says such an event SHOULD be
  * logged; here it is also remembered, so that when this backup then takes over on Master_Down
  * the transition says why the master looked dead ("adverts from 10.0.0.2 dropped: address list
  * differs") instead of a bare timer expiry.

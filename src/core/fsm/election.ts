@@ -1,9 +1,10 @@
 /**
- * Pure election comparisons (RFC 5798 §6.4.2, §6.4.3).
+ * Pure election comparisons (RFC 9568 §6.4.2, §6.4.3).
  *
  * Routers are ranked by (priority, primary address): higher priority wins; at equal priority
- * the higher primary address wins ("the primary IPvX Address of the sender is greater than the
- * local primary IPvX Address", §6.4.3). A master uses this order to decide whether to step
+ * the higher primary address wins ("the primary IPvX address of the sender is greater than the
+ * local primary IPvX address (based on an unsigned integer comparison of the IPvX addresses in
+ * network byte order)", §6.4.3; RFC 9568 added the parenthesis, which compareAddresses does). A master uses this order to decide whether to step
  * down (master.ts). A backup deciding whether to accept a master compares priorities only, as
  * §6.4.2 says ("greater than or equal to the local Priority", backup.ts).
  */
@@ -37,12 +38,22 @@ export function isOwner(state: InstanceState): boolean {
 }
 
 /**
- * Preempt_Mode as applied: the configured flag, except that "the router owning the IP
- * address(es) associated with the virtual router always preempts" (RFC 5798 §6.1). A router
+ * Preempt_Mode as applied: the configured flag, except that the router owning the addresses
+ * always preempts, whatever the flag says (RFC 9568 §6.1, unchanged from RFC 5798). A router
  * that handed over by switchover does not preempt until it is master again.
  */
 export function preemptMode(state: InstanceState): boolean {
   return (state.settings.preempt || isOwner(state)) && !state.yielding;
+}
+
+/**
+ * Does this router discard advertisements as an address owner? Only with `ownerIgnoresAdverts`,
+ * only while MASTER with effective priority 255 (RFC 9568 §7.1 as published: "the local router
+ * is not the IPvX address owner"). An owner held in BACKUP (maintenance, a handover) still
+ * listens, so it knows who serves.
+ */
+export function ignoresAsOwner(state: InstanceState): boolean {
+  return state.settings.ownerIgnoresAdverts === true && state.state === 'MASTER' && isOwner(state);
 }
 
 /** Is this advertisement one of our own (looped back by the network)? */

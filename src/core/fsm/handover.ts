@@ -1,5 +1,5 @@
 /**
- * Planned handovers, driven by the operator (not by RFC 5798, which has only the Shutdown
+ * Planned handovers, driven by the operator (not by RFC 9568, which has only the Shutdown
  * event): maintenance and switchover.
  *
  * A master hands over "make before break": it sends a priority-0 advertisement (the best backup

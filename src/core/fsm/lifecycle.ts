@@ -1,5 +1,5 @@
 /**
- * Operator lifecycle inputs: start and shutdown (RFC 5798 §6.4.1 Startup, §6.4.2/§6.4.3 Shutdown).
+ * Operator lifecycle inputs: start and shutdown (RFC 9568 §6.4.1 Startup, §6.4.2/§6.4.3 Shutdown).
  *
  * - `start` in INIT or STOPPED enters service (FAULT / MASTER for the owner / BACKUP); in any
  *   other state the instance is already running and the input is ignored.

@@ -1,10 +1,10 @@
 /**
- * MASTER state handlers (RFC 5798 §6.4.3).
+ * MASTER state handlers (RFC 9568 §6.4.3).
  *
  * A lower advertisement (lower priority, or equal priority from a lower primary address) is
- * ignored as the RFC says, but the master re-asserts itself at once: an immediate advertisement
- * and a fresh announcement of the VIPs (keepalived's behaviour; it heals a split brain and stale
- * ARP caches quickly). This is deliberately NOT rate-limited in the core: one reply per received
+ * discarded and the master re-asserts itself at once with an advertisement: RFC 9568 made this
+ * a rule (RFC 5798 only discarded it; keepalived already re-advertised). haagent also announces
+ * the VIPs again (gratuitous ARP / unsolicited NA), which heals a split brain's stale ARP caches. This is deliberately NOT rate-limited in the core: one reply per received
  * lower advertisement, and the other master steps down as soon as it hears ours. The Adver_Timer
  * is not re-armed by it.
  */
@@ -25,20 +25,23 @@ export function advertiseNow(state: InstanceState, nowMs: number): StepResult {
 
 export function masterOnAdvert(state: InstanceState, advert: AdvertInput, nowMs: number): StepResult {
   if (advert.priority === 0) {
-    // §6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
+    // §6.4.3: "If the Priority in the ADVERTISEMENT is 0, then: Send an ADVERTISEMENT;
     // Reset the Adver_Timer to Advertisement_Interval".
     return advertiseNow(state, nowMs);
   }
   if (advertBeatsLocal({ priority: advert.priority, address: advert.from }, localRank(state))) {
-    // §6.4.3: "Cancel Adver_Timer; Set Master_Adver_Interval to Adver Interval contained in the
-    // ADVERTISEMENT; Recompute the Skew_Time; Recompute the Master_Down_Interval; Set
-    // Master_Down_Timer to Master_Down_Interval; Transition to the {Backup} state".
+    // §6.4.3: "Cancel Adver_Timer; Set the Active_Adver_Interval to the Max Advertise Interval
+    // contained in the ADVERTISEMENT; Recompute the Skew_Time; Recompute the
+    // Active_Down_Interval; Set the Active_Down_Timer to Active_Down_Interval; Transition to the
+    // {Backup} state".
     return enterBackup(state, nowMs, `higher-priority master ${advert.from} (priority ${advert.priority})`, {
       masterAdverIntervalCs: adoptedIntervalCs(state, advert),
       master: { address: advert.from, priority: advert.priority, lastSeenMs: nowMs },
     });
   }
-  // §6.4.3: "Discard the ADVERTISEMENT" - and re-assert (see the file comment).
+  // §6.4.3: "else // new Active Router logic: Discard the ADVERTISEMENT; Send an ADVERTISEMENT
+  // immediately to assert the {Active} state to the sending VRRP Router and to update any
+  // learning bridges with the correct Active VRRP Router path" - plus the announcement.
   return {
     state,
     effects: [

@@ -1,4 +1,4 @@
-/** Entering service (RFC 5798 §6.4.1 Startup), shared by start and a cleared fault. */
+/** Entering service (RFC 9568 §6.4.1 Startup), shared by start and a cleared fault. */
 import { isOwner } from './election.js';
 import { claimMaster } from './takeover.js';
 import { enterBackup, enterFault } from './transitions.js';

@@ -6,13 +6,15 @@
  * - timer inputs whose deadline is not armed or not yet reached (stale fires);
  * - advertisements in INIT, FAULT and STOPPED, and our own advertisements looped back
  *   (source = our primary address) in every state;
+ * - advertisements reaching an address owner that is MASTER, when `ownerIgnoresAdverts` is set
+ *   (election.ts);
  * - everything except `start` in STOPPED (health inputs are still recorded, see health.ts).
  * The takeover inputs (guards-result, guard-retry, promotion-failed, peer-heard,
  * demote-hook-done, promote-force) are takeover.ts's.
  */
 import { backupOnAdvert, backupOnTimer } from './backup.js';
 import { onAdvertDropped } from './dropped.js';
-import { isOwnAdvert } from './election.js';
+import { ignoresAsOwner, isOwnAdvert } from './election.js';
 import { onFault, onPriority } from './health.js';
 import { onMaintenance, onSwitchover } from './handover.js';
 import { onShutdown, onStart } from './lifecycle.js';
@@ -67,7 +69,7 @@ function dispatch(state: InstanceState, input: Input, nowMs: number): StepResult
       if (state.state === 'MASTER') return masterOnTimer(state, input.timer, nowMs);
       return { state, effects: [] };
     case 'advert':
-      if (isOwnAdvert(state, input.from)) return { state, effects: [] };
+      if (isOwnAdvert(state, input.from) || ignoresAsOwner(state)) return { state, effects: [] };
       if (state.state === 'BACKUP') return backupOnAdvert(state, input, nowMs);
       if (state.state === 'MASTER') return masterOnAdvert(state, input, nowMs);
       return { state, effects: [] };

@@ -1,5 +1,5 @@
 /**
- * Data-consistent takeovers: what stands between a claim to MASTER and MASTER. Not RFC 5798,
+ * Data-consistent takeovers: what stands between a claim to MASTER and MASTER. Not RFC 9568,
  * which makes a backup master the moment its Master_Down_Timer fires; these rules trade
  * availability for not serving stale data, and are all off unless configured
  * (`settings.takeover`), except two that always apply: the backoff after a failed promotion,

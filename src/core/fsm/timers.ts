@@ -1,5 +1,5 @@
 /**
- * Timer arithmetic, RFC 5798 §6.1 (v3) and RFC 3768 §6.1 (v2), in whole milliseconds.
+ * Timer arithmetic, RFC 9568 §6.1 (v3) and RFC 3768 §6.1 (v2), in whole milliseconds.
  *
  * Rounding (deliberate, keepalived-compatible):
  * - v3: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 is computed in integer
@@ -19,7 +19,7 @@ export function csToMs(cs: number): number {
   return cs * 10;
 }
 
-/** Skew_Time in ms (RFC 5798 §6.1 / RFC 3768 §6.1). */
+/** Skew_Time in ms (RFC 9568 §6.1 / RFC 3768 §6.1). */
 export function skewTimeMs(priority: number, masterAdverIntervalCs: number, version: VrrpVersion): number {
   if (version === 2) return Math.floor(((256 - priority) * 1000) / 256);
   return csToMs(Math.floor(((256 - priority) * masterAdverIntervalCs) / 256));

@@ -1,5 +1,5 @@
 /**
- * The state entries of RFC 5798 §6.4, each returning the new state and its effects in the
+ * The state entries of RFC 9568 §6.4, each returning the new state and its effects in the
  * order the shell should carry them out. Every transition emits exactly one `state-changed`
  * effect (with a human reason) followed by one `run-hook`; nothing is logged in the state.
  *

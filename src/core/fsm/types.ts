@@ -1,5 +1,9 @@
 /**
- * Types of the pure VRRP state machine (RFC 5798 §6, RFC 3768 §6).
+ * Types of the pure VRRP state machine (RFC 9568 §6, RFC 3768 §6).
+ *
+ * Names: RFC 9568 calls the master the Active Router (Active_Adver_Interval,
+ * Active_Down_Interval, Active_Down_Timer); the code keeps keepalived's MASTER and RFC 5798's
+ * Master_* names, which mean exactly the same.
  *
  *   step(state, input, nowMs) -> { state, effects[] }
  *
@@ -25,7 +29,7 @@ export type TakeoverBlockReason = 'guard' | 'cold-start' | 'promotion-backoff' |
 
 /**
  * The data-consistency rules of a takeover (takeover.ts), all off when absent: then a claim
- * becomes MASTER at once, as RFC 5798 says. Only a failed promotion (`promotion-failed`) acts
+ * becomes MASTER at once, as RFC 9568 says. Only a failed promotion (`promotion-failed`) acts
  * without them, with the default backoff.
  */
 export interface TakeoverSettings {
@@ -83,7 +87,7 @@ export interface InstanceSettings {
    * advertIntervalCs but at least 100 and at most 4095; never below advertIntervalCs. Unused by v2.
    */
   readonly maxAdvertIntervalCs?: number;
-  /** Preempt_Mode, RFC 5798 §6.1. */
+  /** Preempt_Mode, RFC 9568 §6.1. */
   readonly preempt: boolean;
   /** A backup that would preempt waits this long first (0 = no delay). */
   readonly preemptDelayMs: number;
@@ -96,6 +100,13 @@ export interface InstanceSettings {
   readonly vips: readonly Vip[];
   /** Takeover guards, cold start, promotion backoff, ordered demotion; absent = all off. */
   readonly takeover?: TakeoverSettings;
+  /**
+   * An address owner (effective priority 255) that is MASTER ignores every advertisement it
+   * receives, as RFC 9568 §7.1 reads as published (keepalived's `owner_ignore_adverts`).
+   * Absent/false: they are processed like any other (RFC 9568 erratum 8298, keepalived's
+   * default), so a second owner with a higher address still wins and there is one master.
+   */
+  readonly ownerIgnoresAdverts?: boolean;
 }
 
 export interface PeerMaster {

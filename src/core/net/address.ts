@@ -6,7 +6,7 @@
  * - parseAddress / parseVip never throw: they return the value or a reason naming the text.
  * - vipOf is for text already known good (tests, built-in defaults): it throws
  *   HA_ERR_INVALID_ARGUMENT instead.
- * - compareAddresses is the one ordering of addresses (the RFC 5798 §6.4.3 tie-break).
+ * - compareAddresses is the one ordering of addresses (the RFC 9568 §6.4.3 tie-break).
  */
 import { HaagentError } from '../errors.js';
 import { compareAddressBytes, formatIp, parseIp, type IpFamily } from '../packet/ip.js';
@@ -58,7 +58,7 @@ export function parseAddressBytes(text: string): Uint8Array | null {
 
 /**
  * Total order on address text: unsigned byte-wise comparison of the parsed addresses, the
- * equal-priority tie-break of RFC 5798 §6.4.3 ("the primary IPvX Address of the sender is
+ * equal-priority tie-break of RFC 9568 §6.4.3 ("the primary IPvX Address of the sender is
  * greater than the local primary IPvX Address"). Returns -1, 0 or 1. Not expected in practice
  * but still ordered: unparsable text sorts below any address (two unparsable texts compare as
  * strings), and IPv4 sorts below IPv6.

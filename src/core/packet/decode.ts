@@ -1,5 +1,5 @@
 /**
- * VRRP advertisement decoder (RFC 3768 §7.1 v2, RFC 5798 §7.1 v3 receive checks).
+ * VRRP advertisement decoder (RFC 3768 §7.1 v2, RFC 9568 §7.1 v3 receive checks).
  *
  * Never throws on wire bytes: every rejection is `{ ok: false, reason, detail }` with a readable
  * detail ("IPv4 TTL is 64; should be 255"). Checks, in order: length; TTL/hop limit 255;

@@ -1,5 +1,5 @@
 /**
- * VRRP advertisement encoder (RFC 3768 §5 v2, RFC 5798 §5 v3).
+ * VRRP advertisement encoder (RFC 3768 §5 v2, RFC 9568 §5 v3).
  *
  * Produces the VRRP message that follows the IP header, checksum filled in:
  * - v2: Internet checksum over the message only, the 8 auth bytes included.
@@ -66,7 +66,7 @@ export function encodeAdvertisement(advert: Advertisement, ctx: EncodeContext): 
   if (version !== 2 && version !== 3) fail(`VRRP version ${String(version)}; must be 2 or 3`);
   if (family !== 4 && family !== 6) fail(`address family ${String(family)}; must be 4 or 6`);
   if (version === 2 && family === 6) fail('VRRPv2 is IPv4 only (RFC 3768); use version 3 for IPv6');
-  if (version === 3 && advert.auth !== undefined) fail('v3 has no authentication (RFC 5798 §9)');
+  if (version === 3 && advert.auth !== undefined) fail('v3 has no authentication (RFC 9568 §9)');
   if (advert.auth !== undefined && advert.auth.type !== 0 && advert.auth.type !== 1) {
     fail(`v2 auth type ${String((advert.auth as { type: unknown }).type)}; must be 0 or 1`);
   }

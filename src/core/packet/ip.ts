@@ -158,7 +158,7 @@ export function stripPrefix(cidr: string): string {
 
 /**
  * Compare two addresses of the same length as unsigned big-endian numbers: -1, 0 or 1.
- * This is the comparison of the equal-priority tie-break (RFC 5798 §6.4.3: the higher primary
+ * This is the comparison of the equal-priority tie-break (RFC 9568 §6.4.3: the higher primary
  * address wins). Addresses of different lengths compare by length (shorter first).
  */
 export function compareAddressBytes(a: Uint8Array, b: Uint8Array): -1 | 0 | 1 {

@@ -1,9 +1,14 @@
 /**
- * Compare a decoded advertisement with our instance's configuration (RFC 3768 §7.1, RFC 5798
+ * Compare a decoded advertisement with our instance's configuration (RFC 3768 §7.1, RFC 9568
  * §7.1, and keepalived's address-list check). Pure; the decoder has already checked the wire.
  *
- * Order: VRID, version, interval (v2 only: a v3 backup adopts the master's interval, RFC 5798
- * §6.4.2), address list (same addresses, same order, same count; prefixes ignored).
+ * Order: VRID, version, interval (v2 only: a v3 backup adopts the master's interval, RFC 9568
+ * §6.4.2), address list (same addresses, same order, same count; prefixes ignored). An advert
+ * with no address at all fails the address list (RFC 9568 §5.2.5: it "MUST be ignored").
+ *
+ * `advertNotes` lists what RFC 9568 asks a receiver to log about an advert it still ACCEPTS
+ * (§7.1 interval check, §7.1 erratum 8298 owner check, §8.3.2 two owners); logging them, rate
+ * limited, is the caller's job.
  */
 import { formatIp, parseIp, stripPrefix } from './ip.js';
 import type { Advertisement, DropReason, VrrpVersion } from './vrrp-types.js';
@@ -30,6 +35,37 @@ function canonicalVip(vip: string): string {
 
 function fmtInterval(cs: number, version: VrrpVersion): string {
   return version === 2 ? `${cs / 100} s` : `${cs} cs`;
+}
+
+/** Something to log about an accepted advert (RFC 9568 §7.1, §8.3.2); never a reason to drop. */
+export interface AdvertNote {
+  /**
+   * `interval-differs`: v3 Max Advertise Interval differs from ours (§7.1 SHOULD log).
+   * `owner-receives`: we are configured as the address owner and hear another router (§7.1,
+   * erratum 8298: SHOULD log). `another-owner`: that router also claims priority 255 (§8.3.2).
+   */
+  readonly kind: 'interval-differs' | 'owner-receives' | 'another-owner';
+  readonly detail: string;
+}
+
+/**
+ * Notes on an advert that passed `checkAgainstInstance`. `priority` is our CONFIGURED priority
+ * (255 = owner). Does not decide anything: the advert is processed whatever the notes say.
+ */
+export function advertNotes(advert: Advertisement, ours: InstanceExpectation & { readonly priority: number }): AdvertNote[] {
+  const notes: AdvertNote[] = [];
+  if (advert.version === 3 && advert.maxAdvertIntervalCs !== ours.advertIntervalCs) {
+    notes.push({
+      kind: 'interval-differs',
+      detail: `advertisement interval is ${fmtInterval(advert.maxAdvertIntervalCs, 3)}; this instance uses ${fmtInterval(ours.advertIntervalCs, 3)}`,
+    });
+  }
+  if (ours.priority === 255) {
+    notes.push(advert.priority === 255
+      ? { kind: 'another-owner', detail: 'the sender advertises priority 255 too: two routers are configured as the address owner' }
+      : { kind: 'owner-receives', detail: `this instance is the address owner (priority 255) and hears a router with priority ${advert.priority}` });
+  }
+  return notes;
 }
 
 export function checkAgainstInstance(advert: Advertisement, ours: InstanceExpectation): AdvertCheck {

@@ -1,5 +1,5 @@
 /**
- * Types and constants of the VRRP advertisement codec (RFC 3768 §5 for v2, RFC 5798 §5 for v3).
+ * Types and constants of the VRRP advertisement codec (RFC 3768 §5 for v2, RFC 9568 §5 for v3).
  */
 import type { IpFamily } from './ip.js';
 
@@ -30,8 +30,9 @@ export interface Advertisement {
 /**
  * How the checksum of an accepted advertisement was computed by its sender.
  * - 'v2': over the VRRP message only (RFC 3768).
- * - 'v3-pseudo': v3/IPv4 including the IPv4 pseudo-header (RFC 5798, keepalived's default).
- * - 'v3-no-pseudo': v3/IPv4 over the message only (some vendors; keepalived `v3_checksum_as_v2`).
+ * - 'v3-pseudo': v3/IPv4 including the IPv4 pseudo-header (RFC 5798's reading, keepalived's default).
+ * - 'v3-no-pseudo': v3/IPv4 over the message only (RFC 9568 §5.2.8; some vendors; keepalived
+ *   `v3_checksum_as_v2`).
  * - 'v3-ipv6': v3/IPv6 including the IPv6 pseudo-header.
  */
 export type ChecksumForm = 'v2' | 'v3-pseudo' | 'v3-no-pseudo' | 'v3-ipv6';
@@ -98,7 +99,7 @@ export interface ReceiveContext {
 
 export const VRRP_IPV4_GROUP = '224.0.0.18';
 export const VRRP_IPV6_GROUP = 'ff02::12';
-/** TTL / hop limit on send, and the only value accepted on receive (RFC 5798 §5.1.1.3). */
+/** TTL / hop limit on send, and the only value accepted on receive (RFC 9568 §5.1.1.3). */
 export const VRRP_TTL = 255;
 /** Message header: version/type, VRID, priority, count, auth/interval, checksum. */
 export const VRRP_HEADER_LENGTH = 8;

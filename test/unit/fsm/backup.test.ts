@@ -2,7 +2,7 @@ import t from 'tap';
 import { masterDownIntervalMs, skewTimeMs } from '../../../src/core/fsm/timers.js';
 import { HIGHER_ADDRESS, LOWER_ADDRESS, advert, started, stepFrozen, transition } from './helpers.js';
 
-// RFC 5798 §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): "If the Priority in the ADVERTISEMENT is zero, then: Set the
 // Master_Down_Timer to Skew_Time"
 t.test('backup hearing priority 0 sets master-down to Skew_Time (fast handover)', (t) => {
   const s = started({ priority: 100 }, 0);
@@ -29,7 +29,7 @@ t.test('v2 backup hearing priority 0 uses the v2 skew', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is
 // greater than or equal to the local Priority, then: Set Master_Adver_Interval to Adver Interval
 // contained in the ADVERTISEMENT; Recompute the Master_Down_Interval; Reset the
 // Master_Down_Timer to Master_Down_Interval"
@@ -66,7 +66,7 @@ t.test('backup accepts an advert of equal priority from a higher address', (t) =
   t.end();
 });
 
-// RFC 5798 §6.4.2: "If Preempt_Mode is False, ... then: ... Reset the Master_Down_Timer"
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): "If Preempt_Mode is False, ... then: ... Reset the Master_Down_Timer"
 t.test('non-preempt backup accepts a lower-priority master and never takes over from it', (t) => {
   let s = started({ priority: 200, preempt: false }, 0);
   for (let now = 1000; now <= 20_000; now += 1000) {
@@ -78,7 +78,7 @@ t.test('non-preempt backup accepts a lower-priority master and never takes over 
   t.end();
 });
 
-// RFC 5798 §6.4.2: "else: Discard the ADVERTISEMENT"
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): "else: Discard the ADVERTISEMENT"
 t.test('preempting backup discards a lower-priority advert, so master-down fires and it preempts', (t) => {
   const s = started({ priority: 200 }, 0);
   const deadline = s.timers['master-down'];
@@ -91,7 +91,7 @@ t.test('preempting backup discards a lower-priority advert, so master-down fires
   t.end();
 });
 
-// RFC 5798 §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
 // than or equal to the local Priority, then: ... Reset the Master_Down_Timer to
 // Master_Down_Interval". Equal priority is accepted even from a lower address (keepalived does
 // the same): a preempting backup does not flap an equal-priority master.
@@ -104,7 +104,7 @@ t.test('preempting backup accepts an equal-priority advert, even from a lower ad
   t.end();
 });
 
-// RFC 5798 §6.1 Preempt_Mode: "The exception is that the router that owns the IPvX address
+// RFC 5798 §6.1 (kept by RFC 9568 §6.1) Preempt_Mode: "The exception is that the router that owns the IPvX address
 // associated with the virtual router always preempts, independent of the setting of this flag."
 t.test('an owner in BACKUP preempts even with preempt off', (t) => {
   let s = started({ priority: 100, preempt: false }, 0);
@@ -114,7 +114,7 @@ t.test('an owner in BACKUP preempts even with preempt off', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.4.2: "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT; ... broadcast
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT; ... broadcast
 // a gratuitous ARP request ...; Set the Adver_Timer to Advertisement_Interval; Transition to the
 // {Master} state"
 t.test('master-down timer firing in BACKUP -> MASTER', (t) => {

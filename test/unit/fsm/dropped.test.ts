@@ -2,7 +2,7 @@ import t from 'tap';
 import { masterDownIntervalMs } from '../../../src/core/fsm/timers.js';
 import { HIGHER_ADDRESS, advert, started, stepFrozen, transition } from './helpers.js';
 
-// RFC 5798 §7.1 (Receiving VRRP Packets): "If the above check fails, the receiver MUST discard
+// RFC 5798 §7.1 (kept by RFC 9568 §7.1) (Receiving VRRP Packets): "If the above check fails, the receiver MUST discard
 // the packet, SHOULD log the event (subject to rate-limiting), and MAY indicate via network
 // management that a misconfiguration was detected." The address list check is one of them; a
 // backup that drops every advert of a live but misconfigured master takes over on Master_Down,

@@ -4,7 +4,7 @@ import { describeTimers } from '../../../src/core/fsm/describe.js';
 import * as api from '../../../src/core/fsm/index.js';
 import { started } from './helpers.js';
 
-// RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is greater than the local Priority or
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "If the Priority in the ADVERTISEMENT is greater than the local Priority or
 // the Priority in the ADVERTISEMENT is equal to the local Priority and the primary IPvX Address
 // of the sender is greater than the local primary IPvX Address"
 t.test('an advert beats us by priority, then by primary address', (t) => {
@@ -18,7 +18,7 @@ t.test('an advert beats us by priority, then by primary address', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.1: "The exception is that the router that owns the IPvX address associated with
+// RFC 5798 §6.1 (kept by RFC 9568 §6.1): "The exception is that the router that owns the IPvX address associated with
 // the virtual router always preempts, independent of the setting of this flag."
 t.test('preempt mode: configured flag, forced on for the owner', (t) => {
   t.ok(preemptMode(started({ preempt: true, priority: 100 })));

@@ -9,7 +9,7 @@ t.test('switchover on a master: priority-0 advert, BACKUP, VIPs kept until the n
   const m = master({ priority: 150 }, 10_000);
   const r = stepFrozen(m, { type: 'switchover' }, 10_000);
   t.equal(r.state.state, 'BACKUP');
-  t.same(r.effects[0], { type: 'send-advert', priority: 0 }, 'priority 0 first (RFC 5798 §6.4.2: the backup waits only Skew_Time)');
+  t.same(r.effects[0], { type: 'send-advert', priority: 0 }, 'priority 0 first (RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): the backup waits only Skew_Time)');
   t.notOk(kinds(r.effects).includes('remove-vips'), 'VIPs kept: make before break');
   t.ok(r.state.releasing && r.state.yielding);
   const first = stepFrozen(r.state, advert(LOWER_ADDRESS, 100), 10_070);

@@ -23,7 +23,7 @@ t.test('default bound: 3 x our interval, at least 1 s, at most 4095 cs; v2 never
   t.end();
 });
 
-// RFC 5798 §6.4.2 (kept by its successor RFC 9568): "If Preempt_Mode is False, or if the
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2) (kept by its successor RFC 9568): "If Preempt_Mode is False, or if the
 // Priority in the ADVERTISEMENT is greater than or equal to the local Priority, then: Set
 // Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT; Recompute the
 // Master_Down_Interval; Reset the Master_Down_Timer to Master_Down_Interval".
@@ -89,7 +89,7 @@ t.test('shorter intervals are adopted as they are (no lower bound)', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is greater than the local Priority ...
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "If the Priority in the ADVERTISEMENT is greater than the local Priority ...
 // then: Cancel Adver_Timer; Set Master_Adver_Interval to Adver Interval contained in the
 // ADVERTISEMENT; Recompute the Skew_Time; Recompute the Master_Down_Interval; Set
 // Master_Down_Timer to Master_Down_Interval; Transition to the {Backup} state".

@@ -9,7 +9,7 @@ t.test('fixture: a master with its advert timer at 11000', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.4.3: "If the Adver_Timer fires, then: Send an ADVERTISEMENT; Reset the Adver_Timer
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "If the Adver_Timer fires, then: Send an ADVERTISEMENT; Reset the Adver_Timer
 // to Advertisement_Interval"
 t.test('advert timer: send an advertisement and re-arm at Advertisement_Interval', (t) => {
   const m = master({ advertIntervalCs: 100 }, 10_000);
@@ -22,7 +22,7 @@ t.test('advert timer: send an advertisement and re-arm at Advertisement_Interval
   t.end();
 });
 
-// RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
 // Reset the Adver_Timer to Advertisement_Interval"
 t.test('master hearing priority 0 advertises at once and resets the Adver_Timer', (t) => {
   const m = master({}, 10_000);
@@ -35,7 +35,7 @@ t.test('master hearing priority 0 advertises at once and resets the Adver_Timer'
   t.end();
 });
 
-// RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is greater than the local Priority ...
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "If the Priority in the ADVERTISEMENT is greater than the local Priority ...
 // then: Cancel Adver_Timer; Set Master_Adver_Interval to Adver Interval contained in the
 // ADVERTISEMENT; Recompute the Skew_Time; Recompute the Master_Down_Interval; Set
 // Master_Down_Timer to Master_Down_Interval; Transition to the {Backup} state"
@@ -65,7 +65,7 @@ t.test('a v2 master stepping down keeps its own interval', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.4.3: "... or the Priority in the ADVERTISEMENT is equal to the local Priority and
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "... or the Priority in the ADVERTISEMENT is equal to the local Priority and
 // the primary IPvX Address of the sender is greater than the local primary IPvX Address, then:
 // ... Transition to the {Backup} state"
 t.test('equal priority from a higher primary address: master steps down (tie-break)', (t) => {
@@ -75,7 +75,10 @@ t.test('equal priority from a higher primary address: master steps down (tie-bre
   t.end();
 });
 
-// RFC 5798 §6.4.3: "else: Discard ADVERTISEMENT" - plus keepalived's re-assertion.
+// RFC 9568 §6.4.3 (changed from RFC 5798, which only discarded): "else // new Active Router
+// logic + Discard the ADVERTISEMENT + Send an ADVERTISEMENT immediately to assert the {Active}
+// state to the sending VRRP Router and to update any learning bridges with the correct Active
+// VRRP Router path." - plus haagent's announcement of the VIPs.
 t.test('equal priority from a lower address: master stays and re-asserts', (t) => {
   const m = master({ priority: 100 }, 10_000);
   const r = stepFrozen(m, advert(LOWER_ADDRESS, 100), 10_500);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { NO_TIMERS, createInstance } from '../../../src/core/fsm/create.js';
 import { HIGHER_ADDRESS, advert, master, settings, started, stepFrozen, transition } from './helpers.js';
 
-// RFC 5798 §6.4.3: "If a Shutdown event is received, then: Cancel the Adver_Timer; Send an
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "If a Shutdown event is received, then: Cancel the Adver_Timer; Send an
 // ADVERTISEMENT with Priority = 0; Transition to the {Initialize} state" (here: STOPPED, and the
 // VIPs are removed).
 t.test('MASTER shutdown: priority-0 advert, VIPs removed, timers cancelled, STOPPED', (t) => {
@@ -20,7 +20,7 @@ t.test('MASTER shutdown: priority-0 advert, VIPs removed, timers cancelled, STOP
   t.end();
 });
 
-// RFC 5798 §6.4.2: "If a Shutdown event is received, then: Cancel the Master_Down_Timer;
+// RFC 5798 §6.4.2 (kept by RFC 9568 §6.4.2): "If a Shutdown event is received, then: Cancel the Master_Down_Timer;
 // Transition to the {Initialize} state"
 t.test('BACKUP shutdown: cancel master-down, STOPPED, no advert', (t) => {
   const r = stepFrozen(started({}, 0), { type: 'shutdown' }, 100);

@@ -16,7 +16,7 @@ t.test('createInstance: INIT, no timers, configured priority and interval', (t) 
   t.end();
 });
 
-// RFC 5798 §6.4.1: "If the Priority = 255 (i.e., the router owns the IPvX address associated
+// RFC 5798 §6.4.1 (kept by RFC 9568 §6.4.1): "If the Priority = 255 (i.e., the router owns the IPvX address associated
 // with the virtual router), then: Send an ADVERTISEMENT ... broadcast a gratuitous ARP request
 // containing the virtual router MAC address for each IP address associated with the virtual
 // router ... Set the Adver_Timer to Advertisement_Interval; Transition to the {Master} state"
@@ -36,7 +36,7 @@ t.test('owner (priority 255) becomes MASTER at once on start', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.4.1: "else // rtr does not own virt addr: Set Master_Adver_Interval to
+// RFC 5798 §6.4.1 (kept by RFC 9568 §6.4.1): "else // rtr does not own virt addr: Set Master_Adver_Interval to
 // Advertisement_Interval; Set the Master_Down_Timer to Master_Down_Interval; Transition to the
 // {Backup} state"
 t.test('non-owner becomes BACKUP with the Master_Down_Timer at Master_Down_Interval (v3)', (t) => {

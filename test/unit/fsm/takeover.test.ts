@@ -1,7 +1,7 @@
 /**
  * Data-consistent takeovers (src/core/fsm/takeover.ts): guards at the decision point, the
  * backoff after a failed promotion, the cold-start wait, ordered demotion and the forced
- * promotion. Not RFC 5798: each test names the rule it checks. Fake clock throughout.
+ * promotion. Not RFC 9568 (nor RFC 5798): each test names the rule it checks. Fake clock throughout.
  */
 import t from 'tap';
 import { createInstance } from '../../../src/core/fsm/create.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { csToMs, masterDownIntervalMs, skewTimeMs } from '../../../src/core/fsm/timers.js';
 
-// RFC 5798 §6.1: "Skew_Time: Time to skew Master_Down_Interval in centiseconds. Calculated as:
+// RFC 5798 §6.1 (kept by RFC 9568 §6.1): "Skew_Time: Time to skew Master_Down_Interval in centiseconds. Calculated as:
 // (((256 - priority) * Master_Adver_Interval) / 256)"
 t.test('v3 Skew_Time is ((256 - priority) * Master_Adver_Interval) / 256, whole centiseconds', (t) => {
   t.equal(skewTimeMs(100, 100, 3), 600, '156*100/256 = 60.9 cs -> 60 cs');
@@ -11,7 +11,7 @@ t.test('v3 Skew_Time is ((256 - priority) * Master_Adver_Interval) / 256, whole 
   t.end();
 });
 
-// RFC 5798 §6.1: "Master_Down_Interval: Time interval for Backup to declare Master down
+// RFC 5798 §6.1 (kept by RFC 9568 §6.1): "Master_Down_Interval: Time interval for Backup to declare Master down
 // (centiseconds). Calculated as: (3 * Master_Adver_Interval) + Skew_time"
 t.test('v3 Master_Down_Interval is 3 * Master_Adver_Interval + Skew_Time', (t) => {
   t.equal(masterDownIntervalMs(100, 100, 3), 3600);

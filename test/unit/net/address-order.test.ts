@@ -25,7 +25,7 @@ t.test('parses IPv6 text forms', (t) => {
   t.end();
 });
 
-// RFC 5798 §6.4.3: "the primary IPvX Address of the sender is greater than the local primary
+// RFC 5798 §6.4.3 (kept by RFC 9568 §6.4.3): "the primary IPvX Address of the sender is greater than the local primary
 // IPvX Address" - compared as unsigned numbers, not as text.
 t.test('compares addresses as unsigned numbers, not as strings', (t) => {
   t.ok(compareAddresses('10.0.0.10', '10.0.0.9') > 0, '"10.0.0.10" < "10.0.0.9" as text');

@@ -153,7 +153,7 @@ const perReason: Record<DropReason, (t: Test) => void> = {
     expectDrop(t, decodeAdvertisement(m3, V4), 'bad-interval', /interval is 0/);
     const ours = { vrid: 7, version: 2 as const, advertIntervalCs: 300, vips: ['192.0.2.10/24', '192.0.2.11/24'] };
     expectDrop(t, checkAgainstInstance(v2, ours), 'bad-interval', /^advertisement interval is 1 s; this instance uses 3 s$/);
-    // v3: a backup adopts the master's interval (RFC 5798 §6.4.2), so no drop.
+    // v3: a backup adopts the master's interval (RFC 9568 §6.4.2), so no drop.
     t.same(checkAgainstInstance(v3, { vrid: 7, version: 3, advertIntervalCs: 300, vips: ['192.0.2.10'] }), { ok: true });
   },
   'bad-vrid': (t) => {
