@@ -16,7 +16,12 @@ export type Locator = (path: readonly PathSegment[]) => number | undefined;
 export const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 const MAX_KEY_SHOWN = 64;
-const MAX_MESSAGE_CHARS = 400;
+/**
+ * Bound of one message. What the input puts into a message is bounded on its own (keys to
+ * MAX_KEY_SHOWN, values shortened); this bound leaves room for our own lists, e.g. the allowed
+ * keys of an instance (about 400 characters and growing), so they are never cut in the middle.
+ */
+const MAX_MESSAGE_CHARS = 1000;
 
 /** Control characters (a key or value may hold a newline) as escapes: a message stays one line. */
 export function oneLine(text: string): string {
