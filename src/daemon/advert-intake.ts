@@ -14,7 +14,8 @@
  * - HMAC authentication (auth type hmac) comes right after the source check and before any
  *   field of the advert is used: an advert that fails it is counted by its `auth-*` reason and
  *   logged (a warning per instance and reason at most once a minute, naming the sender), and
- *   reaches nothing else (no mismatch report, no input to the core).
+ *   reaches nothing else (no mismatch report, no input to the core); an unsigned advert accepted
+ *   in a migration mode is logged at info level, as often, so a roll-out can be checked.
  * Deliberately not here: sockets (the agent opens them and calls onDatagram/onMessage6), peer
  * presence and isolation (`heard` tells the agent a valid advert arrived).
  */
@@ -172,6 +173,10 @@ export class AdvertIntake<T extends IntakeTarget> {
     const a = this.hmac.authenticate(inst, inst.auth, r.signed, binding, r.src);
     const window = inst.auth.timeWindowSec;
     if (a.ok) {
+      if (!a.signed && this.authWarn.admit(`${inst.name}/unsigned`, this.deps.clock()) !== undefined) {
+        this.deps.log.info({ instance: inst.name, peer: r.src, mode: inst.auth.mode },
+          `adverts from ${r.src} (VRID ${inst.vrid}) carry no HMAC trailer; accepted in mode ${inst.auth.mode}: that node does not sign yet (enforce would drop them)`);
+      }
       if (a.signed && inst.auth.antiReplay === 'time' && Math.abs(a.skewSec) * 2 > window && this.authWarn.admit(`${inst.name}/skew`, this.deps.clock()) !== undefined) {
         this.deps.log.warn({ instance: inst.name, peer: r.src, skewSec: a.skewSec, windowSec: window },
           `adverts from ${r.src} (VRID ${inst.vrid}) are ${Math.abs(a.skewSec)} s off our clock, over half the HMAC time window (${window} s): fix NTP before they are dropped as stale`);

@@ -91,6 +91,7 @@ t.test('permissive and receive-only accept unsigned adverts, still drop a bad tr
     t.equal(h.inputs.length, 2, `${mode}: unsigned and signed accepted`);
     t.same(h.drops, ['auth-bad-hmac'], `${mode}: a trailer that does not verify is dropped`);
     t.equal(h.hmac.signing(h.target.config) === undefined, mode === 'receive-only', `${mode}: ${mode === 'receive-only' ? 'sends unsigned' : 'signs'}`);
+    t.match(h.logs.filter((l) => l['level'] === 30).map((l) => l['msg']), [`adverts from 10.0.0.2 (VRID 51) carry no HMAC trailer; accepted in mode ${mode}: that node does not sign yet (enforce would drop them)`], `${mode}: the unsigned sender is named once`);
   }
   t.end();
 });
