@@ -5,7 +5,8 @@
  *
  *   HAAGENT_KEEPALIVED_HMAC=/path/to/keepalived npx tap test/interop/keepalived-hmac.test.ts
  *
- * For VRRPv2 and VRRPv3 over multicast and VRRPv3 over unicast, both enforcing one key:
+ * For VRRPv2 and VRRPv3 over multicast, VRRPv3 over unicast and VRRPv3 over IPv6 (multicast),
+ * both enforcing one key:
  *   1. haagent 150 vs keepalived 100: keepalived stays BACKUP (it verifies our signed adverts)
  *      and logs no authentication error;
  *   2. keepalived 150 vs haagent 100: haagent BACKUP, dropping none of keepalived's adverts;
@@ -51,7 +52,9 @@ if (skip !== undefined) {
   const topo = new LabTopology(prefix);
   const [h1, h2] = topo.hosts;
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-  const hasVip = async (host: LabHost): Promise<boolean> => (await topo.extAddresses(host)).includes(VIP_CIDR);
+  const VIP6_CIDR = 'fd00:77::100/64';
+  let vipNow = VIP_CIDR;
+  const hasVip = async (host: LabHost): Promise<boolean> => (await topo.extAddresses(host)).includes(vipNow);
   const tmpFiles: string[] = [];
   let seq = 0;
 
@@ -62,8 +65,9 @@ if (skip !== undefined) {
     for (const f of tmpFiles) rmSync(f, { force: true });
   });
 
-  interface Variant { readonly version: 2 | 3; readonly unicast: boolean }
-  const tag = (v: Variant): string => `VRRPv${v.version} ${v.unicast ? 'unicast' : 'multicast'}`;
+  interface Variant { readonly version: 2 | 3; readonly unicast: boolean; readonly family?: 6 }
+  const tag = (v: Variant): string => `VRRPv${v.version} ${v.family === 6 ? 'IPv6 ' : ''}${v.unicast ? 'unicast' : 'multicast'}`;
+  const vipOf = (v: Variant): string => (v.family === 6 ? VIP6_CIDR : VIP_CIDR);
 
   interface Side { readonly keys: Readonly<Record<number, string>>; readonly active: number; readonly mode?: string }
   const ENFORCE: Side = { keys: { 1: K1 }, active: 1 };
@@ -72,7 +76,7 @@ if (skip !== undefined) {
     const f = `/tmp/${prefix}-${++seq}.yaml`;
     tmpFiles.push(f);
     const keys = Object.entries(side.keys).map(([id, k]) => `${id}: "${k}"`).join(', ');
-    writeFileSync(f, `instances:\n  - name: vi1\n    vrid: 51\n    interface: int0\n    external: ext0\n    vips: [${VIP_CIDR}]\n`
+    writeFileSync(f, `instances:\n  - name: vi1\n    vrid: 51\n    interface: int0\n    external: ext0\n    vips: ["${vipOf(v)}"]\n`
       + `    priority: ${priority}\n    preempt: true\n    advert-interval: 1s\n    vrrp-version: ${v.version}\n`
       + (v.unicast ? `    peers: [${h2.intAddress}]\n` : '')
       + `    auth: { type: hmac, keys: { ${keys} }, active-key: ${side.active}, mode: ${side.mode ?? 'enforce'} }\n`);
@@ -94,8 +98,9 @@ if (skip !== undefined) {
 
   async function withPair(v: Variant, agentPriority: number, agentSide: Side, kaPriority: number, kaSide: Side, fn: (p: Pair) => Promise<void>): Promise<void> {
     const c = new LabCluster(topo);
+    vipNow = vipOf(v);
     const agent = c.startAgent(h1, ['--config', agentConfig(v, agentPriority, agentSide), '--log-level', 'debug']);
-    const ka = new Keepalived(h2, `${prefix}-ka${++seq}`, { version: v.version, priority: kaPriority, advertInt: 1, vips: [VIP_CIDR], instanceLines: kaLines(v, kaSide), binary });
+    const ka = new Keepalived(h2, `${prefix}-ka${++seq}`, { version: v.version, priority: kaPriority, advertInt: 1, vips: [vipNow], instanceLines: kaLines(v, kaSide), binary });
     const p: Pair = {
       c, agent, ka,
       logs: () => ({ haagent: agent.logs.slice(-15).map((l) => JSON.stringify(l)), keepalived: ka.tail(25) }),
@@ -105,7 +110,7 @@ if (skip !== undefined) {
     } finally {
       await killAllKeepalived();
       await c.stopAll();
-      for (const h of topo.hosts) await ip('-n', h.ns, 'addr', 'del', VIP_CIDR, 'dev', 'ext0').catch(() => undefined);
+      for (const h of topo.hosts) await ip('-n', h.ns, 'addr', 'del', vipNow, 'dev', 'ext0').catch(() => undefined);
     }
   }
 
@@ -124,7 +129,7 @@ if (skip !== undefined) {
   }
 
   const converge = 20_000;
-  for (const v of [{ version: 2, unicast: false }, { version: 3, unicast: false }, { version: 3, unicast: true }] as const) {
+  for (const v of [{ version: 2, unicast: false }, { version: 3, unicast: false }, { version: 3, unicast: true }, { version: 3, unicast: false, family: 6 }] as const) {
     t.test(`${tag(v)}: haagent 150 signs, keepalived 100 verifies and stays BACKUP`, (t) => withPair(v, 150, ENFORCE, 100, ENFORCE, async (p) => {
       t.ok(await p.c.waitFor(async () => (await p.c.stateOf(p.agent)) === 'MASTER' && p.ka.state() === 'BACKUP' && (await hasVip(h1)), converge, 100), 'converged', p.logs());
       t.equal(await steady(p, 'MASTER', 'BACKUP', h1), undefined, 'steady: keepalived accepts our signed adverts', p.logs());
