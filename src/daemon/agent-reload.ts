@@ -64,7 +64,8 @@ export async function reloadAgent(host: ReloadHost, load: (() => AgentConfig) | 
     + `${plan.added.length} added (${plan.added.join(', ') || '-'}), ${plan.removed.length} removed (${plan.removed.join(', ') || '-'})`
     + (notes.length > 0 ? `; ${notes.join('; ')}` : '');
   host.events.publish({ type: 'reload', ok: true, detail });
-  host.log.info({ plan }, detail);
+  // Names only: the instance configs hold secrets (VRRP password, HMAC keys).
+  host.log.info({ plan: { unchanged: plan.unchanged, inPlace: plan.inPlace.map((i) => i.name), restart: plan.restart, added: plan.added, removed: plan.removed } }, detail);
   return detail;
 }
 
