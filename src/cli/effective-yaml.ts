@@ -1,7 +1,9 @@
 /**
  * `check-config`'s output: the effective config (every default filled in) in the file's own key
  * names, as YAML that `check-config` itself accepts again, with every secret replaced by
- * "(redacted)" (VRRP password, peer key, literal `environment:` values, webhook paths).
+ * "(redacted)" (VRRP password, peer key, literal `environment:` values, webhook paths, inline HMAC
+ * keys: a string of "(redacted)" as long as the key, so the output still validates; a `file:`
+ * key is shown as its path, which is no secret).
  *
  * The shape is written out key by key on purpose: it is the inverse of validate.ts, and the
  * round-trip test (parse -> this -> parse gives the same config, secrets aside) keeps the two
@@ -9,7 +11,7 @@
  */
 import { vipCidrs } from '../core/net/address.js';
 import { stringify } from 'yaml';
-import type { AgentConfig, CheckConfig, EtcdConfig, InstanceConfig } from '../core/config/types.js';
+import type { AgentConfig, AuthConfig, CheckConfig, EtcdConfig, InstanceConfig } from '../core/config/types.js';
 import { webhookOrigin, type AlertTarget } from '../core/config/alerts.js';
 import { hostPort } from '../core/packet/ip.js';
 
@@ -24,6 +26,25 @@ export function duration(ms: number): string {
 function webhookUrl(url: string): string {
   const origin = webhookOrigin(url);
   return url === `${origin}/` ? url : `${origin}/${REDACTED}`;
+}
+
+/** A stand-in for an inline key of `length` bytes: valid (printable ASCII), plainly not the key. */
+export function redactedKey(length: number): string {
+  return REDACTED.repeat(Math.ceil(length / REDACTED.length)).slice(0, length);
+}
+
+function auth(a: AuthConfig): Record<string, unknown> {
+  switch (a.type) {
+    case 'none': return {};
+    case 'pass': return { auth: { type: 'pass', password: '********' } }; // 8 bytes: still a valid password
+    case 'hmac': return {
+      auth: {
+        type: 'hmac',
+        keys: Object.fromEntries(a.keys.map((k) => [k.id, k.file !== undefined ? `file:${k.file}` : redactedKey(k.secret?.length ?? 32)])),
+        'active-key': a.activeKey, 'anti-replay': a.antiReplay, 'time-window': `${a.timeWindowSec}s`, mode: a.mode,
+      },
+    };
+  }
 }
 
 function check(c: CheckConfig): Record<string, unknown> {
@@ -51,7 +72,7 @@ function instance(i: InstanceConfig): Record<string, unknown> {
     'advert-interval': duration(i.advertIntervalCs * 10), 'vrrp-version': i.version,
     ...(i.version === 3 ? { 'max-advert-interval': duration(i.maxAdvertIntervalCs * 10) } : {}),
     ...(i.peers.length === 0 ? {} : { peers: [...i.peers] }),
-    ...(i.auth.type === 'pass' ? { auth: { type: 'pass', password: '********' } } : {}), // 8 bytes: still a valid password
+    ...auth(i.auth),
     garp: { burst: i.garp.burst, 'burst-interval': duration(i.garp.burstIntervalMs), refresh: duration(i.garp.refreshMs) },
     ...(i.vipLabel === undefined ? {} : { 'vip-label': i.vipLabel }),
     ...(i.checks.length === 0 ? {} : { checks: i.checks.map(check) }),

@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG_PATH, type AgentConfig } from '../core/config/types.js';
 import { validateConfig, type Locator, type ValidateResult } from '../core/config/validate.js';
 import { readConfigYaml } from '../core/config/yaml.js';
 import { readConfigFile } from './config-file.js';
+import { loadHmacKeyFiles } from '../adapters/key-file.js';
 
 export interface StartFlags {
   config?: string;
@@ -90,7 +91,8 @@ function mergeFlags(raw: unknown, locate: Locator, f: StartFlags, overrides: Rec
  * The validated config and where it came from. Throws HaagentError (never anything else for a
  * bad file): ConfigInvalidError listing every problem (HA_ERR_CONFIG, or HA_ERR_LIMIT when one
  * is over a bound), HA_ERR_CONFIG / HA_ERR_LIMIT from reading the file, HA_ERR_INVALID_ARGUMENT
- * for a malformed flag.
+ * for a malformed flag, and those of reading an HMAC key file (HA_ERR_INSECURE for one others
+ * can read or write, see adapters/key-file.ts).
  */
 export function loadConfig(f: StartFlags, explicitPreempt: boolean): { config: AgentConfig; source: string } {
   const overrides = flagOverrides(f, explicitPreempt);
@@ -113,5 +115,6 @@ export function loadConfig(f: StartFlags, explicitPreempt: boolean): { config: A
     result = validateConfig({ ...topOverrides(f), instances: [inst] });
   }
   if (!result.ok) throw new ConfigInvalidError(source, result.errors);
-  return { config: result.config, source };
+  // HMAC keys kept in files are read now, once: a missing or unsafe file refuses the config.
+  return { config: loadHmacKeyFiles(result.config), source };
 }

@@ -13,6 +13,11 @@
  * - a v3 interval above max-advert-interval is not dropped here: the core clamps it;
  * - drops other than MISCONFIGURED ones, a v3 interval other than ours and adverts reaching the
  *   address owner are logged rate-limited per instance and reason (advert-log.ts, RFC 9568 §7.1).
+ * - HMAC authentication (auth type hmac) comes right after the source check and before any
+ *   field of the advert is used: an advert that fails it is counted by its `auth-*` reason and
+ *   logged (a warning per instance and reason at most once a minute, naming the sender), and
+ *   reaches nothing else (no mismatch report, no input to the core); an unsigned advert accepted
+ *   in a migration mode is logged at info level, as often, so a roll-out can be checked.
  * Deliberately not here: sockets (the agent opens them and calls onDatagram/onMessage6), peer
  * presence and isolation (`heard` tells the agent a valid advert arrived).
  */
@@ -27,6 +32,10 @@ import type { Advertisement } from '../core/packet/vrrp-types.js';
 import type { Input } from '../core/fsm/types.js';
 import type { Vrrp6Message } from '../adapters/vrrp6-socket.js';
 import type { EventBus } from './event-bus.js';
+import { parseIp } from '../core/packet/ip.js';
+import type { SignedPart } from '../core/packet/hmac-auth.js';
+import { AdvertHmac } from './advert-hmac.js';
+import { WarnThrottle } from './warn-throttle.js';
 import type { MismatchReport, MismatchWatch } from './mismatch-watch.js';
 
 /** Drop reasons that mean a live sender with other settings, and how they read. */
@@ -53,12 +62,17 @@ export interface IntakeTarget {
   readonly peer: { readonly vrrpMismatch: MismatchWatch };
 }
 
-type Decoded = { ok: true; advert: Advertisement; src: string } | { ok: false; reason: string; detail: string };
+type Decoded = { ok: true; advert: Advertisement; src: string; signed?: SignedPart | undefined } | { ok: false; reason: string; detail: string };
+
+/** How often at most an HMAC failure is logged as a warning, per instance and reason. */
+const AUTH_WARN_EVERY_MS = 60_000;
 
 export class AdvertIntake<T extends IntakeTarget> {
   /** Interface -> reason -> adverts dropped before an instance could be chosen. */
   readonly interfaceDrops: Record<string, Record<string, number>> = {};
   private readonly advertLog: AdvertLog;
+  private readonly hmac: AdvertHmac;
+  private readonly authWarn = new WarnThrottle(AUTH_WARN_EVERY_MS);
 
   constructor(private readonly deps: {
     readonly log: Logger;
@@ -73,7 +87,10 @@ export class AdvertIntake<T extends IntakeTarget> {
     readonly configured: () => readonly InstanceConfig[];
     /** A valid advert reached `target` (before the runner's input). */
     readonly heard: (target: T) => void;
+    /** HMAC state shared with the sending side (default: its own, on the wall clock). */
+    readonly hmac?: AdvertHmac;
   }) {
+    this.hmac = deps.hmac ?? new AdvertHmac();
     this.advertLog = new AdvertLog(deps.log);
   }
 
@@ -106,7 +123,7 @@ export class AdvertIntake<T extends IntakeTarget> {
       return;
     }
     const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config) });
-    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src } : r);
+    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src, signed: r.signed } : r);
   }
 
   /** IPv6: the hop limit comes from the socket's ancillary data, checked by the codec. */
@@ -118,7 +135,7 @@ export class AdvertIntake<T extends IntakeTarget> {
       return;
     }
     const r = decodeAdvertisement(m.message, { family: 6, src: m.src, dst: m.dst, ttl: m.hopLimit }, { version: target.config.version });
-    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src } : r);
+    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src, signed: r.signed } : r);
   }
 
   private deliver(target: T, r: Decoded): void {
@@ -130,6 +147,7 @@ export class AdvertIntake<T extends IntakeTarget> {
       return;
     }
     const source = checkSource(r.src, inst.peers);
+    if (source.ok && !this.authentic(target, r)) return;
     const ours = { vrid: inst.vrid, version: inst.version, advertIntervalCs: inst.advertIntervalCs, vips: vipAddresses(inst.vips) };
     const check = source.ok ? checkAgainstInstance(r.advert, ours) : source;
     if (!check.ok) {
@@ -154,6 +172,33 @@ export class AdvertIntake<T extends IntakeTarget> {
     target.runner.countReceived();
     this.deps.heard(target);
     target.runner.input({ type: 'advert', from: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs });
+  }
+
+  /** HMAC authentication of an advert from a known source (true when there is none to do). */
+  private authentic(target: T, r: Decoded & { ok: true }): boolean {
+    const inst = target.config;
+    if (inst.auth.type !== 'hmac') return true;
+    const binding = { family: inst.family, version: r.advert.version, vrid: r.advert.vrid, src: parseIp(r.src, inst.family) ?? new Uint8Array(0) };
+    const a = this.hmac.authenticate(inst, inst.auth, r.signed, binding, r.src);
+    const window = inst.auth.timeWindowSec;
+    if (a.ok) {
+      if (!a.signed && this.authWarn.admit(`${inst.name}/unsigned`, this.deps.clock()) !== undefined) {
+        this.deps.log.info({ instance: inst.name, peer: r.src, mode: inst.auth.mode },
+          `adverts from ${r.src} (VRID ${inst.vrid}) carry no HMAC trailer; accepted in mode ${inst.auth.mode}: that node does not sign yet (enforce would drop them)`);
+      }
+      if (a.signed && inst.auth.antiReplay === 'time' && Math.abs(a.skewSec) * 2 > window && this.authWarn.admit(`${inst.name}/skew`, this.deps.clock()) !== undefined) {
+        this.deps.log.warn({ instance: inst.name, peer: r.src, skewSec: a.skewSec, windowSec: window },
+          `adverts from ${r.src} (VRID ${inst.vrid}) are ${Math.abs(a.skewSec)} s off our clock, over half the HMAC time window (${window} s): fix NTP before they are dropped as stale`);
+      }
+      return true;
+    }
+    target.runner.countDrop(a.reason);
+    this.deps.log.debug({ instance: inst.name, reason: a.reason, detail: a.detail, from: r.src }, 'dropped advert');
+    if (this.authWarn.admit(`${inst.name}/${a.reason}`, this.deps.clock()) !== undefined) {
+      this.deps.log.warn({ instance: inst.name, vrid: inst.vrid, peer: r.src, reason: a.reason, detail: a.detail },
+        `adverts from ${r.src} (VRID ${inst.vrid}) dropped by HMAC authentication (${a.reason}): ${a.detail}`);
+    }
+    return false;
   }
 
   private report(target: T, report: MismatchReport | undefined, detail: string): void {

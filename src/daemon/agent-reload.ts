@@ -64,11 +64,12 @@ export async function reloadAgent(host: ReloadHost, load: (() => AgentConfig) | 
     + `${plan.added.length} added (${plan.added.join(', ') || '-'}), ${plan.removed.length} removed (${plan.removed.join(', ') || '-'})`
     + (notes.length > 0 ? `; ${notes.join('; ')}` : '');
   host.events.publish({ type: 'reload', ok: true, detail });
-  host.log.info({ plan }, detail);
+  // Names only: the instance configs hold secrets (VRRP password, HMAC keys).
+  host.log.info({ plan: { unchanged: plan.unchanged, inPlace: plan.inPlace.map((i) => i.name), restart: plan.restart, added: plan.added, removed: plan.removed } }, detail);
   return detail;
 }
 
-/** The VIP list and/or virtual services of a running instance changed: no restart, no transition. */
+/** The VIP list, virtual services and/or auth of a running instance changed: no restart, no transition. */
 function updateInPlace(host: ReloadHost, inst: InstanceConfig): void {
   const i = host.bound.findIndex((x) => x.config.name === inst.name);
   const b = host.bound[i];
@@ -80,6 +81,13 @@ function updateInPlace(host: ReloadHost, inst: InstanceConfig): void {
     b.hooks.setVips(vipCidrs(inst.vips));
     b.peer.update(inst); // peers compare VIP lists through the fingerprint
     host.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
+  }
+  if (!isDeepStrictEqual(b.config.auth, inst.auth)) {
+    // Same VIPs: the runner only takes the new config, which the send path signs with; the
+    // intake reads the bound config replaced above.
+    if (isDeepStrictEqual(b.config.vips, inst.vips)) b.runner.updateVips(inst);
+    b.peer.update(inst); // the fingerprint covers the v2 password
+    host.log.info({ instance: inst.name, auth: inst.auth.type, mode: inst.auth.type === 'hmac' ? inst.auth.mode : undefined, state: b.runner.vrrpState }, 'authentication changed by reload: applied in place');
   }
   if (!isDeepStrictEqual(b.config.virtualServices, inst.virtualServices)) {
     host.balancer.update(inst);

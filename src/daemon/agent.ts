@@ -23,6 +23,7 @@ import { PeerLink } from './peer-link.js';
 import { Balancer } from './balancer.js';
 import { Alerter } from './alerter.js';
 import { AdvertIntake } from './advert-intake.js';
+import { AdvertHmac, unloadedKeys } from './advert-hmac.js';
 import { productionPorts, type AgentPorts } from './agent-ports.js';
 import { peerLinkFor, startInstance, stopInstance, type Bound } from './bound-instance.js';
 import { Heartbeats } from './heartbeats.js';
@@ -81,11 +82,12 @@ export class Agent {
     this.bootMs = ports.clock();
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
+    const hmac = new AdvertHmac();
     this.intake = new AdvertIntake<Bound>({
       log: opts.log, events: this.events, clock: ports.clock, targets: () => this.bound, configured: () => this.config.instances,
-      heard: (b) => b.peer.heard(),
+      heard: (b) => b.peer.heard(), hmac,
     });
-    this.heartbeats = new Heartbeats(ports, this.intake, opts.log);
+    this.heartbeats = new Heartbeats(ports, this.intake, opts.log, hmac);
     this.applyAlerts(opts.config.alerts);
     this.events.subscribe((ev) => {
       if (ev.type !== 'transition') return;
@@ -120,6 +122,8 @@ export class Agent {
     const { netlink } = this.ports;
     // Before any address is touched: root must not write its epochs where others can plant links.
     this.ports.ensureStateDir(this.config.stateDir);
+    const unloaded = unloadedKeys(this.config.instances);
+    if (unloaded.length > 0) throw new HaagentError('HA_ERR_CONFIG', `HMAC key files not loaded: ${unloaded.join(', ')} (load the config with loadConfig)`);
     await this.heartbeats.resolve(this.config.instances);
     const containment = this.ports.containment();
     this.log[containment.mode === 'cgroup' ? 'info' : 'warn']({ containment: containment.mode, detail: containment.detail },

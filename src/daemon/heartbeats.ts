@@ -14,6 +14,7 @@ import { VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
 import { VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
 import type { VrrpTransport } from '../adapters/ports.js';
 import { authOf } from './advert-intake.js';
+import { AdvertHmac } from './advert-hmac.js';
 import type { AgentPorts, HeartbeatSource, VrrpReceiver } from './agent-ports.js';
 
 const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
@@ -24,7 +25,13 @@ export class Heartbeats {
   /** Source address per heartbeat interface and family: primary IPv4, or the IPv6 link-local. */
   private readonly primary = new Map<string, HeartbeatSource>();
 
-  constructor(private readonly ports: AgentPorts, private readonly receiver: VrrpReceiver, private readonly log: Logger) {}
+  constructor(
+    private readonly ports: AgentPorts,
+    private readonly receiver: VrrpReceiver,
+    private readonly log: Logger,
+    /** Signs the adverts of instances with auth type hmac (shared with the intake). */
+    private readonly hmac: AdvertHmac = new AdvertHmac(),
+  ) {}
 
   /**
    * Checks interfaces and addresses of `instances` without touching anything: both interfaces
@@ -70,7 +77,10 @@ export class Heartbeats {
     return p;
   }
 
-  /** Sends `inst`'s advert at `priority` from `src`; nothing when its socket is closed. */
+  /**
+   * Sends `inst`'s advert at `priority` from `src`; nothing when its socket is closed. Signed
+   * once (auth type hmac, not receive-only): every unicast peer gets the same sequence.
+   */
   async sendAdvert(inst: InstanceConfig, src: string, priority: number): Promise<void> {
     const advert: Advertisement = {
       version: inst.version, family: inst.family, vrid: inst.vrid, priority,
@@ -81,8 +91,10 @@ export class Heartbeats {
     const sock = this.sockets.get(transportKey(inst));
     if (sock === undefined) return;
     const targets = inst.peers.length > 0 ? inst.peers : [inst.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
+    const hmac = this.hmac.signing(inst);
     // v3-checksum: message -> RFC 9568 §5.2.8's IPv4 form (no pseudo-header).
-    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { src, dst, v3ChecksumAsV2: inst.v3ChecksumMessageOnly }), dst);
+    const opts = { src, v3ChecksumAsV2: inst.v3ChecksumMessageOnly, ...(hmac === undefined ? {} : { hmac }) };
+    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { ...opts, dst }), dst);
   }
 
   close(): void {

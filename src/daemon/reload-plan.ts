@@ -1,8 +1,10 @@
 /**
  * What a reload changes: instances are matched by name. Unchanged (deep-equal settings) ones
- * are left running untouched; ones whose VIP list and/or virtual services alone changed are
- * updated in place (a master adds/removes just the VIP difference and re-applies its load
- * balancer rules, no transition); otherwise changed ones restart (stop cleanly, start with the
+ * are left running untouched; ones whose VIP list, virtual services and/or authentication alone
+ * changed are updated in place (a master adds/removes just the VIP difference and re-applies its
+ * load balancer rules, the next advert is signed and checked the new way, no transition: the
+ * HMAC roll-out sweeps receive-only -> permissive -> enforce and key rotations are hitless);
+ * otherwise changed ones restart (stop cleanly, start with the
  * new settings); removed ones stop; added ones start. Pure.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -10,7 +12,7 @@ import type { InstanceConfig } from '../core/config/types.js';
 
 export interface ReloadPlan {
   readonly unchanged: readonly string[];
-  /** Same settings but the VIP list and/or the virtual services: updated in place. */
+  /** Same settings but the VIP list, the virtual services and/or auth: updated in place. */
   readonly inPlace: readonly InstanceConfig[];
   readonly restart: readonly string[];
   readonly added: readonly string[];
@@ -35,7 +37,7 @@ export function diffConfigs(current: readonly InstanceConfig[], next: readonly I
       start.push(inst);
     } else if (isDeepStrictEqual(old, inst)) {
       unchanged.push(inst.name);
-    } else if (isDeepStrictEqual({ ...old, vips: [], virtualServices: [] }, { ...inst, vips: [], virtualServices: [] })) {
+    } else if (isDeepStrictEqual({ ...old, vips: [], virtualServices: [], auth: null }, { ...inst, vips: [], virtualServices: [], auth: null })) {
       inPlace.push(inst);
     } else {
       restart.push(inst.name);

@@ -29,6 +29,10 @@ export interface KeepalivedOptions {
   readonly authPass?: string;
   readonly interface?: string;
   readonly external?: string;
+  /** Lines added inside the vrrp_instance block (e.g. an auth_hmac block), as written. */
+  readonly instanceLines?: readonly string[];
+  /** The keepalived binary (default: `keepalived` on PATH). */
+  readonly binary?: string;
 }
 
 export type KeepalivedState = 'MASTER' | 'BACKUP' | 'FAULT' | 'INIT';
@@ -49,6 +53,7 @@ export function keepalivedConf(name: string, o: KeepalivedOptions): string {
     `  advert_int ${o.advertInt}`,
     ...(o.nopreempt === true ? ['  nopreempt'] : []),
     ...(o.authPass !== undefined ? ['  authentication {', '    auth_type PASS', `    auth_pass ${o.authPass}`, '  }'] : []),
+    ...(o.instanceLines ?? []),
     '  virtual_ipaddress {',
     ...o.vips.map((v) => `    ${v} dev ${ext}`),
     '  }',
@@ -86,7 +91,7 @@ export class Keepalived {
     for (const f of this.files) rmSync(f, { force: true });
     writeFileSync(this.conf, keepalivedConf(name, options));
     this.child = spawn('ip', [
-      'netns', 'exec', host.ns, ...SETPRIV, 'keepalived',
+      'netns', 'exec', host.ns, ...SETPRIV, options.binary ?? 'keepalived',
       '-n', '-l', '-G', '-D', '-P', '-R',
       '-f', this.conf, '-p', this.pidFile, '-r', this.vrrpPidFile,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -10,6 +10,7 @@ const SPELLINGS: Readonly<Record<string, string>> = {
   auth_pass: 'password',
   auth_type: 'type',
   authentication: 'auth',
+  auth_hmac: 'auth',
   unicast_peer: 'peers',
   unicast_peers: 'peers',
   vrrp_version: 'vrrp-version',

@@ -134,7 +134,7 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'owner-ignore-adverts', type: 'boolean (priority 255 only)', default: 'false', description: 'the address owner, while master, ignores every advert it receives (RFC 9568 7.1 as published; false = processed and logged, erratum 8298)', example: 'false' },
       { key: 'peers', type: 'list of IP addresses (IPv6: link-local)', default: 'none (multicast 224.0.0.18 / ff02::12)', description: 'unicast peers instead of multicast; adverts from any other source are dropped (unknown-source)', example: '["192.0.2.2"]' },
       { key: 'max-advert-interval', type: 'duration (VRRPv3), 10ms steps, up to 40.95s', default: '3 x advert-interval, at least 1s', description: 'the longest advert interval a backup adopts from a master; a longer claim is clamped, so one forged advert cannot silence a takeover for minutes', example: '3s' },
-      { key: 'auth', type: 'mapping { type, password }', default: '{ type: none }', description: 'VRRPv2 simple password (keepalived auth_type PASS)', example: '{ type: pass, password: secret }' },
+      { key: 'auth', type: 'mapping { type, ... }', default: '{ type: none }', description: 'HMAC-SHA256 on every advert (keepalived 2.4 auth_hmac, v2 and v3), or the VRRPv2 simple password', example: '{ type: hmac, keys: { 1: "file:/etc/haagent/vrrp51.key" } }' },
       { key: 'garp', type: 'mapping { burst, burst-interval, refresh }', default: '{ burst: 5, burst-interval: 100ms, refresh: 10s }', description: 'gratuitous ARP / unsolicited NA after a takeover', example: '{ burst: 5, burst-interval: 100ms, refresh: 10s }' },
       { key: 'vip-label', type: 'string, at most 15 characters', default: 'none', description: 'IPv4 address label for the VIPs (e.g. eth0:vip)', example: 'eth0:vip' },
       { key: 'checks', type: 'list of check mappings', default: 'none', description: 'health checks that lower the priority or put the instance in FAULT', example: '[{ type: tcp, port: 80 }]' },
@@ -169,10 +169,15 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
     ],
   },
   {
-    path: 'instances[].auth', title: 'VRRPv2 authentication',
+    path: 'instances[].auth', title: 'advert authentication (type hmac: keepalived 2.4 auth_hmac; type pass: VRRPv2 password)',
     keys: [
-      { key: 'type', type: 'none | pass', default: 'none', description: 'pass = simple password (VRRPv2 only)', example: 'pass' },
-      { key: 'password', type: 'string, at most 8 bytes', default: 'required with type pass', description: 'the password (never printed)', example: 'secret' },
+      { key: 'type', type: 'none | hmac | pass', default: 'none', description: 'hmac = HMAC-SHA256 trailer on every advert, v2 and v3 (wire-compatible with keepalived 2.4.2+); pass = simple password (VRRPv2 only, no protection)', example: 'hmac' },
+      { key: 'keys', type: 'mapping of key id (1..255) to "hex:...", "file:/path" or an ASCII string; 32..64 bytes', default: 'required with type hmac', description: 'the shared keys, the same ids on every node; a file key is read at load and must be a root-owned 0600 file (never printed)', example: '{ 1: "file:/etc/haagent/vrrp51.key" }', onlyFor: ['hmac'] },
+      { key: 'active-key', type: 'integer 1..255, one of keys', default: 'the only key; required with several', description: 'the key adverts are signed with; receivers accept every configured id (rotation)', example: '1', onlyFor: ['hmac'] },
+      { key: 'anti-replay', type: 'time | monotonic', default: 'time', description: 'time: adverts must be within time-window of our clock (needs NTP) and grow per sender; monotonic: only grow', example: 'time', onlyFor: ['hmac'] },
+      { key: 'time-window', type: 'whole seconds 1s..300s', default: 'max(3 x advert-interval, 5s)', description: 'freshness window of time mode', example: '5s', onlyFor: ['hmac'] },
+      { key: 'mode', type: 'enforce | permissive | receive-only', default: 'enforce', description: 'enforce: sign, drop unsigned; permissive: sign, accept unsigned; receive-only: do not sign, accept unsigned (migrate receive-only -> permissive -> enforce)', example: 'enforce', onlyFor: ['hmac'] },
+      { key: 'password', type: 'string, at most 8 bytes', default: 'required with type pass', description: 'the password (never printed)', example: 'secret', onlyFor: ['pass'] },
     ],
   },
   {

@@ -9,7 +9,40 @@ import type { Vip } from '../net/address.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
-export type AuthConfig = { readonly type: 'none' } | { readonly type: 'pass'; readonly password: string };
+export type AuthConfig =
+  | { readonly type: 'none' }
+  | { readonly type: 'pass'; readonly password: string }
+  | HmacAuthConfig;
+
+/** enforce: sign, drop unsigned; permissive: sign, accept unsigned; receive-only: do not sign, accept unsigned. */
+export type HmacMode = 'enforce' | 'permissive' | 'receive-only';
+
+/** One `auth.keys` entry (keepalived `auth_hmac { key ID VALUE }`). */
+export interface HmacKeyConfig {
+  /** 1..255, carried in every signed advert. */
+  readonly id: number;
+  /** A `file:` key: the file its secret is read from when the config is loaded (not secret). */
+  readonly file?: string;
+  /**
+   * The key, 32..64 bytes. Never printed. A `file:` key has it once the file has been read
+   * (loadConfig does, for start, check-config and reload); validation alone leaves it out.
+   */
+  readonly secret?: Uint8Array;
+}
+
+/** HMAC-SHA256 authentication of every advert, wire-compatible with keepalived 2.4.2+ `auth_hmac`. */
+export interface HmacAuthConfig {
+  readonly type: 'hmac';
+  /** In configured order; ids unique. */
+  readonly keys: readonly HmacKeyConfig[];
+  /** The id we sign with (one of `keys`). */
+  readonly activeKey: number;
+  /** time: freshness window and growth per sender (needs synced clocks); monotonic: growth only. */
+  readonly antiReplay: 'time' | 'monotonic';
+  /** Freshness window, whole seconds 1..300 (time mode). */
+  readonly timeWindowSec: number;
+  readonly mode: HmacMode;
+}
 
 export interface GarpConfig {
   /** Frames sent at takeover (0 disables announcing). */

@@ -20,7 +20,8 @@ import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from '.
 import { parseServices } from './services.js';
 import { parseAlerts } from './alerts.js';
 import { checkEtcdInstances, parseElection, parseEtcd } from './etcd.js';
-import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
+import type { AgentConfig, GarpConfig, InstanceConfig, Role } from './types.js';
+import { parseAuth } from './auth.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import { defaultMaxAdvertIntervalCs, V3_MAX_INTERVAL_CS } from '../fsm/adopted-interval.js';
@@ -38,7 +39,6 @@ const INSTANCE_KEYS = new Set([
   'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'election', 'etcd-unreachable',
   'owner-ignore-adverts', 'v3-checksum',
 ]);
-const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
 
 function advertIntervalCs(c: Collector, ms: number | undefined, version: VrrpVersion, path: readonly PathSegment[]): number {
@@ -77,29 +77,6 @@ function maxAdvertIntervalCs(c: Collector, ms: number | undefined, version: Vrrp
     return fallback;
   }
   return ms / 10;
-}
-
-function auth(c: Collector, raw: unknown, version: VrrpVersion, path: readonly PathSegment[]): AuthConfig {
-  if (raw === undefined) return { type: 'none' };
-  if (!isRecord(raw)) {
-    c.fail(path, 'must be a mapping like { type: pass, password: secret }');
-    return { type: 'none' };
-  }
-  c.unknownKeys(raw, AUTH_KEYS, path);
-  const type = raw['type'] ?? 'none';
-  if (type === 'none') return { type: 'none' };
-  if (type !== 'pass') {
-    c.fail([...path, 'type'], `must be "none" or "pass", got ${shown(type)}`);
-    return { type: 'none' };
-  }
-  if (version !== 2) c.fail([...path, 'type'], 'authentication exists only in VRRPv2 (RFC 3768); RFC 5798 removed it, RFC 9568 §9 too');
-  const password = c.str(raw, 'password', path);
-  if (password === undefined) {
-    if (raw['password'] === undefined) c.fail([...path, 'password'], 'is required when type is pass');
-    return { type: 'none' };
-  }
-  if (new TextEncoder().encode(password).length > 8) c.fail([...path, 'password'], 'is at most 8 bytes (VRRPv2 auth data field); keepalived truncates silently, we refuse');
-  return { type: 'pass', password };
 }
 
 function garp(c: Collector, raw: unknown, path: readonly PathSegment[]): GarpConfig {
@@ -215,7 +192,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     advertIntervalCs: intervalCs,
     maxAdvertIntervalCs: maxAdvertIntervalCs(c, c.durationMs(raw, 'max-advert-interval', path), version, intervalCs, path),
     preempt, preemptDelayMs, ownerIgnoreAdverts, v3ChecksumMessageOnly: v3Checksum === 'message', vips: Object.freeze(vips), peers: Object.freeze(peers),
-    auth: Object.freeze(auth(c, raw['auth'], version, [...path, 'auth'])),
+    auth: Object.freeze(parseAuth(c, raw['auth'], version, intervalCs, [...path, 'auth'])),
     garp: Object.freeze(garp(c, raw['garp'], [...path, 'garp'])), vipLabel,
     checks: parseChecks(c, raw['checks'], [...path, 'checks']),
     hooks: parseHooks(c, raw['hooks'], [...path, 'hooks']),

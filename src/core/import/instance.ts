@@ -7,6 +7,7 @@
 import type { PathSegment } from '../config/collector.js';
 import { IFNAME } from '../config/collector.js';
 import { parseAddress } from '../net/address.js';
+import { decodeKeyValue } from '../config/auth.js';
 import { commandLine } from './command.js';
 import type { KaNode } from './parse.js';
 import { duration, where, type Sink } from './sink.js';
@@ -123,6 +124,53 @@ function auth(sink: Sink, block: KaNode, path: readonly PathSegment[]): Record<s
   return { type: 'pass', password: new TextDecoder().decode(bytes.subarray(0, 8)) };
 }
 
+/**
+ * `auth_hmac { key ID VALUE; active_key ID; anti_replay; time_window; mode }` (keepalived 2.4)
+ * -> `auth: { type: hmac, ... }`. Only what is written is mapped (haagent's defaults are
+ * keepalived's). Without a usable active_key keepalived disables the extension: so does this.
+ * Key values are copied, never shown in a warning.
+ */
+function hmacAuth(sink: Sink, block: KaNode, path: readonly PathSegment[]): Record<string, unknown> | undefined {
+  const keys: Record<string, string> = {};
+  const out: Record<string, unknown> = { type: 'hmac', keys };
+  let active: number | undefined;
+  for (const o of block.children ?? []) {
+    if (o.name === 'key') {
+      const [id, value] = o.args;
+      if (id === undefined || value === undefined || o.args.length !== 2) { sink.warn(o, path, 'needs a key id and one value'); continue; }
+      if (!/^\d{1,3}$/.test(id) || Number(id) < 1 || Number(id) > 255) { sink.warn(o, path, 'key id must be an integer from 1 to 255'); continue; }
+      if (keys[String(Number(id))] !== undefined) { sink.warn(o, path, `key id ${Number(id)} is defined twice; keepalived keeps the first`); continue; }
+      if (value.startsWith('file:')) {
+        if (!value.startsWith('file:/') || value.includes('${')) { sink.warn(o, path, 'a file: key needs an absolute path (keepalived\'s ${_ENV ...} expansion is not mapped: write the path)'); continue; }
+      } else {
+        const v = decodeKeyValue(value);
+        if (!v.ok) { sink.warn(o, path, `key ${Number(id)} ${v.problem.startsWith('is ') ? v.problem : `is not usable: ${v.problem}`}; keepalived rejects it too`); continue; }
+      }
+      keys[String(Number(id))] = value;
+    } else if (o.name === 'active_key') {
+      active = sink.int(o, path, 1, 255);
+    } else if (o.name === 'anti_replay') {
+      const v = sink.arg(o, path);
+      if (v === 'time' || v === 'monotonic') out['anti-replay'] = v;
+      else if (v !== undefined) sink.warn(o, path, 'must be time or monotonic');
+    } else if (o.name === 'time_window') {
+      const s = sink.int(o, path, 1, 300);
+      if (s !== undefined) out['time-window'] = `${s}s`;
+    } else if (o.name === 'mode') {
+      const v = sink.arg(o, path);
+      if (v === 'enforce' || v === 'permissive' || v === 'receive-only') out['mode'] = v;
+      else if (v !== undefined) sink.warn(o, path, 'must be enforce, permissive or receive-only');
+    } else {
+      sink.warn(o, path, 'not mapped');
+    }
+  }
+  if (active === undefined || keys[String(active)] === undefined) {
+    return sink.warn(block, path, `active_key ${active ?? '(none)'} is not one of the usable keys: keepalived disables auth_hmac then, and so does this config`);
+  }
+  out['active-key'] = active;
+  return out;
+}
+
 function hook(sink: Sink, b: InstanceBuild, o: KaNode, name: string, argv: readonly string[] | undefined, path: readonly PathSegment[]): void {
   if (argv === undefined) return;
   if (b.hooks[name] !== undefined) { sink.warn(o, path, `a ${name} hook is already set: haagent runs one command per transition`); return; }
@@ -152,6 +200,8 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   let nopreemptNode: KaNode | undefined;
   let delayNode: KaNode | undefined;
   let state: string | undefined;
+  let legacyAuth: KaNode | undefined;
+  let hmacNode: KaNode | undefined;
   const garp: GarpDefaults = { ...defs.garp };
   const later: KaNode[] = [];
   for (const o of node.children ?? []) {
@@ -167,7 +217,13 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
       case 'preempt_delay': { const ms = sink.seconds(o, path, 1000_000); if (ms !== undefined) { out['preempt-delay'] = duration(ms); delayNode = ms > 0 ? o : undefined; } break; }
       case 'unicast_src_ip': sink.warn(o, path, 'haagent sends from the heartbeat interface\'s own (primary) address; make sure that is this address'); break;
       case 'unicast_peer': out['peers'] = peers(sink, o, path); break;
-      case 'authentication': { const a = auth(sink, o, path); if (a !== undefined) out['auth'] = a; break; }
+      case 'authentication': { legacyAuth = o; if (hmacNode === undefined) { const a = auth(sink, o, path); if (a !== undefined) out['auth'] = a; } break; }
+      case 'auth_hmac': {
+        hmacNode = o;
+        if (legacyAuth !== undefined) sink.warn(legacyAuth, path, 'auth_hmac replaces the legacy authentication block (keepalived drops it too)');
+        out['auth'] = hmacAuth(sink, o, [...path, 'auth']);
+        break;
+      }
       case 'garp_master_repeat': garp.burst = sink.int(o, path, 0, 100) ?? garp.burst; break;
       case 'garp_interval': garp.burstIntervalMs = sink.seconds(o, path, 60_000) ?? garp.burstIntervalMs; break;
       case 'gna_interval': garp.gnaIntervalMs = sink.seconds(o, path, 60_000) ?? garp.gnaIntervalMs; break;
@@ -238,7 +294,10 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   }
   out['advert-interval'] = duration(advertMs);
   out['preempt'] = preempt;
-  if (out['auth'] !== undefined && v === 3) {
+  if (hmacNode !== undefined && legacyAuth !== undefined && legacyAuth.at.line > hmacNode.at.line) {
+    sink.warn(legacyAuth, path, 'auth_hmac replaces the legacy authentication block (keepalived drops it too)');
+  }
+  if ((out['auth'] as { type?: unknown } | undefined)?.type === 'pass' && v === 3) {
     sink.warn(node, path, 'authentication: VRRPv3 has none (keepalived ignores it too); dropped');
     out['auth'] = undefined;
   }

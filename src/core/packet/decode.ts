@@ -5,11 +5,15 @@
  * detail ("IPv4 TTL is 64; should be 255"). Checks, in order: length; TTL/hop limit 255;
  * version and type; v2 over IPv6; count against length (bytes after the message, e.g. Ethernet
  * padding, are ignored); expected version; v2 auth; checksum; VRID 0; interval 0.
+ * Exactly 28 bytes after the message are an HMAC trailer (keepalived 2.4 `auth_hmac`; padding
+ * never reaches 28 bytes): returned as `signed`, not verified here (hmac-auth.ts does), and on
+ * IPv6 the checksum then covers the trailer too, as the sender's kernel computed it.
  * Comparisons with our instance (VRID, v2 interval, address list) are `checkAgainstInstance`'s
  * job (validate.ts). A unicast peer's TTL window is the shell's business: this checks 255.
  */
 import { AUTH_DATA_LENGTH, authData, passwordFromAuthData, sameAuthData } from './auth.js';
 import { IPPROTO_VRRP, internetChecksum, ipv4PseudoHeader, ipv6PseudoHeader } from './checksum.js';
+import { HMAC_TRAILER_LENGTH } from './hmac-trailer.js';
 import { formatIp, formatIpv4, parseIp } from './ip.js';
 import {
   VRRP_HEADER_LENGTH,
@@ -100,6 +104,9 @@ export function decodeAdvertisement(
   }
 
   const body = msg.subarray(0, needed);
+  const signed = msg.length === needed + HMAC_TRAILER_LENGTH
+    ? { message: body, trailer: msg.subarray(needed, needed + HMAC_TRAILER_LENGTH) }
+    : undefined;
   const step = addressLength(ctx.family);
   const addrEnd = VRRP_HEADER_LENGTH + count * step;
   let auth: VrrpAuth | undefined;
@@ -122,7 +129,9 @@ export function decodeAdvertisement(
     auth = authType === 1 ? { type: 1, password: passwordFromAuthData(data) } : { type: 0 };
   }
 
-  const checksumForm = verifyChecksum(body, version, ctx);
+  // IPv6: the sender's kernel (IPV6_CHECKSUM) summed the whole payload, trailer included.
+  const summed = signed !== undefined && ctx.family === 6 ? msg.subarray(0, needed + HMAC_TRAILER_LENGTH) : body;
+  const checksumForm = verifyChecksum(summed, version, ctx);
   if (checksumForm === undefined) {
     const got = (((body[6] ?? 0) << 8) | (body[7] ?? 0)).toString(16).padStart(4, '0');
     const how =
@@ -153,7 +162,7 @@ export function decodeAdvertisement(
     addresses,
   } as const;
   const advert: Advertisement = auth === undefined ? base : { ...base, auth };
-  return { ok: true, advert, checksumForm };
+  return signed === undefined ? { ok: true, advert, checksumForm } : { ok: true, advert, checksumForm, signed };
 }
 
 /** The IPv4 header fields a receiver needs. */

@@ -6,6 +6,9 @@
  * - v3/IPv4: including the IPv4 pseudo-header (keepalived's default), or without it when
  *   `v3ChecksumAsV2` is set (keepalived's `v3_checksum_as_v2`, for peers that want that form).
  * - v3/IPv6: including the IPv6 pseudo-header.
+ * With `hmac` in the context, the 28-byte HMAC trailer of keepalived 2.4 (hmac-trailer.ts)
+ * follows the message. The IPv4 and v2 checksums still cover the message only; the IPv6 one
+ * covers the trailer too (what keepalived's kernel computes on IPv6, and what receivers check).
  * Misuse (values that cannot be put on the wire) throws HaagentError HA_ERR_ENCODE; the encoder
  * does not check that the addresses are sensible VIPs or that `src` is link-local.
  */
@@ -13,6 +16,7 @@ import { HaagentError } from '../errors.js';
 import { authData } from './auth.js';
 import { IPPROTO_VRRP, internetChecksum, ipv4PseudoHeader, ipv6PseudoHeader } from './checksum.js';
 import { parseIpOrThrow, type IpFamily } from './ip.js';
+import { HMAC_KEY_MAX, HMAC_KEY_MIN, HMAC_TRAILER_LENGTH, SEQUENCE_MOD, writeTrailer } from './hmac-trailer.js';
 import {
   V2_INTERVAL_S_MAX,
   V2_INTERVAL_S_MIN,
@@ -34,6 +38,24 @@ export interface EncodeContext {
   readonly dst: string;
   /** v3/IPv4 only: leave the pseudo-header out of the checksum. Default false. */
   readonly v3ChecksumAsV2?: boolean;
+  /** Sign: append an HMAC trailer made with this key and sequence. */
+  readonly hmac?: HmacSigning;
+}
+
+/** What the encoder signs with (the sequence comes from nextSendSequence, hmac-replay.ts). */
+export interface HmacSigning {
+  /** 1..255, sent in the trailer. */
+  readonly keyId: number;
+  /** 32..64 bytes. */
+  readonly key: Uint8Array;
+  /** 0 .. 2^64-1. */
+  readonly sequence: bigint;
+}
+
+function checkSigning(h: HmacSigning): void {
+  checkInteger(h.keyId, 1, 255, 'HMAC key id');
+  if (h.key.length < HMAC_KEY_MIN || h.key.length > HMAC_KEY_MAX) fail(`HMAC key is ${h.key.length} bytes; must be ${HMAC_KEY_MIN}..${HMAC_KEY_MAX}`);
+  if (h.sequence < 0n || h.sequence >= SEQUENCE_MOD) fail('HMAC sequence must be 0 .. 2^64-1');
 }
 
 function fail(message: string): never {
@@ -60,7 +82,7 @@ function intervalField(advert: Advertisement): number {
   return cs;
 }
 
-/** Encode `advert` as a VRRP message with its checksum. Throws HA_ERR_ENCODE on misuse. */
+/** Encode `advert` as a VRRP message with its checksum (and trailer). Throws HA_ERR_ENCODE on misuse. */
 export function encodeAdvertisement(advert: Advertisement, ctx: EncodeContext): Uint8Array {
   const { version, family } = advert;
   if (version !== 2 && version !== 3) fail(`VRRP version ${String(version)}; must be 2 or 3`);
@@ -80,9 +102,11 @@ export function encodeAdvertisement(advert: Advertisement, ctx: EncodeContext): 
 
   const src = parseIpOrThrow(ctx.src, family, 'source address', 'HA_ERR_ENCODE');
   const dst = parseIpOrThrow(ctx.dst, family, 'destination address', 'HA_ERR_ENCODE');
+  if (ctx.hmac !== undefined) checkSigning(ctx.hmac);
   const count = advert.addresses.length;
   const length = messageLength(version, family, count);
-  const msg = new Uint8Array(length);
+  const out = new Uint8Array(length + (ctx.hmac === undefined ? 0 : HMAC_TRAILER_LENGTH));
+  const msg = out.subarray(0, length);
   const view = new DataView(msg.buffer);
   msg[0] = (version << 4) | VRRP_TYPE_ADVERTISEMENT;
   msg[1] = advert.vrid;
@@ -96,8 +120,13 @@ export function encodeAdvertisement(advert: Advertisement, ctx: EncodeContext): 
   });
   if (version === 2) msg.set(authData(advert.auth), VRRP_HEADER_LENGTH + count * step);
 
-  view.setUint16(6, vrrpChecksum(msg, version, family, src, dst, ctx.v3ChecksumAsV2 === true));
-  return msg;
+  if (ctx.hmac !== undefined) {
+    // The tag reads the checksum as zero, so it is made first; IPv6 then sums the trailer too.
+    writeTrailer(out.subarray(length), ctx.hmac, { family, version, vrid: advert.vrid, src }, msg);
+  }
+  const summed = family === 6 ? out : msg;
+  view.setUint16(6, vrrpChecksum(summed, version, family, src, dst, ctx.v3ChecksumAsV2 === true));
+  return out;
 }
 
 /** The checksum an encoder puts in bytes 6-7 (those bytes must be zero in `msg`). */

@@ -2,7 +2,10 @@
 export { ARP_FRAME_LENGTH, buildGratuitousArp, type GratuitousArpOptions } from './arp.js';
 export { IPPROTO_ICMPV6, IPPROTO_VRRP, internetChecksum, ipv4PseudoHeader, ipv6PseudoHeader } from './checksum.js';
 export { decodeAdvertisement, decodeIpv4Datagram, type DatagramDecodeResult, type Ipv4HeaderInfo } from './decode.js';
-export { encodeAdvertisement, encodeIpv4Datagram, type EncodeContext, type Ipv4DatagramOptions } from './encode.js';
+export { encodeAdvertisement, encodeIpv4Datagram, type EncodeContext, type HmacSigning, type Ipv4DatagramOptions } from './encode.js';
+export { authenticateAdvert, type AuthResult, type HmacMode, type HmacPolicy, type SignedPart } from './hmac-auth.js';
+export { ReplayMarks, clockSequence, nextSendSequence, sequenceAfter, type AntiReplay } from './hmac-replay.js';
+export { HMAC_KEY_MAX, HMAC_KEY_MIN, HMAC_TRAILER_LENGTH, hmacTag, readTrailer, type HmacBinding } from './hmac-trailer.js';
 export {
   compareAddressBytes,
   formatIp,
@@ -32,6 +35,7 @@ export {
   type DecodeExpectations,
   type DecodeResult,
   type DropReason,
+  type HmacDropReason,
   type ReceiveContext,
   type VrrpAuth,
   type VrrpVersion,

@@ -72,10 +72,35 @@ export type DropReason =
   /** Address list differs from our configured VIPs (keepalived drops these too). */
   | 'address-mismatch'
   /** The instance has unicast peers and the source address is not one of them. */
-  | 'unknown-source';
+  | 'unknown-source'
+  | HmacDropReason;
+
+/** Why HMAC authentication (hmac-auth.ts, keepalived `auth_hmac`) dropped an advert. */
+export type HmacDropReason =
+  /** No trailer while the instance enforces HMAC authentication. */
+  | 'auth-missing'
+  /** Trailer with an unknown extension type or non-zero reserved bits. */
+  | 'auth-malformed'
+  /** Trailer signed with a key id this instance does not have. */
+  | 'auth-unknown-key'
+  /** The HMAC does not verify (other key, forged or altered advert). */
+  | 'auth-bad-hmac'
+  /** Time mode: the trailer's time is outside the freshness window of our clock. */
+  | 'auth-stale'
+  /** The sender's sequence did not grow (a replayed advert). */
+  | 'auth-replay';
 
 export type DecodeResult =
-  | { readonly ok: true; readonly advert: Advertisement; readonly checksumForm: ChecksumForm }
+  | {
+    readonly ok: true;
+    readonly advert: Advertisement;
+    readonly checksumForm: ChecksumForm;
+    /**
+     * Present when exactly an HMAC trailer (28 bytes) follows the message: the message and the
+     * trailer, for authenticateAdvert (hmac-auth.ts). The decoder does not verify it.
+     */
+    readonly signed?: { readonly message: Uint8Array; readonly trailer: Uint8Array };
+  }
   | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
 
 /** What the receiver expects, when it knows (checked by the decoder). */

@@ -5,7 +5,9 @@
  *
  * Covered, exactly: vrid, VRRP version, the VIP set, the advert interval, and the auth type with
  * a SHA-256 of the password (never the password itself). Not covered on purpose: priority, role,
- * preempt, interfaces, checks, hooks — they legitimately differ between the nodes.
+ * preempt, interfaces, checks, hooks — they legitimately differ between the nodes; and HMAC
+ * authentication (counted as none here): its mode and keys differ between the nodes during a
+ * roll-out or a key rotation, and a real key mismatch shows as `auth-*` drops on the wire.
  * The VIP list is compared as a set of normalized CIDRs: order and address spelling do not
  * matter, a prefix length does.
  */

@@ -24,7 +24,7 @@ function configWith(path: string, extra: Record<string, unknown>, type?: string)
     case 'etcd.tls': top['etcd'] = { endpoints: ['https://127.0.0.1:2379'], tls: extra }; break;
     case 'alerts.rate-limit': top['alerts'] = { 'rate-limit': extra }; break;
     case 'instances[]': Object.assign(inst, extra); break;
-    case 'instances[].auth': inst['vrrp-version'] = 2; inst['auth'] = { type: 'pass', password: 'x', ...extra }; break;
+    case 'instances[].auth': inst['vrrp-version'] = 2; inst['auth'] = type === 'hmac' ? { type, keys: { 1: `hex:${'00'.repeat(32)}` }, ...extra } : { type: 'pass', password: 'x', ...extra }; break;
     case 'instances[].garp': inst['garp'] = extra; break;
     case 'instances[].checks[]': inst['checks'] = [{ type, ...extra }]; break;
     case 'instances[].hooks': inst['hooks'] = Object.fromEntries(Object.keys(extra).map((k) => [k, ['/bin/true']])); break;

@@ -58,3 +58,14 @@ t.test('any other change restarts the instance (even with the services changed t
   t.same(plan.stop, ['a', 'gone'], 'restarted then removed, stopped in that order');
   t.same(plan.start.map((i) => i.name), ['a', 'new']);
 });
+
+t.test('authentication alone (HMAC mode sweep, key rotation, password): updated in place', async (t) => {
+  const k = (mode: string, active = 1): string => `    auth: { type: hmac, keys: { 1: "hex:${'11'.repeat(32)}", 2: "hex:${'22'.repeat(32)}" }, active-key: ${active}, mode: ${mode} }\n`;
+  const before = instances(inst('sweep', 1, k('receive-only')) + inst('rotate', 2, k('enforce'), '[10.0.0.101/24]'));
+  const plan = diffConfigs(before, instances(inst('sweep', 1, k('permissive')) + inst('rotate', 2, k('enforce', 2), '[10.0.0.101/24]')));
+  t.same(plan.inPlace.map((i) => i.name), ['sweep', 'rotate']);
+  t.same(plan.restart, []);
+  t.match(plan.inPlace[1]?.auth, { type: 'hmac', activeKey: 2 }, 'the new settings are carried');
+  const other = diffConfigs(before, instances(inst('sweep', 1, k('permissive') + '    priority: 120\n') + inst('rotate', 2, k('enforce'), '[10.0.0.101/24]')));
+  t.same(other.restart, ['sweep'], 'with another change too: restarted as before');
+});

@@ -8,6 +8,8 @@ import { decodeAdvertisement, decodeIpv4Datagram } from '../../../src/core/packe
 import { encodeAdvertisement, encodeIpv4Datagram } from '../../../src/core/packet/encode.js';
 import { parseIpv4 } from '../../../src/core/packet/ip.js';
 import { checkSource } from '../../../src/core/packet/source.js';
+import { authenticateAdvert, type HmacPolicy } from '../../../src/core/packet/hmac-auth.js';
+import { clockSequence } from '../../../src/core/packet/hmac-replay.js';
 import { checkAgainstInstance } from '../../../src/core/packet/validate.js';
 import type { Advertisement, DropReason, ReceiveContext } from '../../../src/core/packet/vrrp-types.js';
 
@@ -43,6 +45,24 @@ function datagram(mutate: (d: Uint8Array) => void): Uint8Array {
   d[10] = cs >>> 8;
   d[11] = cs & 0xff;
   return d;
+}
+
+const NOW_MS = 1_800_000_000_000;
+const HMAC_KEY = new Uint8Array(32).fill(0x5a);
+const HMAC: HmacPolicy = { keys: new Map([[3, HMAC_KEY]]), mode: 'enforce', antiReplay: 'time', timeWindowSec: 5 };
+
+/** v3 signed with key 3 at NOW_MS, checksum left as encoded (the HMAC checks come after it). */
+function signed(mutate: (m: Uint8Array) => void = () => undefined): Uint8Array {
+  const m = encodeAdvertisement(v3, { src: V4.src, dst: V4.dst, hmac: { keyId: 3, key: HMAC_KEY, sequence: clockSequence(NOW_MS) } });
+  mutate(m);
+  return m;
+}
+
+/** Decode `msg`, then authenticate it under `policy` with the sender's mark `mark`. */
+function hmacCheck(msg: Uint8Array, policy: HmacPolicy, mark?: bigint, nowMs = NOW_MS): { ok: boolean; reason?: string; detail?: string } {
+  const r = decodeAdvertisement(msg, V4);
+  if (!r.ok) return r;
+  return authenticateAdvert(r.signed, { family: 4, version: 3, vrid: v3.vrid, src: parseIpv4(V4.src)! }, policy, mark, nowMs);
 }
 
 function expectDrop(t: Test, result: { ok: boolean; reason?: string; detail?: string }, reason: DropReason, detail: RegExp): void {
@@ -177,6 +197,24 @@ const perReason: Record<DropReason, (t: Test) => void> = {
     t.same(checkSource('192.0.2.2', ['192.0.2.3', '192.0.2.2']), { ok: true });
     expectDrop(t, checkSource('192.0.2.66', ['192.0.2.2']), 'unknown-source', /^source 192\.0\.2\.66 is not one of this instance's unicast peers \[192\.0\.2\.2\]$/);
     expectDrop(t, checkSource('garbage', ['192.0.2.2']), 'unknown-source', /source "garbage"/);
+  },
+  'auth-missing': (t) => {
+    expectDrop(t, hmacCheck(enc(v3), HMAC), 'auth-missing', /no HMAC trailer; this instance enforces/);
+  },
+  'auth-malformed': (t) => {
+    expectDrop(t, hmacCheck(signed((m) => { m[m.length - 28] = 2; }), HMAC), 'auth-malformed', /extension type is 2/);
+  },
+  'auth-unknown-key': (t) => {
+    expectDrop(t, hmacCheck(signed(), { ...HMAC, keys: new Map([[4, HMAC_KEY]]) }), 'auth-unknown-key', /key id 3 is not configured here \(configured: 4\)/);
+  },
+  'auth-bad-hmac': (t) => {
+    expectDrop(t, hmacCheck(signed(), { ...HMAC, keys: new Map([[3, new Uint8Array(32)]]) }), 'auth-bad-hmac', /does not verify with key id 3/);
+  },
+  'auth-stale': (t) => {
+    expectDrop(t, hmacCheck(signed(), HMAC, undefined, NOW_MS + 10_000), 'auth-stale', /10 s behind our clock; the window is 5 s/);
+  },
+  'auth-replay': (t) => {
+    expectDrop(t, hmacCheck(signed(), HMAC, clockSequence(NOW_MS)), 'auth-replay', /is not after the last accepted/);
   },
 };
 
