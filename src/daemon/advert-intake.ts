@@ -136,6 +136,11 @@ export class AdvertIntake<T extends IntakeTarget> {
       }
       return;
     }
+    if (inst.election === 'etcd') {
+      // Elected on etcd: VRRP plays no part; a VRRP router on this VRID is counted, never heard.
+      target.runner.countDrop('election-etcd');
+      return;
+    }
     this.report(target, target.peer.vrrpMismatch.accepted(r.src), '');
     if (r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs) {
       log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },

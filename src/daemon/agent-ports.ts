@@ -16,6 +16,7 @@ import { WitnessMonitor } from '../adapters/witness.js';
 import { witnessTiming } from '../core/peer/timing.js';
 import { Announcer } from './announcer.js';
 import type { WitnessPort } from './instance-peers.js';
+import type { EtcdClientFactory } from './etcd-shared.js';
 
 /** One heartbeat interface and family, resolved: where adverts are sent from and received on. */
 export interface HeartbeatSource {
@@ -54,6 +55,8 @@ export interface AgentPorts {
   announcer(inst: InstanceConfig): AnnouncerPort;
   /** How hooks and exec checks are contained (for the start log line and status). */
   containment(): { readonly mode: ContainmentMode; readonly detail: string };
+  /** The etcd client of an election on etcd (created once, when an instance first needs it); absent = none. */
+  readonly etcdClient?: EtcdClientFactory;
 }
 
 /** The real adapters (rtnetlink, raw sockets, AF_PACKET, files, probes). */
