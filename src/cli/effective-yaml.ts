@@ -9,7 +9,7 @@
  */
 import { vipCidrs } from '../core/net/address.js';
 import { stringify } from 'yaml';
-import type { AgentConfig, CheckConfig, InstanceConfig } from '../core/config/types.js';
+import type { AgentConfig, CheckConfig, EtcdConfig, InstanceConfig } from '../core/config/types.js';
 import { webhookOrigin, type AlertTarget } from '../core/config/alerts.js';
 import { hostPort } from '../core/packet/ip.js';
 
@@ -74,6 +74,16 @@ function instance(i: InstanceConfig): Record<string, unknown> {
       'cold-start': { 'wait-for-peer': i.takeover.coldStart.waitForPeer, timeout: duration(i.takeover.coldStart.timeoutMs) },
       'promotion-backoff': duration(i.takeover.promotionBackoffMs),
     }),
+    ...(i.election === 'vrrp' ? {} : { election: i.election }),
+    ...(i.election === 'vrrp+etcd' ? { 'etcd-unreachable': i.etcdUnreachable } : {}),
+  };
+}
+
+function etcd(e: EtcdConfig): Record<string, unknown> {
+  return {
+    endpoints: [...e.endpoints], lease: `${e.leaseTtlS}s`, prefix: e.prefix,
+    'request-timeout': duration(e.requestTimeoutMs), 'keepalive-interval': duration(e.keepaliveIntervalMs),
+    ...(e.tls === undefined ? {} : { tls: { ...e.tls } }),
   };
 }
 
@@ -87,6 +97,7 @@ export function effectiveYaml(config: AgentConfig): string {
     ...(config.alerts.targets.length === 0 ? {} : {
       alerts: { targets: config.alerts.targets.map(target), 'rate-limit': { burst: config.alerts.rateLimit.burst, per: duration(config.alerts.rateLimit.perMs) } },
     }),
+    ...(config.etcd === undefined ? {} : { etcd: etcd(config.etcd) }),
     instances: config.instances.map(instance),
   };
   return stringify(top, { lineWidth: 0 });

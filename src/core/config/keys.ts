@@ -63,6 +63,26 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'peer-port', type: 'integer 1..65535', default: '5798', description: 'UDP port of the hellos between haagent peers (paths)', example: '5798' },
       { key: 'peer-key', type: 'string', default: 'none; required when an instance has paths', description: 'shared secret: hellos are authenticated with HMAC-SHA256; never printed', example: 'a-long-random-secret' },
       { key: 'alerts', type: 'mapping { targets, rate-limit }', default: 'none (no alerts)', description: 'webhook and syslog alerts, rate-limited', example: '{ targets: [{ type: syslog }] }' },
+      { key: 'etcd', type: 'mapping { endpoints, lease, prefix, request-timeout, keepalive-interval, tls }', default: 'none; required when an instance has election vrrp+etcd or etcd', description: 'the etcd cluster instances elect through (quorum-based election)', example: '{ endpoints: ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"], lease: 2s }' },
+    ],
+  },
+  {
+    path: 'etcd', title: 'the etcd cluster (its v3 JSON gateway, over HTTP)',
+    keys: [
+      { key: 'endpoints', type: 'list of http(s)://host:port (1..16)', default: 'required', description: 'client URLs of the etcd members; tried in order, the last one that answered first', example: '["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]' },
+      { key: 'lease', type: 'duration in whole seconds (1s..1h)', default: '2s', description: 'lease TTL: a holder that stops renewing loses its keys after this; etcd may grant more than asked (1s needs a tuned etcd)', example: '2s' },
+      { key: 'prefix', type: 'key prefix, /segment[/segment...]', default: '/haagent', description: 'keys live under PREFIX/INSTANCE/', example: '/haagent' },
+      { key: 'request-timeout', type: 'duration 10ms..10s', default: '300ms', description: 'deadline of each call to one endpoint; the next endpoint is tried after it', example: '300ms' },
+      { key: 'keepalive-interval', type: 'duration >= 100ms', default: 'lease / 8, at least 100ms', description: 'time between lease keepalives; keepalive-interval + 2 x request-timeout must be under the lease', example: '250ms' },
+      { key: 'tls', type: 'mapping { ca, cert, key }', default: 'none', description: 'PEM files for https endpoints (read when the agent starts)', example: '{ ca: /etc/haagent/etcd-ca.pem }' },
+    ],
+  },
+  {
+    path: 'etcd.tls', title: 'TLS for https etcd endpoints',
+    keys: [
+      { key: 'ca', type: 'absolute path', default: 'the system CAs', description: 'CA certificate(s) the members\' certificates are checked against', example: '/etc/haagent/etcd-ca.pem' },
+      { key: 'cert', type: 'absolute path', default: 'none', description: 'client certificate (with key)', example: '/etc/haagent/etcd-client.pem' },
+      { key: 'key', type: 'absolute path', default: 'none', description: 'private key of the client certificate (never printed)', example: '/etc/haagent/etcd-client-key.pem' },
     ],
   },
   {
@@ -126,6 +146,8 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'guards', type: 'list of guard mappings or argument lists (at most 8)', default: 'none', description: 'takeover guards: every one must exit 0 before this node becomes MASTER; while one fails the node stays BACKUP', example: '[{ command: ["/etc/haagent/guard-fresh"], timeout: 5s }]' },
       { key: 'guard-retry', type: 'duration 100ms..1h', default: '2s', description: 'while a failed guard holds the takeover back, the guards run again this often', example: '2s' },
       { key: 'cold-start', type: 'mapping { wait-for-peer, timeout }', default: '{ wait-for-peer: false, timeout: 60s }', description: 'after boot, no MASTER before a peer was heard once, or the timeout passed (then the guards decide)', example: '{ wait-for-peer: true, timeout: 60s }' },
+      { key: 'election', type: 'vrrp | vrrp+etcd | etcd', default: 'vrrp', description: 'who decides MASTER: VRRP alone, VRRP plus an etcd lock a MASTER must hold, or etcd alone (needs the top-level etcd)', example: 'vrrp+etcd' },
+      { key: 'etcd-unreachable', type: 'keep | release', default: 'release', description: 'vrrp+etcd only: what a MASTER does when it cannot reach etcd (release = give up the VIPs, the safe choice)', example: 'release' },
       { key: 'promotion-backoff', type: 'duration <= 1h', default: '10s', description: 'after a failed or timed-out before-master hook (no VIP added, priority 0 sent), no MASTER for this long', example: '10s' },
     ],
   },

@@ -108,6 +108,27 @@ export interface TakeoverConfig {
   readonly promotionBackoffMs: number;
 }
 
+/** How an instance decides who is MASTER: VRRP alone, VRRP confirmed by an etcd lock, or etcd alone. */
+export type ElectionMode = 'vrrp' | 'vrrp+etcd' | 'etcd';
+/** vrrp+etcd: what a MASTER does when it cannot reach etcd (and so cannot tell who else can). */
+export type EtcdUnreachable = 'keep' | 'release';
+
+/** The etcd cluster the agent elects through (top-level `etcd:`; src/core/config/etcd.ts). */
+export interface EtcdConfig {
+  /** Client URLs (`http(s)://host:port`), tried in order; at least one. */
+  readonly endpoints: readonly string[];
+  /** Lease TTL asked for, whole seconds >= 1 (etcd may grant more). */
+  readonly leaseTtlS: number;
+  /** Keys live under PREFIX/INSTANCE/...; starts with "/", no trailing "/". */
+  readonly prefix: string;
+  /** Deadline of each HTTP call to one endpoint. */
+  readonly requestTimeoutMs: number;
+  /** Time between two lease keepalives. */
+  readonly keepaliveIntervalMs: number;
+  /** PEM file paths (absolute) for https endpoints; read by the etcd adapter when it is built. */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
+}
+
 export interface InstanceConfig {
   readonly name: string;
   readonly vrid: number;
@@ -168,6 +189,10 @@ export interface InstanceConfig {
   readonly virtualServices: readonly VirtualServiceConfig[];
   /** Takeover guards, cold start, promotion backoff; absent = the defaults (all off, 10s backoff). */
   readonly takeover?: TakeoverConfig;
+  /** Who decides MASTER (default 'vrrp'; the etcd modes need AgentConfig.etcd). */
+  readonly election: ElectionMode;
+  /** vrrp+etcd only (default 'release'); the other modes carry the default. */
+  readonly etcdUnreachable: EtcdUnreachable;
 }
 
 export interface AgentConfig {
@@ -184,6 +209,8 @@ export interface AgentConfig {
   readonly peerKey: string | undefined;
   /** Where alerts go (webhook, syslog) and how often at most; no targets = off. */
   readonly alerts: AlertsConfig;
+  /** The etcd cluster (top-level `etcd:`); undefined when not configured. */
+  readonly etcd: EtcdConfig | undefined;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/haagent';

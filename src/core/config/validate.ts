@@ -19,6 +19,7 @@ import { isDefaultTakeover, parseTakeover } from './takeover.js';
 import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
 import { parseServices } from './services.js';
 import { parseAlerts } from './alerts.js';
+import { checkEtcdInstances, parseElection, parseEtcd } from './etcd.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
@@ -28,13 +29,13 @@ export { formatPath, type Locator, type PathSegment };
 
 export type ValidateResult = { ok: true; config: AgentConfig } | { ok: false; errors: readonly ConfigError[] };
 
-const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key', 'alerts']);
+const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key', 'alerts', 'etcd']);
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
-  'guards', 'guard-retry', 'cold-start', 'promotion-backoff',
+  'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'election', 'etcd-unreachable',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -213,6 +214,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     virtualServices: parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips),
     // Only when configured: an instance without these keys keeps exactly its former shape.
     ...(isDefaultTakeover(takeover) ? {} : { takeover }),
+    ...parseElection(c, raw, path),
   });
 }
 
@@ -264,6 +266,8 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   const peerPort = c.int(raw, 'peer-port', [], 1, 65535) ?? DEFAULT_PEER_PORT;
   const peerKey = c.str(raw, 'peer-key', []);
   const alerts = parseAlerts(c, raw['alerts'], ['alerts']);
+  const etcd = parseEtcd(c, raw['etcd'], ['etcd']);
+  checkEtcdInstances(c, instances, etcd, raw['etcd'] !== undefined);
   // Hellos without a key could be forged or replayed by anyone on a path network (demote the
   // master, hold a backup back, feed garbage epochs): with paths, a key is required.
   if (instances.some((inst) => inst.paths.length > 0) && (peerKey === undefined || peerKey.length === 0)) {
@@ -271,5 +275,5 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
       + 'without it anyone who can reach the peer port could forge or replay hellos. Set the same secret on both nodes');
   }
   if (c.errors.length > 0) return { ok: false, errors: c.report() };
-  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey, alerts }) };
+  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey, alerts, etcd }) };
 }

@@ -19,6 +19,7 @@ function secretsOut(c: AgentConfig): unknown {
 }
 
 const RICH = `peer-key: "0123456789abcdef0123456789abcdef"
+etcd: { endpoints: [http://10.0.0.1:2379, "https://10.0.0.2:2379/"], lease: 3s, request-timeout: 250ms, tls: { ca: /etc/haagent/ca.pem } }
 metrics: { listen: "127.0.0.1:9650" }
 alerts:
   targets: [{ type: webhook, url: "https://chat.example/hooks/T0K3N", format: chat }, { type: syslog, address: "[2001:db8::5]:1514", facility: local3 }]
@@ -38,6 +39,8 @@ instances:
     paths: [{ interface: eth0, peer: 192.0.2.2 }]
     witness: [{ type: tcp, address: 192.0.2.1, port: 22 }]
     vip-lifetime: 5s
+    election: vrrp+etcd
+    etcd-unreachable: keep
     virtual-services:
       - port: 8080
         real-servers: [{ address: 10.0.0.11, port: 80, check: { type: tcp, interval: 500ms, timeout: 300ms } }, { address: 10.0.0.12, weight: 3 }]
@@ -76,6 +79,8 @@ t.test('effective YAML never holds a secret and uses the file key names', async 
   t.match(out, 'advert-interval: 100ms');
   t.match(out, 'max-advert-interval: 1s');
   t.match(out, 'real-servers:');
+  t.match(out, 'election: vrrp+etcd');
+  t.match(out, 'keepalive-interval: 375ms');
   t.notMatch(out, /advertIntervalCs|realServers|socketPath/, 'no internal names');
   t.equal(duration(2000), '2s');
   t.equal(duration(2500), '2500ms');

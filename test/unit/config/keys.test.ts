@@ -20,6 +20,8 @@ function configWith(path: string, extra: Record<string, unknown>, type?: string)
     case 'metrics': top['metrics'] = { listen: '127.0.0.1:9650', ...extra }; break;
     case 'alerts': top['alerts'] = extra; break;
     case 'alerts.targets[]': top['alerts'] = { targets: [{ type, ...(type === 'webhook' ? { url: 'http://127.0.0.1:9093/' } : {}), ...extra }] }; break;
+    case 'etcd': top['etcd'] = { endpoints: ['http://127.0.0.1:2379'], ...extra }; break;
+    case 'etcd.tls': top['etcd'] = { endpoints: ['https://127.0.0.1:2379'], tls: extra }; break;
     case 'alerts.rate-limit': top['alerts'] = { 'rate-limit': extra }; break;
     case 'instances[]': Object.assign(inst, extra); break;
     case 'instances[].auth': inst['vrrp-version'] = 2; inst['auth'] = { type: 'pass', password: 'x', ...extra }; break;
