@@ -30,7 +30,6 @@ import { candidateStaggerMs, claimGate, epochOfRevision, resignFor, type Candida
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { EtcdEpochs } from './etcd-epochs.js';
 import type { EtcdKv, LeasePort } from './etcd-ports.js';
-import './etcd-config-shim.js';
 
 export interface EtcdElectionDeps {
   readonly kv: EtcdKv;

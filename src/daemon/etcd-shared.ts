@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import { electionPollMs } from '../core/election/decide.js';
-import type { EtcdConfig } from './etcd-config-shim.js';
+import type { EtcdConfig } from '../core/config/types.js';
 import { EtcdEpochs } from './etcd-epochs.js';
 import type { EtcdClientPort } from './etcd-ports.js';
 import type { InstanceDeps } from './instance-ports.js';
