@@ -17,7 +17,9 @@
  * - Preemption: a holder resigns (`lock-lost`) when a live candidate with a higher priority that
  *   asks to preempt is registered.
  * - `election: etcd`: each poll feeds the holder as a master advert (a BACKUP stays BACKUP),
- *   or, when the key is free, a `claim`; who goes first is decided by rank in `acquire()`.
+ *   or, when the key is free, a `claim`; who goes first is decided by rank in `acquire()`, and
+ *   for one stagger after the start nobody claims a free key (the candidates started together
+ *   register first, so the best of them wins, not the quickest).
  * All etcd calls of the instance run one at a time; nothing here throws into the protocol.
  * Not done here: lease keepalives and fence deadlines (the lease keeper), etcd's own safety.
  */
@@ -70,6 +72,8 @@ export class EtcdElection {
   private reachable = true;
   /** MASTER kept while etcd was unreachable (etcd-unreachable: keep). */
   private kept = false;
+  /** When polling started (monotonic ms): nodes started together see each other's candidates first. */
+  private startedAtMs = 0;
   private readonly onFence = (): void => this.leaseGone('the lease passed its fence deadline without an answer from etcd', true);
   private readonly onLost = (): void => this.leaseGone('etcd says the lease is gone', false);
   private readonly onRenewed = (): void => { this.registered = ''; };
@@ -85,6 +89,7 @@ export class EtcdElection {
     lease.on('fence', this.onFence);
     lease.on('lost', this.onLost);
     lease.on('renewed', this.onRenewed);
+    this.startedAtMs = this.deps.clock();
     const tick = (): void => {
       if (this.stopped) return;
       void this.run(() => this.poll()).finally(() => {
@@ -205,7 +210,14 @@ export class EtcdElection {
     const self = { node: this.deps.node, priority: s.effectivePriority };
     if (!this.ours(view)) {
       if (view.leader?.node === this.deps.node) return { ok: false, detail: 'a leader key of an earlier run of this node is still there; it goes with its lease' };
-      const gate = claimGate(view, self, { ranked: this.mode === 'etcd', freeSinceMs: this.freeSinceMs ?? this.deps.clock(), nowMs: this.deps.clock(), staggerMs: candidateStaggerMs(this.deps.pollMs) });
+      const ranked = this.mode === 'etcd';
+      const staggerMs = candidateStaggerMs(this.deps.pollMs);
+      const now = this.deps.clock();
+      // Ranked by candidates: a node just started lets the others started with it register first.
+      if (ranked && view.leader === undefined && now < this.startedAtMs + staggerMs) {
+        return { ok: false, detail: `started ${Math.round(now - this.startedAtMs)} ms ago: letting the other candidates register first` };
+      }
+      const gate = claimGate(view, self, { ranked, freeSinceMs: this.freeSinceMs ?? now, nowMs: now, staggerMs });
       if (!gate.go) return { ok: false, detail: gate.detail };
       const value = encodeLeader({ node: this.deps.node, address: this.deps.node, priority: s.effectivePriority });
       const r = await this.deps.kv.createIfAbsent(leaderKey(this.deps.prefix, this.deps.config().name), value, leaseId);
