@@ -176,7 +176,8 @@ export class EtcdElection {
       if (r.key === leaderKey(this.deps.prefix, cfg.name)) {
         const v = decodeLeader(r.value);
         // An unreadable value still holds the key: nobody else may take it, we only cannot name the holder.
-        leader = v.ok ? { ...v.value, createRevision: r.createRevision } : { node: '?', address: `unreadable (${v.reason})`, priority: 0, createRevision: r.createRevision };
+        const at = { createRevision: r.createRevision, leaseId: r.leaseId };
+        leader = v.ok ? { ...v.value, ...at } : { node: '?', address: `unreadable (${v.reason})`, priority: 0, ...at };
       } else if (r.key.startsWith(`${dir}candidates/`)) {
         const v = decodeCandidate(r.value);
         if (v.ok) candidates.push({ node: r.key.slice(`${dir}candidates/`.length), ...v.value });
@@ -283,6 +284,14 @@ export class EtcdElection {
   /** A MASTER's poll: still the holder? should it resign? after a kept outage, re-take the key. */
   private async checkMaster(view: ElectionView): Promise<void> {
     const self = { node: this.deps.node, priority: this.deps.state().effectivePriority };
+    const rev = this.heldRevision;
+    if (this.kept && this.ours(view) && rev !== undefined && view.leader?.leaseId !== this.deps.lease.leaseId) {
+      // Kept through an outage: our key still lives on the abandoned lease and goes with it.
+      // Move to the current lease: free it, then take it again below (a new epoch).
+      await this.deps.kv.deleteIfOwned(leaderKey(this.deps.prefix, this.deps.config().name), rev);
+      this.heldRevision = undefined;
+      return this.checkMaster({ ...view, leader: undefined });
+    }
     if (this.ours(view)) {
       if (this.kept) this.deps.log.info('etcd answers again and the leader key is still ours');
       this.kept = false;

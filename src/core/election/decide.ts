@@ -22,6 +22,8 @@ export const MAX_STAGGER_RANKS = 4;
 export interface LeaderView extends LeaderValue {
   /** Create revision of the leader key: the epoch of this tenure. */
   readonly createRevision: bigint;
+  /** The lease the key lives on (etcd's id, decimal text). */
+  readonly leaseId: string;
 }
 
 export interface CandidateView extends CandidateValue {

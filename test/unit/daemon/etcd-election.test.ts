@@ -114,12 +114,12 @@ t.test('a MASTER whose lease is fenced releases at once (priority 0, VIP removed
   t.ok(await until(() => b.runner.status().takeover?.reason === 'etcd'), 'b held back by the key');
   const epochA = a.runner.epoch;
   a.cut = true;
-  a.lease.fence();
+  const fenced = a.lease.fence();
   t.equal(a.runner.vrrpState, 'BACKUP', 'released synchronously on fence');
   t.ok(await until(() => a.calls.includes('remove 192.0.2.10/24')), 'VIP removed');
   t.ok(a.calls.includes('advert 0'), 'priority-0 advert');
   t.equal(b.runner.vrrpState, 'BACKUP', 'b waits while the key still exists');
-  etcd.expire(a.lease.leaseId ?? '');
+  etcd.expire(fenced);
   t.ok(await watch(t, [a, b], () => b.runner.vrrpState === 'MASTER'), 'b MASTER once the key expired');
   t.ok(b.runner.epoch > epochA, `epoch grows: ${epochA} -> ${b.runner.epoch}`);
   t.same(b.hookEpochs, [b.runner.epoch], 'the master hook got the new epoch');
@@ -131,11 +131,11 @@ t.test('etcd-unreachable: keep: a MASTER keeps the VIP while etcd is unreachable
   const a = node(t, etcd, { address: '10.0.0.1', priority: 150, unreachable: 'keep' });
   t.ok(await until(() => a.runner.vrrpState === 'MASTER'));
   a.cut = true;
-  a.lease.fence();
+  const fenced = a.lease.fence();
   await new Promise((r) => setTimeout(r, 300));
   t.equal(a.runner.vrrpState, 'MASTER', 'kept');
   t.equal(a.runner.status().election?.keptWithoutEtcd, true);
-  etcd.expire(a.lease.leaseId ?? '');
+  etcd.expire(fenced);
   const b = node(t, etcd, { address: '10.0.0.2', priority: 100 });
   t.ok(await until(() => b.runner.vrrpState === 'MASTER'), 'b took the free key');
   a.lease.renew(etcd);
@@ -149,11 +149,26 @@ t.test('etcd-unreachable: keep: etcd back and the key free: the MASTER takes it 
   t.ok(await until(() => a.runner.vrrpState === 'MASTER'));
   const first = a.runner.epoch;
   a.cut = true;
-  a.lease.fence();
-  etcd.expire(a.lease.leaseId ?? '');
+  etcd.expire(a.lease.fence());
   a.lease.renew(etcd);
   a.cut = false;
   t.ok(await until(() => a.runner.epoch > first), 'new epoch');
+  t.equal(a.runner.vrrpState, 'MASTER');
+  t.notOk(a.calls.includes('remove 192.0.2.10/24'), 'the VIP never went');
+});
+
+t.test('etcd-unreachable: keep: etcd back with our key still on the abandoned lease: moved to the new lease (new epoch), still MASTER', async (t) => {
+  const etcd = new FakeEtcd();
+  const a = node(t, etcd, { address: '10.0.0.1', priority: 150, unreachable: 'keep' });
+  t.ok(await until(() => a.runner.vrrpState === 'MASTER'));
+  const first = a.runner.epoch;
+  a.cut = true;
+  a.lease.fence();
+  await new Promise((r) => setTimeout(r, 200));
+  a.lease.renew(etcd);
+  a.cut = false;
+  t.ok(await until(() => a.runner.epoch > first), 'new epoch');
+  t.equal(etcd.keys.get('/haagent/web/leader')?.leaseId, a.lease.leaseId, 'the key lives on the current lease');
   t.equal(a.runner.vrrpState, 'MASTER');
   t.notOk(a.calls.includes('remove 192.0.2.10/24'), 'the VIP never went');
 });

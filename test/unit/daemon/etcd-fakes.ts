@@ -79,10 +79,13 @@ export class FakeLease extends EventEmitter implements LeasePort {
     return this.deadlineMs;
   }
 
-  /** The deadline passed without an ack. */
-  fence(): void {
+  /** The deadline passed without an ack: the lease is abandoned, as the real keeper does. */
+  fence(): string {
+    const id = this.leaseId ?? '';
+    this.leaseId = undefined;
     this.deadlineMs = Number.NEGATIVE_INFINITY;
-    this.emit('fence');
+    this.emit('fence', id);
+    return id;
   }
 
   /** A new lease was granted (after 'lost'). */

@@ -59,7 +59,7 @@ t.test('candidates rank by priority, the higher address first on a tie; priority
 });
 
 t.test('claimGate: a held key lets only its holder through', (t) => {
-  const view: ElectionView = { leader: { node: '10.0.0.2', address: '10.0.0.2', priority: 150, createRevision: 7n }, candidates: cands };
+  const view: ElectionView = { leader: { node: '10.0.0.2', address: '10.0.0.2', priority: 150, createRevision: 7n, leaseId: '9' }, candidates: cands };
   const o = { ranked: true, freeSinceMs: 0, nowMs: 0, staggerMs: 500 };
   t.same(claimGate(view, { node: '10.0.0.2', priority: 150 }, o), { go: true });
   t.match(claimGate(view, { node: '10.0.0.1', priority: 250 }, o), { go: false, detail: /held by 10\.0\.0\.2/ });
