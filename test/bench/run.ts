@@ -22,6 +22,10 @@
  * mode, in one lab, with the ratios to HAProxy (target: nftables >= HAProxy); its figures go in
  * BENCH_JSON under "lb". `--lb` runs only that part, `--no-lb` skips it.
  *
+ * `--etcd` runs only the election-on-etcd part (test/bench/etcd.ts): takeover time after a power
+ * loss for election vrrp, vrrp+etcd and etcd at the same advert interval (the first of
+ * --intervals; the default list means 200 ms), lease --etcd-lease S (default 2); under "etcd".
+ *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
  * (default 5), --lb-connections N (default 32), --lb-threads N (wrk, default 2), --lb-rounds N (default 3: every
@@ -40,6 +44,7 @@ import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
+import { etcdJson, printEtcdBench, runEtcdBench } from './etcd.js';
 
 // ---------------------------------------------------------------- options
 
@@ -53,6 +58,9 @@ interface Options {
   readonly failover: boolean;
   readonly lb: boolean;
   readonly lbOpts: LbOptions;
+  /** `--etcd`: only the election-on-etcd part (test/bench/etcd.ts), at the first of `intervals`. */
+  readonly etcd: boolean;
+  readonly etcdLeaseS: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -67,6 +75,8 @@ function parseArgs(argv: readonly string[]): Options {
   let lbConnections = 32;
   let lbThreads = 2;
   let lbRounds = 3;
+  let etcd = false;
+  let etcdLeaseS = 2;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -85,8 +95,10 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--lb-connections') lbConnections = Number(next());
     else if (a === '--lb-threads') lbThreads = Number(next());
     else if (a === '--lb-rounds') lbRounds = Number(next());
+    else if (a === '--etcd') { etcd = true; failover = false; lb = false; }
+    else if (a === '--etcd-lease') etcdLeaseS = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N]\n');
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--etcd [--etcd-lease S]]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
@@ -100,7 +112,8 @@ function parseArgs(argv: readonly string[]): Options {
   if (!Number.isInteger(lbConnections) || lbConnections < 1) throw new Error('--lb-connections must be a positive integer');
   if (!Number.isInteger(lbThreads) || lbThreads < 1 || lbThreads > lbConnections) throw new Error('--lb-threads: 1..connections');
   if (!Number.isInteger(lbRounds) || lbRounds < 1) throw new Error('--lb-rounds must be a positive integer');
-  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds } };
+  if (!Number.isInteger(etcdLeaseS) || etcdLeaseS < 1 || etcdLeaseS > 60) throw new Error('--etcd-lease: whole seconds, 1..60');
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, etcd, etcdLeaseS };
 }
 
 // ---------------------------------------------------------------- /proc
@@ -623,6 +636,13 @@ async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
     out('bench: needs root (network namespaces, raw sockets)');
     return 1;
+  }
+  if (opts.etcd) {
+    const o = { runs: opts.runs, advertIntervalMs: opts.intervals[0] === 1000 ? 200 : opts.intervals[0] ?? 200, leaseS: opts.etcdLeaseS };
+    const rows = await runEtcdBench(o, say);
+    printEtcdBench(rows, o, out);
+    out(`BENCH_JSON ${JSON.stringify({ etcd: etcdJson(rows, o) })}`);
+    return 0;
   }
   const kaVersion = opts.keepalived ? keepalivedVersion() : undefined;
   const started = performance.now();
