@@ -13,7 +13,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** A gateway whose answers the test switches: 'ack', 'gone' (ttl 0) or 'down' (rejects). */
 class FakeGateway extends EventEmitter {
-  mode: 'ack' | 'gone' | 'down' = 'ack';
+  mode: 'ack' | 'gone' | 'down' | 'slow' = 'ack';
   grantMode: 'ok' | 'down' = 'ok';
   next = 1;
   /** Send times (clock) of keepalives that were acknowledged. */
@@ -27,7 +27,7 @@ class FakeGateway extends EventEmitter {
   }
   async keepAlive(_id: string): Promise<{ ttlS: number }> {
     const sent = clock.nowMs();
-    await sleep(5);
+    await sleep(this.mode === 'slow' ? 1500 : 5);
     if (this.mode === 'down') throw new HaagentError('HA_ERR_ETCD', 'down');
     if (this.mode === 'gone') return { ttlS: 0 };
     this.acked.push(sent);
@@ -120,4 +120,18 @@ t.test('gateway reachability is passed on; nothing after stop', async (t) => {
   gw.mode = 'down';
   await sleep(1200);
   t.same(events.map((e) => e[0]), ['renewed', 'unreachable', 'reachable']);
+});
+
+t.test('an acknowledgement arriving after the fence does not bring the fenced lease back', async (t) => {
+  const gw = new FakeGateway();
+  const { k, events } = keeper(gw);
+  await k.start();
+  await sleep(200);
+  gw.mode = 'slow'; // the next keepalive is acknowledged 1.5 s after it was sent: past the 0.9 s deadline
+  gw.grantMode = 'down';
+  await sleep(2000);
+  t.same(events.map((e) => e[0]), ['renewed', 'fence'], 'fenced while the keepalive was in flight');
+  t.equal(k.leaseId, undefined, 'the late acknowledgement of lease 1 was ignored');
+  t.equal(k.fenceDeadlineMs(), Number.NEGATIVE_INFINITY);
+  await k.stop();
 });
