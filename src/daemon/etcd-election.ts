@@ -121,6 +121,24 @@ export class EtcdElection {
     return this.run(() => this.tryAcquire()).then((r) => r ?? { ok: false, detail: 'the election is stopped' });
   }
 
+  /**
+   * Why the key cannot be won now (held by another node, no live lease, etcd unreachable), or
+   * undefined when it may be: a cheap read before the takeover guards run. Never rejects.
+   */
+  blockedNow(): Promise<string | undefined> {
+    return this.run(async () => {
+      if (!this.leaseUsable()) return 'no live etcd lease (etcd unreachable?)';
+      let view: ElectionView;
+      try {
+        view = await this.read();
+      } catch (err) {
+        return `etcd unreachable: ${message(err)}`;
+      }
+      const l = view.leader;
+      return l === undefined || this.ours(view) ? undefined : `the leader key is held by ${l.address} (priority ${l.priority})`;
+    });
+  }
+
   /** The VIPs are gone (left MASTER, released, shutting down): free the key if still ours. */
   afterVipsRemoved(): void {
     void this.run(() => this.freeKey());

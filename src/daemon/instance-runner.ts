@@ -112,7 +112,7 @@ export class InstanceRunner {
     this.takeover = new InstanceTakeover({
       clock: deps.clock, log: deps.log, guards: deps.guards, config: () => this.cfg, state: () => this.state,
       epoch: () => deps.epochs.current(), input, publish,
-      ...(election === undefined ? {} : { lock: () => election.acquire() }),
+      ...(election === undefined ? {} : { lock: () => election.acquire(), lockBlocked: () => election.blockedNow() }),
     });
     // The key is freed only once the VIPs are gone (after the balancer's rules went).
     const effectDeps: InstanceDeps = election === undefined ? deps : {

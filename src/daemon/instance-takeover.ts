@@ -31,6 +31,12 @@ export interface TakeoverContext {
   readonly publish: (ev: UnstampedEvent) => void;
   /** Election on etcd: win the leader key, after the guards passed; never rejects. */
   readonly lock?: () => Promise<{ readonly ok: boolean; readonly detail: string }>;
+  /**
+   * Election on etcd, before the guards: why the key cannot be won now (held by another node,
+   * etcd unreachable), or undefined; so a claim the key holds back does not run the guards at
+   * every retry. Never rejects.
+   */
+  readonly lockBlocked?: () => Promise<string | undefined>;
 }
 
 type TakeoverEffect = Extract<Effect, { type: 'run-guards' | 'arm-guard-retry' | 'cancel-guard-retry' | 'takeover-blocked' }>;
@@ -130,14 +136,27 @@ export class InstanceTakeover {
 
   private runGuards(attempt: number): void {
     const { ctx } = this;
-    const cfg = ctx.config();
-    const s = ctx.state();
     const guards = ctx.guards;
+    if (guards !== undefined && ctx.lockBlocked !== undefined) {
+      void ctx.lockBlocked().then((blocked) => {
+        if (this.stopped) return;
+        if (blocked === undefined) this.runGuardsNow(attempt, guards);
+        else ctx.input({ type: 'guards-result', attempt, ok: false, detail: blocked, reason: 'etcd' });
+      });
+      return;
+    }
     if (guards === undefined) {
       if (ctx.lock !== undefined) this.takeLock(attempt);
       else queueMicrotask(() => ctx.input({ type: 'guards-result', attempt, ok: false, detail: 'no guard runner' }));
       return;
     }
+    this.runGuardsNow(attempt, guards);
+  }
+
+  private runGuardsNow(attempt: number, guards: GuardPort): void {
+    const { ctx } = this;
+    const cfg = ctx.config();
+    const s = ctx.state();
     const now = ctx.clock();
     const facts = {
       instance: cfg.name, vrid: cfg.vrid, vips: vipCidrs(cfg.vips), state: s.state, epoch: ctx.epoch(),

@@ -21,6 +21,8 @@ interface NodeOpts {
   readonly election?: 'vrrp+etcd' | 'etcd';
   readonly preempt?: boolean;
   readonly unreachable?: 'keep' | 'release';
+  /** With one takeover guard (always passing); its runs are counted in `guardRuns`. */
+  readonly guarded?: boolean;
 }
 
 interface Node {
@@ -28,13 +30,15 @@ interface Node {
   readonly lease: FakeLease;
   readonly calls: string[];
   readonly hookEpochs: number[];
+  guardRuns: number;
   cut: boolean;
 }
 
 function config(o: NodeOpts): InstanceConfig {
   const yaml = `etcd:\n  endpoints: [http://127.0.0.1:2379]\n  lease: 2s\n  keepalive-interval: 100ms\n  request-timeout: 100ms\ninstances:\n  - name: web\n    vrid: 1\n    interface: eth0\n    vips: [192.0.2.10/24]\n    advert-interval: 100ms\n`
     + `    priority: ${o.priority}\n    preempt: ${String(o.preempt ?? false)}\n    election: ${o.election ?? 'vrrp+etcd'}\n`
-    + ((o.election ?? 'vrrp+etcd') === 'vrrp+etcd' ? `    etcd-unreachable: ${o.unreachable ?? 'release'}\n` : '');
+    + ((o.election ?? 'vrrp+etcd') === 'vrrp+etcd' ? `    etcd-unreachable: ${o.unreachable ?? 'release'}\n` : '')
+    + (o.guarded === true ? '    guards: [{ command: [/bin/true] }]\n' : '');
   const r = parseConfigYaml(yaml);
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
   const inst = r.config.instances[0];
@@ -53,7 +57,7 @@ function node(t: Test, etcd: FakeEtcd, o: NodeOpts): Node {
     close: () => undefined,
   };
   const epochs = new EtcdEpochs();
-  const n: Node = { runner: undefined as unknown as InstanceRunner, lease, calls, hookEpochs, cut: false };
+  const n: Node = { runner: undefined as unknown as InstanceRunner, lease, calls, hookEpochs, guardRuns: 0, cut: false };
   const runner = new InstanceRunner(config(o), o.address, {
     clock: () => performance.now(),
     log: pino({ level: 'debug' }, sink),
@@ -66,6 +70,13 @@ function node(t: Test, etcd: FakeEtcd, o: NodeOpts): Node {
     checks: () => [],
     epochs,
     etcd: { kv: etcd.client(() => n.cut), lease, prefix: '/haagent', pollMs: 50, node: o.address, epochs },
+    ...(o.guarded === true ? {
+      guards: {
+        run: async () => { n.guardRuns += 1; return { ok: true, detail: '', results: [] }; },
+        results: () => [],
+        close: () => undefined,
+      },
+    } : {}),
   });
   (n as { runner: InstanceRunner }).runner = runner;
   runner.startElection();
@@ -171,6 +182,17 @@ t.test('etcd-unreachable: keep: etcd back with our key still on the abandoned le
   t.equal(etcd.keys.get('/haagent/web/leader')?.leaseId, a.lease.leaseId, 'the key lives on the current lease');
   t.equal(a.runner.vrrpState, 'MASTER');
   t.notOk(a.calls.includes('remove 192.0.2.10/24'), 'the VIP never went');
+});
+
+t.test('with takeover guards: the guards pass, then the key decides; while the key is held elsewhere the guards are not run again', async (t) => {
+  const etcd = new FakeEtcd();
+  const a = node(t, etcd, { address: '10.0.0.1', priority: 150, guarded: true });
+  t.ok(await until(() => a.runner.vrrpState === 'MASTER'), 'guarded node MASTER with the key');
+  t.ok(a.guardRuns >= 1, 'its guards ran');
+  const b = node(t, etcd, { address: '10.0.0.2', priority: 100, guarded: true });
+  t.ok(await until(() => b.runner.status().takeover?.reason === 'etcd'), 'b held back by the key');
+  await new Promise((r) => setTimeout(r, 600));
+  t.equal(b.guardRuns, 0, `b's guards never ran while the key was held (${b.runner.status().takeover?.detail ?? ''})`);
 });
 
 t.test('leaving MASTER cleanly frees the key after the VIP is gone', async (t) => {
