@@ -71,6 +71,29 @@ export class EtcdMembers {
     }
   }
 
+  /** Each member's raft id (hex) and whether it leads, as `etcdctl endpoint status` says. */
+  async statuses(): Promise<Array<{ name: string; id: string; leader: boolean }>> {
+    const out: Array<{ name: string; id: string; leader: boolean }> = [];
+    for (const m of this.members) {
+      const line = await run('ip', ['netns', 'exec', m.ns, 'etcdctl', '--endpoints', clientUrl(m), '--command-timeout=2s', '-w', 'simple', 'endpoint', 'status'], 5000);
+      const f = line.split(',').map((x) => x.trim());
+      if (f[1] !== undefined) out.push({ name: m.name, id: f[1], leader: f[4] === 'true' });
+    }
+    return out;
+  }
+
+  /** Makes `m` etcd's raft leader (`etcdctl move-leader`, asked of the current leader). */
+  async makeLeader(m: EtcdLabHost): Promise<void> {
+    const st = await this.statuses();
+    const target = st.find((s) => s.name === m.name);
+    const leader = st.find((s) => s.leader);
+    if (target === undefined || leader === undefined) throw new HaagentError('HA_ERR_LAB', 'etcd has no leader or no such member');
+    if (leader.name === m.name) return;
+    const lh = this.members.find((x) => x.name === leader.name);
+    if (lh === undefined) throw new HaagentError('HA_ERR_LAB', `no member ${leader.name}`);
+    await run('ip', ['netns', 'exec', lh.ns, 'etcdctl', '--endpoints', clientUrl(lh), '--command-timeout=5s', 'move-leader', target.id], 10_000);
+  }
+
   /** The member's process gets SIGKILL; resolves once it exited. */
   async kill(m: EtcdLabHost): Promise<void> {
     const p = this.procs.get(m.name);

@@ -64,6 +64,23 @@ if (skip !== undefined) {
     });
   });
 
+  t.test('h1 cut off while its etcd member is etcd\'s raft leader (the slow case): still never two holders, h2 serves', async (t) => {
+    await withAgents(async (c) => {
+      const { a2, s } = await converged(c, t);
+      await members.makeLeader(h1);
+      t.ok(await c.waitFor(async () => (await members.statuses()).some((m) => m.name === 'h1' && m.leader), 10_000), 'h1\'s member leads');
+      await sleep(500);
+      const cutAt = performance.now();
+      await topo.isolate(h1);
+      const served2 = await c.waitFor(() => servesFrom(s.ticks, 'h2', cutAt) !== undefined && s.ticks[s.ticks.length - 1]?.held.h2 === true, LEASE_S * 1000 + 15_000);
+      if (!t.ok(served2, 'h2 serves')) t.comment(c.agents.tail(a2));
+      await sleep(1000);
+      const released = s.since(cutAt).find((k) => k.held.h1 === false);
+      t.comment(`raft leader cut: h1 released at +${Math.round((released?.t ?? cutAt) - cutAt)} ms, h2 serves from +${Math.round((servesFrom(s.ticks, 'h2', cutAt) ?? cutAt) - cutAt)} ms`);
+      noOverlap(t, s, 'raft leader cut');
+    });
+  });
+
   t.test('h2 (the backup) cut off: nothing moves; it may not take over on its side', async (t) => {
     await withAgents(async (c) => {
       const { a2, s } = await converged(c, t);
