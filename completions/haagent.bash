@@ -32,7 +32,7 @@ _haagent() {
     init) opts="--active-active --interface --external --vip --vrid --advert-interval --vrrp-version --out --force" ;;
     check-config) case "$cur" in -*) opts="" ;; *) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac ;;
     import-keepalived) case "$cur" in -*) opts="--out" ;; *) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac ;;
-    lab) opts="--keep --down --postgres --advert-interval --lb-mode" ;;
+    lab) opts="--keep --down --postgres --etcd --advert-interval --lb-mode" ;;
     help) opts="$commands" ;;
   esac
   COMPREPLY=($(compgen -W "$opts -h --help" -- "$cur"))

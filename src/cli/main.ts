@@ -254,10 +254,17 @@ program.command('lab')
   .option('--keep', 'leave the whole lab running at the end (agents, web servers, links up) to try status, maintenance, switchover')
   .option('--down', 'remove a lab left running by --keep, and exit')
   .option('--postgres', 'the PostgreSQL demo: a primary and a synchronous standby behind the VIP, a power loss, writes lost (0) and the rejoin')
+  .option('--etcd', 'the election on etcd demo: vrrp+etcd on two hosts and a 3-member etcd with a witness, the partitions that split keepalived, and the figures')
   .option('--advert-interval <dur>', 'advert interval for both agents', '1s')
   .addOption(new Option('--lb-mode <mode>', 'load balancer mode of the lab\'s service on VIP:8080 (auto: nftables if nft is installed, else proxy)')
     .choices(['auto', 'nftables', 'proxy']).default('auto'))
-  .action(async (opts: { keep?: boolean; down?: boolean; postgres?: boolean; advertInterval: string; lbMode: 'auto' | 'nftables' | 'proxy' }) => {
+  .action(async (opts: { keep?: boolean; down?: boolean; postgres?: boolean; etcd?: boolean; advertInterval: string; lbMode: 'auto' | 'nftables' | 'proxy' }) => {
+    if (opts.etcd === true) {
+      if (opts.keep === true || opts.down === true || opts.postgres === true) fail(new HaagentError('HA_ERR_INVALID_ARGUMENT', '--etcd runs on its own: it always removes its lab at the end (no --keep, --down or --postgres)'));
+      const { runEtcdLab } = await import('../lab/etcd-lab.js');
+      await runEtcdLab({ say: (line) => process.stdout.write(`${line}\n`) }).catch(fail);
+      return;
+    }
     const { labDown, runLab } = await import('../lab/run.js');
     if (opts.down === true) {
       const r = await labDown().catch(fail);

@@ -57,6 +57,11 @@ export function formatStatus(s: AgentStatus): string {
   for (const i of s.instances) {
     if (i.faults.length > 0) lines.push('', `${i.name}: FAULT sources: ${i.faults.join(', ')}`);
     lines.push(...takeoverLines(i));
+    const e = i.election;
+    if (e !== undefined) {
+      const holder = e.holder === undefined ? 'the leader key is free' : `leader key held by ${e.holder === i.address ? 'self' : e.holder} (epoch ${String(e.holderEpoch ?? '?')})`;
+      lines.push(`${i.name}: election ${e.mode}: ${e.reachable ? 'etcd reachable' : 'ETCD UNREACHABLE'}, ${holder}${e.keptWithoutEtcd === true ? ', MASTER KEPT WITHOUT ETCD (etcd-unreachable: keep)' : ''}`);
+    }
     for (const m of i.vrrpMismatches ?? []) {
       lines.push(`${i.name}: CONFIG MISMATCH: adverts from ${m.from} dropped (${m.reason}, ${m.dropped} so far; theirs: ${m.theirs.join(', ') || '-'}, ours: ${i.vips.map(stripPrefix).join(', ')})`);
     }

@@ -161,6 +161,11 @@ export class AdvertIntake<T extends IntakeTarget> {
       }
       return;
     }
+    if (inst.election === 'etcd') {
+      // Elected on etcd: VRRP plays no part; a VRRP router on this VRID is counted, never heard.
+      target.runner.countDrop('election-etcd');
+      return;
+    }
     this.report(target, target.peer.vrrpMismatch.accepted(r.src), '');
     for (const note of advertNotes(r.advert, { ...ours, priority: inst.priority })) {
       this.advertLog.noted(inst.name, note, r.src, inst.ownerIgnoreAdverts, this.deps.clock());

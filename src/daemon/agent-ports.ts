@@ -16,6 +16,9 @@ import { WitnessMonitor } from '../adapters/witness.js';
 import { witnessTiming } from '../core/peer/timing.js';
 import { Announcer } from './announcer.js';
 import type { WitnessPort } from './instance-peers.js';
+import type { EtcdClientFactory } from './etcd-shared.js';
+import { EtcdGateway } from '../adapters/etcd/gateway.js';
+import { LeaseKeeper } from '../adapters/etcd/lease-keeper.js';
 
 /** One heartbeat interface and family, resolved: where adverts are sent from and received on. */
 export interface HeartbeatSource {
@@ -54,6 +57,8 @@ export interface AgentPorts {
   announcer(inst: InstanceConfig): AnnouncerPort;
   /** How hooks and exec checks are contained (for the start log line and status). */
   containment(): { readonly mode: ContainmentMode; readonly detail: string };
+  /** The etcd client of an election on etcd (created once, when an instance first needs it); absent = none. */
+  readonly etcdClient?: EtcdClientFactory;
 }
 
 /** The real adapters (rtnetlink, raw sockets, AF_PACKET, files, probes). */
@@ -72,5 +77,18 @@ export async function productionPorts(): Promise<AgentPorts> {
     witness: (inst) => (inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
     announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp),
     containment: () => sharedContainment(),
+    // One gateway and one lease for the agent; the keeper's fence timer runs on the monotonic clock.
+    etcdClient: (cfg, log) => {
+      const gw = new EtcdGateway(cfg, log);
+      const keeper = new LeaseKeeper(gw, cfg, { nowMs: () => performance.now() });
+      return {
+        kv: gw, lease: keeper,
+        start: () => keeper.start(),
+        stop: async () => {
+          await keeper.stop();
+          gw.close();
+        },
+      };
+    },
   };
 }

@@ -30,6 +30,7 @@ import { Heartbeats } from './heartbeats.js';
 import { onNetlinkEvent } from './link-events.js';
 import { reloadAgent } from './agent-reload.js';
 import { agentStatus } from './agent-status.js';
+import { EtcdShared } from './etcd-shared.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -45,6 +46,9 @@ export type { AgentPorts } from './agent-ports.js';
 
 /** How long shutdown waits for alerts under way (within the one-second shutdown bound). */
 const ALERT_FLUSH_BOUND_MS = 200;
+
+/** How long shutdown waits for the instances elected on etcd to free their keys before the lease is revoked. */
+const ETCD_STOP_BOUND_MS = 300;
 
 /** How long shutdown waits for stop hooks (the whole shutdown is bounded to one second). */
 const STOP_HOOKS_BOUND_MS = 600;
@@ -74,6 +78,8 @@ export class Agent {
     this.backoffs.delete(name);
     return until === undefined ? {} : { backoffUntilMs: until };
   }
+  /** The etcd client and lease shared by the instances elected on etcd. */
+  private readonly etcd: EtcdShared;
   /** Unsubscribes the alerter; set only while alert targets are configured (no cost otherwise). */
   private alertSubscription: (() => void) | undefined;
 
@@ -81,6 +87,7 @@ export class Agent {
     this.config = opts.config;
     this.bootMs = ports.clock();
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
+    this.etcd = new EtcdShared(ports.etcdClient, opts.log);
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     const hmac = new AdvertHmac();
     this.intake = new AdvertIntake<Bound>({
@@ -144,6 +151,7 @@ export class Agent {
       stateDir: this.config.stateDir,
       peerLink: (i) => (this.peerLink = peerLinkFor(this.peerLink, i, { peerKey: this.config.peerKey, peerPort: this.config.peerPort, log: this.log, ports: this.ports })),
       register: (b) => { this.bound.push(b); },
+      etcdFor: (i, node) => this.etcd.forInstance(i, this.config, node),
       boot: { atMs: this.bootMs, peerHeard: this.heardPeer.has(inst.name), ...this.backoffOf(inst.name) },
     });
   }
@@ -269,6 +277,11 @@ export class Agent {
         b.runner.input({ type: 'shutdown' });
       }
       await Promise.all(this.bound.map((b) => b.runner.drain()));
+      // Elected on etcd: keys freed, then the lease revoked, alongside the stop hooks (bounded).
+      const etcdDone = Promise.race([
+        Promise.all(this.bound.map((b) => b.runner.stopElection())),
+        new Promise((r) => setTimeout(r, ETCD_STOP_BOUND_MS)),
+      ]).then(() => this.etcd.stop());
       // Let the priority-0 adverts leave before the sockets close.
       await new Promise((r) => setImmediate(r));
       // Give the stop hooks (queued by the shutdown transition) time to run; what is still
@@ -277,6 +290,7 @@ export class Agent {
       while (this.bound.some((b) => b.hooks.pending() > 0) && performance.now() < until) {
         await new Promise((r) => setTimeout(r, 10));
       }
+      await etcdDone;
       for (const b of this.bound) {
         b.runner.close();
         b.announcer.close();

@@ -17,6 +17,7 @@ import { HookRunner } from './hook-runner.js';
 import { InstancePeers } from './instance-peers.js';
 import { InstanceRunner } from './instance-runner.js';
 import { PeerLink } from './peer-link.js';
+import type { InstanceDeps } from './instance-ports.js';
 
 export interface Bound {
   readonly runner: InstanceRunner;
@@ -49,6 +50,8 @@ export interface StartDeps {
    * the promotion backoff that earlier runner still had running (monotonic ms), if any.
    */
   readonly boot?: { readonly atMs: number; readonly peerHeard: boolean; readonly backoffUntilMs?: number };
+  /** The etcd ports of an instance elected on etcd (undefined for plain VRRP); `node` is this node's id. */
+  readonly etcdFor?: (inst: InstanceConfig, node: string) => InstanceDeps['etcd'];
 }
 
 /** The shared peer link, created on first use with the config's peer key and port. */
@@ -84,11 +87,14 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   });
   // Never throws for the file itself (a corrupt one is moved aside and reported by the runner);
   // only an insecure or uncreatable directory does, and that was checked before anything ran.
-  const epochs = ports.epochStore(deps.stateDir, inst.name);
+  // Elected on etcd: the epoch is the leader key's create revision, not the epoch file's.
+  const etcd = deps.etcdFor?.(inst, p.address);
+  const epochs = etcd?.epochs ?? ports.epochStore(deps.stateDir, inst.name);
   // Assigned once everything exists; the runner's callbacks only run after start.
   let peer: InstancePeers | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
   const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
     epochs,
+    ...(etcd === undefined ? {} : { etcd }),
     // Stricter just before taking over: a backup that heard nobody for one advert interval
     // (peers hello every interval) and reaches no witness fences itself instead.
     beforeMasterDown: () => peer?.beforeMasterDown(),
@@ -124,6 +130,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   const bound: Bound = { runner, announcer, hooks, health, config: inst, peer };
   deps.register(bound);
   balancer.add(inst);
+  runner.startElection();
   const link = await ports.netlink.getLink(inst.external);
   if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
   const enterService = (): void => {
@@ -163,6 +170,7 @@ export async function stopInstance(b: Bound, peerLink: PeerLink | undefined, bal
   b.runner.input({ type: 'shutdown' });
   await b.runner.drain();
   balancer.remove(b.config.name); // after the VIPs are gone (their rules went with them)
+  await b.runner.stopElection();
   b.runner.close();
   b.announcer.close();
   b.hooks.close();

@@ -79,10 +79,12 @@ export class InstanceEffects {
     const { deps, queue, timers, record } = this.ctx;
     switch (effect.type) {
       case 'send-advert':
-        record.advertsSent += 1;
         // A master's periodic advert also renews the VIP lease (not the one entering MASTER:
         // the VIPs are being added with a fresh lifetime right after it).
         if (step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0) this.ctx.lease.renew();
+        // Elected on etcd: no VRRP packet at all (the advert timer still paces the lease renewal).
+        if (this.ctx.config().election === 'etcd') return;
+        record.advertsSent += 1;
         this.ctx.publish({ type: 'advert-sent', instance: this.ctx.config().name });
         deps.sendAdvert(effect.priority).catch((err: unknown) => {
           deps.log.warn({ err, priority: effect.priority }, 'sending advert failed');

@@ -10,6 +10,8 @@ import type { MonotonicClock } from '../adapters/ports.js';
 import type { EpochPort } from '../adapters/epoch-store.js';
 import type { EventBus } from './event-bus.js';
 import type { GuardAttempt, TakeoverFacts } from './guard-runner.js';
+import type { EtcdEpochs } from './etcd-epochs.js';
+import type { EtcdKv, LeasePort } from './etcd-ports.js';
 
 /** Ordered transition hooks (src/daemon/hook-runner.ts). */
 export interface HookPort {
@@ -64,4 +66,17 @@ export interface InstanceDeps {
   readonly afterVipsRemoved?: () => void;
   /** The instance's takeover guards; absent = none configured. */
   readonly guards?: GuardPort;
+  /**
+   * Election on etcd (`election: vrrp+etcd | etcd`): the agent's etcd client and lease, where
+   * the keys live, how often they are read, this node's id, and the epochs (`epochs` above must
+   * be this same store). Absent = plain VRRP.
+   */
+  readonly etcd?: {
+    readonly kv: EtcdKv;
+    readonly lease: LeasePort;
+    readonly prefix: string;
+    readonly pollMs: number;
+    readonly node: string;
+    readonly epochs: EtcdEpochs;
+  };
 }

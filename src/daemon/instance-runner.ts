@@ -37,16 +37,19 @@ import { InstanceRecord, instanceStatus } from './instance-status.js';
 import { InstanceTakeover } from './instance-takeover.js';
 import { InstanceTimers } from './instance-timers.js';
 import { VipLease } from './vip-lease.js';
+import { EtcdElection } from './etcd-election.js';
 
 export type { HookPort, InstanceDeps, VipPort } from './instance-ports.js';
 
 /**
  * The core's takeover settings from the config: guards, cold start and backoff as configured
- * (defaults: none, none, 10 s); a demote hook configured holds a new takeover until it ended.
+ * (defaults: none, none, 10 s); a demote hook configured holds a new takeover until it ended;
+ * an election on etcd makes every claim win the leader key (retried every `etcdRetryMs`).
  */
-function takeoverSettings(config: InstanceConfig): TakeoverSettings {
+function takeoverSettings(config: InstanceConfig, etcdRetryMs: number | undefined): TakeoverSettings {
   const t = config.takeover;
   return Object.freeze({
+    ...(etcdRetryMs === undefined ? {} : { etcd: { retryMs: etcdRetryMs } }),
     guarded: (t?.guards.length ?? 0) > 0,
     guardRetryMs: t?.guardRetryMs ?? DEFAULT_GUARD_RETRY_MS,
     coldStartTimeoutMs: t?.coldStart.waitForPeer === true ? t.coldStart.timeoutMs : null,
@@ -67,13 +70,15 @@ export class InstanceRunner {
   private readonly takeover: InstanceTakeover;
   /** Fault sources this runner raised itself (the epoch bound, an internal error); they stay. */
   private readonly ownFaults = new Set<string>();
+  /** The election on etcd; undefined for plain VRRP. */
+  private readonly election: EtcdElection | undefined;
 
   constructor(config: InstanceConfig, readonly primaryAddress: string, private readonly deps: InstanceDeps) {
     this.cfg = config;
     const settings: InstanceSettings = Object.freeze({
       name: config.name, vrid: config.vrid, version: config.version, family: config.family,
       priority: config.priority, advertIntervalCs: config.advertIntervalCs, maxAdvertIntervalCs: config.maxAdvertIntervalCs, preempt: config.preempt,
-      preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips, takeover: takeoverSettings(config),
+      preemptDelayMs: config.preemptDelayMs, primaryAddress, vips: config.vips, takeover: takeoverSettings(config, deps.etcd?.pollMs),
       ownerIgnoresAdverts: config.ownerIgnoreAdverts,
     });
     this.state = createInstance(settings, deps.clock());
@@ -99,12 +104,24 @@ export class InstanceRunner {
       raiseFault: (source) => this.raiseOwnFault(source),
     });
     const input = (i: Input): void => this.input(i);
+    const etcd = deps.etcd;
+    this.election = etcd === undefined ? undefined : new EtcdElection({
+      kv: etcd.kv, lease: etcd.lease, prefix: etcd.prefix, pollMs: etcd.pollMs, node: etcd.node, epochs: etcd.epochs,
+      clock: deps.clock, log: deps.log, config: () => this.cfg, state: () => this.state, input,
+    });
+    const election = this.election;
     this.takeover = new InstanceTakeover({
       clock: deps.clock, log: deps.log, guards: deps.guards, config: () => this.cfg, state: () => this.state,
       epoch: () => deps.epochs.current(), input, publish,
+      ...(election === undefined ? {} : { lock: () => election.acquire(), lockBlocked: () => election.blockedNow() }),
     });
+    // The key is freed only once the VIPs are gone (after the balancer's rules went).
+    const effectDeps: InstanceDeps = election === undefined ? deps : {
+      ...deps,
+      afterVipsRemoved: () => { deps.afterVipsRemoved?.(); election.afterVipsRemoved(); },
+    };
     this.effects = new InstanceEffects({
-      deps, queue: this.queue, lease: this.lease, timers: this.timers, epochs: this.epochs, record: this.record,
+      deps: effectDeps, queue: this.queue, lease: this.lease, timers: this.timers, epochs: this.epochs, record: this.record,
       takeover: this.takeover, config: () => this.cfg, state: () => this.state, publish, input,
     });
   }
@@ -242,6 +259,16 @@ export class InstanceRunner {
     return this.takeover.forcePromote();
   }
 
+  /** Starts reading the election's keys (election on etcd only; no-op for plain VRRP). */
+  startElection(): void {
+    this.election?.start();
+  }
+
+  /** Stops the election: frees the key if still held and not MASTER, candidate to priority 0. */
+  async stopElection(): Promise<void> {
+    await this.election?.stop();
+  }
+
   /** Stops the timers and the epoch store (its last pending write is tried once more). */
   close(): void {
     this.stopTimers();
@@ -254,6 +281,7 @@ export class InstanceRunner {
       vipLifetimeSec: this.vipLifetimeSec, vipLeaseError: this.lease.error,
       epoch: this.deps.epochs.current(), maxEpochSeen: this.deps.epochs.maxSeen(), epochStatus: this.epochs.status(),
       checks: this.deps.checks(), hooks: this.deps.hooks.results(), takeover: this.takeover.status(Date.now()),
+      election: this.election?.status(),
     });
   }
 

@@ -8,7 +8,7 @@
  */
 import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
-import type { CheckSummary, HookRunStatus, InstanceStatus, TakeoverStatus, TransitionStatus } from '../core/control/types.js';
+import type { CheckSummary, ElectionStatus, HookRunStatus, InstanceStatus, TakeoverStatus, TransitionStatus } from '../core/control/types.js';
 import { csToMs } from '../core/fsm/timers.js';
 import type { InstanceState, VrrpState } from '../core/fsm/types.js';
 
@@ -50,6 +50,8 @@ export interface StatusParts {
   readonly hooks: readonly HookRunStatus[];
   /** Absent when the instance has no takeover keys and nothing is held back. */
   readonly takeover?: TakeoverStatus | undefined;
+  /** Election on etcd; absent for plain VRRP. */
+  readonly election?: ElectionStatus | undefined;
 }
 
 export function instanceStatus(p: StatusParts): InstanceStatus {
@@ -87,5 +89,6 @@ export function instanceStatus(p: StatusParts): InstanceStatus {
     checks: p.checks,
     hooks: p.hooks,
     ...(p.takeover === undefined ? {} : { takeover: p.takeover }),
+    ...(p.election === undefined ? {} : { election: p.election }),
   };
 }

@@ -29,6 +29,14 @@ export interface TakeoverContext {
   readonly input: (input: Input) => void;
   /** Publishes on the bus; never throws. */
   readonly publish: (ev: UnstampedEvent) => void;
+  /** Election on etcd: win the leader key, after the guards passed; never rejects. */
+  readonly lock?: () => Promise<{ readonly ok: boolean; readonly detail: string }>;
+  /**
+   * Election on etcd, before the guards: why the key cannot be won now (held by another node,
+   * etcd unreachable), or undefined; so a claim the key holds back does not run the guards at
+   * every retry. Never rejects.
+   */
+  readonly lockBlocked?: () => Promise<string | undefined>;
 }
 
 type TakeoverEffect = Extract<Effect, { type: 'run-guards' | 'arm-guard-retry' | 'cancel-guard-retry' | 'takeover-blocked' }>;
@@ -114,15 +122,41 @@ export class InstanceTakeover {
     }, wait);
   }
 
+  /** Election on etcd: the claim's last step, winning the leader key; its answer ends the attempt. */
+  private takeLock(attempt: number): void {
+    const lock = this.ctx.lock;
+    if (lock === undefined) return;
+    void lock().then((r) => {
+      if (this.stopped) return;
+      if (r.ok) this.ctx.log.info({ attempt }, r.detail);
+      else this.ctx.log.debug({ attempt, detail: r.detail }, 'the leader key was not won');
+      this.ctx.input(r.ok ? { type: 'guards-result', attempt, ok: true, detail: r.detail } : { type: 'guards-result', attempt, ok: false, detail: r.detail, reason: 'etcd' });
+    });
+  }
+
   private runGuards(attempt: number): void {
+    const { ctx } = this;
+    const guards = ctx.guards;
+    if (guards !== undefined && ctx.lockBlocked !== undefined) {
+      void ctx.lockBlocked().then((blocked) => {
+        if (this.stopped) return;
+        if (blocked === undefined) this.runGuardsNow(attempt, guards);
+        else ctx.input({ type: 'guards-result', attempt, ok: false, detail: blocked, reason: 'etcd' });
+      });
+      return;
+    }
+    if (guards === undefined) {
+      if (ctx.lock !== undefined) this.takeLock(attempt);
+      else queueMicrotask(() => ctx.input({ type: 'guards-result', attempt, ok: false, detail: 'no guard runner' }));
+      return;
+    }
+    this.runGuardsNow(attempt, guards);
+  }
+
+  private runGuardsNow(attempt: number, guards: GuardPort): void {
     const { ctx } = this;
     const cfg = ctx.config();
     const s = ctx.state();
-    const guards = ctx.guards;
-    if (guards === undefined) {
-      queueMicrotask(() => ctx.input({ type: 'guards-result', attempt, ok: false, detail: 'no guard runner' }));
-      return;
-    }
     const now = ctx.clock();
     const facts = {
       instance: cfg.name, vrid: cfg.vrid, vips: vipCidrs(cfg.vips), state: s.state, epoch: ctx.epoch(),
@@ -136,7 +170,8 @@ export class InstanceTakeover {
       }
       if (a.ok) ctx.log.info({ attempt }, 'takeover guards passed');
       else ctx.log.warn({ attempt, detail: a.detail, output: a.results.filter((r) => !r.ok).map((r) => r.outputTail.slice(-300)) }, `takeover guard failed: ${a.detail}`);
-      ctx.input({ type: 'guards-result', attempt, ok: a.ok, detail: a.detail });
+      if (a.ok && ctx.lock !== undefined) this.takeLock(attempt);
+      else ctx.input({ type: 'guards-result', attempt, ok: a.ok, detail: a.detail });
     }, (err: unknown) => {
       ctx.log.error({ err }, 'the guard runner failed; the takeover stays held back');
       if (!this.stopped) ctx.input({ type: 'guards-result', attempt, ok: false, detail: 'the guard runner failed' });

@@ -116,7 +116,7 @@ export interface InstanceItemGaugeDef extends Common {
 export type MetricDef = StatusGaugeDef | MirroredCounterDef | EventCounterDef | EventHistogramDef | InstanceItemGaugeDef;
 
 const STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED'];
-const BLOCK_REASONS: readonly TakeoverBlockReason[] = ['guard', 'cold-start', 'promotion-backoff', 'demote-hook'];
+const BLOCK_REASONS: readonly TakeoverBlockReason[] = ['guard', 'cold-start', 'promotion-backoff', 'demote-hook', 'etcd'];
 
 const CHECK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

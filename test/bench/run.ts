@@ -26,6 +26,9 @@
  * the new primary) for a crash and for a switchover, median and max over `--pg-runs N` (default
  * 3) runs each, with the acknowledged writes and the writes lost (target 0); in BENCH_JSON under
  * "postgres". `--pg` runs only that part, `--no-pg` skips it; skipped when PostgreSQL 15 is absent.
+ * `--etcd` runs only the election-on-etcd part (test/bench/etcd.ts): takeover time after a power
+ * loss for election vrrp, vrrp+etcd and etcd at the same advert interval (the first of
+ * --intervals; the default list means 200 ms), lease --etcd-lease S (default 2); under "etcd".
  *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
@@ -46,6 +49,7 @@ import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology
 import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
 import { PgBench, pgBenchSkipReason, pgJson, printPg, type PgBenchReport } from './postgres.js';
+import { etcdJson, printEtcdBench, runEtcdBench } from './etcd.js';
 
 // ---------------------------------------------------------------- options
 
@@ -62,6 +66,9 @@ interface Options {
   /** The PostgreSQL part (postgres.ts) and its runs per fault. */
   readonly pg: boolean;
   readonly pgRuns: number;
+  /** `--etcd`: only the election-on-etcd part (test/bench/etcd.ts), at the first of `intervals`. */
+  readonly etcd: boolean;
+  readonly etcdLeaseS: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -78,6 +85,8 @@ function parseArgs(argv: readonly string[]): Options {
   let lbRounds = 3;
   let pg = true;
   let pgRuns = 3;
+  let etcd = false;
+  let etcdLeaseS = 2;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -99,8 +108,10 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--lb-connections') lbConnections = Number(next());
     else if (a === '--lb-threads') lbThreads = Number(next());
     else if (a === '--lb-rounds') lbRounds = Number(next());
+    else if (a === '--etcd') { etcd = true; failover = false; lb = false; pg = false; }
+    else if (a === '--etcd-lease') etcdLeaseS = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--pg | --no-pg] [--pg-runs N]\n');
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--pg | --no-pg] [--pg-runs N] [--etcd [--etcd-lease S]]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
@@ -115,7 +126,8 @@ function parseArgs(argv: readonly string[]): Options {
   if (!Number.isInteger(lbThreads) || lbThreads < 1 || lbThreads > lbConnections) throw new Error('--lb-threads: 1..connections');
   if (!Number.isInteger(lbRounds) || lbRounds < 1) throw new Error('--lb-rounds must be a positive integer');
   if (!Number.isInteger(pgRuns) || pgRuns < 1) throw new Error('--pg-runs must be a positive integer');
-  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, pg, pgRuns };
+  if (!Number.isInteger(etcdLeaseS) || etcdLeaseS < 1 || etcdLeaseS > 60) throw new Error('--etcd-lease: whole seconds, 1..60');
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, pg, pgRuns, etcd, etcdLeaseS };
 }
 
 // ---------------------------------------------------------------- /proc
@@ -638,6 +650,13 @@ async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
     out('bench: needs root (network namespaces, raw sockets)');
     return 1;
+  }
+  if (opts.etcd) {
+    const o = { runs: opts.runs, advertIntervalMs: opts.intervals[0] === 1000 ? 200 : opts.intervals[0] ?? 200, leaseS: opts.etcdLeaseS };
+    const rows = await runEtcdBench(o, say);
+    printEtcdBench(rows, o, out);
+    out(`BENCH_JSON ${JSON.stringify({ etcd: etcdJson(rows, o) })}`);
+    return 0;
   }
   const kaVersion = opts.keepalived ? keepalivedVersion() : undefined;
   const started = performance.now();

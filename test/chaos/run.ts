@@ -40,8 +40,10 @@
  *
  * `--set attacks` runs the hostile-input set instead (attacks.ts: forged, replayed and flooded
  * hellos, control-socket abuse, a forged long-interval advert, a full or booby-trapped state
- * directory); `--only` then takes attack ids.
+ * directory); `--only` then takes attack ids. `--set etcd` runs the election-on-etcd set
+ * (etcd.ts: the failures that split VRRP, with election vrrp and vrrp+etcd, in the etcd lab).
  */
+import { ETCD_SCENARIOS, runEtcdChaos } from './etcd.js';
 import { spawnSync } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,7 +71,7 @@ class LabBroke extends Error {}
 
 interface Options {
   /** `faults` (the scenarios above) or `attacks` (hostile input, attacks.ts). */
-  readonly set: 'faults' | 'attacks';
+  readonly set: 'faults' | 'attacks' | 'etcd';
   readonly intervalMs: number;
   readonly only: readonly string[] | undefined;
   readonly modes: readonly Mode[];
@@ -99,7 +101,7 @@ function parseArgs(argv: readonly string[]): Options {
     };
     if (a === '--set') {
       const v = next();
-      if (v !== 'faults' && v !== 'attacks') throw new Error('--set: faults or attacks');
+      if (v !== 'faults' && v !== 'attacks' && v !== 'etcd') throw new Error('--set: faults, attacks or etcd');
       set = v;
     } else if (a === '--interval') intervalMs = parseDuration(next());
     else if (a === '--only') only = next().split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -110,11 +112,12 @@ function parseArgs(argv: readonly string[]): Options {
     } else if (a === '--force-resilient') forceResilient = true;
     else if (a === '-h' || a === '--help') {
       process.stdout.write('usage: node dist/test/chaos/run.js [--interval 100ms|1s] [--only kill9,sigstop,int0,ext0,intcut,extcut,isolate,silent,loss] [--modes plain,resilient] [--force-resilient]\n'
-        + `       node dist/test/chaos/run.js --set attacks [--only ${ATTACK_IDS.join(',')}]\n`);
+        + `       node dist/test/chaos/run.js --set attacks [--only ${ATTACK_IDS.join(',')}]\n`
+        + `       node dist/test/chaos/run.js --set etcd [--only ${ETCD_SCENARIOS.map((s) => s.id).join(',')}]\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
-  const ids = set === 'attacks' ? ATTACK_IDS : SCENARIOS.map((s) => s.id);
+  const ids = set === 'attacks' ? ATTACK_IDS : set === 'etcd' ? ETCD_SCENARIOS.map((s) => s.id) : SCENARIOS.map((s) => s.id);
   const bad = (only ?? []).filter((x) => !ids.includes(x));
   if (bad.length > 0) throw new Error(`--only: unknown scenario(s) ${bad.join(', ')}; known: ${ids.join(', ')}`);
   return { set, intervalMs, only, modes, forceResilient };
@@ -561,6 +564,10 @@ async function main(): Promise<number> {
   }
   distPath('cli', 'main.js'); // throws with a hint when the build is missing
   if (opts.set === 'attacks') return runAttacks(opts.only, out);
+  if (opts.set === 'etcd') {
+    await runEtcdChaos(opts.only, out);
+    return 0;
+  }
   const scenarios = SCENARIOS.filter((s) => opts.only === undefined || opts.only.includes(s.id));
   if (scenarios.some((s) => s.id === 'loss') && spawnSync('nft', ['--version']).error !== undefined) {
     out('chaos: nft is missing (apt-get install -y nftables)');

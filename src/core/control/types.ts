@@ -102,6 +102,21 @@ export interface InstanceStatus {
   readonly services?: readonly VirtualServiceStatus[];
   /** Where a takeover stands (guards, cold start, backoff, demote hook). */
   readonly takeover?: TakeoverStatus;
+  /** Election on etcd (absent for plain VRRP): etcd reachable, the holder of the leader key and its epoch. */
+  readonly election?: ElectionStatus;
+}
+
+/** Status `election` of an instance elected on etcd. */
+export interface ElectionStatus {
+  readonly mode: 'vrrp+etcd' | 'etcd';
+  /** The last read of the instance's keys worked. */
+  readonly reachable: boolean;
+  /** Address of the leader key's holder at the last read; absent = free (or never read). */
+  readonly holder?: string;
+  /** The holder's epoch (the key's create revision). */
+  readonly holderEpoch?: number;
+  /** MASTER kept while etcd could not be reached (etcd-unreachable: keep). */
+  readonly keptWithoutEtcd?: boolean;
 }
 
 /** One takeover guard's last run (status `takeover.guards`). */

@@ -11,6 +11,8 @@
  * the VIPs and stays BACKUP (maintenance: the operator asked for this node to serve nothing).
  *
  * - maintenance on: never become MASTER while set; a master hands over first.
+ * Election on etcd (settings.takeover.etcd): break before make instead, the VIPs go at once
+ *   (two holders of the key never exist, so two holders of the VIPs must not either).
  * - switchover: only a master acts; it then `yields` (behaves as non-preempt) until it is master
  *   again, so a preempting node does not take the VIP straight back. Running switchover on the
  *   new master moves mastership back.
@@ -21,6 +23,9 @@ import type { Effect, InstanceState, StepResult } from './types.js';
 
 function releaseGracefully(state: InstanceState, nowMs: number, reason: string): StepResult {
   const r = enterBackup(state, nowMs, reason);
+  // Election on etcd: break before make. The next holder adds the VIPs only once it has the
+  // leader key, and the key is freed only after the VIPs are gone here.
+  if (state.settings.takeover?.etcd !== undefined) return { state: r.state, effects: [{ type: 'send-advert', priority: 0 }, ...r.effects] };
   return {
     state: { ...r.state, releasing: true, releaseHeardAtMs: null },
     effects: [{ type: 'send-advert', priority: 0 }, ...r.effects.filter((e) => e.type !== 'remove-vips')],

@@ -10,7 +10,7 @@
  *   (election.ts);
  * - everything except `start` in STOPPED (health inputs are still recorded, see health.ts).
  * The takeover inputs (guards-result, guard-retry, promotion-failed, peer-heard,
- * demote-hook-done, promote-force) are takeover.ts's.
+ * demote-hook-done, promote-force, lock-lost, claim) are takeover.ts's.
  */
 import { backupOnAdvert, backupOnTimer } from './backup.js';
 import { onAdvertDropped } from './dropped.js';
@@ -21,7 +21,7 @@ import { onShutdown, onStart } from './lifecycle.js';
 import { masterOnAdvert, masterOnTimer } from './master.js';
 import { isDue } from './timer-effects.js';
 import { blockedChange } from './takeover-state.js';
-import { onDemoteHookDone, onGuardRetry, onGuardsResult, onPeerHeard, onPromoteForce, onPromotionFailed } from './takeover.js';
+import { onClaim, onDemoteHookDone, onGuardRetry, onGuardsResult, onLockLost, onPeerHeard, onPromoteForce, onPromotionFailed } from './takeover.js';
 import type { Input, InstanceState, StepResult } from './types.js';
 
 /**
@@ -52,7 +52,7 @@ function dispatch(state: InstanceState, input: Input, nowMs: number): StepResult
     case 'advert-dropped':
       return onAdvertDropped(state, input.from, input.reason, nowMs);
     case 'guards-result':
-      return onGuardsResult(state, input.attempt, input.ok, input.detail, nowMs);
+      return onGuardsResult(state, input.attempt, input.ok, input.detail, nowMs, input.reason);
     case 'guard-retry':
       return onGuardRetry(state, nowMs);
     case 'promotion-failed':
@@ -63,6 +63,10 @@ function dispatch(state: InstanceState, input: Input, nowMs: number): StepResult
       return onDemoteHookDone(state, nowMs);
     case 'promote-force':
       return onPromoteForce(state, nowMs);
+    case 'lock-lost':
+      return onLockLost(state, input.detail, nowMs);
+    case 'claim':
+      return onClaim(state, input.reason, nowMs);
     case 'timer':
       if (!isDue(state, input.timer, nowMs)) return { state, effects: [] };
       if (state.state === 'BACKUP') return backupOnTimer(state, input.timer, nowMs);

@@ -20,6 +20,14 @@
  * While a claim is pending, an advert of a master this node would not preempt (priority at
  * least ours, or preempt off) cancels it (backup.ts), and the node is a plain BACKUP again.
  * A MASTER never runs guards. `promote-force` skips guards, cold start and backoff once.
+ *
+ * Election on etcd (`settings.takeover.etcd`): every claim also has to win the instance's
+ * leader key. The shell does it in the same attempt as the guards (after them) and answers
+ * `guards-result` with `reason: 'etcd'` when the key is held elsewhere or etcd cannot be
+ * reached: held back `etcd`, retried every `etcd.retryMs`. A MASTER that loses the key
+ * (`lock-lost`) releases at once like a failed promotion (priority 0, VIPs removed, BACKUP),
+ * without the backoff, and its claim waits for the key again. `promote --force` is refused:
+ * the key is the only way to MASTER. `claim` makes a claim now (the key was seen free).
  */
 import { enterBackup, enterMaster, masterDownMs } from './transitions.js';
 import { changeTimers } from './timer-effects.js';
@@ -80,7 +88,7 @@ function hold(state: InstanceState, nowMs: number, claimReason: string, h: Hold,
 export function claimMaster(state: InstanceState, nowMs: number, reason: string): StepResult {
   if (state.maintenance && state.state === 'BACKUP') return standDown(state, nowMs);
   const h = holdFor(state, nowMs);
-  const guarded = state.settings.takeover?.guarded === true;
+  const guarded = state.settings.takeover?.guarded === true || state.settings.takeover?.etcd !== undefined;
   if (h === undefined && !guarded) return enterMaster(state, nowMs, reason);
   const b = asBackup(state, nowMs, h === undefined ? `${reason}; running the takeover guards` : `${reason}; takeover held back (${h.reason})`);
   if (h !== undefined) return hold(b.state, nowMs, reason, h, b.effects);
@@ -104,12 +112,13 @@ function standDown(state: InstanceState, nowMs: number): StepResult {
   return { state: { ...c.state, timers: timers.timers }, effects: [...c.effects, ...timers.effects] };
 }
 
-export function onGuardsResult(state: InstanceState, attempt: number, ok: boolean, detail: string, nowMs: number): StepResult {
+export function onGuardsResult(state: InstanceState, attempt: number, ok: boolean, detail: string, nowMs: number, reason: 'guard' | 'etcd' = 'guard'): StepResult {
   const t = state.takeover;
   if (state.state !== 'BACKUP' || t.phase !== 'guarding' || t.attempt !== attempt) return { state, effects: [] };
   if (!ok) {
-    const retryMs = state.settings.takeover?.guardRetryMs ?? DEFAULT_GUARD_RETRY_MS;
-    return hold(state, nowMs, t.claimReason, { reason: 'guard', detail, retryAtMs: nowMs + retryMs });
+    const etcd = state.settings.takeover?.etcd;
+    const retryMs = reason === 'etcd' && etcd !== undefined ? etcd.retryMs : state.settings.takeover?.guardRetryMs ?? DEFAULT_GUARD_RETRY_MS;
+    return hold(state, nowMs, t.claimReason, { reason, detail, retryAtMs: nowMs + retryMs });
   }
   const h = holdFor(state, nowMs);
   if (h !== undefined) return hold(state, nowMs, t.claimReason, h);
@@ -167,6 +176,7 @@ export function forcePromoteRefusal(state: InstanceState, nowMs: number): string
   const name = state.settings.name;
   if (state.state === 'MASTER') return `${name} is already MASTER here`;
   if (state.state !== 'BACKUP') return `${name} is ${state.state}${state.faults.length > 0 ? ` (${state.faults.join(', ')})` : ''}: it cannot take over`;
+  if (state.settings.takeover?.etcd !== undefined) return `${name} is elected on etcd: only the holder of its leader key may be MASTER`;
   if (state.maintenance) return `${name} is in maintenance: turn it off first`;
   const m = state.master;
   if (m !== null && m.priority > 0 && nowMs - m.lastSeenMs < masterDownMs(state)) return `${name} has a master (${m.address}); run switchover there`;
@@ -180,4 +190,24 @@ export function onPromoteForce(state: InstanceState, nowMs: number): StepResult 
   const t = state.takeover;
   const cleared: InstanceState = { ...state, takeover: { ...t, backoffUntilMs: null, coldStartUntilMs: null } };
   return enterMaster(cleared, nowMs, 'promote --force by the operator');
+}
+
+/**
+ * Election on etcd: the leader key is no longer ours. A MASTER releases at once (priority 0,
+ * VIPs removed, BACKUP) and its claim waits for the key (`etcd`, retried); nothing else changes
+ * (a claim in progress learns it from its own attempt). Without etcd settings: ignored.
+ */
+export function onLockLost(state: InstanceState, detail: string, nowMs: number): StepResult {
+  const etcd = state.settings.takeover?.etcd;
+  if (etcd === undefined || state.state !== 'MASTER') return { state, effects: [] };
+  const b = enterBackup(state, nowMs, `leader key lost: ${detail}`);
+  const h = holdFor(b.state, nowMs) ?? { reason: 'etcd', detail, retryAtMs: nowMs + etcd.retryMs };
+  return hold(b.state, nowMs, 'the leader key was lost', h, [{ type: 'send-advert', priority: 0 }, ...b.effects]);
+}
+
+/** Election on etcd: the key is free; a BACKUP with no claim pending (and not in maintenance) claims now. */
+export function onClaim(state: InstanceState, reason: string, nowMs: number): StepResult {
+  if (state.settings.takeover?.etcd === undefined || state.state !== 'BACKUP' || state.maintenance || state.releasing) return { state, effects: [] };
+  if (state.takeover.phase !== 'idle') return { state, effects: [] };
+  return claimMaster(state, nowMs, reason);
 }

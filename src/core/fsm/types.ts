@@ -25,7 +25,7 @@ export type TimerKind = 'master-down' | 'advert' | 'preempt-delay';
 export type TransitionHook = 'master' | 'backup' | 'fault' | 'stop';
 
 /** Why a takeover this node wants is held back (status `takeover.reason`). */
-export type TakeoverBlockReason = 'guard' | 'cold-start' | 'promotion-backoff' | 'demote-hook';
+export type TakeoverBlockReason = 'guard' | 'cold-start' | 'promotion-backoff' | 'demote-hook' | 'etcd';
 
 /**
  * The data-consistency rules of a takeover (takeover.ts), all off when absent: then a claim
@@ -43,6 +43,13 @@ export interface TakeoverSettings {
   readonly promotionBackoffMs: number;
   /** A demote hook is configured: after leaving MASTER, no claim until `demote-hook-done`. */
   readonly holdWhileDemoting: boolean;
+  /**
+   * Election on etcd (`vrrp+etcd` or `etcd`): every claim must win the instance's leader key
+   * (the shell tries it after the guards, in the same `run-guards` attempt, and answers
+   * `reason: 'etcd'` when it could not); a lost key ends MASTER (`lock-lost`). `retryMs`: how
+   * often a claim the key holds back is tried again. Absent = plain VRRP.
+   */
+  readonly etcd?: { readonly retryMs: number };
 }
 
 /**
@@ -189,8 +196,11 @@ export type Input =
   | { readonly type: 'switchover' }
   /** An advert from `from` was dropped because its settings differ from ours (dropped.ts). */
   | { readonly type: 'advert-dropped'; readonly from: string; readonly reason: string }
-  /** The takeover guards of `attempt` ended: all passed (ok), or `detail` says which failed. */
-  | { readonly type: 'guards-result'; readonly attempt: number; readonly ok: boolean; readonly detail: string }
+  /**
+   * The takeover guards of `attempt` ended: all passed (ok), or `detail` says which failed.
+   * `reason` 'etcd': the guards passed but the leader key could not be won (default 'guard').
+   */
+  | { readonly type: 'guards-result'; readonly attempt: number; readonly ok: boolean; readonly detail: string; readonly reason?: 'guard' | 'etcd' }
   /** The retry timer of a held-back claim fired. */
   | { readonly type: 'guard-retry' }
   /** before-master failed or timed out: the VIPs were not added; give the claim up. */
@@ -200,7 +210,11 @@ export type Input =
   /** The demote hook (backup/fault/stop) of the last departure from MASTER finished or timed out. */
   | { readonly type: 'demote-hook-done' }
   /** Operator `promote --force`: take over now despite guards, cold start and backoff (see takeover.ts). */
-  | { readonly type: 'promote-force' };
+  | { readonly type: 'promote-force' }
+  /** Election on etcd: the leader key is no longer ours (lease fenced or lost, key gone or taken, resigned). */
+  | { readonly type: 'lock-lost'; readonly detail: string }
+  /** Election on etcd: the leader key is free and this node should try for it now (a BACKUP with no claim pending). */
+  | { readonly type: 'claim'; readonly reason: string };
 
 export type Effect =
   | { readonly type: 'send-advert'; readonly priority: number }

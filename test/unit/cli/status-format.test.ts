@@ -87,3 +87,13 @@ t.test('a held-back takeover shows its reason on the instance line and below it,
   t.notMatch(formatStatus(status(instance())), /held|TAKEOVER|guard/, 'nothing without takeover status');
   t.end();
 });
+
+t.test('election on etcd: one line with etcd reachable or not, the key holder and its epoch', async (t) => {
+  t.notMatch(formatStatus(status(instance())), /election/, 'plain VRRP: no line');
+  const self = formatStatus(status({ ...instance(), election: { mode: 'vrrp+etcd', reachable: true, holder: '10.0.0.1', holderEpoch: 42 } }));
+  t.match(self, '\nweb: election vrrp+etcd: etcd reachable, leader key held by self (epoch 42)');
+  const other = formatStatus(status({ ...instance(), state: 'BACKUP', election: { mode: 'etcd', reachable: true, holder: '10.0.0.2', holderEpoch: 7 } }));
+  t.match(other, 'web: election etcd: etcd reachable, leader key held by 10.0.0.2 (epoch 7)');
+  const kept = formatStatus(status({ ...instance(), election: { mode: 'vrrp+etcd', reachable: false, keptWithoutEtcd: true } }));
+  t.match(kept, 'web: election vrrp+etcd: ETCD UNREACHABLE, the leader key is free, MASTER KEPT WITHOUT ETCD (etcd-unreachable: keep)');
+});

@@ -16,6 +16,7 @@ import { MemoryEpochStore } from '../../../src/adapters/epoch-store.js';
 import type { LinkInfo, NetlinkPort, NetlinkWatcher } from '../../../src/adapters/netlink/index.js';
 import { Agent } from '../../../src/daemon/agent.js';
 import type { AgentPorts, VrrpReceiver } from '../../../src/daemon/agent-ports.js';
+import { FakeEtcd, FakeLease } from './etcd-fakes.js';
 
 const OUR_ADDRESS = '10.0.0.1';
 const PEER_ADDRESS = '10.0.0.2';
@@ -170,4 +171,40 @@ t.test('an unknown interface refuses the start and touches nothing', async (t) =
     config: { ...bad, instances: [{ ...inst, interface: 'eth9', external: 'eth9' }] }, configSource: 'unit test', log: pino({ level: 'silent' }), version: '0',
   }, f.ports), { code: 'HA_ERR_CONFIG', message: /interface "eth9" not found/ });
   t.same(f.netlink.calls, [], 'no address touched');
+});
+
+t.test('election: etcd on the agent: the etcd client is started once, the key holder is MASTER without a VRRP packet, a VRRP advert is only counted; shutdown frees the key and stops the client', async (t) => {
+  const f = fakes();
+  const etcd = new FakeEtcd();
+  const lease = new FakeLease(etcd);
+  const life: string[] = [];
+  const ports: AgentPorts = {
+    ...f.ports,
+    etcdClient: () => ({
+      kv: etcd.client(), lease,
+      start: async () => { life.push('start'); },
+      stop: async () => { life.push('stop'); },
+    }),
+  };
+  const r = parseConfigYaml('state-dir: /nonexistent/haagent-test\netcd:\n  endpoints: [http://127.0.0.1:2379]\n  lease: 2s\n  keepalive-interval: 100ms\n  request-timeout: 100ms\n'
+    + `instances:\n  - name: web\n    vrid: 51\n    interface: eth1\n    vips: [${VIP}]\n    advert-interval: 100ms\n    priority: 100\n    election: etcd\n`);
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+  const agent = await Agent.create({ config: r.config, configSource: 'unit test', log: pino({ level: 'silent' }), version: '0.0.0-test' }, ports);
+  let shut = false;
+  t.teardown(() => (shut ? undefined : agent.shutdown()));
+  t.ok(await until(() => stateOf(agent) === 'MASTER'), 'MASTER with the key');
+  t.ok(await until(() => f.netlink.addresses.has(VIP)), 'the VIP added');
+  t.ok(etcd.keys.has('/haagent/web/leader'), 'the leader key exists');
+  t.equal(agent.status().instances[0]?.epoch, Number(etcd.keys.get('/haagent/web/leader')?.createRevision), 'epoch = create revision');
+  t.ok(await until(() => agent.status().instances[0]?.election?.holder === OUR_ADDRESS), 'status: this node holds the key (as of the next read)');
+  t.match(agent.status().instances[0]?.election, { mode: 'etcd', reachable: true });
+  f.deliver(peerAdvert(200));
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(stateOf(agent), 'MASTER', 'a VRRP advert does not move an instance elected on etcd');
+  t.equal(agent.status().instances[0]?.drops['election-etcd'], 1, 'it is counted as a drop');
+  t.same(f.sent, [], 'no VRRP advert sent');
+  await agent.shutdown();
+  shut = true;
+  t.notOk(etcd.keys.has('/haagent/web/leader'), 'the key was freed');
+  t.same(life, ['start', 'stop'], 'client started once, stopped at shutdown');
 });
