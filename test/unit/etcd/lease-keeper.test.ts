@@ -1,5 +1,6 @@
 /** LeaseKeeper over a scripted gateway with real timers: fence deadline, lost lease, stop. */
 import t from 'tap';
+import { sleep, waitFor } from '../../helpers/wait.js';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { LeaseKeeper } from '../../../src/adapters/etcd/lease-keeper.js';
@@ -9,7 +10,6 @@ import { HaagentError } from '../../../src/core/errors.js';
 
 const CFG: EtcdConfig = { endpoints: ['http://e1:2379'], leaseTtlS: 1, prefix: '/h', requestTimeoutMs: 100, keepaliveIntervalMs: 100 };
 const clock = { nowMs: () => performance.now() };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A gateway whose answers the test switches: 'ack', 'gone' (ttl 0) or 'down' (rejects). */
 class FakeGateway extends EventEmitter {
@@ -50,7 +50,7 @@ t.test('healthy: one lease, renewed, never fenced; its deadline moves forward', 
   await k.start();
   t.equal(k.leaseId, '1');
   const d0 = k.fenceDeadlineMs();
-  await sleep(1500);
+  await waitFor('5 keepalives acknowledged', () => gw.acked.length >= 5, 15_000);
   t.ok(gw.acked.length >= 5, `${gw.acked.length} keepalives acknowledged`);
   t.ok(k.fenceDeadlineMs() > d0 + 500, 'deadline moved with the acks');
   t.same(events.map((e) => e[0]), ['renewed']);
@@ -65,7 +65,8 @@ t.test('acks stop: fence once, not before (last acked send + TTL - margin), then
   await sleep(300);
   gw.mode = 'down';
   gw.grantMode = 'down';
-  await sleep(1500);
+  await waitFor('a fence', () => events.some((e) => e[0] === 'fence'), 15_000);
+  await sleep(300); // a second fence would come now
   const fences = events.filter((e) => e[0] === 'fence');
   t.equal(fences.length, 1, 'one fence');
   const lastAck = Math.max(...gw.acked);
@@ -76,7 +77,7 @@ t.test('acks stop: fence once, not before (last acked send + TTL - margin), then
   t.same(gw.revoked, ['1'], 'the fenced lease is revoked (best effort)');
   gw.mode = 'ack';
   gw.grantMode = 'ok';
-  await sleep(400);
+  await waitFor('a new lease', () => k.leaseId !== undefined, 15_000);
   t.equal(k.leaseId, '2');
   t.same(events.map((e) => e[0]), ['renewed', 'fence', 'renewed']);
   await k.stop();
@@ -87,9 +88,9 @@ t.test('etcd says the lease is gone: fence, lost, renewed in that order', async 
   const { k, events } = keeper(gw);
   await k.start();
   gw.mode = 'gone';
-  await sleep(150);
+  await waitFor('lost', () => events.some((e) => e[0] === 'lost'), 15_000);
   gw.mode = 'ack';
-  await sleep(300);
+  await waitFor('renewed again', () => events.filter((e) => e[0] === 'renewed').length >= 2, 15_000);
   t.same(events.slice(0, 4).map((e) => [e[0], e[2]]), [['renewed', '1'], ['fence', '1'], ['lost', '1'], ['renewed', '2']]);
   t.not(k.leaseId, undefined);
   t.not(k.leaseId, '1');
@@ -103,7 +104,7 @@ t.test('grant fails at start: start resolves without a lease, and the grant is r
   await k.start();
   t.equal(k.leaseId, undefined);
   gw.grantMode = 'ok';
-  await sleep(300);
+  await waitFor('a lease', () => k.leaseId !== undefined, 15_000);
   t.equal(k.leaseId, '1');
   t.same(events.map((e) => e[0]), ['renewed']);
   await k.stop();
@@ -129,7 +130,8 @@ t.test('an acknowledgement arriving after the fence does not bring the fenced le
   await sleep(200);
   gw.mode = 'slow'; // the next keepalive is acknowledged 1.5 s after it was sent: past the 0.9 s deadline
   gw.grantMode = 'down';
-  await sleep(2000);
+  await waitFor('a fence', () => events.some((e) => e[0] === 'fence'), 15_000);
+  await sleep(1600); // the late acknowledgement arrives meanwhile
   t.same(events.map((e) => e[0]), ['renewed', 'fence'], 'fenced while the keepalive was in flight');
   t.equal(k.leaseId, undefined, 'the late acknowledgement of lease 1 was ignored');
   t.equal(k.fenceDeadlineMs(), Number.NEGATIVE_INFINITY);
