@@ -17,6 +17,8 @@ import { HookRunner } from './hook-runner.js';
 import { InstancePeers } from './instance-peers.js';
 import { InstanceRunner } from './instance-runner.js';
 import { PeerLink } from './peer-link.js';
+import { ConntrackSync } from './conntrack-sync.js';
+import { floatingAddress, type FloatingAddress } from './floating-address.js';
 
 export interface Bound {
   readonly runner: InstanceRunner;
@@ -26,6 +28,8 @@ export interface Bound {
   readonly config: InstanceConfig;
   /** The instance's peer guard wiring (hellos, VRRP heard, witness, isolation). */
   readonly peer: InstancePeers;
+  /** The instance's conntrackd and floating SNAT address, with `conntrack-sync`. */
+  readonly conntrack?: { readonly sync: ConntrackSync; readonly floating: FloatingAddress };
 }
 
 /** Bound on waiting for the load balancer's rules before adding the VIPs as a new master. */
@@ -87,20 +91,35 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   const epochs = ports.epochStore(deps.stateDir, inst.name);
   // Assigned once everything exists; the runner's callbacks only run after start.
   let peer: InstancePeers | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
+  // conntrack-sync: the peer's connections are committed before the rules and the floating
+  // SNAT address after them, all before the VIPs; on leaving MASTER the reverse, after the VIPs.
+  const conntrack = inst.conntrackSync === undefined ? undefined : {
+    sync: new ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER' }),
+    floating: floatingAddress(inst, inst.conntrackSync, ports, ilog),
+  };
   const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
     epochs,
     // Stricter just before taking over: a backup that heard nobody for one advert interval
     // (peers hello every interval) and reaches no witness fences itself instead.
     beforeMasterDown: () => peer?.beforeMasterDown(),
     // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
-    beforeVips: () => balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
-    afterVipsRemoved: () => balancer.setMaster(inst.name, false),
+    beforeVips: async () => {
+      await conntrack?.sync.takeover();
+      await balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS);
+      await conntrack?.floating.add();
+    },
+    afterVipsRemoved: () => {
+      balancer.setMaster(inst.name, false);
+      if (conntrack === undefined || runner.vrrpState === 'MASTER') return; // MASTER again: a newer takeover owns them
+      void conntrack.floating.remove();
+      conntrack.sync.demote();
+    },
     clock: ports.clock,
     log: ilog,
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),
     vips: ports.netlink,
-    announce: () => announcer.announce(),
-    quiet: () => announcer.quiet(),
+    announce: async () => { await Promise.all([announcer.announce(), conntrack?.floating.announce()]); },
+    quiet: () => { announcer.quiet(); conntrack?.floating.quiet(); },
     hooks,
     events,
     checks: () => health.status(),
@@ -121,9 +140,13 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     runner.applyHealth(v.effectivePriority, v.faults);
   });
   peer = new InstancePeers(inst, { log: deps.log, events, clock: ports.clock, runner, witness: ports.witness(inst) });
-  const bound: Bound = { runner, announcer, hooks, health, config: inst, peer };
+  const bound: Bound = { runner, announcer, hooks, health, config: inst, peer, ...(conntrack === undefined ? {} : { conntrack }) };
   deps.register(bound);
   balancer.add(inst);
+  if (conntrack !== undefined) {
+    await conntrack.floating.remove(); // left by a killed agent, like stale VIPs
+    await conntrack.sync.start();
+  }
   const link = await ports.netlink.getLink(inst.external);
   if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
   const enterService = (): void => {
@@ -163,6 +186,8 @@ export async function stopInstance(b: Bound, peerLink: PeerLink | undefined, bal
   b.runner.input({ type: 'shutdown' });
   await b.runner.drain();
   balancer.remove(b.config.name); // after the VIPs are gone (their rules went with them)
+  await b.conntrack?.sync.stop();
+  b.conntrack?.floating.close();
   b.runner.close();
   b.announcer.close();
   b.hooks.close();

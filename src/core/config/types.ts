@@ -6,6 +6,9 @@ import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import type { AlertsConfig } from './alerts.js';
 import type { RealServer, VirtualService } from '../lb/types.js';
 import type { Vip } from '../net/address.js';
+import type { ConntrackSyncConfig } from './conntrack.js';
+
+export type { ConntrackLink, ConntrackSyncConfig } from './conntrack.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
@@ -168,6 +171,8 @@ export interface InstanceConfig {
   readonly virtualServices: readonly VirtualServiceConfig[];
   /** Takeover guards, cold start, promotion backoff; absent = the defaults (all off, 10s backoff). */
   readonly takeover?: TakeoverConfig;
+  /** Connection-state sync with conntrackd and the floating SNAT address; absent = off. */
+  readonly conntrackSync?: ConntrackSyncConfig;
 }
 
 export interface AgentConfig {

@@ -18,6 +18,10 @@
  *       masquerade | snat F to SNAT_ADDRESS
  *     (source NAT only for connections our DNAT rule sent to a real server, so the real
  *      server answers the balancer, which un-NATs the reply to the client)
+ *   input       nat, hook input, priority srcnat (100), only when a service has `floatingSnat`:
+ *     the same match, `snat F to SNAT_ADDRESS`, for connections DNATed to this node's own
+ *     real server: with conntrack sync every balanced connection is NATed to the floating
+ *     address, so its conntrack entry works unchanged on whichever node is master
  *
  * The JSON forms are those `nft -j list table inet haagent` prints for the text rules above
  * (nftables 1.0.6): in the inet family every dnat/snat names its family, the conntrack address
@@ -142,6 +146,7 @@ export function buildRuleset(services: readonly VirtualService[], up: UpFlags): 
   const dstnatRules: NftCommand[] = [];
   const outputRules: NftCommand[] = [];
   const srcnatRules: NftCommand[] = [];
+  const inputRules: NftCommand[] = [];
   for (const [i, svc] of services.entries()) {
     const upServers = svc.realServers.filter((_, j) => up[i]?.[j] === true);
     if (upServers.length === 0) continue;
@@ -156,13 +161,14 @@ export function buildRuleset(services: readonly VirtualService[], up: UpFlags): 
     dstnatRules.push(rule('prerouting', comment, expr));
     outputRules.push(rule('output', comment, expr));
     const nat: NftJson = svc.snat === undefined ? { masquerade: null } : { snat: { family, addr: svc.snat } };
-    srcnatRules.push(rule('postrouting', `haagent ${name} replies via the balancer`, [
+    const balanced = [
       match({ ct: { key: 'status' } }, 'dnat', 'in'),
       match({ ct: { key: `${family} daddr`, dir: 'original' } }, svc.vip),
       match({ meta: { key: 'l4proto' } }, 'tcp'),
       match({ ct: { key: 'proto-dst', dir: 'original' } }, svc.port),
-      nat,
-    ]));
+    ];
+    srcnatRules.push(rule('postrouting', `haagent ${name} replies via the balancer`, [...balanced, nat]));
+    if (svc.floatingSnat === true) inputRules.push(rule('input', `haagent ${name} local server via the floating address`, [...balanced, nat]));
   }
   return {
     nftables: [
@@ -174,6 +180,7 @@ export function buildRuleset(services: readonly VirtualService[], up: UpFlags): 
       ...dstnatRules,
       ...outputRules,
       ...srcnatRules,
+      ...(inputRules.length === 0 ? [] : [chain('input', 'input', PRIORITY_SRCNAT), ...inputRules]),
     ],
   };
 }
