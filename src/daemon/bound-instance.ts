@@ -91,8 +91,9 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   const epochs = ports.epochStore(deps.stateDir, inst.name);
   // Assigned once everything exists; the runner's callbacks only run after start.
   let peer: InstancePeers | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
-  // conntrack-sync: the peer's connections are committed before the rules and the floating
-  // SNAT address after them, all before the VIPs; on leaving MASTER the reverse, after the VIPs.
+  // conntrack-sync: the peer's connections are committed before the rules, the floating SNAT
+  // address goes in after them, just before the VIPs; on leaving MASTER it goes with the VIPs,
+  // before the rules, and conntrackd is told after both.
   const conntrack = inst.conntrackSync === undefined ? undefined : {
     sync: new ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER' }),
     floating: floatingAddress(inst, inst.conntrackSync, ports, ilog),
@@ -106,14 +107,13 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     beforeVips: async () => {
       await conntrack?.sync.takeover();
       await balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS);
-      await conntrack?.floating.add();
     },
     afterVipsRemoved: () => {
       balancer.setMaster(inst.name, false);
-      if (conntrack === undefined || runner.vrrpState === 'MASTER') return; // MASTER again: a newer takeover owns them
-      void conntrack.floating.remove();
-      conntrack.sync.demote();
+      conntrack?.sync.demote();
     },
+    // Before the VIPs and with them (the runner's queue), so no node holds it without its NAT.
+    ...(inst.conntrackSync === undefined ? {} : { floating: [{ ifname: inst.conntrackSync.snatInterface, cidr: inst.conntrackSync.snat.cidr }] }),
     clock: ports.clock,
     log: ilog,
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),

@@ -3,9 +3,10 @@
  * interface (usually the internal network, where the real servers answer it), and announced
  * (gratuitous ARP) with the VIPs so the real servers' neighbour entries follow the master.
  *
- * Contract: add and remove never reject (a failure is logged at error; remove of an absent
- * address is not a failure). Unlike the VIPs it has no kernel lifetime: an agent that was
- * killed leaves it, and the instance removes it when it starts again.
+ * The runner's queue adds and removes it with the VIPs (InstanceDeps.floating); this is the
+ * rest. Contract: remove never rejects (a failure is logged at error; an absent address is not
+ * a failure). Unlike the VIPs it has no kernel lifetime: an agent that was killed leaves it, and
+ * the instance removes it when it starts again.
  */
 import type { Logger } from 'pino';
 import type { ConntrackSyncConfig } from '../core/config/conntrack.js';
@@ -13,7 +14,7 @@ import type { InstanceConfig } from '../core/config/types.js';
 import type { AgentPorts } from './agent-ports.js';
 
 export interface FloatingAddress {
-  add(): Promise<void>;
+  /** Removes it (at start: one a killed agent left). Adding and removing while running is the runner's (`floating`). */
   remove(): Promise<void>;
   announce(): Promise<void>;
   quiet(): void;
@@ -25,10 +26,6 @@ export function floatingAddress(inst: InstanceConfig, sync: ConntrackSyncConfig,
   const ifname = sync.snatInterface;
   const announcer = ports.announcer({ ...inst, external: ifname, vips: [sync.snat], vipLabel: undefined });
   return {
-    add: () => ports.netlink.addVip(ifname, cidr).then(
-      () => log.info({ address: cidr, iface: ifname }, 'floating SNAT address added'),
-      (err: unknown) => log.error({ err, address: cidr, iface: ifname }, 'adding the floating SNAT address failed: synchronised connections cannot continue here'),
-    ),
     remove: () => ports.netlink.removeVip(ifname, cidr).then(
       () => undefined,
       (err: unknown) => log.error({ err, address: cidr, iface: ifname }, 'removing the floating SNAT address failed'),
