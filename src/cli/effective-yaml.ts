@@ -9,7 +9,7 @@
  */
 import { vipCidrs } from '../core/net/address.js';
 import { stringify } from 'yaml';
-import type { AgentConfig, CheckConfig, InstanceConfig } from '../core/config/types.js';
+import type { AgentConfig, CheckConfig, ConntrackSyncConfig, InstanceConfig } from '../core/config/types.js';
 import { webhookOrigin, type AlertTarget } from '../core/config/alerts.js';
 import { hostPort } from '../core/packet/ip.js';
 
@@ -74,6 +74,16 @@ function instance(i: InstanceConfig): Record<string, unknown> {
       'cold-start': { 'wait-for-peer': i.takeover.coldStart.waitForPeer, timeout: duration(i.takeover.coldStart.timeoutMs) },
       'promotion-backoff': duration(i.takeover.promotionBackoffMs),
     }),
+    ...(i.conntrackSync === undefined ? {} : { 'conntrack-sync': conntrackSync(i.conntrackSync) }),
+  };
+}
+
+function conntrackSync(c: ConntrackSyncConfig): Record<string, unknown> {
+  const [main, ...redundant] = c.links;
+  return {
+    interface: main?.interface, local: main?.local, peer: main?.peer, port: c.port,
+    ...(redundant.length === 0 ? {} : { redundant: redundant.map((l) => ({ interface: l.interface, local: l.local, peer: l.peer })) }),
+    'snat-address': c.snat.cidr, 'snat-interface': c.snatInterface, 'commit-timeout': duration(c.commitTimeoutMs),
   };
 }
 
