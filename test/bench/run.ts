@@ -22,6 +22,10 @@
  * mode, in one lab, with the ratios to HAProxy (target: nftables >= HAProxy); its figures go in
  * BENCH_JSON under "lb". `--lb` runs only that part, `--no-lb` skips it.
  *
+ * Then (test/bench/conntrack.ts) connection sync: flows that survive a switchover and a crash
+ * with and without conntrack-sync, and the takeover time the commit adds; BENCH_JSON "conntrack".
+ * `--conntrack` runs only that part, `--no-conntrack` skips it (it needs conntrackd).
+ *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
  * (default 5), --lb-connections N (default 32), --lb-threads N (wrk, default 2), --lb-rounds N (default 3: every
@@ -39,6 +43,7 @@ import { measureOutage, type ProbeResult } from '../../src/lab/outage.js';
 import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
+import { CtBench, ctJson, printCt, type CtCase } from './conntrack.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
 
 // ---------------------------------------------------------------- options
@@ -52,6 +57,7 @@ interface Options {
   /** Run the failover part / the load-balancer part. */
   readonly failover: boolean;
   readonly lb: boolean;
+  readonly conntrack: boolean;
   readonly lbOpts: LbOptions;
 }
 
@@ -63,6 +69,7 @@ function parseArgs(argv: readonly string[]): Options {
   let probeTimeoutMs = 30;
   let failover = true;
   let lb = true;
+  let conntrack = true;
   let lbDurationS = 5;
   let lbConnections = 32;
   let lbThreads = 2;
@@ -79,14 +86,16 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--no-keepalived') keepalived = false;
     else if (a === '--intervals') intervals = next().split(',').map(Number);
     else if (a === '--probe-timeout') probeTimeoutMs = Number(next());
-    else if (a === '--lb') { lb = true; failover = false; }
+    else if (a === '--lb') { lb = true; failover = false; conntrack = false; }
+    else if (a === '--conntrack') { conntrack = true; failover = false; lb = false; }
+    else if (a === '--no-conntrack') conntrack = false;
     else if (a === '--no-lb') lb = false;
     else if (a === '--lb-duration') lbDurationS = Number(next());
     else if (a === '--lb-connections') lbConnections = Number(next());
     else if (a === '--lb-threads') lbThreads = Number(next());
     else if (a === '--lb-rounds') lbRounds = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N]\n');
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--conntrack | --no-conntrack] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
@@ -100,7 +109,7 @@ function parseArgs(argv: readonly string[]): Options {
   if (!Number.isInteger(lbConnections) || lbConnections < 1) throw new Error('--lb-connections must be a positive integer');
   if (!Number.isInteger(lbThreads) || lbThreads < 1 || lbThreads > lbConnections) throw new Error('--lb-threads: 1..connections');
   if (!Number.isInteger(lbRounds) || lbRounds < 1) throw new Error('--lb-rounds must be a positive integer');
-  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds } };
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, conntrack, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds } };
 }
 
 // ---------------------------------------------------------------- /proc
@@ -628,9 +637,10 @@ async function main(): Promise<number> {
   const started = performance.now();
   const bench = new Bench(opts.probeTimeoutMs);
   let lbBench: LbBench | undefined;
+  let ctBench: CtBench | undefined;
   const onSignal = (sig: string): void => {
     say(`${sig}: cleaning up`);
-    void Promise.all([bench.cleanup(), lbBench?.cleanup()]).finally(() => process.exit(130));
+    void Promise.all([bench.cleanup(), lbBench?.cleanup(), ctBench?.cleanup()]).finally(() => process.exit(130));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -746,16 +756,32 @@ async function main(): Promise<number> {
   } else {
     say('load balancer benchmark: skipped (--no-lb)');
   }
+  let ct: CtCase[] | undefined;
+  if (opts.conntrack) {
+    ctBench = new CtBench(opts.runs, say);
+    try {
+      ct = await ctBench.run();
+    } catch (e) {
+      say(`conntrack: FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      await ctBench.cleanup();
+      return 1;
+    }
+    await ctBench.cleanup();
+  } else {
+    say('connection sync benchmark: skipped (--no-conntrack)');
+  }
   const runtimeS = (performance.now() - started) / 1000;
 
   if (opts.failover) printFailover(results, opts, kaVersion, out);
   if (lb !== undefined) printLb(lb, out);
+  if (ct !== undefined) printCt(ct, out);
   out('');
   out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
   out(`BENCH_JSON ${JSON.stringify({
     ...(opts.failover ? failoverJson(results, opts, kaVersion) : {}),
     runtimeS: Math.round(runtimeS),
     ...(lb === undefined ? {} : { lb: lbJson(lb) }),
+    ...(ct === undefined ? {} : { conntrack: ctJson(ct) }),
   })}`);
   return 0;
 }

@@ -17,7 +17,8 @@ import { distPath } from '../../src/lab/cluster.js';
 import { run } from '../../src/lab/sh.js';
 import { VIP, VIP_CIDR, type LabHost, type LabTopology } from '../../src/lab/topology.js';
 import type { AgentStatus } from '../../src/core/control/types.js';
-import { JsonLineChild, repoRoot } from './netns.js';
+import { JsonLineChild } from './netns.js';
+import { packageRoot } from '../../src/adapters/package-info.js';
 import type { FlowReport } from './echo-flows.js';
 
 export const FLOWS = 50;
@@ -45,7 +46,8 @@ export interface ScenarioResult {
   readonly maxGapMs: number;
 }
 
-const echoFlows = (): string => resolve(repoRoot, 'dist', 'test', 'helpers', 'echo-flows.js');
+/** The compiled echo-flows helper (from the test's TypeScript and from the compiled benchmark alike). */
+const echoFlows = (): string => resolve(packageRoot(), 'dist', 'test', 'helpers', 'echo-flows.js');
 
 /** The strict firewall and sysctls on a host (see the module comment). */
 export async function strictHost(host: LabHost): Promise<void> {
