@@ -95,7 +95,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   // address goes in after them, just before the VIPs; on leaving MASTER it goes with the VIPs,
   // before the rules, and conntrackd is told after both.
   const conntrack = inst.conntrackSync === undefined ? undefined : {
-    sync: new ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER' }),
+    sync: new ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER', services: () => runner.config.virtualServices }),
     floating: floatingAddress(inst, inst.conntrackSync, ports, ilog),
   };
   const runner: InstanceRunner = new InstanceRunner(inst, p.address, {

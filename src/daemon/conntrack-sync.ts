@@ -25,7 +25,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { InstanceConfig } from '../core/config/types.js';
+import type { InstanceConfig, VirtualServiceConfig } from '../core/config/types.js';
 import type { ConntrackSyncConfig } from '../core/config/conntrack.js';
 import { conntrackdConf } from '../core/config/conntrackd-conf.js';
 import { parseConntrackStats } from '../core/config/conntrack-stats.js';
@@ -61,6 +61,8 @@ export interface ConntrackSyncDeps {
   readonly publish: (ev: UnstampedEvent) => void;
   /** The instance is MASTER now (a demotion that arrives after a new takeover is skipped). */
   readonly isMaster: () => boolean;
+  /** The instance's services now (a reload may change them in place); default: those it was made with. */
+  readonly services?: () => readonly VirtualServiceConfig[];
   readonly ports?: ConntrackPorts;
 }
 
@@ -135,7 +137,7 @@ export class ConntrackSync {
     this.serial(async () => {
       if (this.deps.isMaster() || this.stopped) return;
       await this.run('conntrackd', ['-f', 'internal'], 'conntrackd -f internal');
-      for (const svc of this.inst.virtualServices.filter((s) => s.mode === 'nftables')) {
+      for (const svc of (this.deps.services?.() ?? this.inst.virtualServices).filter((s) => s.mode === 'nftables')) {
         await this.run('conntrack', ['-D', '-p', 'tcp', '-d', svc.vip, '--dport', String(svc.port)], `deleting the entries of ${svc.vip}:${svc.port}`);
       }
       await this.run('conntrackd', ['-t'], 'conntrackd -t');
