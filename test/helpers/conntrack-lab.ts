@@ -29,6 +29,13 @@ const LINE_EVERY_MS = 10;
 
 export type Move = 'switchover' | 'crash';
 
+export interface ScenarioOptions {
+  readonly sync: boolean;
+  readonly move: Move;
+  /** The agents' advert interval (default 100ms; a loaded machine needs a longer one). */
+  readonly advertInterval?: string;
+}
+
 export interface ScenarioResult {
   /** Flows per real server (host name). */
   readonly servers: Record<string, number>;
@@ -72,7 +79,7 @@ export async function strictHost(host: LabHost): Promise<void> {
 }
 
 /** The agent config of `host`: VIP:8080 over both echo servers, and conntrack-sync when `sync`. */
-export function agentYaml(topo: LabTopology, host: LabHost, socket: string, priority: number, sync: boolean): string {
+export function agentYaml(topo: LabTopology, host: LabHost, socket: string, priority: number, sync: boolean, advertInterval = '100ms'): string {
   const other = topo.hosts.find((h) => h !== host) ?? host;
   const servers = topo.hosts.map((h) => `          - { address: "${h.intAddress}", port: ${ECHO_PORT}, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 2 } }\n`).join('');
   return `socket: ${socket}
@@ -82,7 +89,7 @@ instances:
     interface: int0
     external: ext0
     vips: ["${VIP_CIDR}"]
-    advert-interval: 100ms
+    advert-interval: ${advertInterval}
     priority: ${priority}
     preempt: false
     virtual-services:
@@ -117,14 +124,24 @@ export class FlowClient extends JsonLineChild<ClientLine> {
  * Runs the scenario in `c` (a fresh cluster of `topo`); the caller removes the cluster.
  * Throws (with the agents' last logs) when the lab does not get ready.
  */
-export async function runScenario(c: LabCluster, topo: LabTopology, opts: { readonly sync: boolean; readonly move: Move }): Promise<ScenarioResult> {
-  const [h1, h2] = topo.hosts;
-  const cli = (...args: string[]): Promise<string> => run(process.execPath, [distPath('cli', 'main.js'), ...args], 20_000);
+export async function runScenario(c: LabCluster, topo: LabTopology, opts: ScenarioOptions): Promise<ScenarioResult> {
+  const files: string[] = [];
   const conf = (host: LabHost, priority: number): string => {
     const file = `/run/haagent-lab/${host.ns}-ct.yaml`;
-    writeFileSync(file, agentYaml(topo, host, c.socketPath(host), priority, opts.sync));
+    writeFileSync(file, agentYaml(topo, host, c.socketPath(host), priority, opts.sync, opts.advertInterval));
+    files.push(file);
     return file;
   };
+  try {
+    return await scenario(c, topo, opts, conf);
+  } finally {
+    for (const f of files) rmSync(f, { force: true });
+  }
+}
+
+async function scenario(c: LabCluster, topo: LabTopology, opts: ScenarioOptions, conf: (host: LabHost, priority: number) => string): Promise<ScenarioResult> {
+  const [h1, h2] = topo.hosts;
+  const cli = (...args: string[]): Promise<string> => run(process.execPath, [distPath('cli', 'main.js'), ...args], 20_000);
   const fail = (what: string, agents: RunningAgent[]): never => {
     throw new Error(`${what}; logs: ${agents.map((a) => a.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')).join('\n---\n')}`);
   };
