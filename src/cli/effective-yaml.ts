@@ -11,7 +11,7 @@
  */
 import { vipCidrs } from '../core/net/address.js';
 import { stringify } from 'yaml';
-import type { AgentConfig, AuthConfig, CheckConfig, EtcdConfig, InstanceConfig } from '../core/config/types.js';
+import type { AgentConfig, AuthConfig, CheckConfig, ConntrackSyncConfig, EtcdConfig, InstanceConfig } from '../core/config/types.js';
 import { webhookOrigin, type AlertTarget } from '../core/config/alerts.js';
 import { hostPort } from '../core/packet/ip.js';
 
@@ -99,6 +99,7 @@ function instance(i: InstanceConfig): Record<string, unknown> {
     }),
     ...(i.election === 'vrrp' ? {} : { election: i.election }),
     ...(i.election === 'vrrp+etcd' ? { 'etcd-unreachable': i.etcdUnreachable } : {}),
+    ...(i.conntrackSync === undefined ? {} : { 'conntrack-sync': conntrackSync(i.conntrackSync) }),
   };
 }
 
@@ -107,6 +108,15 @@ function etcd(e: EtcdConfig): Record<string, unknown> {
     endpoints: [...e.endpoints], lease: `${e.leaseTtlS}s`, prefix: e.prefix,
     'request-timeout': duration(e.requestTimeoutMs), 'keepalive-interval': duration(e.keepaliveIntervalMs),
     ...(e.tls === undefined ? {} : { tls: { ...e.tls } }),
+  };
+}
+
+function conntrackSync(c: ConntrackSyncConfig): Record<string, unknown> {
+  const [main, ...redundant] = c.links;
+  return {
+    interface: main?.interface, local: main?.local, peer: main?.peer, port: c.port,
+    ...(redundant.length === 0 ? {} : { redundant: redundant.map((l) => ({ interface: l.interface, local: l.local, peer: l.peer })) }),
+    'snat-address': c.snat.cidr, 'snat-interface': c.snatInterface, 'commit-timeout': duration(c.commitTimeoutMs),
   };
 }
 

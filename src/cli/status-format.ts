@@ -43,6 +43,17 @@ function takeoverLines(i: InstanceStatus): string[] {
   return lines;
 }
 
+/** Connection-state sync: conntrackd, the peer on the sync link, the caches, the last commit. */
+function conntrackLines(i: InstanceStatus): string[] {
+  const c = i.conntrackSync;
+  if (c === undefined) return [];
+  const daemon = c.running ? `conntrackd running (pid ${c.pid ?? '?'}${c.restarts > 0 ? `, ${c.restarts} restarts` : ''})` : 'conntrackd NOT RUNNING';
+  const peer = c.peerReachable ? `peer reachable on ${c.activeLink ?? '?'}` : 'PEER UNREACHABLE (sync link down?)';
+  const caches = `${c.internalEntries ?? '?'} local / ${c.externalEntries ?? '?'} peer connections`;
+  const commit = c.lastCommit === null ? '' : `, last commit ${c.lastCommit.ok ? 'ok' : 'FAILED'} in ${c.lastCommit.durationMs} ms at ${c.lastCommit.at}`;
+  return [`${i.name}: conntrack sync: ${daemon}, ${peer}, ${caches}${commit}${c.error === undefined ? '' : ` - ${c.error}`}`];
+}
+
 export function formatStatus(s: AgentStatus): string {
   const rows = [['INSTANCE', 'VRID', 'STATE', 'PRIO', 'EFF', 'VIPS', 'MASTER', 'IN STATE', 'SENT', 'RECV', 'DROPS']];
   for (const i of s.instances) {
@@ -62,6 +73,7 @@ export function formatStatus(s: AgentStatus): string {
       const holder = e.holder === undefined ? 'the leader key is free' : `leader key held by ${e.holder === i.address ? 'self' : e.holder} (epoch ${String(e.holderEpoch ?? '?')})`;
       lines.push(`${i.name}: election ${e.mode}: ${e.reachable ? 'etcd reachable' : 'ETCD UNREACHABLE'}, ${holder}${e.keptWithoutEtcd === true ? ', MASTER KEPT WITHOUT ETCD (etcd-unreachable: keep)' : ''}`);
     }
+    lines.push(...conntrackLines(i));
     for (const m of i.vrrpMismatches ?? []) {
       lines.push(`${i.name}: CONFIG MISMATCH: adverts from ${m.from} dropped (${m.reason}, ${m.dropped} so far; theirs: ${m.theirs.join(', ') || '-'}, ours: ${i.vips.map(stripPrefix).join(', ')})`);
     }

@@ -29,7 +29,10 @@ export function agentStatus(p: StatusParts): AgentStatus {
     pid: process.pid,
     version: p.version,
     startedAt: p.startedAt,
-    instances: p.bound.map((b) => ({ ...b.runner.status(), ...b.peer.status(), ...serviceStatus(p.balancer, b) })),
+    instances: p.bound.map((b) => ({
+      ...b.runner.status(), ...b.peer.status(), ...serviceStatus(p.balancer, b),
+      ...(b.conntrack === undefined ? {} : { conntrackSync: b.conntrack.sync.status() }),
+    })),
     interfaceDrops: structuredClone(p.interfaceDrops),
     ...(p.peerLink === undefined ? {} : { helloDrops: p.peerLink.drops() }),
     configSource: p.configSource,

@@ -295,7 +295,9 @@ export class Agent {
         b.runner.close();
         b.announcer.close();
         b.hooks.close();
+        b.conntrack?.floating.close();
       }
+      await Promise.all(this.bound.map((b) => b.conntrack?.sync.stop()));
       await this.balancer.close();
       this.alertSubscription?.();
       // Alerts of the shutdown itself (a master leaving) get a moment to leave, within the bound.

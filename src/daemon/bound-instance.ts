@@ -18,6 +18,8 @@ import { InstancePeers } from './instance-peers.js';
 import { InstanceRunner } from './instance-runner.js';
 import { PeerLink } from './peer-link.js';
 import type { InstanceDeps } from './instance-ports.js';
+import { ConntrackSync } from './conntrack-sync.js';
+import { floatingAddress, type FloatingAddress } from './floating-address.js';
 
 export interface Bound {
   readonly runner: InstanceRunner;
@@ -27,6 +29,8 @@ export interface Bound {
   readonly config: InstanceConfig;
   /** The instance's peer guard wiring (hellos, VRRP heard, witness, isolation). */
   readonly peer: InstancePeers;
+  /** The instance's conntrackd and floating SNAT address, with `conntrack-sync`. */
+  readonly conntrack?: { readonly sync: ConntrackSync; readonly floating: FloatingAddress };
 }
 
 /** Bound on waiting for the load balancer's rules before adding the VIPs as a new master. */
@@ -92,6 +96,13 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   const epochs = etcd?.epochs ?? ports.epochStore(deps.stateDir, inst.name);
   // Assigned once everything exists; the runner's callbacks only run after start.
   let peer: InstancePeers | undefined; // eslint-disable-line prefer-const -- assigned after the runner that refers to it
+  // conntrack-sync: the peer's connections are committed before the rules, the floating SNAT
+  // address goes in after them, just before the VIPs; on leaving MASTER it goes with the VIPs,
+  // before the rules, and conntrackd is told after both.
+  const conntrack = inst.conntrackSync === undefined ? undefined : {
+    sync: new ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER', services: () => runner.config.virtualServices }),
+    floating: floatingAddress(inst, inst.conntrackSync, ports, ilog),
+  };
   const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
     epochs,
     ...(etcd === undefined ? {} : { etcd }),
@@ -99,14 +110,22 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // (peers hello every interval) and reaches no witness fences itself instead.
     beforeMasterDown: () => peer?.beforeMasterDown(),
     // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
-    beforeVips: () => balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
-    afterVipsRemoved: () => balancer.setMaster(inst.name, false),
+    beforeVips: async () => {
+      await conntrack?.sync.takeover();
+      await balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS);
+    },
+    afterVipsRemoved: () => {
+      balancer.setMaster(inst.name, false);
+      conntrack?.sync.demote();
+    },
+    // Before the VIPs and with them (the runner's queue), so no node holds it without its NAT.
+    ...(inst.conntrackSync === undefined ? {} : { floating: [{ ifname: inst.conntrackSync.snatInterface, cidr: inst.conntrackSync.snat.cidr }] }),
     clock: ports.clock,
     log: ilog,
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),
     vips: ports.netlink,
-    announce: () => announcer.announce(),
-    quiet: () => announcer.quiet(),
+    announce: async () => { await Promise.all([announcer.announce(), conntrack?.floating.announce()]); },
+    quiet: () => { announcer.quiet(); conntrack?.floating.quiet(); },
     hooks,
     events,
     checks: () => health.status(),
@@ -127,10 +146,14 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     runner.applyHealth(v.effectivePriority, v.faults);
   });
   peer = new InstancePeers(inst, { log: deps.log, events, clock: ports.clock, runner, witness: ports.witness(inst) });
-  const bound: Bound = { runner, announcer, hooks, health, config: inst, peer };
+  const bound: Bound = { runner, announcer, hooks, health, config: inst, peer, ...(conntrack === undefined ? {} : { conntrack }) };
   deps.register(bound);
   balancer.add(inst);
   runner.startElection();
+  if (conntrack !== undefined) {
+    await conntrack.floating.remove(); // left by a killed agent, like stale VIPs
+    await conntrack.sync.start();
+  }
   const link = await ports.netlink.getLink(inst.external);
   if (!link.up || !link.running) runner.input({ type: 'fault', source: `interface:${inst.external}`, active: true });
   const enterService = (): void => {
@@ -171,6 +194,8 @@ export async function stopInstance(b: Bound, peerLink: PeerLink | undefined, bal
   await b.runner.drain();
   balancer.remove(b.config.name); // after the VIPs are gone (their rules went with them)
   await b.runner.stopElection();
+  await b.conntrack?.sync.stop();
+  b.conntrack?.floating.close();
   b.runner.close();
   b.announcer.close();
   b.hooks.close();

@@ -5,10 +5,12 @@
  *
  * The ordering the operator relies on, all through the one queue:
  * - taking over: the before-master hook and the load balancer's rules (both started at once) are
- *   awaited, then vip-lease-wait if due, then the VIPs are added, then the master hook starts;
+ *   awaited, then vip-lease-wait if due, then the floating addresses (`floating`) and the VIPs
+ *   are added, then the master hook starts;
  *   a before-master that fails or times out aborts the claim: no VIP is added, nothing is
  *   announced, no master hook runs, and the core is told (`promotion-failed`);
- * - leaving: the VIPs are removed, then the load balancer's rules go (`afterVipsRemoved`), then
+ * - leaving: the VIPs and floating addresses are removed, then the load balancer's rules go
+ *   (`afterVipsRemoved`), then
  *   the backup hook starts; when a demote hook (backup/fault/stop after MASTER) has ended, the
  *   core is told (`demote-hook-done`), which may hold a new takeover back until then;
  * - a remove never overtakes an add (the queue runs one job at a time, in order).
@@ -186,6 +188,11 @@ export class InstanceEffects {
       deps.log.info({ waitMs: Math.round(wait) }, 'vip-lease-wait: the old master went silent; adding the VIPs once its lease has run out');
       queue.enqueue('waiting for the old lease', () => new Promise((r) => setTimeout(r, wait)));
     }
+    for (const { ifname, cidr } of deps.floating ?? []) {
+      queue.enqueue(`adding ${cidr} to ${ifname}`, async () => {
+        if (step.promotionFailed !== true) await deps.vips.addVip(ifname, cidr);
+      });
+    }
     for (const { cidr } of this.ctx.config().vips) {
       const opts = lease.vipOpts(this.ctx.config());
       queue.enqueue(`adding VIP ${cidr}`, async () => {
@@ -208,6 +215,7 @@ export class InstanceEffects {
     for (const { cidr } of this.ctx.config().vips) {
       queue.enqueue(`removing VIP ${cidr}`, () => deps.vips.removeVip(this.ctx.config().external, cidr));
     }
+    for (const { ifname, cidr } of deps.floating ?? []) queue.enqueue(`removing ${cidr} from ${ifname}`, () => deps.vips.removeVip(ifname, cidr));
     queue.enqueue('logging VIPs removed', async () => {
       deps.log.info({ vips: vipCidrs(this.ctx.config().vips) }, 'VIPs removed');
       deps.afterVipsRemoved?.();

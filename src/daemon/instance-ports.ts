@@ -64,6 +64,11 @@ export interface InstanceDeps {
    * refused while this node still holds it.
    */
   readonly afterVipsRemoved?: () => void;
+  /**
+   * Addresses that move with the VIPs but live elsewhere (conntrack-sync's floating SNAT
+   * address): added just before the VIPs, removed with them, on the same queue.
+   */
+  readonly floating?: readonly { readonly ifname: string; readonly cidr: string }[];
   /** The instance's takeover guards; absent = none configured. */
   readonly guards?: GuardPort;
   /**

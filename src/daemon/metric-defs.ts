@@ -51,6 +51,14 @@
  *       the other reasons; only instances with takeover keys or a block (status() `takeover`).
  *   haagent_guard_runs_total{instance,guard,result}        counter  takeover guard runs, result =
  *       ok | failed | timeout ('guard' events).
+ *   haagent_conntrack_sync_up{instance}                    gauge    1 while the instance's
+ *       conntrackd runs (status() `conntrackSync`; only instances with conntrack-sync).
+ *   haagent_conntrack_peer_reachable{instance}             gauge    1 while sync packets from
+ *       the peer arrive; 0 means a dead sync link (or peer): a takeover would drop connections.
+ *   haagent_conntrack_entries{instance,cache}              gauge    connections in conntrackd's
+ *       internal (this node's) and external (the peer's) cache.
+ *   haagent_conntrack_commit_seconds{instance}             gauge    duration of the last commit
+ *       of the peer's connections at a takeover (absent before the first).
  *   process_* and nodejs_*                                 prom-client's default metrics (CPU,
  *       memory, fds, event-loop lag, GC), unprefixed so standard dashboards work.
  *
@@ -289,5 +297,40 @@ export const METRICS: readonly MetricDef[] = [
     help: 'Takeover guard runs by result (ok, failed, timeout).',
     labelNames: ['instance', 'guard', 'result'],
     labels: (ev) => (ev.type === 'guard' ? { instance: ev.instance, guard: ev.guard, result: ev.timedOut ? 'timeout' : ev.ok ? 'ok' : 'failed' } : undefined),
+  },
+  {
+    type: 'status-gauge',
+    name: 'haagent_conntrack_sync_up',
+    help: '1 while the instance\'s conntrackd (connection-state sync) runs.',
+    labelNames: ['instance'],
+    samples: (status) => status.instances.flatMap((i) => (i.conntrackSync === undefined ? [] : [{ labels: { instance: i.name }, value: i.conntrackSync.running ? 1 : 0 }])),
+  },
+  {
+    type: 'status-gauge',
+    name: 'haagent_conntrack_peer_reachable',
+    help: '1 while sync packets from the peer arrive on the conntrack sync link.',
+    labelNames: ['instance'],
+    samples: (status) => status.instances.flatMap((i) => (i.conntrackSync === undefined ? [] : [{ labels: { instance: i.name }, value: i.conntrackSync.peerReachable ? 1 : 0 }])),
+  },
+  {
+    type: 'status-gauge',
+    name: 'haagent_conntrack_entries',
+    help: 'Connections in conntrackd\'s caches: internal (this node) and external (the peer).',
+    labelNames: ['instance', 'cache'],
+    samples: (status) => status.instances.flatMap((i) => {
+      const c = i.conntrackSync;
+      if (c === undefined) return [];
+      return [['internal', c.internalEntries], ['external', c.externalEntries]].flatMap(([cache, n]) => (typeof n === 'number' ? [{ labels: { instance: i.name, cache: String(cache) }, value: n }] : []));
+    }),
+  },
+  {
+    type: 'status-gauge',
+    name: 'haagent_conntrack_commit_seconds',
+    help: 'Duration of the last commit of the peer\'s connections at a takeover.',
+    labelNames: ['instance'],
+    samples: (status) => status.instances.flatMap((i) => {
+      const commit = i.conntrackSync?.lastCommit;
+      return commit === null || commit === undefined ? [] : [{ labels: { instance: i.name }, value: commit.durationMs / 1000 }];
+    }),
   },
 ];

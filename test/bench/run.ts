@@ -29,6 +29,9 @@
  * `--etcd` runs only the election-on-etcd part (test/bench/etcd.ts): takeover time after a power
  * loss for election vrrp, vrrp+etcd and etcd at the same advert interval (the first of
  * --intervals; the default list means 200 ms), lease --etcd-lease S (default 2); under "etcd".
+ * Then (test/bench/conntrack.ts) connection sync: flows that survive a switchover and a crash
+ * with and without conntrack-sync, and the takeover time the commit adds; BENCH_JSON "conntrack".
+ * `--conntrack` runs only that part, `--no-conntrack` skips it (it needs conntrackd).
  *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
@@ -47,6 +50,7 @@ import { measureOutage, type ProbeResult } from '../../src/lab/outage.js';
 import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
+import { CtBench, ctJson, printCt, type CtCase } from './conntrack.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
 import { PgBench, pgBenchSkipReason, pgJson, printPg, type PgBenchReport } from './postgres.js';
 import { etcdJson, printEtcdBench, runEtcdBench } from './etcd.js';
@@ -62,6 +66,7 @@ interface Options {
   /** Run the failover part / the load-balancer part. */
   readonly failover: boolean;
   readonly lb: boolean;
+  readonly conntrack: boolean;
   readonly lbOpts: LbOptions;
   /** The PostgreSQL part (postgres.ts) and its runs per fault. */
   readonly pg: boolean;
@@ -79,6 +84,7 @@ function parseArgs(argv: readonly string[]): Options {
   let probeTimeoutMs = 30;
   let failover = true;
   let lb = true;
+  let conntrack = true;
   let lbDurationS = 5;
   let lbConnections = 32;
   let lbThreads = 2;
@@ -99,19 +105,21 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--no-keepalived') keepalived = false;
     else if (a === '--intervals') intervals = next().split(',').map(Number);
     else if (a === '--probe-timeout') probeTimeoutMs = Number(next());
-    else if (a === '--lb') { lb = true; failover = false; pg = false; }
-    else if (a === '--pg') { pg = true; failover = false; lb = false; }
+    else if (a === '--lb') { lb = true; failover = false; pg = false; conntrack = false; }
+    else if (a === '--pg') { pg = true; failover = false; lb = false; conntrack = false; }
     else if (a === '--no-pg') pg = false;
     else if (a === '--pg-runs') pgRuns = Number(next());
+    else if (a === '--conntrack') { conntrack = true; failover = false; lb = false; pg = false; }
+    else if (a === '--no-conntrack') conntrack = false;
     else if (a === '--no-lb') lb = false;
     else if (a === '--lb-duration') lbDurationS = Number(next());
     else if (a === '--lb-connections') lbConnections = Number(next());
     else if (a === '--lb-threads') lbThreads = Number(next());
     else if (a === '--lb-rounds') lbRounds = Number(next());
-    else if (a === '--etcd') { etcd = true; failover = false; lb = false; pg = false; }
+    else if (a === '--etcd') { etcd = true; failover = false; lb = false; pg = false; conntrack = false; }
     else if (a === '--etcd-lease') etcdLeaseS = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--pg | --no-pg] [--pg-runs N] [--etcd [--etcd-lease S]]\n');
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--pg | --no-pg] [--pg-runs N] [--conntrack | --no-conntrack] [--etcd [--etcd-lease S]]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
@@ -127,7 +135,7 @@ function parseArgs(argv: readonly string[]): Options {
   if (!Number.isInteger(lbRounds) || lbRounds < 1) throw new Error('--lb-rounds must be a positive integer');
   if (!Number.isInteger(pgRuns) || pgRuns < 1) throw new Error('--pg-runs must be a positive integer');
   if (!Number.isInteger(etcdLeaseS) || etcdLeaseS < 1 || etcdLeaseS > 60) throw new Error('--etcd-lease: whole seconds, 1..60');
-  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, pg, pgRuns, etcd, etcdLeaseS };
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, pg, pgRuns, conntrack, etcd, etcdLeaseS };
 }
 
 // ---------------------------------------------------------------- /proc
@@ -663,9 +671,10 @@ async function main(): Promise<number> {
   const bench = new Bench(opts.probeTimeoutMs);
   let lbBench: LbBench | undefined;
   let pgBench: PgBench | undefined;
+  let ctBench: CtBench | undefined;
   const onSignal = (sig: string): void => {
     say(`${sig}: cleaning up`);
-    void Promise.all([bench.cleanup(), lbBench?.cleanup(), pgBench?.cleanup()]).finally(() => process.exit(130));
+    void Promise.all([bench.cleanup(), lbBench?.cleanup(), pgBench?.cleanup(), ctBench?.cleanup()]).finally(() => process.exit(130));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -796,11 +805,26 @@ async function main(): Promise<number> {
   } else {
     say(`PostgreSQL benchmark: skipped (${pgSkip})`);
   }
+  let ct: CtCase[] | undefined;
+  if (opts.conntrack) {
+    ctBench = new CtBench(opts.runs, say);
+    try {
+      ct = await ctBench.run();
+    } catch (e) {
+      say(`conntrack: FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      await ctBench.cleanup();
+      return 1;
+    }
+    await ctBench.cleanup();
+  } else {
+    say('connection sync benchmark: skipped (--no-conntrack)');
+  }
   const runtimeS = (performance.now() - started) / 1000;
 
   if (opts.failover) printFailover(results, opts, kaVersion, out);
   if (lb !== undefined) printLb(lb, out);
   if (pgReport !== undefined) printPg(pgReport, out);
+  if (ct !== undefined) printCt(ct, out);
   out('');
   out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
   out(`BENCH_JSON ${JSON.stringify({
@@ -808,6 +832,7 @@ async function main(): Promise<number> {
     runtimeS: Math.round(runtimeS),
     ...(lb === undefined ? {} : { lb: lbJson(lb) }),
     ...(pgReport === undefined ? {} : { postgres: pgJson(pgReport) }),
+    ...(ct === undefined ? {} : { conntrack: ctJson(ct) }),
   })}`);
   return 0;
 }

@@ -151,6 +151,28 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'election', type: 'vrrp | vrrp+etcd | etcd', default: 'vrrp', description: 'who decides MASTER: VRRP alone, VRRP plus an etcd lock a MASTER must hold, or etcd alone (needs the top-level etcd)', example: 'vrrp+etcd' },
       { key: 'etcd-unreachable', type: 'keep | release', default: 'release', description: 'vrrp+etcd only: what a MASTER does when it cannot reach etcd (release = give up the VIPs, the safe choice)', example: 'release' },
       { key: 'promotion-backoff', type: 'duration <= 1h', default: '10s', description: 'after a failed or timed-out before-master hook (no VIP added, priority 0 sent), no MASTER for this long', example: '10s' },
+      { key: 'conntrack-sync', type: 'mapping { interface, local, peer, port, redundant, snat-address, snat-interface, commit-timeout }', default: 'none (off)', description: 'connection-state sync with conntrackd (FTFW over UDP) so balanced connections survive a takeover; needs nftables-mode virtual services, IPv4', example: '{ interface: int0, local: 10.66.0.11, peer: 10.66.0.12, snat-address: 10.66.0.100/24 }' },
+    ],
+  },
+  {
+    path: 'instances[].conntrack-sync', title: 'connection-state sync (conntrackd) and the floating SNAT address',
+    keys: [
+      { key: 'interface', type: 'interface name', default: 'required', description: 'the sync link: the internal network or a dedicated one', example: 'int0' },
+      { key: 'local', type: 'IPv4 address', default: 'required', description: 'this node\'s address on the sync link', example: '10.66.0.11' },
+      { key: 'peer', type: 'IPv4 address', default: 'required', description: 'the other node\'s address on the sync link', example: '10.66.0.12' },
+      { key: 'port', type: 'integer 1..65535', default: '3780', description: 'UDP port of the sync messages', example: '3780' },
+      { key: 'redundant', type: 'list of { interface, local, peer } (at most 3)', default: 'none', description: 'further sync links conntrackd moves to when the one in use goes down', example: '[{ interface: sync1, local: 10.79.0.1, peer: 10.79.0.2 }]' },
+      { key: 'snat-address', type: 'IPv4 CIDR', default: 'required', description: 'floating source address of balanced connections, on the master only (like a VIP); every nftables service is NATed to it', example: '10.66.0.100/24' },
+      { key: 'snat-interface', type: 'interface name', default: 'the sync interface', description: 'where the floating address is added (the real servers\' network)', example: 'int0' },
+      { key: 'commit-timeout', type: 'duration 100ms..1m', default: '5s', description: 'bound on committing the peer\'s connections when taking over (before the rules and VIPs)', example: '5s' },
+    ],
+  },
+  {
+    path: 'instances[].conntrack-sync.redundant[]', title: 'one redundant sync link',
+    keys: [
+      { key: 'interface', type: 'interface name', default: 'required', description: 'the NIC of this link', example: 'sync1' },
+      { key: 'local', type: 'IPv4 address', default: 'required', description: 'this node\'s address on it', example: '10.79.0.1' },
+      { key: 'peer', type: 'IPv4 address', default: 'required', description: 'the other node\'s address on it', example: '10.79.0.2' },
     ],
   },
   {

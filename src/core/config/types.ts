@@ -6,6 +6,9 @@ import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import type { AlertsConfig } from './alerts.js';
 import type { RealServer, VirtualService } from '../lb/types.js';
 import type { Vip } from '../net/address.js';
+import type { ConntrackSyncConfig } from './conntrack.js';
+
+export type { ConntrackLink, ConntrackSyncConfig } from './conntrack.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
@@ -237,6 +240,8 @@ export interface InstanceConfig {
   readonly election: ElectionMode;
   /** vrrp+etcd only (default 'release'); the other modes carry the default. */
   readonly etcdUnreachable: EtcdUnreachable;
+  /** Connection-state sync with conntrackd and the floating SNAT address; absent = off. */
+  readonly conntrackSync?: ConntrackSyncConfig;
 }
 
 export interface AgentConfig {

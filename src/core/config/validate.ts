@@ -18,6 +18,7 @@ import { parseEnvironment, parseHooks } from './hooks.js';
 import { isDefaultTakeover, parseTakeover } from './takeover.js';
 import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
 import { parseServices } from './services.js';
+import { parseConntrackSync, withFloatingSnat } from './conntrack.js';
 import { parseAlerts } from './alerts.js';
 import { checkEtcdInstances, parseElection, parseEtcd } from './etcd.js';
 import type { AgentConfig, GarpConfig, InstanceConfig, Role } from './types.js';
@@ -37,7 +38,7 @@ const INSTANCE_KEYS = new Set([
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
   'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'election', 'etcd-unreachable',
-  'owner-ignore-adverts', 'v3-checksum',
+  'owner-ignore-adverts', 'v3-checksum', 'conntrack-sync',
 ]);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
 
@@ -187,6 +188,8 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   }
   const vipLifetimeSec = parseVipLifetime(c, raw['vip-lifetime'], [...path, 'vip-lifetime']);
   const takeover = parseTakeover(c, raw, path);
+  const services = parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips);
+  const conntrackSync = parseConntrackSync(c, raw['conntrack-sync'], [...path, 'conntrack-sync'], family ?? 4);
   return Object.freeze({
     name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
     advertIntervalCs: intervalCs,
@@ -199,10 +202,11 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     environment: parseEnvironment(c, raw['environment'], [...path, 'environment']),
     paths, witness, vipLifetimeSec,
     vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
-    virtualServices: parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips),
+    virtualServices: conntrackSync === undefined ? services : withFloatingSnat(c, services, conntrackSync, path),
     // Only when configured: an instance without these keys keeps exactly its former shape.
     ...(isDefaultTakeover(takeover) ? {} : { takeover }),
     ...parseElection(c, raw, path),
+    ...(conntrackSync === undefined ? {} : { conntrackSync }),
   });
 }
 

@@ -54,7 +54,13 @@ export type AgentEvent =
   /** One takeover guard ran (one per guard per attempt). */
   | (Base & { readonly type: 'guard'; readonly instance: string; readonly guard: string; readonly ok: boolean; readonly exitCode: number | null; readonly timedOut: boolean; readonly durationMs: number })
   /** The operator forced a takeover past the guards (`haagent promote --force`). */
-  | (Base & { readonly type: 'promote-forced'; readonly instance: string });
+  | (Base & { readonly type: 'promote-forced'; readonly instance: string })
+  /**
+   * Connection-state sync: conntrackd started or exited (`daemon`), the peer became reachable
+   * or silent on the sync link (`peer`), the peer's connections were committed at a takeover
+   * (`commit`, with its duration).
+   */
+  | (Base & { readonly type: 'conntrack-sync'; readonly instance: string; readonly kind: 'daemon' | 'peer' | 'commit'; readonly ok: boolean; readonly detail: string; readonly durationMs?: number });
 
 /** The conditions a `warning` event reports. */
 export const WARNING_KINDS = ['config-mismatch', 'isolated'] as const;
@@ -63,7 +69,7 @@ export type WarningKind = (typeof WARNING_KINDS)[number];
 /** Every event type, in the order `haagent events --all` lists them. */
 export const ALL_EVENT_TYPES: readonly AgentEvent['type'][] = [
   'transition', 'check', 'check-run', 'priority', 'hook', 'advert-sent', 'advert-received', 'drop', 'maintenance', 'reload', 'real-server', 'lb-rules', 'epoch-state',
-  'warning', 'takeover-blocked', 'guard', 'promote-forced',
+  'warning', 'takeover-blocked', 'guard', 'promote-forced', 'conntrack-sync',
 ];
 
 /** Event types that `haagent events` prints by default (check-run, guard, advert-sent/received and drop are per run or packet). */

@@ -104,6 +104,8 @@ export interface InstanceStatus {
   readonly takeover?: TakeoverStatus;
   /** Election on etcd (absent for plain VRRP): etcd reachable, the holder of the leader key and its epoch. */
   readonly election?: ElectionStatus;
+  /** Connection-state sync (conntrackd), when the instance has `conntrack-sync`. */
+  readonly conntrackSync?: ConntrackSyncStatus;
 }
 
 /** Status `election` of an instance elected on etcd. */
@@ -117,6 +119,29 @@ export interface ElectionStatus {
   readonly holderEpoch?: number;
   /** MASTER kept while etcd could not be reached (etcd-unreachable: keep). */
   readonly keptWithoutEtcd?: boolean;
+}
+
+/**
+ * The instance's conntrackd: whether it runs, whether the peer is heard on the sync link, the
+ * cache sizes from its statistics and the last commit (takeover). Counts are null until the
+ * first statistics were read.
+ */
+export interface ConntrackSyncStatus {
+  readonly running: boolean;
+  readonly pid: number | null;
+  /** Times conntrackd was started again after it exited. */
+  readonly restarts: number;
+  /** A sync packet from the peer arrived within the last PEER_SILENCE_MS. */
+  readonly peerReachable: boolean;
+  /** The link conntrackd sends on now (a redundant one after a failover). */
+  readonly activeLink: string | null;
+  /** This node's connections (sent to the peer). */
+  readonly internalEntries: number | null;
+  /** The peer's connections (committed into the kernel at a takeover). */
+  readonly externalEntries: number | null;
+  readonly lastCommit: { readonly ok: boolean; readonly durationMs: number; readonly at: string; readonly detail?: string } | null;
+  /** The last problem (conntrackd exited, a command failed), cleared when it works again. */
+  readonly error?: string;
 }
 
 /** One takeover guard's last run (status `takeover.guards`). */

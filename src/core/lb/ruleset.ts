@@ -18,6 +18,15 @@
  *       masquerade | snat F to SNAT_ADDRESS
  *     (source NAT only for connections our DNAT rule sent to a real server, so the real
  *      server answers the balancer, which un-NATs the reply to the client)
+ *   input       nat, hook input, priority srcnat (100), only when a service has `floatingSnat`:
+ *     the same match, `snat F to SNAT_ADDRESS`, for connections DNATed to this node's own
+ *     real server: with conntrack sync every balanced connection is NATed to the floating
+ *     address, so its conntrack entry works unchanged on whichever node is master
+ *   no-reset    filter, hook input, priority filter (0), only with `floatingSnat` services:
+ *     F daddr VIP tcp dport PORT ct state invalid drop
+ *     (while two nodes hand a connection over, the old master sees only one direction of it,
+ *      its conntrack marks the packets invalid, and they would reach its own stack on the VIP,
+ *      which answers with a reset; dropped instead, they are retransmitted to the new master)
  *
  * The JSON forms are those `nft -j list table inet haagent` prints for the text rules above
  * (nftables 1.0.6): in the inet family every dnat/snat names its family, the conntrack address
@@ -63,9 +72,12 @@ function nftFamily(address: string): NftFamily {
 
 const table = { family: TABLE_FAMILY, name: TABLE_NAME } as const;
 
-function chain(name: string, hook: string, prio: number): NftCommand {
-  return { add: { chain: { family: TABLE_FAMILY, table: TABLE_NAME, name, type: 'nat', hook, prio, policy: 'accept' } } };
+function chain(name: string, hook: string, prio: number, type = 'nat'): NftCommand {
+  return { add: { chain: { family: TABLE_FAMILY, table: TABLE_NAME, name, type, hook, prio, policy: 'accept' } } };
 }
+
+/** nftables' named priority of filter chains. */
+const PRIORITY_FILTER = 0;
 
 function rule(chainName: string, comment: string, expr: readonly NftJson[]): NftCommand {
   return { add: { rule: { family: TABLE_FAMILY, table: TABLE_NAME, chain: chainName, comment, expr } } };
@@ -142,6 +154,8 @@ export function buildRuleset(services: readonly VirtualService[], up: UpFlags): 
   const dstnatRules: NftCommand[] = [];
   const outputRules: NftCommand[] = [];
   const srcnatRules: NftCommand[] = [];
+  const inputRules: NftCommand[] = [];
+  const noResetRules: NftCommand[] = [];
   for (const [i, svc] of services.entries()) {
     const upServers = svc.realServers.filter((_, j) => up[i]?.[j] === true);
     if (upServers.length === 0) continue;
@@ -156,13 +170,22 @@ export function buildRuleset(services: readonly VirtualService[], up: UpFlags): 
     dstnatRules.push(rule('prerouting', comment, expr));
     outputRules.push(rule('output', comment, expr));
     const nat: NftJson = svc.snat === undefined ? { masquerade: null } : { snat: { family, addr: svc.snat } };
-    srcnatRules.push(rule('postrouting', `haagent ${name} replies via the balancer`, [
+    const balanced = [
       match({ ct: { key: 'status' } }, 'dnat', 'in'),
       match({ ct: { key: `${family} daddr`, dir: 'original' } }, svc.vip),
       match({ meta: { key: 'l4proto' } }, 'tcp'),
       match({ ct: { key: 'proto-dst', dir: 'original' } }, svc.port),
-      nat,
-    ]));
+    ];
+    srcnatRules.push(rule('postrouting', `haagent ${name} replies via the balancer`, [...balanced, nat]));
+    if (svc.floatingSnat === true) {
+      inputRules.push(rule('input', `haagent ${name} local server via the floating address`, [...balanced, nat]));
+      noResetRules.push(rule('no-reset', `haagent ${name} no reset for a connection without state`, [
+        match({ payload: { protocol: family, field: 'daddr' } }, svc.vip),
+        match({ payload: { protocol: 'tcp', field: 'dport' } }, svc.port),
+        match({ ct: { key: 'state' } }, 'invalid', 'in'),
+        { drop: null },
+      ]));
+    }
   }
   return {
     nftables: [
@@ -174,6 +197,8 @@ export function buildRuleset(services: readonly VirtualService[], up: UpFlags): 
       ...dstnatRules,
       ...outputRules,
       ...srcnatRules,
+      ...(inputRules.length === 0 ? [] : [chain('input', 'input', PRIORITY_SRCNAT), ...inputRules]),
+      ...(noResetRules.length === 0 ? [] : [chain('no-reset', 'input', PRIORITY_FILTER, 'filter'), ...noResetRules]),
     ],
   };
 }

@@ -58,6 +58,12 @@ export interface VirtualService<Check = unknown> {
    * packet leaves by (the proxy: the address the kernel picks for the connection).
    */
   readonly snat: string | undefined;
+  /**
+   * `snat` is a floating address (it moves with mastership, conntrack sync is on): connections
+   * this node delivers to its own real server are source-NATed to it too, so every balanced
+   * connection looks the same to its real server whichever node balances it. Absent = false.
+   */
+  readonly floatingSnat?: boolean;
 }
 
 /**

@@ -97,3 +97,17 @@ t.test('election on etcd: one line with etcd reachable or not, the key holder an
   const kept = formatStatus(status({ ...instance(), election: { mode: 'vrrp+etcd', reachable: false, keptWithoutEtcd: true } }));
   t.match(kept, 'web: election vrrp+etcd: ETCD UNREACHABLE, the leader key is free, MASTER KEPT WITHOUT ETCD (etcd-unreachable: keep)');
 });
+
+t.test('conntrack sync: one line; a dead daemon and an unreachable peer stand out', async (t) => {
+  const ok = formatStatus(status({ ...instance(), conntrackSync: {
+    running: true, pid: 77, restarts: 0, peerReachable: true, activeLink: 'int0', internalEntries: 3, externalEntries: 50,
+    lastCommit: { ok: true, durationMs: 9, at: '2026-01-01T00:00:01.000Z' },
+  } }));
+  t.match(ok, 'web: conntrack sync: conntrackd running (pid 77), peer reachable on int0, 3 local / 50 peer connections, last commit ok in 9 ms at 2026-01-01T00:00:01.000Z');
+  const bad = formatStatus(status({ ...instance(), conntrackSync: {
+    running: false, pid: null, restarts: 2, peerReachable: false, activeLink: null, internalEntries: null, externalEntries: null, lastCommit: null,
+    error: 'conntrackd exited (code 1)',
+  } }));
+  t.match(bad, 'web: conntrack sync: conntrackd NOT RUNNING, PEER UNREACHABLE (sync link down?), ? local / ? peer connections - conntrackd exited (code 1)');
+  t.notMatch(formatStatus(status(instance())), /conntrack/, 'nothing without sync');
+});

@@ -11,6 +11,8 @@ import { validateConfig } from '../../../src/core/config/validate.js';
 const UNKNOWN = 'zz-not-a-key';
 const base = (): Record<string, unknown> => ({ vrid: 51, interface: 'eth1', vips: ['192.0.2.10/24'] });
 
+const SYNC = { interface: 'eth1', local: '10.66.0.11', peer: '10.66.0.12', 'snat-address': '10.66.0.100/24' };
+
 /** A config whose mapping at `path` (for `type`, where keys depend on it) holds `extra`. */
 function configWith(path: string, extra: Record<string, unknown>, type?: string): Record<string, unknown> {
   const inst = base();
@@ -35,6 +37,8 @@ function configWith(path: string, extra: Record<string, unknown>, type?: string)
     case 'instances[].guards[]': inst['guards'] = [{ command: ['/bin/true'], ...extra }]; break;
     case 'instances[].cold-start': inst['cold-start'] = extra; break;
     case 'instances[].virtual-services[].real-servers[]': inst['virtual-services'] = [{ port: 80, 'real-servers': [{ address: '10.0.0.11', ...extra }] }]; break;
+    case 'instances[].conntrack-sync': inst['conntrack-sync'] = { ...SYNC, ...extra }; break;
+    case 'instances[].conntrack-sync.redundant[]': inst['conntrack-sync'] = { ...SYNC, redundant: [{ interface: 'eth2', local: '10.79.0.1', peer: '10.79.0.2', ...extra }] }; break;
     default: throw new Error(`no config builder for ${path}: add one when adding a group`);
   }
   return top;

@@ -281,3 +281,24 @@ t.test('IPv6 service: ip6 matches, dnat ip6, jhash ip6 saddr, snat ip6 (forms of
   t.match(JSON.stringify(one), '{"dnat":{"family":"ip6","addr":"fd00:88::12","port":8080}}', 'one server: plain dnat ip6');
   t.match(JSON.stringify(doc), '{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.88.0.100"', 'the IPv4 service beside it keeps ip');
 });
+
+t.test('floatingSnat (conntrack sync): the local real server is NATed to the floating address too, and stateless packets to the VIP port are dropped', async (t) => {
+  const floating = { ...svc('round-robin', [rs('10.88.0.11', 80)], 80, '10.66.0.100'), floatingSnat: true };
+  const doc = build([floating]);
+  const balanced = [
+    { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
+    { match: { op: '==', left: { ct: { key: 'ip daddr', dir: 'original' } }, right: '10.88.0.100' } },
+    { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } },
+    { match: { op: '==', left: { ct: { key: 'proto-dst', dir: 'original' } }, right: 80 } },
+  ];
+  const snat = { snat: { family: 'ip', addr: '10.66.0.100' } };
+  t.same(doc.nftables.slice(header.length + 3), [
+    { add: { chain: { ...T, name: 'input', type: 'nat', hook: 'input', prio: 100, policy: 'accept' } } },
+    { add: { rule: { ...T, chain: 'input', comment: 'haagent 10.88.0.100:80/tcp local server via the floating address', expr: [...balanced, snat] } } },
+    { add: { chain: { ...T, name: 'no-reset', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } } },
+    { add: { rule: { ...T, chain: 'no-reset', comment: 'haagent 10.88.0.100:80/tcp no reset for a connection without state', expr: [...vipPort80, { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'invalid' } }, { drop: null }] } } },
+  ]);
+  t.same(doc.nftables.slice(header.length + 2, header.length + 3), [postrouting(snat)], 'postrouting as before');
+  // Without the flag nothing changes: no input chains.
+  t.notOk(JSON.stringify(build([svc('round-robin', [rs('10.88.0.11', 80)], 80, '10.66.0.100')])).includes('"input"'));
+});
