@@ -16,6 +16,7 @@ import { WitnessMonitor } from '../adapters/witness.js';
 import { witnessTiming } from '../core/peer/timing.js';
 import { Announcer } from './announcer.js';
 import type { WitnessPort } from './instance-peers.js';
+import { NFT_FENCE, type FenceKernel } from './self-fence.js';
 
 /** One heartbeat interface and family, resolved: where adverts are sent from and received on. */
 export interface HeartbeatSource {
@@ -54,6 +55,8 @@ export interface AgentPorts {
   announcer(inst: InstanceConfig): AnnouncerPort;
   /** How hooks and exec checks are contained (for the start log line and status). */
   containment(): { readonly mode: ContainmentMode; readonly detail: string };
+  /** nftables for the masters' self-fence; absent: no fence is ever applied (unit tests). */
+  readonly fence?: FenceKernel;
 }
 
 /** The real adapters (rtnetlink, raw sockets, AF_PACKET, files, probes). */
@@ -72,5 +75,6 @@ export async function productionPorts(): Promise<AgentPorts> {
     witness: (inst) => (inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
     announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp),
     containment: () => sharedContainment(),
+    fence: NFT_FENCE,
   };
 }

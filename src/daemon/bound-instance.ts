@@ -9,6 +9,7 @@ import { HaagentError } from '../core/errors.js';
 import type { GuardConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentPorts, AnnouncerPort } from './agent-ports.js';
 import type { Balancer } from './balancer.js';
+import type { SelfFence } from './self-fence.js';
 import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import type { Heartbeats } from './heartbeats.js';
@@ -37,6 +38,7 @@ export interface StartDeps {
   readonly events: EventBus;
   readonly ports: AgentPorts;
   readonly balancer: Balancer;
+  readonly fence: SelfFence;
   readonly heartbeats: Heartbeats;
   readonly stateDir: string;
   /** The peer link shared by the instances with paths; created by the first one that needs it. */
@@ -93,8 +95,9 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // (peers hello every interval) and reaches no witness fences itself instead.
     beforeMasterDown: () => peer?.beforeMasterDown(),
     // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
-    beforeVips: () => balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS),
-    afterVipsRemoved: () => balancer.setMaster(inst.name, false),
+    // So does the self-fence (armed with fresh elements; the kernel keeps it alive from the adverts on).
+    beforeVips: async () => { await Promise.all([balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS), deps.fence.arm(runner.config, BEFORE_VIPS_MAX_MS)]); },
+    afterVipsRemoved: () => { balancer.setMaster(inst.name, false); deps.fence.disarm(inst.name); },
     clock: ports.clock,
     log: ilog,
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),

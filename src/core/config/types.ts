@@ -6,6 +6,7 @@ import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import type { AlertsConfig } from './alerts.js';
 import type { RealServer, VirtualService } from '../lb/types.js';
 import type { Vip } from '../net/address.js';
+import type { SelfFenceSetting } from '../fence/self-fence.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
@@ -164,6 +165,11 @@ export interface InstanceConfig {
    * Master_Down_Interval of extra outage.
    */
   readonly vipLeaseWait: boolean;
+  /**
+   * The master's self-fence (src/core/fence/self-fence.ts): nftables drops the VIPs' ARP and
+   * traffic once its adverts stop leaving, within 3 x interval. auto = on from 50 ms adverts.
+   */
+  readonly selfFence: SelfFenceSetting;
   /** Load-balanced services on the VIPs; the master programs them. */
   readonly virtualServices: readonly VirtualServiceConfig[];
   /** Takeover guards, cold start, promotion backoff; absent = the defaults (all off, 10s backoff). */

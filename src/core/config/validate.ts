@@ -19,6 +19,7 @@ import { isDefaultTakeover, parseTakeover } from './takeover.js';
 import { checkPathFamilies, parsePaths, parseVipLifetime, parseWitness } from './resilience.js';
 import { parseServices } from './services.js';
 import { parseAlerts } from './alerts.js';
+import { SELF_FENCE_SETTINGS, type SelfFenceSetting } from '../fence/self-fence.js';
 import type { AgentConfig, AuthConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
@@ -34,7 +35,7 @@ const INSTANCE_KEYS = new Set([
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
-  'guards', 'guard-retry', 'cold-start', 'promotion-backoff',
+  'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'self-fence',
 ]);
 const AUTH_KEYS = new Set(['type', 'password']);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
@@ -115,6 +116,16 @@ function garp(c: Collector, raw: unknown, path: readonly PathSegment[]): GarpCon
     burstIntervalMs: c.durationMs(raw, 'burst-interval', path) ?? defaults.burstIntervalMs,
     refreshMs: c.durationMs(raw, 'refresh', path) ?? defaults.refreshMs,
   };
+}
+
+/** `self-fence: auto | on | off` (default auto). */
+function selfFence(c: Collector, raw: unknown, path: readonly PathSegment[]): SelfFenceSetting {
+  if (raw === undefined) return 'auto';
+  if (raw === false) return 'off';
+  if (raw === true) return 'on';
+  if (typeof raw === 'string' && (SELF_FENCE_SETTINGS as readonly string[]).includes(raw)) return raw as SelfFenceSetting;
+  c.fail(path, `must be one of ${SELF_FENCE_SETTINGS.join(', ')}, got ${shown(raw)}`);
+  return 'auto';
 }
 
 function instance(c: Collector, raw: unknown, index: number): InstanceConfig | undefined {
@@ -210,6 +221,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     environment: parseEnvironment(c, raw['environment'], [...path, 'environment']),
     paths, witness, vipLifetimeSec,
     vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
+    selfFence: selfFence(c, raw['self-fence'], [...path, 'self-fence']),
     virtualServices: parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips),
     // Only when configured: an instance without these keys keeps exactly its former shape.
     ...(isDefaultTakeover(takeover) ? {} : { takeover }),
