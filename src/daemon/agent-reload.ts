@@ -81,7 +81,7 @@ function updateInPlace(host: ReloadHost, inst: InstanceConfig): void {
     b.announcer.setVips(inst.vips);
     b.hooks.setVips(vipCidrs(inst.vips));
     b.peer.update(inst); // peers compare VIP lists through the fingerprint
-    host.fence.update(inst);
+    void host.fence.update(inst); // never rejects
     host.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
   }
   if (!isDeepStrictEqual(b.config.virtualServices, inst.virtualServices)) {

@@ -97,7 +97,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
     // So does the self-fence (armed with fresh elements; the kernel keeps it alive from the adverts on).
     beforeVips: async () => { await Promise.all([balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS), deps.fence.arm(runner.config, BEFORE_VIPS_MAX_MS)]); },
-    afterVipsRemoved: () => { balancer.setMaster(inst.name, false); deps.fence.disarm(inst.name); },
+    afterVipsRemoved: () => { balancer.setMaster(inst.name, false); void deps.fence.disarm(inst.name); },
     clock: ports.clock,
     log: ilog,
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),

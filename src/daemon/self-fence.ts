@@ -93,18 +93,18 @@ export class SelfFence {
     if (r === 'late') this.log.warn({ instance: inst.name, waitedMs: maxMs }, 'self-fence not applied yet; adding the VIPs anyway');
   }
 
-  /** The VIPs of `name` are gone (or never came): its fence goes. */
-  disarm(name: string): void {
-    if (!this.armed.delete(name)) return;
-    void this.sync();
+  /** The VIPs of `name` are gone (or never came): its fence goes. Resolves once applied; never rejects. */
+  disarm(name: string): Promise<void> {
+    if (!this.armed.delete(name)) return Promise.resolve();
+    return this.sync();
   }
 
   /** A reload changed the instance's VIPs (same name): an armed fence follows them. */
-  update(inst: InstanceConfig): void {
-    if (!this.armed.has(inst.name)) return;
+  update(inst: InstanceConfig): Promise<void> {
+    if (!this.armed.has(inst.name)) return Promise.resolve();
     if (!fenceWanted(inst)) this.armed.delete(inst.name);
     else this.armed.set(inst.name, fencedInstance(inst));
-    void this.sync();
+    return this.sync();
   }
 
   status(inst: InstanceConfig): FenceStatus {
