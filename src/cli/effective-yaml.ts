@@ -83,6 +83,8 @@ export function effectiveYaml(config: AgentConfig): string {
     socket: config.socketPath,
     'state-dir': config.stateDir,
     'peer-port': config.peerPort,
+    ...(config.realtime === undefined ? {} : { realtime: { ...config.realtime } }),
+    ...(config.lockMemory === true ? { 'lock-memory': true } : {}),
     ...(config.peerKey === undefined ? {} : { 'peer-key': REDACTED }),
     ...(config.metricsListen === undefined ? {} : { metrics: { listen: config.metricsListen } }),
     ...(config.alerts.targets.length === 0 ? {} : {

@@ -22,6 +22,8 @@
  * mode, in one lab, with the ratios to HAProxy (target: nftables >= HAProxy); its figures go in
  * BENCH_JSON under "lb". `--lb` runs only that part, `--no-lb` skips it.
  *
+ * Then the self-fence comparison and the timer soak (extras.ts: --fence, --soak and their options).
+ *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
  * (default 5), --lb-connections N (default 32), --lb-threads N (wrk, default 2), --lb-rounds N (default 3: every
@@ -40,6 +42,7 @@ import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
+import { extrasJson, printExtras, runExtras, takeExtraOptions, type ExtraReport } from './extras.js';
 
 // ---------------------------------------------------------------- options
 
@@ -617,7 +620,9 @@ function keepalivedVersion(): string | undefined {
 }
 
 async function main(): Promise<number> {
-  const opts = parseArgs(process.argv.slice(2));
+  const { extras, rest } = takeExtraOptions(process.argv.slice(2));
+  const parsed = parseArgs(rest);
+  const opts = extras.only ? { ...parsed, failover: false, lb: false } : parsed;
   const out = (l: string): void => { process.stdout.write(`${l}\n`); };
   const say = (l: string): void => { process.stdout.write(`[bench] ${l}\n`); };
   if (process.getuid?.() !== 0) {
@@ -746,16 +751,19 @@ async function main(): Promise<number> {
   } else {
     say('load balancer benchmark: skipped (--no-lb)');
   }
+  const extra: ExtraReport = await runExtras(extras, say, opts.keepalived && kaVersion !== undefined);
   const runtimeS = (performance.now() - started) / 1000;
 
   if (opts.failover) printFailover(results, opts, kaVersion, out);
   if (lb !== undefined) printLb(lb, out);
+  printExtras(extra, out);
   out('');
   out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
   out(`BENCH_JSON ${JSON.stringify({
     ...(opts.failover ? failoverJson(results, opts, kaVersion) : {}),
     runtimeS: Math.round(runtimeS),
     ...(lb === undefined ? {} : { lb: lbJson(lb) }),
+    ...extrasJson(extra),
   })}`);
   return 0;
 }

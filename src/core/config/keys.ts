@@ -57,12 +57,21 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
     path: '', title: 'the top level of the file',
     keys: [
       { key: 'instances', type: 'list of instance mappings', default: 'required', description: 'the VRRP instances (virtual routers) of this host; at least one', example: '[{ vrid: 51, interface: eth1, vips: ["192.0.2.10/24"] }]' },
+      { key: 'realtime', type: 'mapping { priority, policy }', default: 'none (SCHED_OTHER)', description: 'real-time scheduling for the main (VRRP) thread only, so adverts and timers hold with every CPU busy; new threads and hooks start as SCHED_OTHER', example: '{ priority: 10, policy: rr }' },
+      { key: 'lock-memory', type: 'boolean', default: 'false', description: 'lock the agent\'s code (node, libraries, addon), malloc heap and stack in RAM as they are used (not V8\'s own heap: V8 aborts on locked memory it frees)', example: 'true' },
       { key: 'socket', type: 'absolute path', default: '/run/haagent/haagent.sock', description: 'control socket (mode 0600) used by status, events, reload, maintenance, switchover', example: '/run/haagent/haagent.sock' },
       { key: 'state-dir', type: 'absolute path', default: '/var/lib/haagent', description: 'where fencing epochs are kept (root-only directory)', example: '/var/lib/haagent' },
       { key: 'metrics', type: 'mapping { listen }', default: 'none (no metrics server)', description: 'Prometheus metrics on http://ADDRESS:PORT/metrics', example: '{ listen: "127.0.0.1:9650" }' },
       { key: 'peer-port', type: 'integer 1..65535', default: '5798', description: 'UDP port of the hellos between haagent peers (paths)', example: '5798' },
       { key: 'peer-key', type: 'string', default: 'none; required when an instance has paths', description: 'shared secret: hellos are authenticated with HMAC-SHA256; never printed', example: 'a-long-random-secret' },
       { key: 'alerts', type: 'mapping { targets, rate-limit }', default: 'none (no alerts)', description: 'webhook and syslog alerts, rate-limited', example: '{ targets: [{ type: syslog }] }' },
+    ],
+  },
+  {
+    path: 'realtime', title: 'real-time scheduling of the main thread',
+    keys: [
+      { key: 'priority', type: 'integer 1..99', default: 'required', description: 'SCHED_RR/FIFO priority (needs CAP_SYS_NICE or LimitRTPRIO= at least this; RestrictRealtime=no)', example: '10' },
+      { key: 'policy', type: 'rr | fifo', default: 'rr', description: 'the real-time policy', example: 'rr' },
     ],
   },
   {

@@ -190,6 +190,10 @@ export interface AgentConfig {
   readonly peerKey: string | undefined;
   /** Where alerts go (webhook, syslog) and how often at most; no targets = off. */
   readonly alerts: AlertsConfig;
+  /** SCHED_RR/FIFO for the main (VRRP) thread at start (src/adapters/realtime.ts); undefined = off. */
+  readonly realtime?: { readonly priority: number; readonly policy: 'rr' | 'fifo' };
+  /** Lock the agent's code and malloc heap in memory at start (src/adapters/realtime.ts). */
+  readonly lockMemory?: boolean;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/haagent';

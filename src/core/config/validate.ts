@@ -29,7 +29,7 @@ export { formatPath, type Locator, type PathSegment };
 
 export type ValidateResult = { ok: true; config: AgentConfig } | { ok: false; errors: readonly ConfigError[] };
 
-const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key', 'alerts']);
+const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key', 'alerts', 'realtime', 'lock-memory']);
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
@@ -228,6 +228,20 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   });
 }
 
+/** `realtime: { priority: 1..99, policy: rr | fifo }` (policy default rr); absent = off. */
+function realtime(c: Collector, raw: unknown): AgentConfig['realtime'] {
+  if (raw === undefined || raw === false) return undefined;
+  const path: PathSegment[] = ['realtime'];
+  if (!isRecord(raw)) return c.fail(path, 'must be a mapping like { priority: 10 } (SCHED_RR priority 1..99 for the main thread)');
+  c.unknownKeys(raw, new Set(['priority', 'policy']), path);
+  const priority = c.int(raw, 'priority', path, 1, 99);
+  if (raw['priority'] === undefined) c.fail([...path, 'priority'], 'is required (1..99; 10 is plenty above ordinary load)');
+  const policyRaw = raw['policy'] ?? 'rr';
+  if (policyRaw !== 'rr' && policyRaw !== 'fifo') c.fail([...path, 'policy'], `must be rr or fifo, got ${shown(policyRaw)}`);
+  if (priority === undefined) return undefined;
+  return Object.freeze({ priority, policy: policyRaw === 'fifo' ? 'fifo' : 'rr' });
+}
+
 /** `metrics: { listen: "127.0.0.1:9650" }` -> the listen address, or undefined when absent. */
 function metrics(c: Collector, raw: unknown): string | undefined {
   if (raw === undefined) return undefined;
@@ -276,6 +290,8 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   const peerPort = c.int(raw, 'peer-port', [], 1, 65535) ?? DEFAULT_PEER_PORT;
   const peerKey = c.str(raw, 'peer-key', []);
   const alerts = parseAlerts(c, raw['alerts'], ['alerts']);
+  const rt = realtime(c, raw['realtime']);
+  const lockMemory = c.bool(raw, 'lock-memory', []) ?? false;
   // Hellos without a key could be forged or replayed by anyone on a path network (demote the
   // master, hold a backup back, feed garbage epochs): with paths, a key is required.
   if (instances.some((inst) => inst.paths.length > 0) && (peerKey === undefined || peerKey.length === 0)) {
@@ -283,5 +299,7 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
       + 'without it anyone who can reach the peer port could forge or replay hellos. Set the same secret on both nodes');
   }
   if (c.errors.length > 0) return { ok: false, errors: c.report() };
-  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey, alerts }) };
+  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey, alerts,
+    // Only when set: a config without these keys keeps exactly its former shape.
+    ...(rt === undefined ? {} : { realtime: rt }), ...(lockMemory ? { lockMemory } : {}) }) };
 }
