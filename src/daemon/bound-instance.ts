@@ -95,8 +95,12 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // (peers hello every interval) and reaches no witness fences itself instead.
     beforeMasterDown: () => peer?.beforeMasterDown(),
     // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
-    // So does the self-fence (armed with fresh elements; the kernel keeps it alive from the adverts on).
-    beforeVips: async () => { await Promise.all([balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS), deps.fence.arm(runner.config, BEFORE_VIPS_MAX_MS)]); },
+    // The self-fence is armed at the same moment but NOT awaited: an nft run before the VIPs
+    // would lengthen every takeover, and until it is in place there is simply no fence yet.
+    beforeVips: () => {
+      void deps.fence.arm(runner.config, BEFORE_VIPS_MAX_MS);
+      return balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS);
+    },
     afterVipsRemoved: () => { balancer.setMaster(inst.name, false); void deps.fence.disarm(inst.name); },
     clock: ports.clock,
     log: ilog,
