@@ -91,7 +91,7 @@ export class ArpWatch {
 
   constructor(private readonly ns: string, private readonly ifname: string, private readonly sender: string, private readonly vip: string, private readonly periodMs = 20) {}
 
-  /** Resolves once tcpdump listens and the requester runs. */
+  /** Resolves once tcpdump listens and the requester's first request has been captured. */
   async start(): Promise<void> {
     distPath('cli', 'main.js'); // the compiled tree must exist
     const dump = spawn('ip', ['netns', 'exec', this.ns, 'tcpdump', '-l', '-n', '-e', '-tt', '--immediate-mode', '-i', this.ifname, 'arp'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -112,6 +112,11 @@ export class ArpWatch {
       dump.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tcpdump exited ${String(code)}: ${err}`)); });
     });
     this.requester = spawn('ip', ['netns', 'exec', this.ns, process.execPath, requesterPath(), this.ifname, this.sender, this.vip, String(this.periodMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const deadline = performance.now() + 15_000;
+    while (!this.events.some((e) => e.kind === 'request')) {
+      if (performance.now() > deadline || this.requester.exitCode !== null) throw new Error('the ARP requester sent nothing');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async stop(): Promise<ArpEvent[]> {

@@ -73,6 +73,9 @@ instances:
     const events = await watch.stop();
     const [oldMac, newMac] = await Promise.all([interfaceMacIn(h1.ns, 'ext0'), interfaceMacIn(h2.ns, 'ext0')]);
     const h = arpHandover(events, oldMac, newMac, at);
+    const before = events.filter((e) => e.kind === 'reply' && e.t < at);
+    t.ok(before.length > 5 && before.every((e) => e.mac === oldMac), 'before the fault the live master answered, alone (a live master is never fenced)', { before: before.length });
+    t.comment(JSON.stringify({ how, ...h, firstNewMs: h.firstNewT === undefined ? undefined : Math.round(h.firstNewT - at), lastOldMs: h.lastOldT === undefined ? undefined : Math.round(h.lastOldT - at) }));
     t.ok(h.requests > 50, 'the client kept asking', { requests: h.requests });
     t.ok(h.firstNewT !== undefined, 'the backup answered ARP for the VIP', { h });
     return h;
@@ -81,13 +84,19 @@ instances:
   for (const how of ['SIGKILL', 'SIGSTOP'] as const) {
     t.test(`${how} of a fenced master: it never answers ARP once the backup does`, (t) => withCluster(async (c) => {
       const [a, b] = await pair(t, c, 'auto');
-      t.equal(await fenceTable(h1), 'present', 'the master has the fence table');
+      t.ok(await c.waitFor(async () => (await fenceTable(h1)) === 'present', 5000), 'the master has the fence table (armed beside the VIPs)');
       t.equal(await fenceTable(h2), 'absent', 'the backup has none');
       const st = (await c.status(a)).instances[0]?.selfFence;
       t.match(st, { enabled: true, armed: true, timeoutMs: 280 }, 'status shows the armed fence (3 x 100 ms - 20 ms)');
       const h = await fault(t, c, a, b, how);
       t.equal(h.oldAfterNew, 0, 'no reply from the old master after the backup\'s first one', { h });
       t.equal(h.dualPeriods, 0, 'never two MACs for one request', { h });
+      if (how === 'SIGSTOP') {
+        // Resumed: it was dark meanwhile, so once it is master again it announces its VIPs again.
+        const resumed = (): boolean => a.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('adverts resumed after the self-fence had expired'));
+        t.ok(await c.waitFor(resumed, 5000), 'the resumed master re-announces', { logs: logsOf(a) });
+        t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP' && (await hasVip(h1)) && !(await hasVip(h2)), 5000), 'h1 (preempt) master again, one VIP holder');
+      }
     }));
   }
 
