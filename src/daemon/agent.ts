@@ -131,7 +131,9 @@ export class Agent {
     for (const inst of this.config.instances) {
       for (const { cidr } of inst.vips) await netlink.removeVip(inst.external, cidr);
     }
-    await this.fence.cleanup(this.config.instances); // a killed agent's fence, once its VIPs are gone
+    // A killed agent's fence, once its VIPs are gone; not awaited (the start does not wait for
+    // nft), but ahead of any arm in the fence's own queue.
+    void this.fence.cleanup(this.config.instances);
     this.heartbeats.open();
     this.watcher = await netlink.watch();
     this.watcher.on('event', (ev) => onNetlinkEvent(ev, this.bound, { netlink, log: this.log }));
