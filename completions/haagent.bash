@@ -22,7 +22,7 @@ _haagent() {
   local opts
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "$commands -V --version -h --help" -- "$cur")); return ;;
-    start) opts="--role -c --config --interface --external --vip --vrid --priority --advert-interval --vrrp-version --peer --preempt --no-preempt --preempt-delay --name --socket --state-dir --log-level --log-format" ;;
+    start) opts="--role -c --config --interface --external --vip --vrid --priority --advert-interval --vrrp-version --peer --preempt --no-preempt --preempt-delay --name --socket --state-dir --realtime-priority --lock-memory --log-level --log-format" ;;
     status) opts="--json -c --config --socket" ;;
     maintenance) opts="--instance -c --config --socket on off" ;;
     switchover) opts="--instance -c --config --socket" ;;

@@ -186,6 +186,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 void vrrp6_register(napi_env env, napi_value exports); /* vrrp6_socket.c */
 void sd_notify_register(napi_env env, napi_value exports); /* sd_notify.c */
 void min_ttl_register(napi_env env, napi_value exports); /* min_ttl.c */
+void realtime_register(napi_env env, napi_value exports); /* realtime.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -198,6 +199,7 @@ static napi_value init(napi_env env, napi_value exports) {
   vrrp6_register(env, exports);
   sd_notify_register(env, exports);
   min_ttl_register(env, exports);
+  realtime_register(env, exports);
   return exports;
 }
 

@@ -60,6 +60,22 @@ export async function applyRuleset(json: object, netns?: string): Promise<void> 
 }
 
 /**
+ * Applies an nft script in the text syntax (`nft -f FILE`) as one atomic transaction; on
+ * rejection nothing of it was applied. For what the JSON syntax cannot say (element timeouts
+ * in milliseconds: see src/core/fence/self-fence.ts).
+ */
+export async function applyScript(text: string, netns?: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'haagent-nft-'));
+  const file = join(dir, 'ruleset.nft');
+  try {
+    await writeFile(file, text, { mode: 0o600 });
+    await runNft(['-f', file], netns);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Removes our table and everything in it; no-op when it is absent (the transaction adds then
  * deletes the table, and a "No such file or directory" from nft is ignored too). `family`:
  * `inet` (ours), or `ip` for the table versions before the inet one used (LEGACY_TABLE_FAMILY).

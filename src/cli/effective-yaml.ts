@@ -84,6 +84,7 @@ function instance(i: InstanceConfig): Record<string, unknown> {
     ...(i.witness.length === 0 ? {} : { witness: i.witness.map((w) => ({ ...w })) }),
     'vip-lifetime': i.vipLifetimeSec === 'auto' ? 'auto' : i.vipLifetimeSec === 0 ? 'off' : `${i.vipLifetimeSec}s`,
     'vip-lease-wait': i.vipLeaseWait,
+    'self-fence': i.selfFence,
     ...(i.virtualServices.length === 0 ? {} : {
       'virtual-services': i.virtualServices.map((s) => ({
         vip: s.vip, port: s.port, protocol: s.protocol, mode: s.mode, scheduler: s.scheduler,
@@ -125,6 +126,8 @@ export function effectiveYaml(config: AgentConfig): string {
     socket: config.socketPath,
     'state-dir': config.stateDir,
     'peer-port': config.peerPort,
+    ...(config.realtime === undefined ? {} : { realtime: { ...config.realtime } }),
+    ...(config.lockMemory === true ? { 'lock-memory': true } : {}),
     ...(config.peerKey === undefined ? {} : { 'peer-key': REDACTED }),
     ...(config.metricsListen === undefined ? {} : { metrics: { listen: config.metricsListen } }),
     ...(config.alerts.targets.length === 0 ? {} : {

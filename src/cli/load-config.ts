@@ -31,6 +31,8 @@ export interface StartFlags {
   socket?: string;
   stateDir?: string;
   name?: string;
+  realtimePriority?: string;
+  lockMemory?: boolean;
 }
 
 function num(v: string | undefined, flag: string): number | undefined {
@@ -62,6 +64,8 @@ function topOverrides(f: StartFlags): Record<string, unknown> {
   return {
     ...(f.socket !== undefined ? { socket: f.socket } : {}),
     ...(f.stateDir !== undefined ? { 'state-dir': f.stateDir } : {}),
+    ...(f.realtimePriority !== undefined ? { realtime: { priority: num(f.realtimePriority, '--realtime-priority') } } : {}),
+    ...(f.lockMemory === true ? { 'lock-memory': true } : {}),
   };
 }
 

@@ -82,6 +82,8 @@ program.command('start')
   .option('--name <name>', 'instance name (flags-only mode)')
   .option('--socket <path>', `control socket (default ${DEFAULT_SOCKET_PATH})`)
   .option('--state-dir <dir>', 'where fencing epochs are kept (default /var/lib/haagent)')
+  .option('--realtime-priority <n>', 'SCHED_RR priority 1..99 for the main (VRRP) thread (config: realtime)')
+  .option('--lock-memory', 'lock the agent\'s code and heap in RAM (config: lock-memory)')
   .addOption(new Option('--log-level <level>', 'log this level and above').choices(LOG_LEVELS).default('info'))
   .addOption(new Option('--log-format <format>', 'auto: text with syslog priority prefixes when stdout is the journal (systemd), text on a terminal, else JSON lines').choices(LOG_FORMATS).default('auto'))
   .action(async (opts: Parameters<typeof runStart>[0], cmd: Command) => {

@@ -7,11 +7,42 @@ import { createAgentLogger, type LogFormatChoice, type LogLevel } from '../daemo
 import { runAgentProcess } from '../daemon/agent-process.js';
 import { loadConfig, type StartFlags } from './load-config.js';
 import { packageVersion } from '../adapters/package-info.js';
+import { lockMemory, setRealtime } from '../adapters/realtime.js';
+import type { AgentConfig } from '../core/config/types.js';
+import type { Logger } from 'pino';
+
+/**
+ * realtime and lock-memory, on this (the main) thread, before the agent starts. A failure
+ * (no privilege, a seccomp filter) is logged at error with what is missing and the agent runs
+ * on without it: its timers are then as good as without the option, which is no reason to
+ * leave the VIPs unserved. A reload does not change them (restart to apply).
+ */
+export function applyRealtime(config: Pick<AgentConfig, 'realtime' | 'lockMemory'>, log: Logger): void {
+  if (config.lockMemory === true) {
+    try {
+      const r = lockMemory();
+      log.info({ regions: r.regions, mappedBytes: r.bytes }, 'lock-memory: code, malloc heap and stack locked as they are used');
+    } catch (err) {
+      log.error({ err }, 'lock-memory could not be applied; running without it');
+    }
+  }
+  const rt = config.realtime;
+  if (rt !== undefined) {
+    try {
+      setRealtime(rt.priority, rt.policy);
+      log.info({ policy: rt.policy, priority: rt.priority }, `realtime: SCHED_${rt.policy.toUpperCase()} priority ${rt.priority} on the main thread (new threads and hooks: SCHED_OTHER)`);
+    } catch (err) {
+      log.error({ err }, 'realtime could not be applied; running without it');
+    }
+  }
+}
 
 export async function runStart(flags: StartFlags & { logLevel: LogLevel; logFormat: LogFormatChoice }, explicitPreempt: boolean): Promise<void> {
   const { config, source } = loadConfig(flags, explicitPreempt);
+  const log = createAgentLogger(flags.logLevel, flags.logFormat);
+  applyRealtime(config, log);
   await runAgentProcess({
-    config, configSource: source, log: createAgentLogger(flags.logLevel, flags.logFormat), version: packageVersion(),
+    config, configSource: source, log, version: packageVersion(),
     reloadConfig: () => loadConfig(flags, explicitPreempt).config,
   });
 }

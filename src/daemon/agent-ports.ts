@@ -19,6 +19,7 @@ import type { WitnessPort } from './instance-peers.js';
 import type { EtcdClientFactory } from './etcd-shared.js';
 import { EtcdGateway } from '../adapters/etcd/gateway.js';
 import { LeaseKeeper } from '../adapters/etcd/lease-keeper.js';
+import { NFT_FENCE, type FenceKernel } from './self-fence.js';
 
 /** One heartbeat interface and family, resolved: where adverts are sent from and received on. */
 export interface HeartbeatSource {
@@ -59,6 +60,8 @@ export interface AgentPorts {
   containment(): { readonly mode: ContainmentMode; readonly detail: string };
   /** The etcd client of an election on etcd (created once, when an instance first needs it); absent = none. */
   readonly etcdClient?: EtcdClientFactory;
+  /** nftables for the masters' self-fence; absent: no fence is ever applied (unit tests). */
+  readonly fence?: FenceKernel;
 }
 
 /** The real adapters (rtnetlink, raw sockets, AF_PACKET, files, probes). */
@@ -90,5 +93,6 @@ export async function productionPorts(): Promise<AgentPorts> {
         },
       };
     },
+    fence: NFT_FENCE,
   };
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { Balancer } from './balancer.js';
+import type { SelfFence } from './self-fence.js';
 import type { Bound } from './bound-instance.js';
 import type { EventBus } from './event-bus.js';
 import type { Heartbeats } from './heartbeats.js';
@@ -21,6 +22,7 @@ export interface ReloadHost {
   readonly log: Logger;
   readonly events: EventBus;
   readonly balancer: Balancer;
+  readonly fence: SelfFence;
   readonly heartbeats: Heartbeats;
   /** The config running now, and the one the agent started with (socket, metrics address). */
   readonly running: AgentConfig;
@@ -80,6 +82,7 @@ function updateInPlace(host: ReloadHost, inst: InstanceConfig): void {
     b.announcer.setVips(inst.vips);
     b.hooks.setVips(vipCidrs(inst.vips));
     b.peer.update(inst); // peers compare VIP lists through the fingerprint
+    void host.fence.update(inst); // never rejects
     host.log.info({ instance: inst.name, added: d.added, removed: d.removed, state: b.runner.vrrpState }, 'VIP list changed by reload');
   }
   if (!isDeepStrictEqual(b.config.auth, inst.auth)) {

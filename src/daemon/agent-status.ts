@@ -6,6 +6,7 @@ import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
 import type { Balancer } from './balancer.js';
 import type { Bound } from './bound-instance.js';
 import type { PeerLink } from './peer-link.js';
+import type { SelfFence } from './self-fence.js';
 
 export interface StatusParts {
   readonly version: string;
@@ -14,6 +15,7 @@ export interface StatusParts {
   readonly configLoadedAt: string;
   readonly bound: readonly Bound[];
   readonly balancer: Balancer;
+  readonly fence?: SelfFence;
   readonly interfaceDrops: Record<string, Record<string, number>>;
   readonly peerLink: PeerLink | undefined;
   readonly containment: { readonly mode: string; readonly detail: string };
@@ -32,6 +34,7 @@ export function agentStatus(p: StatusParts): AgentStatus {
     instances: p.bound.map((b) => ({
       ...b.runner.status(), ...b.peer.status(), ...serviceStatus(p.balancer, b),
       ...(b.conntrack === undefined ? {} : { conntrackSync: b.conntrack.sync.status() }),
+      ...(p.fence === undefined ? {} : { selfFence: p.fence.status(b.config) }),
     })),
     interfaceDrops: structuredClone(p.interfaceDrops),
     ...(p.peerLink === undefined ? {} : { helloDrops: p.peerLink.drops() }),

@@ -21,6 +21,7 @@ import type { NetlinkWatcher } from '../adapters/netlink/index.js';
 import { EventBus } from './event-bus.js';
 import { PeerLink } from './peer-link.js';
 import { Balancer } from './balancer.js';
+import { SelfFence } from './self-fence.js';
 import { Alerter } from './alerter.js';
 import { AdvertIntake } from './advert-intake.js';
 import { AdvertHmac, unloadedKeys } from './advert-hmac.js';
@@ -65,6 +66,7 @@ export class Agent {
   private peerLink: PeerLink | undefined;
   readonly events = new EventBus();
   private readonly balancer: Balancer;
+  private readonly fence: SelfFence;
   private readonly alerter: Alerter;
   private readonly intake: AdvertIntake<Bound>;
   /** The agent's boot (monotonic ms) and the instances that heard a peer since: the cold-start wait counts from there. */
@@ -88,6 +90,7 @@ export class Agent {
     this.bootMs = ports.clock();
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.etcd = new EtcdShared(ports.etcdClient, opts.log);
+    this.fence = new SelfFence(opts.log, ports.fence ?? { apply: async () => undefined, remove: async () => undefined });
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     const hmac = new AdvertHmac();
     this.intake = new AdvertIntake<Bound>({
@@ -139,6 +142,9 @@ export class Agent {
     for (const inst of this.config.instances) {
       for (const { cidr } of inst.vips) await netlink.removeVip(inst.external, cidr);
     }
+    // A killed agent's fence, once its VIPs are gone; not awaited (the start does not wait for
+    // nft), but ahead of any arm in the fence's own queue.
+    void this.fence.cleanup(this.config.instances);
     this.heartbeats.open();
     this.watcher = await netlink.watch();
     this.watcher.on('event', (ev) => onNetlinkEvent(ev, this.bound, { netlink, log: this.log }));
@@ -147,7 +153,7 @@ export class Agent {
 
   private async startInstance(inst: InstanceConfig): Promise<void> {
     await startInstance(inst, {
-      log: this.log, events: this.events, ports: this.ports, balancer: this.balancer, heartbeats: this.heartbeats,
+      log: this.log, events: this.events, ports: this.ports, balancer: this.balancer, fence: this.fence, heartbeats: this.heartbeats,
       stateDir: this.config.stateDir,
       peerLink: (i) => (this.peerLink = peerLinkFor(this.peerLink, i, { peerKey: this.config.peerKey, peerPort: this.config.peerPort, log: this.log, ports: this.ports })),
       register: (b) => { this.bound.push(b); },
@@ -224,7 +230,7 @@ export class Agent {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the host reads and replaces the agent's fields
     const agent = this;
     return reloadAgent({
-      log: this.log, events: this.events, balancer: this.balancer, heartbeats: this.heartbeats,
+      log: this.log, events: this.events, balancer: this.balancer, fence: this.fence, heartbeats: this.heartbeats,
       get running() { return agent.config; },
       started: this.opts.config,
       get bound() { return agent.bound; },
@@ -260,7 +266,7 @@ export class Agent {
   status(): AgentStatus {
     return agentStatus({
       version: this.opts.version, startedAt: this.startedAt, configSource: this.opts.configSource, configLoadedAt: this.configLoadedAt,
-      bound: this.bound, balancer: this.balancer, interfaceDrops: this.intake.interfaceDrops, peerLink: this.peerLink,
+      bound: this.bound, balancer: this.balancer, fence: this.fence, interfaceDrops: this.intake.interfaceDrops, peerLink: this.peerLink,
       containment: this.ports.containment(),
     });
   }
@@ -299,6 +305,7 @@ export class Agent {
       }
       await Promise.all(this.bound.map((b) => b.conntrack?.sync.stop()));
       await this.balancer.close();
+      await this.fence.close(); // after every instance removed its VIPs
       this.alertSubscription?.();
       // Alerts of the shutdown itself (a master leaving) get a moment to leave, within the bound.
       await Promise.race([this.alerter.flush(), new Promise((r) => setTimeout(r, ALERT_FLUSH_BOUND_MS))]);

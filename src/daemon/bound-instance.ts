@@ -9,6 +9,7 @@ import { HaagentError } from '../core/errors.js';
 import type { GuardConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentPorts, AnnouncerPort } from './agent-ports.js';
 import type { Balancer } from './balancer.js';
+import type { SelfFence } from './self-fence.js';
 import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import type { Heartbeats } from './heartbeats.js';
@@ -42,6 +43,7 @@ export interface StartDeps {
   readonly events: EventBus;
   readonly ports: AgentPorts;
   readonly balancer: Balancer;
+  readonly fence: SelfFence;
   readonly heartbeats: Heartbeats;
   readonly stateDir: string;
   /** The peer link shared by the instances with paths; created by the first one that needs it. */
@@ -110,12 +112,16 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // (peers hello every interval) and reaches no witness fences itself instead.
     beforeMasterDown: () => peer?.beforeMasterDown(),
     // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
+    // The self-fence is armed at the same moment but NOT awaited: an nft run before the VIPs
+    // would lengthen every takeover, and until it is in place there is simply no fence yet.
     beforeVips: async () => {
+      void deps.fence.arm(runner.config, BEFORE_VIPS_MAX_MS);
       await conntrack?.sync.takeover();
       await balancer.becomeMaster(inst.name, BEFORE_VIPS_MAX_MS);
     },
     afterVipsRemoved: () => {
       balancer.setMaster(inst.name, false);
+      void deps.fence.disarm(inst.name);
       conntrack?.sync.demote();
     },
     // Before the VIPs and with them (the runner's queue), so no node holds it without its NAT.

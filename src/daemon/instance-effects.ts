@@ -31,6 +31,8 @@ import type { InstanceRecord } from './instance-status.js';
 import type { InstanceTakeover } from './instance-takeover.js';
 import type { InstanceTimers } from './instance-timers.js';
 import type { VipLease } from './vip-lease.js';
+import { fenceTimeoutMs } from '../core/fence/self-fence.js';
+import { fenceWanted } from './self-fence.js';
 
 /** The runner's parts the effects act on. `config` and `state` are read when used (they change). */
 export interface EffectContext {
@@ -74,6 +76,8 @@ function settle<T>(fn: () => Promise<T>, onError: (err: unknown) => void): Promi
 export class InstanceEffects {
   /** Counts takeovers (add-vips effects): a failure is reported only for the latest one. */
   private takeovers = 0;
+  /** When this MASTER last sent an advert (monotonic ms); undefined while not MASTER. */
+  private lastMasterAdvertMs: number | undefined;
 
   constructor(private readonly ctx: EffectContext) {}
 
@@ -84,6 +88,7 @@ export class InstanceEffects {
         // A master's periodic advert also renews the VIP lease (not the one entering MASTER:
         // the VIPs are being added with a fresh lifetime right after it).
         if (step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0) this.ctx.lease.renew();
+        this.afterSilence(step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0);
         // Elected on etcd: no VRRP packet at all (the advert timer still paces the lease renewal).
         if (this.ctx.config().election === 'etcd') return;
         record.advertsSent += 1;
@@ -141,6 +146,28 @@ export class InstanceEffects {
         this.ctx.takeover.run(effect);
         return;
     }
+  }
+
+  /**
+   * A master whose adverts stopped for longer than its self-fence timeout (frozen, starved) was
+   * dark meanwhile, and its clients may have followed a backup's announcement: when it
+   * advertises again and is still MASTER once the adverts that queued up meanwhile have been
+   * read (setImmediate: after this loop turn's I/O), it announces its VIPs again.
+   */
+  private afterSilence(steadyMaster: boolean): void {
+    const now = this.ctx.deps.clock();
+    const cfg = this.ctx.config();
+    const last = this.lastMasterAdvertMs;
+    // Entering MASTER announces anyway; any other advert (priority 0, not MASTER) ends the watch.
+    this.lastMasterAdvertMs = this.ctx.state().state === 'MASTER' ? now : undefined;
+    if (!steadyMaster || last === undefined || !fenceWanted(cfg)) return;
+    const silentMs = now - last;
+    if (silentMs <= fenceTimeoutMs(cfg.advertIntervalCs)) return;
+    this.ctx.deps.log.warn({ silentMs: Math.round(silentMs) }, 'adverts resumed after the self-fence had expired: announcing the VIPs again');
+    this.ctx.queue.enqueue('gratuitous ARP after a silence', async () => {
+      await new Promise((r) => setImmediate(r));
+      if (this.ctx.state().state === 'MASTER') await this.ctx.deps.announce();
+    });
   }
 
   /**

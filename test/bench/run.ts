@@ -32,6 +32,7 @@
  * Then (test/bench/conntrack.ts) connection sync: flows that survive a switchover and a crash
  * with and without conntrack-sync, and the takeover time the commit adds; BENCH_JSON "conntrack".
  * `--conntrack` runs only that part, `--no-conntrack` skips it (it needs conntrackd).
+ * Then the self-fence comparison and the timer soak (extras.ts: --fence, --soak and their options).
  *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
@@ -54,6 +55,7 @@ import { CtBench, ctJson, printCt, type CtCase } from './conntrack.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
 import { PgBench, pgBenchSkipReason, pgJson, printPg, type PgBenchReport } from './postgres.js';
 import { etcdJson, printEtcdBench, runEtcdBench } from './etcd.js';
+import { extrasJson, printExtras, runExtras, takeExtraOptions, type ExtraReport } from './extras.js';
 
 // ---------------------------------------------------------------- options
 
@@ -652,7 +654,9 @@ function keepalivedVersion(): string | undefined {
 }
 
 async function main(): Promise<number> {
-  const opts = parseArgs(process.argv.slice(2));
+  const { extras, rest } = takeExtraOptions(process.argv.slice(2));
+  const parsed = parseArgs(rest);
+  const opts = extras.only ? { ...parsed, failover: false, lb: false, pg: false, conntrack: false } : parsed;
   const out = (l: string): void => { process.stdout.write(`${l}\n`); };
   const say = (l: string): void => { process.stdout.write(`[bench] ${l}\n`); };
   if (process.getuid?.() !== 0) {
@@ -819,12 +823,14 @@ async function main(): Promise<number> {
   } else {
     say('connection sync benchmark: skipped (--no-conntrack)');
   }
+  const extra: ExtraReport = await runExtras(extras, say, opts.keepalived && kaVersion !== undefined);
   const runtimeS = (performance.now() - started) / 1000;
 
   if (opts.failover) printFailover(results, opts, kaVersion, out);
   if (lb !== undefined) printLb(lb, out);
   if (pgReport !== undefined) printPg(pgReport, out);
   if (ct !== undefined) printCt(ct, out);
+  printExtras(extra, out);
   out('');
   out(`runtime ${runtimeS.toFixed(0)} s; everything removed`);
   out(`BENCH_JSON ${JSON.stringify({
@@ -833,6 +839,7 @@ async function main(): Promise<number> {
     ...(lb === undefined ? {} : { lb: lbJson(lb) }),
     ...(pgReport === undefined ? {} : { postgres: pgJson(pgReport) }),
     ...(ct === undefined ? {} : { conntrack: ctJson(ct) }),
+    ...extrasJson(extra),
   })}`);
   return 0;
 }

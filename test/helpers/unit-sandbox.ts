@@ -14,7 +14,8 @@
  * NOT reproduced (seccomp and namespace flags systemd sets, no tool for them here):
  * SystemCallFilter, SystemCallArchitectures, SystemCallErrorNumber, RestrictAddressFamilies,
  * RestrictNamespaces, RestrictRealtime, RestrictSUIDSGID, LockPersonality, ProtectClock,
- * ProtectHostname, ProtectKernelLogs, PrivateMounts, Type=notify. {@link NOT_REPRODUCED} lists
+ * ProtectHostname, ProtectKernelLogs, PrivateMounts, Type=notify; and LimitRTPRIO, LimitMEMLOCK
+ * (raising a hard limit needs CAP_SYS_RESOURCE). {@link NOT_REPRODUCED} lists
  * them; a property in neither list fails {@link sandboxScript}, so a new one cannot slip by.
  */
 import { readFileSync } from 'node:fs';
@@ -44,6 +45,8 @@ export const NOT_REPRODUCED: readonly string[] = [
   'SystemCallFilter', 'SystemCallArchitectures', 'SystemCallErrorNumber', 'RestrictAddressFamilies',
   'RestrictNamespaces', 'RestrictRealtime', 'RestrictSUIDSGID', 'LockPersonality', 'ProtectClock',
   'ProtectHostname', 'ProtectKernelLogs', 'PrivateMounts',
+  // Resource limits: raising a hard limit needs CAP_SYS_RESOURCE, which a test host may lack.
+  'LimitRTPRIO', 'LimitMEMLOCK',
 ];
 /** Properties about starting and stopping, not the sandbox (the test drives those itself). */
 const LIFECYCLE: readonly string[] = [

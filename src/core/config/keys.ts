@@ -57,6 +57,8 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
     path: '', title: 'the top level of the file',
     keys: [
       { key: 'instances', type: 'list of instance mappings', default: 'required', description: 'the VRRP instances (virtual routers) of this host; at least one', example: '[{ vrid: 51, interface: eth1, vips: ["192.0.2.10/24"] }]' },
+      { key: 'realtime', type: 'mapping { priority, policy }', default: 'none (SCHED_OTHER)', description: 'real-time scheduling for the main (VRRP) thread only, so adverts and timers hold with every CPU busy; new threads and hooks start as SCHED_OTHER', example: '{ priority: 10, policy: rr }' },
+      { key: 'lock-memory', type: 'boolean', default: 'false', description: 'lock the agent\'s code (node, libraries, addon), malloc heap and stack in RAM as they are used (not V8\'s own heap: V8 aborts on locked memory it frees)', example: 'true' },
       { key: 'socket', type: 'absolute path', default: '/run/haagent/haagent.sock', description: 'control socket (mode 0600) used by status, events, reload, maintenance, switchover', example: '/run/haagent/haagent.sock' },
       { key: 'state-dir', type: 'absolute path', default: '/var/lib/haagent', description: 'where fencing epochs are kept (root-only directory)', example: '/var/lib/haagent' },
       { key: 'metrics', type: 'mapping { listen }', default: 'none (no metrics server)', description: 'Prometheus metrics on http://ADDRESS:PORT/metrics', example: '{ listen: "127.0.0.1:9650" }' },
@@ -83,6 +85,13 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'ca', type: 'absolute path', default: 'the system CAs', description: 'CA certificate(s) the members\' certificates are checked against', example: '/etc/haagent/etcd-ca.pem' },
       { key: 'cert', type: 'absolute path', default: 'none', description: 'client certificate (with key)', example: '/etc/haagent/etcd-client.pem' },
       { key: 'key', type: 'absolute path', default: 'none', description: 'private key of the client certificate (never printed)', example: '/etc/haagent/etcd-client-key.pem' },
+    ],
+  },
+  {
+    path: 'realtime', title: 'real-time scheduling of the main thread',
+    keys: [
+      { key: 'priority', type: 'integer 1..99', default: 'required', description: 'SCHED_RR/FIFO priority (needs CAP_SYS_NICE or LimitRTPRIO= at least this; RestrictRealtime=no)', example: '10' },
+      { key: 'policy', type: 'rr | fifo', default: 'rr', description: 'the real-time policy', example: 'rr' },
     ],
   },
   {
@@ -143,6 +152,7 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'witness', type: 'list of witness mappings', default: 'none', description: 'tie-breakers telling an isolated node from a lone survivor (needs paths)', example: '[{ type: icmp, address: 192.0.2.1 }]' },
       { key: 'vip-lifetime', type: 'auto | off | duration in whole seconds (1s..24h)', default: 'auto', description: 'kernel lifetime of the VIPs while master, renewed by every advert (auto = 3 x interval)', example: 'auto' },
       { key: 'environment', type: 'list of NAME or NAME=value (at most 64)', default: 'none', description: 'what hooks and exec checks get beyond PATH, LANG and HAAGENT_*: a bare NAME passes the agent\'s own value, NAME=value a literal', example: '[PGPASSFILE, "TZ=UTC"]' },
+      { key: 'self-fence', type: 'auto | on | off', default: 'auto', description: 'while master, nftables (table netdev haagent_fence) drops the VIPs\' ARP and traffic once adverts stop leaving, so a killed or frozen agent goes dark before a backup takes over; refreshed by the kernel with each advert; auto = on from 50ms adverts (never with election: etcd, which sends no adverts)', example: 'auto' },
       { key: 'vip-lease-wait', type: 'boolean', default: 'false', description: 'after a takeover from a silent master, add the VIPs only once its lease has run out', example: 'false' },
       { key: 'virtual-services', type: 'list of virtual service mappings', default: 'none', description: 'TCP load balancing on the VIPs while master', example: '[{ port: 80, real-servers: [{ address: 10.0.0.11 }] }]' },
       { key: 'guards', type: 'list of guard mappings or argument lists (at most 8)', default: 'none', description: 'takeover guards: every one must exit 0 before this node becomes MASTER; while one fails the node stays BACKUP', example: '[{ command: ["/etc/haagent/guard-fresh"], timeout: 5s }]' },

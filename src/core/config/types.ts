@@ -9,6 +9,7 @@ import type { Vip } from '../net/address.js';
 import type { ConntrackSyncConfig } from './conntrack.js';
 
 export type { ConntrackLink, ConntrackSyncConfig } from './conntrack.js';
+import type { SelfFenceSetting } from '../fence/self-fence.js';
 
 export type Role = 'auto' | 'master' | 'backup';
 
@@ -232,6 +233,11 @@ export interface InstanceConfig {
    * Master_Down_Interval of extra outage.
    */
   readonly vipLeaseWait: boolean;
+  /**
+   * The master's self-fence (src/core/fence/self-fence.ts): nftables drops the VIPs' ARP and
+   * traffic once its adverts stop leaving, within 3 x interval. auto = on from 50 ms adverts.
+   */
+  readonly selfFence: SelfFenceSetting;
   /** Load-balanced services on the VIPs; the master programs them. */
   readonly virtualServices: readonly VirtualServiceConfig[];
   /** Takeover guards, cold start, promotion backoff; absent = the defaults (all off, 10s backoff). */
@@ -260,6 +266,10 @@ export interface AgentConfig {
   readonly alerts: AlertsConfig;
   /** The etcd cluster (top-level `etcd:`); undefined when not configured. */
   readonly etcd: EtcdConfig | undefined;
+  /** SCHED_RR/FIFO for the main (VRRP) thread at start (src/adapters/realtime.ts); undefined = off. */
+  readonly realtime?: { readonly priority: number; readonly policy: 'rr' | 'fifo' };
+  /** Lock the agent's code and malloc heap in memory at start (src/adapters/realtime.ts). */
+  readonly lockMemory?: boolean;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/haagent';

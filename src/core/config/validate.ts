@@ -23,6 +23,7 @@ import { parseAlerts } from './alerts.js';
 import { checkEtcdInstances, parseElection, parseEtcd } from './etcd.js';
 import type { AgentConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { parseAuth } from './auth.js';
+import { SELF_FENCE_SETTINGS, type SelfFenceSetting } from '../fence/self-fence.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import { defaultMaxAdvertIntervalCs, V3_MAX_INTERVAL_CS } from '../fsm/adopted-interval.js';
@@ -31,14 +32,14 @@ export { formatPath, type Locator, type PathSegment };
 
 export type ValidateResult = { ok: true; config: AgentConfig } | { ok: false; errors: readonly ConfigError[] };
 
-const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key', 'alerts', 'etcd']);
+const TOP_KEYS = new Set(['socket', 'instances', 'metrics', 'state-dir', 'peer-port', 'peer-key', 'alerts', 'etcd', 'realtime', 'lock-memory']);
 const INSTANCE_KEYS = new Set([
   'name', 'vrid', 'role', 'interface', 'external', 'vips', 'priority', 'advert-interval',
   'vrrp-version', 'preempt', 'preempt-delay', 'peers', 'auth', 'garp', 'vip-label', 'checks', 'hooks',
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
   'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'election', 'etcd-unreachable',
-  'owner-ignore-adverts', 'v3-checksum', 'conntrack-sync',
+  'owner-ignore-adverts', 'v3-checksum', 'conntrack-sync', 'self-fence',
 ]);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
 
@@ -95,6 +96,16 @@ function garp(c: Collector, raw: unknown, path: readonly PathSegment[]): GarpCon
     burstIntervalMs: c.durationMs(raw, 'burst-interval', path) ?? defaults.burstIntervalMs,
     refreshMs: c.durationMs(raw, 'refresh', path) ?? defaults.refreshMs,
   };
+}
+
+/** `self-fence: auto | on | off` (default auto). */
+function selfFence(c: Collector, raw: unknown, path: readonly PathSegment[]): SelfFenceSetting {
+  if (raw === undefined) return 'auto';
+  if (raw === false) return 'off';
+  if (raw === true) return 'on';
+  if (typeof raw === 'string' && (SELF_FENCE_SETTINGS as readonly string[]).includes(raw)) return raw as SelfFenceSetting;
+  c.fail(path, `must be one of ${SELF_FENCE_SETTINGS.join(', ')}, got ${shown(raw)}`);
+  return 'auto';
 }
 
 function instance(c: Collector, raw: unknown, index: number): InstanceConfig | undefined {
@@ -202,12 +213,34 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     environment: parseEnvironment(c, raw['environment'], [...path, 'environment']),
     paths, witness, vipLifetimeSec,
     vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
+    selfFence: selfFence(c, raw['self-fence'], [...path, 'self-fence']),
     virtualServices: conntrackSync === undefined ? services : withFloatingSnat(c, services, conntrackSync, path),
     // Only when configured: an instance without these keys keeps exactly its former shape.
     ...(isDefaultTakeover(takeover) ? {} : { takeover }),
     ...parseElection(c, raw, path),
     ...(conntrackSync === undefined ? {} : { conntrackSync }),
   });
+}
+
+/** `self-fence: on` needs adverts to refresh the fence: an instance elected on etcd sends none. */
+function checkSelfFence(c: Collector, inst: InstanceConfig, index: number): void {
+  if (inst.election === 'etcd' && inst.selfFence === 'on') {
+    c.fail(['instances', index, 'self-fence'], 'needs VRRP adverts to refresh the fence, and election: etcd sends none (its etcd lease fences it); use auto or off');
+  }
+}
+
+/** `realtime: { priority: 1..99, policy: rr | fifo }` (policy default rr); absent = off. */
+function realtime(c: Collector, raw: unknown): AgentConfig['realtime'] {
+  if (raw === undefined || raw === false) return undefined;
+  const path: PathSegment[] = ['realtime'];
+  if (!isRecord(raw)) return c.fail(path, 'must be a mapping like { priority: 10 } (SCHED_RR priority 1..99 for the main thread)');
+  c.unknownKeys(raw, new Set(['priority', 'policy']), path);
+  const priority = c.int(raw, 'priority', path, 1, 99);
+  if (raw['priority'] === undefined) c.fail([...path, 'priority'], 'is required (1..99; 10 is plenty above ordinary load)');
+  const policyRaw = raw['policy'] ?? 'rr';
+  if (policyRaw !== 'rr' && policyRaw !== 'fifo') c.fail([...path, 'policy'], `must be rr or fifo, got ${shown(policyRaw)}`);
+  if (priority === undefined) return undefined;
+  return Object.freeze({ priority, policy: policyRaw === 'fifo' ? 'fifo' : 'rr' });
 }
 
 /** `metrics: { listen: "127.0.0.1:9650" }` -> the listen address, or undefined when absent. */
@@ -238,7 +271,11 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   if (list === undefined || list.length === 0) c.fail(['instances'], 'needs at least one instance');
   // The count is checked before any instance is parsed: a huge list costs one message.
   const listed = list !== undefined && c.withinBound(list, LIMITS.instances, ['instances'], 'instances') ? list : [];
-  const instances = listed.map((r, i) => instance(c, r, i)).filter((x): x is InstanceConfig => x !== undefined);
+  const instances = listed.map((r, i) => {
+    const inst = instance(c, r, i);
+    if (inst !== undefined) checkSelfFence(c, inst, i);
+    return inst;
+  }).filter((x): x is InstanceConfig => x !== undefined);
 
   const vridUsers = new Map<string, number>();
   const nameUsers = new Map<string, number>();
@@ -260,6 +297,8 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   const alerts = parseAlerts(c, raw['alerts'], ['alerts']);
   const etcd = parseEtcd(c, raw['etcd'], ['etcd']);
   checkEtcdInstances(c, instances, etcd, raw['etcd'] !== undefined);
+  const rt = realtime(c, raw['realtime']);
+  const lockMemory = c.bool(raw, 'lock-memory', []) ?? false;
   // Hellos without a key could be forged or replayed by anyone on a path network (demote the
   // master, hold a backup back, feed garbage epochs): with paths, a key is required.
   if (instances.some((inst) => inst.paths.length > 0) && (peerKey === undefined || peerKey.length === 0)) {
@@ -267,5 +306,7 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
       + 'without it anyone who can reach the peer port could forge or replay hellos. Set the same secret on both nodes');
   }
   if (c.errors.length > 0) return { ok: false, errors: c.report() };
-  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey, alerts, etcd }) };
+  return { ok: true, config: Object.freeze({ socketPath, instances: Object.freeze(instances), metricsListen, stateDir, peerPort, peerKey, alerts, etcd,
+    // Only when set: a config without these keys keeps exactly its former shape.
+    ...(rt === undefined ? {} : { realtime: rt }), ...(lockMemory ? { lockMemory } : {}) }) };
 }

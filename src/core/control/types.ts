@@ -79,6 +79,11 @@ export interface InstanceStatus {
   readonly epochStateError?: string;
   /** The last failed lease refresh, if the latest one failed. */
   readonly vipLeaseError?: string;
+  /**
+   * The self-fence (self-fence key): on for this instance, in the kernel now (master), its
+   * element timeout (ms after the last advert that a dead master goes dark), the last failure.
+   */
+  readonly selfFence?: { readonly enabled: boolean; readonly armed: boolean; readonly timeoutMs: number; readonly error?: string };
   /** Operator maintenance (never becomes MASTER while on). */
   readonly maintenance: boolean;
   /** This instance's config fingerprint (VRID, VIPs, interval, version, auth), sent in hellos. */

@@ -160,3 +160,12 @@ instances:
   t.equal(r.errors[0]?.message, 'etcd.lease (line 3): must be whole seconds, at least 1s (etcd grants leases in whole seconds), got 1500 ms');
   t.end();
 });
+
+t.test('self-fence: on is refused with election: etcd (no adverts refresh the fence); auto and off are fine', async (t) => {
+  const etcd = { endpoints: ENDPOINTS };
+  onlyProblemAt(t, { etcd, instances: [inst({ name: 'web', election: 'etcd', 'self-fence': 'on' })] }, 'instances[0].self-fence', /election: etcd sends none/);
+  for (const setting of ['auto', 'off']) {
+    t.same(problems({ etcd, instances: [inst({ name: 'web', election: 'etcd', 'self-fence': setting })] }), [], setting);
+  }
+  t.same(problems({ etcd, instances: [inst({ name: 'web', election: 'vrrp+etcd', 'self-fence': 'on' })] }), [], 'vrrp+etcd sends adverts');
+});

@@ -20,6 +20,7 @@ function configWith(path: string, extra: Record<string, unknown>, type?: string)
   switch (path) {
     case '': Object.assign(top, extra); break;
     case 'metrics': top['metrics'] = { listen: '127.0.0.1:9650', ...extra }; break;
+    case 'realtime': top['realtime'] = { priority: 10, ...extra }; break;
     case 'alerts': top['alerts'] = extra; break;
     case 'alerts.targets[]': top['alerts'] = { targets: [{ type, ...(type === 'webhook' ? { url: 'http://127.0.0.1:9093/' } : {}), ...extra }] }; break;
     case 'etcd': top['etcd'] = { endpoints: ['http://127.0.0.1:2379'], ...extra }; break;

@@ -8,6 +8,7 @@ import { reloadAgent, type ReloadHost } from '../../../src/daemon/agent-reload.j
 import { EventBus } from '../../../src/daemon/event-bus.js';
 import type { Heartbeats } from '../../../src/daemon/heartbeats.js';
 import type { Balancer } from '../../../src/daemon/balancer.js';
+import type { SelfFence } from '../../../src/daemon/self-fence.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 import type { AgentConfig } from '../../../src/core/config/types.js';
 
@@ -29,6 +30,7 @@ t.test('reload log: instance names, no password, no key', async (t) => {
     startInstance: async (inst) => { started.push(inst.name); },
     stopInstance: async () => undefined,
     commit: () => undefined,
+    fence: { update: async () => undefined } as unknown as SelfFence,
   };
   t.match(await reloadAgent(host, () => r.config), /2 added \(legacy, signed\)/);
   t.same(started, ['legacy', 'signed']);

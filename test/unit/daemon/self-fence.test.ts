@@ -1,0 +1,102 @@
+/**
+ * SelfFence (src/daemon/self-fence.ts) with a fake kernel: what each arm, disarm, VIP update
+ * and close asks of the kernel, in order; an arm that never settles is bounded; a failing
+ * kernel is reported (status, log) and never rejects into the takeover; the off setting and
+ * short intervals under auto never touch the kernel.
+ */
+import { pino } from 'pino';
+import t from 'tap';
+import { parseConfigYaml } from '../../../src/core/config/yaml.js';
+import type { InstanceConfig } from '../../../src/core/config/types.js';
+import type { FencedInstance } from '../../../src/core/fence/self-fence.js';
+import { SelfFence, type FenceKernel } from '../../../src/daemon/self-fence.js';
+
+const log = pino({ level: 'silent' });
+
+function instance(name: string, extra = ''): InstanceConfig {
+  const r = parseConfigYaml(`instances:\n  - name: ${name}\n    vrid: ${name === 'a' ? 1 : 2}\n    interface: eth0\n    advert-interval: 100ms\n    vips: [192.0.2.${name === 'a' ? 10 : 11}/24]\n${extra}`);
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+  return r.config.instances[0] as InstanceConfig;
+}
+
+class FakeKernel implements FenceKernel {
+  readonly calls: string[] = [];
+  fail: Error | undefined;
+  hang = false;
+  async apply(armed: readonly FencedInstance[]): Promise<void> {
+    this.calls.push(`apply ${armed.map((f) => `${f.vrid}:${f.addresses.join(',')}:${f.timeoutMs}`).join(' ')}`);
+    if (this.hang) await new Promise(() => undefined);
+    if (this.fail !== undefined) throw this.fail;
+  }
+  async remove(): Promise<void> {
+    this.calls.push('remove');
+    if (this.fail !== undefined) throw this.fail;
+  }
+}
+
+t.test('arm, a second arm, disarm, close: each apply is the whole wanted state', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  await f.arm(instance('a'), 1000);
+  t.match(f.status(instance('a')), { enabled: true, armed: true, timeoutMs: 280 });
+  await f.arm(instance('b'), 1000);
+  await f.disarm('a');
+  await f.close();
+  t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.10:280 2:192.0.2.11:280', 'apply 2:192.0.2.11:280', 'remove']);
+  t.equal(f.status(instance('a')).armed, false);
+});
+
+t.test('a reload that changes an armed instance\'s VIPs re-applies; a disarmed one is left alone', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  await f.arm(instance('a'), 1000);
+  await f.update({ ...instance('a'), vips: instance('b').vips });
+  await f.update(instance('b'));
+  await f.close();
+  t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.11:280', 'remove'], 'the second update (b, not armed) applies nothing');
+});
+
+t.test('off, and auto under 50 ms adverts, never touch the kernel', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  await f.arm(instance('a', '    self-fence: off\n'), 1000);
+  const fast = parseConfigYaml('instances:\n  - name: c\n    vrid: 3\n    interface: eth0\n    advert-interval: 40ms\n    vips: [192.0.2.12/24]\n');
+  if (!fast.ok) throw new Error('config');
+  await f.arm(fast.config.instances[0] as InstanceConfig, 1000);
+  f.disarm('a');
+  t.same(k.calls, []);
+  t.equal(f.status(instance('a', '    self-fence: off\n')).enabled, false);
+});
+
+t.test('a kernel that fails: logged, shown in status, the arm still resolves; the next success clears it', async (t) => {
+  const k = new FakeKernel();
+  k.fail = new Error('nft -f x failed: Error: Could not process rule: No such device');
+  const f = new SelfFence(log, k);
+  await f.arm(instance('a'), 1000);
+  t.match(f.status(instance('a')), { armed: false, error: /self-fence not applied: .*No such device/ });
+  k.fail = undefined;
+  await f.arm(instance('a'), 1000);
+  t.match(f.status(instance('a')), { armed: true });
+  t.notOk('error' in f.status(instance('a')));
+});
+
+t.test('a hung kernel delays the VIPs by the bound at most', async (t) => {
+  const k = new FakeKernel();
+  k.hang = true;
+  const f = new SelfFence(log, k);
+  const t0 = performance.now();
+  await f.arm(instance('a'), 50);
+  t.ok(performance.now() - t0 < 5000, 'arm returned (bounded)');
+  t.equal(f.status(instance('a')).armed, false);
+});
+
+t.test('cleanup: an earlier table is removed; without nft it only complains when a fence is wanted', async (t) => {
+  const k = new FakeKernel();
+  k.fail = new Error('nft not found');
+  const f = new SelfFence(log, k);
+  await f.cleanup([instance('a', '    self-fence: off\n')]);
+  t.notOk('error' in f.status(instance('a')), 'nothing wanted: silent');
+  await f.cleanup([instance('a')]);
+  t.match(f.status(instance('a')).error, /nftables unavailable: nft not found/);
+  t.same(k.calls, ['remove', 'remove']);
+});
