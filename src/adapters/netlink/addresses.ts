@@ -87,12 +87,23 @@ function sameAddress(a: { address: string; prefixLength: number }, vip: ParsedCi
   return a.address === vip.address && a.prefixLength === vip.prefixLength;
 }
 
+/**
+ * Where addVip takes an interface's index from: the kernel each time (LinkResolver), or a cache
+ * (IfindexCache) whose `forget` says whether the answer came from memory.
+ */
+export interface AddIfindexSource {
+  ifindexOf(ifname: string): Promise<number>;
+  forget?(ifname: string): boolean;
+}
+
 export class AddressManager {
   constructor(
     private readonly sock: RtNetlinkSocket,
     private readonly links: LinkResolver,
     /** where the IPv4 per-interface sysctls live (overridable for tests) */
     private readonly procSysIpv4Conf = '/proc/sys/net/ipv4/conf',
+    /** addVip's index lookups (the hot path of lease renewals); removals always ask the kernel */
+    private readonly addIndex: AddIfindexSource = links,
   ) {}
 
   async addVip(ifname: string, cidr: string, opts: AddVipOptionsExt = {}): Promise<void> {
@@ -112,7 +123,6 @@ export class AddressManager {
           `${what}: label ${JSON.stringify(opts.label)} must start with the interface name and be at most ${IFNAMSIZ - 1} bytes`);
       }
     }
-    const ifindex = await this.links.ifindexOf(ifname);
     const scope = vip.family === 6 && isIpv6LinkLocal(vip.bytes) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
     // IPv6: no duplicate address detection, like keepalived: a VIP that moves between
     // routers must be usable at once, not tentative for a second.
@@ -128,16 +138,25 @@ export class AddressManager {
       const brd = opts.broadcast === true ? ipv4Broadcast(vip.bytes, vip.prefixLength) : undefined;
       if (brd) attrs.broadcast = brd;
     }
-    try {
-      await rtRequest(this.sock, RTM.NEWADDR, rt.formatAddressMessage, {
-        kind: 'address',
-        data: { family: vip.family === 4 ? AF_INET : AF_INET6, prefixlen: vip.prefixLength, flags, scope, index: ifindex },
-        attrs,
-      }, NLM_F_CREATE | NLM_F_REPLACE, what);
-    } catch (err) {
-      if (errnoCodeOf(err) === 'EEXIST') return;
-      throw new NetlinkError(what, err);
+    /** The kernel's refusal, or undefined when the address is in place (EEXIST counts as such). */
+    const send = async (ifindex: number): Promise<unknown> => {
+      try {
+        await rtRequest(this.sock, RTM.NEWADDR, rt.formatAddressMessage, {
+          kind: 'address',
+          data: { family: vip.family === 4 ? AF_INET : AF_INET6, prefixlen: vip.prefixLength, flags, scope, index: ifindex },
+          attrs,
+        }, NLM_F_CREATE | NLM_F_REPLACE, what);
+        return undefined;
+      } catch (err) {
+        return errnoCodeOf(err) === 'EEXIST' ? undefined : err;
+      }
+    };
+    let err = await send(await this.addIndex.ifindexOf(ifname));
+    // A remembered index whose interface is gone: ask the kernel for the current one.
+    if (err !== undefined && errnoCodeOf(err) === 'ENODEV' && this.addIndex.forget?.(ifname) === true) {
+      err = await send(await this.addIndex.ifindexOf(ifname));
     }
+    if (err !== undefined) throw new NetlinkError(what, err);
   }
 
   async removeVip(ifname: string, cidr: string): Promise<void> {

@@ -11,7 +11,10 @@
  * - 'address-added' fires for an address the watcher did not know; lifetime refreshes of a
  *   known address (RTM_NEWADDR with NLM_F_REPLACE) are not re-announced.
  * - On receive-buffer overflow (ENOBUFS: events were lost) the watcher re-reads links and
- *   addresses and emits the differences, then carries on. Other socket errors are emitted
+ *   addresses and emits the differences, then carries on.
+ * - 'links-changed' (no payload) fires for every RTM_NEWLINK/RTM_DELLINK, filtered or not
+ *   (renames too), and after such a re-read; 'closed' once on close(). The adapter's ifindex
+ *   cache (ifindex-cache.ts) listens to both. Other socket errors are emitted
  *   as 'error' (a NetlinkError): listen for it, as with any EventEmitter.
  * - Works in the network namespace the process is in.
  */
@@ -33,6 +36,8 @@ interface WatcherEvents {
   'address-added': [AddressEvent];
   'address-removed': [AddressEvent];
   error: [NetlinkError];
+  'links-changed': [];
+  closed: [];
 }
 
 const addrKey = (a: { ifindex: number; address: string; prefixLength: number }): string =>
@@ -99,6 +104,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
     this.closed = true;
     this.sock.socket.close();
     if (this.ownsRequestSock) this.requestSock.socket.close();
+    this.emit('closed');
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
@@ -160,6 +166,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
   private async handle(m: NetlinkMessage): Promise<void> {
     try {
       if (m.type === RTM.NEWLINK || m.type === RTM.DELLINK) {
+        if (!this.closed) this.emit('links-changed');
         const link = parseLink(m);
         if (link) this.onLink(link, m.type === RTM.DELLINK);
       } else if (m.type === RTM.NEWADDR || m.type === RTM.DELADDR) {
@@ -174,6 +181,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
 
   /** Reads links and addresses; with `emit`, publishes what changed since the last view. */
   private async sync(emit: boolean): Promise<void> {
+    if (emit && !this.closed) this.emit('links-changed'); // events were lost: renames too, perhaps
     const links = await this.resolver.listLinks();
     let replies: NetlinkMessage[];
     try {
