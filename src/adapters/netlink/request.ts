@@ -48,10 +48,27 @@ export async function rtRequest<M>(
   what: string,
   timeoutMs = 5000,
 ): Promise<NetlinkMessage[]> {
+  return rtRequestPayload(sock, type, formatPayload(format, msg), flags, what, timeoutMs);
+}
+
+/** `msg` formatted as a request payload (the buffers after the netlink header); never changed by a send. */
+export function formatPayload<M>(format: Formatter<M>, msg: M): Uint8Array[] {
   const stream = new AttrStream();
   format(msg, stream);
+  return stream.bufs;
+}
+
+/** rtRequest with a payload formatted beforehand (formatPayload), e.g. one sent again and again. */
+export async function rtRequestPayload(
+  sock: RtNetlinkSocket,
+  type: number,
+  payload: Uint8Array[],
+  flags: number,
+  what: string,
+  timeoutMs = 5000,
+): Promise<NetlinkMessage[]> {
   const previous = queues.get(sock) ?? Promise.resolve();
-  const pending = previous.then(() => sock.socket.request(type, stream.bufs, { flags, checkError: false, timeout: timeoutMs }));
+  const pending = previous.then(() => sock.socket.request(type, payload, { flags, checkError: false, timeout: timeoutMs }));
   const settled = pending.then(() => undefined, () => undefined);
   queues.set(sock, settled);
   void settled.then(() => { if (queues.get(sock) === settled) queues.delete(sock); });

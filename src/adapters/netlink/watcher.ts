@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import netlink from 'netlink';
 import type { NetlinkMessage, RtNetlinkSocket } from 'netlink';
-import { parseAddress } from './addresses.js';
+import { addressIdentity, parseAddress } from './addresses.js';
 import type { RawAddress } from './addresses.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
 import { LinkResolver, parseLink } from './links.js';
@@ -170,6 +170,12 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
         const link = parseLink(m);
         if (link) this.onLink(link, m.type === RTM.DELLINK);
       } else if (m.type === RTM.NEWADDR || m.type === RTM.DELADDR) {
+        // A lifetime refresh of a known address (most of the traffic: every master renews its
+        // VIPs) is dropped without the full decode; onAddress would drop it too.
+        if (m.type === RTM.NEWADDR) {
+          const id = addressIdentity(m.data);
+          if (id !== undefined && this.addresses.has(addrKey(id))) return;
+        }
         const a = parseAddress(m);
         if (a) await this.onAddress(a, m.type === RTM.DELADDR);
       }
