@@ -9,6 +9,7 @@ import type { AddVipOptionsExt } from './addresses.js';
 import { NetlinkError } from './errors.js';
 import { LinkResolver } from './links.js';
 import { IfindexCache } from './ifindex-cache.js';
+import { withoutTypedDecode } from './request.js';
 import type { NetlinkPort } from './port.js';
 import type { AddressInfo, LinkInfo } from './types.js';
 import { RtnetlinkWatcher } from './watcher.js';
@@ -77,7 +78,7 @@ export class RtnetlinkAdapter implements NetlinkPort {
 /** Opens the adapter in the current network namespace. */
 export async function createNetlink(): Promise<RtnetlinkAdapter> {
   try {
-    return new RtnetlinkAdapter(netlink.createRtNetlink());
+    return new RtnetlinkAdapter(withoutTypedDecode(netlink.createRtNetlink()));
   } catch (err) {
     throw new NetlinkError('open rtnetlink socket', err);
   }

@@ -30,6 +30,19 @@ export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 export const NLM_F_DUMP = 0x300;
 
+/**
+ * Removes the package's own 'message' listener from `sock`'s lower socket: RtNetlinkSocket
+ * decodes every message it receives, attributes and all, for a typed 'message' event that this
+ * adapter never listens to (it reads one layer down, see watcher.ts), so a watcher paid a full
+ * decode for each kernel notification (a lease renewal of every VIP) before its own. Call it
+ * right after creating the socket, before adding listeners. Replies to requests are matched
+ * by sequence number inside the lower socket and are not affected.
+ */
+export function withoutTypedDecode(sock: RtNetlinkSocket): RtNetlinkSocket {
+  sock.socket.removeAllListeners('message');
+  return sock;
+}
+
 const queues = new WeakMap<RtNetlinkSocket, Promise<void>>();
 
 type Formatter<M> = (msg: M, out: InstanceType<typeof AttrStream>) => void;

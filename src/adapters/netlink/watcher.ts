@@ -25,7 +25,7 @@ import { addressIdentity, parseAddress } from './addresses.js';
 import type { RawAddress } from './addresses.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
 import { LinkResolver, parseLink } from './links.js';
-import { NLM_F_DUMP, RTM, rtRequest } from './request.js';
+import { NLM_F_DUMP, RTM, rtRequest, withoutTypedDecode } from './request.js';
 import type { AddressEvent, LinkEvent, LinkInfo, NetlinkEvent } from './types.js';
 
 const { createRtNetlink, rt } = netlink;
@@ -69,9 +69,9 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
     let sock: RtNetlinkSocket | undefined;
     let req: RtNetlinkSocket | undefined;
     try {
-      req = requestSock ?? createRtNetlink();
+      req = requestSock ?? withoutTypedDecode(createRtNetlink());
       // netlink 0.3.0 typings make the two buffer sizes mandatory; 0 keeps the default.
-      sock = createRtNetlink({ ref: true, recvBufferSize: 1 << 20, sendBufferSize: 0 });
+      sock = withoutTypedDecode(createRtNetlink({ ref: true, recvBufferSize: 1 << 20, sendBufferSize: 0 }));
       sock.addMembership('LINK');
       sock.addMembership('IPV4_IFADDR');
       sock.addMembership('IPV6_IFADDR');
