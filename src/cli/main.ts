@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `haagent` command: parse and dispatch only. Exit statuses: src/cli/exit-codes.ts. */
+import './heap-first.js'; // first: see the file
 import { once } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { HaagentError, isHaagentErrorCode } from '../core/errors.js';
