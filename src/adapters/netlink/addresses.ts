@@ -140,6 +140,8 @@ const MAX_KEPT_PAYLOADS = 2048;
 export class AddressManager {
   /** addVip's formatted requests by everything they are made of: a renewal is the same bytes each time. */
   private readonly payloads = new Map<string, Uint8Array[]>();
+  /** addVip's parsed CIDRs (read only), bounded like the payloads. */
+  private readonly cidrs = new Map<string, ParsedCidr>();
 
   constructor(
     private readonly sock: RtNetlinkSocket,
@@ -151,7 +153,12 @@ export class AddressManager {
   ) {}
 
   async addVip(ifname: string, cidr: string, opts: AddVipOptionsExt = {}): Promise<void> {
-    const vip = parseCidr(cidr);
+    let vip = this.cidrs.get(cidr);
+    if (vip === undefined) {
+      vip = parseCidr(cidr); // throws for a bad one, which is then not kept
+      if (this.cidrs.size >= MAX_KEPT_PAYLOADS) this.cidrs.clear();
+      this.cidrs.set(cidr, vip);
+    }
     const what = `add VIP ${vip.address}/${vip.prefixLength} on ${ifname}`;
     checkLifetime('validLftSec', opts.validLftSec);
     checkLifetime('preferredLftSec', opts.preferredLftSec);
