@@ -12,7 +12,7 @@
  * RSS <= 80 MB. Everything started here is stopped and removed by `cleanup()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
 import { ip } from '../../src/lab/sh.js';
@@ -30,8 +30,12 @@ export interface ScaleOptions {
 export interface ScaleImplResult {
   readonly master: Usage;
   readonly backup: Usage;
-  /** From the start of the agents until every instance held its expected state. */
-  readonly convergedS: number;
+  /**
+   * From the start of the agents until every instance held its expected state; undefined when
+   * that did not happen within the timeout (measured anyway, flagged: a flapping agent works
+   * harder than a settled one).
+   */
+  readonly convergedS: number | undefined;
 }
 
 export interface ScaleReport {
@@ -45,7 +49,7 @@ export interface ScaleReport {
 
 const INTERVAL_MS = 1000;
 const SETTLE_MS = 3000;
-const CONVERGE_TIMEOUT_MS = 60_000;
+const CONVERGE_TIMEOUT_MS = 120_000;
 
 /** The VIP of instance `vrid` (1..255): 10.88.0.vrid/32, outside every lab subnet. */
 export function scaleVip(vrid: number): string {
@@ -124,13 +128,16 @@ export class ScaleBench {
   private async measure(label: string, started: number, converged: () => Promise<boolean>, pids: (h: LabHost) => number[], tail: () => string): Promise<ScaleImplResult> {
     const n = this.opts.instances;
     const ok = await this.cluster.waitFor(converged, CONVERGE_TIMEOUT_MS, 250);
-    if (!ok) throw new Error(`scale: ${label}: ${n} instances not MASTER on h1 / BACKUP on h2 within ${CONVERGE_TIMEOUT_MS / 1000} s\n  ${tail()}`);
-    const convergedS = (performance.now() - started) / 1000;
-    this.say(`scale: ${label}: ${n} instances converged after ${convergedS.toFixed(1)} s; measuring RSS/CPU over ${this.opts.windowS} s`);
+    const convergedS = ok ? (performance.now() - started) / 1000 : undefined;
+    if (convergedS === undefined) {
+      this.say(`scale: ${label}: WARNING: ${n} instances not MASTER on h1 / BACKUP on h2 within ${CONVERGE_TIMEOUT_MS / 1000} s; measuring anyway (flagged)\n  ${tail()}`);
+    } else {
+      this.say(`scale: ${label}: ${n} instances converged after ${convergedS.toFixed(1)} s; measuring RSS/CPU over ${this.opts.windowS} s`);
+    }
     await sleep(SETTLE_MS);
     const [h1, h2] = this.topo.hosts;
     const [master, backup] = await measureUsage([pids(h1), pids(h2)], this.opts.windowS);
-    if (!(await converged())) throw new Error(`scale: ${label}: an instance left its state during the window\n  ${tail()}`);
+    if (convergedS !== undefined && !(await converged())) this.say(`scale: ${label}: WARNING: an instance left its state during the window\n  ${tail()}`);
     return { master: master as Usage, backup: backup as Usage, convergedS };
   }
 
@@ -164,13 +171,18 @@ export class ScaleBench {
     const parents = this.topo.hosts.map((h, i): { host: LabHost; child: ChildProcess; log: string } => {
       const base = join(this.tmp, `keepalived-${h.name}`);
       writeFileSync(`${base}.conf`, keepalivedScaleConf(h, n, i === 0));
-      const log = createWriteStream(`${base}.log`);
       // The same flags as the failover section (parent, VRRP and checker children, all counted).
-      const child = spawn('ip', ['netns', 'exec', h.ns, 'keepalived', '-n', '-l', '-D', '-f', `${base}.conf`,
-        '-p', `${base}.pid`, '-r', `${base}-vrrp.pid`, '-c', `${base}-checkers.pid`, '-b', `${base}-bfd.pid`],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout?.pipe(log);
-      child.stderr?.pipe(log);
+      // Its log goes straight to a file: with 255 instances it logs a lot, and a pipe that this
+      // process drains late (a loaded machine) blocks keepalived and makes its instances flap.
+      const fd = openSync(`${base}.log`, 'a', 0o600);
+      let child: ChildProcess;
+      try {
+        child = spawn('ip', ['netns', 'exec', h.ns, 'keepalived', '-n', '-l', '-D', '-f', `${base}.conf`,
+          '-p', `${base}.pid`, '-r', `${base}-vrrp.pid`, '-c', `${base}-checkers.pid`, '-b', `${base}-bfd.pid`],
+        { stdio: ['ignore', fd, fd] });
+      } finally {
+        closeSync(fd);
+      }
       this.keepalivedChildren.add(child);
       child.once('exit', () => this.keepalivedChildren.delete(child));
       return { host: h, child, log: `${base}.log` };
@@ -219,7 +231,8 @@ function targets(r: ScaleReport): Record<string, 'PASS' | 'MISS'> {
   const pass = (ok: boolean): 'PASS' | 'MISS' => (ok ? 'PASS' : 'MISS');
   return {
     masterCpuAtMost2Pct: pass(h.master.cpuPct <= 2),
-    ...(k === undefined ? {} : { masterCpuAtMost2xKeepalived: pass(h.master.cpuPct <= 2 * k.master.cpuPct) }),
+    // Against a keepalived that never settled (flapping under load) the ratio means nothing.
+    ...(k === undefined || k.convergedS === undefined ? {} : { masterCpuAtMost2xKeepalived: pass(h.master.cpuPct <= 2 * k.master.cpuPct) }),
     rssAtMost80MB: pass(Math.max(h.master.rssKb, h.backup.rssKb) <= 80 * 1024),
   };
 }
@@ -241,13 +254,14 @@ export function printScale(r: ScaleReport, out: (l: string) => void): void {
   line('RSS backup', mb, (u) => u.rssKb, (x) => x.backup);
   line('CPU master', cpu, (u) => u.cpuPct, (x) => x.master);
   line('CPU backup', cpu, (u) => u.cpuPct, (x) => x.backup);
-  row(['converged after', `${r.haagent.convergedS.toFixed(1)} s`, k === undefined ? '-' : `${k.convergedS.toFixed(1)} s`]);
+  const conv = (x: ScaleImplResult): string => (x.convergedS === undefined ? 'NOT converged (flagged)' : `${x.convergedS.toFixed(1)} s`);
+  row(['converged after', conv(r.haagent), k === undefined ? '-' : conv(k)]);
   out(`targets (haagent): ${Object.entries(targets(r)).map(([name, v]) => `${name} ${v}`).join(', ')}`);
 }
 
 export function scaleJson(r: ScaleReport): Record<string, unknown> {
   const usage = (u: Usage): Record<string, number> => ({ rssKb: u.rssKb, cpuPct: r3(u.cpuPct), cpuPctSched: r3(u.cpuPctSched), procs: u.procs });
-  const impl = (x: ScaleImplResult): Record<string, unknown> => ({ master: usage(x.master), backup: usage(x.backup), convergedS: r3(x.convergedS) });
+  const impl = (x: ScaleImplResult): Record<string, unknown> => ({ master: usage(x.master), backup: usage(x.backup), convergedS: x.convergedS === undefined ? null : r3(x.convergedS) });
   const k = r.keepalived;
   return {
     instances: r.instances,
