@@ -32,7 +32,9 @@ t.test('the young generation stays at its initial size only when tuned', async (
   const untuned = newSpaceAfterLoad(false);
   const tuned = newSpaceAfterLoad(true);
   t.ok(untuned > 4 * 1024 * 1024, `untuned, the load grows new space (${untuned} bytes)`);
-  t.ok(tuned <= 2 * 1024 * 1024, `tuned, new space stays at two 1 MB semi-spaces (${tuned} bytes)`);
+  // Two semi-spaces of the size node started with (1 or 2 MB each), never the 16 MB the load reaches untuned.
+  t.ok(tuned <= 4 * 1024 * 1024, `tuned, new space stays at its starting size (${tuned} bytes)`);
+  t.ok(tuned * 4 <= untuned, 'a quarter of the untuned size or less');
 });
 
 t.test('idempotent and never throws', async (t) => {
