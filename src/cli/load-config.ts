@@ -5,69 +5,16 @@
  * file sets none. The file is read once (refused over its size bound before reading) and parsed
  * once; the flags are merged into the parsed document before it is validated.
  */
-import { existsSync } from 'node:fs';
-import { HaagentError } from '../core/errors.js';
 import { ConfigInvalidError } from '../core/config/invalid.js';
 import { isRecord } from '../core/config/collector.js';
-import { DEFAULT_CONFIG_PATH, type AgentConfig } from '../core/config/types.js';
+import type { AgentConfig } from '../core/config/types.js';
 import { validateConfig, type Locator, type ValidateResult } from '../core/config/validate.js';
 import { readConfigYaml } from '../core/config/yaml.js';
 import { readConfigFile } from './config-file.js';
 import { loadHmacKeyFiles } from '../adapters/key-file.js';
+import { configPathOf, flagOverrides, loadFlagsConfig, topOverrides, type StartFlags } from './flags-config.js';
 
-export interface StartFlags {
-  config?: string;
-  role?: string;
-  interface?: string;
-  external?: string;
-  vip?: string[];
-  vrid?: string;
-  priority?: string;
-  advertInterval?: string;
-  vrrpVersion?: string;
-  peer?: string[];
-  preempt?: boolean;
-  preemptDelay?: string;
-  socket?: string;
-  stateDir?: string;
-  name?: string;
-  realtimePriority?: string;
-  lockMemory?: boolean;
-}
-
-function num(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim())) throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `${flag} takes a whole number, got "${v}"`);
-  return n;
-}
-
-/** The instance keys the flags set, in config-file spelling. `preempt` only when given. */
-function flagOverrides(f: StartFlags, explicitPreempt: boolean): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  if (f.interface !== undefined) o['interface'] = f.interface;
-  if (f.external !== undefined) o['external'] = f.external;
-  if (f.vip !== undefined && f.vip.length > 0) o['vips'] = f.vip;
-  if (f.vrid !== undefined) o['vrid'] = num(f.vrid, '--vrid');
-  if (f.priority !== undefined) o['priority'] = num(f.priority, '--priority');
-  if (f.advertInterval !== undefined) o['advert-interval'] = f.advertInterval;
-  if (f.vrrpVersion !== undefined) o['vrrp-version'] = num(f.vrrpVersion, '--vrrp-version');
-  if (f.peer !== undefined && f.peer.length > 0) o['peers'] = f.peer;
-  if (explicitPreempt) o['preempt'] = f.preempt;
-  if (f.preemptDelay !== undefined) o['preempt-delay'] = f.preemptDelay;
-  if (f.name !== undefined) o['name'] = f.name;
-  return o;
-}
-
-/** Keys the top level takes from flags, in config-file spelling. */
-function topOverrides(f: StartFlags): Record<string, unknown> {
-  return {
-    ...(f.socket !== undefined ? { socket: f.socket } : {}),
-    ...(f.stateDir !== undefined ? { 'state-dir': f.stateDir } : {}),
-    ...(f.realtimePriority !== undefined ? { realtime: { priority: num(f.realtimePriority, '--realtime-priority') } } : {}),
-    ...(f.lockMemory === true ? { 'lock-memory': true } : {}),
-  };
-}
+export type { StartFlags } from './flags-config.js';
 
 /**
  * The parsed document with the flags merged in (a copy; the document is not changed), and a
@@ -99,26 +46,15 @@ function mergeFlags(raw: unknown, locate: Locator, f: StartFlags, overrides: Rec
  * can read or write, see adapters/key-file.ts).
  */
 export function loadConfig(f: StartFlags, explicitPreempt: boolean): { config: AgentConfig; source: string } {
-  const overrides = flagOverrides(f, explicitPreempt);
-  const path = f.config ?? (existsSync(DEFAULT_CONFIG_PATH) && f.interface === undefined ? DEFAULT_CONFIG_PATH : undefined);
-  let result: ValidateResult;
-  let source: string;
-  if (path !== undefined) {
-    const text = readConfigFile(path);
-    source = path;
-    const doc = readConfigYaml(text);
-    if (!doc.ok) throw new ConfigInvalidError(source, doc.errors);
-    const merged = mergeFlags(doc.raw, doc.locate, f, overrides);
-    result = validateConfig(merged.raw, merged.locate);
-  } else {
-    if (f.interface === undefined) {
-      throw new HaagentError('HA_ERR_CONFIG', `no config: ${DEFAULT_CONFIG_PATH} does not exist and no --config or --interface was given (try: haagent start --interface eth1 --external eth0 --vip 192.0.2.10/24 --vrid 51)`);
-    }
-    source = 'command-line flags';
-    const inst = { ...(f.role !== undefined ? { role: f.role } : {}), ...overrides };
-    result = validateConfig({ ...topOverrides(f), instances: [inst] });
-  }
-  if (!result.ok) throw new ConfigInvalidError(source, result.errors);
+  const path = configPathOf(f);
+  if (path === undefined) return loadFlagsConfig(f, explicitPreempt);
+  const overrides = flagOverrides(f, explicitPreempt); // a malformed flag is reported before the file is read
+  const text = readConfigFile(path);
+  const doc = readConfigYaml(text);
+  if (!doc.ok) throw new ConfigInvalidError(path, doc.errors);
+  const merged = mergeFlags(doc.raw, doc.locate, f, overrides);
+  const result: ValidateResult = validateConfig(merged.raw, merged.locate);
+  if (!result.ok) throw new ConfigInvalidError(path, result.errors);
   // HMAC keys kept in files are read now, once: a missing or unsafe file refuses the config.
-  return { config: loadHmacKeyFiles(result.config), source };
+  return { config: loadHmacKeyFiles(result.config), source: path };
 }

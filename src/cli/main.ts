@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `haagent` command: parse and dispatch only. Exit statuses: src/cli/exit-codes.ts. */
+import './heap-first.js'; // first: see the file
 import { once } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { HaagentError, isHaagentErrorCode } from '../core/errors.js';
@@ -9,15 +10,12 @@ import type { ControlRequest } from '../core/control/types.js';
 import { ALL_EVENT_TYPES, type AgentEvent } from '../core/control/events.js';
 import { isJournalStream, LOG_FORMATS, LOG_LEVELS } from '../daemon/logger.js';
 import { EXIT_CODES, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
-import { loadConfig } from './load-config.js';
 import { packageVersion } from '../adapters/package-info.js';
-import { clientSocket, SOCKET_ENV, type SocketChoice, type SocketSources } from './socket-path.js';
-import { runStart } from './start.js';
+import type { SocketChoice, SocketSources } from './socket-path.js';
+import { SOCKET_ENV } from './socket-env.js';
+import type { runStart } from './start.js';
 import { formatStatus } from './status-format.js';
 import { statusHealth } from './status-health.js';
-import { preflight } from './preflight.js';
-import { effectiveYaml } from './effective-yaml.js';
-import { runImportKeepalived, withKeepalivedHint } from './import-keepalived.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -53,6 +51,8 @@ function withSocketOptions(cmd: Command): Command {
 
 /** The socket for `opts`; a "no agent" error then also says where the path came from. */
 async function withAgent<T>(opts: SocketSources, fn: (socket: string) => Promise<T>): Promise<T> {
+  // Loaded here, not at start: it reads YAML, which `start` from flags alone never loads.
+  const { clientSocket } = await import('./socket-path.js');
   const choice: SocketChoice = clientSocket(opts);
   try {
     return await fn(choice.path);
@@ -88,7 +88,9 @@ program.command('start')
   .addOption(new Option('--log-format <format>', 'auto: text with syslog priority prefixes when stdout is the journal (systemd), text on a terminal, else JSON lines').choices(LOG_FORMATS).default('auto'))
   .action(async (opts: Parameters<typeof runStart>[0], cmd: Command) => {
     const explicitPreempt = cmd.getOptionValueSource('preempt') === 'cli';
-    await runStart(opts, explicitPreempt).catch(fail);
+    // Each command loads what it needs when it runs: the agent keeps only its own modules.
+    const start = await import('./start.js');
+    await start.runStart(opts, explicitPreempt).catch(fail);
   });
 
 type ClientOpts = SocketSources;
@@ -226,7 +228,11 @@ program.command('init')
 program.command('check-config')
   .description('validate a config file: print the effective settings as YAML (secrets redacted), warn about this host, end with OK')
   .argument('[file]', 'config file', '/etc/haagent/haagent.yaml')
-  .action((file: string) => {
+  .action(async (file: string) => {
+    const { loadConfig } = await import('./load-config.js');
+    const { effectiveYaml } = await import('./effective-yaml.js');
+    const { preflight } = await import('./preflight.js');
+    const { withKeepalivedHint } = await import('./import-keepalived.js');
     try {
       const { config } = loadConfig({ config: file }, false);
       process.stdout.write(effectiveYaml(config));
@@ -243,7 +249,8 @@ program.command('import-keepalived')
   .description('convert a keepalived.conf (with its includes) to haagent YAML on stdout; every option it cannot map is warned about on stderr and commented in the output')
   .argument('<file>', 'keepalived config file')
   .option('--out <file>', 'write the YAML to this file (mode 0600) instead of stdout')
-  .action((file: string, opts: { out?: string }) => {
+  .action(async (file: string, opts: { out?: string }) => {
+    const { runImportKeepalived } = await import('./import-keepalived.js');
     try {
       process.exitCode = runImportKeepalived(file, opts.out);
     } catch (err) {

@@ -21,7 +21,9 @@ import { validateConfig } from '../core/config/validate.js';
 import { isRecord } from '../core/config/collector.js';
 import { ConfigInvalidError } from '../core/config/invalid.js';
 
-export const SOCKET_ENV = 'HAAGENT_SOCKET';
+import { SOCKET_ENV } from './socket-env.js';
+
+export { SOCKET_ENV };
 
 export interface SocketChoice {
   readonly path: string;

@@ -5,7 +5,7 @@
  */
 import { createAgentLogger, type LogFormatChoice, type LogLevel } from '../daemon/logger.js';
 import { runAgentProcess } from '../daemon/agent-process.js';
-import { loadConfig, type StartFlags } from './load-config.js';
+import { configPathOf, loadFlagsConfig, type StartFlags } from './flags-config.js';
 import { packageVersion } from '../adapters/package-info.js';
 import { lockMemory, setRealtime } from '../adapters/realtime.js';
 import type { AgentConfig } from '../core/config/types.js';
@@ -38,11 +38,14 @@ export function applyRealtime(config: Pick<AgentConfig, 'realtime' | 'lockMemory
 }
 
 export async function runStart(flags: StartFlags & { logLevel: LogLevel; logFormat: LogFormatChoice }, explicitPreempt: boolean): Promise<void> {
-  const { config, source } = loadConfig(flags, explicitPreempt);
+  // The YAML parser and the file reader only when a file is read: from flags alone the agent
+  // never loads them (the file, if any, is the same one at every reload).
+  const load = configPathOf(flags) === undefined ? loadFlagsConfig : (await import('./load-config.js')).loadConfig;
+  const { config, source } = load(flags, explicitPreempt);
   const log = createAgentLogger(flags.logLevel, flags.logFormat);
   applyRealtime(config, log);
   await runAgentProcess({
     config, configSource: source, log, version: packageVersion(),
-    reloadConfig: () => loadConfig(flags, explicitPreempt).config,
+    reloadConfig: () => load(flags, explicitPreempt).config,
   });
 }

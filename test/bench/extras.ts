@@ -57,8 +57,8 @@ export function takeExtraOptions(argv: readonly string[]): { extras: ExtraOption
     else rest.push(a);
   }
   const only = onlyFence || onlySoak;
-  // run.ts: --lb, --pg, --conntrack and --etcd each run only their own part.
-  const lbOnly = ['--lb', '--pg', '--conntrack', '--etcd'].some((f) => rest.includes(f));
+  // run.ts: --lb, --pg, --conntrack, --etcd and --scale-only each run only their own part.
+  const lbOnly = ['--lb', '--pg', '--conntrack', '--etcd', '--scale-only'].some((f) => rest.includes(f));
   return {
     rest,
     extras: {

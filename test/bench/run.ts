@@ -33,6 +33,9 @@
  * with and without conntrack-sync, and the takeover time the commit adds; BENCH_JSON "conntrack".
  * `--conntrack` runs only that part, `--no-conntrack` skips it (it needs conntrackd).
  * Then the self-fence comparison and the timer soak (extras.ts: --fence, --soak and their options).
+ * Then (test/bench/scale.ts) one pair with N instances at 1 s adverts (`--scale N`, default 255;
+ * `--no-scale` skips it, `--scale-only` runs only it, `--scale-window SECONDS`, default 20):
+ * RSS/CPU of haagent's and keepalived's master and backup, with the ratios; under "scale" in BENCH_JSON.
  *
  * Options: --runs N, --window SECONDS, --no-keepalived, --intervals 1000,100 (ms),
  * --probe-timeout MS (default 30; the lab uses 100), --lb, --no-lb, --lb-duration SECONDS
@@ -42,8 +45,8 @@
  * reads up to ~timeout + 10 ms longer than the takeover; the "VIP on backup" rows (taken from
  * `ip monitor` on the backup) show the takeover itself.
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
@@ -52,6 +55,8 @@ import { ip } from '../../src/lab/sh.js';
 import { LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { LbBench, lbJson, printLb, type LbOptions, type LbReport } from './lb.js';
 import { CtBench, ctJson, printCt, type CtCase } from './conntrack.js';
+import { CLK_TCK, killPid, measureUsage, median, nsPids, pad, processTree, r3, ratio, sleep, waitExit, type Usage } from './proc.js';
+import { ScaleBench, printScale, scaleJson, type ScaleReport } from './scale.js';
 import { measureSwitchover, type SwitchoverRun, type SwitchoverTarget } from './switchover.js';
 import { PgBench, pgBenchSkipReason, pgJson, printPg, type PgBenchReport } from './postgres.js';
 import { etcdJson, printEtcdBench, runEtcdBench } from './etcd.js';
@@ -76,6 +81,9 @@ interface Options {
   /** `--etcd`: only the election-on-etcd part (test/bench/etcd.ts), at the first of `intervals`. */
   readonly etcd: boolean;
   readonly etcdLeaseS: number;
+  /** Instances of the scale section (test/bench/scale.ts); 0 skips it. */
+  readonly scale: number;
+  readonly scaleWindowS: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -95,6 +103,9 @@ function parseArgs(argv: readonly string[]): Options {
   let pgRuns = 3;
   let etcd = false;
   let etcdLeaseS = 2;
+  let scale = 255;
+  let scaleWindowS = 20;
+  let onlyScale = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -107,21 +118,25 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--no-keepalived') keepalived = false;
     else if (a === '--intervals') intervals = next().split(',').map(Number);
     else if (a === '--probe-timeout') probeTimeoutMs = Number(next());
-    else if (a === '--lb') { lb = true; failover = false; pg = false; conntrack = false; }
-    else if (a === '--pg') { pg = true; failover = false; lb = false; conntrack = false; }
+    else if (a === '--lb') { lb = true; failover = false; pg = false; conntrack = false; scale = 0; }
+    else if (a === '--pg') { pg = true; failover = false; lb = false; conntrack = false; scale = 0; }
     else if (a === '--no-pg') pg = false;
     else if (a === '--pg-runs') pgRuns = Number(next());
-    else if (a === '--conntrack') { conntrack = true; failover = false; lb = false; pg = false; }
+    else if (a === '--conntrack') { conntrack = true; failover = false; lb = false; pg = false; scale = 0; }
     else if (a === '--no-conntrack') conntrack = false;
     else if (a === '--no-lb') lb = false;
     else if (a === '--lb-duration') lbDurationS = Number(next());
     else if (a === '--lb-connections') lbConnections = Number(next());
     else if (a === '--lb-threads') lbThreads = Number(next());
     else if (a === '--lb-rounds') lbRounds = Number(next());
-    else if (a === '--etcd') { etcd = true; failover = false; lb = false; pg = false; conntrack = false; }
+    else if (a === '--etcd') { etcd = true; failover = false; lb = false; pg = false; conntrack = false; scale = 0; }
     else if (a === '--etcd-lease') etcdLeaseS = Number(next());
+    else if (a === '--scale') scale = Number(next());
+    else if (a === '--no-scale') scale = 0;
+    else if (a === '--scale-only') onlyScale = true;
+    else if (a === '--scale-window') scaleWindowS = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--pg | --no-pg] [--pg-runs N] [--conntrack | --no-conntrack] [--etcd [--etcd-lease S]]\n');
+      process.stdout.write('usage: node dist/test/bench/run.js [--runs N] [--window SECONDS] [--no-keepalived] [--intervals 1000,100] [--probe-timeout MS] [--lb | --no-lb] [--lb-duration SECONDS] [--lb-connections N] [--lb-threads N] [--lb-rounds N] [--pg | --no-pg] [--pg-runs N] [--conntrack | --no-conntrack] [--etcd [--etcd-lease S]] [--scale N | --no-scale | --scale-only] [--scale-window SECONDS] [--fence | --no-fence] [--soak | --no-soak]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${String(a)}`);
   }
@@ -137,110 +152,16 @@ function parseArgs(argv: readonly string[]): Options {
   if (!Number.isInteger(lbRounds) || lbRounds < 1) throw new Error('--lb-rounds must be a positive integer');
   if (!Number.isInteger(pgRuns) || pgRuns < 1) throw new Error('--pg-runs must be a positive integer');
   if (!Number.isInteger(etcdLeaseS) || etcdLeaseS < 1 || etcdLeaseS > 60) throw new Error('--etcd-lease: whole seconds, 1..60');
-  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, pg, pgRuns, conntrack, etcd, etcdLeaseS };
-}
-
-// ---------------------------------------------------------------- /proc
-
-const CLK_TCK = ((): number => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
+  if (!Number.isInteger(scale) || scale < 0 || scale > 255) throw new Error('--scale: instances, 1..255 (0 = --no-scale)');
+  if (!(scaleWindowS > 0)) throw new Error('--scale-window must be > 0');
+  if (onlyScale) {
+    if (scale === 0) throw new Error('--scale-only contradicts --no-scale');
+    failover = false;
+    lb = false;
+    pg = false;
+    conntrack = false;
   }
-})();
-
-interface ProcStat { readonly pid: number; readonly comm: string; readonly ppid: number; readonly ticks: number }
-
-function readStat(pid: number): ProcStat | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = s.lastIndexOf(')');
-    const comm = s.slice(s.indexOf('(') + 1, close);
-    const f = s.slice(close + 2).split(' ');
-    // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-    return { pid, comm, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
-  } catch {
-    return undefined;
-  }
-}
-
-function allStats(): ProcStat[] {
-  const out: ProcStat[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = readStat(Number(name));
-    if (st !== undefined) out.push(st);
-  }
-  return out;
-}
-
-/** `root` and all its descendants that are alive now. */
-function processTree(root: number): number[] {
-  const stats = allStats();
-  const tree = new Set<number>([root]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const s of stats) {
-      if (!tree.has(s.pid) && tree.has(s.ppid)) { tree.add(s.pid); grew = true; }
-    }
-  }
-  return [...tree].filter((p) => stats.some((s) => s.pid === p));
-}
-
-function rssKb(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m?.[1] !== undefined ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU time on the clock of the scheduler (ns, all threads): finer than the 10 ms ticks of stat. */
-function schedNs(pid: number): number {
-  try {
-    let sum = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try { sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch { /* thread gone */ }
-    }
-    return sum;
-  } catch {
-    return 0;
-  }
-}
-
-/** Pids in namespace `ns` whose comm is `comm` (`ip netns pids`). */
-async function nsPids(ns: string, comm: string): Promise<number[]> {
-  const out = await ip('netns', 'pids', ns).catch(() => '');
-  return out.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number).filter((p) => readStat(p)?.comm === comm);
-}
-
-// ---------------------------------------------------------------- small helpers
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
-}
-
-function waitExit(child: ChildProcess, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
-    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => { clearTimeout(t); resolve(); });
-  });
-}
-
-function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
-function killPid(pid: number, sig: NodeJS.Signals): void {
-  try { process.kill(pid, sig); } catch { /* already gone */ }
+  return { runs, windowS, keepalived, intervals, probeTimeoutMs, failover, lb, scale, scaleWindowS, lbOpts: { durationS: lbDurationS, connections: lbConnections, threads: lbThreads, rounds: lbRounds }, pg, pgRuns, conntrack, etcd, etcdLeaseS };
 }
 
 /**
@@ -412,25 +333,10 @@ function keepalivedPair(topo: LabTopology, tmp: string, intervalMs: number, trac
 
 // ---------------------------------------------------------------- measurements
 
-interface Usage { readonly rssKb: number; readonly cpuPct: number; readonly cpuPctSched: number; readonly procs: number }
-
-async function measureUsage(pair: Pair, windowS: number): Promise<{ master: Usage; backup: Usage }> {
-  const hosts = [pair.master, pair.backup] as const;
-  const pidSets = await Promise.all(hosts.map((h) => pair.pids(h)));
-  const ticks = (pids: number[]): number => pids.reduce((s, p) => s + (readStat(p)?.ticks ?? 0), 0);
-  const sched = (pids: number[]): number => pids.reduce((s, p) => s + schedNs(p), 0);
-  const t0 = performance.now();
-  const ticks0 = pidSets.map(ticks);
-  const sched0 = pidSets.map(sched);
-  await sleep(windowS * 1000);
-  const elapsedS = (performance.now() - t0) / 1000;
-  const usage = pidSets.map((pids, i): Usage => ({
-    rssKb: pids.reduce((s, p) => s + rssKb(p), 0),
-    cpuPct: ((ticks(pids) - (ticks0[i] ?? 0)) / CLK_TCK / elapsedS) * 100,
-    cpuPctSched: ((sched(pids) - (sched0[i] ?? 0)) / 1e9 / elapsedS) * 100,
-    procs: pids.filter(pidAlive).length,
-  }));
-  return { master: usage[0] as Usage, backup: usage[1] as Usage };
+async function measureUsagePair(pair: Pair, windowS: number): Promise<{ master: Usage; backup: Usage }> {
+  const pidSets = await Promise.all([pair.master, pair.backup].map((h) => pair.pids(h)));
+  const [master, backup] = await measureUsage(pidSets, windowS);
+  return { master: master as Usage, backup: backup as Usage };
 }
 
 interface OutageRun { readonly outageMs: number; readonly failedRequests: number; readonly vipMovedMs: number | undefined }
@@ -582,17 +488,6 @@ function stats(xs: readonly number[]): Stats {
 }
 
 const r1 = (x: number): number => Math.round(x * 10) / 10;
-const r3 = (x: number): number => Math.round(x * 1000) / 1000;
-
-function ratio(a: number, b: number): string {
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return '-';
-  if (b === 0) return a === 0 ? '1.00' : 'inf';
-  return (a / b).toFixed(2);
-}
-
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
 
 function printInterval(r: IntervalResult, windowS: number, out: (l: string) => void): void {
   const k = r.keepalived;
@@ -656,7 +551,7 @@ function keepalivedVersion(): string | undefined {
 async function main(): Promise<number> {
   const { extras, rest } = takeExtraOptions(process.argv.slice(2));
   const parsed = parseArgs(rest);
-  const opts = extras.only ? { ...parsed, failover: false, lb: false, pg: false, conntrack: false } : parsed;
+  const opts = extras.only ? { ...parsed, failover: false, lb: false, pg: false, conntrack: false, scale: 0 } : parsed;
   const out = (l: string): void => { process.stdout.write(`${l}\n`); };
   const say = (l: string): void => { process.stdout.write(`[bench] ${l}\n`); };
   if (process.getuid?.() !== 0) {
@@ -676,9 +571,10 @@ async function main(): Promise<number> {
   let lbBench: LbBench | undefined;
   let pgBench: PgBench | undefined;
   let ctBench: CtBench | undefined;
+  let scaleBench: ScaleBench | undefined;
   const onSignal = (sig: string): void => {
     say(`${sig}: cleaning up`);
-    void Promise.all([bench.cleanup(), lbBench?.cleanup(), pgBench?.cleanup(), ctBench?.cleanup()]).finally(() => process.exit(130));
+    void Promise.all([bench.cleanup(), scaleBench?.cleanup(), lbBench?.cleanup(), pgBench?.cleanup(), ctBench?.cleanup()]).finally(() => process.exit(130));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -710,7 +606,7 @@ async function main(): Promise<number> {
               await sleep(1000);
               say(`${impl} ${intervalMs} ms: ${pair.master.name} MASTER, ${pair.backup.name} BACKUP; measuring RSS/CPU over ${opts.windowS} s`);
               const from = cluster.probeNowMs();
-              usage = await measureUsage(pair, opts.windowS);
+              usage = await measureUsagePair(pair, opts.windowS);
               const inWindow = cluster.probeResults.filter((x) => x.t > from);
               steady = { failed: inWindow.filter((x) => !x.ok).length, requests: inWindow.length };
             }
@@ -780,6 +676,21 @@ async function main(): Promise<number> {
   }
   await bench.cleanup();
 
+  let scale: ScaleReport | undefined;
+  if (opts.scale > 0) {
+    scaleBench = new ScaleBench({ instances: opts.scale, windowS: opts.scaleWindowS, keepalived: kaVersion }, say);
+    try {
+      scale = await scaleBench.run();
+    } catch (e) {
+      say(`scale: FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      await scaleBench.cleanup();
+      return 1;
+    }
+    await scaleBench.cleanup();
+  } else {
+    say('scale benchmark: skipped (--no-scale)');
+  }
+
   let lb: LbReport | undefined;
   if (opts.lb) {
     lbBench = new LbBench(opts.lbOpts, say);
@@ -827,6 +738,7 @@ async function main(): Promise<number> {
   const runtimeS = (performance.now() - started) / 1000;
 
   if (opts.failover) printFailover(results, opts, kaVersion, out);
+  if (scale !== undefined) printScale(scale, out);
   if (lb !== undefined) printLb(lb, out);
   if (pgReport !== undefined) printPg(pgReport, out);
   if (ct !== undefined) printCt(ct, out);
@@ -836,6 +748,7 @@ async function main(): Promise<number> {
   out(`BENCH_JSON ${JSON.stringify({
     ...(opts.failover ? failoverJson(results, opts, kaVersion) : {}),
     runtimeS: Math.round(runtimeS),
+    ...(scale === undefined ? {} : { scale: scaleJson(scale) }),
     ...(lb === undefined ? {} : { lb: lbJson(lb) }),
     ...(pgReport === undefined ? {} : { postgres: pgJson(pgReport) }),
     ...(ct === undefined ? {} : { conntrack: ctJson(ct) }),

@@ -17,6 +17,7 @@
  * - Everything works in whatever network namespace the process runs in.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import netlink from 'netlink';
 import type { NetlinkMessage, rt as RtTypes, RtNetlinkSocket } from 'netlink';
 import { HaagentError } from '../../core/errors.js';
@@ -24,7 +25,7 @@ import { errnoCodeOf, NetlinkError } from './errors.js';
 import { AF_INET, AF_INET6, formatIp, isIpv6LinkLocal, ipv4Broadcast, parseCidr, samePrefix } from './ip.js';
 import type { ParsedCidr } from './ip.js';
 import type { LinkResolver } from './links.js';
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, RTM, rtRequest } from './request.js';
+import { formatPayload, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, RTM, rtRequest, rtRequestPayload } from './request.js';
 import type { AddressInfo, AddVipOptions } from './types.js';
 
 const { rt } = netlink;
@@ -76,6 +77,43 @@ export function parseAddress(msg: NetlinkMessage): RawAddress | undefined {
   };
 }
 
+const IFADDRMSG_LENGTH = 8;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+/** NLA_F_NESTED | NLA_F_NET_BYTEORDER: attributes with either are left to parseAddress. */
+const NLA_FLAGS = 0xc000;
+const readU16 = endianness() === 'LE' ? (b: Buffer, o: number): number => b.readUInt16LE(o) : (b: Buffer, o: number): number => b.readUInt16BE(o);
+const readU32 = endianness() === 'LE' ? (b: Buffer, o: number): number => b.readUInt32LE(o) : (b: Buffer, o: number): number => b.readUInt32BE(o);
+
+/**
+ * Only what identifies an RTM_NEWADDR/RTM_DELADDR payload (interface index, address, prefix
+ * length), read straight from the bytes: the watcher's cheap test for a lifetime refresh of an
+ * address it knows (a master renews its VIPs about once per advert). Whenever it answers, the
+ * answer equals parseAddress's fields; it answers undefined for anything parseAddress would
+ * decode differently or refuse (unknown family, no address, a malformed or flagged attribute),
+ * so the caller then takes the full decode.
+ */
+export function addressIdentity(data: Buffer): Pick<RawAddress, 'ifindex' | 'address' | 'prefixLength'> | undefined {
+  if (data.length < IFADDRMSG_LENGTH) return undefined;
+  const familyCode = data[0];
+  const family = familyCode === AF_INET ? 4 : familyCode === AF_INET6 ? 6 : undefined;
+  if (family === undefined) return undefined;
+  let address: Buffer | undefined;
+  let local: Buffer | undefined;
+  for (let off = IFADDRMSG_LENGTH; off < data.length;) {
+    if (data.length - off < 4) return undefined;
+    const length = readU16(data, off);
+    const typeAndFlags = readU16(data, off + 2);
+    if (length < 4 || data.length - off < length || (typeAndFlags & NLA_FLAGS) !== 0) return undefined;
+    if (typeAndFlags === IFA_ADDRESS) address = data.subarray(off + 4, off + length);
+    else if (typeAndFlags === IFA_LOCAL) local = data.subarray(off + 4, off + length);
+    off += (length + 3) & ~3;
+  }
+  const bytes = family === 4 ? (local ?? address) : (address ?? local);
+  if (bytes === undefined || bytes.length !== (family === 4 ? 4 : 16)) return undefined;
+  return { ifindex: readU32(data, 4), address: formatIp(bytes), prefixLength: data[1] ?? 0 };
+}
+
 function checkLifetime(name: string, v: number | undefined): void {
   if (v === undefined) return;
   if (!Number.isInteger(v) || v < 1 || v >= FOREVER) {
@@ -87,16 +125,40 @@ function sameAddress(a: { address: string; prefixLength: number }, vip: ParsedCi
   return a.address === vip.address && a.prefixLength === vip.prefixLength;
 }
 
+/**
+ * Where addVip takes an interface's index from: the kernel each time (LinkResolver), or a cache
+ * (IfindexCache) whose `forget` says whether the answer came from memory.
+ */
+export interface AddIfindexSource {
+  ifindexOf(ifname: string): Promise<number>;
+  forget?(ifname: string): boolean;
+}
+
+/** Formatted RTM_NEWADDR payloads kept for renewals; far above one agent's VIPs, emptied when full. */
+const MAX_KEPT_PAYLOADS = 2048;
+
 export class AddressManager {
+  /** addVip's formatted requests by everything they are made of: a renewal is the same bytes each time. */
+  private readonly payloads = new Map<string, Uint8Array[]>();
+  /** addVip's parsed CIDRs (read only), bounded like the payloads. */
+  private readonly cidrs = new Map<string, ParsedCidr>();
+
   constructor(
     private readonly sock: RtNetlinkSocket,
     private readonly links: LinkResolver,
     /** where the IPv4 per-interface sysctls live (overridable for tests) */
     private readonly procSysIpv4Conf = '/proc/sys/net/ipv4/conf',
+    /** addVip's index lookups (the hot path of lease renewals); removals always ask the kernel */
+    private readonly addIndex: AddIfindexSource = links,
   ) {}
 
   async addVip(ifname: string, cidr: string, opts: AddVipOptionsExt = {}): Promise<void> {
-    const vip = parseCidr(cidr);
+    let vip = this.cidrs.get(cidr);
+    if (vip === undefined) {
+      vip = parseCidr(cidr); // throws for a bad one, which is then not kept
+      if (this.cidrs.size >= MAX_KEPT_PAYLOADS) this.cidrs.clear();
+      this.cidrs.set(cidr, vip);
+    }
     const what = `add VIP ${vip.address}/${vip.prefixLength} on ${ifname}`;
     checkLifetime('validLftSec', opts.validLftSec);
     checkLifetime('preferredLftSec', opts.preferredLftSec);
@@ -112,7 +174,6 @@ export class AddressManager {
           `${what}: label ${JSON.stringify(opts.label)} must start with the interface name and be at most ${IFNAMSIZ - 1} bytes`);
       }
     }
-    const ifindex = await this.links.ifindexOf(ifname);
     const scope = vip.family === 6 && isIpv6LinkLocal(vip.bytes) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
     // IPv6: no duplicate address detection, like keepalived: a VIP that moves between
     // routers must be usable at once, not tentative for a second.
@@ -128,16 +189,32 @@ export class AddressManager {
       const brd = opts.broadcast === true ? ipv4Broadcast(vip.bytes, vip.prefixLength) : undefined;
       if (brd) attrs.broadcast = brd;
     }
-    try {
-      await rtRequest(this.sock, RTM.NEWADDR, rt.formatAddressMessage, {
-        kind: 'address',
-        data: { family: vip.family === 4 ? AF_INET : AF_INET6, prefixlen: vip.prefixLength, flags, scope, index: ifindex },
-        attrs,
-      }, NLM_F_CREATE | NLM_F_REPLACE, what);
-    } catch (err) {
-      if (errnoCodeOf(err) === 'EEXIST') return;
-      throw new NetlinkError(what, err);
+    /** The kernel's refusal, or undefined when the address is in place (EEXIST counts as such). */
+    const send = async (ifindex: number): Promise<unknown> => {
+      const key = `${ifindex} ${vip.address}/${vip.prefixLength} ${valid} ${preferred} ${opts.label ?? ''} ${opts.broadcast === true}`;
+      let payload = this.payloads.get(key);
+      if (payload === undefined) {
+        payload = formatPayload(rt.formatAddressMessage, {
+          kind: 'address',
+          data: { family: vip.family === 4 ? AF_INET : AF_INET6, prefixlen: vip.prefixLength, flags, scope, index: ifindex },
+          attrs,
+        });
+        if (this.payloads.size >= MAX_KEPT_PAYLOADS) this.payloads.clear();
+        this.payloads.set(key, payload);
+      }
+      try {
+        await rtRequestPayload(this.sock, RTM.NEWADDR, payload, NLM_F_CREATE | NLM_F_REPLACE, what);
+        return undefined;
+      } catch (err) {
+        return errnoCodeOf(err) === 'EEXIST' ? undefined : err;
+      }
+    };
+    let err = await send(await this.addIndex.ifindexOf(ifname));
+    // A remembered index whose interface is gone: ask the kernel for the current one.
+    if (err !== undefined && errnoCodeOf(err) === 'ENODEV' && this.addIndex.forget?.(ifname) === true) {
+      err = await send(await this.addIndex.ifindexOf(ifname));
     }
+    if (err !== undefined) throw new NetlinkError(what, err);
   }
 
   async removeVip(ifname: string, cidr: string): Promise<void> {

@@ -8,6 +8,8 @@ import { AddressManager } from './addresses.js';
 import type { AddVipOptionsExt } from './addresses.js';
 import { NetlinkError } from './errors.js';
 import { LinkResolver } from './links.js';
+import { IfindexCache } from './ifindex-cache.js';
+import { withoutTypedDecode } from './request.js';
 import type { NetlinkPort } from './port.js';
 import type { AddressInfo, LinkInfo } from './types.js';
 import { RtnetlinkWatcher } from './watcher.js';
@@ -21,15 +23,20 @@ export { AddressManager } from './addresses.js';
 export { LinkResolver } from './links.js';
 export { parseCidr, formatIp } from './ip.js';
 
-/** The production NetlinkPort: one request socket (unref'd while idle). */
+/**
+ * The production NetlinkPort: one request socket (unref'd while idle). addVip remembers
+ * interface indexes while one of its watchers is open (see ifindex-cache.ts).
+ */
 export class RtnetlinkAdapter implements NetlinkPort {
   private readonly links: LinkResolver;
   private readonly addresses: AddressManager;
+  private readonly ifindexes: IfindexCache;
   private closed = false;
 
   constructor(private readonly sock: RtNetlinkSocket) {
     this.links = new LinkResolver(sock);
-    this.addresses = new AddressManager(sock, this.links);
+    this.ifindexes = new IfindexCache(this.links);
+    this.addresses = new AddressManager(sock, this.links, undefined, this.ifindexes);
   }
 
   addVip(ifname: string, cidr: string, opts?: AddVipOptionsExt): Promise<void> {
@@ -56,8 +63,10 @@ export class RtnetlinkAdapter implements NetlinkPort {
   getLinkByIndex(ifindex: number): Promise<LinkInfo> {
     return this.links.getLinkByIndex(ifindex);
   }
-  watch(): Promise<RtnetlinkWatcher> {
-    return RtnetlinkWatcher.open(this.sock);
+  async watch(): Promise<RtnetlinkWatcher> {
+    const w = await RtnetlinkWatcher.open(this.sock);
+    this.ifindexes.guardWith(w);
+    return w;
   }
   close(): void {
     if (this.closed) return;
@@ -69,7 +78,7 @@ export class RtnetlinkAdapter implements NetlinkPort {
 /** Opens the adapter in the current network namespace. */
 export async function createNetlink(): Promise<RtnetlinkAdapter> {
   try {
-    return new RtnetlinkAdapter(netlink.createRtNetlink());
+    return new RtnetlinkAdapter(withoutTypedDecode(netlink.createRtNetlink()));
   } catch (err) {
     throw new NetlinkError('open rtnetlink socket', err);
   }

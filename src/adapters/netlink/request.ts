@@ -30,6 +30,19 @@ export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 export const NLM_F_DUMP = 0x300;
 
+/**
+ * Removes the package's own 'message' listener from `sock`'s lower socket: RtNetlinkSocket
+ * decodes every message it receives, attributes and all, for a typed 'message' event that this
+ * adapter never listens to (it reads one layer down, see watcher.ts), so a watcher paid a full
+ * decode for each kernel notification (a lease renewal of every VIP) before its own. Call it
+ * right after creating the socket, before adding listeners. Replies to requests are matched
+ * by sequence number inside the lower socket and are not affected.
+ */
+export function withoutTypedDecode(sock: RtNetlinkSocket): RtNetlinkSocket {
+  sock.socket.removeAllListeners('message');
+  return sock;
+}
+
 const queues = new WeakMap<RtNetlinkSocket, Promise<void>>();
 
 type Formatter<M> = (msg: M, out: InstanceType<typeof AttrStream>) => void;
@@ -48,10 +61,27 @@ export async function rtRequest<M>(
   what: string,
   timeoutMs = 5000,
 ): Promise<NetlinkMessage[]> {
+  return rtRequestPayload(sock, type, formatPayload(format, msg), flags, what, timeoutMs);
+}
+
+/** `msg` formatted as a request payload (the buffers after the netlink header); never changed by a send. */
+export function formatPayload<M>(format: Formatter<M>, msg: M): Uint8Array[] {
   const stream = new AttrStream();
   format(msg, stream);
+  return stream.bufs;
+}
+
+/** rtRequest with a payload formatted beforehand (formatPayload), e.g. one sent again and again. */
+export async function rtRequestPayload(
+  sock: RtNetlinkSocket,
+  type: number,
+  payload: Uint8Array[],
+  flags: number,
+  what: string,
+  timeoutMs = 5000,
+): Promise<NetlinkMessage[]> {
   const previous = queues.get(sock) ?? Promise.resolve();
-  const pending = previous.then(() => sock.socket.request(type, stream.bufs, { flags, checkError: false, timeout: timeoutMs }));
+  const pending = previous.then(() => sock.socket.request(type, payload, { flags, checkError: false, timeout: timeoutMs }));
   const settled = pending.then(() => undefined, () => undefined);
   queues.set(sock, settled);
   void settled.then(() => { if (queues.get(sock) === settled) queues.delete(sock); });

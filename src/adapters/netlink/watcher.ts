@@ -11,18 +11,21 @@
  * - 'address-added' fires for an address the watcher did not know; lifetime refreshes of a
  *   known address (RTM_NEWADDR with NLM_F_REPLACE) are not re-announced.
  * - On receive-buffer overflow (ENOBUFS: events were lost) the watcher re-reads links and
- *   addresses and emits the differences, then carries on. Other socket errors are emitted
+ *   addresses and emits the differences, then carries on.
+ * - 'links-changed' (no payload) fires for every RTM_NEWLINK/RTM_DELLINK, filtered or not
+ *   (renames too), and after such a re-read; 'closed' once on close(). The adapter's ifindex
+ *   cache (ifindex-cache.ts) listens to both. Other socket errors are emitted
  *   as 'error' (a NetlinkError): listen for it, as with any EventEmitter.
  * - Works in the network namespace the process is in.
  */
 import { EventEmitter } from 'node:events';
 import netlink from 'netlink';
 import type { NetlinkMessage, RtNetlinkSocket } from 'netlink';
-import { parseAddress } from './addresses.js';
+import { addressIdentity, parseAddress } from './addresses.js';
 import type { RawAddress } from './addresses.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
 import { LinkResolver, parseLink } from './links.js';
-import { NLM_F_DUMP, RTM, rtRequest } from './request.js';
+import { NLM_F_DUMP, RTM, rtRequest, withoutTypedDecode } from './request.js';
 import type { AddressEvent, LinkEvent, LinkInfo, NetlinkEvent } from './types.js';
 
 const { createRtNetlink, rt } = netlink;
@@ -33,6 +36,8 @@ interface WatcherEvents {
   'address-added': [AddressEvent];
   'address-removed': [AddressEvent];
   error: [NetlinkError];
+  'links-changed': [];
+  closed: [];
 }
 
 const addrKey = (a: { ifindex: number; address: string; prefixLength: number }): string =>
@@ -64,9 +69,9 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
     let sock: RtNetlinkSocket | undefined;
     let req: RtNetlinkSocket | undefined;
     try {
-      req = requestSock ?? createRtNetlink();
+      req = requestSock ?? withoutTypedDecode(createRtNetlink());
       // netlink 0.3.0 typings make the two buffer sizes mandatory; 0 keeps the default.
-      sock = createRtNetlink({ ref: true, recvBufferSize: 1 << 20, sendBufferSize: 0 });
+      sock = withoutTypedDecode(createRtNetlink({ ref: true, recvBufferSize: 1 << 20, sendBufferSize: 0 }));
       sock.addMembership('LINK');
       sock.addMembership('IPV4_IFADDR');
       sock.addMembership('IPV6_IFADDR');
@@ -99,6 +104,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
     this.closed = true;
     this.sock.socket.close();
     if (this.ownsRequestSock) this.requestSock.socket.close();
+    this.emit('closed');
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
@@ -160,9 +166,16 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
   private async handle(m: NetlinkMessage): Promise<void> {
     try {
       if (m.type === RTM.NEWLINK || m.type === RTM.DELLINK) {
+        if (!this.closed) this.emit('links-changed');
         const link = parseLink(m);
         if (link) this.onLink(link, m.type === RTM.DELLINK);
       } else if (m.type === RTM.NEWADDR || m.type === RTM.DELADDR) {
+        // A lifetime refresh of a known address (most of the traffic: every master renews its
+        // VIPs) is dropped without the full decode; onAddress would drop it too.
+        if (m.type === RTM.NEWADDR) {
+          const id = addressIdentity(m.data);
+          if (id !== undefined && this.addresses.has(addrKey(id))) return;
+        }
         const a = parseAddress(m);
         if (a) await this.onAddress(a, m.type === RTM.DELADDR);
       }
@@ -174,6 +187,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
 
   /** Reads links and addresses; with `emit`, publishes what changed since the last view. */
   private async sync(emit: boolean): Promise<void> {
+    if (emit && !this.closed) this.emit('links-changed'); // events were lost: renames too, perhaps
     const links = await this.resolver.listLinks();
     let replies: NetlinkMessage[];
     try {

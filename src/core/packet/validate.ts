@@ -33,6 +33,23 @@ function canonicalVip(vip: string): string {
   return bytes === undefined ? bare : formatIp(bytes);
 }
 
+const canonicalLists = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * canonicalVip of every entry of `vips`, computed once per frozen list (the instance's list from
+ * vipAddresses is one, passed with every advert), so a backup does not re-parse it per advert.
+ * A list that is not frozen could change: it is computed each time.
+ */
+function canonicalList(vips: readonly string[]): readonly string[] {
+  if (!Object.isFrozen(vips)) return vips.map(canonicalVip);
+  let out = canonicalLists.get(vips);
+  if (out === undefined) {
+    out = Object.freeze(vips.map(canonicalVip));
+    canonicalLists.set(vips, out);
+  }
+  return out;
+}
+
 function fmtInterval(cs: number, version: VrrpVersion): string {
   return version === 2 ? `${cs / 100} s` : `${cs} cs`;
 }
@@ -87,7 +104,7 @@ export function checkAgainstInstance(advert: Advertisement, ours: InstanceExpect
     };
   }
   const theirs = advert.addresses.map(canonicalVip);
-  const mine = ours.vips.map(canonicalVip);
+  const mine = canonicalList(ours.vips);
   if (theirs.length !== mine.length) {
     return {
       ok: false,

@@ -3,7 +3,7 @@
  * Waits are bounded event waits, never fixed sleeps.
  */
 import t from 'tap';
-import { Driver, ip, makeNamespace, skipReason } from './fixtures/helpers.js';
+import { addrs, Driver, ip, makeNamespace, skipReason } from './fixtures/helpers.js';
 
 const reason = await skipReason();
 if (reason) {
@@ -60,5 +60,37 @@ if (reason) {
     t.match(await d.waitForEvent((e) => e.type === 'address-added' && e.address === '10.60.0.1'), { ifname: 'na' });
     await ip('-n', ns, 'link', 'del', 'na');
     t.match(await d.waitForEvent((e) => e.type === 'link' && e.ifname === 'na' && e.removed === true), { up: false, running: false });
+  });
+
+  t.test('while watching, addVip follows a re-created and a renamed interface (remembered indexes are dropped)', async (t) => {
+    const onDev = async (dev: string, address: string): Promise<boolean> => (await addrs(ns, dev)).some((a) => a.local === address);
+    await ip('-n', ns, 'link', 'add', 'ra', 'type', 'veth', 'peer', 'name', 'rb');
+    await ip('-n', ns, 'link', 'set', 'ra', 'up');
+    await d.call('addVip', 'ra', '10.70.0.1/32', { validLftSec: 60 });
+    await d.call('addVip', 'ra', '10.70.0.1/32', { validLftSec: 60 }); // a renewal, from memory
+    t.ok(await onDev('ra', '10.70.0.1'));
+    // Deleted and re-created under the same name: a new index. No wait for the watcher here:
+    // whichever comes first (its link event, or the kernel's ENODEV for the old index), the
+    // address must land on the new interface.
+    await ip('-n', ns, 'link', 'del', 'ra');
+    await ip('-n', ns, 'link', 'add', 'ra', 'type', 'veth', 'peer', 'name', 'rb');
+    await ip('-n', ns, 'link', 'set', 'ra', 'up');
+    await d.call('addVip', 'ra', '10.70.0.2/32', { validLftSec: 60 });
+    t.ok(await onDev('ra', '10.70.0.2'), 'on the re-created ra');
+    // Renamed away, and another interface renamed to the name: the old index still exists, so
+    // only the watcher's link change can tell. Wait until the watcher has seen the new ra up
+    // (its events are in kernel order, after the renames).
+    d.clearEvents();
+    await ip('-n', ns, 'link', 'set', 'ra', 'down');
+    await ip('-n', ns, 'link', 'set', 'ra', 'name', 'rx');
+    await ip('-n', ns, 'link', 'add', 'rc', 'type', 'veth', 'peer', 'name', 'rd');
+    await ip('-n', ns, 'link', 'set', 'rc', 'name', 'ra');
+    await ip('-n', ns, 'link', 'set', 'ra', 'up');
+    await d.waitForEvent((e) => e.type === 'link' && e.ifname === 'ra' && e.up === true);
+    await d.call('addVip', 'ra', '10.70.0.3/32', { validLftSec: 60 });
+    t.ok(await onDev('ra', '10.70.0.3'), 'on the interface now called ra');
+    t.notOk(await onDev('rx', '10.70.0.3'), 'not on the renamed one');
+    await ip('-n', ns, 'link', 'del', 'ra');
+    await ip('-n', ns, 'link', 'del', 'rx');
   });
 }

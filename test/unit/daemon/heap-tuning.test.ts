@@ -1,0 +1,42 @@
+/**
+ * heap-tuning: with HEAP_FLAGS set at run time (as tuneHeapForDaemon does), a steady allocator
+ * with survivors keeps V8's young generation at its initial size; without them the same load
+ * grows it. Each case runs in a fresh plain node (the young generation never shrinks back within
+ * a process, and a TypeScript loader would grow it before the script starts), which reports its
+ * new space's size in bytes.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { HEAP_FLAGS, tuneHeapForDaemon } from '../../../src/daemon/heap-tuning.js';
+
+/** New-space size (bytes) after ~40 MB of allocation of which a sliding window survives. */
+function newSpaceAfterLoad(tuned: boolean): number {
+  const script = `
+    import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+    if (${tuned}) for (const f of ${JSON.stringify(HEAP_FLAGS)}) setFlagsFromString(f);
+    const keep = [];
+    for (let n = 0; n < 400; n++) {
+      const a = [];
+      for (let i = 0; i < 1000; i++) a.push({ i, s: 'x' + i });
+      keep.push(a);
+      if (keep.length > 20) keep.shift();
+    }
+    process.stdout.write(String(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, env: {} });
+  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+t.test('the young generation stays at its initial size only when tuned', async (t) => {
+  const untuned = newSpaceAfterLoad(false);
+  const tuned = newSpaceAfterLoad(true);
+  t.ok(untuned > 4 * 1024 * 1024, `untuned, the load grows new space (${untuned} bytes)`);
+  // Two semi-spaces of the size node started with (1 or 2 MB each), never the 16 MB the load reaches untuned.
+  t.ok(tuned <= 4 * 1024 * 1024, `tuned, new space stays at its starting size (${tuned} bytes)`);
+  t.ok(tuned * 4 <= untuned, 'a quarter of the untuned size or less');
+});
+
+t.test('idempotent and never throws', async (t) => {
+  t.doesNotThrow(() => { tuneHeapForDaemon(); tuneHeapForDaemon(); });
+});
