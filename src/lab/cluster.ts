@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { collectAgentOutput } from './agent-output.js';
 import { HaagentError } from '../core/errors.js';
 import type { AgentStatus } from '../core/control/types.js';
 import { requestStatus } from '../daemon/control-server.js';
@@ -96,18 +97,7 @@ export class LabCluster {
     const socket = this.socketPath(host);
     const stateDir = `/run/haagent-lab/${host.ns}-state`;
     const child = this.spawnIn(host.ns, [process.execPath, distPath('cli', 'main.js'), 'start', '--socket', socket, '--state-dir', stateDir, ...args], env, 'agent');
-    const logs: Array<Record<string, unknown>> = [];
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
-    if (child.stdout !== null) {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        try { logs.push(JSON.parse(line) as Record<string, unknown>); } catch { logs.push({ msg: line }); }
-      });
-    }
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-      if (stderr !== '') logs.push({ stderr });
-      resolve(code);
-    }));
+    const { logs, exited } = collectAgentOutput(child);
     return { host, socket, child, logs, exited };
   }
 

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { collectAgentOutput } from './agent-output.js';
 import type { AgentStatus } from '../core/control/types.js';
 import { requestStatus } from '../daemon/control-server.js';
 import { distPath } from './cluster.js';
@@ -61,18 +61,7 @@ export class EtcdLabAgents {
     const stateDir = join(this.dir, `${host.name}-state`);
     rmSync(socket, { force: true });
     const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, distPath('cli', 'main.js'), 'start', '--config', file, '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const logs: Array<Record<string, unknown>> = [];
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
-    if (child.stdout !== null) {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        try { logs.push(JSON.parse(line) as Record<string, unknown>); } catch { logs.push({ msg: line }); }
-      });
-    }
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-      if (stderr !== '') logs.push({ stderr });
-      resolve(code);
-    }));
+    const { logs, exited } = collectAgentOutput(child);
     const a = { host, socket, child, logs, exited };
     this.agents.set(host.name, a);
     return a;

@@ -38,7 +38,8 @@ function need(cmd: string): void {
   }
 }
 
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+/** Polls `cond` every 50 ms until it holds (true) or `timeoutMs` passed (false); a rejection counts as not yet. */
+export async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const end = performance.now() + timeoutMs;
   while (performance.now() < end) {
     if (await cond().catch(() => false)) return true;

@@ -18,6 +18,7 @@ import { EtcdMembers } from '../../src/lab/etcd-members.js';
 import { ETCD_LAB_VIP, ETCD_LAB_VIP_CIDR, EtcdTopology } from '../../src/lab/etcd-topology.js';
 import { VipSampler, type VipTick } from '../../src/lab/etcd-vip-sampler.js';
 import { ip } from '../../src/lab/sh.js';
+import { waitFor } from '../../src/lab/etcd-lab.js';
 
 type Mode = 'vrrp' | 'vrrp+etcd' | 'vrrp+etcd keep';
 
@@ -88,14 +89,6 @@ function durations(ticks: readonly VipTick[]): { bothMs: number; noneMs: number 
   return { bothMs: Math.round(bothMs), noneMs: Math.round(noneMs) };
 }
 
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = performance.now() + timeoutMs;
-  while (performance.now() < end) {
-    if (await cond().catch(() => false)) return true;
-    await sleep(50);
-  }
-  return false;
-}
 
 export async function runEtcdChaos(only: readonly string[] | undefined, out: (l: string) => void): Promise<EtcdChaosRow[]> {
   const topo = new EtcdTopology(`hace${process.pid % 100000}`);
