@@ -23,27 +23,11 @@
  */
 import { parseAddress, parseVip, type Vip } from '../net/address.js';
 import { Collector, isRecord, type PathSegment } from './collector.js';
-import type { VirtualServiceConfig } from './types.js';
+import type { ConntrackLink, ConntrackSyncConfig, VirtualServiceConfig } from './types.js';
+
+export type { ConntrackLink, ConntrackSyncConfig } from './types.js';
 
 /** One UDP link of the sync: this node's address and the peer's on `interface`. */
-export interface ConntrackLink {
-  readonly interface: string;
-  readonly local: string;
-  readonly peer: string;
-}
-
-export interface ConntrackSyncConfig {
-  /** The main sync link first, then the redundant ones (conntrackd fails over between them). */
-  readonly links: readonly ConntrackLink[];
-  readonly port: number;
-  /** The floating SNAT address (IPv4, with its prefix), present on the master only. */
-  readonly snat: Vip;
-  /** Where the floating address is added. */
-  readonly snatInterface: string;
-  /** Bound on `conntrackd -c` when taking over. */
-  readonly commitTimeoutMs: number;
-}
-
 export const DEFAULT_CONNTRACK_PORT = 3780;
 export const DEFAULT_COMMIT_TIMEOUT_MS = 5000;
 /** conntrackd handles a few dedicated links; more is a config mistake. */

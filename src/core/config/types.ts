@@ -6,9 +6,6 @@ import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import type { AlertsConfig } from './alerts.js';
 import type { RealServer, VirtualService } from '../lb/types.js';
 import type { Vip } from '../net/address.js';
-import type { ConntrackSyncConfig } from './conntrack.js';
-
-export type { ConntrackLink, ConntrackSyncConfig } from './conntrack.js';
 import type { SelfFenceSetting } from '../fence/self-fence.js';
 
 export type Role = 'auto' | 'master' | 'backup';
@@ -164,6 +161,26 @@ export interface EtcdConfig {
   readonly keepaliveIntervalMs: number;
   /** PEM file paths (absolute) for https endpoints; read by the etcd adapter when it is built. */
   readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
+}
+
+/** One conntrackd sync link (UDP between `local` and `peer` over `interface`). */
+export interface ConntrackLink {
+  readonly interface: string;
+  readonly local: string;
+  readonly peer: string;
+}
+
+/** Connection-state sync of an instance (`conntrack-sync`). */
+export interface ConntrackSyncConfig {
+  /** The main sync link first, then the redundant ones (conntrackd fails over between them). */
+  readonly links: readonly ConntrackLink[];
+  readonly port: number;
+  /** The floating SNAT address (IPv4, with its prefix), present on the master only. */
+  readonly snat: Vip;
+  /** Where the floating address is added. */
+  readonly snatInterface: string;
+  /** Bound on `conntrackd -c` when taking over. */
+  readonly commitTimeoutMs: number;
 }
 
 export interface InstanceConfig {
