@@ -199,6 +199,8 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
   let preempt = true;
   let nopreemptNode: KaNode | undefined;
   let delayNode: KaNode | undefined;
+  let checksumNode: KaNode | undefined;
+  let ownerIgnoreNode: KaNode | undefined;
   let state: string | undefined;
   let legacyAuth: KaNode | undefined;
   let hmacNode: KaNode | undefined;
@@ -217,6 +219,8 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
       case 'preempt_delay': { const ms = sink.seconds(o, path, 1000_000); if (ms !== undefined) { out['preempt-delay'] = duration(ms); delayNode = ms > 0 ? o : undefined; } break; }
       case 'unicast_src_ip': sink.warn(o, path, 'haagent sends from the heartbeat interface\'s own (primary) address; make sure that is this address'); break;
       case 'unicast_peer': out['peers'] = peers(sink, o, path); break;
+      case 'v3_checksum_as_v2': checksumNode = o; break;
+      case 'owner_ignore_adverts': ownerIgnoreNode = o; break;
       case 'authentication': { legacyAuth = o; if (hmacNode === undefined) { const a = auth(sink, o, path); if (a !== undefined) out['auth'] = a; } break; }
       case 'auth_hmac': {
         hmacNode = o;
@@ -281,6 +285,15 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
     v = 3;
   }
   out['vrrp-version'] = v;
+  if (checksumNode !== undefined) {
+    // keepalived: VRRPv3 over IPv4 checksummed without the pseudo-header (RFC 9568 5.2.8's form).
+    if (v === 3 && b.family !== 6) out['v3-checksum'] = 'message';
+    else sink.warn(checksumNode, path, 'applies to VRRPv3 over IPv4 only; keepalived ignores it here, and so does this config');
+  }
+  if (ownerIgnoreNode !== undefined) {
+    if (b.basePriority === 255) out['owner-ignore-adverts'] = true;
+    else sink.warn(ownerIgnoreNode, path, 'applies to the address owner (priority 255) only; keepalived ignores it here, and so does this config');
+  }
   if (v === 2 && advertMs % 1000 !== 0) {
     // keepalived rounds to the nearest whole second (a half up), at least 1 s.
     const rounded = Math.max(1000, Math.round(advertMs / 1000) * 1000);

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { mapKeepalived, type ImportResult } from '../../../src/core/import/map.js';
 import { parseKeepalivedText } from '../../../src/core/import/parse.js';
+import { validateConfig } from '../../../src/core/config/validate.js';
 
 const PATHS: Readonly<Record<string, string>> = { killall: '/usr/bin/killall', pidof: '/bin/pidof' };
 
@@ -309,5 +310,22 @@ t.test('unknown options and blocks are reported with file and line, never droppe
   t.match(warned(r), [/^k\.conf:11 smtp_alert: not mapped/, /^k\.conf:12 use_vmac vrrp51: not mapped/, /^k\.conf:1 static_ipaddress: not mapped: haagent has no such block/, /^k\.conf:4 stray_option 1: not mapped/]);
   t.equal(r.warnings.length, 4);
   for (const w of r.warnings) t.ok(r.comments.some((c) => c.text.startsWith(`NOT MAPPED k.conf:${w.at.line}: `)), `comment for line ${w.at.line}`);
+  t.end();
+});
+
+t.test('v3_checksum_as_v2 and owner_ignore_adverts map where keepalived applies them, and are reported where it ignores them', (t) => {
+  const v3 = conv(vi('  version 3\n  v3_checksum_as_v2'));
+  t.equal(inst(v3)['v3-checksum'], 'message');
+  t.same(v3.warnings, []);
+  const v2 = conv(vi('  v3_checksum_as_v2'));
+  t.equal(inst(v2)['v3-checksum'], undefined, 'VRRPv2: nothing to change');
+  t.match(warned(v2), [/k\.conf:\d+ v3_checksum_as_v2: applies to VRRPv3 over IPv4 only/]);
+  const owner = conv(vi('  version 3\n  priority 255\n  owner_ignore_adverts'));
+  t.equal(inst(owner)['owner-ignore-adverts'], true);
+  t.same(owner.warnings, []);
+  for (const r of [v3, owner]) t.ok(validateConfig(r.config).ok, 'the imported config validates');
+  const notOwner = conv(vi('  version 3\n  priority 200\n  owner_ignore_adverts'));
+  t.equal(inst(notOwner)['owner-ignore-adverts'], undefined);
+  t.match(warned(notOwner), [/owner_ignore_adverts: applies to the address owner \(priority 255\) only/]);
   t.end();
 });
