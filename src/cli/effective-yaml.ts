@@ -68,6 +68,7 @@ function instance(i: InstanceConfig): Record<string, unknown> {
     name: i.name, vrid: i.vrid, role: i.role, interface: i.interface, external: i.external,
     vips: vipCidrs(i.vips), priority: i.priority, preempt: i.preempt, 'preempt-delay': duration(i.preemptDelayMs),
     ...(i.ownerIgnoreAdverts ? { 'owner-ignore-adverts': true } : {}),
+    ...(i.unicastTtlCheck === false ? { 'unicast-ttl-check': false } : {}),
     ...(i.v3ChecksumMessageOnly ? { 'v3-checksum': 'message' } : {}),
     'advert-interval': duration(i.advertIntervalCs * 10), 'vrrp-version': i.version,
     ...(i.version === 3 ? { 'max-advert-interval': duration(i.maxAdvertIntervalCs * 10) } : {}),

@@ -51,6 +51,14 @@ export function authOf(inst: InstanceConfig): Pick<Advertisement, 'auth'> {
   return { auth: inst.auth.type === 'pass' ? { type: 1, password: inst.auth.password } : { type: 0 } };
 }
 
+/**
+ * `unicast-ttl-check: false`: any TTL / hop limit (the source is checked against the peers right
+ * after decoding, so only a configured peer's advert gets through).
+ */
+function anyTtl(inst: InstanceConfig): { anyTtl?: true } {
+  return inst.unicastTtlCheck === false && inst.peers.length > 0 ? { anyTtl: true } : {};
+}
+
 /** What the intake needs of an instance. */
 export interface IntakeTarget {
   readonly config: InstanceConfig;
@@ -122,7 +130,7 @@ export class AdvertIntake<T extends IntakeTarget> {
       this.noTarget(ifname, 4, vrid);
       return;
     }
-    const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config) });
+    const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config), ...anyTtl(target.config) });
     this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src, signed: r.signed } : r);
   }
 
@@ -134,7 +142,7 @@ export class AdvertIntake<T extends IntakeTarget> {
       this.noTarget(ifname, 6, vrid);
       return;
     }
-    const r = decodeAdvertisement(m.message, { family: 6, src: m.src, dst: m.dst, ttl: m.hopLimit }, { version: target.config.version });
+    const r = decodeAdvertisement(m.message, { family: 6, src: m.src, dst: m.dst, ttl: m.hopLimit }, { version: target.config.version, ...anyTtl(target.config) });
     this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src, signed: r.signed } : r);
   }
 

@@ -210,6 +210,11 @@ export interface InstanceConfig {
    */
   readonly ownerIgnoreAdverts: boolean;
   /**
+   * false (only with `peers`): adverts from the peers are accepted whatever their IPv4 TTL or
+   * IPv6 hop limit, as keepalived does for unicast; absent = checked (255 only).
+   */
+  readonly unicastTtlCheck?: false;
+  /**
    * VRRPv3 over IPv4: send the checksum over the message only, as RFC 9568 §5.2.8 defines it
    * (keepalived's v3_checksum_as_v2). Default false: with the IPv4 pseudo-header, keepalived's
    * default. Both forms are accepted on receive either way.

@@ -39,7 +39,7 @@ const INSTANCE_KEYS = new Set([
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
   'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'election', 'etcd-unreachable',
-  'owner-ignore-adverts', 'v3-checksum', 'conntrack-sync', 'self-fence',
+  'owner-ignore-adverts', 'v3-checksum', 'conntrack-sync', 'self-fence', 'unicast-ttl-check',
 ]);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
 
@@ -175,6 +175,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   const preempt = c.bool(raw, 'preempt', path) ?? defaults.preempt;
   const preemptDelayMs = c.durationMs(raw, 'preempt-delay', path) ?? 0;
   const ownerIgnoreAdverts = c.bool(raw, 'owner-ignore-adverts', path) ?? false;
+  const unicastTtlCheck = c.bool(raw, 'unicast-ttl-check', path) ?? true;
   if (ownerIgnoreAdverts && priority !== 255) {
     c.fail([...path, 'owner-ignore-adverts'], `applies to the address owner only (priority 255); this instance has priority ${priority}`);
   }
@@ -218,8 +219,16 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     // Only when configured: an instance without these keys keeps exactly its former shape.
     ...(isDefaultTakeover(takeover) ? {} : { takeover }),
     ...parseElection(c, raw, path),
+    ...(unicastTtlCheck ? {} : { unicastTtlCheck: false as const }),
     ...(conntrackSync === undefined ? {} : { conntrackSync }),
   });
+}
+
+/** `unicast-ttl-check: false` relies on the source check against `peers`: multicast keeps TTL 255. */
+function checkUnicastTtl(c: Collector, inst: InstanceConfig, index: number): void {
+  if (inst.unicastTtlCheck === false && inst.peers.length === 0) {
+    c.fail(['instances', index, 'unicast-ttl-check'], 'applies to unicast peers only (set peers); multicast adverts must always come with TTL/hop limit 255');
+  }
 }
 
 /** `self-fence: on` needs adverts to refresh the fence: an instance elected on etcd sends none. */
@@ -274,6 +283,7 @@ export function validateConfig(raw: unknown, locate: Locator = () => undefined):
   const instances = listed.map((r, i) => {
     const inst = instance(c, r, i);
     if (inst !== undefined) checkSelfFence(c, inst, i);
+    if (inst !== undefined) checkUnicastTtl(c, inst, i);
     return inst;
   }).filter((x): x is InstanceConfig => x !== undefined);
 

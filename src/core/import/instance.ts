@@ -285,6 +285,9 @@ export function mapInstance(sink: Sink, node: KaNode, index: number, defs: Defs)
     v = 3;
   }
   out['vrrp-version'] = v;
+  // keepalived checks no TTL on unicast, and its IPv6 unicast adverts leave with the kernel's
+  // default hop limit (64): the imported instance accepts its peers' adverts the same way.
+  if (b.family === 6 && Array.isArray(out['peers']) && out['peers'].length > 0) out['unicast-ttl-check'] = false;
   if (checksumNode !== undefined) {
     // keepalived: VRRPv3 over IPv4 checksummed without the pseudo-header (RFC 9568 5.2.8's form).
     if (v === 3 && b.family !== 6) out['v3-checksum'] = 'message';

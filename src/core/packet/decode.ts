@@ -78,7 +78,7 @@ export function decodeAdvertisement(
   if (msg.length < VRRP_HEADER_LENGTH) {
     return drop('too-short', `VRRP message is ${msg.length} bytes; the header alone is ${VRRP_HEADER_LENGTH}`);
   }
-  if (ctx.ttl !== VRRP_TTL) return drop('bad-ttl', `${ipName} is ${ctx.ttl}; should be ${VRRP_TTL}`);
+  if (expect.anyTtl !== true && ctx.ttl !== VRRP_TTL) return drop('bad-ttl', `${ipName} is ${ctx.ttl}; should be ${VRRP_TTL}`);
 
   const b0 = msg[0] ?? 0;
   const version = b0 >>> 4;

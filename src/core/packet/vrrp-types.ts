@@ -109,6 +109,11 @@ export interface DecodeExpectations {
   readonly version?: VrrpVersion;
   /** v2: our authentication; type or password differences drop the advert. */
   readonly auth?: VrrpAuth;
+  /**
+   * Accept any IPv4 TTL / IPv6 hop limit (default: 255 only). Only for adverts whose source is
+   * checked against configured unicast peers afterwards (`unicast-ttl-check: false`).
+   */
+  readonly anyTtl?: boolean;
 }
 
 /** Where the message came from, as the socket reports it. */

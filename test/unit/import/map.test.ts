@@ -329,3 +329,13 @@ t.test('v3_checksum_as_v2 and owner_ignore_adverts map where keepalived applies 
   t.match(warned(notOwner), [/owner_ignore_adverts: applies to the address owner \(priority 255\) only/]);
   t.end();
 });
+
+t.test('IPv6 unicast: unicast-ttl-check false, as keepalived checks no hop limit on unicast; IPv4 unicast and IPv6 multicast keep the check', (t) => {
+  const v6 = (body: string): string => `vrrp_instance VI_6 {\n  interface eth0\n  virtual_router_id 52\n  version 3\n  virtual_ipaddress {\n    fd00::10/64\n  }\n${body}\n}\n`;
+  const uni = conv(v6('  unicast_peer {\n    fe80::2\n  }'));
+  t.match(inst(uni), { peers: ['fe80::2'], 'unicast-ttl-check': false });
+  t.ok(validateConfig(uni.config).ok, 'the imported config validates');
+  t.equal(inst(conv(v6('')))['unicast-ttl-check'], undefined, 'multicast: checked');
+  t.equal(inst(conv(vi('  unicast_peer {\n    10.0.0.2\n  }')))['unicast-ttl-check'], undefined, 'IPv4 unicast: keepalived sends TTL 255');
+  t.end();
+});
