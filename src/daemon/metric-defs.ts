@@ -124,6 +124,11 @@ export interface InstanceItemGaugeDef extends Common {
 export type MetricDef = StatusGaugeDef | MirroredCounterDef | EventCounterDef | EventHistogramDef | InstanceItemGaugeDef;
 
 const STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED'];
+/** The `result` label of a supervised run (hook or guard). */
+function runResult(run: { readonly ok: boolean; readonly timedOut: boolean }): 'ok' | 'failed' | 'timeout' {
+  return run.timedOut ? 'timeout' : run.ok ? 'ok' : 'failed';
+}
+
 const BLOCK_REASONS: readonly TakeoverBlockReason[] = ['guard', 'cold-start', 'promotion-backoff', 'demote-hook', 'etcd'];
 
 const CHECK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -277,7 +282,7 @@ export const METRICS: readonly MetricDef[] = [
     name: 'haagent_hook_runs_total',
     help: 'Hook script runs by result (ok, failed, timeout).',
     labelNames: ['instance', 'hook', 'result'],
-    labels: (ev) => (ev.type === 'hook' ? { instance: ev.instance, hook: ev.hook, result: ev.timedOut ? 'timeout' : ev.ok ? 'ok' : 'failed' } : undefined),
+    labels: (ev) => (ev.type === 'hook' ? { instance: ev.instance, hook: ev.hook, result: runResult(ev) } : undefined),
   },
   {
     type: 'status-gauge',
@@ -296,7 +301,7 @@ export const METRICS: readonly MetricDef[] = [
     name: 'haagent_guard_runs_total',
     help: 'Takeover guard runs by result (ok, failed, timeout).',
     labelNames: ['instance', 'guard', 'result'],
-    labels: (ev) => (ev.type === 'guard' ? { instance: ev.instance, guard: ev.guard, result: ev.timedOut ? 'timeout' : ev.ok ? 'ok' : 'failed' } : undefined),
+    labels: (ev) => (ev.type === 'guard' ? { instance: ev.instance, guard: ev.guard, result: runResult(ev) } : undefined),
   },
   {
     type: 'status-gauge',

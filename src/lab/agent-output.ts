@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 export interface AgentOutput {
+  /** Parsed JSON log lines, in order (a line that is not JSON as `{ msg }`). */
   readonly logs: Array<Record<string, unknown>>;
   /** Resolves with the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;

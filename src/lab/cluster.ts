@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { collectAgentOutput } from './agent-output.js';
+import { collectAgentOutput, type AgentOutput } from './agent-output.js';
 import { HaagentError } from '../core/errors.js';
 import type { AgentStatus } from '../core/control/types.js';
 import { requestStatus } from '../daemon/control-server.js';
@@ -24,13 +24,11 @@ export function distPath(...parts: string[]): string {
   return p;
 }
 
-export interface RunningAgent {
+/** A lab agent: its host, control socket and process, with what it prints (agent-output.ts). */
+export interface RunningAgent extends AgentOutput {
   readonly host: LabHost;
   readonly socket: string;
   readonly child: ChildProcess;
-  /** Parsed JSON log lines, in order. */
-  readonly logs: Array<Record<string, unknown>>;
-  readonly exited: Promise<number | null>;
 }
 
 export interface LabClusterOptions {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectAgentOutput } from './agent-output.js';
+import { collectAgentOutput, type AgentOutput } from './agent-output.js';
 import type { AgentStatus } from '../core/control/types.js';
 import { requestStatus } from '../daemon/control-server.js';
 import { distPath } from './cluster.js';
@@ -24,12 +24,10 @@ export interface EtcdAgentOptions {
   readonly vrid?: number;
 }
 
-export interface EtcdLabAgent {
+export interface EtcdLabAgent extends AgentOutput {
   readonly host: EtcdLabHost;
   readonly socket: string;
   readonly child: ChildProcess;
-  readonly logs: Array<Record<string, unknown>>;
-  readonly exited: Promise<number | null>;
 }
 
 export function etcdAgentYaml(socket: string, o: EtcdAgentOptions): string {
