@@ -84,11 +84,12 @@ export class InstanceEffects {
   run(effect: Effect, step: StepFacts): void {
     const { deps, queue, timers, record } = this.ctx;
     switch (effect.type) {
-      case 'send-advert':
-        // A master's periodic advert also renews the VIP lease (not the one entering MASTER:
-        // the VIPs are being added with a fresh lifetime right after it).
-        if (step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0) this.ctx.lease.renew();
-        this.afterSilence(step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0);
+      case 'send-advert': {
+        // A master's periodic advert (not the one entering MASTER: the VIPs are being added with a
+        // fresh lifetime right after it) renews the VIP lease and may end a silence.
+        const periodic = step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0;
+        if (periodic) this.ctx.lease.renew();
+        this.afterSilence(periodic);
         // Elected on etcd: no VRRP packet at all (the advert timer still paces the lease renewal).
         if (this.ctx.config().election === 'etcd') return;
         record.advertsSent += 1;
@@ -97,6 +98,7 @@ export class InstanceEffects {
           deps.log.warn({ err, priority: effect.priority }, 'sending advert failed');
         });
         return;
+      }
       case 'arm-timer':
         timers.arm(effect.timer, effect.deadlineMs);
         return;
