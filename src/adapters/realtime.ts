@@ -9,10 +9,13 @@
  * processes). V8's platform workers (concurrent marking, parallel scavenge, compile jobs) were
  * created at Node's start and keep SCHED_OTHER. What that means: the event loop preempts
  * ordinary load, so a due timer runs at once even with every CPU busy, but (1) a stop-the-world
- * pause of the main thread's own GC is still a pause (young-generation scavenges are short;
- * the helper threads that speed them up now compete as ordinary threads, so under full load a
- * GC helps itself less and may take longer), (2) work handed to the threadpool (file reads
- * such as the epoch store) runs at ordinary priority and may wait under load, and (3) a bug
+ * pause of the main thread's own GC is still a pause, and one that hands work to the helper
+ * threads waits for them while they compete as ordinary threads: under full load such pauses
+ * reached 30 ms. With a real-time policy the agent therefore has V8 collect on the main thread
+ * alone (src/daemon/heap-tuning.ts, REALTIME_GC_FLAGS: the longest pause 8 ms under full load);
+ * only the final marking pause of a rare full collection still uses the helpers, (2) work
+ * handed to the threadpool (file reads such as the epoch store) runs at ordinary priority
+ * and may wait under load, and (3) a bug
  * that spins the event loop would take a CPU from ordinary work; the kernel's RT throttling
  * (kernel.sched_rt_runtime_us, 95 % by default) still leaves the rest 5 % of each second.
  *

@@ -8,6 +8,7 @@ import { runAgentProcess } from '../daemon/agent-process.js';
 import { configPathOf, loadFlagsConfig, type StartFlags } from './flags-config.js';
 import { packageVersion } from '../adapters/package-info.js';
 import { lockMemory, setRealtime } from '../adapters/realtime.js';
+import { tuneGcForRealtime } from '../daemon/heap-tuning.js';
 import type { AgentConfig } from '../core/config/types.js';
 import type { Logger } from 'pino';
 
@@ -30,7 +31,8 @@ export function applyRealtime(config: Pick<AgentConfig, 'realtime' | 'lockMemory
   if (rt !== undefined) {
     try {
       setRealtime(rt.priority, rt.policy);
-      log.info({ policy: rt.policy, priority: rt.priority }, `realtime: SCHED_${rt.policy.toUpperCase()} priority ${rt.priority} on the main thread (new threads and hooks: SCHED_OTHER)`);
+      tuneGcForRealtime();
+      log.info({ policy: rt.policy, priority: rt.priority }, `realtime: SCHED_${rt.policy.toUpperCase()} priority ${rt.priority} on the main thread, the collector on it alone (new threads and hooks: SCHED_OTHER)`);
     } catch (err) {
       log.error({ err }, 'realtime could not be applied; running without it');
     }

@@ -7,6 +7,14 @@
  * stale fires anyway, so re-arming is always safe. Node timers have whole-millisecond resolution
  * and may fire up to 1 ms before the monotonic deadline: such an early fire is re-armed for the
  * remainder instead of being lost (a lost master-down timer would leave a backup stuck).
+ *
+ * A due Master_Down_Timer is checked one step later in the same event-loop turn (setImmediate,
+ * after the poll phase), not in the timers phase where Node runs it: when this process was
+ * stalled longer than Master_Down_Interval (starved of CPU, paused, a long collection), the
+ * master's adverts that arrived meanwhile are waiting in the socket, and libuv runs due timers
+ * before it reads sockets. Reading them first restarts the timer as the protocol wants; firing
+ * first would take over from a healthy master. The extra delay is one loop turn, well under a
+ * millisecond on an idle loop.
  */
 import type { Logger } from 'pino';
 import type { TimerKind } from '../core/fsm/types.js';
@@ -25,6 +33,8 @@ export interface InstanceTimerDeps {
 
 export class InstanceTimers {
   private readonly timers = new Map<TimerKind, NodeJS.Timeout>();
+  /** A due master-down timer waiting for the reads of this loop turn (see above). */
+  private pendingMasterDown: NodeJS.Immediate | undefined;
 
   constructor(private readonly deps: InstanceTimerDeps) {}
 
@@ -38,31 +48,48 @@ export class InstanceTimers {
     const old = this.timers.get(kind);
     if (old !== undefined) clearTimeout(old);
     this.timers.delete(kind);
+    if (kind === 'master-down') this.clearPendingMasterDown();
   }
 
   stopAll(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.clearPendingMasterDown();
+  }
+
+  private clearPendingMasterDown(): void {
+    if (this.pendingMasterDown !== undefined) clearImmediate(this.pendingMasterDown);
+    this.pendingMasterDown = undefined;
   }
 
   private start(kind: TimerKind, deadlineMs: number): void {
     const wait = Math.max(0, Math.ceil(deadlineMs - this.deps.clock()));
     this.timers.set(kind, setTimeout(() => {
       this.timers.delete(kind);
-      // Last-moment facts first (isolation: a cut-off backup must fence itself, not take over).
-      if (kind === 'master-down') {
+      if (kind !== 'master-down') {
+        this.due(kind, deadlineMs);
+        return;
+      }
+      this.pendingMasterDown = setImmediate(() => {
+        this.pendingMasterDown = undefined;
+        // Last-moment facts first (isolation: a cut-off backup must fence itself, not take over).
         try {
           this.deps.beforeMasterDown();
         } catch (err) {
           this.deps.log.error({ err }, 'the isolation check before taking over failed; taking over on the protocol alone');
         }
-      }
-      if (!this.deps.isCurrent(kind, deadlineMs)) return;
-      if (this.deps.clock() < deadlineMs) {
-        this.start(kind, deadlineMs);
-        return;
-      }
-      this.deps.fire(kind);
+        this.due(kind, deadlineMs);
+      });
     }, wait));
+  }
+
+  /** Feeds a fire of `kind` for `deadlineMs` to the core if still current and due; re-arms an early one. */
+  private due(kind: TimerKind, deadlineMs: number): void {
+    if (!this.deps.isCurrent(kind, deadlineMs)) return;
+    if (this.deps.clock() < deadlineMs) {
+      this.start(kind, deadlineMs);
+      return;
+    }
+    this.deps.fire(kind);
   }
 }

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { HEAP_FLAGS, tuneHeapForDaemon } from '../../../src/daemon/heap-tuning.js';
+import { HEAP_FLAGS, REALTIME_GC_FLAGS, tuneGcForRealtime, tuneHeapForDaemon } from '../../../src/daemon/heap-tuning.js';
 
 /** New-space size (bytes) after ~40 MB of allocation of which a sliding window survives. */
 function newSpaceAfterLoad(tuned: boolean): number {
@@ -39,4 +39,26 @@ t.test('the young generation stays at its initial size only when tuned', async (
 
 t.test('idempotent and never throws', async (t) => {
   t.doesNotThrow(() => { tuneHeapForDaemon(); tuneHeapForDaemon(); });
+});
+
+t.test('the real-time collector flags are safe to set after start', async (t) => {
+  // Some GC flags abort this V8 when set after the heap exists (--single-threaded-gc,
+  // --no-parallel-marking do): the ones we set must survive scavenges and full collections.
+  const script = `
+    import { setFlagsFromString } from 'node:v8';
+    for (const f of ${JSON.stringify(REALTIME_GC_FLAGS)}) setFlagsFromString(f);
+    let keep = [];
+    for (let n = 0; n < 300; n++) {
+      const a = [];
+      for (let i = 0; i < 2000; i++) a.push({ i, s: 'x' + i });
+      keep.push(a);
+      if (keep.length > 50) keep = keep.slice(25);
+      if (n % 100 === 0) globalThis.gc();
+    }
+    process.stdout.write('survived');
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, env: {} });
+  t.equal(r.status, 0, `child exits cleanly (${r.stderr.slice(0, 300)})`);
+  t.equal(r.stdout, 'survived');
+  t.doesNotThrow(() => { tuneGcForRealtime(); tuneGcForRealtime(); });
 });
