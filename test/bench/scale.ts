@@ -48,7 +48,13 @@ export interface ScaleReport {
 }
 
 const INTERVAL_MS = 1000;
-const SETTLE_MS = 3000;
+/**
+ * From convergence to the start of the window: past the announcements of the takeover (bursts,
+ * keepalived's second round 5 s after it) and the first optimizing compilations, so the window
+ * reads the steady cost of advertising, not the cost of starting (at 255 instances haagent's
+ * first 10 s after convergence cost about 5 x its steady CPU).
+ */
+const SETTLE_MS = 12_000;
 const CONVERGE_TIMEOUT_MS = 120_000;
 
 /** The VIP of instance `vrid` (1..255): 10.88.0.vrid/32, outside every lab subnet. */
