@@ -530,7 +530,16 @@ function printInterval(r: IntervalResult, windowS: number, out: (l: string) => v
   row(['RSS backup', mb(r.haagent.backup), k === undefined ? '-' : mb(k.backup), k === undefined ? '-' : ratio(r.haagent.backup.rssKb, k.backup.rssKb)]);
   row([`CPU master (${windowS} s)`, cpu(r.haagent.master), k === undefined ? '-' : cpu(k.master), k === undefined ? '-' : cpuRatio(r.haagent.master, k.master)]);
   row([`CPU backup (${windowS} s)`, cpu(r.haagent.backup), k === undefined ? '-' : cpu(k.backup), k === undefined ? '-' : cpuRatio(r.haagent.backup, k.backup)]);
+  if (r.intervalMs === ONE_INSTANCE_TARGETS.intervalMs) {
+    const h = r.haagent;
+    const pass = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+    out(`targets (haagent, one instance at ${r.intervalMs} ms): CPU master <= ${ONE_INSTANCE_TARGETS.cpuPct} % ${pass(h.master.cpuPct <= ONE_INSTANCE_TARGETS.cpuPct)}, `
+      + `RSS <= ${ONE_INSTANCE_TARGETS.rssMb} MB ${pass(Math.max(h.master.rssKb, h.backup.rssKb) <= ONE_INSTANCE_TARGETS.rssMb * 1024)}`);
+  }
 }
+
+/** The footprint targets of one instance: at 100 ms adverts the master's CPU, and the larger RSS of the pair. */
+const ONE_INSTANCE_TARGETS = { intervalMs: 100, cpuPct: 0.3, rssMb: 55 } as const;
 
 // ---------------------------------------------------------------- main
 
