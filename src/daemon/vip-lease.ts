@@ -7,7 +7,10 @@
  * Contract: at most one renewal is in flight; a renewal runs at most once per renew interval and
  * only while the VIPs are in place. A failed renewal is logged at error, kept for status, and
  * reported through `onRenewFailed` (the runner makes the master step down: it can no longer
- * promise its VIPs go away if it dies); it never throws into the caller.
+ * promise its VIPs go away if it dies); it never throws into the caller. With the agent's
+ * batcher (`renewals`) the VIPs of many instances share one request, but each instance's outcome
+ * is its own: only the instance whose VIP failed fails. A renewal the batcher dropped unsent
+ * (the agent is shutting down) changes nothing.
  */
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
@@ -15,6 +18,7 @@ import type { InstanceState } from '../core/fsm/types.js';
 import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
+import type { VipRenewals } from './vip-renewals.js';
 
 /** The options a VIP is added with (the port's). */
 export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
@@ -25,6 +29,11 @@ export interface VipLeaseDeps {
   readonly vips: VipPort;
   /** The instance's current config (a reload may change the VIPs and the lifetime). */
   readonly config: () => InstanceConfig;
+  /**
+   * The agent's renewal batcher (vip-renewals.ts), shared by its instances: the VIPs go out in
+   * one batched request per interface. Absent: each VIP is renewed with its own `vips.addVip`.
+   */
+  readonly renewals?: Pick<VipRenewals, 'renew'>;
   /** A renewal failed (already logged and kept for status). */
   readonly onRenewFailed: () => void;
 }
@@ -71,8 +80,21 @@ export class VipLease {
     this.lastRenewalMs = now;
     this.renewing = true;
     const cfg = this.deps.config();
-    Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg))))).then(
-      () => { this.renewing = false; this.lastError = undefined; },
+    const opts = this.vipOpts(cfg);
+    const renewals = this.deps.renewals;
+    const sent: Promise<unknown> = renewals === undefined
+      ? Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, opts))))
+      : renewals.renew(cfg.external, cfg.vips.map(({ cidr }) => ({ cidr, opts })), leaseRenewEveryMs(life)).then((outcome) => {
+        if (outcome === undefined) return 'dropped';
+        const failed = outcome.find((e) => e !== undefined);
+        if (failed !== undefined) throw failed;
+        return undefined;
+      });
+    sent.then(
+      (v) => {
+        this.renewing = false;
+        if (v !== 'dropped') this.lastError = undefined;
+      },
       (err: unknown) => {
         this.renewing = false;
         this.lastError = err instanceof Error ? err.message : String(err);
