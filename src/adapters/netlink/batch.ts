@@ -18,10 +18,11 @@
  * - It runs on the socket's serialization queue (request.ts), so no other request, in
  *   particular no dump, interleaves with a chunk; each chunk is one job on that queue.
  * - Chunks are bounded (`maxBytes`, `maxMessages`): the kernel queues all of a chunk's ACKs on
- *   the receive buffer before we read any, and an ACK that does not fit is dropped (ENOBUFS).
- *   Each queued ACK costs far more receive-buffer accounting than its 36 bytes (an skb of about
- *   1 KiB); 64 of them stay well under Linux's default receive buffer (208 KiB). A message
- *   larger than `maxBytes` goes alone in its chunk.
+ *   the receive buffer before we read any, and what does not fit is an overrun (ENOBUFS). Each
+ *   queued ACK costs far more receive-buffer accounting than its 36 bytes: with Linux's default
+ *   receive buffer (208 KiB) 250 RTM_NEWADDR per datagram were answered, 300 overran it (about
+ *   750 bytes per ACK), and the package's native socket then aborts the whole process. 64 per
+ *   datagram use under a quarter of that buffer. A message larger than `maxBytes` goes alone.
  *
  * What it does not check: that the payloads are well formed for `type` (the kernel says so per
  * message), or where a reply came from (like the package, it trusts the socket: only the kernel
@@ -122,7 +123,7 @@ function sendChunk(sock: RtNetlinkSocket, chunk: readonly BatchMessage[], timeou
     const results: (Error | undefined)[] = new Array<Error | undefined>(chunk.length);
     const seqs: number[] = [];
     let left = chunk.length;
-    let timer: NodeJS.Timeout | undefined;
+    const timeout: { timer?: NodeJS.Timeout } = {};
     const settle = (i: number, err: Error | undefined): void => {
       const seq = seqs[i];
       if (seq === undefined) return; // already settled
@@ -131,7 +132,7 @@ function sendChunk(sock: RtNetlinkSocket, chunk: readonly BatchMessage[], timeou
       results[i] = err;
       left -= 1;
       if (left === 0) {
-        clearTimeout(timer);
+        clearTimeout(timeout.timer);
         resolve(results);
       }
     };
@@ -158,7 +159,7 @@ function sendChunk(sock: RtNetlinkSocket, chunk: readonly BatchMessage[], timeou
       resolve(results);
       return;
     }
-    timer = setTimeout(() => failAll(new Error(`netlink batch of ${chunk.length}: no acknowledgement within ${timeoutMs} ms`)), timeoutMs);
+    timeout.timer = setTimeout(() => failAll(new Error(`netlink batch of ${chunk.length}: no acknowledgement within ${timeoutMs} ms`)), timeoutMs);
     try {
       lower.socket.send(Buffer.concat(bufs), undefined, (err) => { if (err) failAll(err); });
     } catch (err) {
