@@ -18,7 +18,7 @@ import type { InstanceState } from '../core/fsm/types.js';
 import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
-import type { VipRenewals } from './vip-renewals.js';
+import { MAX_COALESCE_MS, type VipRenewals } from './vip-renewals.js';
 
 /** The options a VIP is added with (the port's). */
 export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
@@ -107,10 +107,14 @@ export class VipLease {
   /**
    * For vip-lease-wait: how long (ms) to wait before adding the VIPs after a step from `before`
    * at `nowMs`, that is how long the silent old master's lease may still last; 0 when the
-   * option is off (see oldLeaseLeftMs for the rest).
+   * option is off (see oldLeaseLeftMs for the rest). With the batcher, one coalescing window
+   * more (MAX_COALESCE_MS).
    */
   waitBeforeAddMs(before: InstanceState, nowMs: number): number {
     if (!this.deps.config().vipLeaseWait) return 0;
-    return oldLeaseLeftMs(before, this.lifetimeSec, nowMs);
+    const left = oldLeaseLeftMs(before, this.lifetimeSec, nowMs);
+    // The old master's last renewal may have left up to one coalescing window after its last
+    // advert (vip-renewals.ts); like the lease itself, assumed to be the same as ours.
+    return left > 0 && this.deps.renewals !== undefined ? left + MAX_COALESCE_MS : left;
   }
 }

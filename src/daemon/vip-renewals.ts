@@ -10,8 +10,8 @@
  * two spare intervals before the VIP would expire under a live master are untouched. It is also
  * how much longer than before a VIP may outlive its master's last advert (the renewal handed in
  * with that advert is sent up to one window later): 20 ms at most, against a lease of whole
- * seconds that the kernel itself expires up to a second late. Wider windows would coalesce more
- * but blur that fence; adverts of many instances cluster anyway (they start together).
+ * seconds that the kernel itself expires up to a second late, and vip-lease-wait waits that much
+ * longer (VipLease.waitBeforeAddMs). Wider windows would coalesce more but blur that fence.
  *
  * Contract:
  * - `renew` resolves with one outcome per entry handed in (undefined = in place, else the

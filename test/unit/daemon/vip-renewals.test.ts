@@ -138,3 +138,18 @@ t.test('VipLease on a shared batcher: one request for two instances, a failure i
   await sleep(40);
   t.equal(port.calls.length, 1, 'not due again before the renew interval');
 });
+
+t.test('vip-lease-wait waits one coalescing window more with the batcher', async (t) => {
+  const base = instance(['192.0.2.10/24']);
+  const cfg = { ...base, vipLeaseWait: true };
+  const backup = { state: 'BACKUP', master: { address: '192.0.2.2', priority: 200, lastSeenMs: 500 } } as const;
+  const log = pino({ level: 'silent' });
+  const deps = { clock: () => 0, log, config: () => cfg, vips: { addVip: async () => undefined, removeVip: async () => undefined }, onRenewFailed: () => undefined };
+  const alone = new VipLease(deps);
+  const batched = new VipLease({ ...deps, renewals: new VipRenewals(recordingPort()) });
+  const s = backup as unknown as Parameters<VipLease['waitBeforeAddMs']>[0];
+  const plain = alone.waitBeforeAddMs(s, 600);
+  t.ok(plain > 0, `a lease to wait for: ${plain} ms`);
+  t.equal(batched.waitBeforeAddMs(s, 600), plain + MAX_COALESCE_MS);
+  t.equal(batched.waitBeforeAddMs(s, 60_000), 0, 'nothing left: still nothing');
+});
