@@ -33,7 +33,7 @@ export interface VipLeaseDeps {
    * The agent's renewal batcher (vip-renewals.ts), shared by its instances: the VIPs go out in
    * one batched request per interface. Absent: each VIP is renewed with its own `vips.addVip`.
    */
-  readonly renewals?: Pick<VipRenewals, 'renew'>;
+  readonly renewals?: Pick<VipRenewals, 'renew' | 'withdraw'>;
   /** A renewal failed (already logged and kept for status). */
   readonly onRenewFailed: () => void;
 }
@@ -42,10 +42,22 @@ export class VipLease {
   private renewing = false;
   private lastRenewalMs = -Infinity;
   private lastError: string | undefined;
-  /** The VIPs are in place (after the add job ran; false from the remove effect on). */
-  inPlace = false;
+  private placed = false;
 
   constructor(private readonly deps: VipLeaseDeps) {}
+
+  /**
+   * The VIPs are in place (after the add job ran; false from the remove effect on). Set false,
+   * a renewal still waiting in the batcher is withdrawn: sent after the removal, it would add
+   * the VIPs back.
+   */
+  get inPlace(): boolean {
+    return this.placed;
+  }
+  set inPlace(v: boolean) {
+    this.placed = v;
+    if (!v) this.deps.renewals?.withdraw(this);
+  }
 
   /** Kernel lifetime of the VIPs while master (s), 0 = forever. */
   get lifetimeSec(): number {
@@ -84,7 +96,7 @@ export class VipLease {
     const renewals = this.deps.renewals;
     const sent: Promise<unknown> = renewals === undefined
       ? Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, opts))))
-      : renewals.renew(cfg.external, cfg.vips.map(({ cidr }) => ({ cidr, opts })), leaseRenewEveryMs(life)).then((outcome) => {
+      : renewals.renew(cfg.external, cfg.vips.map(({ cidr }) => ({ cidr, opts })), leaseRenewEveryMs(life), this).then((outcome) => {
         if (outcome === undefined) return 'dropped';
         const failed = outcome.find((e) => e !== undefined);
         if (failed !== undefined) throw failed;

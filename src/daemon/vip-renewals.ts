@@ -15,8 +15,12 @@
  *
  * Contract:
  * - `renew` resolves with one outcome per entry handed in (undefined = in place, else the
- *   error), never rejects, and resolves with undefined when the batcher was closed before the
- *   entries were sent (nothing was sent for them).
+ *   error), never rejects, and resolves with undefined when the entries were not sent: withdrawn
+ *   by their owner (`withdraw`) or the batcher closed first.
+ * - `withdraw(owner)` takes back what `owner` handed in and is not sent yet: an instance whose
+ *   VIPs are being removed calls it, so a renewal (NLM_F_CREATE) waiting in the window cannot
+ *   re-add a VIP after its removal. What was already sent was queued on the netlink socket
+ *   before any request of the removal, so the kernel renews first and removes after.
  * - One batched request per interface per flush; a flush never starts while the previous one of
  *   the same interface is in flight (what arrives meanwhile waits and goes out together right
  *   after it): the adapter serializes its requests anyway.
@@ -45,6 +49,7 @@ export function coalesceWindowMs(renewEveryMs: number): number {
 }
 
 interface Submission {
+  readonly owner: object;
   readonly entries: readonly RenewEntry[];
   readonly resolve: (outcome: RenewOutcome | undefined) => void;
 }
@@ -63,8 +68,8 @@ export class VipRenewals {
 
   constructor(private readonly port: RenewPort, private readonly nowMs: () => number = () => performance.now()) {}
 
-  /** Hands `entries` of `ifname` in for the next flush, within coalesceWindowMs(renewEveryMs). */
-  renew(ifname: string, entries: readonly RenewEntry[], renewEveryMs: number): Promise<RenewOutcome | undefined> {
+  /** Hands `owner`'s `entries` of `ifname` in for the next flush, within coalesceWindowMs(renewEveryMs). */
+  renew(ifname: string, entries: readonly RenewEntry[], renewEveryMs: number, owner: object): Promise<RenewOutcome | undefined> {
     if (this.closed) return Promise.resolve(undefined);
     let q = this.byInterface.get(ifname);
     if (q === undefined) {
@@ -72,7 +77,7 @@ export class VipRenewals {
       this.byInterface.set(ifname, q);
     }
     const queue = q;
-    const result = new Promise<RenewOutcome | undefined>((resolve) => queue.waiting.push({ entries, resolve }));
+    const result = new Promise<RenewOutcome | undefined>((resolve) => queue.waiting.push({ owner, entries, resolve }));
     // The earliest deadline of what is waiting wins; an in-flight flush is followed at once by the next.
     const dueMs = this.nowMs() + coalesceWindowMs(renewEveryMs);
     if (!queue.inFlight && dueMs < queue.dueMs) {
@@ -81,6 +86,16 @@ export class VipRenewals {
       queue.timer = setTimeout(() => this.flush(ifname, queue), Math.max(0, dueMs - this.nowMs()));
     }
     return result;
+  }
+
+  /** Takes back what `owner` handed in and is not sent yet (its promises resolve with undefined). */
+  withdraw(owner: object): void {
+    for (const q of this.byInterface.values()) {
+      const mine = q.waiting.filter((s) => s.owner === owner);
+      if (mine.length === 0) continue;
+      q.waiting = q.waiting.filter((s) => s.owner !== owner);
+      for (const s of mine) s.resolve(undefined);
+    }
   }
 
   /** Drops what waits (its promises resolve with undefined) and refuses new renewals. Idempotent. */

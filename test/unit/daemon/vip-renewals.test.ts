@@ -45,10 +45,10 @@ t.test('what is handed in within the window goes out as one request per interfac
   const port = recordingPort(new Set(['192.0.2.12/24']));
   const r = new VipRenewals(port);
   const opts = { validLftSec: 3, preferredLftSec: 3 };
-  const a = r.renew('eth0', [{ cidr: '192.0.2.10/24', opts }, { cidr: '192.0.2.11/24', opts }], 200);
-  const b = r.renew('eth1', [{ cidr: '198.51.100.1/24', opts }], 200);
-  const c = r.renew('eth0', [{ cidr: '192.0.2.12/24', opts }], 200);
-  const d = r.renew('eth0', [{ cidr: '192.0.2.13/24' }], 200);
+  const a = r.renew('eth0', [{ cidr: '192.0.2.10/24', opts }, { cidr: '192.0.2.11/24', opts }], 200, {});
+  const b = r.renew('eth1', [{ cidr: '198.51.100.1/24', opts }], 200, {});
+  const c = r.renew('eth0', [{ cidr: '192.0.2.12/24', opts }], 200, {});
+  const d = r.renew('eth0', [{ cidr: '192.0.2.13/24' }], 200, {});
   t.equal(port.calls.length, 0, 'nothing sent before the window ends');
   const [oa, ob, oc, od] = await Promise.all([a, b, c, d]);
   t.same(port.calls.map((c) => [c.ifname, c.cidrs]).sort(), [
@@ -61,7 +61,7 @@ t.test('what is handed in within the window goes out as one request per interfac
   t.equal(oc?.length, 1);
   t.match(oc?.[0]?.message, /192\.0\.2\.12.*ENODEV/, 'the failed entry reaches the caller that handed it in');
   t.same(od, [undefined], 'and only that caller');
-  const e = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 200);
+  const e = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 200, {});
   t.same(e, [undefined]);
   t.equal(port.calls.length, 3, 'a later renewal is a new request');
   r.close();
@@ -71,10 +71,10 @@ t.test('a flush never overlaps the previous one of its interface', async (t) => 
   const port = recordingPort();
   const r = new VipRenewals(port);
   const release = port.hold();
-  const first = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 50);
+  const first = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 50, {});
   t.ok(await until(() => port.calls.length === 1));
-  const second = r.renew('eth0', [{ cidr: '192.0.2.11/24' }], 50);
-  const third = r.renew('eth0', [{ cidr: '192.0.2.12/24' }], 50);
+  const second = r.renew('eth0', [{ cidr: '192.0.2.11/24' }], 50, {});
+  const third = r.renew('eth0', [{ cidr: '192.0.2.12/24' }], 50, {});
   await sleep(40);
   t.equal(port.calls.length, 1, 'held while the first is in flight');
   release();
@@ -84,19 +84,39 @@ t.test('a flush never overlaps the previous one of its interface', async (t) => 
   r.close();
 });
 
+t.test('withdraw takes back what its owner handed in and is not sent yet', async (t) => {
+  const port = recordingPort();
+  const r = new VipRenewals(port);
+  const leaving = {};
+  const staying = {};
+  const gone = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 200, leaving);
+  const kept = r.renew('eth0', [{ cidr: '192.0.2.11/24' }], 200, staying);
+  r.withdraw(leaving);
+  t.equal(await gone, undefined, 'withdrawn: not sent');
+  t.same(await kept, [undefined]);
+  t.same(port.calls.map((c) => c.cidrs), [['192.0.2.11/24']], 'only the other owner\'s VIP went out');
+  const release = port.hold();
+  const sent = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 200, leaving);
+  t.ok(await until(() => port.calls.length === 2));
+  r.withdraw(leaving);
+  release();
+  t.same(await sent, [undefined], 'what was already sent is not taken back');
+  r.close();
+});
+
 t.test('a port that rejects fails every entry of the flush; close drops what waits', async (t) => {
   const r = new VipRenewals({ renewVips: async () => { throw new Error('socket closed'); } });
-  const out = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }, { cidr: '192.0.2.11/24' }], 100);
+  const out = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }, { cidr: '192.0.2.11/24' }], 100, {});
   t.equal(out?.length, 2);
   for (const e of out ?? []) t.match(e?.message, /socket closed/);
 
   const port = recordingPort();
   const r2 = new VipRenewals(port);
-  const waiting = r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], 100);
+  const waiting = r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], 100, {});
   r2.close();
   r2.close();
   t.equal(await waiting, undefined, 'dropped, not sent');
-  t.equal(await r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], 100), undefined);
+  t.equal(await r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], 100, {}), undefined);
   await sleep(30);
   t.equal(port.calls.length, 0);
 });
@@ -137,6 +157,16 @@ t.test('VipLease on a shared batcher: one request for two instances, a failure i
   good.renew();
   await sleep(40);
   t.equal(port.calls.length, 1, 'not due again before the renew interval');
+  await sleep(400);
+  good.renew();
+  good.inPlace = false; // the VIPs are being removed: the waiting renewal must not re-add them
+  await sleep(60);
+  t.equal(port.calls.length, 1, 'withdrawn before it was sent');
+  t.equal(good.error, undefined, 'and not an error');
+  good.inPlace = true;
+  await sleep(400);
+  good.renew();
+  t.ok(await until(() => port.calls.length === 2), 'the next renewal goes out again');
 });
 
 t.test('vip-lease-wait waits one coalescing window more with the batcher', async (t) => {
