@@ -209,6 +209,7 @@ export class AddressManager {
       })));
       return todo.map((x, i) => ({ ...x, err: errnoCodeOf(outcomes[i]) === 'EEXIST' ? undefined : outcomes[i] }));
     };
+    if (adds.length === 0) return results;
     let failed = (await sendAll(adds)).filter((x) => x.err !== undefined);
     // A remembered index whose interface is gone: ask the kernel for the current one.
     if (failed.some((x) => errnoCodeOf(x.err) === 'ENODEV') && this.addIndex.forget?.(ifname) === true) {
