@@ -28,37 +28,38 @@ if (reason) {
     const before = await d.call<number>('sends');
     t.same(await d.call('renewVips', 'va', entries(vips, 60)), vips.map(() => null), 'all added');
     t.equal(await d.call<number>('sends') - before, 1, 'one datagram for 50 messages');
-    await sleep(2200);
+    await sleep(3500);
     const aged = await lifetimes('va', vips);
-    t.ok(aged.every((v) => v > 0 && v <= 58), `lifetimes ran down: ${Math.min(...aged)}..${Math.max(...aged)}`);
+    t.ok(aged.every((v) => v > 0 && v <= 57), `lifetimes ran down: ${Math.min(...aged)}..${Math.max(...aged)}`);
     const mid = await d.call<number>('sends');
     t.same(await d.call('renewVips', 'va', entries(vips, 60)), vips.map(() => null), 'all renewed');
     t.equal(await d.call<number>('sends') - mid, 1, 'one datagram again');
     const renewed = await lifetimes('va', vips);
-    t.ok(renewed.every((v) => v >= 59 && v <= 60), `lifetimes back up: ${Math.min(...renewed)}..${Math.max(...renewed)}`);
+    // Read back within a second or two of the renewal even on a loaded machine.
+    t.ok(renewed.every((v, i) => v >= 58 && v <= 60 && v > (aged[i] ?? 60)), `lifetimes back up: ${Math.min(...renewed)}..${Math.max(...renewed)}`);
     t.equal((await addrs(ns, 'va')).filter((a) => a.local?.startsWith('10.30.0.')).length, 50, 'no duplicates');
   });
 
   t.test('more than a chunk: split, every entry answered', async (t) => {
     const many = Array.from({ length: 100 }, (_, i) => `10.31.${Math.floor(i / 200)}.${(i % 200) + 1}/32`);
     const before = await d.call<number>('sends');
-    t.same(await d.call('renewVips', 'va', entries(many, 30)), many.map(() => null));
+    t.same(await d.call('renewVips', 'va', entries(many, 3000)), many.map(() => null));
     t.equal(await d.call<number>('sends') - before, 2, '100 messages in two datagrams (64 + 36)');
-    t.ok((await lifetimes('va', many)).every((v) => v >= 29 && v <= 30));
+    t.ok((await lifetimes('va', many)).every((v) => v >= 2990 && v <= 3000));
   });
 
   t.test('an entry the kernel refuses fails alone; the others are renewed', async (t) => {
     // IPv6 disabled on vb: the kernel refuses an IPv6 address there, IPv4 ones are fine.
     await ip('netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.vb.disable_ipv6=1');
     const cidrs = ['10.32.0.1/32', 'fd00:32::1/64', '10.32.0.2/32'];
-    const out = await d.call<(Outcome | null)[]>('renewVips', 'vb', entries(cidrs, 40));
+    const out = await d.call<(Outcome | null)[]>('renewVips', 'vb', entries(cidrs, 4000));
     t.equal(out[0], null);
     t.equal(out[2], null);
     t.equal(out[1]?.code, 'HA_ERR_NETLINK', `the IPv6 entry fails: ${out[1]?.message}`);
     t.ok(out[1]?.errnoCode?.startsWith('E'), 'with the kernel errno');
     t.match(out[1]?.message, /fd00:32::1\/64 on vb/, 'naming its own address');
     const l = await lifetimes('vb', ['10.32.0.1/32', '10.32.0.2/32']);
-    t.ok(l.every((v) => v >= 39 && v <= 40), `the others in place: ${l.join(', ')}`);
+    t.ok(l.every((v) => v >= 3990 && v <= 4000), `the others in place: ${l.join(', ')}`);
   });
 
   t.test('an interface that is gone fails every entry, and nothing else', async (t) => {
