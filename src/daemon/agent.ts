@@ -32,6 +32,7 @@ import { onNetlinkEvent } from './link-events.js';
 import { reloadAgent } from './agent-reload.js';
 import { agentStatus } from './agent-status.js';
 import { EtcdShared } from './etcd-shared.js';
+import { VipRenewals } from './vip-renewals.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -67,6 +68,8 @@ export class Agent {
   readonly events = new EventBus();
   private readonly balancer: Balancer;
   private readonly fence: SelfFence;
+  /** The VIP lease renewals of every instance, one batched request per interface. */
+  private readonly renewals: VipRenewals;
   private readonly alerter: Alerter;
   private readonly intake: AdvertIntake<Bound>;
   /** The agent's boot (monotonic ms) and the instances that heard a peer since: the cold-start wait counts from there. */
@@ -90,6 +93,7 @@ export class Agent {
     this.bootMs = ports.clock();
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.etcd = new EtcdShared(ports.etcdClient, opts.log);
+    this.renewals = new VipRenewals(ports.netlink, ports.clock);
     this.fence = new SelfFence(opts.log, ports.fence ?? { apply: async () => undefined, remove: async () => undefined });
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     const hmac = new AdvertHmac();
@@ -154,7 +158,7 @@ export class Agent {
   private async startInstance(inst: InstanceConfig): Promise<void> {
     await startInstance(inst, {
       log: this.log, events: this.events, ports: this.ports, balancer: this.balancer, fence: this.fence, heartbeats: this.heartbeats,
-      stateDir: this.config.stateDir,
+      stateDir: this.config.stateDir, renewals: this.renewals,
       peerLink: (i) => (this.peerLink = peerLinkFor(this.peerLink, i, { peerKey: this.config.peerKey, peerPort: this.config.peerPort, log: this.log, ports: this.ports })),
       register: (b) => { this.bound.push(b); },
       etcdFor: (i, node) => this.etcd.forInstance(i, this.config, node),
@@ -312,6 +316,7 @@ export class Agent {
       this.heartbeats.close();
       this.peerLink?.close();
       this.watcher?.close();
+      this.renewals.close();
       this.ports.netlink.close();
     })();
     return this.shuttingDown;

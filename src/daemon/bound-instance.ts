@@ -21,6 +21,7 @@ import { PeerLink } from './peer-link.js';
 import type { InstanceDeps } from './instance-ports.js';
 import { ConntrackSync } from './conntrack-sync.js';
 import { floatingAddress, type FloatingAddress } from './floating-address.js';
+import type { VipRenewals } from './vip-renewals.js';
 
 export interface Bound {
   readonly runner: InstanceRunner;
@@ -46,6 +47,8 @@ export interface StartDeps {
   readonly fence: SelfFence;
   readonly heartbeats: Heartbeats;
   readonly stateDir: string;
+  /** The agent's VIP lease renewal batcher, shared by every instance; absent = per-VIP renewals. */
+  readonly renewals?: Pick<VipRenewals, 'renew' | 'withdraw'>;
   /** The peer link shared by the instances with paths; created by the first one that needs it. */
   peerLink(inst: InstanceConfig): PeerLink;
   /** Makes the instance known to the agent (adverts, status) as soon as it exists. */
@@ -130,6 +133,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     log: ilog,
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),
     vips: ports.netlink,
+    ...(deps.renewals === undefined ? {} : { renewals: deps.renewals }),
     announce: async () => { await Promise.all([announcer.announce(), conntrack?.floating.announce()]); },
     quiet: () => { announcer.quiet(); conntrack?.floating.quiet(); },
     hooks,

@@ -12,6 +12,7 @@ import type { EventBus } from './event-bus.js';
 import type { GuardAttempt, TakeoverFacts } from './guard-runner.js';
 import type { EtcdEpochs } from './etcd-epochs.js';
 import type { EtcdKv, LeasePort } from './etcd-ports.js';
+import type { VipRenewals } from './vip-renewals.js';
 
 /** Ordered transition hooks (src/daemon/hook-runner.ts). */
 export interface HookPort {
@@ -39,6 +40,11 @@ export interface InstanceDeps {
   /** Encodes and sends one advert with this priority (to the multicast group or every peer). */
   readonly sendAdvert: (priority: number) => Promise<void>;
   readonly vips: VipPort;
+  /**
+   * The agent's VIP lease renewal batcher, shared by its instances (vip-renewals.ts); absent =
+   * each VIP renewed with its own `vips.addVip` (unit tests' fakes).
+   */
+  readonly renewals?: Pick<VipRenewals, 'renew' | 'withdraw'>;
   /** Gratuitous ARP burst for every VIP on the external NIC. */
   readonly announce: () => Promise<void>;
   /** Stops a running burst and the periodic refresh (the VIPs are being released). */

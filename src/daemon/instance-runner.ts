@@ -91,6 +91,7 @@ export class InstanceRunner {
     });
     this.lease = new VipLease({
       clock: deps.clock, log: deps.log, vips: deps.vips, config: () => this.cfg,
+      ...(deps.renewals === undefined ? {} : { renewals: deps.renewals }),
       // A master that cannot renew can no longer promise its VIPs go away if it dies: a short fault.
       onRenewFailed: () => {
         if (this.state.state !== 'MASTER') return;

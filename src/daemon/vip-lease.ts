@@ -7,7 +7,10 @@
  * Contract: at most one renewal is in flight; a renewal runs at most once per renew interval and
  * only while the VIPs are in place. A failed renewal is logged at error, kept for status, and
  * reported through `onRenewFailed` (the runner makes the master step down: it can no longer
- * promise its VIPs go away if it dies); it never throws into the caller.
+ * promise its VIPs go away if it dies); it never throws into the caller. With the agent's
+ * batcher (`renewals`) the VIPs of many instances share one request, but each instance's outcome
+ * is its own: only the instance whose VIP failed fails. A renewal the batcher dropped unsent
+ * (the agent is shutting down) changes nothing.
  */
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
@@ -15,6 +18,7 @@ import type { InstanceState } from '../core/fsm/types.js';
 import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
+import { MAX_COALESCE_MS, type VipRenewals } from './vip-renewals.js';
 
 /** The options a VIP is added with (the port's). */
 export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
@@ -25,6 +29,11 @@ export interface VipLeaseDeps {
   readonly vips: VipPort;
   /** The instance's current config (a reload may change the VIPs and the lifetime). */
   readonly config: () => InstanceConfig;
+  /**
+   * The agent's renewal batcher (vip-renewals.ts), shared by its instances: the VIPs go out in
+   * one batched request per interface. Absent: each VIP is renewed with its own `vips.addVip`.
+   */
+  readonly renewals?: Pick<VipRenewals, 'renew' | 'withdraw'>;
   /** A renewal failed (already logged and kept for status). */
   readonly onRenewFailed: () => void;
 }
@@ -33,10 +42,22 @@ export class VipLease {
   private renewing = false;
   private lastRenewalMs = -Infinity;
   private lastError: string | undefined;
-  /** The VIPs are in place (after the add job ran; false from the remove effect on). */
-  inPlace = false;
+  private placed = false;
 
   constructor(private readonly deps: VipLeaseDeps) {}
+
+  /**
+   * The VIPs are in place (after the add job ran; false from the remove effect on). Set false,
+   * a renewal still waiting in the batcher is withdrawn: sent after the removal, it would add
+   * the VIPs back.
+   */
+  get inPlace(): boolean {
+    return this.placed;
+  }
+  set inPlace(v: boolean) {
+    this.placed = v;
+    if (!v) this.deps.renewals?.withdraw(this);
+  }
 
   /** Kernel lifetime of the VIPs while master (s), 0 = forever. */
   get lifetimeSec(): number {
@@ -71,8 +92,21 @@ export class VipLease {
     this.lastRenewalMs = now;
     this.renewing = true;
     const cfg = this.deps.config();
-    Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, this.vipOpts(cfg))))).then(
-      () => { this.renewing = false; this.lastError = undefined; },
+    const opts = this.vipOpts(cfg);
+    const renewals = this.deps.renewals;
+    const sent: Promise<unknown> = renewals === undefined
+      ? Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, opts))))
+      : renewals.renew(cfg.external, cfg.vips.map(({ cidr }) => ({ cidr, opts })), leaseRenewEveryMs(life), this).then((outcome) => {
+        if (outcome === undefined) return 'dropped';
+        const failed = outcome.find((e) => e !== undefined);
+        if (failed !== undefined) throw failed;
+        return undefined;
+      });
+    sent.then(
+      (v) => {
+        this.renewing = false;
+        if (v !== 'dropped') this.lastError = undefined;
+      },
       (err: unknown) => {
         this.renewing = false;
         this.lastError = err instanceof Error ? err.message : String(err);
@@ -85,10 +119,14 @@ export class VipLease {
   /**
    * For vip-lease-wait: how long (ms) to wait before adding the VIPs after a step from `before`
    * at `nowMs`, that is how long the silent old master's lease may still last; 0 when the
-   * option is off (see oldLeaseLeftMs for the rest).
+   * option is off (see oldLeaseLeftMs for the rest). With the batcher, one coalescing window
+   * more (MAX_COALESCE_MS).
    */
   waitBeforeAddMs(before: InstanceState, nowMs: number): number {
     if (!this.deps.config().vipLeaseWait) return 0;
-    return oldLeaseLeftMs(before, this.lifetimeSec, nowMs);
+    const left = oldLeaseLeftMs(before, this.lifetimeSec, nowMs);
+    // The old master's last renewal may have left up to one coalescing window after its last
+    // advert (vip-renewals.ts); like the lease itself, assumed to be the same as ours.
+    return left > 0 && this.deps.renewals !== undefined ? left + MAX_COALESCE_MS : left;
   }
 }

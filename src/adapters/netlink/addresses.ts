@@ -8,6 +8,8 @@
  *   `validLftSec` is removed by the kernel itself when nobody refreshes it: a killed agent
  *   cannot leave a stale VIP behind. The kernel does not change an existing address's label
  *   on replace.
+ * - `renewVips` is addVip for several VIPs of one interface in a single batched request (one
+ *   datagram, batch.ts), with per-entry outcomes: the lease renewals of every instance at once.
  * - `removeVip` removes exactly `address/prefixLength` on that interface and nothing else:
  *   it sends both IFA_LOCAL and IFA_ADDRESS, because the kernel ignores the prefix length
  *   when IFA_ADDRESS is absent. Deleting a primary IPv4 address normally deletes the
@@ -25,6 +27,7 @@ import { errnoCodeOf, NetlinkError } from './errors.js';
 import { AF_INET, AF_INET6, formatIp, isIpv6LinkLocal, ipv4Broadcast, parseCidr, samePrefix } from './ip.js';
 import type { ParsedCidr } from './ip.js';
 import type { LinkResolver } from './links.js';
+import { rtRequestBatch } from './batch.js';
 import { formatPayload, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, RTM, rtRequest, rtRequestPayload } from './request.js';
 import type { AddressInfo, AddVipOptions } from './types.js';
 
@@ -134,6 +137,12 @@ export interface AddIfindexSource {
   forget?(ifname: string): boolean;
 }
 
+/** An add checked and ready to send: what it does, and its payload for an interface index. */
+interface PreparedAdd {
+  readonly what: string;
+  payloadFor(ifindex: number): Uint8Array[];
+}
+
 /** Formatted RTM_NEWADDR payloads kept for renewals; far above one agent's VIPs, emptied when full. */
 const MAX_KEPT_PAYLOADS = 2048;
 
@@ -153,6 +162,70 @@ export class AddressManager {
   ) {}
 
   async addVip(ifname: string, cidr: string, opts: AddVipOptionsExt = {}): Promise<void> {
+    const add = this.prepareAdd(ifname, cidr, opts);
+    /** The kernel's refusal, or undefined when the address is in place (EEXIST counts as such). */
+    const send = async (ifindex: number): Promise<unknown> => {
+      try {
+        await rtRequestPayload(this.sock, RTM.NEWADDR, add.payloadFor(ifindex), NLM_F_CREATE | NLM_F_REPLACE, add.what);
+        return undefined;
+      } catch (err) {
+        return errnoCodeOf(err) === 'EEXIST' ? undefined : err;
+      }
+    };
+    let err = await send(await this.addIndex.ifindexOf(ifname));
+    // A remembered index whose interface is gone: ask the kernel for the current one.
+    if (err !== undefined && errnoCodeOf(err) === 'ENODEV' && this.addIndex.forget?.(ifname) === true) {
+      err = await send(await this.addIndex.ifindexOf(ifname));
+    }
+    if (err !== undefined) throw new NetlinkError(add.what, err);
+  }
+
+  /**
+   * addVip for several VIPs of one interface at once (the lease renewals), as ONE batched
+   * request (batch.ts) with the same payloads, index cache and ENODEV retry as addVip. Returns
+   * one outcome per entry, in order: undefined when the VIP is in place (EEXIST included), else
+   * that entry's error (a HaagentError for bad options, a NetlinkError from the kernel); an
+   * interface that cannot be resolved fails every entry. Never rejects.
+   */
+  async renewVips(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<(Error | undefined)[]> {
+    const results: (Error | undefined)[] = new Array<Error | undefined>(entries.length).fill(undefined);
+    const adds: { index: number; add: PreparedAdd }[] = [];
+    entries.forEach((e, index) => {
+      try {
+        adds.push({ index, add: this.prepareAdd(ifname, e.cidr, e.opts ?? {}) });
+      } catch (err) {
+        results[index] = err instanceof Error ? err : new Error(String(err));
+      }
+    });
+    const sendAll = async (todo: readonly { index: number; add: PreparedAdd }[]): Promise<{ index: number; add: PreparedAdd; err: unknown }[]> => {
+      let ifindex: number;
+      try {
+        ifindex = await this.addIndex.ifindexOf(ifname);
+      } catch (err) {
+        return todo.map((x) => ({ ...x, err }));
+      }
+      const outcomes = await rtRequestBatch(this.sock, todo.map(({ add }) => ({
+        type: RTM.NEWADDR, payload: add.payloadFor(ifindex), flags: NLM_F_CREATE | NLM_F_REPLACE, what: add.what,
+      })));
+      return todo.map((x, i) => ({ ...x, err: errnoCodeOf(outcomes[i]) === 'EEXIST' ? undefined : outcomes[i] }));
+    };
+    if (adds.length === 0) return results;
+    let failed = (await sendAll(adds)).filter((x) => x.err !== undefined);
+    // A remembered index whose interface is gone: ask the kernel for the current one.
+    if (failed.some((x) => errnoCodeOf(x.err) === 'ENODEV') && this.addIndex.forget?.(ifname) === true) {
+      const retry = failed.filter((x) => errnoCodeOf(x.err) === 'ENODEV');
+      failed = [...failed.filter((x) => errnoCodeOf(x.err) !== 'ENODEV'), ...(await sendAll(retry)).filter((x) => x.err !== undefined)];
+    }
+    for (const { index, add, err } of failed) results[index] = err instanceof HaagentError ? err : new NetlinkError(add.what, err);
+    return results;
+  }
+
+  /**
+   * What adding `cidr` to `ifname` with `opts` sends, checked (throws HaagentError
+   * HA_ERR_INVALID_ARGUMENT for bad options, like addVip): its description and its payload for
+   * an interface index, formatted once and kept (a renewal is the same bytes each time).
+   */
+  private prepareAdd(ifname: string, cidr: string, opts: AddVipOptionsExt): PreparedAdd {
     let vip = this.cidrs.get(cidr);
     if (vip === undefined) {
       vip = parseCidr(cidr); // throws for a bad one, which is then not kept
@@ -178,43 +251,33 @@ export class AddressManager {
     // IPv6: no duplicate address detection, like keepalived: a VIP that moves between
     // routers must be usable at once, not tentative for a second.
     const flags = vip.family === 6 ? { nodad: true as const } : {};
-    const attrs: RtTypes.AddressAttrs = {
-      address: vip.bytes,
-      cacheInfo: { ifaValid: valid, ifaPrefered: preferred, cstamp: 0, tstamp: 0 },
-      flags,
-    };
-    if (vip.family === 4) {
-      attrs.local = vip.bytes;
-      if (opts.label !== undefined) attrs.label = opts.label;
-      const brd = opts.broadcast === true ? ipv4Broadcast(vip.bytes, vip.prefixLength) : undefined;
-      if (brd) attrs.broadcast = brd;
-    }
-    /** The kernel's refusal, or undefined when the address is in place (EEXIST counts as such). */
-    const send = async (ifindex: number): Promise<unknown> => {
-      const key = `${ifindex} ${vip.address}/${vip.prefixLength} ${valid} ${preferred} ${opts.label ?? ''} ${opts.broadcast === true}`;
+    const parsed = vip;
+    const payloadFor = (ifindex: number): Uint8Array[] => {
+      const key = `${ifindex} ${parsed.address}/${parsed.prefixLength} ${valid} ${preferred} ${opts.label ?? ''} ${opts.broadcast === true}`;
       let payload = this.payloads.get(key);
       if (payload === undefined) {
+        const attrs: RtTypes.AddressAttrs = {
+          address: parsed.bytes,
+          cacheInfo: { ifaValid: valid, ifaPrefered: preferred, cstamp: 0, tstamp: 0 },
+          flags,
+        };
+        if (parsed.family === 4) {
+          attrs.local = parsed.bytes;
+          if (opts.label !== undefined) attrs.label = opts.label;
+          const brd = opts.broadcast === true ? ipv4Broadcast(parsed.bytes, parsed.prefixLength) : undefined;
+          if (brd) attrs.broadcast = brd;
+        }
         payload = formatPayload(rt.formatAddressMessage, {
           kind: 'address',
-          data: { family: vip.family === 4 ? AF_INET : AF_INET6, prefixlen: vip.prefixLength, flags, scope, index: ifindex },
+          data: { family: parsed.family === 4 ? AF_INET : AF_INET6, prefixlen: parsed.prefixLength, flags, scope, index: ifindex },
           attrs,
         });
         if (this.payloads.size >= MAX_KEPT_PAYLOADS) this.payloads.clear();
         this.payloads.set(key, payload);
       }
-      try {
-        await rtRequestPayload(this.sock, RTM.NEWADDR, payload, NLM_F_CREATE | NLM_F_REPLACE, what);
-        return undefined;
-      } catch (err) {
-        return errnoCodeOf(err) === 'EEXIST' ? undefined : err;
-      }
+      return payload;
     };
-    let err = await send(await this.addIndex.ifindexOf(ifname));
-    // A remembered index whose interface is gone: ask the kernel for the current one.
-    if (err !== undefined && errnoCodeOf(err) === 'ENODEV' && this.addIndex.forget?.(ifname) === true) {
-      err = await send(await this.addIndex.ifindexOf(ifname));
-    }
-    if (err !== undefined) throw new NetlinkError(what, err);
+    return { what, payloadFor };
   }
 
   async removeVip(ifname: string, cidr: string): Promise<void> {

@@ -42,6 +42,9 @@ export class RtnetlinkAdapter implements NetlinkPort {
   addVip(ifname: string, cidr: string, opts?: AddVipOptionsExt): Promise<void> {
     return this.addresses.addVip(ifname, cidr, opts);
   }
+  renewVips(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<(Error | undefined)[]> {
+    return this.addresses.renewVips(ifname, entries);
+  }
   removeVip(ifname: string, cidr: string): Promise<void> {
     return this.addresses.removeVip(ifname, cidr);
   }

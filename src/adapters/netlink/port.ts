@@ -18,6 +18,11 @@ export interface NetlinkWatcher {
 export interface NetlinkPort {
   /** Adds or refreshes (NLM_F_CREATE|NLM_F_REPLACE) a VIP; already present is fine. */
   addVip(ifname: string, cidr: string, opts?: AddVipOptionsExt): Promise<void>;
+  /**
+   * addVip for several VIPs of one interface in one batched request (the lease renewals): one
+   * outcome per entry, in order, undefined = in place; never rejects.
+   */
+  renewVips(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<(Error | undefined)[]>;
   /** Removes exactly this address/prefix; absent (or no such interface) is fine. */
   removeVip(ifname: string, cidr: string): Promise<void>;
   listAddresses(ifname?: string): Promise<AddressInfo[]>;

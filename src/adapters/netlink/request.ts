@@ -45,6 +45,20 @@ export function withoutTypedDecode(sock: RtNetlinkSocket): RtNetlinkSocket {
 
 const queues = new WeakMap<RtNetlinkSocket, Promise<void>>();
 
+/**
+ * Runs `job` once every job queued on `sock` before it has settled (resolved or rejected), and
+ * returns its result: the per-socket queue every request of this adapter goes through (see the
+ * top of this file for why a dump must never interleave with anything).
+ */
+export function serialized<T>(sock: RtNetlinkSocket, job: () => Promise<T>): Promise<T> {
+  const previous = queues.get(sock) ?? Promise.resolve();
+  const pending = previous.then(job);
+  const settled = pending.then(() => undefined, () => undefined);
+  queues.set(sock, settled);
+  void settled.then(() => { if (queues.get(sock) === settled) queues.delete(sock); });
+  return pending;
+}
+
 type Formatter<M> = (msg: M, out: InstanceType<typeof AttrStream>) => void;
 
 /**
@@ -80,12 +94,7 @@ export async function rtRequestPayload(
   what: string,
   timeoutMs = 5000,
 ): Promise<NetlinkMessage[]> {
-  const previous = queues.get(sock) ?? Promise.resolve();
-  const pending = previous.then(() => sock.socket.request(type, payload, { flags, checkError: false, timeout: timeoutMs }));
-  const settled = pending.then(() => undefined, () => undefined);
-  queues.set(sock, settled);
-  void settled.then(() => { if (queues.get(sock) === settled) queues.delete(sock); });
-  const [replies] = await pending;
+  const [replies] = await serialized(sock, () => sock.socket.request(type, payload, { flags, checkError: false, timeout: timeoutMs }));
   const first = replies[0];
   if (first && first.type === NlMessageType.ERROR) {
     const { errno } = parseError(first.data, first.flags);

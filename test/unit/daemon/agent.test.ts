@@ -40,6 +40,9 @@ class FakeNetlink implements NetlinkPort {
     return { ifindex: 2, ifname, up: true, running: true, operState: 'up', mac: '02:00:00:00:00:01' };
   }
   async addVip(ifname: string, cidr: string): Promise<void> { this.calls.push(`add ${ifname} ${cidr}`); this.addresses.add(cidr); }
+  async renewVips(ifname: string, entries: readonly { readonly cidr: string }[]): Promise<undefined[]> {
+    return Promise.all(entries.map(async ({ cidr }) => { await this.addVip(ifname, cidr); return undefined; }));
+  }
   async removeVip(ifname: string, cidr: string): Promise<void> { this.calls.push(`remove ${ifname} ${cidr}`); this.addresses.delete(cidr); }
   async listAddresses(): Promise<never[]> { return []; }
   async hasVip(_ifname: string, cidr: string): Promise<boolean> { return this.addresses.has(cidr); }
