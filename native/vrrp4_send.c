@@ -125,13 +125,15 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   napi_valuetype type;
   NAPI_CALL(env, napi_typeof(env, argv[2], &type));
   if (type != napi_string) return throw_type(env, "dst must be a string");
-  char text[INET_ADDRSTRLEN];
+  /* One byte more than the longest dotted quad (15 + NUL), so a longer string is seen as one
+   * (napi truncates to the buffer) instead of being cut into something that parses. */
+  char text[INET_ADDRSTRLEN + 1];
   size_t text_len = 0;
   NAPI_CALL(env, napi_get_value_string_utf8(env, argv[2], text, sizeof text, &text_len));
   struct sockaddr_in dst;
   memset(&dst, 0, sizeof dst);
   dst.sin_family = AF_INET;
-  if (text_len >= sizeof text - 1 || inet_pton(AF_INET, text, &dst.sin_addr) != 1)
+  if (text_len >= INET_ADDRSTRLEN || inet_pton(AF_INET, text, &dst.sin_addr) != 1)
     return throw_errno(env, EINVAL, "inet_pton", "(dst is not an IPv4 address)");
 
   ssize_t n;

@@ -205,3 +205,33 @@ if (reason !== undefined) {
     t.equal(rxQueue(nsA, sender.bareInode), 0, 'the send-only socket queued nothing');
   });
 }
+
+if (reason === undefined) {
+  t.test('errors are HA_ERR_SOCKET naming the interface; dst must be a dotted quad (all 15 characters allowed)', async (t) => {
+    const ns = `hav4e-${process.pid}`;
+    createNamespaces(t, [ns], { loopbackUp: true });
+    const script = `
+      const { Vrrp4SendSocket } = await import(process.argv[1]);
+      const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+      const s = Vrrp4SendSocket.open('lo', 1);
+      const attempt = (dst) => { try { s.send(new Uint8Array(8), dst); return { dst, ok: true }; } catch (e) { return { dst, code: e.code, message: e.message, syscall: e.cause?.syscall, causeCode: e.cause?.code }; } };
+      const results = ['1.2.3.4.5', 'ff02::12', '10.0.0.1x', '', '255.255.255.255'].map(attempt);
+      s.close(); s.close();
+      results.push(attempt('127.0.0.1'));
+      let openError;
+      try { Vrrp4SendSocket.open('hav4nope0', 99999); } catch (e) { openError = { code: e.code, message: e.message, causeCode: e.cause?.code }; }
+      out({ results, openError });
+    `;
+    const child = new JsonLineChild<Line>(runTsChild(ns, moduleScript(script, sendUrl)), 'errors child');
+    const line = await child.firstLine((l) => l['results'] !== undefined, 'errors child');
+    await child.exited;
+    const results = line['results'] as { dst: string; ok?: boolean; code?: string; message?: string; syscall?: string; causeCode?: string }[];
+    for (const r of results.slice(0, 4)) {
+      t.match(r, { code: 'HA_ERR_SOCKET', syscall: 'inet_pton', causeCode: 'EINVAL' }, `"${r.dst}" is refused before sending`);
+      t.match(r.message, /on lo/, 'the message names the interface');
+    }
+    t.not(results[4]?.syscall, 'inet_pton', '255.255.255.255 (15 characters) parses; the kernel decides (no SO_BROADCAST)');
+    t.match(results[5], { code: 'HA_ERR_SOCKET', message: /closed/ }, 'send after close');
+    t.match(line['openError'], { code: 'HA_ERR_SOCKET', message: /hav4nope0/, causeCode: 'ENODEV' }, 'open on a missing interface');
+  });
+}
