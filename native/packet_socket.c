@@ -7,7 +7,10 @@
  *
  *   open(ifname: string): number        AF_PACKET/SOCK_RAW socket bound to ifname, returns fd
  *   send(fd: number, frame: Uint8Array): number   one frame, returns bytes sent
- *   hwaddr(ifname: string): string      the interface's Ethernet MAC, "aa:bb:cc:dd:ee:ff"
+ *   hwaddr(ifname: string, fd?: number): string   the interface's Ethernet MAC,
+ *                                       "aa:bb:cc:dd:ee:ff"; asked through fd (an open
+ *                                       socket, e.g. one from open) when given, else through a
+ *                                       socket opened and closed for the call
  *   close(fd: number): undefined
  *
  * Every call is synchronous: sending one frame takes microseconds and the socket is used with
@@ -141,23 +144,31 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* hwaddr(ifname) -> "aa:bb:cc:dd:ee:ff"; only Ethernet-type interfaces (ARPHRD_ETHER). */
+/* hwaddr(ifname[, fd]) -> "aa:bb:cc:dd:ee:ff"; only Ethernet-type interfaces (ARPHRD_ETHER).
+ * With fd (any open socket: the interface ioctls work on AF_PACKET sockets too) no socket is
+ * opened, so asking once per announcement round costs one ioctl. */
 static napi_value js_hwaddr(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   char ifname[IFNAMSIZ];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1) return throw_type(env, "hwaddr(ifname) needs an interface name");
   if (get_ifname(env, argv[0], ifname, throw_errno) != 0) return NULL;
+  int given = -1;
+  if (argc >= 2) {
+    napi_valuetype type;
+    NAPI_CALL(env, napi_typeof(env, argv[1], &type));
+    if (type != napi_undefined && get_fd(env, argv[1], &given) != 0) return NULL;
+  }
 
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int sock = given >= 0 ? given : socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return throw_errno(env, errno, "socket", NULL);
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
   int rc = ioctl(sock, SIOCGIFHWADDR, &ifr);
   int saved = errno;
-  if (close(sock) != 0 && rc == 0) return throw_errno(env, errno, "close", NULL);
+  if (given < 0 && close(sock) != 0 && rc == 0) return throw_errno(env, errno, "close", NULL);
   if (rc != 0) return throw_errno(env, saved, "ioctl", "SIOCGIFHWADDR");
   if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
     return throw_errno(env, EAFNOSUPPORT, "ioctl", "SIOCGIFHWADDR (not an Ethernet interface)");
@@ -187,6 +198,7 @@ void vrrp6_register(napi_env env, napi_value exports); /* vrrp6_socket.c */
 void sd_notify_register(napi_env env, napi_value exports); /* sd_notify.c */
 void min_ttl_register(napi_env env, napi_value exports); /* min_ttl.c */
 void realtime_register(napi_env env, napi_value exports); /* realtime.c */
+void vrrp4_send_register(napi_env env, napi_value exports); /* vrrp4_send.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -200,6 +212,7 @@ static napi_value init(napi_env env, napi_value exports) {
   sd_notify_register(env, exports);
   min_ttl_register(env, exports);
   realtime_register(env, exports);
+  vrrp4_send_register(env, exports);
   return exports;
 }
 

@@ -17,7 +17,7 @@ import { packageRoot } from './package-info.js';
 export interface PacketSocketBinding {
   open(ifname: string): number;
   send(fd: number, frame: Uint8Array): number;
-  hwaddr(ifname: string): string;
+  hwaddr(ifname: string, fd?: number): string;
   close(fd: number): void;
 }
 
@@ -96,6 +96,22 @@ export class PacketSocket {
     }
     if (sent !== frame.length) {
       throw new HaagentError('HA_ERR_ANNOUNCE', `short send on interface ${this.ifname}: ${sent} of ${frame.length} bytes`);
+    }
+  }
+
+  /**
+   * The MAC of this socket's interface, asked through this socket (one ioctl, no socket opened
+   * for it, unlike `interfaceMac`). Throws HA_ERR_ANNOUNCE, also on a closed socket.
+   */
+  mac(): string {
+    const fd = this.#fd;
+    if (fd === undefined) {
+      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot read the MAC address of interface ${this.ifname}: the packet socket is closed`);
+    }
+    try {
+      return this.#native.hwaddr(this.ifname, fd);
+    } catch (cause) {
+      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot read the MAC address of interface ${this.ifname}: ${describe(cause)}`, { cause });
     }
   }
 

@@ -1,13 +1,17 @@
 /**
- * VRRP over IP protocol 112 (IPv4) with the `raw-socket` package: one socket per heartbeat
- * interface, shared by every instance (VRID) on it.
+ * VRRP over IP protocol 112 (IPv4): one transport per heartbeat interface, shared by every
+ * instance (VRID) on it. Two sockets: the `raw-socket` package receives, a send-only native
+ * socket (vrrp4-send.ts) sends. raw-socket's send queues each datagram and sends it from a
+ * writable event (two epoll_ctl calls and a loop iteration per advert); the native send is one
+ * sendto.
  *
  * Contract:
  * - bound to the interface (SO_BINDTODEVICE): only adverts arriving on it are seen;
  * - joins 224.0.0.18 on that interface only (IP_ADD_MEMBERSHIP with ip_mreqn.ifindex);
- * - multicast TTL 255, unicast TTL 255, no loopback of our own multicast;
+ * - multicast TTL 255, unicast TTL 255, no loopback of our own multicast (both sockets);
  * - delivers whole IPv4 datagrams (header included: a raw IPv4 socket gives it) so the codec can
- *   check TTL; this module does not decode or filter anything itself.
+ *   check TTL; this module does not decode or filter anything itself;
+ * - `send` is done when it returns: the promise only carries its result (HA_ERR_SOCKET).
  * IPv6 (ff02::12) is not carried here: raw-socket cannot read the hop limit (no recvmsg), and
  * accepting adverts without the hop-limit-255 check would be a security hole.
  */
@@ -15,13 +19,13 @@ import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { HaagentError } from '../core/errors.js';
 import type { VrrpTransport } from './ports.js';
+import { Vrrp4SendSocket } from './vrrp4-send.js';
 
 const require = createRequire(import.meta.url);
 // raw-socket ships no types; this is the part of its API we use.
 interface RawSocket {
   on(event: 'message', cb: (buf: Buffer, from: string) => void): void;
   on(event: 'error', cb: (err: Error) => void): void;
-  send(buf: Buffer, offset: number, length: number, addr: string, before: null, after: (err: Error | null, bytes: number) => void): void;
   setOption(level: number, option: number, value: Buffer | number, length?: number): void;
   close(): void;
 }
@@ -54,18 +58,22 @@ function ipMreqn(group: string, ifindex: number): Buffer {
 
 export class RawVrrpSocket implements VrrpTransport {
   private readonly sock: RawSocket;
+  private readonly sender: Vrrp4SendSocket;
   private closed = false;
 
-  private constructor(readonly ifname: string, sock: RawSocket) {
+  private constructor(readonly ifname: string, sock: RawSocket, sender: Vrrp4SendSocket) {
     this.sock = sock;
+    this.sender = sender;
   }
 
   /** Opens, binds and joins. `ifindex` comes from netlink (the interface must exist). */
   static open(ifname: string, ifindex: number, onDatagram: (datagram: Uint8Array) => void, onError: (err: Error) => void): RawVrrpSocket {
+    const sender = Vrrp4SendSocket.open(ifname, ifindex);
     let sock: RawSocket;
     try {
       sock = raw.createSocket({ addressFamily: raw.AddressFamily.IPv4, protocol: VRRP_PROTOCOL, bufferSize: 65535 });
     } catch (cause) {
+      sender.close();
       throw new HaagentError('HA_ERR_SOCKET', `cannot open a raw VRRP socket (needs root or CAP_NET_RAW): ${String(cause)}`, { cause });
     }
     try {
@@ -80,31 +88,29 @@ export class RawVrrpSocket implements VrrpTransport {
       sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
     } catch (cause) {
       sock.close();
+      sender.close();
       throw new HaagentError('HA_ERR_SOCKET', `cannot set up the VRRP socket on ${ifname}: ${String(cause)}`, { cause });
     }
-    const s = new RawVrrpSocket(ifname, sock);
+    const s = new RawVrrpSocket(ifname, sock, sender);
     sock.on('message', (buf) => onDatagram(new Uint8Array(buf.buffer, buf.byteOffset, buf.length)));
     sock.on('error', (err) => { if (!s.closed) onError(err); });
     return s;
   }
 
   send(message: Uint8Array, dst: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(new HaagentError('HA_ERR_SOCKET', `VRRP socket on ${this.ifname} is closed`));
-        return;
-      }
-      const buf = Buffer.from(message.buffer, message.byteOffset, message.length);
-      this.sock.send(buf, 0, buf.length, dst, null, (err) => {
-        if (err) reject(new HaagentError('HA_ERR_SOCKET', `sending a VRRP advert to ${dst} on ${this.ifname} failed: ${err.message}`, { cause: err }));
-        else resolve();
-      });
-    });
+    if (this.closed) return Promise.reject(new HaagentError('HA_ERR_SOCKET', `VRRP socket on ${this.ifname} is closed`));
+    try {
+      this.sender.send(message, dst);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return Promise.resolve();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.sock.close();
+    this.sender.close();
   }
 }

@@ -15,6 +15,7 @@ import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { WitnessMonitor } from '../adapters/witness.js';
 import { witnessTiming } from '../core/peer/timing.js';
 import { Announcer } from './announcer.js';
+import { SharedFrameSockets } from './announce-sockets.js';
 import type { WitnessPort } from './instance-peers.js';
 import type { EtcdClientFactory } from './etcd-shared.js';
 import { EtcdGateway } from '../adapters/etcd/gateway.js';
@@ -67,6 +68,9 @@ export interface AgentPorts {
 /** The real adapters (rtnetlink, raw sockets, AF_PACKET, files, probes). */
 export async function productionPorts(): Promise<AgentPorts> {
   const netlink = await createNetlink();
+  // One packet socket per interface for all announcements; each announcer a refresh slot.
+  const frameSockets = new SharedFrameSockets();
+  let announcers = 0;
   return {
     netlink,
     clock: () => performance.now(),
@@ -78,7 +82,7 @@ export async function productionPorts(): Promise<AgentPorts> {
     // The isolated master must let go before the peer takes over (its Master_Down_Interval):
     // witnesses are probed every advert interval with half an interval to answer.
     witness: (inst) => (inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
-    announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp),
+    announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp, frameSockets, announcers++),
     containment: () => sharedContainment(),
     // One gateway and one lease for the agent; the keeper's fence timer runs on the monotonic clock.
     etcdClient: (cfg, log) => {

@@ -3,6 +3,12 @@
  * apart; each round sends the request form and the reply form, which covers stubborn clients),
  * and an optional periodic refresh while master.
  *
+ * Frames go out on the agent's one packet socket per interface (SharedFrameSockets), leased on
+ * the first send and released by `close()`. The periodic refresh of each announcer is offset by
+ * its own phase within the period (`refreshPhaseMs` of its slot): the first refresh comes
+ * refresh + phase after the takeover, then one per period, so many instances that took over
+ * together do not refresh in one burst. Frames, burst and count per period are unchanged.
+ *
  * Contract: `announce()` resolves once the first round is out (the rest of the burst is
  * scheduled); a new announce replaces a running burst; `stop()` cancels everything.
  * IPv6 VIPs (unsolicited NA) are sent the same way with the NA builder.
@@ -11,22 +17,36 @@ import { buildGratuitousArp } from '../core/packet/arp.js';
 import { buildUnsolicitedNa } from '../core/packet/ndisc.js';
 import type { GarpConfig } from '../core/config/types.js';
 import type { Vip } from '../core/net/address.js';
-import { interfaceMac, PacketSocket } from '../adapters/packet-socket.js';
+import { refreshPhaseMs } from '../core/packet/refresh-phase.js';
+import type { FrameSocketLease, SharedFrameSockets } from './announce-sockets.js';
 
 export class Announcer {
-  private socket: PacketSocket | undefined;
+  private lease: FrameSocketLease | undefined;
   private burstTimer: NodeJS.Timeout | undefined;
+  /** The first refresh (a timeout), then the periodic one (an interval); cleared alike. */
   private refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ifname: string, private vips: readonly Vip[], private readonly garp: GarpConfig) {}
+  /** `slot`: this announcer's place in the agent's refresh spread (0, 1, 2, ... in creation order). */
+  constructor(
+    private readonly ifname: string,
+    private vips: readonly Vip[],
+    private readonly garp: GarpConfig,
+    private readonly sockets: SharedFrameSockets,
+    private readonly slot = 0,
+  ) {}
 
   /** A reload changed the VIP list: later announcements cover the new one. */
   setVips(vips: readonly Vip[]): void {
     this.vips = vips;
   }
 
+  private socket(): FrameSocketLease {
+    this.lease ??= this.sockets.acquire(this.ifname);
+    return this.lease;
+  }
+
   private frames(): Uint8Array[] {
-    const senderMac = interfaceMac(this.ifname);
+    const senderMac = this.socket().mac();
     const out: Uint8Array[] = [];
     for (const { address: ip, family } of this.vips) {
       if (family === 6) {
@@ -40,8 +60,8 @@ export class Announcer {
   }
 
   private sendRound(frames: readonly Uint8Array[]): void {
-    this.socket ??= PacketSocket.open(this.ifname);
-    for (const f of frames) this.socket.send(f);
+    const socket = this.socket();
+    for (const f of frames) socket.send(f);
   }
 
   async announce(): Promise<void> {
@@ -64,14 +84,19 @@ export class Announcer {
       this.burstTimer = setTimeout(next, this.garp.burstIntervalMs);
     };
     this.burstTimer = setTimeout(next, this.garp.burstIntervalMs);
-    if (this.garp.refreshMs > 0 && this.refreshTimer === undefined) {
-      this.refreshTimer = setInterval(() => {
+    const { refreshMs } = this.garp;
+    if (refreshMs > 0 && this.refreshTimer === undefined) {
+      const refresh = (): void => {
         try {
           this.sendRound(this.frames());
         } catch {
           // Retried at the next refresh.
         }
-      }, this.garp.refreshMs);
+      };
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = setInterval(refresh, refreshMs);
+        refresh();
+      }, refreshMs + refreshPhaseMs(this.slot, refreshMs));
     }
   }
 
@@ -80,16 +105,16 @@ export class Announcer {
     this.burstTimer = undefined;
   }
 
-  /** Stops bursts and refreshes (on leaving MASTER), keeps the socket. */
+  /** Stops bursts and refreshes (on leaving MASTER), keeps the socket lease. */
   quiet(): void {
     this.cancelBurst();
-    if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
   }
 
   close(): void {
     this.quiet();
-    this.socket?.close();
-    this.socket = undefined;
+    this.lease?.release();
+    this.lease = undefined;
   }
 }
