@@ -1,11 +1,12 @@
 /*
  * Real-time scheduling and memory locking for the agent's main (VRRP) thread.
  *
- *   setScheduler(policy: 'rr' | 'fifo' | 'other', priority: number): undefined
- *       sched_setscheduler(0, ...) on the CALLING THREAD only (on Linux, pid 0 is the calling
- *       thread, not the process), with SCHED_RESET_ON_FORK: threads and processes created
- *       after it (libuv's threadpool, spawned hooks and checks) start as SCHED_OTHER instead
- *       of inheriting the real-time policy. 'other' takes priority 0 and drops the policy.
+ *   setScheduler(policy: 'rr' | 'fifo' | 'other', priority: number, tid = 0): undefined
+ *       sched_setscheduler(tid, ...) on ONE THREAD: the calling one for tid 0 (on Linux, pid 0
+ *       is the calling thread, not the process), else thread `tid` of this process, with
+ *       SCHED_RESET_ON_FORK: threads and processes created after it by that thread (libuv's
+ *       threadpool, spawned hooks and checks) start as SCHED_OTHER instead of inheriting the
+ *       real-time policy. 'other' takes priority 0 and drops the policy.
  *   getScheduler(tid: number): { policy: 'rr' | 'fifo' | 'other' | 'batch' | 'idle' | 'deadline' | 'unknown',
  *                                 priority: number, resetOnFork: boolean }
  *       sched_getscheduler/sched_getparam of a thread (0 = the calling one).
@@ -29,8 +30,8 @@
  * 'ERR_INVALID_ARG_TYPE'. The TypeScript wrapper (src/adapters/realtime.ts) is the only
  * intended caller and turns these into HaagentError('HA_ERR_SCHED').
  *
- * Deliberately not done here: CPU affinity, and anything on other threads (V8's and libuv's
- * threads are left as they are: see src/adapters/realtime.ts for what that means).
+ * Deliberately not done here: CPU affinity, and choosing threads (which threads get the policy
+ * is src/adapters/realtime.ts's decision).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -102,14 +103,16 @@ static const char *rt_policy_name(int policy) {
   }
 }
 
-/* setScheduler(policy, priority) */
+/* setScheduler(policy, priority[, tid]) */
 static napi_value js_set_scheduler(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   char name[8];
   int priority;
+  int tid = 0;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) return throw_type(env, "setScheduler(policy, priority) needs two arguments");
+  if (argc >= 3 && rt_get_int(env, argv[2], 0, 0x3fffffff, &tid, "tid must be an integer >= 0") != 0) return NULL;
   if (rt_get_word(env, argv[0], name, sizeof name, "policy must be 'rr', 'fifo' or 'other'") != 0) return NULL;
   int policy = rt_policy(name);
   if (policy < 0) return throw_type(env, "policy must be 'rr', 'fifo' or 'other'");
@@ -117,7 +120,7 @@ static napi_value js_set_scheduler(napi_env env, napi_callback_info info) {
   struct sched_param sp;
   memset(&sp, 0, sizeof sp);
   sp.sched_priority = priority;
-  if (sched_setscheduler(0, policy | SCHED_RESET_ON_FORK, &sp) != 0)
+  if (sched_setscheduler((pid_t)tid, policy | SCHED_RESET_ON_FORK, &sp) != 0)
     return throw_errno(env, errno, "sched_setscheduler", NULL);
   return NULL;
 }

@@ -2,21 +2,22 @@
  * Timers that hold under load: SCHED_RR/SCHED_FIFO for the agent's main thread and locking
  * its code in memory, through the native addon (native/realtime.c).
  *
- * Which threads get the policy: only the thread that calls `setRealtime`, which must be the
- * main thread (the one running the event loop: VRRP timers, adverts, the state machine). It is
- * set with SCHED_RESET_ON_FORK, so everything created after it starts as SCHED_OTHER: libuv's
- * threadpool (created on first use: fs, dns.lookup, zlib), hooks and exec checks (spawned
- * processes). V8's platform workers (concurrent marking, parallel scavenge, compile jobs) were
- * created at Node's start and keep SCHED_OTHER. What that means: the event loop preempts
- * ordinary load, so a due timer runs at once even with every CPU busy, but (1) a stop-the-world
- * pause of the main thread's own GC is still a pause, and one that hands work to the helper
- * threads waits for them while they compete as ordinary threads: under full load such pauses
- * reached 30 ms. With a real-time policy the agent therefore has V8 collect on the main thread
- * alone (src/daemon/heap-tuning.ts, REALTIME_GC_FLAGS: the longest pause 8 ms under full load);
- * only the final marking pause of a rare full collection still uses the helpers, (2) work
- * handed to the threadpool (file reads such as the epoch store) runs at ordinary priority
- * and may wait under load, and (3) a bug
- * that spins the event loop would take a CPU from ordinary work; the kernel's RT throttling
+ * Which threads get the policy: the thread that calls `setRealtime`, which must be the main
+ * thread (the one running the event loop: VRRP timers, adverts, the state machine), and, with
+ * `setRealtimeOtherThreads` right after it, every thread that exists at that moment: V8's
+ * platform workers (the collector's helpers and the compiler, created at Node's start) and
+ * libuv's threadpool if already started. The policy is set with SCHED_RESET_ON_FORK, so
+ * everything created later starts as SCHED_OTHER: threadpool threads started later (fs,
+ * dns.lookup, zlib), hooks and exec checks (spawned processes). What that means: the event loop
+ * preempts ordinary load, so a due timer runs at once even with every CPU busy, but (1) a
+ * stop-the-world pause of the main thread's own GC is still a pause, and one that hands work to
+ * helper threads waits for them: as ordinary threads under full load they made such pauses
+ * reach 23-30 ms. So with a real-time policy the agent has V8 collect on the main thread alone
+ * (src/daemon/heap-tuning.ts, REALTIME_GC_FLAGS: the longest pause 8 ms under full load), and
+ * the helpers that the final marking pause of a rare full collection still uses are real-time
+ * too; (2) work handed to a threadpool thread started later (file reads such as the epoch
+ * store) runs at ordinary priority and may wait under load; (3) a bug that spins the event loop
+ * (or a real-time helper) would take a CPU from ordinary work; the kernel's RT throttling
  * (kernel.sched_rt_runtime_us, 95 % by default) still leaves the rest 5 % of each second.
  *
  * Memory: `lockMemory` locks the pages of every file-backed mapping (Node, the libraries, the
@@ -43,7 +44,7 @@ export interface SchedInfo {
 }
 
 interface RealtimeBinding {
-  setScheduler(policy: RtPolicy | 'other', priority: number): void;
+  setScheduler(policy: RtPolicy | 'other', priority: number, tid?: number): void;
   getScheduler(tid: number): SchedInfo;
   priorityRange(policy: RtPolicy): { min: number; max: number };
   lockMemory(): { regions: number; bytes: number };
@@ -85,6 +86,39 @@ export function setRealtime(priority: number, policy: RtPolicy = 'rr'): void {
       : code === 'EINVAL' ? `: priority out of range for SCHED_${policy.toUpperCase()} (1..99)` : '';
     throw new HaagentError('HA_ERR_SCHED', `cannot set SCHED_${policy.toUpperCase()} priority ${priority} on the main thread${hint} (${code ?? String(cause)})`, { cause });
   }
+}
+
+/**
+ * Puts every other thread of this process that exists now under the same policy and priority
+ * as `setRealtime` gives the main thread: V8's platform workers (created at Node's start: the
+ * collector's helpers, the compiler) and libuv's threadpool if it was started already. Call it
+ * right after `setRealtime`, from the main thread. A pause of the main thread that waits for a
+ * helper (the final marking of a full collection) then waits for a thread that ordinary load
+ * cannot starve. Threads created later keep SCHED_OTHER (reset on fork). Returns the threads
+ * set and those that refused (the error's code, e.g. EPERM); a thread that ended meanwhile
+ * (ESRCH) is neither. Never throws.
+ */
+export function setRealtimeOtherThreads(priority: number, policy: RtPolicy = 'rr'): { readonly set: number[]; readonly failed: { tid: number; code: string }[] } {
+  const b = binding();
+  const self = threadId();
+  const set: number[] = [];
+  const failed: { tid: number; code: string }[] = [];
+  let tids: number[];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number).filter((tid) => Number.isInteger(tid) && tid > 0 && tid !== self);
+  } catch {
+    return { set, failed };
+  }
+  for (const tid of tids) {
+    try {
+      b.setScheduler(policy, priority, tid);
+      set.push(tid);
+    } catch (err) {
+      const code = codeOf(err) ?? String(err);
+      if (code !== 'ESRCH') failed.push({ tid, code });
+    }
+  }
+  return { set, failed };
 }
 
 /** Back to SCHED_OTHER (tests). */

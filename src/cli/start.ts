@@ -7,7 +7,7 @@ import { createAgentLogger, type LogFormatChoice, type LogLevel } from '../daemo
 import { runAgentProcess } from '../daemon/agent-process.js';
 import { configPathOf, loadFlagsConfig, type StartFlags } from './flags-config.js';
 import { packageVersion } from '../adapters/package-info.js';
-import { lockMemory, setRealtime } from '../adapters/realtime.js';
+import { lockMemory, setRealtime, setRealtimeOtherThreads } from '../adapters/realtime.js';
 import { tuneGcForRealtime } from '../daemon/heap-tuning.js';
 import type { AgentConfig } from '../core/config/types.js';
 import type { Logger } from 'pino';
@@ -32,7 +32,10 @@ export function applyRealtime(config: Pick<AgentConfig, 'realtime' | 'lockMemory
     try {
       setRealtime(rt.priority, rt.policy);
       tuneGcForRealtime();
-      log.info({ policy: rt.policy, priority: rt.priority }, `realtime: SCHED_${rt.policy.toUpperCase()} priority ${rt.priority} on the main thread, the collector on it alone (new threads and hooks: SCHED_OTHER)`);
+      const others = setRealtimeOtherThreads(rt.priority, rt.policy);
+      if (others.failed.length > 0) log.warn({ failed: others.failed }, 'realtime: some of V8\'s helper threads kept SCHED_OTHER');
+      log.info({ policy: rt.policy, priority: rt.priority, helperThreads: others.set.length },
+        `realtime: SCHED_${rt.policy.toUpperCase()} priority ${rt.priority} on the main thread and the ${others.set.length} threads started before it, the collector on the main thread alone (threads and hooks started later: SCHED_OTHER)`);
     } catch (err) {
       log.error({ err }, 'realtime could not be applied; running without it');
     }
