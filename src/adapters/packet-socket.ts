@@ -48,10 +48,15 @@ export function loadBinding(): PacketSocketBinding {
 }
 
 /** "ENODEV: no such device"-style suffix from a native error, for messages. */
-function describe(cause: unknown): string {
+/**
+ * "CODE: message" of an error from the addon (its `code` is the errno name, e.g. 'ENODEV'), for
+ * the messages of every adapter over the addon; the message alone when it has no code or
+ * already starts with it.
+ */
+export function describeNative(cause: unknown): string {
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
+    return typeof code === 'string' && !cause.message.startsWith(code) ? `${code}: ${cause.message}` : cause.message;
   }
   return String(cause);
 }
@@ -74,7 +79,7 @@ export class PacketSocket {
     try {
       return new PacketSocket(ifname, native.open(ifname), native);
     } catch (cause) {
-      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot open a packet socket on interface ${ifname}: ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot open a packet socket on interface ${ifname}: ${describeNative(cause)}`, { cause });
     }
   }
 
@@ -92,7 +97,7 @@ export class PacketSocket {
     try {
       sent = this.#native.send(fd, frame);
     } catch (cause) {
-      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot send a ${frame.length}-byte frame on interface ${this.ifname}: ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot send a ${frame.length}-byte frame on interface ${this.ifname}: ${describeNative(cause)}`, { cause });
     }
     if (sent !== frame.length) {
       throw new HaagentError('HA_ERR_ANNOUNCE', `short send on interface ${this.ifname}: ${sent} of ${frame.length} bytes`);
@@ -111,7 +116,7 @@ export class PacketSocket {
     try {
       return this.#native.hwaddr(this.ifname, fd);
     } catch (cause) {
-      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot read the MAC address of interface ${this.ifname}: ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot read the MAC address of interface ${this.ifname}: ${describeNative(cause)}`, { cause });
     }
   }
 
@@ -123,7 +128,7 @@ export class PacketSocket {
     try {
       this.#native.close(fd);
     } catch (cause) {
-      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot close the packet socket on interface ${this.ifname}: ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_ANNOUNCE', `cannot close the packet socket on interface ${this.ifname}: ${describeNative(cause)}`, { cause });
     }
   }
 }
@@ -134,6 +139,6 @@ export function interfaceMac(ifname: string): string {
   try {
     return native.hwaddr(ifname);
   } catch (cause) {
-    throw new HaagentError('HA_ERR_ANNOUNCE', `cannot read the MAC address of interface ${ifname}: ${describe(cause)}`, { cause });
+    throw new HaagentError('HA_ERR_ANNOUNCE', `cannot read the MAC address of interface ${ifname}: ${describeNative(cause)}`, { cause });
   }
 }

@@ -14,7 +14,7 @@
  * 224.0.0.18 or a unicast peer).
  */
 import { HaagentError } from '../core/errors.js';
-import { loadBinding } from './packet-socket.js';
+import { describeNative, loadBinding } from './packet-socket.js';
 
 /** The addon's exports used here, as documented in native/vrrp4_send.c and packet_socket.c. */
 export interface Vrrp4SendBinding {
@@ -23,21 +23,12 @@ export interface Vrrp4SendBinding {
   close(fd: number): void;
 }
 
-/** "EAGAIN: resource temporarily unavailable"-style suffix from a native error. */
-function describe(cause: unknown): string {
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
-  }
-  return String(cause);
-}
-
 function binding(ifname: string): Vrrp4SendBinding {
   let native: unknown;
   try {
     native = loadBinding();
   } catch (cause) {
-    throw new HaagentError('HA_ERR_SOCKET', `cannot open the VRRP send socket on ${ifname}: ${describe(cause)}`, { cause });
+    throw new HaagentError('HA_ERR_SOCKET', `cannot open the VRRP send socket on ${ifname}: ${describeNative(cause)}`, { cause });
   }
   const b = native as Partial<Vrrp4SendBinding>;
   if (typeof b.vrrp4Open !== 'function' || typeof b.vrrp4Send !== 'function' || typeof b.close !== 'function') {
@@ -65,7 +56,7 @@ export class Vrrp4SendSocket {
     try {
       return new Vrrp4SendSocket(ifname, native.vrrp4Open(ifname, ifindex), native);
     } catch (cause) {
-      throw new HaagentError('HA_ERR_SOCKET', `cannot open a raw VRRP send socket on ${ifname} (needs root or CAP_NET_RAW): ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_SOCKET', `cannot open a raw VRRP send socket on ${ifname} (needs root or CAP_NET_RAW): ${describeNative(cause)}`, { cause });
     }
   }
 
@@ -77,7 +68,7 @@ export class Vrrp4SendSocket {
     try {
       sent = this.#native.vrrp4Send(fd, message, dst);
     } catch (cause) {
-      throw new HaagentError('HA_ERR_SOCKET', `sending a VRRP advert to ${dst} on ${this.ifname} failed: ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_SOCKET', `sending a VRRP advert to ${dst} on ${this.ifname} failed: ${describeNative(cause)}`, { cause });
     }
     if (sent !== message.length) {
       throw new HaagentError('HA_ERR_SOCKET', `short send to ${dst} on ${this.ifname}: ${sent} of ${message.length} bytes`);

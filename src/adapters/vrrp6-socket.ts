@@ -18,7 +18,7 @@
  * Like a dgram socket, an open socket keeps the process alive until `close()`.
  */
 import { HaagentError } from '../core/errors.js';
-import { loadBinding } from './packet-socket.js';
+import { describeNative, loadBinding } from './packet-socket.js';
 import type { VrrpTransport } from './ports.js';
 
 export const VRRP_MULTICAST_V6 = 'ff02::12';
@@ -49,21 +49,12 @@ export interface Vrrp6Message {
   readonly hopLimit: number;
 }
 
-/** "ENODEV: ..." from a native error, for messages. */
-function describe(cause: unknown): string {
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' && !cause.message.startsWith(code) ? `${code}: ${cause.message}` : cause.message;
-  }
-  return String(cause);
-}
-
 function binding(ifname: string): Vrrp6Binding {
   let native: unknown;
   try {
     native = loadBinding();
   } catch (cause) {
-    throw new HaagentError('HA_ERR_SOCKET', `cannot open an IPv6 VRRP socket on interface ${ifname}: ${describe(cause)}`, { cause });
+    throw new HaagentError('HA_ERR_SOCKET', `cannot open an IPv6 VRRP socket on interface ${ifname}: ${describeNative(cause)}`, { cause });
   }
   const b = native as Partial<Vrrp6Binding>;
   if (typeof b.vrrp6Open !== 'function' || typeof b.vrrp6Send !== 'function' || typeof b.vrrp6Close !== 'function') {
@@ -106,10 +97,10 @@ export class Vrrp6Socket implements VrrpTransport {
       handle = native.vrrp6Open(
         ifname,
         (message, src, dst, hopLimit) => onMessage({ message, src, dst, hopLimit }),
-        (cause) => onError(new HaagentError('HA_ERR_SOCKET', `receiving VRRP on interface ${ifname} failed: ${describe(cause)}`, { cause })),
+        (cause) => onError(new HaagentError('HA_ERR_SOCKET', `receiving VRRP on interface ${ifname} failed: ${describeNative(cause)}`, { cause })),
       );
     } catch (cause) {
-      throw new HaagentError('HA_ERR_SOCKET', `cannot open an IPv6 VRRP socket on interface ${ifname}: ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_SOCKET', `cannot open an IPv6 VRRP socket on interface ${ifname}: ${describeNative(cause)}`, { cause });
     }
     return new Vrrp6Socket(ifname, sourceLinkLocal, handle, native);
   }
@@ -131,7 +122,7 @@ export class Vrrp6Socket implements VrrpTransport {
       return Promise.reject(
         new HaagentError(
           'HA_ERR_SOCKET',
-          `sending a VRRP advert from ${this.sourceLinkLocal} to ${dst} on interface ${this.ifname} failed: ${describe(cause)}`,
+          `sending a VRRP advert from ${this.sourceLinkLocal} to ${dst} on interface ${this.ifname} failed: ${describeNative(cause)}`,
           { cause },
         ),
       );
@@ -150,7 +141,7 @@ export class Vrrp6Socket implements VrrpTransport {
     try {
       this.#native.vrrp6Close(handle);
     } catch (cause) {
-      throw new HaagentError('HA_ERR_SOCKET', `cannot close the IPv6 VRRP socket on interface ${this.ifname}: ${describe(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_SOCKET', `cannot close the IPv6 VRRP socket on interface ${this.ifname}: ${describeNative(cause)}`, { cause });
     }
   }
 }
