@@ -90,6 +90,10 @@ if (skip !== undefined) {
     await suite.withCluster(async (c) => {
       const pair = testPair([h1, h2], tag);
       try {
+        // A test before may have cut a link while the nodes talked: a neighbour entry left
+        // FAILED makes the next connection fail at once with "No route to host" (seen in CI:
+        // pg_basebackup right after a test that took h2's ext0 down and up). Start clean.
+        for (const h of [h1, h2]) await ip('-n', h.ns, 'neigh', 'flush', 'all');
         await pair.create();
         const [n1, n2] = pair.nodes;
         await fn({ c, pair, n1, n2, agents: new Map() });
