@@ -78,11 +78,6 @@ export class Agent {
   /** Promotion backoffs of instances stopped by a reload (name -> until, monotonic ms), for their restart. */
   private readonly backoffs = new Map<string, number>();
 
-  private backoffOf(name: string): { backoffUntilMs?: number } {
-    const until = this.backoffs.get(name);
-    this.backoffs.delete(name);
-    return until === undefined ? {} : { backoffUntilMs: until };
-  }
   /** The etcd client and lease shared by the instances elected on etcd. */
   private readonly etcd: EtcdShared;
   /** Unsubscribes the alerter; set only while alert targets are configured (no cost otherwise). */
@@ -164,6 +159,13 @@ export class Agent {
       etcdFor: (i, node) => this.etcd.forInstance(i, this.config, node),
       boot: { atMs: this.bootMs, peerHeard: this.heardPeer.has(inst.name), ...this.backoffOf(inst.name) },
     });
+  }
+
+  /** The promotion backoff a reload kept for `name` (taken: given once, to its restart). */
+  private backoffOf(name: string): { backoffUntilMs?: number } {
+    const until = this.backoffs.get(name);
+    this.backoffs.delete(name);
+    return until === undefined ? {} : { backoffUntilMs: until };
   }
 
   private select(instance: string | undefined): Bound[] {
