@@ -194,3 +194,26 @@ process.once('exit', () => {
     try { k.killHard(); } catch { /* best effort */ }
   }
 });
+
+/** What `steadyPair` samples in a haagent / keepalived pair. */
+export interface PairSampler {
+  /** haagent's state (its status), keepalived's (its log), and whether `host` holds the VIP. */
+  agentState(): Promise<string | undefined>;
+  keepalivedState(): string | undefined;
+  hasVip(host: LabHost): Promise<boolean>;
+}
+
+/**
+ * Samples the pair every 200 ms for `ms`: haagent in `agentState`, keepalived in `kaState`, and
+ * exactly `holder` of `hosts` holding the VIP. The first violation, described, or undefined.
+ */
+export async function steadyPair(p: PairSampler, hosts: readonly [LabHost, LabHost], agentState: string, kaState: string, holder: LabHost, ms = 4000): Promise<string | undefined> {
+  const [h1, h2] = hosts;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const [s, k, v1, v2] = [await p.agentState(), p.keepalivedState(), await p.hasVip(h1), await p.hasVip(h2)];
+    if (s !== agentState || k !== kaState || v1 !== (holder === h1) || v2 !== (holder === h2)) return `haagent ${s}, keepalived ${k}, VIP h1 ${v1}, h2 ${v2}`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return undefined;
+}

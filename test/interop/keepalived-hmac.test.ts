@@ -23,7 +23,7 @@ import { LabTopology, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
 import { ip } from '../../src/lab/sh.js';
 import type { InstanceStatus } from '../../src/core/control/types.js';
 import { skipReason } from '../helpers/root.js';
-import { Keepalived, killAllKeepalived } from '../helpers/keepalived.js';
+import { Keepalived, killAllKeepalived, steadyPair } from '../helpers/keepalived.js';
 
 const K1 = `hex:${'5a'.repeat(32)}`;
 const K2 = `hex:${'6b'.repeat(48)}`;
@@ -51,7 +51,6 @@ if (skip !== undefined) {
   const prefix = `hakh${process.pid % 100000}`;
   const topo = new LabTopology(prefix);
   const [h1, h2] = topo.hosts;
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   const VIP6_CIDR = 'fd00:77::100/64';
   let vipNow = VIP_CIDR;
   const hasVip = async (host: LabHost): Promise<boolean> => (await topo.extAddresses(host)).includes(vipNow);
@@ -118,15 +117,8 @@ if (skip !== undefined) {
   const AUTH_ERROR = /authentication|auth_hmac|HMAC/i;
 
   /** The expected states hold and exactly `holder` has the VIP for `ms`; the first violation, or undefined. */
-  async function steady(p: Pair, agentState: string, kaState: string, holder: LabHost, ms = 4000): Promise<string | undefined> {
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const [s, k, v1, v2] = [await p.c.stateOf(p.agent), p.ka.state(), await hasVip(h1), await hasVip(h2)];
-      if (s !== agentState || k !== kaState || v1 !== (holder === h1) || v2 !== (holder === h2)) return `haagent ${s}, keepalived ${k}, VIP h1 ${v1}, h2 ${v2}`;
-      await sleep(200);
-    }
-    return undefined;
-  }
+  const steady = (p: Pair, agentState: string, kaState: string, holder: LabHost, ms?: number): Promise<string | undefined> =>
+    steadyPair({ agentState: () => p.c.stateOf(p.agent), keepalivedState: () => p.ka.state(), hasVip }, [h1, h2], agentState, kaState, holder, ms);
 
   const converge = 20_000;
   for (const v of [{ version: 2, unicast: false }, { version: 3, unicast: false }, { version: 3, unicast: true }, { version: 3, unicast: false, family: 6 }] as const) {

@@ -15,7 +15,7 @@ import { LabTopology, type LabHost } from '../../src/lab/topology.js';
 import { ip } from '../../src/lab/sh.js';
 import type { InstanceStatus } from '../../src/core/control/types.js';
 import { skipReason } from '../helpers/root.js';
-import { Keepalived, killAllKeepalived } from '../helpers/keepalived.js';
+import { Keepalived, killAllKeepalived, steadyPair } from '../helpers/keepalived.js';
 
 const skip = skipReason({ needsDist: true, needs: ['keepalived'] });
 if (skip !== undefined) {
@@ -84,15 +84,8 @@ if (skip !== undefined) {
   const instanceOf = async (c: LabCluster, a: RunningAgent): Promise<InstanceStatus | undefined> => (await c.status(a)).instances[0];
 
   /** The expected states hold and exactly `holder` has the VIP for `ms`; the first violation, or undefined. */
-  async function steady(p: Pair, agentState: string, kaState: string, holder: LabHost, ms = 4000): Promise<string | undefined> {
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const [s, k, v1, v2] = [await p.c.stateOf(p.agent), p.ka.state(), await hasVip(h1), await hasVip(h2)];
-      if (s !== agentState || k !== kaState || v1 !== (holder === h1) || v2 !== (holder === h2)) return `haagent ${s}, keepalived ${k}, VIP h1 ${v1}, h2 ${v2}`;
-      await sleep(200);
-    }
-    return undefined;
-  }
+  const steady = (p: Pair, agentState: string, kaState: string, holder: LabHost, ms?: number): Promise<string | undefined> =>
+    steadyPair({ agentState: () => p.c.stateOf(p.agent), keepalivedState: () => p.ka.state(), hasVip }, [h1, h2], agentState, kaState, holder, ms);
 
   const converge = 25_000;
 
