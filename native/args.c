@@ -4,6 +4,8 @@
 #include "args.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -57,4 +59,27 @@ int get_uint8_array(napi_env env, napi_value value, const char *type_msg, void *
     return -1;
   }
   return 0;
+}
+
+int get_nonneg_int32(napi_env env, napi_value value, const char *msg, int *out) {
+  napi_valuetype type;
+  double d = 0;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
+      napi_get_value_double(env, value, &d) != napi_ok ||
+      !(d >= 0 && d <= 2147483647.0) /* also rejects NaN */ || d != (double)(int32_t)d) {
+    throw_type(env, msg);
+    return -1;
+  }
+  *out = (int32_t)d;
+  return 0;
+}
+
+napi_value fd_result(napi_env env, int fd) {
+  napi_value result;
+  if (napi_create_int32(env, fd, &result) != napi_ok) {
+    (void)close(fd);
+    throw_napi_failure(env, "napi_create_int32");
+    return NULL;
+  }
+  return result;
 }

@@ -41,4 +41,12 @@ HAAGENT_INTERNAL int get_ifname(napi_env env, napi_value value, char buf[IFNAMSI
 HAAGENT_INTERNAL int get_uint8_array(napi_env env, napi_value value, const char *type_msg,
                                      void **data, size_t *len);
 
+/* Reads a non-negative int32 argument (an fd, an ifindex). Returns 0, or -1 with a TypeError
+ * carrying `msg` pending. */
+HAAGENT_INTERNAL int get_nonneg_int32(napi_env env, napi_value value, const char *msg, int *out);
+
+/* A freshly opened fd as the JS result; on failure the fd is closed and an error is pending
+ * (returns NULL). */
+HAAGENT_INTERNAL napi_value fd_result(napi_env env, int fd);
+
 #endif /* HAAGENT_NATIVE_ARGS_H */

@@ -52,16 +52,7 @@
 
 /* Read argument `fd` (a non-negative int32). Returns 0, or -1 with a JS exception set. */
 static int get_fd(napi_env env, napi_value value, int *fd) {
-  napi_valuetype type;
-  double d = 0;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
-      napi_get_value_double(env, value, &d) != napi_ok ||
-      !(d >= 0 && d <= 2147483647.0) /* also rejects NaN */ || d != (double)(int32_t)d) {
-    throw_type(env, "fd must be a non-negative integer");
-    return -1;
-  }
-  *fd = (int32_t)d;
-  return 0;
+  return get_nonneg_int32(env, value, "fd must be a non-negative integer", fd);
 }
 
 /* open(ifname) -> fd */
@@ -91,13 +82,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, saved, "bind", NULL);
   }
 
-  napi_value result;
-  if (napi_create_int32(env, fd, &result) != napi_ok) {
-    (void)close(fd);
-    throw_napi_failure(env, "napi_create_int32");
-    return NULL;
-  }
-  return result;
+  return fd_result(env, fd);
 }
 
 /* send(fd, frame) -> bytes sent. The frame is a complete Ethernet frame; it goes out on the

@@ -37,20 +37,6 @@
 #define VRRP_PROTOCOL 112
 #define VRRP_TTL 255
 
-/* Read a non-negative int32 argument. Returns 0, or -1 with a TypeError pending. */
-static int get_int(napi_env env, napi_value value, const char *msg, int *out) {
-  napi_valuetype type;
-  double d = 0;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
-      napi_get_value_double(env, value, &d) != napi_ok ||
-      !(d >= 0 && d <= 2147483647.0) /* also rejects NaN */ || d != (double)(int32_t)d) {
-    throw_type(env, msg);
-    return -1;
-  }
-  *out = (int32_t)d;
-  return 0;
-}
-
 /* Set one int option; returns 0 or the errno. */
 static int set_int(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : errno;
@@ -65,7 +51,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) return throw_type(env, "vrrp4Open(ifname, ifindex) needs two arguments");
   if (get_ifname(env, argv[0], ifname, throw_errno) != 0) return NULL;
-  if (get_int(env, argv[1], "ifindex must be a non-negative integer", &ifindex) != 0) return NULL;
+  if (get_nonneg_int32(env, argv[1], "ifindex must be a non-negative integer", &ifindex) != 0) return NULL;
 
   int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, VRRP_PROTOCOL);
   if (fd < 0) return throw_errno(env, errno, "socket", NULL);
@@ -101,13 +87,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, err, "setsockopt", failed);
   }
 
-  napi_value result;
-  if (napi_create_int32(env, fd, &result) != napi_ok) {
-    (void)close(fd);
-    throw_napi_failure(env, "napi_create_int32");
-    return NULL;
-  }
-  return result;
+  return fd_result(env, fd);
 }
 
 /* vrrp4Send(fd, message, dst) -> bytes sent */
@@ -117,7 +97,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   int fd;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return throw_type(env, "vrrp4Send(fd, message, dst) needs three arguments");
-  if (get_int(env, argv[0], "fd must be a non-negative integer", &fd) != 0) return NULL;
+  if (get_nonneg_int32(env, argv[0], "fd must be a non-negative integer", &fd) != 0) return NULL;
   size_t len = 0;
   void *data = NULL;
   if (get_uint8_array(env, argv[1], "message must be a Buffer or Uint8Array", &data, &len) != 0) return NULL;
