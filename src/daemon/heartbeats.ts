@@ -8,7 +8,7 @@ import { vipAddresses } from '../core/net/address.js';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { InstanceConfig } from '../core/config/types.js';
-import { encodeAdvertisement } from '../core/packet/encode.js';
+import { encodeAdvertisement, type HmacSigning } from '../core/packet/encode.js';
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
 import { VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
@@ -19,11 +19,24 @@ import type { AgentPorts, HeartbeatSource, VrrpReceiver } from './agent-ports.js
 
 const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
 
+/** An instance's unsigned adverts as last encoded: one datagram per destination. */
+interface EncodedAdverts {
+  readonly src: string;
+  readonly priority: number;
+  readonly datagrams: ReadonlyArray<readonly [dst: string, bytes: Uint8Array]>;
+}
+
 export class Heartbeats {
   /** Keyed by transportKey(): one VRRP socket per heartbeat interface and address family. */
   private readonly sockets = new Map<string, VrrpTransport>();
   /** Source address per heartbeat interface and family: primary IPv4, or the IPv6 link-local. */
   private readonly primary = new Map<string, HeartbeatSource>();
+  /**
+   * The last unsigned adverts of each instance config (a reload makes a new config object, so
+   * an entry never outlives the settings it was encoded from): a master's periodic advert is
+   * the same bytes every time until its priority or source changes, so it is encoded once.
+   */
+  private readonly encoded = new WeakMap<InstanceConfig, EncodedAdverts>();
 
   constructor(
     private readonly ports: AgentPorts,
@@ -79,25 +92,42 @@ export class Heartbeats {
 
   /**
    * Sends `inst`'s advert at `priority` from `src`; nothing when its socket is closed. Signed
-   * once (auth type hmac, not receive-only): every unicast peer gets the same sequence.
+   * once (auth type hmac, not receive-only): every unicast peer gets the same sequence. Unsigned
+   * adverts are encoded once per config, source and priority and then sent as they are (the
+   * sockets copy the bytes and never change them).
    */
   async sendAdvert(inst: InstanceConfig, src: string, priority: number): Promise<void> {
-    const advert: Advertisement = {
-      version: inst.version, family: inst.family, vrid: inst.vrid, priority,
-      maxAdvertIntervalCs: inst.advertIntervalCs,
-      addresses: vipAddresses(inst.vips),
-      ...authOf(inst),
-    };
     const sock = this.sockets.get(transportKey(inst));
     if (sock === undefined) return;
-    const targets = inst.peers.length > 0 ? inst.peers : [inst.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
     const hmac = this.hmac.signing(inst);
-    // v3-checksum: message -> RFC 9568 §5.2.8's IPv4 form (no pseudo-header).
-    const opts = { src, v3ChecksumAsV2: inst.v3ChecksumMessageOnly, ...(hmac === undefined ? {} : { hmac }) };
-    for (const dst of targets) await sock.send(encodeAdvertisement(advert, { ...opts, dst }), dst);
+    const datagrams = hmac === undefined ? this.unsigned(inst, src, priority) : encodeAll(inst, src, priority, { hmac });
+    for (const [dst, bytes] of datagrams) await sock.send(bytes, dst);
+  }
+
+  /** The unsigned adverts of `inst` at `priority` from `src`, encoded on first use. */
+  private unsigned(inst: InstanceConfig, src: string, priority: number): EncodedAdverts['datagrams'] {
+    const last = this.encoded.get(inst);
+    if (last !== undefined && last.src === src && last.priority === priority) return last.datagrams;
+    const datagrams = encodeAll(inst, src, priority, {});
+    this.encoded.set(inst, { src, priority, datagrams });
+    return datagrams;
   }
 
   close(): void {
     for (const s of this.sockets.values()) s.close();
   }
+}
+
+/** `inst`'s advert at `priority` from `src` for each destination (its unicast peers, else the VRRP group). */
+function encodeAll(inst: InstanceConfig, src: string, priority: number, sign: { hmac?: HmacSigning }): Array<readonly [string, Uint8Array]> {
+  const advert: Advertisement = {
+    version: inst.version, family: inst.family, vrid: inst.vrid, priority,
+    maxAdvertIntervalCs: inst.advertIntervalCs,
+    addresses: vipAddresses(inst.vips),
+    ...authOf(inst),
+  };
+  const targets = inst.peers.length > 0 ? inst.peers : [inst.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
+  // v3-checksum: message -> RFC 9568 §5.2.8's IPv4 form (no pseudo-header).
+  const opts = { src, v3ChecksumAsV2: inst.v3ChecksumMessageOnly, ...sign };
+  return targets.map((dst) => [dst, encodeAdvertisement(advert, { ...opts, dst })] as const);
 }
