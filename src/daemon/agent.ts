@@ -98,8 +98,7 @@ export class Agent {
     });
     this.heartbeats = new Heartbeats(ports, this.intake, opts.log, hmac);
     this.applyAlerts(opts.config.alerts);
-    this.events.subscribe((ev) => {
-      if (ev.type !== 'transition') return;
+    this.events.subscribeTo('transition', (ev) => {
       // Peers learn the new state and epoch at once, not at the next hello tick.
       const b = this.bound.find((x) => x.config.name === ev.instance);
       if (b !== undefined && b.config.paths.length > 0) setImmediate(() => this.peerLink?.sendNow(b.config));

@@ -14,14 +14,38 @@ export class EventBus extends EventEmitter {
     this.setMaxListeners(0);
   }
 
-  /** Stamps the event with the wall-clock time and emits it as 'event'. */
+  /** Listeners of one event type (`on`): kept apart, so they cost nothing to the other types. */
+  private readonly typed = new Map<AgentEvent['type'], Set<(ev: AgentEvent) => void>>();
+
+  /**
+   * Stamps the event with the wall-clock time and emits it as 'event' to every subscriber, and
+   * to the listeners of its type. An event nobody listens to is neither stamped nor built (a
+   * master publishes one per advert sent).
+   */
   publish(ev: UnstampedEvent): void {
-    if (this.listenerCount('event') === 0) return;
-    this.emit('event', { at: new Date().toISOString(), ...ev } as AgentEvent);
+    const all = this.listenerCount('event') > 0;
+    const typed = this.typed.get(ev.type);
+    if (!all && typed === undefined) return;
+    const stamped = { at: new Date().toISOString(), ...ev } as AgentEvent;
+    if (all) this.emit('event', stamped);
+    if (typed !== undefined) for (const listener of [...typed]) listener(stamped);
   }
 
+  /** Every event; returns the unsubscribe function. */
   subscribe(listener: (ev: AgentEvent) => void): () => void {
     this.on('event', listener);
     return () => this.off('event', listener);
+  }
+
+  /** Events of type `type` only; returns the unsubscribe function. */
+  subscribeTo<K extends AgentEvent['type']>(type: K, listener: (ev: Extract<AgentEvent, { type: K }>) => void): () => void {
+    const set = this.typed.get(type) ?? new Set();
+    const l = listener as (ev: AgentEvent) => void;
+    set.add(l);
+    this.typed.set(type, set);
+    return () => {
+      set.delete(l);
+      if (set.size === 0 && this.typed.get(type) === set) this.typed.delete(type);
+    };
   }
 }
