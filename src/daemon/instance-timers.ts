@@ -8,6 +8,11 @@
  * and may fire up to 1 ms before the monotonic deadline: such an early fire is re-armed for the
  * remainder instead of being lost (a lost master-down timer would leave a backup stuck).
  *
+ * Re-arming for a later deadline (a backup's Master_Down_Timer at every advert, hundreds a second
+ * with many instances) does not touch the Node timer: the new deadline is recorded and the
+ * timer, when it fires at the earlier one, starts again for the remainder. Only an earlier
+ * deadline replaces it.
+ *
  * A due Master_Down_Timer is checked one step later in the same event-loop turn (setImmediate,
  * after the poll phase), not in the timers phase where Node runs it: when this process was
  * stalled longer than Master_Down_Interval (starved of CPU, paused, a long collection), the
@@ -31,28 +36,42 @@ export interface InstanceTimerDeps {
   readonly fire: (kind: TimerKind) => void;
 }
 
+/** One armed kind: its Node timer, when that fires, and the deadline the core wants now. */
+interface Armed {
+  timer: NodeJS.Timeout | undefined;
+  /** Monotonic ms the Node timer is set for (it may fire up to 1 ms early). */
+  readonly firesAtMs: number;
+  /** The core's latest deadline, >= firesAtMs. */
+  deadlineMs: number;
+}
+
 export class InstanceTimers {
-  private readonly timers = new Map<TimerKind, NodeJS.Timeout>();
+  private readonly timers = new Map<TimerKind, Armed>();
   /** A due master-down timer waiting for the reads of this loop turn (see above). */
   private pendingMasterDown: NodeJS.Immediate | undefined;
 
   constructor(private readonly deps: InstanceTimerDeps) {}
 
-  /** Arms `kind` for `deadlineMs`, replacing its running timer. */
+  /** Arms `kind` for `deadlineMs`, replacing its running timer (a later deadline is recorded only). */
   arm(kind: TimerKind, deadlineMs: number): void {
+    const armed = this.timers.get(kind);
+    if (armed !== undefined && armed.firesAtMs <= deadlineMs) {
+      armed.deadlineMs = deadlineMs;
+      return;
+    }
     this.cancel(kind);
     this.start(kind, deadlineMs);
   }
 
   cancel(kind: TimerKind): void {
     const old = this.timers.get(kind);
-    if (old !== undefined) clearTimeout(old);
+    if (old !== undefined) clearTimeout(old.timer);
     this.timers.delete(kind);
     if (kind === 'master-down') this.clearPendingMasterDown();
   }
 
   stopAll(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     this.clearPendingMasterDown();
   }
@@ -63,11 +82,21 @@ export class InstanceTimers {
   }
 
   private start(kind: TimerKind, deadlineMs: number): void {
-    const wait = Math.max(0, Math.ceil(deadlineMs - this.deps.clock()));
-    this.timers.set(kind, setTimeout(() => {
+    const now = this.deps.clock();
+    const wait = Math.max(0, Math.ceil(deadlineMs - now));
+    const armed: Armed = { timer: undefined, firesAtMs: now + wait, deadlineMs };
+    this.timers.set(kind, armed);
+    armed.timer = setTimeout(() => {
       this.timers.delete(kind);
+      const deadline = armed.deadlineMs;
+      if (!this.deps.isCurrent(kind, deadline)) return;
+      // Early by Node's rounding, or re-armed for later since: wait for the remainder.
+      if (this.deps.clock() < deadline) {
+        this.start(kind, deadline);
+        return;
+      }
       if (kind !== 'master-down') {
-        this.due(kind, deadlineMs);
+        this.deps.fire(kind);
         return;
       }
       this.pendingMasterDown = setImmediate(() => {
@@ -78,9 +107,9 @@ export class InstanceTimers {
         } catch (err) {
           this.deps.log.error({ err }, 'the isolation check before taking over failed; taking over on the protocol alone');
         }
-        this.due(kind, deadlineMs);
+        this.due(kind, deadline);
       });
-    }, wait));
+    }, wait);
   }
 
   /** Feeds a fire of `kind` for `deadlineMs` to the core if still current and due; re-arms an early one. */

@@ -79,3 +79,66 @@ t.test('stopAll drops a master-down fire waiting for its loop turn', async (t) =
   await new Promise((r) => setTimeout(r, 40));
   t.same(fired, []);
 });
+
+/** Timers over a `current` map as the core keeps it, recording fires (with their time) and isolation checks. */
+function recorded(): { timers: InstanceTimers; arm: (k: TimerKind, d: number) => void; fired: Array<[TimerKind, number]>; checks: number[] } {
+  const current = new Map<TimerKind, number>();
+  const fired: Array<[TimerKind, number]> = [];
+  const checks: number[] = [];
+  const timers = new InstanceTimers({
+    clock, log, beforeMasterDown: () => { checks.push(clock()); },
+    isCurrent: (k, d) => current.get(k) === d,
+    fire: (k) => fired.push([k, clock()]),
+  });
+  return { timers, fired, checks, arm: (k, d) => { current.set(k, d); timers.arm(k, d); } };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('re-armed for later: fires once, at the later deadline', async (t) => {
+  for (const kind of ['advert', 'master-down'] as const) {
+    const r = recorded();
+    r.arm(kind, clock() + 15);
+    await sleep(5);
+    const later = clock() + 40;
+    r.arm(kind, later);
+    await sleep(90);
+    t.equal(r.fired.length, 1, `${kind}: one fire`);
+    t.ok((r.fired[0]?.[1] ?? 0) >= later, `${kind}: not before the later deadline`);
+    r.timers.stopAll();
+  }
+});
+
+t.test('a master-down re-armed for later is not checked for isolation at the old deadline', async (t) => {
+  const r = recorded();
+  r.arm('master-down', clock() + 10);
+  await sleep(3);
+  const later = clock() + 60;
+  r.arm('master-down', later);
+  await sleep(35);
+  t.same(r.checks, [], 'nothing at the old deadline');
+  await sleep(70);
+  t.equal(r.checks.length, 1);
+  t.ok((r.checks[0] ?? 0) >= later);
+  t.same(r.fired.map(([k]) => k), ['master-down']);
+  r.timers.stopAll();
+});
+
+t.test('re-armed for earlier: the earlier deadline fires', async (t) => {
+  const r = recorded();
+  r.arm('advert', clock() + 500);
+  r.arm('advert', clock() + 10);
+  await sleep(80);
+  t.same(r.fired.map(([k]) => k), ['advert']);
+  r.timers.stopAll();
+});
+
+t.test('cancel after a later re-arm: nothing fires', async (t) => {
+  const r = recorded();
+  r.arm('master-down', clock() + 10);
+  r.arm('master-down', clock() + 30);
+  r.timers.cancel('master-down');
+  await sleep(70);
+  t.same(r.fired, []);
+  t.same(r.checks, []);
+});
