@@ -37,6 +37,7 @@ import type { SignedPart } from '../core/packet/hmac-auth.js';
 import { AdvertHmac } from './advert-hmac.js';
 import { WarnThrottle } from './warn-throttle.js';
 import type { MismatchReport, MismatchWatch } from './mismatch-watch.js';
+import { AdvertMemo, type AcceptedAdvert } from './advert-memo.js';
 
 /** Drop reasons that mean a live sender with other settings, and how they read. */
 export const MISCONFIGURED: ReadonlyMap<string, string> = new Map([
@@ -81,6 +82,8 @@ export class AdvertIntake<T extends IntakeTarget> {
   private readonly advertLog: AdvertLog;
   private readonly hmac: AdvertHmac;
   private readonly authWarn = new WarnThrottle(AUTH_WARN_EVERY_MS);
+  /** The last IPv4 advert each instance accepted: an identical repeat skips decoding and checks. */
+  private readonly memo = new AdvertMemo();
 
   constructor(private readonly deps: {
     readonly log: Logger;
@@ -130,8 +133,13 @@ export class AdvertIntake<T extends IntakeTarget> {
       this.noTarget(ifname, 4, vrid);
       return;
     }
+    const repeat = this.memo.match(target.config, datagram);
+    if (repeat !== undefined) {
+      this.accept(target, repeat);
+      return;
+    }
     const r = decodeIpv4Datagram(datagram, { version: target.config.version, ...authOf(target.config), ...anyTtl(target.config) });
-    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src, signed: r.signed } : r);
+    this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: r.src, signed: r.signed } : r, datagram);
   }
 
   /** IPv6: the hop limit comes from the socket's ancillary data, checked by the codec. */
@@ -146,7 +154,8 @@ export class AdvertIntake<T extends IntakeTarget> {
     this.deliver(target, r.ok ? { ok: true, advert: r.advert, src: m.src, signed: r.signed } : r);
   }
 
-  private deliver(target: T, r: Decoded): void {
+  /** `datagram`: the IPv4 datagram `r` was decoded from, remembered if accepted without side notes. */
+  private deliver(target: T, r: Decoded, datagram?: Uint8Array): void {
     const inst = target.config;
     const log = this.deps.log;
     if (!r.ok) {
@@ -174,17 +183,30 @@ export class AdvertIntake<T extends IntakeTarget> {
       target.runner.countDrop('election-etcd');
       return;
     }
-    this.report(target, target.peer.vrrpMismatch.accepted(r.src), '');
-    for (const note of advertNotes(r.advert, { ...ours, priority: inst.priority })) {
-      this.advertLog.noted(inst.name, note, r.src, inst.ownerIgnoreAdverts, this.deps.clock());
-    }
-    if (r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs) {
-      log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },
-        'advert claims an interval above max-advert-interval: adopting the maximum');
-    }
+    const notes = advertNotes(r.advert, { ...ours, priority: inst.priority });
+    const clamped = r.advert.version === 3 && r.advert.maxAdvertIntervalCs > inst.maxAdvertIntervalCs;
+    const accepted: AcceptedAdvert = { src: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs };
+    if (datagram !== undefined && notes.length === 0 && !clamped && inst.auth.type !== 'hmac') this.memo.remember(inst, datagram, accepted);
+    else this.memo.forget(inst);
+    this.accept(target, accepted, () => {
+      for (const note of notes) this.advertLog.noted(inst.name, note, r.src, inst.ownerIgnoreAdverts, this.deps.clock());
+      if (clamped) {
+        log.debug({ instance: inst.name, from: r.src, advertisedCs: r.advert.maxAdvertIntervalCs, maxCs: inst.maxAdvertIntervalCs },
+          'advert claims an interval above max-advert-interval: adopting the maximum');
+      }
+    });
+  }
+
+  /**
+   * An advert passed every check (or repeats one that did): the sender's settings match again,
+   * `notes` are logged, the instance counts and takes it.
+   */
+  private accept(target: T, a: AcceptedAdvert, notes?: () => void): void {
+    this.report(target, target.peer.vrrpMismatch.accepted(a.src), '');
+    notes?.();
     target.runner.countReceived();
     this.deps.heard(target);
-    target.runner.input({ type: 'advert', from: r.src, priority: r.advert.priority, maxAdvertIntervalCs: r.advert.maxAdvertIntervalCs });
+    target.runner.input({ type: 'advert', from: a.src, priority: a.priority, maxAdvertIntervalCs: a.maxAdvertIntervalCs });
   }
 
   /** HMAC authentication of an advert from a known source (true when there is none to do). */

@@ -100,3 +100,46 @@ t.test('an advert for a configured instance that is not running yet is dropped w
   h.intake.onDatagram('eth1', advert(['192.0.2.10'], { vrid: 53 }));
   t.same(h.intake.interfaceDrops, { eth1: { 'bad-vrid': 1 } }, 'an unconfigured VRID still is');
 });
+
+t.test('a repeated advert (another IPv4 Identification) reaches the runner like the first', async (t) => {
+  const h = harness();
+  const first = encodeIpv4Datagram({ version: 3, family: 4, vrid: 51, priority: 150, maxAdvertIntervalCs: 100, addresses: ['192.0.2.10'] }, { src: '10.0.0.2', dst: '224.0.0.18', id: 1 });
+  const again = encodeIpv4Datagram({ version: 3, family: 4, vrid: 51, priority: 150, maxAdvertIntervalCs: 100, addresses: ['192.0.2.10'] }, { src: '10.0.0.2', dst: '224.0.0.18', id: 2 });
+  h.intake.onDatagram('eth1', first);
+  h.intake.onDatagram('eth1', again);
+  h.intake.onDatagram('eth1', again);
+  const input = { type: 'advert', from: '10.0.0.2', priority: 150, maxAdvertIntervalCs: 100 };
+  t.same(h.inputs, [input, input, input]);
+  t.equal(h.received(), 3);
+  t.equal(h.heard(), 3);
+  const broken = Uint8Array.from(again);
+  broken[10] = (broken[10] ?? 0) ^ 0xff;
+  h.intake.onDatagram('eth1', broken);
+  t.same(h.drops, ['bad-ip-header'], 'a repeat with a broken header checksum is decoded, and dropped');
+});
+
+t.test('a repeat after a reload is checked against the new settings', async (t) => {
+  const drops: string[] = [];
+  const target = { config: config(), runner: { countDrop: (r: string) => drops.push(r), countReceived: () => undefined, input: () => undefined }, peer: { vrrpMismatch: new MismatchWatch() } };
+  const intake = new AdvertIntake<IntakeTarget>({ log: pino({ level: 'silent' }), events: new EventBus(), clock: () => 0, targets: () => [target], configured: () => [target.config], heard: () => undefined });
+  intake.onDatagram('eth1', advert(['192.0.2.10']));
+  t.same(drops, []);
+  target.config = reloaded();
+  intake.onDatagram('eth1', advert(['192.0.2.10']));
+  t.same(drops, ['address-mismatch'], 'the acceptance under the old settings is not reused');
+});
+
+/** The same instance after a reload that added a VIP. */
+function reloaded(): InstanceConfig {
+  const r = parseConfigYaml('instances:\n  - name: web\n    vrid: 51\n    interface: eth1\n    vips: [192.0.2.10/24, 192.0.2.20/24]\n');
+  if (!r.ok || r.config.instances[0] === undefined) throw new Error('config');
+  return r.config.instances[0];
+}
+
+t.test('a repeat of an advert that came with notes is decoded again, and noted again', async (t) => {
+  const h = harness('    priority: 255\n');
+  h.intake.onDatagram('eth1', advert(['192.0.2.10']));
+  h.intake.onDatagram('eth1', advert(['192.0.2.10']));
+  t.equal(h.inputs.length, 2);
+  t.ok(h.logs.length >= 1, 'the owner note is logged (rate-limited by the advert log)');
+});
