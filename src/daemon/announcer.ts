@@ -25,6 +25,8 @@ export class Announcer {
   private burstTimer: NodeJS.Timeout | undefined;
   /** The first refresh (a timeout), then the periodic one (an interval); cleared alike. */
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** The last round's frames and what they were built from. */
+  private built: { readonly mac: string; readonly vips: readonly Vip[]; readonly frames: readonly Uint8Array[] } | undefined;
 
   /** `slot`: this announcer's place in the agent's refresh spread (0, 1, 2, ... in creation order). */
   constructor(
@@ -45,8 +47,20 @@ export class Announcer {
     return this.lease;
   }
 
-  private frames(): Uint8Array[] {
+  /**
+   * The frames of one round, built once per MAC and VIP list (the MAC is read at each round: a
+   * changed one is announced from then on).
+   */
+  private frames(): readonly Uint8Array[] {
     const senderMac = this.socket().mac();
+    const c = this.built;
+    if (c !== undefined && c.mac === senderMac && c.vips === this.vips) return c.frames;
+    const frames = this.build(senderMac);
+    this.built = { mac: senderMac, vips: this.vips, frames };
+    return frames;
+  }
+
+  private build(senderMac: string): Uint8Array[] {
     const out: Uint8Array[] = [];
     for (const { address: ip, family } of this.vips) {
       if (family === 6) {

@@ -83,3 +83,23 @@ t.test('the refresh comes no earlier than refresh + phase, then keeps coming; qu
   t.equal(w.sent.length, n, 'quiet stops the refresh');
   a.close();
 });
+
+t.test('frames are built once per MAC and VIP list: a new MAC or a reloaded list is announced', async (t) => {
+  let mac = MAC;
+  const sent: Uint8Array[] = [];
+  const reg = new SharedFrameSockets((): InterfaceFrameSocket => ({ send: (frame) => { sent.push(frame); }, mac: () => mac, close: () => undefined }));
+  const a = new Announcer('eth0', VIPS, { burst: 1, burstIntervalMs: 10, refreshMs: 0 }, reg);
+  await a.announce();
+  await a.announce();
+  t.equal(sent[0], sent[3], 'the same frame object for the same MAC and VIPs');
+  mac = '02:11:22:33:44:55';
+  await a.announce();
+  t.equal(hex(sent[6] as Uint8Array), hex(buildGratuitousArp({ senderMac: mac, ip: '192.0.2.10', op: 'request' })), 'the new MAC');
+  a.setVips([{ address: '192.0.2.20', family: 4 }] as unknown as readonly Vip[]);
+  await a.announce();
+  t.same(sent.slice(9).map(hex), [
+    buildGratuitousArp({ senderMac: mac, ip: '192.0.2.20', op: 'request' }),
+    buildGratuitousArp({ senderMac: mac, ip: '192.0.2.20', op: 'reply' }),
+  ].map(hex), 'the reloaded VIP list');
+  a.close();
+});
