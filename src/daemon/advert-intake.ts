@@ -38,6 +38,7 @@ import { AdvertHmac } from './advert-hmac.js';
 import { WarnThrottle } from './warn-throttle.js';
 import type { MismatchReport, MismatchWatch } from './mismatch-watch.js';
 import { AdvertMemo, type AcceptedAdvert } from './advert-memo.js';
+import { TargetIndex } from './target-index.js';
 
 /** Drop reasons that mean a live sender with other settings, and how they read. */
 export const MISCONFIGURED: ReadonlyMap<string, string> = new Map([
@@ -84,6 +85,8 @@ export class AdvertIntake<T extends IntakeTarget> {
   private readonly authWarn = new WarnThrottle(AUTH_WARN_EVERY_MS);
   /** The last IPv4 advert each instance accepted: an identical repeat skips decoding and checks. */
   private readonly memo = new AdvertMemo();
+  /** The running instances by family, interface and VRID. */
+  private readonly index: TargetIndex<T>;
 
   constructor(private readonly deps: {
     readonly log: Logger;
@@ -103,6 +106,7 @@ export class AdvertIntake<T extends IntakeTarget> {
   }) {
     this.hmac = deps.hmac ?? new AdvertHmac();
     this.advertLog = new AdvertLog(deps.log);
+    this.index = new TargetIndex(deps.targets);
   }
 
   /**
@@ -128,7 +132,7 @@ export class AdvertIntake<T extends IntakeTarget> {
   onDatagram(ifname: string, datagram: Uint8Array): void {
     const ihl = ((datagram[0] ?? 0) & 0x0f) * 4;
     const vrid = datagram[ihl + 1];
-    const target = this.deps.targets().find((b) => b.config.family === 4 && b.config.interface === ifname && b.config.vrid === vrid);
+    const target = this.index.find(4, ifname, vrid);
     if (target === undefined) {
       this.noTarget(ifname, 4, vrid);
       return;
@@ -145,7 +149,7 @@ export class AdvertIntake<T extends IntakeTarget> {
   /** IPv6: the hop limit comes from the socket's ancillary data, checked by the codec. */
   onMessage6(ifname: string, m: Vrrp6Message): void {
     const vrid = m.message[1];
-    const target = this.deps.targets().find((b) => b.config.family === 6 && b.config.interface === ifname && b.config.vrid === vrid);
+    const target = this.index.find(6, ifname, vrid);
     if (target === undefined) {
       this.noTarget(ifname, 6, vrid);
       return;
