@@ -18,7 +18,7 @@
  */
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
-import { fenceEnabled, fenceTimeoutMs, type FencedInstance } from '../core/fence/self-fence.js';
+import { fenceEnabled, fenceTimeoutMs, FENCE_ANY_BACKUP_PRIORITY, type FencedInstance } from '../core/fence/self-fence.js';
 import { applyFence, removeFence } from '../adapters/nft-fence.js';
 
 /** The kernel side (src/adapters/nft-fence.ts); a fake in unit tests. */
@@ -37,15 +37,38 @@ export interface FenceStatus {
   readonly armed: boolean;
   /** Element timeout (ms): how long after its last advert a dead master goes dark. */
   readonly timeoutMs: number;
+  /** The backup priority the timeout is made for (it expires just before that backup takes over). */
+  readonly backupPriority: number;
+  /** Where that priority comes from: self-fence-backup-priority, peers' hellos, or any backup (254). */
+  readonly backupPriorityFrom: 'config' | 'peers' | 'any';
   /** The last apply's failure, until one works again. */
   readonly error?: string;
 }
 
-/** The fence of `inst` (its VIP addresses, NICs, timeout). */
-export function fencedInstance(inst: InstanceConfig): FencedInstance {
+/**
+ * The backup priority the fence of `inst` is made for: the configured one, else `learned`
+ * (from peers, when known), else any backup's (254, the safe default).
+ */
+export function fenceBackupPriority(inst: InstanceConfig, learned?: number): { readonly priority: number; readonly from: FenceStatus['backupPriorityFrom'] } {
+  if (inst.selfFenceBackupPriority !== undefined) return { priority: inst.selfFenceBackupPriority, from: 'config' };
+  if (learned !== undefined) return { priority: learned, from: 'peers' };
+  return { priority: FENCE_ANY_BACKUP_PRIORITY, from: 'any' };
+}
+
+/**
+ * The element timeout (ms) of `inst`'s fence for its configured backup priority (auto: 254).
+ * Never longer than the timeout a learned priority gives (a lower priority waits longer), so
+ * it is the shortest silence after which the VIPs may have gone dark.
+ */
+export function configuredFenceTimeoutMs(inst: InstanceConfig): number {
+  return fenceTimeoutMs(inst.advertIntervalCs, fenceBackupPriority(inst).priority, inst.version);
+}
+
+/** The fence of `inst` (its VIP addresses, NICs, timeout for `backupPriority`). */
+export function fencedInstance(inst: InstanceConfig, backupPriority = fenceBackupPriority(inst).priority): FencedInstance {
   return {
     vrid: inst.vrid, family: inst.family, interface: inst.interface, external: inst.external,
-    addresses: inst.vips.map((v) => v.address), timeoutMs: fenceTimeoutMs(inst.advertIntervalCs),
+    addresses: inst.vips.map((v) => v.address), timeoutMs: fenceTimeoutMs(inst.advertIntervalCs, backupPriority, inst.version),
   };
 }
 
@@ -109,8 +132,10 @@ export class SelfFence {
 
   status(inst: InstanceConfig): FenceStatus {
     const armed = this.applied.has(inst.name) && this.armed.has(inst.name);
+    const backup = fenceBackupPriority(inst);
     return {
-      enabled: fenceWanted(inst), armed, timeoutMs: fenceTimeoutMs(inst.advertIntervalCs),
+      enabled: fenceWanted(inst), armed, timeoutMs: fencedInstance(inst, backup.priority).timeoutMs,
+      backupPriority: backup.priority, backupPriorityFrom: backup.from,
       ...(fenceWanted(inst) && this.lastError !== undefined ? { error: this.lastError } : {}),
     };
   }

@@ -1,6 +1,10 @@
 /**
  * Bench part (`npm run bench -- --fence`): the self-fence against no fence, at 100 ms adverts,
- * in its own lab (namespaces `habfence-*`). For each mode (`self-fence: auto` and `off`) and
+ * in its own lab (namespaces `habfence-*`). The fenced mode (`self-fence: auto`) runs with
+ * `self-fence-backup-priority: 100` (true here: the backup has priority 100), so its fence
+ * expires 20 ms before that backup's Master_Down_Interval (340 ms), not before the fastest
+ * possible backup's (280 ms); `--fence-backup-priority auto` measures the latter. For each mode
+ * (fenced and `self-fence: off`) and
  * fault (kill -9, SIGSTOP of the master; links stay up, so the dead master's kernel still
  * answers unless fenced), N runs:
  *   - ARP as the client sees it (broadcast who-has VIP every 20 ms, replies captured by tcpdump
@@ -26,13 +30,15 @@ import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
 import { measureOutage } from '../../src/lab/outage.js';
 import { ip } from '../../src/lab/sh.js';
 import { CLIENT_ADDRESS, LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
-import { fenceScript, fenceTimeoutMs } from '../../src/core/fence/self-fence.js';
+import { fenceScript, fenceTimeoutMs, FENCE_ANY_BACKUP_PRIORITY } from '../../src/core/fence/self-fence.js';
 import { arpHandover, ArpWatch, type ArpHandover } from '../chaos/arp-watch.js';
 
 export interface FenceBenchOptions {
   readonly runs: number;
   /** Packets per CPU-cost round. */
   readonly packets: number;
+  /** self-fence-backup-priority of the fenced mode. */
+  readonly backupPriority: 'auto' | number;
 }
 
 type Mode = 'auto' | 'off';
@@ -49,6 +55,9 @@ export interface FenceReport {
   readonly runs: Record<`${Mode} ${Fault}`, FenceRun[]>;
   /** ns of sender CPU per packet: [without fence, with fence], medians over rounds. */
   readonly cpu: { readonly advertNs: [number, number]; readonly vipUdpNs: [number, number]; readonly packets: number; readonly rounds: number } | undefined;
+  /** The fenced mode's self-fence-backup-priority and the element timeout (ms) it gave. */
+  readonly backupPriority: 'auto' | number;
+  readonly timeoutMs: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -71,7 +80,8 @@ export class FenceBench {
 
   constructor(private readonly opts: FenceBenchOptions, private readonly say: (l: string) => void) {}
 
-  private config(c: LabCluster, host: LabHost, priority: number, mode: Mode): string {
+  /** `backupPriority`: the fenced mode's self-fence-backup-priority on this host (the master's is the option). */
+  private config(c: LabCluster, host: LabHost, priority: number, mode: Mode, backupPriority: 'auto' | number): string {
     const file = `/tmp/${this.topo.prefix}-${host.name}.yaml`;
     writeFileSync(file, `socket: ${c.socketPath(host)}
 instances:
@@ -84,7 +94,7 @@ instances:
     priority: ${priority}
     preempt: ${priority > 100}
     self-fence: ${mode}
-`);
+${mode === 'off' ? '' : `    self-fence-backup-priority: ${backupPriority}\n`}`);
     return file;
   }
 
@@ -95,8 +105,9 @@ instances:
     let a: RunningAgent | undefined;
     try {
       c.startProbe(VIP, 10, 30);
-      a = c.startAgent(h1, ['--config', this.config(c, h1, 150, mode)]);
-      const b = c.startAgent(h2, ['--config', this.config(c, h2, 100, mode)]);
+      // h1 (150) is the master, its backup h2 runs with 100; h2's own backup would be h1 (150).
+      a = c.startAgent(h1, ['--config', this.config(c, h1, 150, mode, this.opts.backupPriority)]);
+      const b = c.startAgent(h2, ['--config', this.config(c, h2, 100, mode, this.opts.backupPriority === 'auto' ? 'auto' : 150)]);
       const since = c.probeNowMs();
       const ok = await c.waitFor(async () => (await c.stateOf(a as RunningAgent)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP'
         && c.probeResults.slice(-5).every((r) => r.t > since && r.ok && r.host === 'h1'), 20_000);
@@ -186,8 +197,14 @@ print(time.process_time_ns() - t0)
     return { advertNs: [m(off['advert']), m(on['advert'])], vipUdpNs: [m(off['udp']), m(on['udp'])], packets: this.opts.packets, rounds };
   }
 
+  /** The fenced mode's element timeout, as the agent computes it (auto without paths: any backup). */
+  private timeoutMs(): number {
+    const p = this.opts.backupPriority;
+    return fenceTimeoutMs(INTERVAL_MS / 10, p === 'auto' ? FENCE_ANY_BACKUP_PRIORITY : p, 3);
+  }
+
   async run(): Promise<FenceReport> {
-    this.say(`fence: building namespaces ${this.topo.namespaces.join(', ')}`);
+    this.say(`fence: building namespaces ${this.topo.namespaces.join(', ')}; fenced mode: self-fence-backup-priority ${this.opts.backupPriority}, element timeout ${this.timeoutMs()} ms`);
     await this.topo.create();
     for (const h of this.topo.hosts) this.base.startWeb(h);
     const runs = { 'auto SIGKILL': [], 'auto SIGSTOP': [], 'off SIGKILL': [], 'off SIGSTOP': [] } as FenceReport['runs'];
@@ -207,7 +224,7 @@ print(time.process_time_ns() - t0)
     } catch (e) {
       this.say(`fence CPU: not measured (${e instanceof Error ? e.message : String(e)})`);
     }
-    return { runs, cpu };
+    return { runs, cpu, backupPriority: this.opts.backupPriority, timeoutMs: this.timeoutMs() };
   }
 
   async cleanup(): Promise<void> {
@@ -231,7 +248,8 @@ export function fenceJson(r: FenceReport): Record<string, unknown> {
   });
   return {
     intervalMs: INTERVAL_MS,
-    timeoutMs: fenceTimeoutMs(INTERVAL_MS / 10),
+    backupPriority: r.backupPriority,
+    timeoutMs: r.timeoutMs,
     modes: Object.fromEntries(Object.entries(r.runs).map(([k, xs]) => [k, part(xs)])),
     cpu: r.cpu ?? null,
   };
@@ -239,7 +257,7 @@ export function fenceJson(r: FenceReport): Record<string, unknown> {
 
 export function printFence(r: FenceReport, out: (l: string) => void): void {
   out('');
-  out(`self-fence at ${INTERVAL_MS} ms adverts (timeout ${fenceTimeoutMs(INTERVAL_MS / 10)} ms), links up: the client's ARP view and HTTP outage, median / max over runs`);
+  out(`self-fence at ${INTERVAL_MS} ms adverts (self-fence-backup-priority ${r.backupPriority}: timeout ${r.timeoutMs} ms), links up: the client's ARP view and HTTP outage, median / max over runs`);
   out('mode / fault          old MAC after backup   2-MAC periods   ARP dark     backup ARP after   HTTP outage');
   const mm = (xs: readonly number[]): string => (xs.length === 0 ? '-' : `${Math.round(median(xs))} / ${Math.round(Math.max(...xs))} ms`);
   for (const [k, xs] of Object.entries(r.runs)) {

@@ -10,7 +10,7 @@
  * hooks of the heartbeat and VIP NICs drop ARP and IPv4/IPv6 packets from (egress) or to
  * (ingress) a fenced VIP whose element is gone. While adverts leave, nothing is dropped; once
  * they stop (agent killed, frozen, its timers starved), the VIP goes dark `timeoutMs` after the
- * last one, before a backup's Master_Down_Interval has run out (fenceTimeoutMs).
+ * last one, before the fastest backup's Master_Down_Interval has run out (fenceTimeoutMs).
  *
  * Why netdev: sets belong to one table, and only a netdev table sees both the IP adverts and
  * the ARP replies (an inet table never sees ARP, an arp table never sees VRRP). Why text, not
@@ -23,7 +23,8 @@
  * refuses the transaction), or that the VIPs are on the host.
  */
 import { HaagentError } from '../errors.js';
-import type { AddressFamily } from '../fsm/types.js';
+import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
+import { masterDownIntervalMs } from '../fsm/timers.js';
 
 export const FENCE_TABLE_FAMILY = 'netdev';
 export const FENCE_TABLE_NAME = 'haagent_fence';
@@ -40,29 +41,47 @@ export const SELF_FENCE_SETTINGS: readonly SelfFenceSetting[] = ['auto', 'on', '
 export const FENCE_AUTO_MIN_INTERVAL_CS = 5;
 
 /**
- * How much earlier than 3 x interval the fence expires (ms): covers the kernel's set-timeout
- * granularity (one jiffy, 10 ms at HZ=100, 4 ms at HZ=250: the timeout is rounded up to it and
- * the expiry is noticed on a tick) with room to spare.
+ * How much earlier than the fastest backup's Master_Down_Interval the fence expires (ms): covers
+ * the kernel's set-timeout granularity (one jiffy, 10 ms at HZ=100, 4 ms at HZ=250: the timeout
+ * is rounded up to it and the expiry is noticed on a tick) with room to spare.
  */
 export const FENCE_MARGIN_MS = 20;
+
+/**
+ * The highest priority a backup can run with (255 is the address owner, always master): the
+ * fastest possible takeover, so the timeout made from it is safe whatever the backups run with.
+ * `self-fence-backup-priority: auto` uses it unless something better is known.
+ */
+export const FENCE_ANY_BACKUP_PRIORITY = 254;
 
 /** Rule size: the kernel takes at most 128 expressions per rule, each update costs two. */
 export const FENCE_UPDATES_PER_RULE = 32;
 
 /**
- * The element timeout (ms) for an advert interval: max(2 x interval, 3 x interval - 20 ms).
+ * The element timeout (ms): max(2 x interval, Master_Down_Interval(backupPriority) - 20 ms).
  *
- * A backup takes over Master_Down_Interval = 3 x interval + Skew_Time after the last advert it
- * heard, and that advert left the master (and refreshed the fence) before it was heard: with a
- * timeout under 3 x interval minus the kernel's granularity, a dead master is dark before any
- * backup takes over, so the fence adds no outage. A live master fences itself only when an
- * advert is more than timeout - interval late (180 ms at 100 ms adverts), close to where a
- * backup takes over anyway. At intervals under 40 ms the floor of 2 x interval wins: the
- * margin before Master_Down then shrinks to one interval (10 ms at 10 ms adverts).
+ * `backupPriority` is the highest effective priority (1..254) any backup of the instance runs
+ * with, `version` the instance's VRRP version. A backup takes over Master_Down_Interval =
+ * 3 x interval + Skew_Time(its own priority) after the last advert it heard (core/fsm/timers.ts),
+ * and that advert left the master (and refreshed the fence) before it was heard: with this
+ * timeout a dead master is dark FENCE_MARGIN_MS before the fastest backup takes over, so the
+ * client never sees two MACs, and it is dark no earlier than it has to be (a lower backup
+ * priority waits longer, so does its fence). With 254 (any backup): 3 x interval - 20 ms at
+ * v3 intervals under 1.28 s (280 ms at 100 ms adverts).
+ *
+ * A live master fences itself only when an advert is more than timeout - interval late (180 ms
+ * at 100 ms adverts and 254), close to where a backup takes over anyway. At short intervals the
+ * floor of 2 x interval wins: the margin before Master_Down then shrinks to one interval (10 ms
+ * at 10 ms adverts).
+ *
+ * Deliberately not checked: that the priority is in 1..254 and the interval in range (the
+ * config guarantees both). Too high a priority is safe (the fence expires earlier than needed);
+ * too LOW is not: a backup with a higher priority would take over up to the difference in
+ * Skew_Time before the fence expires, with both MACs answering meanwhile.
  */
-export function fenceTimeoutMs(advertIntervalCs: number): number {
+export function fenceTimeoutMs(advertIntervalCs: number, backupPriority: number, version: VrrpVersion): number {
   const i = advertIntervalCs * 10;
-  return Math.max(2 * i, 3 * i - FENCE_MARGIN_MS);
+  return Math.max(2 * i, masterDownIntervalMs(backupPriority, advertIntervalCs, version) - FENCE_MARGIN_MS);
 }
 
 /**

@@ -56,6 +56,19 @@ t.test('a reload that changes an armed instance\'s VIPs re-applies; a disarmed o
   t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.11:280', 'remove'], 'the second update (b, not armed) applies nothing');
 });
 
+t.test('self-fence-backup-priority: the armed timeout, status and a reload that changes it follow the key', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  const p100 = instance('a', '    self-fence-backup-priority: 100\n');
+  t.match(f.status(p100), { enabled: true, armed: false, timeoutMs: 340, backupPriority: 100, backupPriorityFrom: 'config' }, 'before arming: the timeout it would use');
+  t.match(f.status(instance('a')), { timeoutMs: 280, backupPriority: 254, backupPriorityFrom: 'any' }, 'auto: any backup');
+  await f.arm(p100, 1000);
+  t.match(f.status(p100), { armed: true, timeoutMs: 340 });
+  await f.update(instance('a', '    self-fence-backup-priority: 200\n'));
+  await f.close();
+  t.same(k.calls, ['apply 1:192.0.2.10:340', 'apply 1:192.0.2.10:300', 'remove'], 'priority 100: 360 - 20 ms; 200: 320 - 20 ms');
+});
+
 t.test('off, and auto under 50 ms adverts, never touch the kernel', async (t) => {
   const k = new FakeKernel();
   const f = new SelfFence(log, k);
