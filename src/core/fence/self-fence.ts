@@ -156,6 +156,17 @@ function chain(name: string, hook: 'egress' | 'ingress', dev: string, rules: rea
   return `  chain ${name} {\n    type filter hook ${hook} device "${dev}" priority 0; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
 }
 
+/** The NICs of `armed`, sorted: chain i of each hook is on devices[i]. */
+function devicesOf(armed: readonly FencedInstance[]): string[] {
+  return [...new Set(armed.flatMap((f) => [checked(f.interface, SAFE_IFNAME, 'interface'), checked(f.external, SAFE_IFNAME, 'interface')]))].sort();
+}
+
+/** The egress chain of `dev` (number i): the refresh rules of the instances advertising there, then the drops. */
+function egressChain(armed: readonly FencedInstance[], dev: string, i: number): string {
+  const refresh = armed.filter((f) => f.interface === dev).flatMap(refreshRules);
+  return chain(`out${i}`, 'egress', dev, [...refresh, ...EGRESS_DROPS]);
+}
+
 /**
  * The nft script that makes our table exactly the fence of `armed` (none: the table is
  * removed). Applied with `nft -f`, it is one transaction: either all of it holds or none.
@@ -174,16 +185,37 @@ export function fenceScript(armed: readonly FencedInstance[]): string {
     for (const f of fs) for (const a of f.addresses) if (!seen.has(a)) seen.set(checked(a, SAFE_ADDRESS, 'address'), f.timeoutMs);
     return [...seen].map(([address, timeoutMs]) => ({ address, timeoutMs }));
   };
-  const devices = [...new Set(armed.flatMap((f) => [checked(f.interface, SAFE_IFNAME, 'interface'), checked(f.external, SAFE_IFNAME, 'interface')]))].sort();
   out += `${table} {\n`;
   out += aliveSet('alive4', 'ipv4_addr', elems(v4));
   out += aliveSet('alive6', 'ipv6_addr', elems(v6));
   out += fencedSet('fenced4', 'ipv4_addr', elems(v4).map((e) => e.address));
   out += fencedSet('fenced6', 'ipv6_addr', elems(v6).map((e) => e.address));
-  devices.forEach((dev, i) => {
-    const refresh = armed.filter((f) => f.interface === dev).flatMap(refreshRules);
-    out += chain(`out${i}`, 'egress', dev, [...refresh, ...EGRESS_DROPS]);
+  devicesOf(armed).forEach((dev, i) => {
+    out += egressChain(armed, dev, i);
     out += chain(`in${i}`, 'ingress', dev, INGRESS_DROPS);
   });
+  return `${out}}\n`;
+}
+
+/**
+ * The nft script that changes only the timeouts of an applied fence: `armed` must be the
+ * instances, NICs and VIPs of the last fenceScript applied, with new `timeoutMs`. Each egress
+ * chain is flushed and refilled in one transaction; the sets and their elements are left
+ * alone, so every VIP keeps the expiry its last advert gave it and the next advert refreshes
+ * it with the new timeout. (Rebuilding the table would refresh every element when it is
+ * applied, as an advert would, with no advert having left: a master killed right after
+ * would stay alive in the kernel up to one interval past its backup's takeover.)
+ * A shorter timeout therefore holds from the next advert on, one interval later at most.
+ * Deliberately not checked here: that the table is as the last fenceScript left it (nft
+ * refuses a missing table or chain; the caller then applies fenceScript); no instance armed
+ * is a caller's bug (HA_ERR_INTERNAL).
+ */
+export function fenceRetimeScript(armed: readonly FencedInstance[]): string {
+  if (armed.length === 0) throw new HaagentError('HA_ERR_INTERNAL', 'self-fence: nothing armed to retime');
+  const table = `${FENCE_TABLE_FAMILY} ${FENCE_TABLE_NAME}`;
+  const devices = devicesOf(armed);
+  let out = devices.map((_, i) => `flush chain ${table} out${i}\n`).join('');
+  out += `table ${table} {\n`;
+  devices.forEach((dev, i) => { out += egressChain(armed, dev, i); });
   return `${out}}\n`;
 }

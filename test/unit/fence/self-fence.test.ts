@@ -8,7 +8,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import {
-  fenceEnabled, fenceScript, fenceTimeoutMs, FENCE_ANY_BACKUP_PRIORITY, FENCE_MARGIN_MS, FENCE_UPDATES_PER_RULE, type FencedInstance,
+  fenceEnabled, fenceRetimeScript, fenceScript, fenceTimeoutMs, FENCE_ANY_BACKUP_PRIORITY, FENCE_MARGIN_MS, FENCE_UPDATES_PER_RULE, type FencedInstance,
 } from '../../../src/core/fence/self-fence.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../../src/core/fsm/timers.js';
 import { parseConfigYaml } from '../../../src/core/config/yaml.js';
@@ -118,6 +118,19 @@ t.test('many VIPs: the updates are split so no rule goes over the kernel\'s 128 
 t.test('two instances listing the same address share one element', (t) => {
   const s = fenceScript([inst(), inst({ vrid: 52 })]);
   t.match(s, 'elements = { 10.77.0.100 timeout 280ms }; }');
+  t.end();
+});
+
+t.test('a retime rewrites only the egress chains\' rules, in one transaction, and leaves the sets and their elements alone', (t) => {
+  const armed = [inst({ timeoutMs: 340 }), inst({ vrid: 52, family: 6, addresses: ['2001:db8::10'], interface: 'eth1', external: 'eth1', timeoutMs: 300 })];
+  const s = fenceRetimeScript(armed);
+  const full = fenceScript(armed);
+  t.match(s, /^flush chain netdev haagent_fence out0\nflush chain netdev haagent_fence out1\nflush chain netdev haagent_fence out2\ntable netdev haagent_fence \{\n/, 'every egress chain flushed first (eth1, ext0, int0)');
+  t.notMatch(s, /set |elements|delete|hook ingress/, 'no set, element, table removal or ingress chain: every VIP keeps its current expiry');
+  for (const m of s.matchAll(/ {2}chain out\d \{\n(?:.*\n)*? {2}\}\n/g)) t.ok(full.includes(m[0]), 'each chain exactly as the full script builds it');
+  t.match(s, 'update @alive4 { 10.77.0.100 timeout 340ms }');
+  t.match(s, 'update @alive6 { 2001:db8::10 timeout 300ms }');
+  t.throws(() => fenceRetimeScript([]), { code: 'HA_ERR_INTERNAL' }, 'nothing armed: a caller\'s bug');
   t.end();
 });
 
