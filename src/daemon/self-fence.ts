@@ -88,6 +88,8 @@ export class SelfFence {
   private readonly armed = new Map<string, { readonly inst: InstanceConfig; readonly fence: FencedInstance }>();
   /** Instances whose fence is in the kernel (the last apply that included them worked). */
   private readonly applied = new Set<string>();
+  /** What the last successful apply or retime put in the kernel (empty: nothing, or not known). */
+  private inKernel: readonly FencedInstance[] = [];
   /** Backup priority learned from peers, per instance (absent: unknown). */
   private readonly learned = new Map<string, number>();
   private chain: Promise<void> = Promise.resolve();
@@ -182,20 +184,27 @@ export class SelfFence {
   }
 
   /**
-   * Makes the kernel's fence the wanted one. `retime`: only timeouts changed since the last
-   * apply; when exactly the wanted instances are in the kernel, just the rules are rewritten
-   * (the elements keep their expiry), else (or if that fails) the whole fence is applied.
+   * Makes the kernel's fence the wanted one. `retime`: only timeouts changed; when the kernel
+   * holds the same fence but for its timeouts (same instances, NICs and VIPs, in order), just
+   * the rules are rewritten (the elements keep their expiry), else (or if that fails) the whole
+   * fence is applied.
    */
   private sync(retime = false): Promise<void> {
     return this.enqueue(async () => {
       if (this.closed) return;
       const wanted = [...this.armed];
       const fences = wanted.map(([, a]) => a.fence);
+      const before = this.inKernel;
+      this.inKernel = [];
       try {
-        const same = wanted.length > 0 && wanted.length === this.applied.size && wanted.every(([name]) => this.applied.has(name));
         if (wanted.length === 0) await this.kernel.remove();
-        else if (retime && same && this.lastError === undefined) await this.kernel.retime(fences).catch(() => this.kernel.apply(fences));
-        else await this.kernel.apply(fences);
+        else if (retime && sameButTimeouts(before, fences)) {
+          await this.kernel.retime(fences).catch(async (err: unknown) => {
+            this.log.warn({ err }, 'self-fence: the new timeout could not be set alone; applying the whole fence');
+            await this.kernel.apply(fences);
+          });
+        } else await this.kernel.apply(fences);
+        this.inKernel = fences;
         this.applied.clear();
         for (const [name] of wanted) this.applied.add(name);
         if (this.lastError !== undefined) this.log.info('self-fence applied again');
@@ -212,6 +221,12 @@ export class SelfFence {
     this.chain = this.chain.then(job, job);
     return this.chain;
   }
+}
+
+/** Whether `a` and `b` are the same fence (instances, NICs, VIPs, in order) but for their timeouts. */
+function sameButTimeouts(a: readonly FencedInstance[], b: readonly FencedInstance[]): boolean {
+  const key = (f: FencedInstance): string => JSON.stringify([f.vrid, f.family, f.interface, f.external, f.addresses]);
+  return a.length > 0 && a.length === b.length && a.every((f, i) => key(f) === key(b[i] as FencedInstance));
 }
 
 function describe(err: unknown): string {

@@ -117,6 +117,16 @@ t.test('learned priority: ignored under a configured one; a failed retime applie
   t.notOk('error' in f.status(instance('a')));
 });
 
+t.test('a retime queued behind a VIP change is not a retime: the kernel does not hold those VIPs yet', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  await f.arm(instance('a'), 1000);
+  const learned = f.learn('a', 100);
+  const updated = f.update({ ...instance('a'), vips: instance('b').vips });
+  await Promise.all([learned, updated]);
+  t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.11:340', 'apply 1:192.0.2.11:340'], 'whole applies, never a retime with other VIPs');
+});
+
 t.test('off, and auto under 50 ms adverts, never touch the kernel', async (t) => {
   const k = new FakeKernel();
   const f = new SelfFence(log, k);
