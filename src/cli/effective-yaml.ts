@@ -86,6 +86,7 @@ function instance(i: InstanceConfig): Record<string, unknown> {
     'vip-lifetime': i.vipLifetimeSec === 'auto' ? 'auto' : i.vipLifetimeSec === 0 ? 'off' : `${i.vipLifetimeSec}s`,
     'vip-lease-wait': i.vipLeaseWait,
     'self-fence': i.selfFence,
+    ...(i.selfFenceBackupPriority === undefined ? {} : { 'self-fence-backup-priority': i.selfFenceBackupPriority }),
     ...(i.virtualServices.length === 0 ? {} : {
       'virtual-services': i.virtualServices.map((s) => ({
         vip: s.vip, port: s.port, protocol: s.protocol, mode: s.mode, scheduler: s.scheduler,

@@ -89,7 +89,7 @@ export class Agent {
     this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
     this.etcd = new EtcdShared(ports.etcdClient, opts.log);
     this.renewals = new VipRenewals(ports.netlink, ports.clock);
-    this.fence = new SelfFence(opts.log, ports.fence ?? { apply: async () => undefined, remove: async () => undefined });
+    this.fence = new SelfFence(opts.log, ports.fence ?? { apply: async () => undefined, retime: async () => undefined, remove: async () => undefined });
     this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     const hmac = new AdvertHmac();
     this.intake = new AdvertIntake<Bound>({

@@ -155,7 +155,11 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     events.publish({ type: 'priority', instance: inst.name, effectivePriority: v.effectivePriority, faults: v.faults });
     runner.applyHealth(v.effectivePriority, v.faults);
   });
-  peer = new InstancePeers(inst, { log: deps.log, events, clock: ports.clock, runner, witness: ports.witness(inst) });
+  peer = new InstancePeers(inst, {
+    log: deps.log, events, clock: ports.clock, runner, witness: ports.witness(inst),
+    // self-fence-backup-priority: auto learns the backups' priority from their hellos.
+    onBackupPriority: (priority) => { void deps.fence.learn(inst.name, priority); },
+  });
   const bound: Bound = { runner, announcer, hooks, health, config: inst, peer, ...(conntrack === undefined ? {} : { conntrack }) };
   deps.register(bound);
   balancer.add(inst);

@@ -31,8 +31,7 @@ import type { InstanceRecord } from './instance-status.js';
 import type { InstanceTakeover } from './instance-takeover.js';
 import type { InstanceTimers } from './instance-timers.js';
 import type { VipLease } from './vip-lease.js';
-import { fenceTimeoutMs } from '../core/fence/self-fence.js';
-import { fenceWanted } from './self-fence.js';
+import { configuredFenceTimeoutMs, fenceWanted } from './self-fence.js';
 
 /** The runner's parts the effects act on. `config` and `state` are read when used (they change). */
 export interface EffectContext {
@@ -164,7 +163,7 @@ export class InstanceEffects {
     this.lastMasterAdvertMs = this.ctx.state().state === 'MASTER' ? now : undefined;
     if (!steadyMaster || last === undefined || !fenceWanted(cfg)) return;
     const silentMs = now - last;
-    if (silentMs <= fenceTimeoutMs(cfg.advertIntervalCs)) return;
+    if (silentMs <= configuredFenceTimeoutMs(cfg)) return;
     this.ctx.deps.log.warn({ silentMs: Math.round(silentMs) }, 'adverts resumed after the self-fence had expired: announcing the VIPs again');
     this.ctx.queue.enqueue('gratuitous ARP after a silence', async () => {
       await new Promise((r) => setImmediate(r));

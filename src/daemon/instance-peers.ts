@@ -7,7 +7,9 @@
  *
  * Owns the witness monitor and the isolation timer of the instance (started with the peer link,
  * stopped by `stop`), and the watch on VRRP senders whose settings differ (`vrrpMismatch`, fed by
- * the advert intake). Decides nothing itself.
+ * the advert intake). Reports the backups' priority learned from hellos (core/fence/
+ * backup-priority.ts) to `onBackupPriority` when it changes, for the self-fence. Decides nothing
+ * itself.
  */
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
@@ -19,6 +21,9 @@ import {
   type GuardEffect, type GuardNow, type PeerGuard,
 } from '../core/peer/guard.js';
 import type { Hello } from '../core/peer/hello.js';
+import { PEER_TABLE_MAX_NODES, peersHeardSince } from '../core/peer/presence.js';
+import { BACKUP_REPORT_FRESH_INTERVALS, learnedBackupPriority, newKnownPeers } from '../core/fence/backup-priority.js';
+import { csToMs } from '../core/fsm/timers.js';
 import type { EventBus } from './event-bus.js';
 import { MismatchWatch } from './mismatch-watch.js';
 import type { PeerLink } from './peer-link.js';
@@ -48,6 +53,11 @@ export interface InstancePeersDeps {
   readonly runner: PeerRunner;
   /** The instance's witness monitor; undefined = no witness configured (isolation rule off). */
   readonly witness: WitnessPort | undefined;
+  /**
+   * The highest priority the peers report in BACKUP state, or undefined (unknown: a peer fell
+   * silent, none is BACKUP): called when it changes, checked on each hello and each periodic check.
+   */
+  readonly onBackupPriority?: (priority: number | undefined) => void;
 }
 
 /** The config fingerprint sent in hellos: what two peers of one instance must agree on. */
@@ -61,6 +71,9 @@ export class InstancePeers {
   readonly vrrpMismatch = new MismatchWatch();
   private isolationTimer: NodeJS.Timeout | undefined;
   private config: InstanceConfig;
+  /** Nodes ever heard, and the backup priority last reported to onBackupPriority. */
+  private readonly knownPeers = newKnownPeers();
+  private backupPriority: number | undefined;
 
   constructor(inst: InstanceConfig, private readonly deps: InstancePeersDeps) {
     this.config = inst;
@@ -97,6 +110,9 @@ export class InstancePeers {
     this.isolationTimer = undefined;
     this.deps.witness?.stop();
     link?.remove(this.config);
+    // Nothing is learned any more: whoever keeps the last report goes back to unknown.
+    if (this.backupPriority !== undefined) this.deps.onBackupPriority?.(undefined);
+    this.backupPriority = undefined;
   }
 
   /**
@@ -110,6 +126,7 @@ export class InstancePeers {
     // A peer is alive: the cold-start wait is over (takeover.ts); the core ignores it after the first.
     this.deps.runner.input({ type: 'peer-heard' });
     this.apply(v.effects);
+    this.learnBackupPriority();
     return undefined;
   }
 
@@ -121,6 +138,17 @@ export class InstancePeers {
   /** The periodic and witness-change evaluation of the isolation rule. */
   evaluate(): void {
     this.apply(evaluateIsolation(this.guard, this.now()));
+    this.learnBackupPriority();
+  }
+
+  /** Recomputes the backups' priority from the peer table; reports it only when it changed. */
+  private learnBackupPriority(): void {
+    if (this.deps.onBackupPriority === undefined) return;
+    const freshMs = BACKUP_REPORT_FRESH_INTERVALS * csToMs(this.config.advertIntervalCs);
+    const p = learnedBackupPriority(this.knownPeers, peersHeardSince(this.guard.table, -Infinity), this.deps.clock(), freshMs, PEER_TABLE_MAX_NODES);
+    if (p === this.backupPriority) return;
+    this.backupPriority = p;
+    this.deps.onBackupPriority(p);
   }
 
   /** The stricter check right before this backup acts on its Master_Down expiry. */

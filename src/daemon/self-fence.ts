@@ -13,21 +13,28 @@
  *   is still there), since refusing the takeover would turn a missing fence into an outage.
  * - `cleanup` (at start) removes a table an earlier agent left, whatever this config says;
  *   without nft it is silent unless an instance wants the fence.
+ * - `learn` (self-fence-backup-priority: auto, from the peers' hellos) changes an armed fence
+ *   only when its timeout changes, and then only the refresh rules (FenceKernel.retime): the
+ *   elements keep the expiry their last advert gave them, so a new timeout never extends the
+ *   life of a master that has just died. If that fails (the table is not as applied), the
+ *   whole fence is applied instead.
  * Deliberately not done: per-advert work of any kind (the kernel refreshes the fence), and
  * fencing a BACKUP (it holds no VIP).
  */
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
-import { fenceEnabled, fenceTimeoutMs, type FencedInstance } from '../core/fence/self-fence.js';
-import { applyFence, removeFence } from '../adapters/nft-fence.js';
+import { fenceEnabled, fenceTimeoutMs, FENCE_ANY_BACKUP_PRIORITY, type FencedInstance } from '../core/fence/self-fence.js';
+import { applyFence, removeFence, retimeFence } from '../adapters/nft-fence.js';
 
 /** The kernel side (src/adapters/nft-fence.ts); a fake in unit tests. */
 export interface FenceKernel {
   apply(armed: readonly FencedInstance[]): Promise<void>;
+  /** New timeouts for the fence last applied (same instances); the elements keep their expiry. */
+  retime(armed: readonly FencedInstance[]): Promise<void>;
   remove(): Promise<void>;
 }
 
-export const NFT_FENCE: FenceKernel = { apply: (armed) => applyFence(armed), remove: () => removeFence() };
+export const NFT_FENCE: FenceKernel = { apply: (armed) => applyFence(armed), retime: (armed) => retimeFence(armed), remove: () => removeFence() };
 
 /** What status shows of an instance's fence. */
 export interface FenceStatus {
@@ -37,15 +44,38 @@ export interface FenceStatus {
   readonly armed: boolean;
   /** Element timeout (ms): how long after its last advert a dead master goes dark. */
   readonly timeoutMs: number;
+  /** The backup priority the timeout is made for (it expires just before that backup takes over). */
+  readonly backupPriority: number;
+  /** Where that priority comes from: self-fence-backup-priority, peers' hellos, or any backup (254). */
+  readonly backupPriorityFrom: 'config' | 'peers' | 'any';
   /** The last apply's failure, until one works again. */
   readonly error?: string;
 }
 
-/** The fence of `inst` (its VIP addresses, NICs, timeout). */
-export function fencedInstance(inst: InstanceConfig): FencedInstance {
+/**
+ * The backup priority the fence of `inst` is made for: the configured one, else `learned`
+ * (from peers, when known), else any backup's (254, the safe default).
+ */
+export function fenceBackupPriority(inst: InstanceConfig, learned?: number): { readonly priority: number; readonly from: FenceStatus['backupPriorityFrom'] } {
+  if (inst.selfFenceBackupPriority !== undefined) return { priority: inst.selfFenceBackupPriority, from: 'config' };
+  if (learned !== undefined) return { priority: learned, from: 'peers' };
+  return { priority: FENCE_ANY_BACKUP_PRIORITY, from: 'any' };
+}
+
+/**
+ * The element timeout (ms) of `inst`'s fence for its configured backup priority (auto: 254).
+ * Never longer than the timeout a learned priority gives (a lower priority waits longer), so
+ * it is the shortest silence after which the VIPs may have gone dark.
+ */
+export function configuredFenceTimeoutMs(inst: InstanceConfig): number {
+  return fenceTimeoutMs(inst.advertIntervalCs, fenceBackupPriority(inst).priority, inst.version);
+}
+
+/** The fence of `inst` (its VIP addresses, NICs, timeout for `backupPriority`). */
+export function fencedInstance(inst: InstanceConfig, backupPriority = fenceBackupPriority(inst).priority): FencedInstance {
   return {
     vrid: inst.vrid, family: inst.family, interface: inst.interface, external: inst.external,
-    addresses: inst.vips.map((v) => v.address), timeoutMs: fenceTimeoutMs(inst.advertIntervalCs),
+    addresses: inst.vips.map((v) => v.address), timeoutMs: fenceTimeoutMs(inst.advertIntervalCs, backupPriority, inst.version),
   };
 }
 
@@ -54,9 +84,14 @@ export function fenceWanted(inst: InstanceConfig): boolean {
 }
 
 export class SelfFence {
-  private readonly armed = new Map<string, FencedInstance>();
+  /** Armed instances: their config and the fence wanted for them now. */
+  private readonly armed = new Map<string, { readonly inst: InstanceConfig; readonly fence: FencedInstance }>();
   /** Instances whose fence is in the kernel (the last apply that included them worked). */
   private readonly applied = new Set<string>();
+  /** What the last successful apply or retime put in the kernel (empty: nothing, or not known). */
+  private inKernel: readonly FencedInstance[] = [];
+  /** Backup priority learned from peers, per instance (absent: unknown). */
+  private readonly learned = new Map<string, number>();
   private chain: Promise<void> = Promise.resolve();
   private lastError: string | undefined;
   private closed = false;
@@ -84,7 +119,7 @@ export class SelfFence {
    */
   async arm(inst: InstanceConfig, maxMs: number): Promise<void> {
     if (!fenceWanted(inst) || this.closed) return;
-    this.armed.set(inst.name, fencedInstance(inst));
+    this.armed.set(inst.name, { inst, fence: this.fencedOf(inst) });
     const done = this.sync();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), maxMs); });
@@ -103,14 +138,35 @@ export class SelfFence {
   update(inst: InstanceConfig): Promise<void> {
     if (!this.armed.has(inst.name)) return Promise.resolve();
     if (!fenceWanted(inst)) this.armed.delete(inst.name);
-    else this.armed.set(inst.name, fencedInstance(inst));
+    else this.armed.set(inst.name, { inst, fence: this.fencedOf(inst) });
     return this.sync();
+  }
+
+  /**
+   * The backups' priority of `name` as learned from its peers' hellos (undefined: unknown, the
+   * fence then assumes any backup). It matters only under self-fence-backup-priority: auto. An
+   * armed fence whose timeout this changes is retimed (one nft run); otherwise nothing is
+   * applied. Resolves once applied; never rejects.
+   */
+  learn(name: string, priority: number | undefined): Promise<void> {
+    if (this.learned.get(name) === priority) return Promise.resolve();
+    if (priority === undefined) this.learned.delete(name);
+    else this.learned.set(name, priority);
+    const entry = this.armed.get(name);
+    if (entry === undefined) return Promise.resolve();
+    const fence = this.fencedOf(entry.inst);
+    if (fence.timeoutMs === entry.fence.timeoutMs) return Promise.resolve();
+    this.armed.set(name, { inst: entry.inst, fence });
+    this.log.info({ instance: name, timeoutMs: fence.timeoutMs, backupPriority: priority ?? 'unknown' }, 'self-fence timeout follows the backups\' priority');
+    return this.sync(true);
   }
 
   status(inst: InstanceConfig): FenceStatus {
     const armed = this.applied.has(inst.name) && this.armed.has(inst.name);
+    const backup = fenceBackupPriority(inst, this.learned.get(inst.name));
     return {
-      enabled: fenceWanted(inst), armed, timeoutMs: fenceTimeoutMs(inst.advertIntervalCs),
+      enabled: fenceWanted(inst), armed, timeoutMs: fencedInstance(inst, backup.priority).timeoutMs,
+      backupPriority: backup.priority, backupPriorityFrom: backup.from,
       ...(fenceWanted(inst) && this.lastError !== undefined ? { error: this.lastError } : {}),
     };
   }
@@ -122,13 +178,33 @@ export class SelfFence {
     this.closed = true;
   }
 
-  private sync(): Promise<void> {
+  /** The fence of `inst` for its backup priority (configured, learned, or any). */
+  private fencedOf(inst: InstanceConfig): FencedInstance {
+    return fencedInstance(inst, fenceBackupPriority(inst, this.learned.get(inst.name)).priority);
+  }
+
+  /**
+   * Makes the kernel's fence the wanted one. `retime`: only timeouts changed; when the kernel
+   * holds the same fence but for its timeouts (same instances, NICs and VIPs, in order), just
+   * the rules are rewritten (the elements keep their expiry), else (or if that fails) the whole
+   * fence is applied.
+   */
+  private sync(retime = false): Promise<void> {
     return this.enqueue(async () => {
       if (this.closed) return;
       const wanted = [...this.armed];
+      const fences = wanted.map(([, a]) => a.fence);
+      const before = this.inKernel;
+      this.inKernel = [];
       try {
         if (wanted.length === 0) await this.kernel.remove();
-        else await this.kernel.apply(wanted.map(([, f]) => f));
+        else if (retime && sameButTimeouts(before, fences)) {
+          await this.kernel.retime(fences).catch(async (err: unknown) => {
+            this.log.warn({ err }, 'self-fence: the new timeout could not be set alone; applying the whole fence');
+            await this.kernel.apply(fences);
+          });
+        } else await this.kernel.apply(fences);
+        this.inKernel = fences;
         this.applied.clear();
         for (const [name] of wanted) this.applied.add(name);
         if (this.lastError !== undefined) this.log.info('self-fence applied again');
@@ -145,6 +221,12 @@ export class SelfFence {
     this.chain = this.chain.then(job, job);
     return this.chain;
   }
+}
+
+/** Whether `a` and `b` are the same fence (instances, NICs, VIPs, in order) but for their timeouts. */
+function sameButTimeouts(a: readonly FencedInstance[], b: readonly FencedInstance[]): boolean {
+  const key = (f: FencedInstance): string => JSON.stringify([f.vrid, f.family, f.interface, f.external, f.addresses]);
+  return a.length > 0 && a.length === b.length && a.every((f, i) => key(f) === key(b[i] as FencedInstance));
 }
 
 function describe(err: unknown): string {

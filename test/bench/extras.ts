@@ -6,6 +6,9 @@
  *   --no-fence         skip it
  *   --fence-runs N     runs per mode and fault (default 3)
  *   --fence-packets N  packets per CPU-cost round (default 200000)
+ *   --fence-backup-priority auto|N  self-fence-backup-priority of the fenced mode (default 100:
+ *                      the lab's backup runs with priority 100; auto = any backup, 254)
+ *   --fence-paths      the fenced mode's agents hello over ext0, so auto learns the priority
  *   --soak, --no-soak, --soak-duration SECONDS (default 600), --soak-busy N (busy loops,
  *                      default 2 per CPU), --soak-interval MS (default 10)
  * Without --fence/--soak every part runs (both after the others), except with --lb (only that part).
@@ -20,6 +23,9 @@ export interface ExtraOptions {
   readonly fence: boolean;
   readonly fenceRuns: number;
   readonly fencePackets: number;
+  /** self-fence-backup-priority of the fenced mode: 'auto' or 1..254. */
+  readonly fenceBackupPriority: 'auto' | number;
+  readonly fencePaths: boolean;
   readonly soak: boolean;
   readonly soakDurationS: number;
   readonly soakBusy: number;
@@ -35,6 +41,8 @@ export function takeExtraOptions(argv: readonly string[]): { extras: ExtraOption
   let noSoak = false;
   let fenceRuns = 3;
   let fencePackets = 200_000;
+  let fenceBackupPriority: 'auto' | number = 100;
+  let fencePaths = false;
   let soakDurationS = 600;
   let soakBusy = 2 * cpus().length;
   let soakIntervalMs = 10;
@@ -49,6 +57,14 @@ export function takeExtraOptions(argv: readonly string[]): { extras: ExtraOption
     else if (a === '--no-fence') noFence = true;
     else if (a === '--fence-runs') fenceRuns = Math.round(num());
     else if (a === '--fence-packets') fencePackets = Math.round(num());
+    else if (a === '--fence-paths') fencePaths = true;
+    else if (a === '--fence-backup-priority') {
+      const v = argv[++i];
+      fenceBackupPriority = v === 'auto' ? 'auto' : Number(v);
+      if (fenceBackupPriority !== 'auto' && !(Number.isInteger(fenceBackupPriority) && fenceBackupPriority >= 1 && fenceBackupPriority <= 254)) {
+        throw new Error(`${a} needs auto or an integer 1..254`);
+      }
+    }
     else if (a === '--soak') onlySoak = true;
     else if (a === '--no-soak') noSoak = true;
     else if (a === '--soak-duration') soakDurationS = num();
@@ -62,7 +78,7 @@ export function takeExtraOptions(argv: readonly string[]): { extras: ExtraOption
   return {
     rest,
     extras: {
-      only, fence: only ? onlyFence : !noFence && !lbOnly, fenceRuns, fencePackets,
+      only, fence: only ? onlyFence : !noFence && !lbOnly, fenceRuns, fencePackets, fenceBackupPriority, fencePaths,
       soak: only ? onlySoak : !noSoak && !lbOnly, soakDurationS, soakBusy, soakIntervalMs,
     },
   };
@@ -78,7 +94,7 @@ export async function runExtras(o: ExtraOptions, say: (l: string) => void, keepa
   let fence: FenceReport | undefined;
   let soak: SoakReport | undefined;
   if (o.fence) {
-    const b = new FenceBench({ runs: o.fenceRuns, packets: o.fencePackets }, say);
+    const b = new FenceBench({ runs: o.fenceRuns, packets: o.fencePackets, backupPriority: o.fenceBackupPriority, paths: o.fencePaths }, say);
     try { fence = await b.run(); } catch (e) { say(`fence: FAILED: ${e instanceof Error ? e.message : String(e)}`); } finally { await b.cleanup(); }
   }
   if (o.soak) {

@@ -1,6 +1,13 @@
 /**
  * Bench part (`npm run bench -- --fence`): the self-fence against no fence, at 100 ms adverts,
- * in its own lab (namespaces `habfence-*`). For each mode (`self-fence: auto` and `off`) and
+ * in its own lab (namespaces `habfence-*`). The fenced mode (`self-fence: auto`) runs with
+ * `self-fence-backup-priority: 100` (true here: the backup has priority 100), so its fence
+ * expires 20 ms before that backup's Master_Down_Interval (340 ms), not before the fastest
+ * possible backup's (280 ms); `--fence-backup-priority auto` measures the latter, and with
+ * `--fence-paths` the agents also hello over ext0, so `auto` learns the backup's priority from
+ * them (each run waits until the master has). The timeout each run used is read from the
+ * master's status. For each mode
+ * (fenced and `self-fence: off`) and
  * fault (kill -9, SIGSTOP of the master; links stay up, so the dead master's kernel still
  * answers unless fenced), N runs:
  *   - ARP as the client sees it (broadcast who-has VIP every 20 ms, replies captured by tcpdump
@@ -26,13 +33,17 @@ import { LabCluster, type RunningAgent } from '../../src/lab/cluster.js';
 import { measureOutage } from '../../src/lab/outage.js';
 import { ip } from '../../src/lab/sh.js';
 import { CLIENT_ADDRESS, LabTopology, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
-import { fenceScript, fenceTimeoutMs } from '../../src/core/fence/self-fence.js';
+import { fenceScript } from '../../src/core/fence/self-fence.js';
 import { arpHandover, ArpWatch, type ArpHandover } from '../chaos/arp-watch.js';
 
 export interface FenceBenchOptions {
   readonly runs: number;
   /** Packets per CPU-cost round. */
   readonly packets: number;
+  /** self-fence-backup-priority of the fenced mode. */
+  readonly backupPriority: 'auto' | number;
+  /** The agents hello over ext0 (paths): `auto` learns the backup's priority. */
+  readonly paths: boolean;
 }
 
 type Mode = 'auto' | 'off';
@@ -43,12 +54,17 @@ interface FenceRun extends ArpHandover {
   readonly arpTakeoverMs?: number;
   readonly outageMs: number;
   readonly failedRequests: number;
+  /** The fenced master's element timeout (its status) when it was faulted. */
+  readonly timeoutMs?: number;
 }
 
 export interface FenceReport {
   readonly runs: Record<`${Mode} ${Fault}`, FenceRun[]>;
   /** ns of sender CPU per packet: [without fence, with fence], medians over rounds. */
   readonly cpu: { readonly advertNs: [number, number]; readonly vipUdpNs: [number, number]; readonly packets: number; readonly rounds: number } | undefined;
+  /** The fenced mode's self-fence-backup-priority (and whether paths let auto learn it). */
+  readonly backupPriority: 'auto' | number;
+  readonly paths: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -71,10 +87,13 @@ export class FenceBench {
 
   constructor(private readonly opts: FenceBenchOptions, private readonly say: (l: string) => void) {}
 
-  private config(c: LabCluster, host: LabHost, priority: number, mode: Mode): string {
+  /** `backupPriority`: the fenced mode's self-fence-backup-priority on this host (the master's is the option). */
+  private config(c: LabCluster, host: LabHost, priority: number, mode: Mode, backupPriority: 'auto' | number): string {
     const file = `/tmp/${this.topo.prefix}-${host.name}.yaml`;
+    const peer = this.topo.hosts.find((h) => h !== host) as LabHost;
+    const paths = this.opts.paths && mode !== 'off';
     writeFileSync(file, `socket: ${c.socketPath(host)}
-instances:
+${paths ? 'peer-key: bench-secret\n' : ''}instances:
   - name: web
     vrid: 51
     interface: int0
@@ -84,7 +103,7 @@ instances:
     priority: ${priority}
     preempt: ${priority > 100}
     self-fence: ${mode}
-`);
+${mode === 'off' ? '' : `    self-fence-backup-priority: ${backupPriority}\n`}${paths ? `    paths: [{ interface: ext0, peer: ${peer.extAddress} }]\n` : ''}`);
     return file;
   }
 
@@ -95,12 +114,18 @@ instances:
     let a: RunningAgent | undefined;
     try {
       c.startProbe(VIP, 10, 30);
-      a = c.startAgent(h1, ['--config', this.config(c, h1, 150, mode)]);
-      const b = c.startAgent(h2, ['--config', this.config(c, h2, 100, mode)]);
+      // h1 (150) is the master, its backup h2 runs with 100; h2's own backup would be h1 (150).
+      a = c.startAgent(h1, ['--config', this.config(c, h1, 150, mode, this.opts.backupPriority)]);
+      const b = c.startAgent(h2, ['--config', this.config(c, h2, 100, mode, this.opts.backupPriority === 'auto' ? 'auto' : 150)]);
       const since = c.probeNowMs();
       const ok = await c.waitFor(async () => (await c.stateOf(a as RunningAgent)) === 'MASTER' && (await c.stateOf(b)) === 'BACKUP'
         && c.probeResults.slice(-5).every((r) => r.t > since && r.ok && r.host === 'h1'), 20_000);
       if (!ok) throw new Error(`fence ${mode} ${fault}: the pair did not converge`);
+      const fence = async (): Promise<{ timeoutMs: number; backupPriorityFrom: string } | undefined> => (await c.status(a as RunningAgent)).instances[0]?.selfFence;
+      if (mode !== 'off' && this.opts.paths && !(await c.waitFor(async () => (await fence())?.backupPriorityFrom === 'peers', 10_000))) {
+        throw new Error(`fence ${mode} ${fault}: the master did not learn the backup's priority from its hellos`);
+      }
+      const timeoutMs = mode === 'off' ? undefined : (await fence())?.timeoutMs;
       const watch = new ArpWatch(this.topo.client, 'eth0', CLIENT_ADDRESS, VIP);
       await watch.start();
       await sleep(300 + Math.random() * INTERVAL_MS);
@@ -117,7 +142,10 @@ instances:
       const events = await watch.stop();
       const h = arpHandover(events, await macOf(h1.ns, 'ext0'), await macOf(h2.ns, 'ext0'), at);
       const o = measureOutage(c.probeResults, probeAt);
-      return { ...h, ...(h.firstNewT === undefined ? {} : { arpTakeoverMs: Math.round(h.firstNewT - at) }), outageMs: o.outageMs, failedRequests: o.failedRequests };
+      return {
+        ...h, ...(h.firstNewT === undefined ? {} : { arpTakeoverMs: Math.round(h.firstNewT - at) }), outageMs: o.outageMs, failedRequests: o.failedRequests,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      };
     } finally {
       c.stopProbe();
       await c.stopAll();
@@ -187,7 +215,7 @@ print(time.process_time_ns() - t0)
   }
 
   async run(): Promise<FenceReport> {
-    this.say(`fence: building namespaces ${this.topo.namespaces.join(', ')}`);
+    this.say(`fence: building namespaces ${this.topo.namespaces.join(', ')}; fenced mode: self-fence-backup-priority ${this.opts.backupPriority}${this.opts.paths ? ' with hellos over ext0 (paths)' : ''}`);
     await this.topo.create();
     for (const h of this.topo.hosts) this.base.startWeb(h);
     const runs = { 'auto SIGKILL': [], 'auto SIGSTOP': [], 'off SIGKILL': [], 'off SIGSTOP': [] } as FenceReport['runs'];
@@ -196,7 +224,7 @@ print(time.process_time_ns() - t0)
         for (const fault of ['SIGKILL', 'SIGSTOP'] as const) {
           const r = await this.once(mode, fault);
           runs[`${mode} ${fault}`].push(r);
-          this.say(`fence ${mode} ${fault} #${i + 1}: old master answered ${Math.round(r.dualMs)} ms after the backup (${r.oldAfterNew} replies, ${r.dualPeriods} periods with two MACs), dark ${r.darkMs === undefined ? '?' : Math.round(r.darkMs)} ms, backup's first ARP reply after ${r.arpTakeoverMs ?? '?'} ms; HTTP outage ${r.outageMs} ms (${r.failedRequests} failed)`);
+          this.say(`fence ${mode} ${fault} #${i + 1}:${r.timeoutMs === undefined ? '' : ` timeout ${r.timeoutMs} ms,`} old master answered ${Math.round(r.dualMs)} ms after the backup (${r.oldAfterNew} replies, ${r.dualPeriods} periods with two MACs), dark ${r.darkMs === undefined ? '?' : Math.round(r.darkMs)} ms, backup's first ARP reply after ${r.arpTakeoverMs ?? '?'} ms; HTTP outage ${r.outageMs} ms (${r.failedRequests} failed)`);
         }
       }
     }
@@ -207,7 +235,7 @@ print(time.process_time_ns() - t0)
     } catch (e) {
       this.say(`fence CPU: not measured (${e instanceof Error ? e.message : String(e)})`);
     }
-    return { runs, cpu };
+    return { runs, cpu, backupPriority: this.opts.backupPriority, paths: this.opts.paths };
   }
 
   async cleanup(): Promise<void> {
@@ -218,6 +246,11 @@ print(time.process_time_ns() - t0)
 
 const stat = (xs: readonly number[]): { median: number; max: number; runs: number[] } => ({ median: median(xs), max: xs.length === 0 ? NaN : Math.max(...xs), runs: [...xs] });
 const defined = (xs: ReadonlyArray<number | undefined>): number[] => xs.flatMap((x) => (x === undefined ? [] : [x]));
+
+/** The distinct element timeouts the fenced runs used (from the masters' status). */
+function timeoutsOf(r: FenceReport): number[] {
+  return [...new Set(Object.values(r.runs).flat().flatMap((x) => (x.timeoutMs === undefined ? [] : [x.timeoutMs])))].sort((a, b) => a - b);
+}
 
 export function fenceJson(r: FenceReport): Record<string, unknown> {
   const part = (xs: readonly FenceRun[]): Record<string, unknown> => ({
@@ -231,7 +264,9 @@ export function fenceJson(r: FenceReport): Record<string, unknown> {
   });
   return {
     intervalMs: INTERVAL_MS,
-    timeoutMs: fenceTimeoutMs(INTERVAL_MS / 10),
+    backupPriority: r.backupPriority,
+    paths: r.paths,
+    timeoutsMs: timeoutsOf(r),
     modes: Object.fromEntries(Object.entries(r.runs).map(([k, xs]) => [k, part(xs)])),
     cpu: r.cpu ?? null,
   };
@@ -239,7 +274,7 @@ export function fenceJson(r: FenceReport): Record<string, unknown> {
 
 export function printFence(r: FenceReport, out: (l: string) => void): void {
   out('');
-  out(`self-fence at ${INTERVAL_MS} ms adverts (timeout ${fenceTimeoutMs(INTERVAL_MS / 10)} ms), links up: the client's ARP view and HTTP outage, median / max over runs`);
+  out(`self-fence at ${INTERVAL_MS} ms adverts (self-fence-backup-priority ${r.backupPriority}${r.paths ? ' learned over paths' : ''}: timeout ${timeoutsOf(r).join(', ')} ms), links up: the client's ARP view and HTTP outage, median / max over runs`);
   out('mode / fault          old MAC after backup   2-MAC periods   ARP dark     backup ARP after   HTTP outage');
   const mm = (xs: readonly number[]): string => (xs.length === 0 ? '-' : `${Math.round(median(xs))} / ${Math.round(Math.max(...xs))} ms`);
   for (const [k, xs] of Object.entries(r.runs)) {

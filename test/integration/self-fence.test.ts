@@ -5,7 +5,11 @@
  * started to: the fence makes it dark before Master_Down_Interval ends. With `self-fence: off`
  * the same run shows the old master answering on (the VIP lease holds it ~1 s): the check can
  * fail. Also: the fence table exists only on the master, follows a clean release, and a clean
- * stop removes it. Time bounds are liveness limits; the bench measures (test/bench/fence.ts).
+ * stop removes it. With peer hellos (`paths`) and self-fence-backup-priority: auto, the master
+ * learns its backup's priority: its fence times out just before THAT backup's takeover (and a
+ * kill still shows no two MACs), and goes back to any backup's timeout when the hellos stop,
+ * without the live master ever dropping a packet. Time bounds are liveness limits; the bench
+ * measures (test/bench/fence.ts).
  */
 import t from 'tap';
 import type { Test } from 'tap';
@@ -23,10 +27,11 @@ if (skip !== undefined) {
 } else {
   const { topo, h1, h2, hasVip, withCluster } = labSuite(t, 'hafn');
 
-  const config = (c: LabCluster, host: LabHost, priority: number, fence: 'auto' | 'off'): string => {
+  const config = (c: LabCluster, host: LabHost, priority: number, fence: 'auto' | 'off', paths = false): string => {
     const file = `/tmp/${topo.prefix}-${host.name}-fence.yaml`;
+    const peer = host === h1 ? h2 : h1;
     writeFileSync(file, `socket: ${c.socketPath(host)}
-instances:
+${paths ? 'peer-key: lab-secret\n' : ''}instances:
   - name: web
     vrid: 51
     interface: int0
@@ -36,7 +41,7 @@ instances:
     priority: ${priority}
     preempt: ${priority > 100 ? 'true' : 'false'}
     self-fence: ${fence}
-`);
+${paths ? `    paths: [{ interface: ext0, peer: ${peer.extAddress} }]\n` : ''}`);
     return file;
   };
 
@@ -46,10 +51,18 @@ instances:
   const fenceTable = async (host: LabHost): Promise<string> =>
     run('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables']).then((out) => (out.includes('table netdev haagent_fence') ? 'present' : 'absent'));
 
-  async function pair(t: Test, c: LabCluster, fence: 'auto' | 'off'): Promise<[RunningAgent, RunningAgent]> {
-    const a = c.startAgent(h1, ['--config', config(c, h1, 150, fence)]);
+  /** The timeouts in the master's refresh rules (`update @alive4 { VIP timeout Nms }`). */
+  const ruleTimeouts = async (host: LabHost): Promise<string[]> =>
+    [...(await run('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'table', 'netdev', 'haagent_fence'])).matchAll(/update @alive4 \{[^}]* timeout (\w+) \}/g)].map((m) => m[1] ?? '');
+
+  /** Packets the fence's drop rules have dropped on `host`. */
+  const dropped = async (host: LabHost): Promise<number> =>
+    [...(await run('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'table', 'netdev', 'haagent_fence'])).matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+
+  async function pair(t: Test, c: LabCluster, fence: 'auto' | 'off', paths = false): Promise<[RunningAgent, RunningAgent]> {
+    const a = c.startAgent(h1, ['--config', config(c, h1, 150, fence, paths)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER' && (await hasVip(h1)), 10_000), 'h1 MASTER', { logs: logsOf(a) });
-    const b = c.startAgent(h2, ['--config', config(c, h2, 100, fence)]);
+    const b = c.startAgent(h2, ['--config', config(c, h2, 100, fence, paths)]);
     t.ok(await c.waitFor(async () => (await c.stateOf(b)) === 'BACKUP', 10_000), 'h2 BACKUP', { logs: logsOf(b) });
     return [a, b];
   }
@@ -99,6 +112,35 @@ instances:
       }
     }));
   }
+
+  t.test('auto with hellos: the master learns its backup\'s priority (340 ms, not 280), a kill still shows no two MACs', (t) => withCluster(async (c) => {
+    const [a, b] = await pair(t, c, 'auto', true);
+    const learned = async (): Promise<boolean> => {
+      const st = (await c.status(a)).instances[0]?.selfFence;
+      return st?.armed === true && st.backupPriorityFrom === 'peers' && (await ruleTimeouts(h1)).join() === '340ms';
+    };
+    t.ok(await c.waitFor(learned, 10_000), 'learned from h2\'s hellos: its priority 100 gives 360 - 20 ms', { logs: logsOf(a) });
+    t.match((await c.status(a)).instances[0]?.selfFence, { enabled: true, armed: true, timeoutMs: 340, backupPriority: 100, backupPriorityFrom: 'peers' });
+    const h = await fault(t, c, a, b, 'SIGKILL');
+    t.equal(h.oldAfterNew, 0, 'no reply from the old master after the backup\'s first one', { h });
+    t.equal(h.dualPeriods, 0, 'never two MACs for one request', { h });
+  }));
+
+  t.test('auto with hellos: the backup falls silent, the master goes back to any backup\'s timeout and is never fenced meanwhile', (t) => withCluster(async (c) => {
+    const [a, b] = await pair(t, c, 'auto', true);
+    t.ok(await c.waitFor(async () => (await ruleTimeouts(h1)).join() === '340ms', 10_000), 'learned: 340 ms', { logs: logsOf(a) });
+    const watch = new ArpWatch(topo.client, 'eth0', CLIENT_ADDRESS, VIP);
+    await watch.start();
+    t.teardown(() => watch.stop().then(() => undefined));
+    process.kill(b.child.pid ?? 0, 'SIGKILL');
+    t.ok(await c.waitFor(async () => (await ruleTimeouts(h1)).join() === '280ms', 5000), 'h2 silent: back to any backup (280 ms)', { logs: logsOf(a) });
+    t.match((await c.status(a)).instances[0]?.selfFence, { armed: true, timeoutMs: 280, backupPriority: 254, backupPriorityFrom: 'any' });
+    await new Promise((r) => setTimeout(r, 500));
+    const events = await watch.stop();
+    t.ok(events.filter((e) => e.kind === 'reply').length > 20, 'the master kept answering the client');
+    t.equal(await dropped(h1), 0, 'the retimed fence never dropped a packet of the live master');
+    t.ok(a.logs.some((l) => l['msg'] === 'self-fence timeout follows the backups\' priority' && l['timeoutMs'] === 280), 'logged', { logs: logsOf(a) });
+  }));
 
   t.test('without the fence the same kill shows two MACs answering (the check above can fail)', (t) => withCluster(async (c) => {
     const [a, b] = await pair(t, c, 'off');

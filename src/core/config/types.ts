@@ -260,6 +260,12 @@ export interface InstanceConfig {
    * traffic once its adverts stop leaving, within 3 x interval. auto = on from 50 ms adverts.
    */
   readonly selfFence: SelfFenceSetting;
+  /**
+   * `self-fence-backup-priority`: the highest effective priority any backup of this instance
+   * runs with (1..254); the fence then expires just before THAT backup's Master_Down_Interval
+   * (fenceTimeoutMs). Absent = auto: learned from peers' hellos where there are paths, else 254.
+   */
+  readonly selfFenceBackupPriority?: number;
   /** Load-balanced services on the VIPs; the master programs them. */
   readonly virtualServices: readonly VirtualServiceConfig[];
   /** Takeover guards, cold start, promotion backoff; absent = the defaults (all off, 10s backoff). */

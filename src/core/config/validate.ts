@@ -23,7 +23,7 @@ import { parseAlerts } from './alerts.js';
 import { checkEtcdInstances, parseElection, parseEtcd } from './etcd.js';
 import type { AgentConfig, GarpConfig, InstanceConfig, Role } from './types.js';
 import { parseAuth } from './auth.js';
-import { SELF_FENCE_SETTINGS, type SelfFenceSetting } from '../fence/self-fence.js';
+import { checkSelfFence, parseFenceBackupPriority, parseSelfFence } from './self-fence.js';
 import { DEFAULT_PEER_PORT, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR } from './types.js';
 import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
 import { defaultMaxAdvertIntervalCs, V3_MAX_INTERVAL_CS } from '../fsm/adopted-interval.js';
@@ -39,7 +39,7 @@ const INSTANCE_KEYS = new Set([
   'environment',
   'paths', 'witness', 'vip-lifetime', 'vip-lease-wait', 'virtual-services', 'max-advert-interval',
   'guards', 'guard-retry', 'cold-start', 'promotion-backoff', 'election', 'etcd-unreachable',
-  'owner-ignore-adverts', 'v3-checksum', 'conntrack-sync', 'self-fence', 'unicast-ttl-check',
+  'owner-ignore-adverts', 'v3-checksum', 'conntrack-sync', 'self-fence', 'self-fence-backup-priority', 'unicast-ttl-check',
 ]);
 const GARP_KEYS = new Set(['burst', 'burst-interval', 'refresh']);
 
@@ -96,16 +96,6 @@ function garp(c: Collector, raw: unknown, path: readonly PathSegment[]): GarpCon
     burstIntervalMs: c.durationMs(raw, 'burst-interval', path) ?? defaults.burstIntervalMs,
     refreshMs: c.durationMs(raw, 'refresh', path) ?? defaults.refreshMs,
   };
-}
-
-/** `self-fence: auto | on | off` (default auto). */
-function selfFence(c: Collector, raw: unknown, path: readonly PathSegment[]): SelfFenceSetting {
-  if (raw === undefined) return 'auto';
-  if (raw === false) return 'off';
-  if (raw === true) return 'on';
-  if (typeof raw === 'string' && (SELF_FENCE_SETTINGS as readonly string[]).includes(raw)) return raw as SelfFenceSetting;
-  c.fail(path, `must be one of ${SELF_FENCE_SETTINGS.join(', ')}, got ${shown(raw)}`);
-  return 'auto';
 }
 
 function instance(c: Collector, raw: unknown, index: number): InstanceConfig | undefined {
@@ -202,6 +192,7 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
   const takeover = parseTakeover(c, raw, path);
   const services = parseServices(c, raw['virtual-services'], [...path, 'virtual-services'], vips);
   const conntrackSync = parseConntrackSync(c, raw['conntrack-sync'], [...path, 'conntrack-sync'], family ?? 4);
+  const fenceBackupPriority = parseFenceBackupPriority(c, raw['self-fence-backup-priority'], [...path, 'self-fence-backup-priority']);
   return Object.freeze({
     name, vrid: vrid ?? 0, role, interface: iface ?? '', external, family: family ?? 4, version, priority,
     advertIntervalCs: intervalCs,
@@ -214,13 +205,14 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
     environment: parseEnvironment(c, raw['environment'], [...path, 'environment']),
     paths, witness, vipLifetimeSec,
     vipLeaseWait: c.bool(raw, 'vip-lease-wait', path) ?? false,
-    selfFence: selfFence(c, raw['self-fence'], [...path, 'self-fence']),
+    selfFence: parseSelfFence(c, raw['self-fence'], [...path, 'self-fence']),
     virtualServices: conntrackSync === undefined ? services : withFloatingSnat(c, services, conntrackSync, path),
     // Only when configured: an instance without these keys keeps exactly its former shape.
     ...(isDefaultTakeover(takeover) ? {} : { takeover }),
     ...parseElection(c, raw, path),
     ...(unicastTtlCheck ? {} : { unicastTtlCheck: false as const }),
     ...(conntrackSync === undefined ? {} : { conntrackSync }),
+    ...(fenceBackupPriority === undefined ? {} : { selfFenceBackupPriority: fenceBackupPriority }),
   });
 }
 
@@ -228,13 +220,6 @@ function instance(c: Collector, raw: unknown, index: number): InstanceConfig | u
 function checkUnicastTtl(c: Collector, inst: InstanceConfig, index: number): void {
   if (inst.unicastTtlCheck === false && inst.peers.length === 0) {
     c.fail(['instances', index, 'unicast-ttl-check'], 'applies to unicast peers only (set peers); multicast adverts must always come with TTL/hop limit 255');
-  }
-}
-
-/** `self-fence: on` needs adverts to refresh the fence: an instance elected on etcd sends none. */
-function checkSelfFence(c: Collector, inst: InstanceConfig, index: number): void {
-  if (inst.election === 'etcd' && inst.selfFence === 'on') {
-    c.fail(['instances', index, 'self-fence'], 'needs VRRP adverts to refresh the fence, and election: etcd sends none (its etcd lease fences it); use auto or off');
   }
 }
 

@@ -81,9 +81,14 @@ export interface InstanceStatus {
   readonly vipLeaseError?: string;
   /**
    * The self-fence (self-fence key): on for this instance, in the kernel now (master), its
-   * element timeout (ms after the last advert that a dead master goes dark), the last failure.
+   * element timeout (ms after the last advert that a dead master goes dark), the backup
+   * priority that timeout is made for and where it comes from (self-fence-backup-priority:
+   * 'config'; learned from peers' hellos: 'peers'; any backup, 254: 'any'), the last failure.
    */
-  readonly selfFence?: { readonly enabled: boolean; readonly armed: boolean; readonly timeoutMs: number; readonly error?: string };
+  readonly selfFence?: {
+    readonly enabled: boolean; readonly armed: boolean; readonly timeoutMs: number;
+    readonly backupPriority: number; readonly backupPriorityFrom: 'config' | 'peers' | 'any'; readonly error?: string;
+  };
   /** Operator maintenance (never becomes MASTER while on). */
   readonly maintenance: boolean;
   /** This instance's config fingerprint (VRID, VIPs, interval, version, auth), sent in hellos. */

@@ -10,7 +10,7 @@
  * hooks of the heartbeat and VIP NICs drop ARP and IPv4/IPv6 packets from (egress) or to
  * (ingress) a fenced VIP whose element is gone. While adverts leave, nothing is dropped; once
  * they stop (agent killed, frozen, its timers starved), the VIP goes dark `timeoutMs` after the
- * last one, before a backup's Master_Down_Interval has run out (fenceTimeoutMs).
+ * last one, before the fastest backup's Master_Down_Interval has run out (fenceTimeoutMs).
  *
  * Why netdev: sets belong to one table, and only a netdev table sees both the IP adverts and
  * the ARP replies (an inet table never sees ARP, an arp table never sees VRRP). Why text, not
@@ -23,7 +23,8 @@
  * refuses the transaction), or that the VIPs are on the host.
  */
 import { HaagentError } from '../errors.js';
-import type { AddressFamily } from '../fsm/types.js';
+import type { AddressFamily, VrrpVersion } from '../fsm/types.js';
+import { masterDownIntervalMs } from '../fsm/timers.js';
 
 export const FENCE_TABLE_FAMILY = 'netdev';
 export const FENCE_TABLE_NAME = 'haagent_fence';
@@ -40,29 +41,47 @@ export const SELF_FENCE_SETTINGS: readonly SelfFenceSetting[] = ['auto', 'on', '
 export const FENCE_AUTO_MIN_INTERVAL_CS = 5;
 
 /**
- * How much earlier than 3 x interval the fence expires (ms): covers the kernel's set-timeout
- * granularity (one jiffy, 10 ms at HZ=100, 4 ms at HZ=250: the timeout is rounded up to it and
- * the expiry is noticed on a tick) with room to spare.
+ * How much earlier than the fastest backup's Master_Down_Interval the fence expires (ms): covers
+ * the kernel's set-timeout granularity (one jiffy, 10 ms at HZ=100, 4 ms at HZ=250: the timeout
+ * is rounded up to it and the expiry is noticed on a tick) with room to spare.
  */
 export const FENCE_MARGIN_MS = 20;
+
+/**
+ * The highest priority a backup can run with (255 is the address owner, always master): the
+ * fastest possible takeover, so the timeout made from it is safe whatever the backups run with.
+ * `self-fence-backup-priority: auto` uses it unless something better is known.
+ */
+export const FENCE_ANY_BACKUP_PRIORITY = 254;
 
 /** Rule size: the kernel takes at most 128 expressions per rule, each update costs two. */
 export const FENCE_UPDATES_PER_RULE = 32;
 
 /**
- * The element timeout (ms) for an advert interval: max(2 x interval, 3 x interval - 20 ms).
+ * The element timeout (ms): max(2 x interval, Master_Down_Interval(backupPriority) - 20 ms).
  *
- * A backup takes over Master_Down_Interval = 3 x interval + Skew_Time after the last advert it
- * heard, and that advert left the master (and refreshed the fence) before it was heard: with a
- * timeout under 3 x interval minus the kernel's granularity, a dead master is dark before any
- * backup takes over, so the fence adds no outage. A live master fences itself only when an
- * advert is more than timeout - interval late (180 ms at 100 ms adverts), close to where a
- * backup takes over anyway. At intervals under 40 ms the floor of 2 x interval wins: the
- * margin before Master_Down then shrinks to one interval (10 ms at 10 ms adverts).
+ * `backupPriority` is the highest effective priority (1..254) any backup of the instance runs
+ * with, `version` the instance's VRRP version. A backup takes over Master_Down_Interval =
+ * 3 x interval + Skew_Time(its own priority) after the last advert it heard (core/fsm/timers.ts),
+ * and that advert left the master (and refreshed the fence) before it was heard: with this
+ * timeout a dead master is dark FENCE_MARGIN_MS before the fastest backup takes over, so the
+ * client never sees two MACs, and it is dark no earlier than it has to be (a lower backup
+ * priority waits longer, so does its fence). With 254 (any backup): 3 x interval - 20 ms at
+ * v3 intervals under 1.28 s (280 ms at 100 ms adverts).
+ *
+ * A live master fences itself only when an advert is more than timeout - interval late (180 ms
+ * at 100 ms adverts and 254), close to where a backup takes over anyway. At short intervals the
+ * floor of 2 x interval wins: the margin before Master_Down then shrinks to one interval (10 ms
+ * at 10 ms adverts).
+ *
+ * Deliberately not checked: that the priority is in 1..254 and the interval in range (the
+ * config guarantees both). Too high a priority is safe (the fence expires earlier than needed);
+ * too LOW is not: a backup with a higher priority would take over up to the difference in
+ * Skew_Time before the fence expires, with both MACs answering meanwhile.
  */
-export function fenceTimeoutMs(advertIntervalCs: number): number {
+export function fenceTimeoutMs(advertIntervalCs: number, backupPriority: number, version: VrrpVersion): number {
   const i = advertIntervalCs * 10;
-  return Math.max(2 * i, 3 * i - FENCE_MARGIN_MS);
+  return Math.max(2 * i, masterDownIntervalMs(backupPriority, advertIntervalCs, version) - FENCE_MARGIN_MS);
 }
 
 /**
@@ -137,6 +156,17 @@ function chain(name: string, hook: 'egress' | 'ingress', dev: string, rules: rea
   return `  chain ${name} {\n    type filter hook ${hook} device "${dev}" priority 0; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
 }
 
+/** The NICs of `armed`, sorted: chain i of each hook is on devices[i]. */
+function devicesOf(armed: readonly FencedInstance[]): string[] {
+  return [...new Set(armed.flatMap((f) => [checked(f.interface, SAFE_IFNAME, 'interface'), checked(f.external, SAFE_IFNAME, 'interface')]))].sort();
+}
+
+/** The egress chain of `dev` (number i): the refresh rules of the instances advertising there, then the drops. */
+function egressChain(armed: readonly FencedInstance[], dev: string, i: number): string {
+  const refresh = armed.filter((f) => f.interface === dev).flatMap(refreshRules);
+  return chain(`out${i}`, 'egress', dev, [...refresh, ...EGRESS_DROPS]);
+}
+
 /**
  * The nft script that makes our table exactly the fence of `armed` (none: the table is
  * removed). Applied with `nft -f`, it is one transaction: either all of it holds or none.
@@ -155,16 +185,37 @@ export function fenceScript(armed: readonly FencedInstance[]): string {
     for (const f of fs) for (const a of f.addresses) if (!seen.has(a)) seen.set(checked(a, SAFE_ADDRESS, 'address'), f.timeoutMs);
     return [...seen].map(([address, timeoutMs]) => ({ address, timeoutMs }));
   };
-  const devices = [...new Set(armed.flatMap((f) => [checked(f.interface, SAFE_IFNAME, 'interface'), checked(f.external, SAFE_IFNAME, 'interface')]))].sort();
   out += `${table} {\n`;
   out += aliveSet('alive4', 'ipv4_addr', elems(v4));
   out += aliveSet('alive6', 'ipv6_addr', elems(v6));
   out += fencedSet('fenced4', 'ipv4_addr', elems(v4).map((e) => e.address));
   out += fencedSet('fenced6', 'ipv6_addr', elems(v6).map((e) => e.address));
-  devices.forEach((dev, i) => {
-    const refresh = armed.filter((f) => f.interface === dev).flatMap(refreshRules);
-    out += chain(`out${i}`, 'egress', dev, [...refresh, ...EGRESS_DROPS]);
+  devicesOf(armed).forEach((dev, i) => {
+    out += egressChain(armed, dev, i);
     out += chain(`in${i}`, 'ingress', dev, INGRESS_DROPS);
   });
+  return `${out}}\n`;
+}
+
+/**
+ * The nft script that changes only the timeouts of an applied fence: `armed` must be the
+ * instances, NICs and VIPs of the last fenceScript applied, with new `timeoutMs`. Each egress
+ * chain is flushed and refilled in one transaction; the sets and their elements are left
+ * alone, so every VIP keeps the expiry its last advert gave it and the next advert refreshes
+ * it with the new timeout. (Rebuilding the table would refresh every element when it is
+ * applied, as an advert would, with no advert having left: a master killed right after
+ * would stay alive in the kernel up to one interval past its backup's takeover.)
+ * A shorter timeout therefore holds from the next advert on, one interval later at most.
+ * Deliberately not checked here: that the table is as the last fenceScript left it (nft
+ * refuses a missing table or chain; the caller then applies fenceScript); no instance armed
+ * is a caller's bug (HA_ERR_INTERNAL).
+ */
+export function fenceRetimeScript(armed: readonly FencedInstance[]): string {
+  if (armed.length === 0) throw new HaagentError('HA_ERR_INTERNAL', 'self-fence: nothing armed to retime');
+  const table = `${FENCE_TABLE_FAMILY} ${FENCE_TABLE_NAME}`;
+  const devices = devicesOf(armed);
+  let out = devices.map((_, i) => `flush chain ${table} out${i}\n`).join('');
+  out += `table ${table} {\n`;
+  devices.forEach((dev, i) => { out += egressChain(armed, dev, i); });
   return `${out}}\n`;
 }

@@ -50,6 +50,7 @@ instances:
     vrrp-version: 2
     auth: { type: pass, password: pw12 }
     vips: [192.0.2.20/24]
+    self-fence-backup-priority: 100
 `;
 
 t.test('effective YAML: every example and a rich config parse back to the same config, secrets aside', async (t) => {

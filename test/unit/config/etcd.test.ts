@@ -161,11 +161,14 @@ instances:
   t.end();
 });
 
-t.test('self-fence: on is refused with election: etcd (no adverts refresh the fence); auto and off are fine', async (t) => {
+t.test('self-fence: on and a self-fence-backup-priority are refused with election: etcd (no adverts refresh the fence); auto and off are fine', async (t) => {
   const etcd = { endpoints: ENDPOINTS };
   onlyProblemAt(t, { etcd, instances: [inst({ name: 'web', election: 'etcd', 'self-fence': 'on' })] }, 'instances[0].self-fence', /election: etcd sends none/);
   for (const setting of ['auto', 'off']) {
     t.same(problems({ etcd, instances: [inst({ name: 'web', election: 'etcd', 'self-fence': setting })] }), [], setting);
   }
   t.same(problems({ etcd, instances: [inst({ name: 'web', election: 'vrrp+etcd', 'self-fence': 'on' })] }), [], 'vrrp+etcd sends adverts');
+  onlyProblemAt(t, { etcd, instances: [inst({ name: 'web', election: 'etcd', 'self-fence-backup-priority': 100 })] }, 'instances[0].self-fence-backup-priority', /election: etcd sends none/);
+  t.same(problems({ etcd, instances: [inst({ name: 'web', election: 'etcd', 'self-fence-backup-priority': 'auto' })] }), [], 'auto is the default');
+  t.same(problems({ etcd, instances: [inst({ name: 'web', election: 'vrrp+etcd', 'self-fence-backup-priority': 100 })] }), [], 'vrrp+etcd: a backup priority is fine');
 });

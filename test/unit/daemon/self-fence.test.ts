@@ -2,7 +2,8 @@
  * SelfFence (src/daemon/self-fence.ts) with a fake kernel: what each arm, disarm, VIP update
  * and close asks of the kernel, in order; an arm that never settles is bounded; a failing
  * kernel is reported (status, log) and never rejects into the takeover; the off setting and
- * short intervals under auto never touch the kernel.
+ * short intervals under auto never touch the kernel; a backup priority learned from peers
+ * retimes an armed fence only when its timeout changes, and never under a configured one.
  */
 import { pino } from 'pino';
 import t from 'tap';
@@ -26,6 +27,12 @@ class FakeKernel implements FenceKernel {
   async apply(armed: readonly FencedInstance[]): Promise<void> {
     this.calls.push(`apply ${armed.map((f) => `${f.vrid}:${f.addresses.join(',')}:${f.timeoutMs}`).join(' ')}`);
     if (this.hang) await new Promise(() => undefined);
+    if (this.fail !== undefined) throw this.fail;
+  }
+  retimeFails = false;
+  async retime(armed: readonly FencedInstance[]): Promise<void> {
+    this.calls.push(`retime ${armed.map((f) => `${f.vrid}:${f.addresses.join(',')}:${f.timeoutMs}`).join(' ')}`);
+    if (this.retimeFails) throw new Error('nft: No such file or directory');
     if (this.fail !== undefined) throw this.fail;
   }
   async remove(): Promise<void> {
@@ -54,6 +61,70 @@ t.test('a reload that changes an armed instance\'s VIPs re-applies; a disarmed o
   await f.update(instance('b'));
   await f.close();
   t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.11:280', 'remove'], 'the second update (b, not armed) applies nothing');
+});
+
+t.test('self-fence-backup-priority: the armed timeout, status and a reload that changes it follow the key', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  const p100 = instance('a', '    self-fence-backup-priority: 100\n');
+  t.match(f.status(p100), { enabled: true, armed: false, timeoutMs: 340, backupPriority: 100, backupPriorityFrom: 'config' }, 'before arming: the timeout it would use');
+  t.match(f.status(instance('a')), { timeoutMs: 280, backupPriority: 254, backupPriorityFrom: 'any' }, 'auto: any backup');
+  await f.arm(p100, 1000);
+  t.match(f.status(p100), { armed: true, timeoutMs: 340 });
+  await f.update(instance('a', '    self-fence-backup-priority: 200\n'));
+  await f.close();
+  t.same(k.calls, ['apply 1:192.0.2.10:340', 'apply 1:192.0.2.10:300', 'remove'], 'priority 100: 360 - 20 ms; 200: 320 - 20 ms');
+});
+
+t.test('learned backup priority (auto): used at arm, retimes (rules only) on a change of timeout, never per report', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  await f.learn('a', 100);
+  t.same(k.calls, [], 'not armed: nothing applied');
+  t.match(f.status(instance('a')), { armed: false, timeoutMs: 340, backupPriority: 100, backupPriorityFrom: 'peers' });
+  await f.arm(instance('a'), 1000);
+  await f.learn('a', 100);
+  await f.learn('a', 101);
+  t.same(k.calls, ['apply 1:192.0.2.10:340'], 'armed with the learned 340 ms; the same value, or one with the same timeout, applies nothing');
+  await f.learn('a', 200);
+  await f.learn('a', undefined);
+  t.same(k.calls.slice(1), ['retime 1:192.0.2.10:300', 'retime 1:192.0.2.10:280'], 'priority 200: 300 ms; unknown: any backup, 280 ms');
+  t.match(f.status(instance('a')), { armed: true, timeoutMs: 280, backupPriority: 254, backupPriorityFrom: 'any' });
+  await f.close();
+});
+
+t.test('learned priority: ignored under a configured one; a failed retime applies the whole fence; after a failed apply, the whole fence', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  const p200 = instance('a', '    self-fence-backup-priority: 200\n');
+  await f.arm(p200, 1000);
+  await f.learn('a', 1);
+  t.same(k.calls, ['apply 1:192.0.2.10:300'], 'configured 200: the peers\' report changes nothing');
+  t.match(f.status(p200), { timeoutMs: 300, backupPriority: 200, backupPriorityFrom: 'config' });
+  await f.disarm('a');
+  k.calls.length = 0;
+  await f.arm(instance('a'), 1000);
+  k.retimeFails = true;
+  await f.learn('a', 100);
+  t.same(k.calls, ['apply 1:192.0.2.10:370', 'retime 1:192.0.2.10:340', 'apply 1:192.0.2.10:340'], 'armed with the priority learned meanwhile (1: 370 ms); the table was not as applied: rebuilt whole');
+  k.retimeFails = false;
+  k.fail = new Error('nft: No such device');
+  await f.learn('a', 200);
+  k.fail = undefined;
+  await f.learn('a', 100);
+  t.same(k.calls.slice(3), ['retime 1:192.0.2.10:300', 'apply 1:192.0.2.10:300', 'apply 1:192.0.2.10:340'], 'a failed retime and apply; then the kernel state is not known: the whole fence');
+  t.match(f.status(instance('a')), { armed: true, timeoutMs: 340 });
+  t.notOk('error' in f.status(instance('a')));
+});
+
+t.test('a retime queued behind a VIP change is not a retime: the kernel does not hold those VIPs yet', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  await f.arm(instance('a'), 1000);
+  const learned = f.learn('a', 100);
+  const updated = f.update({ ...instance('a'), vips: instance('b').vips });
+  await Promise.all([learned, updated]);
+  t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.11:340', 'apply 1:192.0.2.11:340'], 'whole applies, never a retime with other VIPs');
 });
 
 t.test('off, and auto under 50 ms adverts, never touch the kernel', async (t) => {
