@@ -3,10 +3,11 @@
  * in our own table `table netdev haagent_fence` that makes a killed or frozen master go dark
  * within milliseconds, with no userspace work per advert.
  *
- * How: a set `alive4` (`alive6`) holds the master's VIPs with a per-element timeout. A rule on
- * the egress hook of the heartbeat NIC matches this node's own outgoing VRRP advert for the
- * instance's VRID (priority > 0) and `update`s every VIP's element with a fresh timeout: the
- * kernel refreshes the fence itself as each advert leaves. Rules on the egress and ingress
+ * How: a set `alive4` (`alive6`) holds the master's VIPs with a per-element timeout. On the
+ * egress hook of the heartbeat NIC, this node's own outgoing VRRP advert (priority > 0) jumps by
+ * its VRID, through a verdict map, to its instance's chain, which `update`s every VIP's element
+ * with a fresh timeout: the kernel refreshes the fence itself as each advert leaves, at the cost
+ * of one map lookup per packet however many instances are fenced. Rules on the egress and ingress
  * hooks of the heartbeat and VIP NICs drop ARP and IPv4/IPv6 packets from (egress) or to
  * (ingress) a fenced VIP whose element is gone. While adverts leave, nothing is dropped; once
  * they stop (agent killed, frozen, its timers starved), the VIP goes dark `timeoutMs` after the
@@ -134,12 +135,53 @@ function fencedSet(name: string, type: string, addresses: readonly string[]): st
   return `  set ${name} { type ${type};${elements} }\n`;
 }
 
-/** The refresh rules of one instance: its own advert leaving refreshes its VIPs' elements. */
-function refreshRules(f: FencedInstance): string[] {
-  const match = f.family === 4 ? 'ip protocol 112' : 'ip6 nexthdr 112';
+/** The update rules of one instance: its VIPs' elements get a fresh timeout. */
+function updateRules(f: FencedInstance): string[] {
   const set = f.family === 4 ? '@alive4' : '@alive6';
   return chunks(f.addresses, FENCE_UPDATES_PER_RULE).map((part) =>
-    `${match} @th,8,8 ${f.vrid} @th,16,8 != 0 ${part.map((a) => `update ${set} { ${a} timeout ${f.timeoutMs}ms }`).join(' ')}`);
+    part.map((a) => `update ${set} { ${a} timeout ${f.timeoutMs}ms }`).join(' '));
+}
+
+/** One refresh chain: the adverts of `family` and `vrid` leaving device number `dev`. */
+interface RefreshChain {
+  readonly name: string;
+  readonly family: AddressFamily;
+  readonly vrid: number;
+  readonly rules: readonly string[];
+}
+
+/**
+ * The refresh chains of the instances advertising on `dev` (number i), one per family and VRID
+ * (instances sharing both share it), in a stable order.
+ */
+function refreshChains(armed: readonly FencedInstance[], dev: string, i: number): RefreshChain[] {
+  const byKey = new Map<string, { family: AddressFamily; vrid: number; rules: string[] }>();
+  for (const f of armed) {
+    if (f.interface !== dev) continue;
+    const key = `${f.family}/${f.vrid}`;
+    const c = byKey.get(key) ?? { family: f.family, vrid: f.vrid, rules: [] };
+    c.rules.push(...updateRules(f));
+    byKey.set(key, c);
+  }
+  return [...byKey.values()]
+    .sort((a, b) => a.family - b.family || a.vrid - b.vrid)
+    .map((c) => ({ ...c, name: `r${i}v${c.family}x${c.vrid}` }));
+}
+
+/**
+ * The refresh dispatch of an egress chain: a host's own VRRP advert (priority > 0) jumps by its
+ * VRID through a verdict map to its instance's refresh chain, so each packet costs one lookup
+ * whatever the number of instances (a rule per instance cost a match per instance per packet).
+ */
+function refreshDispatch(chains: readonly RefreshChain[]): string[] {
+  const out: string[] = [];
+  for (const family of [4, 6] as const) {
+    const mine = chains.filter((c) => c.family === family);
+    if (mine.length === 0) continue;
+    const match = family === 4 ? 'ip protocol 112' : 'ip6 nexthdr 112';
+    out.push(`${match} @th,16,8 != 0 @th,8,8 vmap { ${mine.map((c) => `${c.vrid} : jump ${c.name}`).join(', ')} }`);
+  }
+  return out;
 }
 
 const EGRESS_DROPS = [
@@ -156,15 +198,23 @@ function chain(name: string, hook: 'egress' | 'ingress', dev: string, rules: rea
   return `  chain ${name} {\n    type filter hook ${hook} device "${dev}" priority 0; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
 }
 
+/** A regular chain (no hook): only reached by a jump. */
+function plainChain(name: string, rules: readonly string[]): string {
+  return `  chain ${name} {\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
+}
+
 /** The NICs of `armed`, sorted: chain i of each hook is on devices[i]. */
 function devicesOf(armed: readonly FencedInstance[]): string[] {
   return [...new Set(armed.flatMap((f) => [checked(f.interface, SAFE_IFNAME, 'interface'), checked(f.external, SAFE_IFNAME, 'interface')]))].sort();
 }
 
-/** The egress chain of `dev` (number i): the refresh rules of the instances advertising there, then the drops. */
-function egressChain(armed: readonly FencedInstance[], dev: string, i: number): string {
-  const refresh = armed.filter((f) => f.interface === dev).flatMap(refreshRules);
-  return chain(`out${i}`, 'egress', dev, [...refresh, ...EGRESS_DROPS]);
+/**
+ * The egress side of `dev` (number i): the refresh chains of the instances advertising there,
+ * then the hooked chain: the refresh dispatch, then the drops.
+ */
+function egressChains(armed: readonly FencedInstance[], dev: string, i: number): string {
+  const refresh = refreshChains(armed, dev, i);
+  return refresh.map((c) => plainChain(c.name, c.rules)).join('') + chain(`out${i}`, 'egress', dev, [...refreshDispatch(refresh), ...EGRESS_DROPS]);
 }
 
 /**
@@ -191,7 +241,7 @@ export function fenceScript(armed: readonly FencedInstance[]): string {
   out += fencedSet('fenced4', 'ipv4_addr', elems(v4).map((e) => e.address));
   out += fencedSet('fenced6', 'ipv6_addr', elems(v6).map((e) => e.address));
   devicesOf(armed).forEach((dev, i) => {
-    out += egressChain(armed, dev, i);
+    out += egressChains(armed, dev, i);
     out += chain(`in${i}`, 'ingress', dev, INGRESS_DROPS);
   });
   return `${out}}\n`;
@@ -200,7 +250,7 @@ export function fenceScript(armed: readonly FencedInstance[]): string {
 /**
  * The nft script that changes only the timeouts of an applied fence: `armed` must be the
  * instances, NICs and VIPs of the last fenceScript applied, with new `timeoutMs`. Each egress
- * chain is flushed and refilled in one transaction; the sets and their elements are left
+ * chain and refresh chain is flushed and refilled in one transaction; the sets and their elements are left
  * alone, so every VIP keeps the expiry its last advert gave it and the next advert refreshes
  * it with the new timeout. (Rebuilding the table would refresh every element when it is
  * applied, as an advert would, with no advert having left: a master killed right after
@@ -214,8 +264,9 @@ export function fenceRetimeScript(armed: readonly FencedInstance[]): string {
   if (armed.length === 0) throw new HaagentError('HA_ERR_INTERNAL', 'self-fence: nothing armed to retime');
   const table = `${FENCE_TABLE_FAMILY} ${FENCE_TABLE_NAME}`;
   const devices = devicesOf(armed);
-  let out = devices.map((_, i) => `flush chain ${table} out${i}\n`).join('');
+  let out = devices.flatMap((dev, i) => [`out${i}`, ...refreshChains(armed, dev, i).map((c) => c.name)])
+    .map((name) => `flush chain ${table} ${name}\n`).join('');
   out += `table ${table} {\n`;
-  devices.forEach((dev, i) => { out += egressChain(armed, dev, i); });
+  devices.forEach((dev, i) => { out += egressChains(armed, dev, i); });
   return `${out}}\n`;
 }

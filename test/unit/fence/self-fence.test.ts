@@ -90,7 +90,8 @@ t.test('an armed instance: fresh elements, refresh on its own advert, drops on b
   t.match(s, 'set alive4 { type ipv4_addr; flags dynamic,timeout; size 65535; elements = { 10.77.0.100 timeout 280ms }; }');
   t.match(s, 'set fenced4 { type ipv4_addr; elements = { 10.77.0.100 }; }');
   t.match(s, 'set alive6 { type ipv6_addr; flags dynamic,timeout; size 65535; }', 'no IPv6 VIP: an empty set');
-  t.match(s, /chain out\d \{\n {4}type filter hook egress device "int0" priority 0; policy accept;\n {4}ip protocol 112 @th,8,8 51 @th,16,8 != 0 update @alive4 \{ 10\.77\.0\.100 timeout 280ms \}\n/, 'the heartbeat NIC refreshes on VRID 51 adverts with priority > 0');
+  t.match(s, /chain out(\d) \{\n {4}type filter hook egress device "int0" priority 0; policy accept;\n {4}ip protocol 112 @th,16,8 != 0 @th,8,8 vmap \{ 51 : jump r\1v4x51 \}\n/, 'the heartbeat NIC dispatches VRID 51 adverts with priority > 0 to their refresh chain');
+  t.match(s, /chain r\dv4x51 \{\n {4}update @alive4 \{ 10\.77\.0\.100 timeout 280ms \}\n {2}\}\n/, 'which refreshes the VIP');
   t.match(s, /hook egress device "ext0"[^}]*arp saddr ip @fenced4 arp saddr ip != @alive4 counter drop/, 'ARP from an expired VIP is dropped on the VIP NIC');
   t.match(s, /hook ingress device "ext0"[^}]*ip daddr @fenced4 ip daddr != @alive4 counter drop/, 'traffic to it too');
   t.notMatch(s, /device "ext0"[^}]*update/, 'adverts do not leave through the VIP NIC here: no refresh rule there');
@@ -99,7 +100,8 @@ t.test('an armed instance: fresh elements, refresh on its own advert, drops on b
 
 t.test('IPv6: nexthdr 112 refreshes alive6; v4 and v6 instances share the table', (t) => {
   const s = fenceScript([inst(), inst({ family: 6, addresses: ['2001:db8::10'], interface: 'eth1', external: 'eth1' })]);
-  t.match(s, 'ip6 nexthdr 112 @th,8,8 51 @th,16,8 != 0 update @alive6 { 2001:db8::10 timeout 280ms }');
+  t.match(s, /ip6 nexthdr 112 @th,16,8 != 0 @th,8,8 vmap \{ 51 : jump (r\dv6x51) \}/);
+  t.match(s, /chain r\dv6x51 \{\n {4}update @alive6 \{ 2001:db8::10 timeout 280ms \}\n/);
   t.match(s, 'elements = { 2001:db8::10 timeout 280ms }');
   t.equal((s.match(/hook egress/g) ?? []).length, 3, 'one egress chain per NIC (eth1, ext0, int0)');
   t.end();
@@ -121,13 +123,29 @@ t.test('two instances listing the same address share one element', (t) => {
   t.end();
 });
 
+t.test('many instances on one NIC: one dispatch rule, one refresh chain per VRID (one lookup per packet)', (t) => {
+  const armed = Array.from({ length: 255 }, (_, i) => inst({ vrid: i + 1, addresses: [`10.2.0.${i + 1}`] }));
+  const s = fenceScript(armed);
+  const dispatch = s.split('\n').filter((l) => l.includes('vmap'));
+  t.equal(dispatch.length, 1, 'one dispatch rule');
+  t.equal((dispatch[0]?.match(/ : jump /g) ?? []).length, 255, 'every VRID in its map');
+  t.equal((s.match(/chain r\dv4x\d+ \{/g) ?? []).length, 255);
+  t.match(s, /chain r\dv4x200 \{\n {4}update @alive4 \{ 10\.2\.0\.200 timeout 280ms \}\n/);
+  t.notMatch(s, /@th,8,8 \d/, 'no per-instance VRID match on the hooked chain');
+  const shared = fenceScript([inst(), inst({ addresses: ['10.77.0.101'] })]);
+  t.match(shared, /chain r\dv4x51 \{\n {4}update @alive4 \{ 10\.77\.0\.100 timeout 280ms \}\n {4}update @alive4 \{ 10\.77\.0\.101 timeout 280ms \}\n/, 'two instances with one VRID share a chain');
+  t.end();
+});
+
 t.test('a retime rewrites only the egress chains\' rules, in one transaction, and leaves the sets and their elements alone', (t) => {
   const armed = [inst({ timeoutMs: 340 }), inst({ vrid: 52, family: 6, addresses: ['2001:db8::10'], interface: 'eth1', external: 'eth1', timeoutMs: 300 })];
   const s = fenceRetimeScript(armed);
   const full = fenceScript(armed);
-  t.match(s, /^flush chain netdev haagent_fence out0\nflush chain netdev haagent_fence out1\nflush chain netdev haagent_fence out2\ntable netdev haagent_fence \{\n/, 'every egress chain flushed first (eth1, ext0, int0)');
+  t.match(s, /^flush chain netdev haagent_fence out0\nflush chain netdev haagent_fence r0v6x52\nflush chain netdev haagent_fence out1\nflush chain netdev haagent_fence out2\nflush chain netdev haagent_fence r2v4x51\ntable netdev haagent_fence \{\n/, 'every egress and refresh chain flushed first (eth1, ext0, int0)');
   t.notMatch(s, /set |elements|delete|hook ingress/, 'no set, element, table removal or ingress chain: every VIP keeps its current expiry');
-  for (const m of s.matchAll(/ {2}chain out\d \{\n(?:.*\n)*? {2}\}\n/g)) t.ok(full.includes(m[0]), 'each chain exactly as the full script builds it');
+  const chains = [...s.matchAll(/ {2}chain (?:out|r)\S* \{\n(?:.*\n)*? {2}\}\n/g)];
+  t.equal(chains.length, 5, 'three egress chains and two refresh chains');
+  for (const m of chains) t.ok(full.includes(m[0]), 'each chain exactly as the full script builds it');
   t.match(s, 'update @alive4 { 10.77.0.100 timeout 340ms }');
   t.match(s, 'update @alive6 { 2001:db8::10 timeout 300ms }');
   t.throws(() => fenceRetimeScript([]), { code: 'HA_ERR_INTERNAL' }, 'nothing armed: a caller\'s bug');
