@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { AlertsConfig } from '../core/config/alerts.js';
 import type { AgentEvent } from '../core/control/events.js';
 import type { Alerter } from './alerter.js';
-import { alerterPart } from './lazy-parts.js';
+import { alerterPart, type LazyModule } from './lazy-parts.js';
 
 /** Events kept while the alerter loads (a load takes milliseconds; this only bounds memory). */
 export const MAX_QUEUED_EVENTS = 256;
@@ -28,9 +28,11 @@ export class LazyAlerter implements AlerterPort {
   private queued: AgentEvent[] = [];
   private dropped = 0;
 
+  /** `deps` as Alerter's; `part`: where Alerter is loaded from (default: alerter.ts; a fake in unit tests). */
   constructor(
     private config: AlertsConfig,
-    private readonly deps: { readonly log: Logger; readonly clock: () => number },
+    private readonly deps: ConstructorParameters<typeof Alerter>[1] & { readonly log: Logger },
+    private readonly part: LazyModule<{ readonly Alerter: typeof Alerter }> = alerterPart,
   ) {
     this.update(config);
   }
@@ -69,7 +71,7 @@ export class LazyAlerter implements AlerterPort {
       return q;
     };
     try {
-      const { Alerter } = await alerterPart.get();
+      const { Alerter } = await this.part.get();
       const real = new Alerter(this.config, this.deps);
       this.real = real;
       for (const ev of queued()) real.onEvent(ev);

@@ -18,8 +18,8 @@ import type { InstanceConfig } from '../core/config/types.js';
 import type { VirtualServiceStatus } from '../core/control/types.js';
 import { LEGACY_TABLE_FAMILY } from '../core/lb/ruleset.js';
 import { deleteTable } from '../adapters/nft.js';
-import type { Balancer, BalancerEvent } from './balancer.js';
-import { balancerPart } from './lazy-parts.js';
+import type { Balancer, BalancerEvent, BalancerKernel } from './balancer.js';
+import { balancerPart, type LazyModule } from './lazy-parts.js';
 
 /** What the agent, the instances, reload and status use of the balancer. */
 export type BalancerPort = Pick<Balancer, 'add' | 'update' | 'remove' | 'setMaster' | 'becomeMaster' | 'status' | 'close'>;
@@ -32,15 +32,27 @@ export class LazyBalancer implements BalancerPort {
   private cleanup: Promise<void> | undefined;
   private closed = false;
 
+  /**
+   * `opts.kernel`: nftables for the cleanup and the real balancer (default: the nft command);
+   * `opts.part`: where the real balancer is loaded from (default: balancer.ts). Fakes in unit tests.
+   */
   constructor(
     private readonly log: Logger,
     private readonly publish: (ev: BalancerEvent) => void = () => undefined,
-    /** Removes our tables, current and legacy (src/adapters/nft.ts); a fake in unit tests. */
-    private readonly removeTables: () => Promise<void> = async () => {
-      await deleteTable();
-      await deleteTable(undefined, LEGACY_TABLE_FAMILY);
-    },
+    private readonly opts: { readonly kernel?: BalancerKernel; readonly part?: LazyModule<{ readonly Balancer: typeof Balancer }> } = {},
   ) {}
+
+  /** Removes our tables, current and legacy, as Balancer's first add does. */
+  private async removeTables(): Promise<void> {
+    const k = this.opts.kernel;
+    if (k !== undefined) {
+      await k.deleteTable();
+      await k.deleteLegacyTable();
+      return;
+    }
+    await deleteTable();
+    await deleteTable(undefined, LEGACY_TABLE_FAMILY);
+  }
 
   add(inst: InstanceConfig): void {
     if (this.real !== undefined) return this.real.add(inst);
@@ -101,9 +113,9 @@ export class LazyBalancer implements BalancerPort {
   }
 
   private async load(): Promise<void> {
-    let code: Awaited<ReturnType<typeof balancerPart.get>>;
+    let code: { readonly Balancer: typeof Balancer };
     try {
-      code = await balancerPart.get();
+      code = await (this.opts.part ?? balancerPart).get();
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
       this.log.error({ err }, `${detail}: virtual services are not served`);
@@ -112,7 +124,7 @@ export class LazyBalancer implements BalancerPort {
     }
     await this.cleanup; // its deletes must not land after the real balancer's first rules
     if (this.closed || this.real !== undefined) return;
-    const real = new code.Balancer(this.log, this.publish);
+    const real = new code.Balancer(this.log, this.publish, this.opts.kernel);
     for (const [name, t] of this.tracked) {
       real.add(t.inst);
       if (t.master) real.setMaster(name, true);
