@@ -26,6 +26,7 @@ const OPTIONAL: Readonly<Record<string, RegExp>> = {
   'witness monitor': /\/dist\/src\/adapters\/witness\.js$/,
   'http checker': /\/dist\/src\/adapters\/health\/http\.js$/,
   'node:https': /^node:https$/,
+  'status formatting': /\/dist\/src\/cli\/status-(format|health)\.js$/,
   'netlink index': /\/node_modules\/netlink\/dist\/(index|nl80211\/.*|genl\/.*|wg\/.*)\.js$/,
 };
 
