@@ -18,8 +18,7 @@ import { SharedFrameSockets } from './announce-sockets.js';
 import type { WitnessPort } from './instance-peers.js';
 import type { EtcdClientFactory } from './etcd-shared.js';
 import { NFT_FENCE, type FenceKernel } from './self-fence.js';
-import { HaagentError } from '../core/errors.js';
-import { etcdClientPart, witnessPart, type LazyModule } from './lazy-parts.js';
+import { etcdClientPart, loadedPart, witnessPart } from './lazy-parts.js';
 
 /** One heartbeat interface and family, resolved: where adverts are sent from and received on. */
 export interface HeartbeatSource {
@@ -80,12 +79,12 @@ export async function productionPorts(): Promise<AgentPorts> {
     epochStore: (stateDir, instance) => new FileEpochStore(stateDir, instance),
     // The isolated master must let go before the peer takes over (its Master_Down_Interval):
     // witnesses are probed every advert interval with half an interval to answer.
-    witness: (inst) => (inst.witness.length === 0 ? undefined : new (preloaded(witnessPart)).WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
+    witness: (inst) => (inst.witness.length === 0 ? undefined : new (loadedPart(witnessPart)).WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
     announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp, frameSockets, announcers++),
     containment: () => sharedContainment(),
     // One gateway and one lease for the agent; the keeper's fence timer runs on the monotonic clock.
     etcdClient: (cfg, log) => {
-      const { EtcdGateway, LeaseKeeper } = preloaded(etcdClientPart);
+      const { EtcdGateway, LeaseKeeper } = loadedPart(etcdClientPart); // loaded by instanceParts
       const gw = new EtcdGateway(cfg, log);
       const keeper = new LeaseKeeper(gw, cfg, { nowMs: () => performance.now() });
       return {
@@ -99,15 +98,4 @@ export async function productionPorts(): Promise<AgentPorts> {
     },
     fence: NFT_FENCE,
   };
-}
-
-/**
- * A part the agent loaded before starting the instance that uses it (lazy-parts.ts
- * `instanceParts`); HA_ERR_LOAD if it was not, which only a new caller that skips the preload
- * can cause.
- */
-function preloaded<T>(part: LazyModule<T>): T {
-  const m = part.loaded();
-  if (m === undefined) throw new HaagentError('HA_ERR_LOAD', `the ${part.part} was used before it was loaded`);
-  return m;
 }

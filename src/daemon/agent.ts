@@ -19,7 +19,7 @@ import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentStatus } from '../core/control/types.js';
 import type { NetlinkWatcher } from '../adapters/netlink/index.js';
 import { EventBus } from './event-bus.js';
-import { PeerLink } from './peer-link.js';
+import type { PeerLink } from './peer-link.js';
 import { LazyBalancer } from './lazy-balancer.js';
 import { SelfFence } from './self-fence.js';
 import { LazyAlerter } from './lazy-alerter.js';

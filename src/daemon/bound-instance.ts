@@ -16,11 +16,11 @@ import type { Heartbeats } from './heartbeats.js';
 import { HookRunner } from './hook-runner.js';
 import { InstancePeers } from './instance-peers.js';
 import { InstanceRunner } from './instance-runner.js';
-import { PeerLink } from './peer-link.js';
+import type { PeerLink } from './peer-link.js';
 import type { InstanceDeps } from './instance-ports.js';
 import type { ConntrackSync } from './conntrack-sync.js';
 import type { FloatingAddress } from './floating-address.js';
-import { conntrackPart, guardsPart } from './lazy-parts.js';
+import { conntrackPart, guardsPart, loadedPart, peerLinkPart } from './lazy-parts.js';
 import type { VipRenewals } from './vip-renewals.js';
 
 export interface Bound {
@@ -69,7 +69,7 @@ export function peerLinkFor(existing: PeerLink | undefined, inst: InstanceConfig
 }): PeerLink {
   // The config refuses paths without a key; this only guards a config built some other way.
   if (opts.peerKey === undefined || opts.peerKey.length === 0) throw new HaagentError('HA_ERR_CONFIG', `instance ${inst.name}: paths need peer-key (hellos must be authenticated)`);
-  return existing ?? new PeerLink({ port: opts.peerPort, key: opts.peerKey, log: opts.log, netlink: opts.ports.netlink });
+  return existing ?? new (loadedPart(peerLinkPart)).PeerLink({ port: opts.peerPort, key: opts.peerKey, log: opts.log, netlink: opts.ports.netlink });
 }
 
 /**
@@ -81,6 +81,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   // Loaded only for an instance that uses them, before anything of the instance exists.
   const conntrackCode = inst.conntrackSync === undefined ? undefined : await conntrackPart.get();
   const GuardRunner = guardsOf(inst).length === 0 ? undefined : (await guardsPart.get()).GuardRunner;
+  if (inst.paths.length > 0) await peerLinkPart.get(); // for deps.peerLink (peerLinkFor)
   const p = deps.heartbeats.sourceOf(inst);
   const ilog = deps.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
   const announcer = ports.announcer(inst);

@@ -24,6 +24,13 @@ export interface LazyModule<T> {
   loaded(): T | undefined;
 }
 
+/** The part, which an earlier awaited `get()` loaded; HA_ERR_LOAD naming it if none did. */
+export function loadedPart<T>(part: LazyModule<T>): T {
+  const m = part.loaded();
+  if (m === undefined) throw new HaagentError('HA_ERR_LOAD', `the ${part.part} was used before it was loaded`);
+  return m;
+}
+
 export function lazyImport<T>(part: string, load: () => Promise<T>): LazyModule<T> {
   let value: T | undefined;
   let pending: Promise<T> | undefined;

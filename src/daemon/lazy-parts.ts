@@ -10,7 +10,7 @@
 import type { InstanceConfig } from '../core/config/types.js';
 import { lazyImport } from './lazy-import.js';
 
-export type { LazyModule } from './lazy-import.js';
+export { loadedPart, type LazyModule } from './lazy-import.js';
 
 /** The Prometheus endpoint and prom-client (`metrics-listen`). */
 export const metricsPart = lazyImport('metrics endpoint', () => import('./metrics.js'));
@@ -36,6 +36,9 @@ export const conntrackPart = lazyImport('conntrack sync', async () => {
   return { ConntrackSync: sync.ConntrackSync, floatingAddress: floating.floatingAddress };
 });
 
+/** The peer link: hellos over UDP on the instances' `paths`. */
+export const peerLinkPart = lazyImport('peer link', () => import('./peer-link.js'));
+
 /** Takeover guard commands (`takeover.guards`). */
 export const guardsPart = lazyImport('takeover guards', () => import('./guard-runner.js'));
 
@@ -54,6 +57,7 @@ export async function instanceParts(inst: InstanceConfig): Promise<void> {
     inst.witness.length > 0 ? witnessPart : undefined,
     inst.conntrackSync !== undefined ? conntrackPart : undefined,
     (inst.takeover?.guards.length ?? 0) > 0 ? guardsPart : undefined,
+    inst.paths.length > 0 ? peerLinkPart : undefined,
   ];
   for (const part of wanted) if (part !== undefined) await part.get();
 }

@@ -22,6 +22,7 @@ const OPTIONAL: Readonly<Record<string, RegExp>> = {
   'alert delivery': /\/dist\/src\/(daemon\/alerter|adapters\/alert-sinks)\.js$/,
   'etcd client': /\/dist\/src\/adapters\/etcd\//,
   'conntrack sync': /\/dist\/src\/daemon\/(conntrack-sync|floating-address)\.js$/,
+  'peer link': /\/dist\/src\/(daemon\/peer-link|adapters\/peer-socket)\.js$/,
   'takeover guards': /\/dist\/src\/daemon\/guard-runner\.js$/,
   'witness monitor': /\/dist\/src\/adapters\/witness\.js$/,
   'http checker': /\/dist\/src\/adapters\/health\/http\.js$/,
