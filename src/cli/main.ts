@@ -2,7 +2,7 @@
 /** The `haagent` command: parse and dispatch only. Exit statuses: src/cli/exit-codes.ts. */
 import './heap-first.js'; // first: see the file
 import { once } from 'node:events';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option } from './commander.js';
 import { HaagentError, isHaagentErrorCode } from '../core/errors.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { request, requestStatus } from '../daemon/control-server.js';
