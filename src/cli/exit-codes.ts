@@ -2,7 +2,7 @@
  * The exit statuses of every `haagent` command, in one place (README: "Exit codes").
  * Scripts may rely on them: a code's meaning never changes; new ones are only added.
  */
-import { CommanderError } from 'commander';
+import { CommanderError } from './commander.js';
 import { HaagentError } from '../core/errors.js';
 
 export const EXIT_CODES = {

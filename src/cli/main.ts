@@ -2,7 +2,7 @@
 /** The `haagent` command: parse and dispatch only. Exit statuses: src/cli/exit-codes.ts. */
 import './heap-first.js'; // first: see the file
 import { once } from 'node:events';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option } from './commander.js';
 import { HaagentError, isHaagentErrorCode } from '../core/errors.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../core/config/types.js';
 import { request, requestStatus } from '../daemon/control-server.js';
@@ -14,8 +14,6 @@ import { packageVersion } from '../adapters/package-info.js';
 import type { SocketChoice, SocketSources } from './socket-path.js';
 import { SOCKET_ENV } from './socket-env.js';
 import type { runStart } from './start.js';
-import { formatStatus } from './status-format.js';
-import { statusHealth } from './status-health.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -101,6 +99,8 @@ withSocketOptions(program.command('status')
   .action(async (opts: ClientOpts & { json?: boolean }) => {
     try {
       const s = await withAgent(opts, (socket) => requestStatus(socket));
+      // Loaded here: the agent (`start`) never formats a status.
+      const [{ formatStatus }, { statusHealth }] = await Promise.all([import('./status-format.js'), import('./status-health.js')]);
       process.stdout.write(opts.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
       // Nagios-style: the table is printed either way; the exit status says whether to worry.
       const health = statusHealth(s);

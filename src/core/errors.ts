@@ -9,12 +9,14 @@
  * documented bound (size, depth, count). HA_ERR_ALERT: an alert could not be delivered.
  * HA_ERR_ETCD: no etcd endpoint answered a call (or none answered it sensibly).
  * HA_ERR_SCHED: real-time scheduling or memory locking could not be applied.
+ * HA_ERR_LOAD: a part of the agent loaded at its first use (load balancer, alerts, etcd client,
+ * metrics) could not be loaded.
  */
 export const HAAGENT_ERROR_CODES = [
   'HA_ERR_CONFIG', 'HA_ERR_INVALID_ARGUMENT', 'HA_ERR_ENCODE', 'HA_ERR_SOCKET', 'HA_ERR_NETLINK',
   'HA_ERR_ANNOUNCE', 'HA_ERR_CONTROL', 'HA_ERR_NO_AGENT', 'HA_ERR_LAB', 'HA_ERR_HOOK', 'HA_ERR_STATE',
   'HA_ERR_INSECURE', 'HA_ERR_LIMIT', 'HA_ERR_ALERT', 'HA_ERR_INTERNAL', 'HA_ERR_ETCD',
-  'HA_ERR_SCHED',
+  'HA_ERR_SCHED', 'HA_ERR_LOAD',
 ] as const;
 
 export type HaagentErrorCode = (typeof HAAGENT_ERROR_CODES)[number];

@@ -12,15 +12,13 @@ import { createNetlink, type NetlinkPort } from '../adapters/netlink/index.js';
 import { sharedContainment, type ContainmentMode } from '../adapters/containment.js';
 import { FileEpochStore, type EpochPort } from '../adapters/epoch-store.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
-import { WitnessMonitor } from '../adapters/witness.js';
 import { witnessTiming } from '../core/peer/timing.js';
 import { Announcer } from './announcer.js';
 import { SharedFrameSockets } from './announce-sockets.js';
 import type { WitnessPort } from './instance-peers.js';
 import type { EtcdClientFactory } from './etcd-shared.js';
-import { EtcdGateway } from '../adapters/etcd/gateway.js';
-import { LeaseKeeper } from '../adapters/etcd/lease-keeper.js';
 import { NFT_FENCE, type FenceKernel } from './self-fence.js';
+import { etcdClientPart, loadedPart, witnessPart } from './lazy-parts.js';
 
 /** One heartbeat interface and family, resolved: where adverts are sent from and received on. */
 export interface HeartbeatSource {
@@ -81,11 +79,12 @@ export async function productionPorts(): Promise<AgentPorts> {
     epochStore: (stateDir, instance) => new FileEpochStore(stateDir, instance),
     // The isolated master must let go before the peer takes over (its Master_Down_Interval):
     // witnesses are probed every advert interval with half an interval to answer.
-    witness: (inst) => (inst.witness.length === 0 ? undefined : new WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
+    witness: (inst) => (inst.witness.length === 0 ? undefined : new (loadedPart(witnessPart)).WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
     announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp, frameSockets, announcers++),
     containment: () => sharedContainment(),
     // One gateway and one lease for the agent; the keeper's fence timer runs on the monotonic clock.
     etcdClient: (cfg, log) => {
+      const { EtcdGateway, LeaseKeeper } = loadedPart(etcdClientPart); // loaded by instanceParts
       const gw = new EtcdGateway(cfg, log);
       const keeper = new LeaseKeeper(gw, cfg, { nowMs: () => performance.now() });
       return {

@@ -22,6 +22,7 @@ import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { ControlServer } from './control-server.js';
 import type { MetricsServer } from './metrics.js';
+import { metricsPart } from './lazy-parts.js';
 
 /** The whole shutdown, hooks and alerts included, within the one second systemd is promised. */
 const SHUTDOWN_BOUND_MS = 900;
@@ -36,8 +37,8 @@ export async function runAgentProcess(opts: AgentOptions): Promise<void> {
   let metrics: MetricsServer | undefined;
   try {
     control = await ControlServer.listen(config.socketPath, agent, { log });
-    // prom-client is loaded only by an agent that serves metrics.
-    if (config.metricsListen !== undefined) metrics = await (await import('./metrics.js')).startMetricsServer(config.metricsListen, agent);
+    // prom-client is loaded only by an agent that serves metrics (HA_ERR_LOAD if it cannot be).
+    if (config.metricsListen !== undefined) metrics = await (await metricsPart.get()).startMetricsServer(config.metricsListen, agent);
   } catch (err) {
     control?.close();
     await agent.shutdown();

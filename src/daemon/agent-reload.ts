@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
-import type { Balancer } from './balancer.js';
+import type { BalancerPort } from './lazy-balancer.js';
 import type { SelfFence } from './self-fence.js';
 import type { Bound } from './bound-instance.js';
 import type { EventBus } from './event-bus.js';
@@ -21,7 +21,7 @@ import { diffConfigs } from './reload-plan.js';
 export interface ReloadHost {
   readonly log: Logger;
   readonly events: EventBus;
-  readonly balancer: Balancer;
+  readonly balancer: BalancerPort;
   readonly fence: SelfFence;
   readonly heartbeats: Heartbeats;
   /** The config running now, and the one the agent started with (socket, metrics address). */

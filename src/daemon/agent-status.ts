@@ -3,7 +3,7 @@
  * load-balancer services; agent-wide the drops, the config source and the containment mode.
  */
 import type { AgentStatus, InstanceStatus } from '../core/control/types.js';
-import type { Balancer } from './balancer.js';
+import type { BalancerPort } from './lazy-balancer.js';
 import type { Bound } from './bound-instance.js';
 import type { PeerLink } from './peer-link.js';
 import type { SelfFence } from './self-fence.js';
@@ -14,14 +14,14 @@ export interface StatusParts {
   readonly configSource: string;
   readonly configLoadedAt: string;
   readonly bound: readonly Bound[];
-  readonly balancer: Balancer;
+  readonly balancer: BalancerPort;
   readonly fence?: SelfFence;
   readonly interfaceDrops: Record<string, Record<string, number>>;
   readonly peerLink: PeerLink | undefined;
   readonly containment: { readonly mode: string; readonly detail: string };
 }
 
-function serviceStatus(balancer: Balancer, b: Bound): Pick<InstanceStatus, 'services'> {
+function serviceStatus(balancer: BalancerPort, b: Bound): Pick<InstanceStatus, 'services'> {
   const services = balancer.status(b.config.name);
   return services.length === 0 ? {} : { services };
 }

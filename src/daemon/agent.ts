@@ -19,10 +19,11 @@ import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentStatus } from '../core/control/types.js';
 import type { NetlinkWatcher } from '../adapters/netlink/index.js';
 import { EventBus } from './event-bus.js';
-import { PeerLink } from './peer-link.js';
-import { Balancer } from './balancer.js';
+import type { PeerLink } from './peer-link.js';
+import { LazyBalancer } from './lazy-balancer.js';
 import { SelfFence } from './self-fence.js';
-import { Alerter } from './alerter.js';
+import { LazyAlerter } from './lazy-alerter.js';
+import { instanceParts } from './lazy-parts.js';
 import { AdvertIntake } from './advert-intake.js';
 import { AdvertHmac, unloadedKeys } from './advert-hmac.js';
 import { productionPorts, type AgentPorts } from './agent-ports.js';
@@ -66,11 +67,11 @@ export class Agent {
   private reloading: Promise<string> | undefined;
   private peerLink: PeerLink | undefined;
   readonly events = new EventBus();
-  private readonly balancer: Balancer;
+  private readonly balancer: LazyBalancer;
   private readonly fence: SelfFence;
   /** The VIP lease renewals of every instance, one batched request per interface. */
   private readonly renewals: VipRenewals;
-  private readonly alerter: Alerter;
+  private readonly alerter: LazyAlerter;
   private readonly intake: AdvertIntake<Bound>;
   /** The agent's boot (monotonic ms) and the instances that heard a peer since: the cold-start wait counts from there. */
   private readonly bootMs: number;
@@ -86,11 +87,11 @@ export class Agent {
   private constructor(private readonly opts: AgentOptions, private readonly ports: AgentPorts) {
     this.config = opts.config;
     this.bootMs = ports.clock();
-    this.balancer = new Balancer(opts.log, (ev) => this.events.publish(ev));
+    this.balancer = new LazyBalancer(opts.log, (ev) => this.events.publish(ev));
     this.etcd = new EtcdShared(ports.etcdClient, opts.log);
     this.renewals = new VipRenewals(ports.netlink, ports.clock);
     this.fence = new SelfFence(opts.log, ports.fence ?? { apply: async () => undefined, retime: async () => undefined, remove: async () => undefined });
-    this.alerter = new Alerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
+    this.alerter = new LazyAlerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     const hmac = new AdvertHmac();
     this.intake = new AdvertIntake<Bound>({
       log: opts.log, events: this.events, clock: ports.clock, targets: () => this.bound, configured: () => this.config.instances,
@@ -150,6 +151,7 @@ export class Agent {
   }
 
   private async startInstance(inst: InstanceConfig): Promise<void> {
+    await instanceParts(inst); // the optional parts it uses, loaded before any of it starts
     await startInstance(inst, {
       log: this.log, events: this.events, ports: this.ports, balancer: this.balancer, fence: this.fence, heartbeats: this.heartbeats,
       stateDir: this.config.stateDir, renewals: this.renewals,
@@ -260,7 +262,7 @@ export class Agent {
     this.alerter.update(config);
     if (config.targets.length > 0 && this.alertSubscription === undefined) {
       this.alertSubscription = this.events.subscribe((ev) => this.alerter.onEvent(ev));
-      this.log.info({ targets: this.alerter.targets }, 'alerts on');
+      void this.alerter.ready().then(() => { if (this.alerter.targets.length > 0) this.log.info({ targets: this.alerter.targets }, 'alerts on'); });
     } else if (config.targets.length === 0 && this.alertSubscription !== undefined) {
       this.alertSubscription();
       this.alertSubscription = undefined;

@@ -8,19 +8,19 @@ import type { Logger } from 'pino';
 import { HaagentError } from '../core/errors.js';
 import type { GuardConfig, InstanceConfig } from '../core/config/types.js';
 import type { AgentPorts, AnnouncerPort } from './agent-ports.js';
-import type { Balancer } from './balancer.js';
+import type { BalancerPort } from './lazy-balancer.js';
 import type { SelfFence } from './self-fence.js';
 import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import type { Heartbeats } from './heartbeats.js';
-import { GuardRunner } from './guard-runner.js';
 import { HookRunner } from './hook-runner.js';
 import { InstancePeers } from './instance-peers.js';
 import { InstanceRunner } from './instance-runner.js';
-import { PeerLink } from './peer-link.js';
+import type { PeerLink } from './peer-link.js';
 import type { InstanceDeps } from './instance-ports.js';
-import { ConntrackSync } from './conntrack-sync.js';
-import { floatingAddress, type FloatingAddress } from './floating-address.js';
+import type { ConntrackSync } from './conntrack-sync.js';
+import type { FloatingAddress } from './floating-address.js';
+import { conntrackPart, guardsPart, loadedPart, peerLinkPart } from './lazy-parts.js';
 import type { VipRenewals } from './vip-renewals.js';
 
 export interface Bound {
@@ -43,7 +43,7 @@ export interface StartDeps {
   readonly log: Logger;
   readonly events: EventBus;
   readonly ports: AgentPorts;
-  readonly balancer: Balancer;
+  readonly balancer: BalancerPort;
   readonly fence: SelfFence;
   readonly heartbeats: Heartbeats;
   readonly stateDir: string;
@@ -69,7 +69,7 @@ export function peerLinkFor(existing: PeerLink | undefined, inst: InstanceConfig
 }): PeerLink {
   // The config refuses paths without a key; this only guards a config built some other way.
   if (opts.peerKey === undefined || opts.peerKey.length === 0) throw new HaagentError('HA_ERR_CONFIG', `instance ${inst.name}: paths need peer-key (hellos must be authenticated)`);
-  return existing ?? new PeerLink({ port: opts.peerPort, key: opts.peerKey, log: opts.log, netlink: opts.ports.netlink });
+  return existing ?? new (loadedPart(peerLinkPart)).PeerLink({ port: opts.peerPort, key: opts.peerKey, log: opts.log, netlink: opts.ports.netlink });
 }
 
 /**
@@ -78,6 +78,10 @@ export function peerLinkFor(existing: PeerLink | undefined, inst: InstanceConfig
  */
 export async function startInstance(inst: InstanceConfig, deps: StartDeps): Promise<Bound> {
   const { ports, events, balancer } = deps;
+  // Loaded only for an instance that uses them, before anything of the instance exists.
+  const conntrackCode = inst.conntrackSync === undefined ? undefined : await conntrackPart.get();
+  const GuardRunner = guardsOf(inst).length === 0 ? undefined : (await guardsPart.get()).GuardRunner;
+  if (inst.paths.length > 0) await peerLinkPart.get(); // for deps.peerLink (peerLinkFor)
   const p = deps.heartbeats.sourceOf(inst);
   const ilog = deps.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
   const announcer = ports.announcer(inst);
@@ -104,9 +108,9 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   // conntrack-sync: the peer's connections are committed before the rules, the floating SNAT
   // address goes in after them, just before the VIPs; on leaving MASTER it goes with the VIPs,
   // before the rules, and conntrackd is told after both.
-  const conntrack = inst.conntrackSync === undefined ? undefined : {
-    sync: new ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER', services: () => runner.config.virtualServices }),
-    floating: floatingAddress(inst, inst.conntrackSync, ports, ilog),
+  const conntrack = inst.conntrackSync === undefined || conntrackCode === undefined ? undefined : {
+    sync: new conntrackCode.ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER', services: () => runner.config.virtualServices }),
+    floating: conntrackCode.floatingAddress(inst, inst.conntrackSync, ports, ilog),
   };
   const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
     epochs,
@@ -140,7 +144,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     events,
     checks: () => health.status(),
     // Takeover guards run like hooks (contained, minimal environment), all at once.
-    ...(guardsOf(inst).length === 0 ? {} : { guards: new GuardRunner(guardsOf(inst), { environment: inst.environment }) }),
+    ...(GuardRunner === undefined ? {} : { guards: new GuardRunner(guardsOf(inst), { environment: inst.environment }) }),
   });
   // `check` events report a check's changes (unknown/healthy/failing); every run is a
   // `check-run` (metrics' latency histogram, `haagent events --all`).
@@ -201,7 +205,7 @@ function guardsOf(inst: InstanceConfig): readonly GuardConfig[] {
 }
 
 /** Stops one instance cleanly: priority 0 if master, VIPs removed, hooks and checks stopped. */
-export async function stopInstance(b: Bound, peerLink: PeerLink | undefined, balancer: Balancer): Promise<void> {
+export async function stopInstance(b: Bound, peerLink: PeerLink | undefined, balancer: BalancerPort): Promise<void> {
   b.peer.stop(peerLink);
   b.health.stop();
   b.runner.input({ type: 'shutdown' });

@@ -1,9 +1,13 @@
-/** The polled checkers by type. `interface` checks are not polled: see ./interface.ts. */
+/**
+ * The polled checkers by type. `interface` checks are not polled: see ./interface.ts. The http
+ * checker is loaded at the first http check: it brings Node's http and https (TLS) modules,
+ * which an agent without http checks never needs.
+ */
 import type { CheckConfig } from '../../core/config/types.js';
 import type { CheckResult } from './common.js';
 import { run as runExec, type ExecOptions } from './exec.js';
 import { run as runFile } from './file.js';
-import { run as runHttp } from './http.js';
+import type * as HttpChecker from './http.js';
 import { run as runTcp } from './tcp.js';
 
 export type { CheckResult } from './common.js';
@@ -18,9 +22,22 @@ export type { ExecOptions } from './exec.js';
 /** Runs one polled check; never rejects. `exec` is for exec checks (environment, containment). */
 export function runCheck(check: PolledCheck, signal: AbortSignal, exec: ExecOptions = {}): Promise<CheckResult> {
   switch (check.type) {
-    case 'http': return runHttp(check, signal);
+    case 'http': return httpChecker().then((m) => m.run(check, signal), (err: unknown) => ({
+      ok: false, latencyMs: 0, detail: `cannot load the http checker: ${err instanceof Error ? err.message : String(err)}`,
+    }));
     case 'tcp': return runTcp(check, signal);
     case 'exec': return runExec(check, signal, exec);
     case 'file': return runFile(check, signal);
   }
+}
+
+let httpLoad: Promise<typeof HttpChecker> | undefined;
+
+/** The http checker, imported once; a failed import is tried again at the next check. */
+function httpChecker(): Promise<typeof HttpChecker> {
+  httpLoad ??= import('./http.js').catch((err: unknown) => {
+    httpLoad = undefined;
+    throw err;
+  });
+  return httpLoad;
 }

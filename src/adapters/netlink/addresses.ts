@@ -20,8 +20,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import netlink from 'netlink';
-import type { NetlinkMessage, rt as RtTypes, RtNetlinkSocket } from 'netlink';
+import { rt, type NetlinkMessage, type RtNetlinkSocket, type RtTypes } from './lib.js';
 import { HaagentError } from '../../core/errors.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
 import { AF_INET, AF_INET6, formatIp, isIpv6LinkLocal, ipv4Broadcast, parseCidr, samePrefix } from './ip.js';
@@ -31,7 +30,6 @@ import { rtRequestBatch } from './batch.js';
 import { formatPayload, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, RTM, rtRequest, rtRequestPayload } from './request.js';
 import type { AddressInfo, AddVipOptions } from './types.js';
 
-const { rt } = netlink;
 
 const FOREVER = 0xffffffff;
 const RT_SCOPE_UNIVERSE = 0;

@@ -28,12 +28,10 @@
  * message), or where a reply came from (like the package, it trusts the socket: only the kernel
  * can unicast to it).
  */
-import netlink from 'netlink';
-import type { NetlinkMessage, NetlinkSocket, RtNetlinkSocket } from 'netlink';
+import { Flags as NlFlags, formatHeader, MessageType as NlMessageType, parseError, type NetlinkMessage, type NetlinkSocket, type RtNetlinkSocket } from './lib.js';
 import { NetlinkErrnoError } from './errors.js';
 import { serialized } from './request.js';
 
-const { formatHeader, parseError, MessageType: NlMessageType, Flags: NlFlags } = netlink;
 
 /** One request of a batch: its type, formatted payload (formatPayload), extra nlmsg flags and what it does (for errors). */
 export interface BatchMessage {

@@ -2,8 +2,7 @@
  * The rtnetlink adapter: VIPs, links and kernel events for the daemon.
  * Everything runs in the network namespace of the process (`ip netns exec NS node ...`).
  */
-import netlink from 'netlink';
-import type { RtNetlinkSocket } from 'netlink';
+import { createRtNetlink, type RtNetlinkSocket } from './lib.js';
 import { AddressManager } from './addresses.js';
 import type { AddVipOptionsExt } from './addresses.js';
 import { NetlinkError } from './errors.js';
@@ -81,7 +80,7 @@ export class RtnetlinkAdapter implements NetlinkPort {
 /** Opens the adapter in the current network namespace. */
 export async function createNetlink(): Promise<RtnetlinkAdapter> {
   try {
-    return new RtnetlinkAdapter(withoutTypedDecode(netlink.createRtNetlink()));
+    return new RtnetlinkAdapter(withoutTypedDecode(createRtNetlink()));
   } catch (err) {
     throw new NetlinkError('open rtnetlink socket', err);
   }

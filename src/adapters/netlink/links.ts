@@ -2,14 +2,12 @@
  * Link lookups over rtnetlink (RTM_GETLINK): ifname <-> ifindex, admin/oper state, MAC.
  * Never cached: an interface can be deleted and re-created with a new index at any time.
  */
-import netlink from 'netlink';
-import type { NetlinkMessage, RtNetlinkSocket } from 'netlink';
+import { rt, type NetlinkMessage, type RtNetlinkSocket } from './lib.js';
 import { NetlinkError } from './errors.js';
 import { HaagentError } from '../../core/errors.js';
 import { NLM_F_DUMP, RTM, rtRequest } from './request.js';
 import type { LinkInfo, OperState } from './types.js';
 
-const { rt } = netlink;
 
 const OPER_STATES: readonly OperState[] = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
 

@@ -16,11 +16,9 @@
  * For the same reason never dump on a socket subscribed to multicast groups: notifications
  * interleave with the chunks too.
  */
-import netlink from 'netlink';
-import type { NetlinkMessage, RtNetlinkSocket } from 'netlink';
+import { AttrStream, MessageType as NlMessageType, parseError, rt, type NetlinkMessage, type RtNetlinkSocket } from './lib.js';
 import { NetlinkErrnoError } from './errors.js';
 
-const { AttrStream, parseError, MessageType: NlMessageType, rt } = netlink;
 
 export const RTM = rt.MessageType;
 

@@ -19,8 +19,7 @@
  * - Works in the network namespace the process is in.
  */
 import { EventEmitter } from 'node:events';
-import netlink from 'netlink';
-import type { NetlinkMessage, RtNetlinkSocket } from 'netlink';
+import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from './lib.js';
 import { addressIdentity, parseAddress } from './addresses.js';
 import type { RawAddress } from './addresses.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
@@ -28,7 +27,6 @@ import { LinkResolver, parseLink } from './links.js';
 import { NLM_F_DUMP, RTM, rtRequest, withoutTypedDecode } from './request.js';
 import type { AddressEvent, LinkEvent, LinkInfo, NetlinkEvent } from './types.js';
 
-const { createRtNetlink, rt } = netlink;
 
 interface WatcherEvents {
   event: [NetlinkEvent];
