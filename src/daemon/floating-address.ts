@@ -11,7 +11,13 @@
 import type { Logger } from 'pino';
 import type { ConntrackSyncConfig } from '../core/config/conntrack.js';
 import type { InstanceConfig } from '../core/config/types.js';
-import type { AgentPorts } from './agent-ports.js';
+import type { NetlinkPort } from '../adapters/netlink/index.js';
+
+/** What the floating address needs of the agent's ports (AgentPorts has both). */
+export interface FloatingPorts {
+  readonly netlink: Pick<NetlinkPort, 'removeVip'>;
+  announcer(inst: InstanceConfig): Pick<FloatingAddress, 'announce' | 'quiet' | 'close'>;
+}
 
 export interface FloatingAddress {
   /** Removes it (at start: one a killed agent left). Adding and removing while running is the runner's (`floating`). */
@@ -21,7 +27,7 @@ export interface FloatingAddress {
   close(): void;
 }
 
-export function floatingAddress(inst: InstanceConfig, sync: ConntrackSyncConfig, ports: Pick<AgentPorts, 'netlink' | 'announcer'>, log: Logger): FloatingAddress {
+export function floatingAddress(inst: InstanceConfig, sync: ConntrackSyncConfig, ports: FloatingPorts, log: Logger): FloatingAddress {
   const { cidr } = sync.snat;
   const ifname = sync.snatInterface;
   const announcer = ports.announcer({ ...inst, external: ifname, vips: [sync.snat], vipLabel: undefined });
