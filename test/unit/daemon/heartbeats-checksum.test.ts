@@ -3,32 +3,14 @@
  * keepalived's IPv4 pseudo-header by default, the message alone with `v3-checksum: message`.
  */
 import t from 'tap';
-import pino from 'pino';
-import { Heartbeats } from '../../../src/daemon/heartbeats.js';
-import type { AgentPorts } from '../../../src/daemon/agent-ports.js';
 import { decodeAdvertisement } from '../../../src/core/packet/decode.js';
-import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 import type { InstanceConfig } from '../../../src/core/config/types.js';
-
-function instance(extra = ''): InstanceConfig {
-  const r = parseConfigYaml(`instances:\n  - name: web\n    vrid: 51\n    interface: eth1\n    vips: [192.0.2.10/24]\n${extra}`);
-  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
-  const inst = r.config.instances[0];
-  if (inst === undefined) throw new Error('no instance');
-  return inst;
-}
+import { heartbeats, instance } from './heartbeats-fakes.js';
 
 async function sent(inst: InstanceConfig): Promise<Uint8Array> {
-  const out: Uint8Array[] = [];
-  const ports = {
-    netlink: { getLink: async () => ({ ifindex: 2 }), primaryIpv4: async () => '10.0.0.2' },
-    openVrrp: () => ({ send: async (m: Uint8Array) => { out.push(m); }, close: () => undefined }),
-  } as unknown as AgentPorts;
-  const hb = new Heartbeats(ports, { onDatagram: () => undefined, onMessage6: () => undefined } as never, pino({ level: 'silent' }));
-  await hb.resolve([inst]);
-  hb.open();
+  const { hb, out } = await heartbeats(inst);
   await hb.sendAdvert(inst, '10.0.0.2', 100);
-  const m = out[0];
+  const m = out[0]?.[0];
   if (m === undefined) throw new Error('nothing sent');
   return m;
 }

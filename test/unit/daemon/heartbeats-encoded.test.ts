@@ -4,32 +4,9 @@
  * (each one carries a new sequence). Fake ports: what reaches the socket is recorded.
  */
 import t from 'tap';
-import pino from 'pino';
-import { Heartbeats } from '../../../src/daemon/heartbeats.js';
-import type { AgentPorts } from '../../../src/daemon/agent-ports.js';
 import { decodeAdvertisement } from '../../../src/core/packet/decode.js';
-import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 import type { InstanceConfig } from '../../../src/core/config/types.js';
-
-function instance(extra = ''): InstanceConfig {
-  const r = parseConfigYaml(`instances:\n  - name: web\n    vrid: 51\n    interface: eth1\n    vips: [192.0.2.10/24]\n${extra}`);
-  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
-  const inst = r.config.instances[0];
-  if (inst === undefined) throw new Error('no instance');
-  return inst;
-}
-
-async function heartbeats(inst: InstanceConfig): Promise<{ hb: Heartbeats; out: Array<[Uint8Array, string]> }> {
-  const out: Array<[Uint8Array, string]> = [];
-  const ports = {
-    netlink: { getLink: async () => ({ ifindex: 2 }), primaryIpv4: async () => '10.0.0.2' },
-    openVrrp: () => ({ send: async (m: Uint8Array, dst: string) => { out.push([m, dst]); }, close: () => undefined }),
-  } as unknown as AgentPorts;
-  const hb = new Heartbeats(ports, { onDatagram: () => undefined, onMessage6: () => undefined } as never, pino({ level: 'silent' }));
-  await hb.resolve([inst]);
-  hb.open();
-  return { hb, out };
-}
+import { heartbeats, instance } from './heartbeats-fakes.js';
 
 function priorityOf(m: Uint8Array, dst: string, src = '10.0.0.2'): number {
   const r = decodeAdvertisement(m, { family: 4, src, dst, ttl: 255 });
