@@ -16,27 +16,15 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { InstanceConfig, RealServerConfig, VirtualServiceConfig } from '../core/config/types.js';
 import type { RealServerStatus, VirtualServiceStatus } from '../core/control/types.js';
-import { buildRuleset, LEGACY_TABLE_FAMILY } from '../core/lb/ruleset.js';
+import { buildRuleset } from '../core/lb/ruleset.js';
 import { serviceName } from '../core/lb/name.js';
 import { hostPort } from '../core/packet/ip.js';
-import { applyRuleset, deleteTable } from '../adapters/nft.js';
+import { NFT_KERNEL, removeStaleTables, type BalancerKernel } from './balancer-kernel.js';
 import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import { TcpProxy } from './tcp-proxy.js';
 
-/** The kernel side (src/adapters/nft.ts); a fake in unit tests. */
-export interface BalancerKernel {
-  applyRuleset(json: object): Promise<void>;
-  deleteTable(): Promise<void>;
-  /** Removes tables of earlier versions (`table ip haagent`) a killed agent may have left. */
-  deleteLegacyTable(): Promise<void>;
-}
-
-const NFT_KERNEL: BalancerKernel = {
-  applyRuleset: (json) => applyRuleset(json),
-  deleteTable: () => deleteTable(),
-  deleteLegacyTable: () => deleteTable(undefined, LEGACY_TABLE_FAMILY),
-};
+export type { BalancerKernel } from './balancer-kernel.js';
 
 /** The events the balancer publishes (the bus stamps `at`). */
 export type BalancerEvent = Extract<Parameters<EventBus['publish']>[0], { type: 'real-server' | 'lb-rules' }>;
@@ -182,8 +170,7 @@ export class Balancer {
       this.cleaned = true;
       this.chain = this.chain.then(async () => {
         try {
-          await this.kernel.deleteTable();
-          await this.kernel.deleteLegacyTable();
+          await removeStaleTables(this.kernel);
         } catch (err) {
           // No nft (or no permission): only a problem for nftables-mode services, said at once.
           this.kernelProblem = `nftables unavailable on this host: ${err instanceof Error ? err.message : String(err)}`;

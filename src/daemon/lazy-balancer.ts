@@ -16,9 +16,8 @@
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { VirtualServiceStatus } from '../core/control/types.js';
-import { LEGACY_TABLE_FAMILY } from '../core/lb/ruleset.js';
-import { deleteTable } from '../adapters/nft.js';
-import type { Balancer, BalancerEvent, BalancerKernel } from './balancer.js';
+import type { Balancer, BalancerEvent } from './balancer.js';
+import { NFT_KERNEL, removeStaleTables, type BalancerKernel } from './balancer-kernel.js';
 import { balancerPart, type LazyModule } from './lazy-parts.js';
 
 /** What the agent, the instances, reload and status use of the balancer. */
@@ -42,23 +41,11 @@ export class LazyBalancer implements BalancerPort {
     private readonly opts: { readonly kernel?: BalancerKernel; readonly part?: LazyModule<{ readonly Balancer: typeof Balancer }> } = {},
   ) {}
 
-  /** Removes our tables, current and legacy, as Balancer's first add does. */
-  private async removeTables(): Promise<void> {
-    const k = this.opts.kernel;
-    if (k !== undefined) {
-      await k.deleteTable();
-      await k.deleteLegacyTable();
-      return;
-    }
-    await deleteTable();
-    await deleteTable(undefined, LEGACY_TABLE_FAMILY);
-  }
-
   add(inst: InstanceConfig): void {
     if (this.real !== undefined) return this.real.add(inst);
     // A config with services from the start leaves the cleanup to the real balancer.
     if (this.cleanup === undefined && this.loading === undefined && inst.virtualServices.length === 0) {
-      this.cleanup = this.removeTables().catch(() => undefined);
+      this.cleanup = removeStaleTables(this.opts.kernel ?? NFT_KERNEL).catch(() => undefined);
     }
     this.tracked.set(inst.name, { inst, master: false });
     this.loadFor(inst);
