@@ -23,7 +23,6 @@ import type { PeerLink } from './peer-link.js';
 import { LazyBalancer } from './lazy-balancer.js';
 import { SelfFence } from './self-fence.js';
 import { LazyAlerter } from './lazy-alerter.js';
-import { instanceParts } from './lazy-parts.js';
 import { AdvertIntake } from './advert-intake.js';
 import { AdvertHmac, unloadedKeys } from './advert-hmac.js';
 import { productionPorts, type AgentPorts } from './agent-ports.js';
@@ -151,7 +150,6 @@ export class Agent {
   }
 
   private async startInstance(inst: InstanceConfig): Promise<void> {
-    await instanceParts(inst); // the optional parts it uses, loaded before any of it starts
     await startInstance(inst, {
       log: this.log, events: this.events, ports: this.ports, balancer: this.balancer, fence: this.fence, heartbeats: this.heartbeats,
       stateDir: this.config.stateDir, renewals: this.renewals,

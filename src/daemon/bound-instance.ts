@@ -20,7 +20,7 @@ import type { PeerLink } from './peer-link.js';
 import type { InstanceDeps } from './instance-ports.js';
 import type { ConntrackSync } from './conntrack-sync.js';
 import type { FloatingAddress } from './floating-address.js';
-import { conntrackPart, guardsPart, loadedPart, peerLinkPart } from './lazy-parts.js';
+import { conntrackPart, guardsPart, instanceParts, loadedPart, peerLinkPart } from './lazy-parts.js';
 import type { VipRenewals } from './vip-renewals.js';
 
 export interface Bound {
@@ -78,10 +78,11 @@ export function peerLinkFor(existing: PeerLink | undefined, inst: InstanceConfig
  */
 export async function startInstance(inst: InstanceConfig, deps: StartDeps): Promise<Bound> {
   const { ports, events, balancer } = deps;
-  // Loaded only for an instance that uses them, before anything of the instance exists.
-  const conntrackCode = inst.conntrackSync === undefined ? undefined : await conntrackPart.get();
-  const GuardRunner = guardsOf(inst).length === 0 ? undefined : (await guardsPart.get()).GuardRunner;
-  if (inst.paths.length > 0) await peerLinkPart.get(); // for deps.peerLink (peerLinkFor)
+  // The optional parts this instance uses (etcd client, witness, conntrack sync, guards, peer
+  // link), loaded before anything of it exists; read below and by the ports with loadedPart.
+  await instanceParts(inst);
+  const conntrackCode = inst.conntrackSync === undefined ? undefined : loadedPart(conntrackPart);
+  const GuardRunner = guardsOf(inst).length === 0 ? undefined : loadedPart(guardsPart).GuardRunner;
   const p = deps.heartbeats.sourceOf(inst);
   const ilog = deps.log.child({ instance: inst.name, vrid: inst.vrid, iface: inst.interface });
   const announcer = ports.announcer(inst);
