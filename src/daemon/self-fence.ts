@@ -68,14 +68,19 @@ export function fenceBackupPriority(inst: InstanceConfig, learned?: number): { r
  * it is the shortest silence after which the VIPs may have gone dark.
  */
 export function configuredFenceTimeoutMs(inst: InstanceConfig): number {
-  return fenceTimeoutMs(inst.advertIntervalCs, fenceBackupPriority(inst).priority, inst.version);
+  return timeoutFor(inst, fenceBackupPriority(inst).priority);
+}
+
+/** The element timeout (ms) of `inst`'s fence made for a backup of `backupPriority`. */
+function timeoutFor(inst: InstanceConfig, backupPriority: number): number {
+  return fenceTimeoutMs(inst.advertIntervalCs, backupPriority, inst.version);
 }
 
 /** The fence of `inst` (its VIP addresses, NICs, timeout for `backupPriority`). */
 export function fencedInstance(inst: InstanceConfig, backupPriority = fenceBackupPriority(inst).priority): FencedInstance {
   return {
     vrid: inst.vrid, family: inst.family, interface: inst.interface, external: inst.external,
-    addresses: inst.vips.map((v) => v.address), timeoutMs: fenceTimeoutMs(inst.advertIntervalCs, backupPriority, inst.version),
+    addresses: inst.vips.map((v) => v.address), timeoutMs: timeoutFor(inst, backupPriority),
   };
 }
 
@@ -165,7 +170,7 @@ export class SelfFence {
     const armed = this.applied.has(inst.name) && this.armed.has(inst.name);
     const backup = fenceBackupPriority(inst, this.learned.get(inst.name));
     return {
-      enabled: fenceWanted(inst), armed, timeoutMs: fencedInstance(inst, backup.priority).timeoutMs,
+      enabled: fenceWanted(inst), armed, timeoutMs: timeoutFor(inst, backup.priority),
       backupPriority: backup.priority, backupPriorityFrom: backup.from,
       ...(fenceWanted(inst) && this.lastError !== undefined ? { error: this.lastError } : {}),
     };
