@@ -1,6 +1,6 @@
 /**
  * The parts of the daemon that only some configs use, each loaded at its first use (see
- * lazy-import.ts). An agent with plain VRRP instances loads none of them; a reload that turns
+ * src/adapters/lazy-import.ts). An agent with plain VRRP instances loads none of them; a reload that turns
  * one on loads it then. Every other module refers to these parts by type only (`import type`),
  * which loads nothing.
  *
@@ -8,9 +8,9 @@
  * synchronous afterwards reads the part with `loaded()`.
  */
 import type { InstanceConfig } from '../core/config/types.js';
-import { lazyImport } from './lazy-import.js';
+import { lazyImport } from '../adapters/lazy-import.js';
 
-export { loadedPart, type LazyModule } from './lazy-import.js';
+export { loadedPart, type LazyModule } from '../adapters/lazy-import.js';
 
 /** The Prometheus endpoint and prom-client (`metrics-listen`). */
 export const metricsPart = lazyImport('metrics endpoint', () => import('./metrics.js'));

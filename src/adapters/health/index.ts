@@ -7,8 +7,8 @@ import type { CheckConfig } from '../../core/config/types.js';
 import type { CheckResult } from './common.js';
 import { run as runExec, type ExecOptions } from './exec.js';
 import { run as runFile } from './file.js';
-import type * as HttpChecker from './http.js';
 import { run as runTcp } from './tcp.js';
+import { lazyImport } from '../lazy-import.js';
 
 export type { CheckResult } from './common.js';
 export type PolledCheck = Exclude<CheckConfig, { type: 'interface' }>;
@@ -19,25 +19,17 @@ export function isPolled(check: CheckConfig): check is PolledCheck {
 
 export type { ExecOptions } from './exec.js';
 
+/** The http checker, imported once; a failed import is tried again at the next check. */
+const httpChecker = lazyImport('http checker', () => import('./http.js'));
+
 /** Runs one polled check; never rejects. `exec` is for exec checks (environment, containment). */
 export function runCheck(check: PolledCheck, signal: AbortSignal, exec: ExecOptions = {}): Promise<CheckResult> {
   switch (check.type) {
-    case 'http': return httpChecker().then((m) => m.run(check, signal), (err: unknown) => ({
-      ok: false, latencyMs: 0, detail: `cannot load the http checker: ${err instanceof Error ? err.message : String(err)}`,
+    case 'http': return httpChecker.get().then((m) => m.run(check, signal), (err: unknown) => ({
+      ok: false, latencyMs: 0, detail: err instanceof Error ? err.message : String(err),
     }));
     case 'tcp': return runTcp(check, signal);
     case 'exec': return runExec(check, signal, exec);
     case 'file': return runFile(check, signal);
   }
-}
-
-let httpLoad: Promise<typeof HttpChecker> | undefined;
-
-/** The http checker, imported once; a failed import is tried again at the next check. */
-function httpChecker(): Promise<typeof HttpChecker> {
-  httpLoad ??= import('./http.js').catch((err: unknown) => {
-    httpLoad = undefined;
-    throw err;
-  });
-  return httpLoad;
 }

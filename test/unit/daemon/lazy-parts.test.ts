@@ -1,5 +1,5 @@
 /**
- * Lazy loading of the optional parts (src/daemon/lazy-import.ts, lazy-balancer.ts,
+ * Lazy loading of the optional parts (src/adapters/lazy-import.ts, lazy-balancer.ts,
  * lazy-alerter.ts): a part is loaded once and only when a config uses it; a failed load is a
  * HA_ERR_LOAD error that a later use retries; the stand-ins hand their state to the real part.
  * Which modules a real agent loads: test/integration/lazy-load.test.ts.
@@ -11,7 +11,7 @@ import { parseConfigYaml } from '../../../src/core/config/yaml.js';
 import type { InstanceConfig } from '../../../src/core/config/types.js';
 import type { AlertsConfig } from '../../../src/core/config/alerts.js';
 import type { AgentEvent } from '../../../src/core/control/events.js';
-import { lazyImport, type LazyModule } from '../../../src/daemon/lazy-import.js';
+import { lazyImport, type LazyModule } from '../../../src/adapters/lazy-import.js';
 import { balancerPart, instanceParts, conntrackPart, etcdClientPart, guardsPart, witnessPart } from '../../../src/daemon/lazy-parts.js';
 import { LazyBalancer } from '../../../src/daemon/lazy-balancer.js';
 import { LazyAlerter, MAX_QUEUED_EVENTS } from '../../../src/daemon/lazy-alerter.js';
