@@ -130,7 +130,9 @@ ${opts.witness === false ? '' : `    witness:
     const a = c.startAgent(h1, ['--config', resilientConfig(c, h1, 150, { witness: false })]);
     const b = c.startAgent(h2, ['--config', resilientConfig(c, h2, 100, { witness: false, vips: `${VIP_CIDR}, 10.77.0.101/24` })]);
     t.ok(await c.waitFor(async () => ((await c.status(a)).instances[0]?.peers ?? []).some((p) => !p.fingerprintMatch), 5000), 'h1 sees h2\'s fingerprint differ');
-    t.ok(a.logs.some((l) => String(l['msg']).startsWith('config mismatch with peer')), 'and logs it');
+    // Logged in the same step that status reflects, but read from the agent's stdout pipe, which
+    // may deliver it after the status reply.
+    t.ok(await c.waitFor(() => a.logs.some((l) => String(l['msg']).startsWith('config mismatch with peer')), 2000), 'and logs it');
     const h = await run(process.execPath, [(await import('../../src/lab/cluster.js')).distPath('cli', 'main.js'), 'status', '--json', '--socket', b.socket]);
     t.match(JSON.parse(h), { instances: [{ peers: [{ fingerprintMatch: false }] }] });
   }));
