@@ -1,28 +1,37 @@
 /**
- * Several rtnetlink requests sent as ONE datagram, each answered by its own ACK.
+ * Several rtnetlink requests sent as ONE datagram, answered by ONE acknowledgement.
  *
- * The kernel handles every message of a datagram in turn (netlink_rcv_skb) and, with NLM_F_ACK,
- * queues one NLMSG_ERROR per message (errno 0 = done), so N requests cost one sendto instead of
- * N, and one timer, one promise and one `address()` lookup instead of N. Used for the VIP lease
- * renewals of every instance on an interface.
+ * The kernel handles every message of a datagram in turn (netlink_rcv_skb), and answers a
+ * message with an NLMSG_ERROR when it failed, or when it asked for an ACK (errno 0 = done). So
+ * only the last message of a chunk asks for an ACK: a failed message among the others is
+ * answered with its errno just the same, and the last one's answer, queued after theirs, means
+ * the kernel has handled them all. N requests then cost one sendto and one acknowledgement to
+ * read instead of N (each read is a callback into JavaScript: that was most of a renewal's
+ * cost), and one timer, one promise and one `address()` lookup. Used for the VIP lease renewals
+ * of every instance on an interface.
  *
  * Contract:
- * - Each message gets its own sequence number from the package's `generateSeq`, REQUEST|ACK|its
- *   flags and the socket's port (read once per socket, it never changes once bound), and is
- *   registered with the package's `makeRef`/`dropRef`, so its ACK is routed to it exactly like a
- *   single request's and nothing else on the socket is disturbed.
- * - The result holds one entry per message, in order: undefined when the kernel acknowledged it
- *   with errno 0, else the failure (NetlinkErrnoError with the kernel's errno; the send's own
- *   error for all of a chunk whose send failed; a timeout error for every message of a chunk not
- *   answered within `timeoutMs`). It never rejects, and it leaves EEXIST & co. to the caller.
+ * - Each message gets its own sequence number from the package's `generateSeq`, REQUEST|its
+ *   flags (and ACK for the last one) and the socket's port (read once per socket, it never
+ *   changes once bound), and is registered with the package's `makeRef`/`dropRef`, so its
+ *   failure is routed to it exactly like a single request's and nothing else on the socket is
+ *   disturbed.
+ * - The result holds one entry per message, in order: the failure the kernel answered it with
+ *   (NetlinkErrnoError with the kernel's errno), else undefined once the chunk's last message is
+ *   answered; the send's own error for all of a chunk whose send failed; a timeout error for
+ *   every message of a chunk whose last message was not answered within `timeoutMs`. It never
+ *   rejects, and it leaves EEXIST & co. to the caller.
+ * - Relies on the kernel answering a datagram's messages in order (one socket, one receive
+ *   queue): an answer for the last message settles every earlier message not answered yet.
  * - It runs on the socket's serialization queue (request.ts), so no other request, in
  *   particular no dump, interleaves with a chunk; each chunk is one job on that queue.
- * - Chunks are bounded (`maxBytes`, `maxMessages`): the kernel queues all of a chunk's ACKs on
- *   the receive buffer before we read any, and what does not fit is an overrun (ENOBUFS). Each
- *   queued ACK costs far more receive-buffer accounting than its 36 bytes: with Linux's default
- *   receive buffer (208 KiB) 250 RTM_NEWADDR per datagram were answered, 300 overran it (about
- *   750 bytes per ACK), and the package's native socket then aborts the whole process. 64 per
- *   datagram use under a quarter of that buffer. A message larger than `maxBytes` goes alone.
+ * - Chunks are bounded (`maxBytes`, `maxMessages`): when every message of a chunk fails, the
+ *   kernel queues all of its answers on the receive buffer before we read any, and what does
+ *   not fit is an overrun (ENOBUFS). Each queued answer costs far more receive-buffer
+ *   accounting than its 36 bytes: with Linux's default receive buffer (208 KiB) 250 answered
+ *   RTM_NEWADDR per datagram fit, 300 overran it (about 750 bytes per answer), and the
+ *   package's native socket then aborts the whole process. 64 per datagram use under a quarter
+ *   of that buffer. A message larger than `maxBytes` goes alone.
  *
  * What it does not check: that the payloads are well formed for `type` (the kernel says so per
  * message), or where a reply came from (like the package, it trusts the socket: only the kernel
@@ -137,22 +146,35 @@ function sendChunk(sock: RtNetlinkSocket, chunk: readonly BatchMessage[], timeou
     const failAll = (err: Error): void => {
       for (let i = 0; i < chunk.length; i++) settle(i, err);
     };
-    const bufs: Uint8Array[] = [];
-    chunk.forEach((m, i) => {
-      const length = HEADER_LENGTH + payloadLength(m.payload);
+    // Sequence numbers first: the ACK goes on the last message actually sent.
+    const sent: number[] = [];
+    /** Message i's answer; the last one's means every earlier message unanswered so far is done. */
+    const answered = (i: number, err: Error | undefined): void => {
+      settle(i, err);
+      if (i === last) for (const j of sent) settle(j, undefined);
+    };
+    for (const [i, m] of chunk.entries()) {
       const seq = lower.generateSeq();
       try {
-        routing.makeRef(seq, (err, replies) => settle(i, err ?? outcome(replies, m.what)));
+        routing.makeRef(seq, (err, replies) => answered(i, err ?? outcome(replies, m.what)));
       } catch (err) { // the package refuses a sequence number still waited for (after a wrap)
         results[i] = new Error(`${m.what}: ${err instanceof Error ? err.message : String(err)}`);
         left -= 1;
-        return;
+        continue;
       }
       seqs[i] = seq;
-      bufs.push(formatHeader({ length, type: m.type, flags: m.flags | NlFlags.REQUEST | NlFlags.ACK, seq, port }), ...m.payload);
+      sent.push(i);
+    }
+    const last = sent[sent.length - 1];
+    const bufs: Uint8Array[] = [];
+    for (const i of sent) {
+      const m = chunk[i] as BatchMessage;
+      const length = HEADER_LENGTH + payloadLength(m.payload);
+      const ack = i === last ? NlFlags.ACK : 0;
+      bufs.push(formatHeader({ length, type: m.type, flags: m.flags | NlFlags.REQUEST | ack, seq: seqs[i] as number, port }), ...m.payload);
       const pad = align4(length) - length;
       if (pad > 0) bufs.push(Buffer.alloc(pad));
-    });
+    }
     if (left === 0) {
       resolve(results);
       return;

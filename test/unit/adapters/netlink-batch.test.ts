@@ -1,8 +1,8 @@
 /**
  * rtRequestBatch against the package's real NetlinkSocket on a fake raw socket: one datagram per
- * chunk, each message with its own sequence number matched to its ACK (in any order), a failed
- * message among good ones, one timeout per chunk, the split at the bounds, and the socket's
- * serialization queue shared with single requests.
+ * chunk, each message with its own sequence number, only the last asking for an ACK, a failed
+ * message among good ones answered on its own, one timeout per chunk, the split at the bounds,
+ * and the socket's serialization queue shared with single requests.
  */
 import t from 'tap';
 import netlink from 'netlink';
@@ -20,7 +20,7 @@ function msg(i: number, size = 24): BatchMessage {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-t.test('one datagram: own seqs, REQUEST|ACK|flags, the port read once, ACKs matched in any order', async (t) => {
+t.test('one datagram: own seqs, REQUEST|flags, ACK on the last only, the port read once', async (t) => {
   const { raw, sock, waiting } = setup();
   const done = rtRequestBatch(sock, [msg(1), msg(2), msg(3, 21)]);
   await tick();
@@ -30,17 +30,22 @@ t.test('one datagram: own seqs, REQUEST|ACK|flags, the port read once, ACKs matc
   t.equal(new Set(reqs.map((m) => m.seq)).size, 3, 'distinct sequence numbers');
   for (const [i, r] of reqs.entries()) {
     t.equal(r.type, RTM.NEWADDR);
-    t.equal(r.flags, Flags.REQUEST | Flags.ACK | NLM_F_CREATE | NLM_F_REPLACE);
+    const ack = i === 2 ? Flags.ACK : 0;
+    t.equal(r.flags, Flags.REQUEST | ack | NLM_F_CREATE | NLM_F_REPLACE, `message ${i + 1}: ACK ${ack !== 0 ? 'asked' : 'not asked'}`);
     t.equal(r.port, PORT);
     t.same([...r.data], [...Buffer.alloc(i === 2 ? 21 : 24, i + 1)], 'payload intact (an unaligned one padded after it)');
   }
   const [a, b, c] = reqs;
   if (!a || !b || !c) throw new Error('unreachable');
+  // The kernel answers the failed middle one on its own, then the last one's ACK.
+  raw.ack(b, -19); // ENODEV
+  let settled = false;
+  void done.then(() => { settled = true; });
+  await tick();
+  t.notOk(settled, 'a failure alone does not settle the chunk');
   raw.ack(c, 0);
-  raw.ack(a, 0);
-  raw.ack(b, -19); // ENODEV for the middle one only
   const out = await done;
-  t.equal(out[0], undefined);
+  t.equal(out[0], undefined, 'unanswered before the last ACK: done');
   t.equal(out[2], undefined);
   t.match(out[1], { name: 'NetlinkErrnoError', errno: 19, code: 'ENODEV' });
   t.match(out[1]?.message, /add VIP #2/);
@@ -50,21 +55,36 @@ t.test('one datagram: own seqs, REQUEST|ACK|flags, the port read once, ACKs matc
   const [d] = raw.messages(1);
   if (!d) throw new Error('no message');
   t.ok(d.seq > c.seq, 'the next batch takes new sequence numbers');
+  t.equal(d.flags & Flags.ACK, Flags.ACK, 'a lone message asks for its ACK');
   raw.ack(d, 0);
   t.same(await again, [undefined]);
   t.equal(raw.addressCalls, 1, 'the port was read once for both batches');
 });
 
-t.test('one timeout for the chunk: the unanswered message fails, the answered ones do not', async (t) => {
+t.test('the last message failing settles the others as done', async (t) => {
   const { raw, sock, waiting } = setup();
-  const done = rtRequestBatch(sock, [msg(1), msg(2)], { timeoutMs: 50 });
+  const done = rtRequestBatch(sock, [msg(1), msg(2)]);
+  await tick();
+  const [, b] = raw.messages(0);
+  if (!b) throw new Error('no message');
+  raw.ack(b, -1); // EPERM
+  const out = await done;
+  t.equal(out[0], undefined);
+  t.match(out[1], { code: 'EPERM' });
+  t.equal(waiting(), 0);
+});
+
+t.test('one timeout for the chunk: the messages not answered fail, an answered failure keeps its own', async (t) => {
+  const { raw, sock, waiting } = setup();
+  const done = rtRequestBatch(sock, [msg(1), msg(2), msg(3)], { timeoutMs: 50 });
   await tick();
   const [a] = raw.messages(0);
   if (!a) throw new Error('no message');
-  raw.ack(a, 0);
+  raw.ack(a, -17);
   const out = await done;
-  t.equal(out[0], undefined);
+  t.match(out[0], { code: 'EEXIST' });
   t.match(out[1]?.message, /no acknowledgement within 50 ms/);
+  t.match(out[2]?.message, /no acknowledgement within 50 ms/);
   t.equal(waiting(), 0);
 });
 
