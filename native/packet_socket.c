@@ -184,6 +184,7 @@ void sd_notify_register(napi_env env, napi_value exports); /* sd_notify.c */
 void min_ttl_register(napi_env env, napi_value exports); /* min_ttl.c */
 void realtime_register(napi_env env, napi_value exports); /* realtime.c */
 void vrrp4_send_register(napi_env env, napi_value exports); /* vrrp4_send.c */
+void netlink_filter_register(napi_env env, napi_value exports); /* netlink_filter.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -198,6 +199,7 @@ static napi_value init(napi_env env, napi_value exports) {
   min_ttl_register(env, exports);
   realtime_register(env, exports);
   vrrp4_send_register(env, exports);
+  netlink_filter_register(env, exports);
   return exports;
 }
 

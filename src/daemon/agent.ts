@@ -144,7 +144,12 @@ export class Agent {
     // nft), but ahead of any arm in the fence's own queue.
     void this.fence.cleanup(this.config.instances);
     this.heartbeats.open();
-    this.watcher = await netlink.watch();
+    // Only links and removed addresses matter here (link-events.ts); the kernel drops the
+    // address-added notifications, one per VIP lease renewal, before they reach us.
+    this.watcher = await netlink.watch({ addressAdded: false });
+    if (this.watcher.kernelFilterError !== undefined) {
+      this.log.info({ detail: this.watcher.kernelFilterError }, 'address notifications are read and dropped in JavaScript');
+    }
     this.watcher.on('event', (ev) => onNetlinkEvent(ev, this.bound, { netlink, log: this.log }));
     for (const inst of this.config.instances) await this.startInstance(inst);
   }

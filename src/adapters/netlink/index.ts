@@ -11,13 +11,14 @@ import { IfindexCache } from './ifindex-cache.js';
 import { withoutTypedDecode } from './request.js';
 import type { NetlinkPort } from './port.js';
 import type { AddressInfo, LinkInfo } from './types.js';
-import { RtnetlinkWatcher } from './watcher.js';
+import { RtnetlinkWatcher, type WatcherOptions } from './watcher.js';
 
 export type { NetlinkPort, NetlinkWatcher } from './port.js';
 export type { AddVipOptionsExt } from './addresses.js';
 export type * from './types.js';
 export { NetlinkError, NetlinkErrnoError } from './errors.js';
 export { RtnetlinkWatcher } from './watcher.js';
+export type { WatcherOptions } from './watcher.js';
 export { AddressManager } from './addresses.js';
 export { LinkResolver } from './links.js';
 export { parseCidr, formatIp } from './ip.js';
@@ -65,8 +66,8 @@ export class RtnetlinkAdapter implements NetlinkPort {
   getLinkByIndex(ifindex: number): Promise<LinkInfo> {
     return this.links.getLinkByIndex(ifindex);
   }
-  async watch(): Promise<RtnetlinkWatcher> {
-    const w = await RtnetlinkWatcher.open(this.sock);
+  async watch(opts?: WatcherOptions): Promise<RtnetlinkWatcher> {
+    const w = await RtnetlinkWatcher.open(this.sock, opts);
     this.ifindexes.guardWith(w);
     return w;
   }

@@ -5,6 +5,7 @@
 import type { AddVipOptionsExt } from './addresses.js';
 import type { AddressInfo, LinkInfo, NetlinkEvent, LinkEvent, AddressEvent } from './types.js';
 import type { NetlinkError } from './errors.js';
+import type { WatcherOptions } from './watcher.js';
 
 /** Kernel link/address events; see watcher.ts for the exact contract. */
 export interface NetlinkWatcher {
@@ -12,6 +13,8 @@ export interface NetlinkWatcher {
   on(event: 'link', listener: (ev: LinkEvent) => void): this;
   on(event: 'address-added' | 'address-removed', listener: (ev: AddressEvent) => void): this;
   on(event: 'error', listener: (err: NetlinkError) => void): this;
+  /** Opened with addressAdded false: why RTM_NEWADDR is not dropped in the kernel, else undefined. */
+  readonly kernelFilterError?: string | undefined;
   close(): void;
 }
 
@@ -34,8 +37,8 @@ export interface NetlinkPort {
   /** Throws a NetlinkError with errnoCode 'ENODEV' when the interface does not exist. */
   getLink(ifname: string): Promise<LinkInfo>;
   getLinkByIndex(ifindex: number): Promise<LinkInfo>;
-  /** Opens a separate subscribed socket; close it with its own close(). */
-  watch(): Promise<NetlinkWatcher>;
+  /** Opens a separate subscribed socket; close it with its own close(). Options: see watcher.ts. */
+  watch(opts?: WatcherOptions): Promise<NetlinkWatcher>;
   /** Closes the request socket. Idempotent. */
   close(): void;
 }

@@ -9,7 +9,11 @@
  *   many other RTM_NEWLINK notifications (MTU, stats, ...) are filtered out. The state at
  *   `open()` is the baseline, so a link already down at start produces no event.
  * - 'address-added' fires for an address the watcher did not know; lifetime refreshes of a
- *   known address (RTM_NEWADDR with NLM_F_REPLACE) are not re-announced.
+ *   known address (RTM_NEWADDR with NLM_F_REPLACE) are not re-announced. Opened with
+ *   `addressAdded: false`, it never fires: the kernel drops RTM_NEWADDR notifications before
+ *   they reach the socket (kernel-filter.ts; a master's lease renewals make one per VIP and
+ *   advert interval), or, where the filter cannot be attached, the watcher drops them first
+ *   thing (`kernelFilterError` says why). 'address-removed' is unaffected.
  * - On receive-buffer overflow (ENOBUFS: events were lost) the watcher re-reads links and
  *   addresses and emits the differences, then carries on.
  * - 'links-changed' (no payload) fires for every RTM_NEWLINK/RTM_DELLINK, filtered or not
@@ -23,6 +27,7 @@ import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from '
 import { addressIdentity, parseAddress } from './addresses.js';
 import type { RawAddress } from './addresses.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
+import { dropNotificationTypes } from './kernel-filter.js';
 import { LinkResolver, parseLink } from './links.js';
 import { NLM_F_DUMP, RTM, rtRequest, withoutTypedDecode } from './request.js';
 import type { AddressEvent, LinkEvent, LinkInfo, NetlinkEvent } from './types.js';
@@ -38,11 +43,20 @@ interface WatcherEvents {
   closed: [];
 }
 
+export interface WatcherOptions {
+  /** false: no 'address-added' events, and no RTM_NEWADDR notifications read (see above). Default true. */
+  readonly addressAdded?: boolean;
+}
+
 const addrKey = (a: { ifindex: number; address: string; prefixLength: number }): string =>
   `${a.ifindex} ${a.address}/${a.prefixLength}`;
 
 export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
   private readonly links = new Map<number, { ifname: string; up: boolean; running: boolean }>();
+  /** Whether 'address-added' is published (WatcherOptions.addressAdded). */
+  private addressAdded = true;
+  /** Why RTM_NEWADDR could not be dropped in the kernel (addressAdded false only), else undefined. */
+  kernelFilterError: string | undefined;
   private readonly addresses = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -63,7 +77,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
    * Dumps and lookups go through `requestSock` (a socket with no multicast groups; see
    * request.ts); one is created, and closed with the watcher, when not given.
    */
-  static async open(requestSock?: RtNetlinkSocket): Promise<RtnetlinkWatcher> {
+  static async open(requestSock?: RtNetlinkSocket, opts: WatcherOptions = {}): Promise<RtnetlinkWatcher> {
     let sock: RtNetlinkSocket | undefined;
     let req: RtNetlinkSocket | undefined;
     try {
@@ -79,6 +93,14 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
       throw new NetlinkError('open rtnetlink watcher socket', err);
     }
     const w = new RtnetlinkWatcher(sock, req, requestSock === undefined);
+    if (opts.addressAdded === false) {
+      w.addressAdded = false;
+      try {
+        dropNotificationTypes(sock, [RTM.NEWADDR]);
+      } catch (err) {
+        w.kernelFilterError = err instanceof Error ? err.message : String(err);
+      }
+    }
     // The package's parsed 'message' event drops nlmsg_type (NEWADDR vs DELADDR), so
     // listen one layer down. Kernel notifications carry seq 0 and never match a request.
     sock.socket.on('message', (msgs: NetlinkMessage[]) => {
@@ -152,6 +174,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
     } else {
       if (this.addresses.has(key)) return;
       this.addresses.add(key);
+      if (!this.addressAdded) return;
     }
     const ifname = await this.nameOf(a.ifindex);
     if (ifname === undefined) return;
@@ -171,6 +194,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
         // A lifetime refresh of a known address (most of the traffic: every master renews its
         // VIPs) is dropped without the full decode; onAddress would drop it too.
         if (m.type === RTM.NEWADDR) {
+          if (!this.addressAdded) return;
           const id = addressIdentity(m.data);
           if (id !== undefined && this.addresses.has(addrKey(id))) return;
         }

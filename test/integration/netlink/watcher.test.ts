@@ -52,6 +52,30 @@ if (reason) {
     t.match(await d.waitForEvent((e) => e.type === 'address-removed' && e.address === 'fd00:50::1'), { family: 6, prefixLength: 64 });
   });
 
+  t.test('opened with addressAdded false: RTM_NEWADDR is dropped in the kernel, removals still come', async (t) => {
+    const ns2 = await makeNamespace(t, 'watchf');
+    const d2 = await Driver.start(t, ns2);
+    t.equal(await d2.call('watch', { addressAdded: false }), true, 'subscribed, with the kernel filter attached');
+    await d2.call('addVip', 'va', '10.50.2.1/32', { validLftSec: 60 });
+    for (let i = 0; i < 5; i++) t.same(await d2.call('renewVips', 'va', [{ cidr: '10.50.2.1/32', opts: { validLftSec: 60 } }]), [null]);
+    await ip('-n', ns2, 'addr', 'add', '10.50.2.9/24', 'dev', 'va');
+    await ip('-n', ns2, 'link', 'set', 'dev', 'va', 'down');
+    await d2.waitForEvent((e) => e.type === 'link' && e.ifname === 'va' && e.up === false);
+    await ip('-n', ns2, 'link', 'set', 'dev', 'va', 'up');
+    await ip('-n', ns2, 'addr', 'del', '10.50.2.1/32', 'dev', 'va');
+    const removed = await d2.waitForEvent((e) => e.type === 'address-removed' && e.address === '10.50.2.1');
+    t.match(removed, { ifname: 'va', prefixLength: 32, family: 4 });
+    t.equal(d2.events.filter((e) => e.type === 'address-added').length, 0, 'no address-added, ours or someone else\'s');
+    t.equal(await d2.call('newAddrRead'), 0, 'not one RTM_NEWADDR reached the socket (7 were made before the removal)');
+    // The same kind of traffic on the unfiltered watcher does reach its socket.
+    const before = await d.call('newAddrRead') as number;
+    await d.call('addVip', 'va', '10.50.2.2/32', { validLftSec: 60 });
+    await d.call('renewVips', 'va', [{ cidr: '10.50.2.2/32', opts: { validLftSec: 60 } }]);
+    await ip('-n', ns, 'addr', 'del', '10.50.2.2/32', 'dev', 'va');
+    await d.waitForEvent((e) => e.type === 'address-removed' && e.address === '10.50.2.2');
+    t.ok((await d.call('newAddrRead') as number) >= before + 2, 'the unfiltered watcher read the add and the renewal');
+  });
+
   t.test('a link created after the watcher started is named in its events', async (t) => {
     d.clearEvents();
     await ip('-n', ns, 'link', 'add', 'na', 'type', 'veth', 'peer', 'name', 'nb');
