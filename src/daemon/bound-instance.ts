@@ -48,7 +48,7 @@ export interface StartDeps {
   readonly heartbeats: Heartbeats;
   readonly stateDir: string;
   /** The agent's VIP lease renewal batcher, shared by every instance; absent = per-VIP renewals. */
-  readonly renewals?: Pick<VipRenewals, 'renew' | 'withdraw'>;
+  readonly renewals?: Pick<VipRenewals, 'submit' | 'withdraw'>;
   /** The peer link shared by the instances with paths; created by the first one that needs it. */
   peerLink(inst: InstanceConfig): PeerLink;
   /** Makes the instance known to the agent (adverts, status) as soon as it exists. */

@@ -44,7 +44,7 @@ export interface InstanceDeps {
    * The agent's VIP lease renewal batcher, shared by its instances (vip-renewals.ts); absent =
    * each VIP renewed with its own `vips.addVip` (unit tests' fakes).
    */
-  readonly renewals?: Pick<VipRenewals, 'renew' | 'withdraw'>;
+  readonly renewals?: Pick<VipRenewals, 'submit' | 'withdraw'>;
   /** Gratuitous ARP burst for every VIP on the external NIC. */
   readonly announce: () => Promise<void>;
   /** Stops a running burst and the periodic refresh (the VIPs are being released). */

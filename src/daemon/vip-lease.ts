@@ -18,7 +18,7 @@ import type { InstanceState } from '../core/fsm/types.js';
 import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
-import { MAX_COALESCE_MS, type VipRenewals } from './vip-renewals.js';
+import { MAX_COALESCE_MS, type RenewEntry, type RenewOutcome, type VipRenewals } from './vip-renewals.js';
 
 /** The options a VIP is added with (the port's). */
 export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
@@ -33,7 +33,7 @@ export interface VipLeaseDeps {
    * The agent's renewal batcher (vip-renewals.ts), shared by its instances: the VIPs go out in
    * one batched request per interface. Absent: each VIP is renewed with its own `vips.addVip`.
    */
-  readonly renewals?: Pick<VipRenewals, 'renew' | 'withdraw'>;
+  readonly renewals?: Pick<VipRenewals, 'submit' | 'withdraw'>;
   /** A renewal failed (already logged and kept for status). */
   readonly onRenewFailed: () => void;
 }
@@ -43,6 +43,8 @@ export class VipLease {
   private lastRenewalMs = -Infinity;
   private lastError: string | undefined;
   private placed = false;
+  /** What a renewal hands the batcher, for the config it was made from (the same every time). */
+  private handed: { readonly cfg: InstanceConfig; readonly life: number; readonly entries: readonly RenewEntry[] } | undefined;
 
   constructor(private readonly deps: VipLeaseDeps) {}
 
@@ -92,28 +94,40 @@ export class VipLease {
     this.lastRenewalMs = now;
     this.renewing = true;
     const cfg = this.deps.config();
-    const opts = this.vipOpts(cfg);
     const renewals = this.deps.renewals;
-    const sent: Promise<unknown> = renewals === undefined
-      ? Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, opts))))
-      : renewals.renew(cfg.external, cfg.vips.map(({ cidr }) => ({ cidr, opts })), leaseRenewEveryMs(life), this).then((outcome) => {
-        if (outcome === undefined) return 'dropped';
-        const failed = outcome.find((e) => e !== undefined);
-        if (failed !== undefined) throw failed;
-        return undefined;
-      });
-    sent.then(
-      (v) => {
-        this.renewing = false;
-        if (v !== 'dropped') this.lastError = undefined;
-      },
-      (err: unknown) => {
-        this.renewing = false;
-        this.lastError = err instanceof Error ? err.message : String(err);
-        this.deps.log.error({ err }, 'refreshing the VIP lifetime failed: stepping down');
-        this.deps.onRenewFailed();
-      },
+    if (renewals !== undefined) {
+      renewals.submit(cfg.external, this.entriesOf(cfg, life), leaseRenewEveryMs(life), this, this.renewed);
+      return;
+    }
+    const opts = this.vipOpts(cfg);
+    Promise.resolve().then(() => Promise.all(cfg.vips.map(({ cidr }) => this.deps.vips.addVip(cfg.external, cidr, opts)))).then(
+      () => this.renewed([]),
+      (err: unknown) => this.renewed([err instanceof Error ? err : new Error(String(err))]),
     );
+  }
+
+  /** A renewal's outcome (undefined: dropped unsent, nothing changes). Never throws. */
+  private readonly renewed = (outcome: RenewOutcome | undefined): void => {
+    this.renewing = false;
+    if (outcome === undefined) return;
+    const failed = outcome.find((e) => e !== undefined);
+    if (failed === undefined) {
+      this.lastError = undefined;
+      return;
+    }
+    this.lastError = failed.message;
+    this.deps.log.error({ err: failed }, 'refreshing the VIP lifetime failed: stepping down');
+    this.deps.onRenewFailed();
+  };
+
+  /** The entries handed to the batcher for `cfg`'s VIPs with a `life`-second lease, made once per config. */
+  private entriesOf(cfg: InstanceConfig, life: number): readonly RenewEntry[] {
+    const h = this.handed;
+    if (h !== undefined && h.cfg === cfg && h.life === life) return h.entries;
+    const opts = this.vipOpts(cfg);
+    const entries = cfg.vips.map(({ cidr }) => ({ cidr, opts }));
+    this.handed = { cfg, life, entries };
+    return entries;
   }
 
   /**

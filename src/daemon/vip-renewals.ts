@@ -15,9 +15,11 @@
  * longer (VipLease.waitBeforeAddMs). Wider windows would coalesce more but blur that fence.
  *
  * Contract:
- * - `renew` resolves with one outcome per entry handed in (undefined = in place, else the
- *   error), never rejects, and resolves with undefined when the entries were not sent: withdrawn
- *   by their owner (`withdraw`) or the batcher closed first.
+ * - `submit` calls `done` once with one outcome per entry handed in (undefined = in place, else
+ *   the error), or with undefined when the entries were not sent: withdrawn by their owner
+ *   (`withdraw`) or the batcher closed first (then possibly before `submit` returns). `done`
+ *   must not throw. `renew` is the same as a promise that never rejects. A master's periodic
+ *   renewal uses `submit`: no promise per instance and advert.
  * - `withdraw(owner)` takes back what `owner` handed in and is not sent yet: an instance whose
  *   VIPs are being removed calls it, so a renewal (NLM_F_CREATE) waiting in the window cannot
  *   re-add a VIP after its removal. What was already sent was queued on the netlink socket
@@ -49,10 +51,13 @@ export function coalesceWindowMs(renewEveryMs: number): number {
   return Math.max(0, Math.min(MAX_COALESCE_MS, renewEveryMs / 10));
 }
 
+/** Called once with a submission's outcome, undefined when it was not sent; must not throw. */
+export type RenewDone = (outcome: RenewOutcome | undefined) => void;
+
 interface Submission {
   readonly owner: object;
   readonly entries: readonly RenewEntry[];
-  readonly resolve: (outcome: RenewOutcome | undefined) => void;
+  readonly done: RenewDone;
 }
 
 interface InterfaceQueue {
@@ -69,42 +74,49 @@ export class VipRenewals {
 
   constructor(private readonly port: RenewPort, private readonly nowMs: () => number = () => performance.now()) {}
 
-  /** Hands `owner`'s `entries` of `ifname` in for the next flush, within coalesceWindowMs(renewEveryMs). */
+  /** `submit` as a promise. */
   renew(ifname: string, entries: readonly RenewEntry[], renewEveryMs: number, owner: object): Promise<RenewOutcome | undefined> {
-    if (this.closed) return Promise.resolve(undefined);
-    let q = this.byInterface.get(ifname);
-    if (q === undefined) {
-      q = { waiting: [], timer: undefined, dueMs: Infinity, inFlight: false };
-      this.byInterface.set(ifname, q);
+    return new Promise((resolve) => { this.submit(ifname, entries, renewEveryMs, owner, resolve); });
+  }
+
+  /** Hands `owner`'s `entries` of `ifname` in for the next flush, within coalesceWindowMs(renewEveryMs); `done` gets the outcome. */
+  submit(ifname: string, entries: readonly RenewEntry[], renewEveryMs: number, owner: object, done: RenewDone): void {
+    if (this.closed) {
+      done(undefined);
+      return;
     }
-    const queue = q;
-    const result = new Promise<RenewOutcome | undefined>((resolve) => queue.waiting.push({ owner, entries, resolve }));
+    let queue = this.byInterface.get(ifname);
+    if (queue === undefined) {
+      queue = { waiting: [], timer: undefined, dueMs: Infinity, inFlight: false };
+      this.byInterface.set(ifname, queue);
+    }
+    queue.waiting.push({ owner, entries, done });
     // The earliest deadline of what is waiting wins; an in-flight flush is followed at once by the next.
     const dueMs = this.nowMs() + coalesceWindowMs(renewEveryMs);
     if (!queue.inFlight && dueMs < queue.dueMs) {
       clearTimeout(queue.timer);
       queue.dueMs = dueMs;
-      queue.timer = setTimeout(() => this.flush(ifname, queue), Math.max(0, dueMs - this.nowMs()));
+      const q = queue;
+      queue.timer = setTimeout(() => this.flush(ifname, q), Math.max(0, dueMs - this.nowMs()));
     }
-    return result;
   }
 
-  /** Takes back what `owner` handed in and is not sent yet (its promises resolve with undefined). */
+  /** Takes back what `owner` handed in and is not sent yet (its outcomes are undefined). */
   withdraw(owner: object): void {
     for (const q of this.byInterface.values()) {
       const mine = q.waiting.filter((s) => s.owner === owner);
       if (mine.length === 0) continue;
       q.waiting = q.waiting.filter((s) => s.owner !== owner);
-      for (const s of mine) s.resolve(undefined);
+      for (const s of mine) s.done(undefined);
     }
   }
 
-  /** Drops what waits (its promises resolve with undefined) and refuses new renewals. Idempotent. */
+  /** Drops what waits (its outcomes are undefined) and refuses new renewals. Idempotent. */
   close(): void {
     this.closed = true;
     for (const q of this.byInterface.values()) {
       clearTimeout(q.timer);
-      for (const s of q.waiting.splice(0)) s.resolve(undefined);
+      for (const s of q.waiting.splice(0)) s.done(undefined);
     }
     this.byInterface.clear();
   }
@@ -123,7 +135,7 @@ export class VipRenewals {
     ).then((outcomes) => {
       let at = 0;
       for (const s of batch) {
-        s.resolve(s.entries.map((_, i) => outcomes[at + i]));
+        s.done(s.entries.map((_, i) => outcomes[at + i]));
         at += s.entries.length;
       }
     }).finally(() => {

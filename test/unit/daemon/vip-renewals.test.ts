@@ -169,6 +169,35 @@ t.test('VipLease on a shared batcher: one request for two instances, a failure i
   t.ok(await until(() => port.calls.length === 2), 'the next renewal goes out again');
 });
 
+t.test('VipLease hands the batcher the same entries for one config, new ones after a reload', async (t) => {
+  const handed: (readonly { cidr: string }[])[] = [];
+  const renewals = {
+    submit: (_ifname: string, entries: readonly { cidr: string }[], _everyMs: number, _owner: object, done: (o: undefined[]) => void): void => {
+      handed.push(entries);
+      done(entries.map(() => undefined));
+    },
+    withdraw: (): void => undefined,
+  };
+  let now = 0;
+  let cfg = instance(['192.0.2.10/24']);
+  const lease = new VipLease({
+    clock: () => now, log: pino({ level: 'silent' }), config: () => cfg, renewals,
+    vips: { addVip: async () => undefined, removeVip: async () => undefined },
+    onRenewFailed: () => t.fail('no renewal fails here'),
+  });
+  lease.inPlace = true;
+  lease.renew();
+  now += 1000;
+  lease.renew();
+  t.equal(handed.length, 2, 'renewed twice (each done at once)');
+  t.equal(handed[1], handed[0], 'the same entries object: nothing rebuilt per renewal');
+  cfg = instance(['192.0.2.10/24', '192.0.2.11/24']); // a reload
+  now += 1000;
+  lease.renew();
+  t.same(handed[2]?.map((e) => e.cidr), ['192.0.2.10/24', '192.0.2.11/24'], 'the reloaded VIP list');
+  t.not(handed[2], handed[0]);
+});
+
 t.test('vip-lease-wait waits one coalescing window more with the batcher', async (t) => {
   const base = instance(['192.0.2.10/24']);
   const cfg = { ...base, vipLeaseWait: true };
