@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import type { LabCluster } from '../../src/lab/cluster.js';
 import { VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
@@ -43,6 +43,7 @@ if (skip !== undefined) {
   const config = (c: LabCluster, host: LabHost, priority: number): string => {
     const file = `/tmp/${topo.prefix}-${host.name}-hello.yaml`;
     const peer = host === h1 ? h2 : h1;
+    t.teardown(() => rmSync(file, { force: true }));
     writeFileSync(file, `socket: ${c.socketPath(host)}
 peer-key: lab-secret
 instances:
