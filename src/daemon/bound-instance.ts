@@ -119,6 +119,8 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     // Stricter just before taking over: a backup that heard nobody for one advert interval
     // (peers hello every interval) and reaches no witness fences itself instead.
     beforeMasterDown: () => peer?.beforeMasterDown(),
+    // With paths, a master's hello leaves right after each periodic advert, not on a timer of its own.
+    afterMasterAdvert: () => peer?.masterAdvertSent(),
     // The load balancer's rules follow the VIPs: in before they are added, out after they are removed.
     // The self-fence is armed at the same moment but NOT awaited: an nft run before the VIPs
     // would lengthen every takeover, and until it is in place there is simply no fence yet.

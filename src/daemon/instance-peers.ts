@@ -8,7 +8,8 @@
  * Owns the witness monitor and the isolation timer of the instance (started with the peer link,
  * stopped by `stop`), and the watch on VRRP senders whose settings differ (`vrrpMismatch`, fed by
  * the advert intake). Reports the backups' priority learned from hellos (core/fence/
- * backup-priority.ts) to `onBackupPriority` when it changes, for the self-fence. Decides nothing
+ * backup-priority.ts) to `onBackupPriority` when it changes, for the self-fence. Tells the peer
+ * link when this MASTER sent a periodic advert, so its hello goes with it. Decides nothing
  * itself.
  */
 import type { Logger } from 'pino';
@@ -74,6 +75,8 @@ export class InstancePeers {
   /** Nodes ever heard, and the backup priority last reported to onBackupPriority. */
   private readonly knownPeers = newKnownPeers();
   private backupPriority: number | undefined;
+  /** The peer link once `start` joined it; undefined before and after `stop`. */
+  private link: PeerLink | undefined;
 
   constructor(inst: InstanceConfig, private readonly deps: InstancePeersDeps) {
     this.config = inst;
@@ -99,6 +102,7 @@ export class InstancePeers {
     await link.add(this.config, () => ({
       state: r.vrrpState, priority: r.effectivePriority, vrrpAddress, epoch: r.epoch, fingerprint: this.guard.fingerprint,
     }), (hello, path) => this.onHello(hello, path, vrrpAddress));
+    this.link = link;
     this.deps.witness?.on('change', () => this.evaluate());
     this.deps.witness?.start();
     this.isolationTimer = setInterval(() => this.evaluate(), this.guard.timing.checkEveryMs);
@@ -110,6 +114,7 @@ export class InstancePeers {
     this.isolationTimer = undefined;
     this.deps.witness?.stop();
     link?.remove(this.config);
+    this.link = undefined;
     // Nothing is learned any more: whoever keeps the last report goes back to unknown.
     if (this.backupPriority !== undefined) this.deps.onBackupPriority?.(undefined);
     this.backupPriority = undefined;
@@ -128,6 +133,15 @@ export class InstancePeers {
     this.apply(v.effects);
     this.learnBackupPriority();
     return undefined;
+  }
+
+  /**
+   * This MASTER's periodic advert was just sent: its hello goes right after it (peer-link.ts),
+   * so none reaches a backup later than the advert the self-fence was refreshed by. No-op
+   * before `start` and after `stop`. Never throws.
+   */
+  masterAdvertSent(): void {
+    this.link?.masterAdvertSent(this.config);
   }
 
   /** An accepted VRRP advert was heard (called before the advert itself is fed to the runner). */

@@ -58,6 +58,13 @@ export interface InstanceDeps {
   /** Called just before a Master_Down_Timer expiry is fed to the core (it may add inputs). */
   readonly beforeMasterDown?: () => void;
   /**
+   * Called right after a MASTER sent its periodic advert (its Adver_Timer fired; not the extra
+   * adverts answering a peer), in the same event-loop turn; elected on etcd, where no VRRP
+   * packet goes out, at that same moment. The peer link sends the master's hello there. Should
+   * not throw (a throw is logged).
+   */
+  readonly afterMasterAdvert?: () => void;
+  /**
    * Work to finish before this node, becoming MASTER, adds its VIPs: the load balancer's rules,
    * so the first client that follows the gratuitous ARP is balanced, not refused. Started with
    * the before-master hook, awaited before the VIPs; it must settle by itself within a bound

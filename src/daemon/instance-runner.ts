@@ -23,7 +23,7 @@
 import { createInstance } from '../core/fsm/create.js';
 import { step } from '../core/fsm/step.js';
 import { masterDownIntervalMs } from '../core/fsm/timers.js';
-import type { Input, InstanceSettings, InstanceState, TakeoverSettings, VrrpState } from '../core/fsm/types.js';
+import type { Input, InstanceSettings, InstanceState, StepResult, TakeoverSettings, VrrpState } from '../core/fsm/types.js';
 import { DEFAULT_GUARD_RETRY_MS, DEFAULT_PROMOTION_BACKOFF_MS } from '../core/fsm/takeover.js';
 import { vipCidrs } from '../core/net/address.js';
 import type { InstanceConfig } from '../core/config/types.js';
@@ -56,6 +56,15 @@ function takeoverSettings(config: InstanceConfig, etcdRetryMs: number | undefine
     promotionBackoffMs: t?.promotionBackoffMs ?? DEFAULT_PROMOTION_BACKOFF_MS,
     holdWhileDemoting: config.hooks.backup !== undefined || config.hooks.fault !== undefined || config.hooks.stop !== undefined,
   });
+}
+
+/**
+ * Whether a step sent a MASTER's periodic advert: its Adver_Timer fired in MASTER, it stayed
+ * MASTER, and an advert with its priority went out (a stale fire sends none).
+ */
+function isPeriodicAdvert(input: Input, from: VrrpState, result: StepResult): boolean {
+  return input.type === 'timer' && input.timer === 'advert' && from === 'MASTER' && result.state.state === 'MASTER'
+    && result.effects.some((e) => e.type === 'send-advert' && e.priority > 0);
 }
 
 export class InstanceRunner {
@@ -218,6 +227,16 @@ export class InstanceRunner {
       } catch (err) {
         this.internalError(err, `effect ${effect.type}`);
       }
+    }
+    if (isPeriodicAdvert(input, before.state, result)) this.afterMasterAdvert();
+  }
+
+  /** The afterMasterAdvert port (the master's hello goes with its advert); a throw is logged only. */
+  private afterMasterAdvert(): void {
+    try {
+      this.deps.afterMasterAdvert?.();
+    } catch (err) {
+      this.deps.log.error({ err }, 'the work after a periodic advert (the peer hello) failed');
     }
   }
 

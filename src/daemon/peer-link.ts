@@ -9,8 +9,14 @@
  *   one), with TTL 255. Each instance start draws a random 64-bit `boot` nonce, stamped with
  *   the wall clock (`bootMs`, which orders the boots of a node: a restart must not go back in
  *   time, see presence.ts); `seq` counts 1, 2, 3... within it (presence.ts uses all three
- *   against replays). Sending never throws: an
- *   encoding failure or a socket error is logged (rate-limited) and the next tick tries again.
+ *   against replays). Sending never throws: an encoding failure or a socket error is logged
+ *   (rate-limited) and the next tick tries again.
+ * - the link's own timer paces the hellos except while the instance reports MASTER: a master's
+ *   hellos go with its periodic adverts instead (`masterAdvertSent`, which its owner calls right
+ *   after each one), so a peer that takes a MASTER's hello for an advert never restarts its
+ *   Master_Down_Timer later than the last real advert did (the self-fence, refreshed only by
+ *   adverts, counts from that one). An owner that never calls it gets no periodic hello from a
+ *   master.
  * - a received datagram is accepted only from a configured path peer: its source address must
  *   be the `peer` of a path on that interface (checked before the MAC, so a flood from elsewhere
  *   costs no HMAC), and, once decoded, of a path of the instance it names. The kernel already
@@ -108,13 +114,25 @@ export class PeerLink {
       this.sockets.set(key, sock);
     }
     const everyMs = helloIntervalMs(inst.advertIntervalCs);
-    const member: Member = { inst, snapshot, onHello, boot: newBoot(), bootMs: Date.now(), seq: 0, timer: setInterval(() => this.sendAll(member), everyMs) };
+    const member: Member = {
+      inst, snapshot, onHello, boot: newBoot(), bootMs: Date.now(), seq: 0,
+      timer: setInterval(() => this.sendAll(member, { unlessMaster: true }), everyMs),
+    };
     this.members.set(`${inst.name}/${inst.vrid}`, member);
     this.sendAll(member);
   }
 
   /** Sends a hello now (after a transition, so peers learn the new state and epoch at once). Never throws. */
   sendNow(inst: InstanceConfig): void {
+    const m = this.members.get(`${inst.name}/${inst.vrid}`);
+    if (m !== undefined) this.sendAll(m);
+  }
+
+  /**
+   * A MASTER's periodic advert has just been sent (its Adver_Timer fired): its hello goes now,
+   * right after it, in place of the link's own timer (see the contract above). Never throws.
+   */
+  masterAdvertSent(inst: InstanceConfig): void {
     const m = this.members.get(`${inst.name}/${inst.vrid}`);
     if (m !== undefined) this.sendAll(m);
   }
@@ -126,11 +144,16 @@ export class PeerLink {
     this.members.delete(key);
   }
 
-  /** Never throws (it runs from timers and setImmediate): failures are logged, rate-limited. */
-  private sendAll(m: Member): void {
+  /**
+   * Sends one hello on every path of `m`; with `unlessMaster` (the link's own timer) nothing
+   * while it reports MASTER. Never throws (it runs from timers and setImmediate): failures are
+   * logged, rate-limited.
+   */
+  private sendAll(m: Member, opts: { readonly unlessMaster?: boolean } = {}): void {
     let bytes: Uint8Array;
     try {
       const s = m.snapshot();
+      if (opts.unlessMaster === true && s.state === 'MASTER') return;
       if (m.seq >= HELLO_MAX_SEQ) {
         m.boot = newBoot();
         m.bootMs = Math.max(Date.now(), m.bootMs + 1);

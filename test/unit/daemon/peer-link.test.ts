@@ -2,7 +2,8 @@
  * PeerLink over loopback (127.0.0.1 <-> 127.0.0.2, no root needed): hellos flow between two
  * links; a datagram from an address that is no configured path peer is dropped and counted even
  * with the right key; the agent's verdict is counted; sending never throws, even when the
- * hello cannot be encoded; drop warnings are rate-limited.
+ * hello cannot be encoded; drop warnings are rate-limited; a MASTER's hellos come only with its
+ * adverts (masterAdvertSent), not from the link's timer.
  */
 import { createSocket } from 'node:dgram';
 import t from 'tap';
@@ -122,6 +123,22 @@ t.test('PeerLink over loopback', async (t) => {
     b.verdict = 'replay';
     t.ok(await until(() => (b.link.drops()['hello-replay'] ?? 0) >= 2), 'hello-replay counted');
     b.verdict = undefined;
+  });
+
+  t.test('as MASTER, no hello from the link\'s own timer: one goes with each advert (masterAdvertSent); as BACKUP the timer again', async (t) => {
+    a.snapshot = { ...a.snapshot, state: 'MASTER' };
+    await sleep(60); // a hello already in flight
+    const quiet = b.heard.length;
+    await sleep(300); // six 50 ms intervals of the link's timer
+    t.equal(b.heard.length, quiet, 'no hello from the timer while MASTER');
+    for (let i = 0; i < 3; i++) a.link.masterAdvertSent(instance('127.0.0.2'));
+    t.ok(await until(() => b.heard.length === quiet + 3), 'one hello per advert, at once');
+    t.ok(b.heard.slice(quiet).every((h) => h.state === 'MASTER'), 'saying MASTER');
+    a.link.masterAdvertSent({ ...instance('127.0.0.2'), name: 'other' });
+    await sleep(60);
+    t.equal(b.heard.length, quiet + 3, 'an instance the link does not hold: nothing sent');
+    a.snapshot = { ...a.snapshot, state: 'BACKUP' };
+    t.ok(await until(() => b.heard.slice(quiet + 3).some((h) => h.state === 'BACKUP')), 'BACKUP again: the timer sends');
   });
 
   t.test('sending never throws: an epoch out of bounds is logged, and the next good snapshot is sent', async (t) => {
