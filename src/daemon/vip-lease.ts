@@ -19,6 +19,7 @@ import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/leas
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
 import { MAX_COALESCE_MS, type VipRenewals } from './vip-renewals.js';
+import { errorMessage } from '../core/errors.js';
 
 /** The options a VIP is added with (the port's). */
 export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
@@ -109,7 +110,7 @@ export class VipLease {
       },
       (err: unknown) => {
         this.renewing = false;
-        this.lastError = err instanceof Error ? err.message : String(err);
+        this.lastError = errorMessage(err);
         this.deps.log.error({ err }, 'refreshing the VIP lifetime failed: stepping down');
         this.deps.onRenewFailed();
       },
