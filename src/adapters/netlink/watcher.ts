@@ -20,8 +20,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from './lib.js';
-import { addressIdentity, parseAddress } from './addresses.js';
-import type { RawAddress } from './addresses.js';
+import { addressIdentity, parseAddress } from './address-decode.js';
+import type { RawAddress } from './address-decode.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
 import { LinkResolver, parseLink } from './links.js';
 import { NLM_F_DUMP, RTM, rtRequest, withoutTypedDecode } from './request.js';
