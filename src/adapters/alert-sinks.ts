@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 import { webhookOrigin } from '../core/config/alerts.js';
 import { ipFamily } from '../core/packet/ip.js';
 
@@ -28,7 +28,7 @@ async function webhook(url: string, body: string, timeoutMs: number): Promise<vo
   try {
     res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
   } catch (cause) {
-    throw fail(what, cause instanceof Error && cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(cause instanceof Error ? cause.message : cause), cause);
+    throw fail(what, cause instanceof Error && cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : errorMessage(cause), cause);
   }
   await res.body?.cancel().catch(() => undefined);
   if (!res.ok) throw fail(what, `HTTP ${res.status}`);

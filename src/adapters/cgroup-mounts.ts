@@ -3,6 +3,7 @@
  * the agent's entry in /proc/self/cgroup. Reads only; never throws (a problem is a reason).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { errorMessage } from '../core/errors.js';
 
 export interface CgroupMount {
   /** The hierarchy path mounted (usually "/"). */
@@ -55,5 +56,5 @@ function unescapeMount(s: string): string {
 }
 
 export function errorCode(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+  return (err as NodeJS.ErrnoException).code ?? errorMessage(err);
 }

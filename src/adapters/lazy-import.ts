@@ -13,7 +13,7 @@
  * - It does not check what the module exports: `load` picks the exports and its type says what
  *   they are.
  */
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 
 export interface LazyModule<T> {
   /** What the part is, for messages ("load balancer"). */
@@ -45,7 +45,7 @@ export function lazyImport<T>(part: string, load: () => Promise<T>): LazyModule<
         },
         (cause: unknown) => {
           pending = undefined;
-          const detail = cause instanceof Error ? cause.message : String(cause);
+          const detail = errorMessage(cause);
           throw new HaagentError('HA_ERR_LOAD', `cannot load the ${part}: ${detail}`, { cause });
         },
       );

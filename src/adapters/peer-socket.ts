@@ -24,7 +24,7 @@
  */
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 import { hostPort, ipFamily } from '../core/packet/ip.js';
 import { loadBinding } from './packet-socket.js';
 
@@ -63,7 +63,7 @@ function applyGtsm(sock: Socket, family: 4 | 6, where: string): void {
     if (typeof native.setMinTtl !== 'function') throw new HaagentError('HA_ERR_SOCKET', 'the native addon has no setMinTtl (rebuild it: `npx node-gyp rebuild -C native`)');
     native.setMinTtl(fd, family, PEER_TTL);
   } catch (cause) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = errorMessage(cause);
     throw new HaagentError('HA_ERR_SOCKET', `peer socket on ${where}: cannot enforce TTL ${PEER_TTL} (GTSM): ${why}`, { cause });
   }
 }
@@ -228,7 +228,7 @@ export class PeerSocket {
           else resolve();
         });
       } catch (cause) {
-        fail(cause instanceof Error ? cause.message : String(cause), cause);
+        fail(errorMessage(cause), cause);
       }
       return undefined;
     });

@@ -32,7 +32,7 @@
  * cause.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 import { loadBinding } from './packet-socket.js';
 
 export type RtPolicy = 'rr' | 'fifo';
@@ -57,7 +57,7 @@ function binding(): RealtimeBinding {
   try {
     native = loadBinding();
   } catch (cause) {
-    throw new HaagentError('HA_ERR_SCHED', `the native addon is not available: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new HaagentError('HA_ERR_SCHED', `the native addon is not available: ${errorMessage(cause)}`, { cause });
   }
   if (typeof (native as Partial<RealtimeBinding>).setScheduler !== 'function') {
     throw new HaagentError('HA_ERR_SCHED', 'the native addon has no real-time support: rebuild it (npm ci)');

@@ -17,6 +17,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Contained, Containment, ContainmentMode } from './containment.js';
 import { OutputTail } from './output-tail.js';
+import { errorMessage } from '../core/errors.js';
 
 /** After the process exits, how long to wait for its output pipes to close. */
 export const OUTPUT_DRAIN_MS = 250;
@@ -73,7 +74,7 @@ export function superviseRun(command: readonly string[], opts: SuperviseOptions)
     });
   } catch (err) {
     // Synchronous spawn failures (e.g. a NUL byte in an argument).
-    const outcome = finish({ exitCode: null, signal: null, timedOut: false, error: errorText(err) });
+    const outcome = finish({ exitCode: null, signal: null, timedOut: false, error: errorMessage(err) });
     return { kill: () => undefined, done: Promise.resolve(outcome) };
   }
 
@@ -130,7 +131,7 @@ export function superviseRun(command: readonly string[], opts: SuperviseOptions)
   child.on('error', (err) => {
     if (child.pid === undefined) {
       // Never started (ENOENT, EACCES, ...): no 'exit' will follow.
-      settle(finish({ exitCode: null, signal: null, timedOut: false, error: errorText(err) }));
+      settle(finish({ exitCode: null, signal: null, timedOut: false, error: errorMessage(err) }));
     }
     // Otherwise a signalling error; the 'exit' event still decides the outcome.
   });
@@ -184,6 +185,3 @@ export function superviseRun(command: readonly string[], opts: SuperviseOptions)
   };
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

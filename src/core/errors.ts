@@ -36,6 +36,14 @@ export class HaagentError extends Error {
   }
 }
 
+/**
+ * The message of a thrown value for a log line or a detail: an Error's `message`, else the value's
+ * string form (a thrown string, number, undefined). It does not look at `cause`, `code` or `stack`.
+ */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** A config problem, located by key path (`instances[0].vrid`) and, where known, file line. */
 export class ConfigError extends HaagentError {
   readonly path: string;

@@ -15,7 +15,8 @@
  *   address owner are logged rate-limited per instance and reason (advert-log.ts, RFC 9568 §7.1).
  * - HMAC authentication (auth type hmac) comes right after the source check and before any
  *   field of the advert is used: an advert that fails it is counted by its `auth-*` reason and
- *   logged (a warning per instance and reason at most once a minute, naming the sender), and
+ *   logged through the advert log (a warning per instance and reason at most once a minute,
+ *   naming the sender), and
  *   reaches nothing else (no mismatch report, no input to the core); an unsigned advert accepted
  *   in a migration mode is logged at info level, as often, so a roll-out can be checked.
  * Deliberately not here: sockets (the agent opens them and calls onDatagram/onMessage6), peer
@@ -35,7 +36,6 @@ import type { EventBus } from './event-bus.js';
 import { parseIp } from '../core/packet/ip.js';
 import type { SignedPart } from '../core/packet/hmac-auth.js';
 import { AdvertHmac } from './advert-hmac.js';
-import { WarnThrottle } from './warn-throttle.js';
 import type { MismatchReport, MismatchWatch } from './mismatch-watch.js';
 import { AdvertMemo, type AcceptedAdvert } from './advert-memo.js';
 import { TargetIndex } from './target-index.js';
@@ -74,15 +74,11 @@ export interface IntakeTarget {
 
 type Decoded = { ok: true; advert: Advertisement; src: string; signed?: SignedPart | undefined } | { ok: false; reason: string; detail: string };
 
-/** How often at most an HMAC failure is logged as a warning, per instance and reason. */
-const AUTH_WARN_EVERY_MS = 60_000;
-
 export class AdvertIntake<T extends IntakeTarget> {
   /** Interface -> reason -> adverts dropped before an instance could be chosen. */
   readonly interfaceDrops: Record<string, Record<string, number>> = {};
   private readonly advertLog: AdvertLog;
   private readonly hmac: AdvertHmac;
-  private readonly authWarn = new WarnThrottle(AUTH_WARN_EVERY_MS);
   /** The last IPv4 advert each instance accepted: an identical repeat skips decoding and checks. */
   private readonly memo = new AdvertMemo();
   /** The running instances by family, interface and VRID. */
@@ -221,22 +217,13 @@ export class AdvertIntake<T extends IntakeTarget> {
     const a = this.hmac.authenticate(inst, inst.auth, r.signed, binding, r.src);
     const window = inst.auth.timeWindowSec;
     if (a.ok) {
-      if (!a.signed && this.authWarn.admit(`${inst.name}/unsigned`, this.deps.clock()) !== undefined) {
-        this.deps.log.info({ instance: inst.name, peer: r.src, mode: inst.auth.mode },
-          `adverts from ${r.src} (VRID ${inst.vrid}) carry no HMAC trailer; accepted in mode ${inst.auth.mode}: that node does not sign yet (enforce would drop them)`);
-      }
-      if (a.signed && inst.auth.antiReplay === 'time' && Math.abs(a.skewSec) * 2 > window && this.authWarn.admit(`${inst.name}/skew`, this.deps.clock()) !== undefined) {
-        this.deps.log.warn({ instance: inst.name, peer: r.src, skewSec: a.skewSec, windowSec: window },
-          `adverts from ${r.src} (VRID ${inst.vrid}) are ${Math.abs(a.skewSec)} s off our clock, over half the HMAC time window (${window} s): fix NTP before they are dropped as stale`);
-      }
+      if (!a.signed) this.advertLog.unsigned(inst, r.src, inst.auth.mode, this.deps.clock());
+      if (a.signed && inst.auth.antiReplay === 'time' && Math.abs(a.skewSec) * 2 > window) this.advertLog.skewed(inst, r.src, a.skewSec, window, this.deps.clock());
       return true;
     }
     target.runner.countDrop(a.reason);
     this.deps.log.debug({ instance: inst.name, reason: a.reason, detail: a.detail, from: r.src }, 'dropped advert');
-    if (this.authWarn.admit(`${inst.name}/${a.reason}`, this.deps.clock()) !== undefined) {
-      this.deps.log.warn({ instance: inst.name, vrid: inst.vrid, peer: r.src, reason: a.reason, detail: a.detail },
-        `adverts from ${r.src} (VRID ${inst.vrid}) dropped by HMAC authentication (${a.reason}): ${a.detail}`);
-    }
+    this.advertLog.authFailed(inst, r.src, a.reason, a.detail, this.deps.clock());
     return false;
   }
 

@@ -10,6 +10,10 @@
  * did before. Counting drops for metrics stays with the caller (runner.countDrop). Keys come
  * from instance names and fixed reason sets only, never from packet contents, so the state is
  * bounded by the configuration. `nowMs` is the caller's monotonic clock.
+ * HMAC authentication events (a failure by reason, unsigned adverts accepted in a migration
+ * mode, a sender's clock off by over half the time window) share the window: per instance and
+ * event, the first is logged and then at most one line per `everyMs`, the rest not at all (a
+ * failure is also logged at debug by the caller); these lines carry no count.
  */
 import type { Logger } from 'pino';
 import type { AdvertNote } from '../core/packet/validate.js';
@@ -54,6 +58,31 @@ export class AdvertLog {
       return;
     }
     this.log.info({ ...fields, moreDropped: a.more }, `dropped advert${from === undefined ? '' : ` from ${from}`} (${reason}): ${detail}${AdvertLog.since(a.more)}`);
+  }
+
+  /** Adverts of `instance` from `from` dropped by HMAC authentication for `reason` (a warning). */
+  authFailed(instance: { name: string; vrid: number }, from: string, reason: string, detail: string, nowMs: number): void {
+    if (!this.admitAuth(instance.name, reason, nowMs)) return;
+    this.log.warn({ instance: instance.name, vrid: instance.vrid, peer: from, reason, detail },
+      `adverts from ${from} (VRID ${instance.vrid}) dropped by HMAC authentication (${reason}): ${detail}`);
+  }
+
+  /** An unsigned advert accepted in migration mode `mode` (info: a roll-out can be checked). */
+  unsigned(instance: { name: string; vrid: number }, from: string, mode: string, nowMs: number): void {
+    if (!this.admitAuth(instance.name, 'unsigned', nowMs)) return;
+    this.log.info({ instance: instance.name, peer: from, mode },
+      `adverts from ${from} (VRID ${instance.vrid}) carry no HMAC trailer; accepted in mode ${mode}: that node does not sign yet (enforce would drop them)`);
+  }
+
+  /** A signed advert whose time is `skewSec` off ours, over half the HMAC time window (a warning). */
+  skewed(instance: { name: string; vrid: number }, from: string, skewSec: number, windowSec: number, nowMs: number): void {
+    if (!this.admitAuth(instance.name, 'skew', nowMs)) return;
+    this.log.warn({ instance: instance.name, peer: from, skewSec, windowSec },
+      `adverts from ${from} (VRID ${instance.vrid}) are ${Math.abs(skewSec)} s off our clock, over half the HMAC time window (${windowSec} s): fix NTP before they are dropped as stale`);
+  }
+
+  private admitAuth(instance: string, event: string, nowMs: number): boolean {
+    return this.throttle.admit(`${instance}\0auth\0${event}`, nowMs) !== undefined;
   }
 
   /**

@@ -8,7 +8,7 @@
 import { vipCidrs } from '../core/net/address.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 import type { AgentConfig, InstanceConfig } from '../core/config/types.js';
 import type { BalancerPort } from './lazy-balancer.js';
 import type { SelfFence } from './self-fence.js';
@@ -42,7 +42,7 @@ export async function reloadAgent(host: ReloadHost, load: (() => AgentConfig) | 
   try {
     next = load();
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = errorMessage(err);
     host.events.publish({ type: 'reload', ok: false, detail });
     host.log.error({ err }, 'reload refused: the running config stays');
     throw new HaagentError('HA_ERR_CONFIG', `reload refused, the running config stays: ${detail}`, { cause: err });

@@ -15,6 +15,7 @@ import { admit, EMPTY_RATE_STATE, type RateState } from '../core/alerts/rate-lim
 import { webhookOrigin, type AlertsConfig, type AlertTarget } from '../core/config/alerts.js';
 import type { AgentEvent } from '../core/control/events.js';
 import { realAlertSinks, type AlertSinks } from '../adapters/alert-sinks.js';
+import { errorMessage } from '../core/errors.js';
 
 export const MAX_IN_FLIGHT = 32;
 
@@ -84,7 +85,7 @@ export class Alerter {
       () => { this.stats.sent++; },
       (err: unknown) => {
         this.stats.failed++;
-        this.deps.log.warn({ target: targetName(t), alert: alert.kind, err: err instanceof Error ? err.message : String(err) }, 'alert not delivered');
+        this.deps.log.warn({ target: targetName(t), alert: alert.kind, err: errorMessage(err) }, 'alert not delivered');
       },
     ).finally(() => {
       this.inFlight--;

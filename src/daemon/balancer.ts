@@ -23,6 +23,7 @@ import { NFT_KERNEL, removeStaleTables, type BalancerKernel } from './balancer-k
 import type { EventBus } from './event-bus.js';
 import { HealthMonitor } from './health-monitor.js';
 import { TcpProxy } from './tcp-proxy.js';
+import { errorMessage } from '../core/errors.js';
 
 export type { BalancerKernel } from './balancer-kernel.js';
 
@@ -173,7 +174,7 @@ export class Balancer {
           await removeStaleTables(this.kernel);
         } catch (err) {
           // No nft (or no permission): only a problem for nftables-mode services, said at once.
-          this.kernelProblem = `nftables unavailable on this host: ${err instanceof Error ? err.message : String(err)}`;
+          this.kernelProblem = `nftables unavailable on this host: ${errorMessage(err)}`;
           if (this.hadKernel) this.log.error({ err }, `${this.kernelProblem}; nftables-mode services cannot be served (install nftables, or use mode: proxy)`);
         }
       });
@@ -276,7 +277,7 @@ export class Balancer {
         this.log.info({ services: services.map((s, i) => ({ vip: s.vip, port: s.port, up: up[i] ?? 0 })) }, 'load balancer rules applied');
         this.publish({ type: 'lb-rules', ok: true, services: services.length, detail: summary.length === 0 ? 'no master instance: table removed' : summary.join(', ') });
       } catch (err) {
-        this.lastError = `nftables rules not applied: ${err instanceof Error ? err.message : String(err)}`;
+        this.lastError = `nftables rules not applied: ${errorMessage(err)}`;
         this.log.error({ err }, 'applying the load balancer rules failed');
         this.publish({ type: 'lb-rules', ok: false, services: services.length, detail: this.lastError });
       }

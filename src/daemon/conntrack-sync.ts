@@ -30,7 +30,7 @@ import type { ConntrackSyncConfig } from '../core/config/conntrack.js';
 import { conntrackdConf } from '../core/config/conntrackd-conf.js';
 import { parseConntrackStats } from '../core/config/conntrack-stats.js';
 import type { ConntrackSyncStatus } from '../core/control/types.js';
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 import { conntrackCommand, conntrackdCommand, startConntrackd, type CommandResult } from '../adapters/conntrackd.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import type { UnstampedEvent } from './event-bus.js';
@@ -106,7 +106,7 @@ export class ConntrackSync {
       const realServers = this.inst.virtualServices.flatMap((v) => v.realServers.map((r) => r.address));
       writeFileSync(this.conf, conntrackdConf(this.sync, this.files, realServers), { mode: 0o600 });
     } catch (cause) {
-      throw new HaagentError('HA_ERR_STATE', `cannot write ${this.conf}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new HaagentError('HA_ERR_STATE', `cannot write ${this.conf}: ${errorMessage(cause)}`, { cause });
     }
     // A conntrackd left by a killed agent holds the socket and the lock: stop it first.
     const left = await this.ports.command(this.conf, ['-k'], COMMAND_TIMEOUT_MS);

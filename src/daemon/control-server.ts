@@ -14,7 +14,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { parseControlRequest, type AgentStatus, type ControlReply, type ControlRequest } from '../core/control/types.js';
 import { DEFAULT_EVENT_TYPES, type AgentEvent } from '../core/control/events.js';
@@ -204,7 +204,7 @@ export class ControlServer {
 
 function errorReply(err: unknown): ControlReply {
   if (err instanceof HaagentError) return { ok: false, error: { code: err.code, message: err.message } };
-  return { ok: false, error: { code: 'HA_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) } };
+  return { ok: false, error: { code: 'HA_ERR_INTERNAL', message: errorMessage(err) } };
 }
 
 /** Longest reply or event line the client accepts from the agent, in characters. */

@@ -32,6 +32,7 @@ import { candidateStaggerMs, claimGate, epochOfRevision, resignFor, type Candida
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { EtcdEpochs } from './etcd-epochs.js';
 import type { EtcdKv, LeasePort } from './etcd-ports.js';
+import { errorMessage } from '../core/errors.js';
 
 export interface EtcdElectionDeps {
   readonly kv: EtcdKv;
@@ -54,9 +55,6 @@ export interface AcquireResult {
   readonly detail: string;
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class EtcdElection {
   /** Create revision of the leader key this node won and has not freed. */
@@ -132,7 +130,7 @@ export class EtcdElection {
       try {
         view = await this.read();
       } catch (err) {
-        return `etcd unreachable: ${message(err)}`;
+        return `etcd unreachable: ${errorMessage(err)}`;
       }
       const l = view.leader;
       return l === undefined || this.ours(view) ? undefined : `the leader key is held by ${l.address} (priority ${l.priority})`;
@@ -157,7 +155,7 @@ export class EtcdElection {
   /** Runs `fn` after every earlier etcd job of this instance; a failure is logged, never thrown. */
   private run<T>(fn: () => Promise<T>): Promise<T | undefined> {
     const next = this.serial.then(fn).catch((err: unknown) => {
-      this.deps.log.warn({ err: message(err) }, 'etcd election step failed');
+      this.deps.log.warn({ err: errorMessage(err) }, 'etcd election step failed');
       return undefined;
     });
     this.serial = next;
@@ -223,7 +221,7 @@ export class EtcdElection {
       this.reachable = true;
     } catch (err) {
       this.reachable = false;
-      return { ok: false, detail: `etcd unreachable: ${message(err)}` };
+      return { ok: false, detail: `etcd unreachable: ${errorMessage(err)}` };
     }
     const s = this.deps.state();
     const self = { node: this.deps.node, priority: s.effectivePriority };
@@ -281,7 +279,7 @@ export class EtcdElection {
       view = await this.read();
       this.reachable = true;
     } catch (err) {
-      if (this.reachable) this.deps.log.warn({ err: message(err) }, 'etcd unreachable for the election');
+      if (this.reachable) this.deps.log.warn({ err: errorMessage(err) }, 'etcd unreachable for the election');
       this.reachable = false;
       return;
     }

@@ -153,15 +153,18 @@ export class InstanceEffects {
    * A master whose adverts stopped for longer than its self-fence timeout (frozen, starved) was
    * dark meanwhile, and its clients may have followed a backup's announcement: when it
    * advertises again and is still MASTER once the adverts that queued up meanwhile have been
-   * read (setImmediate: after this loop turn's I/O), it announces its VIPs again.
+   * read (setImmediate: after this loop turn's I/O), it announces its VIPs again. Nothing to
+   * watch without a self-fence: an instance elected over etcd (no adverts, no fence) or one
+   * with the fence off (neither changes without a restart).
    */
   private afterSilence(steadyMaster: boolean): void {
-    const now = this.ctx.deps.clock();
     const cfg = this.ctx.config();
+    if (!fenceWanted(cfg)) return;
+    const now = this.ctx.deps.clock();
     const last = this.lastMasterAdvertMs;
     // Entering MASTER announces anyway; any other advert (priority 0, not MASTER) ends the watch.
     this.lastMasterAdvertMs = this.ctx.state().state === 'MASTER' ? now : undefined;
-    if (!steadyMaster || last === undefined || !fenceWanted(cfg)) return;
+    if (!steadyMaster || last === undefined) return;
     const silentMs = now - last;
     if (silentMs <= configuredFenceTimeoutMs(cfg)) return;
     this.ctx.deps.log.warn({ silentMs: Math.round(silentMs) }, 'adverts resumed after the self-fence had expired: announcing the VIPs again');

@@ -16,6 +16,7 @@ import type { AlertsConfig } from '../core/config/alerts.js';
 import type { AgentEvent } from '../core/control/events.js';
 import type { Alerter } from './alerter.js';
 import { alerterPart, type LazyModule } from './lazy-parts.js';
+import { errorMessage } from '../core/errors.js';
 
 /** Events kept while the alerter loads (a load takes milliseconds; this only bounds memory). */
 export const MAX_QUEUED_EVENTS = 256;
@@ -77,7 +78,7 @@ export class LazyAlerter implements AlerterPort {
       for (const ev of queued()) real.onEvent(ev);
       if (this.dropped > 0) this.deps.log.warn({ dropped: this.dropped }, 'events dropped while alert delivery loaded');
     } catch (err) {
-      this.deps.log.error({ err, dropped: queued().length }, `${err instanceof Error ? err.message : String(err)}: alerts are not delivered`);
+      this.deps.log.error({ err, dropped: queued().length }, `${errorMessage(err)}: alerts are not delivered`);
     }
     this.dropped = 0;
   }

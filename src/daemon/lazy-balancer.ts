@@ -19,6 +19,7 @@ import type { VirtualServiceStatus } from '../core/control/types.js';
 import type { Balancer, BalancerEvent } from './balancer.js';
 import { NFT_KERNEL, removeStaleTables, type BalancerKernel } from './balancer-kernel.js';
 import { balancerPart, type LazyModule } from './lazy-parts.js';
+import { errorMessage } from '../core/errors.js';
 
 /** What the agent, the instances, reload and status use of the balancer. */
 export type BalancerPort = Pick<Balancer, 'add' | 'update' | 'remove' | 'setMaster' | 'becomeMaster' | 'status' | 'close'>;
@@ -104,7 +105,7 @@ export class LazyBalancer implements BalancerPort {
     try {
       code = await (this.opts.part ?? balancerPart).get();
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      const detail = errorMessage(err);
       this.log.error({ err }, `${detail}: virtual services are not served`);
       this.publish({ type: 'lb-rules', ok: false, services: 0, detail });
       return;

@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import type { AgentStatus } from '../core/control/types.js';
 import type { AgentEvent } from '../core/control/events.js';
-import { HaagentError } from '../core/errors.js';
+import { errorMessage, HaagentError } from '../core/errors.js';
 import { createMetrics } from './metric-registry.js';
 
 export interface MetricsSource {
@@ -76,7 +76,7 @@ export async function startMetricsServer(listen: string, source: MetricsSource):
       metrics.refresh(source.status());
       body = await metrics.registry.metrics();
     } catch (err) {
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`cannot collect metrics: ${err instanceof Error ? err.message : String(err)}\n`);
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`cannot collect metrics: ${errorMessage(err)}\n`);
       return;
     }
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });

@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
 import { fenceEnabled, fenceTimeoutMs, FENCE_ANY_BACKUP_PRIORITY, type FencedInstance } from '../core/fence/self-fence.js';
 import { applyFence, removeFence, retimeFence } from '../adapters/nft-fence.js';
+import { errorMessage } from '../core/errors.js';
 
 /** The kernel side (src/adapters/nft-fence.ts); a fake in unit tests. */
 export interface FenceKernel {
@@ -110,7 +111,7 @@ export class SelfFence {
         await this.kernel.remove();
       } catch (err) {
         if (instances.some(fenceWanted)) {
-          this.lastError = `nftables unavailable: ${describe(err)}`;
+          this.lastError = `nftables unavailable: ${errorMessage(err)}`;
           this.log.error({ err }, 'self-fence: nft cannot be run (install nftables); masters will not be fenced');
         }
       }
@@ -216,7 +217,7 @@ export class SelfFence {
         this.lastError = undefined;
         this.log.debug({ instances: wanted.map(([name]) => name) }, 'self-fence applied');
       } catch (err) {
-        this.lastError = `self-fence not applied: ${describe(err)}`;
+        this.lastError = `self-fence not applied: ${errorMessage(err)}`;
         this.log.error({ err }, 'applying the self-fence failed (the VIP lease still applies)');
       }
     });
@@ -234,6 +235,3 @@ function sameButTimeouts(a: readonly FencedInstance[], b: readonly FencedInstanc
   return a.length > 0 && a.length === b.length && a.every((f, i) => key(f) === key(b[i] as FencedInstance));
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

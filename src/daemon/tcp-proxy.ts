@@ -8,6 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RealServer, Scheduler, VirtualService } from '../core/lb/types.js';
 import { hostPort } from '../core/packet/ip.js';
+import { errorMessage } from '../core/errors.js';
 
 /** Picks a server for one connection among `up` (the up servers, in config order); pure given its counter. */
 export function pick(up: readonly RealServer[], scheduler: Scheduler, counter: number, clientAddress: string): RealServer | undefined {
@@ -71,7 +72,7 @@ export class TcpProxy {
           waitMs = attempt < 100 ? 10 : 100; // the VIP is being added: listen within ~10 ms of it
           error = `waiting for ${this.svc.vip} to be on this host to listen on ${where}`;
         } else {
-          error = `cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`
+          error = `cannot listen on ${where}: ${errorMessage(err)}`
             + (code === 'EADDRINUSE' ? ' (another socket holds this port on this address or on 0.0.0.0/::; move that service to another port, or use mode nftables)' : '')
             + `; retrying every ${TcpProxy.RETRY_MS / 1000} s`;
         }

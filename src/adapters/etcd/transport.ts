@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { HaagentError } from '../../core/errors.js';
+import { errorMessage, HaagentError } from '../../core/errors.js';
 import type { EtcdConfig } from '../../core/config/types.js';
 
 export type PostResult = { ok: true; status: number; body: string } | { ok: false; reason: string };
@@ -28,7 +28,7 @@ function errorReason(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no reply within ${timeoutMs} ms`;
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
   const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String((cause as { code: unknown }).code) : '';
-  const msg = cause instanceof Error ? cause.message : String(cause);
+  const msg = errorMessage(cause);
   return (code !== '' && !msg.includes(code) ? `${code} ${msg}` : msg).slice(0, 200);
 }
 
@@ -82,7 +82,7 @@ function readPem(path: string, key: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new HaagentError('HA_ERR_CONFIG', `etcd.tls.${key}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new HaagentError('HA_ERR_CONFIG', `etcd.tls.${key}: cannot read ${path}: ${errorMessage(err)}`, { cause: err });
   }
 }
 

@@ -9,6 +9,7 @@ import { run as runExec, type ExecOptions } from './exec.js';
 import { run as runFile } from './file.js';
 import { run as runTcp } from './tcp.js';
 import { lazyImport } from '../lazy-import.js';
+import { errorMessage } from '../../core/errors.js';
 
 export type { CheckResult } from './common.js';
 export type PolledCheck = Exclude<CheckConfig, { type: 'interface' }>;
@@ -26,7 +27,7 @@ const httpChecker = lazyImport('http checker', () => import('./http.js'));
 export function runCheck(check: PolledCheck, signal: AbortSignal, exec: ExecOptions = {}): Promise<CheckResult> {
   switch (check.type) {
     case 'http': return httpChecker.get().then((m) => m.run(check, signal), (err: unknown) => ({
-      ok: false, latencyMs: 0, detail: err instanceof Error ? err.message : String(err),
+      ok: false, latencyMs: 0, detail: errorMessage(err),
     }));
     case 'tcp': return runTcp(check, signal);
     case 'exec': return runExec(check, signal, exec);

@@ -15,15 +15,17 @@
  *   when IFA_ADDRESS is absent. Deleting a primary IPv4 address normally deletes the
  *   secondaries of its subnet too; when that would happen, `removeVip` first turns on
  *   `net.ipv4.conf.<ifname>.promote_secondaries` (in the current network namespace) so
- *   those foreign addresses survive. Absent address or interface is not an error.
+ *   those foreign addresses survive. Absent address or interface is not an error. Only an
+ *   IPv4 VIP shorter than /32 can be such a primary, so only its removal reads the addresses
+ *   (one read shared by the removals asking at the same time); the others delete directly.
  * - Everything works in whatever network namespace the process runs in.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { endianness } from 'node:os';
 import { rt, type NetlinkMessage, type RtNetlinkSocket, type RtTypes } from './lib.js';
+import { FOREVER, rawAddresses, type RawAddress } from './address-decode.js';
 import { HaagentError } from '../../core/errors.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
-import { AF_INET, AF_INET6, formatIp, isIpv6LinkLocal, ipv4Broadcast, parseCidr, samePrefix } from './ip.js';
+import { AF_INET, AF_INET6, isIpv6LinkLocal, ipv4Broadcast, parseCidr, samePrefix } from './ip.js';
 import type { ParsedCidr } from './ip.js';
 import type { LinkResolver } from './links.js';
 import { rtRequestBatch } from './batch.js';
@@ -31,7 +33,6 @@ import { formatPayload, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, RTM, rtRequest,
 import type { AddressInfo, AddVipOptions } from './types.js';
 
 
-const FOREVER = 0xffffffff;
 const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_LINK = 253;
 const IFNAMSIZ = 16;
@@ -39,80 +40,6 @@ const IFNAMSIZ = 16;
 export interface AddVipOptionsExt extends AddVipOptions {
   /** IPv4: also set IFA_BROADCAST to the subnet's directed broadcast (like `ip addr add ... brd +`) */
   readonly broadcast?: boolean;
-}
-
-/** Raw decode of one RTM_NEWADDR/RTM_DELADDR payload, without the interface name. */
-export interface RawAddress {
-  readonly ifindex: number;
-  readonly family: 4 | 6;
-  readonly bytes: Buffer;
-  readonly address: string;
-  readonly prefixLength: number;
-  readonly label?: string;
-  readonly validLftSec?: number;
-  readonly preferredLftSec?: number;
-  readonly secondary: boolean;
-  readonly tentative: boolean;
-}
-
-export function parseAddress(msg: NetlinkMessage): RawAddress | undefined {
-  const { data, attrs } = rt.parseAddressMessage(msg.data);
-  const family = data.family === AF_INET ? 4 : data.family === AF_INET6 ? 6 : undefined;
-  // IFA_LOCAL is the local address; IFA_ADDRESS is the peer on point-to-point links.
-  const bytes = family === 4 ? (attrs.local ?? attrs.address) : (attrs.address ?? attrs.local);
-  if (family === undefined || data.index === undefined || !bytes) return undefined;
-  const flags = attrs.flags ?? data.flags ?? {};
-  const valid = attrs.cacheInfo?.ifaValid;
-  const preferred = attrs.cacheInfo?.ifaPrefered;
-  return {
-    ifindex: data.index,
-    family,
-    bytes,
-    address: formatIp(bytes),
-    prefixLength: data.prefixlen ?? 0,
-    ...(family === 4 && attrs.label !== undefined ? { label: attrs.label } : {}),
-    ...(valid !== undefined && valid !== FOREVER ? { validLftSec: valid } : {}),
-    ...(preferred !== undefined && preferred !== FOREVER ? { preferredLftSec: preferred } : {}),
-    secondary: flags.secondary === true,
-    tentative: flags.tentative === true,
-  };
-}
-
-const IFADDRMSG_LENGTH = 8;
-const IFA_ADDRESS = 1;
-const IFA_LOCAL = 2;
-/** NLA_F_NESTED | NLA_F_NET_BYTEORDER: attributes with either are left to parseAddress. */
-const NLA_FLAGS = 0xc000;
-const readU16 = endianness() === 'LE' ? (b: Buffer, o: number): number => b.readUInt16LE(o) : (b: Buffer, o: number): number => b.readUInt16BE(o);
-const readU32 = endianness() === 'LE' ? (b: Buffer, o: number): number => b.readUInt32LE(o) : (b: Buffer, o: number): number => b.readUInt32BE(o);
-
-/**
- * Only what identifies an RTM_NEWADDR/RTM_DELADDR payload (interface index, address, prefix
- * length), read straight from the bytes: the watcher's cheap test for a lifetime refresh of an
- * address it knows (a master renews its VIPs about once per advert). Whenever it answers, the
- * answer equals parseAddress's fields; it answers undefined for anything parseAddress would
- * decode differently or refuse (unknown family, no address, a malformed or flagged attribute),
- * so the caller then takes the full decode.
- */
-export function addressIdentity(data: Buffer): Pick<RawAddress, 'ifindex' | 'address' | 'prefixLength'> | undefined {
-  if (data.length < IFADDRMSG_LENGTH) return undefined;
-  const familyCode = data[0];
-  const family = familyCode === AF_INET ? 4 : familyCode === AF_INET6 ? 6 : undefined;
-  if (family === undefined) return undefined;
-  let address: Buffer | undefined;
-  let local: Buffer | undefined;
-  for (let off = IFADDRMSG_LENGTH; off < data.length;) {
-    if (data.length - off < 4) return undefined;
-    const length = readU16(data, off);
-    const typeAndFlags = readU16(data, off + 2);
-    if (length < 4 || data.length - off < length || (typeAndFlags & NLA_FLAGS) !== 0) return undefined;
-    if (typeAndFlags === IFA_ADDRESS) address = data.subarray(off + 4, off + length);
-    else if (typeAndFlags === IFA_LOCAL) local = data.subarray(off + 4, off + length);
-    off += (length + 3) & ~3;
-  }
-  const bytes = family === 4 ? (local ?? address) : (address ?? local);
-  if (bytes === undefined || bytes.length !== (family === 4 ? 4 : 16)) return undefined;
-  return { ifindex: readU32(data, 4), address: formatIp(bytes), prefixLength: data[1] ?? 0 };
 }
 
 function checkLifetime(name: string, v: number | undefined): void {
@@ -278,6 +205,15 @@ export class AddressManager {
     return { what, payloadFor };
   }
 
+  /**
+   * See the contract at the top. No dump for a VIP whose removal cannot take other addresses
+   * with it (IPv6, IPv4 /32): the delete is sent as is, and "no such address" means already
+   * gone. For an IPv4 VIP with a shorter prefix, the addresses are read to see whether it is a
+   * primary with secondaries; removals asking while such a read is queued and not yet sent
+   * share it (an agent stopping removes every VIP at once), so the read is never older than
+   * the removal's request. Sharing may turn promote_secondaries on for secondaries that another
+   * of those removals deletes at the same time (never the other way round).
+   */
   async removeVip(ifname: string, cidr: string): Promise<void> {
     const vip = parseCidr(cidr);
     const what = `remove VIP ${vip.address}/${vip.prefixLength} from ${ifname}`;
@@ -288,12 +224,18 @@ export class AddressManager {
       if (errnoCodeOf(err) === 'ENODEV') return; // no interface, so no address on it
       throw err;
     }
-    const present = (await this.dump(what)).filter((a) => a.ifindex === ifindex && a.family === vip.family);
-    const target = present.find((a) => sameAddress(a, vip));
-    if (!target) return;
-    if (vip.family === 4 && !target.secondary) {
-      const wouldCascade = present.some((a) => a !== target && a.secondary && a.prefixLength >= vip.prefixLength
-        && samePrefix(a.bytes, vip.bytes, vip.prefixLength));
+    if (vip.family === 4 && vip.prefixLength < 32) {
+      let all: RawAddress[];
+      try {
+        all = await this.dumpForRemovals();
+      } catch (err) {
+        throw new NetlinkError(what, err);
+      }
+      const present = all.filter((a) => a.ifindex === ifindex && a.family === 4);
+      const target = present.find((a) => sameAddress(a, vip));
+      if (!target) return;
+      const wouldCascade = !target.secondary && present.some((a) => a !== target && a.secondary
+        && a.prefixLength >= vip.prefixLength && samePrefix(a.bytes, vip.bytes, vip.prefixLength));
       if (wouldCascade) await this.ensurePromoteSecondaries(ifname, what);
     }
     const attrs: RtTypes.AddressAttrs = vip.family === 4 ? { local: vip.bytes, address: vip.bytes } : { address: vip.bytes };
@@ -308,6 +250,20 @@ export class AddressManager {
       if (code === 'EADDRNOTAVAIL' || code === 'ENOENT' || code === 'ENODEV') return;
       throw new NetlinkError(what, err);
     }
+  }
+
+  /** The address dump queued for removals and not yet sent (removeVip), which a removal may share. */
+  private queuedRemovalDump: Promise<RawAddress[]> | undefined;
+
+  /** Every address, from a dump sent after this call (shared while queued); rejects with the bare cause. */
+  private dumpForRemovals(): Promise<RawAddress[]> {
+    if (this.queuedRemovalDump !== undefined) return this.queuedRemovalDump;
+    const dump = rtRequestPayload(this.sock, RTM.GETADDR, formatPayload(rt.formatAddressMessage, { kind: 'address', data: {}, attrs: {} }),
+      NLM_F_DUMP, 'list addresses', undefined, () => {
+        if (this.queuedRemovalDump === dump) this.queuedRemovalDump = undefined;
+      }).then(rawAddresses);
+    this.queuedRemovalDump = dump;
+    return dump;
   }
 
   /** All addresses, or those of one interface (throws NetlinkError ENODEV if it does not exist). */
@@ -356,7 +312,7 @@ export class AddressManager {
     } catch (err) {
       throw new NetlinkError(what, err);
     }
-    return replies.filter((m) => m.type === RTM.NEWADDR).map(parseAddress).filter((a): a is RawAddress => a !== undefined);
+    return rawAddresses(replies);
   }
 
   private async ensurePromoteSecondaries(ifname: string, what: string): Promise<void> {

@@ -38,6 +38,7 @@
  * can unicast to it).
  */
 import { Flags as NlFlags, formatHeader, MessageType as NlMessageType, parseError, type NetlinkMessage, type NetlinkSocket, type RtNetlinkSocket } from './lib.js';
+import { errorMessage } from '../../core/errors.js';
 import { NetlinkErrnoError } from './errors.js';
 import { serialized } from './request.js';
 
@@ -158,7 +159,7 @@ function sendChunk(sock: RtNetlinkSocket, chunk: readonly BatchMessage[], timeou
       try {
         routing.makeRef(seq, (err, replies) => answered(i, err ?? outcome(replies, m.what)));
       } catch (err) { // the package refuses a sequence number still waited for (after a wrap)
-        results[i] = new Error(`${m.what}: ${err instanceof Error ? err.message : String(err)}`);
+        results[i] = new Error(`${m.what}: ${errorMessage(err)}`);
         left -= 1;
         continue;
       }

@@ -4,7 +4,7 @@
  * with the kernel's errno kept visible as `errno` (positive) and `errnoCode` ('EEXIST').
  */
 import { getSystemErrorName } from 'node:util';
-import { HaagentError } from '../../core/errors.js';
+import { errorMessage, HaagentError } from '../../core/errors.js';
 
 /** A kernel-reported failure: `errno` is positive (EEXIST = 17), `code` its name. */
 export class NetlinkErrnoError extends Error {
@@ -30,7 +30,7 @@ export class NetlinkError extends HaagentError {
 
   constructor(message: string, cause: unknown) {
     const errnoCode = errnoCodeOf(cause);
-    const detail = errnoCode ?? (cause instanceof Error ? cause.message : String(cause));
+    const detail = errnoCode ?? errorMessage(cause);
     super('HA_ERR_NETLINK', `${message}: ${detail}`, { cause });
     this.name = 'NetlinkError';
     this.errnoCode = errnoCode;

@@ -9,6 +9,7 @@
  * function in an old build of the addon, the socket not found, setsockopt refused); it replaces
  * any filter attached before. Use it only on a socket that sends no requests of those types.
  */
+import { errorMessage } from '../../core/errors.js';
 import { loadBinding } from '../packet-socket.js';
 import type { RtNetlinkSocket } from './lib.js';
 
@@ -28,6 +29,6 @@ export function dropNotificationTypes(sock: RtNetlinkSocket, types: readonly num
   try {
     native.dropNetlinkTypes(sock.socket.address().port, NETLINK_ROUTE, [...types]);
   } catch (err) {
-    throw new Error(`cannot filter netlink notifications in the kernel: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`cannot filter netlink notifications in the kernel: ${errorMessage(err)}`, { cause: err });
   }
 }

@@ -83,7 +83,12 @@ export function formatPayload<M>(format: Formatter<M>, msg: M): Uint8Array[] {
   return stream.bufs;
 }
 
-/** rtRequest with a payload formatted beforehand (formatPayload), e.g. one sent again and again. */
+/**
+ * rtRequest with a payload formatted beforehand (formatPayload), e.g. one sent again and again.
+ * `onSend`, when given, is called when the request's turn in the socket's queue has come, just
+ * before it is sent: by then every request queued before it has settled, and none queued after it
+ * has started.
+ */
 export async function rtRequestPayload(
   sock: RtNetlinkSocket,
   type: number,
@@ -91,8 +96,12 @@ export async function rtRequestPayload(
   flags: number,
   what: string,
   timeoutMs = 5000,
+  onSend?: () => void,
 ): Promise<NetlinkMessage[]> {
-  const [replies] = await serialized(sock, () => sock.socket.request(type, payload, { flags, checkError: false, timeout: timeoutMs }));
+  const [replies] = await serialized(sock, () => {
+    onSend?.();
+    return sock.socket.request(type, payload, { flags, checkError: false, timeout: timeoutMs });
+  });
   const first = replies[0];
   if (first && first.type === NlMessageType.ERROR) {
     const { errno } = parseError(first.data, first.flags);

@@ -23,9 +23,10 @@
  * - Works in the network namespace the process is in.
  */
 import { EventEmitter } from 'node:events';
+import { errorMessage } from '../../core/errors.js';
 import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from './lib.js';
-import { addressIdentity, parseAddress } from './addresses.js';
-import type { RawAddress } from './addresses.js';
+import { addressIdentity, parseAddress } from './address-decode.js';
+import type { RawAddress } from './address-decode.js';
 import { errnoCodeOf, NetlinkError } from './errors.js';
 import { dropNotificationTypes } from './kernel-filter.js';
 import { LinkResolver, parseLink } from './links.js';
@@ -98,7 +99,7 @@ export class RtnetlinkWatcher extends EventEmitter<WatcherEvents> {
       try {
         dropNotificationTypes(sock, [RTM.NEWADDR]);
       } catch (err) {
-        w.kernelFilterError = err instanceof Error ? err.message : String(err);
+        w.kernelFilterError = errorMessage(err);
       }
     }
     // The package's parsed 'message' event drops nlmsg_type (NEWADDR vs DELADDR), so

@@ -11,7 +11,7 @@
  * values (validateConfig does that).
  */
 import { Composer, isAlias, isMap, isSeq, Lexer, LineCounter, Parser, visit, type CST, type Document, type Node as YamlNode } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { ConfigLimitError, LIMITS } from './limits.js';
 import { formatPath, oneLine } from './collector.js';
 import { validateConfig, type Locator, type PathSegment, type ValidateResult } from './validate.js';
@@ -179,7 +179,7 @@ export function readConfigYaml(text: string): YamlReadResult {
   } catch (err) {
     // The package throws (a ReferenceError) for aliases over maxAliasCount and for an alias
     // that names no earlier anchor; anything it throws becomes one line here.
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = errorMessage(err);
     if (/resource exhaustion/i.test(detail)) return { ok: false, errors: [new ConfigLimitError(YAML_PATH, bomb)] };
     return { ok: false, errors: [new ConfigError(YAML_PATH, `cannot be read: ${oneLine((detail.split('\n')[0] ?? '').slice(0, 200))}`)] };
   }

@@ -235,11 +235,13 @@ export function fenceScript(armed: readonly FencedInstance[]): string {
     for (const f of fs) for (const a of f.addresses) if (!seen.has(a)) seen.set(checked(a, SAFE_ADDRESS, 'address'), f.timeoutMs);
     return [...seen].map(([address, timeoutMs]) => ({ address, timeoutMs }));
   };
+  const elems4 = elems(v4);
+  const elems6 = elems(v6);
   out += `${table} {\n`;
-  out += aliveSet('alive4', 'ipv4_addr', elems(v4));
-  out += aliveSet('alive6', 'ipv6_addr', elems(v6));
-  out += fencedSet('fenced4', 'ipv4_addr', elems(v4).map((e) => e.address));
-  out += fencedSet('fenced6', 'ipv6_addr', elems(v6).map((e) => e.address));
+  out += aliveSet('alive4', 'ipv4_addr', elems4);
+  out += aliveSet('alive6', 'ipv6_addr', elems6);
+  out += fencedSet('fenced4', 'ipv4_addr', elems4.map((e) => e.address));
+  out += fencedSet('fenced6', 'ipv6_addr', elems6.map((e) => e.address));
   devicesOf(armed).forEach((dev, i) => {
     out += egressChains(armed, dev, i);
     out += chain(`in${i}`, 'ingress', dev, INGRESS_DROPS);

@@ -7,7 +7,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import netlink from 'netlink';
 import type { NetlinkMessage } from 'netlink';
-import { addressIdentity, parseAddress } from '../../../src/adapters/netlink/addresses.js';
+import { addressIdentity, parseAddress } from '../../../src/adapters/netlink/address-decode.js';
 
 const { AttrStream, rt } = netlink;
 
