@@ -21,6 +21,35 @@ export function logsOf(a: RunningAgent, lines = 20): string {
   return a.logs.slice(-lines).map((l) => JSON.stringify(l)).join('\n');
 }
 
+/**
+ * The lab's usual one-instance config: instance "web", VRID 51, adverts on int0 every 100 ms,
+ * the VIP (`vips`, default the lab's VIP) on ext0, `priority`. `head` lines go before
+ * `instances:` (peer-key, state-dir), `more` lines into the instance (each with its 4-space
+ * indent, nested ones deeper).
+ */
+export function webInstanceYaml(o: {
+  readonly socket: string;
+  readonly priority: number;
+  readonly vips?: string;
+  readonly head?: readonly string[];
+  readonly more?: readonly string[];
+}): string {
+  return [
+    `socket: ${o.socket}`,
+    ...(o.head ?? []),
+    'instances:',
+    '  - name: web',
+    '    vrid: 51',
+    '    interface: int0',
+    '    external: ext0',
+    `    vips: [${o.vips ?? `"${VIP_CIDR}"`}]`,
+    '    advert-interval: 100ms',
+    `    priority: ${o.priority}`,
+    ...(o.more ?? []),
+    '',
+  ].join('\n');
+}
+
 export function labSuite(t: Test, prefix: string, opts: { readonly directInternal?: boolean } = {}): LabSuite {
   const topo = new LabTopology(`${prefix}${process.pid % 100000}`, opts);
   const [h1, h2] = topo.hosts;

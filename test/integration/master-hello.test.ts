@@ -15,10 +15,10 @@ import { createInterface } from 'node:readline';
 import { rmSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import type { LabCluster } from '../../src/lab/cluster.js';
-import { VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
+import type { LabHost } from '../../src/lab/topology.js';
 import { DEFAULT_PEER_PORT } from '../../src/core/config/types.js';
 import { skipReason } from '../helpers/root.js';
-import { labSuite, logsOf } from '../helpers/lab.js';
+import { labSuite, logsOf, webInstanceYaml } from '../helpers/lab.js';
 
 /** Offset tolerated between a hello and the nearest advert (ms); a hello timer of its own has any phase in 0-100. */
 const NEAR_MS = 10;
@@ -44,18 +44,10 @@ if (skip !== undefined) {
     const file = `/tmp/${topo.prefix}-${host.name}-hello.yaml`;
     const peer = host === h1 ? h2 : h1;
     t.teardown(() => rmSync(file, { force: true }));
-    writeFileSync(file, `socket: ${c.socketPath(host)}
-peer-key: lab-secret
-instances:
-  - name: web
-    vrid: 51
-    interface: int0
-    external: ext0
-    vips: ["${VIP_CIDR}"]
-    advert-interval: 100ms
-    priority: ${priority}
-    paths: [{ interface: ext0, peer: ${peer.extAddress} }]
-`);
+    writeFileSync(file, webInstanceYaml({
+      socket: c.socketPath(host), priority, head: ['peer-key: lab-secret'],
+      more: [`    paths: [{ interface: ext0, peer: ${peer.extAddress} }]`],
+    }));
     return file;
   };
 

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { CLIENT_ADDRESS, LabTopology, VIP, VIP_CIDR } from '../../src/lab/topology.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
-import { labSuite, logsOf } from '../helpers/lab.js';
+import { labSuite, logsOf, webInstanceYaml } from '../helpers/lab.js';
 
 const skip = skipReason({ needsDist: true });
 if (skip !== undefined) {
@@ -53,22 +53,15 @@ if (skip !== undefined) {
   function resilientConfig(c: LabCluster, host: typeof h1, priority: number, opts: { vips?: string; witness?: boolean } = {}): string {
     const peer = host === h1 ? h2 : h1;
     const file = `/tmp/${topo.prefix}-${host.name}-res.yaml`;
-    writeFileSync(file, `socket: ${c.socketPath(host)}
-peer-key: lab-secret
-instances:
-  - name: web
-    vrid: 51
-    interface: int0
-    external: ext0
-    vips: [${opts.vips ?? VIP_CIDR}]
-    advert-interval: 100ms
-    priority: ${priority}
-    preempt: true
-    paths:
-      - { interface: ext0, peer: ${peer.extAddress} }
-${opts.witness === false ? '' : `    witness:
-      - { type: icmp, address: ${CLIENT_ADDRESS} }
-`}`);
+    writeFileSync(file, webInstanceYaml({
+      socket: c.socketPath(host), priority, vips: opts.vips ?? VIP_CIDR, head: ['peer-key: lab-secret'],
+      more: [
+        '    preempt: true',
+        '    paths:',
+        `      - { interface: ext0, peer: ${peer.extAddress} }`,
+        ...(opts.witness === false ? [] : ['    witness:', `      - { type: icmp, address: ${CLIENT_ADDRESS} }`]),
+      ],
+    }));
     return file;
   }
 

@@ -15,10 +15,10 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import type { LabCluster, RunningAgent } from '../../src/lab/cluster.js';
-import { CLIENT_ADDRESS, VIP, VIP_CIDR, type LabHost } from '../../src/lab/topology.js';
+import { CLIENT_ADDRESS, VIP, type LabHost } from '../../src/lab/topology.js';
 import { ip, run } from '../../src/lab/sh.js';
 import { skipReason } from '../helpers/root.js';
-import { labSuite, logsOf } from '../helpers/lab.js';
+import { labSuite, logsOf, webInstanceYaml } from '../helpers/lab.js';
 import { arpHandover, ArpWatch } from '../chaos/arp-watch.js';
 
 const skip = skipReason({ needsDist: true, needs: ['nft', 'tcpdump'] });
@@ -30,18 +30,14 @@ if (skip !== undefined) {
   const config = (c: LabCluster, host: LabHost, priority: number, fence: 'auto' | 'off', paths = false): string => {
     const file = `/tmp/${topo.prefix}-${host.name}-fence.yaml`;
     const peer = host === h1 ? h2 : h1;
-    writeFileSync(file, `socket: ${c.socketPath(host)}
-${paths ? 'peer-key: lab-secret\n' : ''}instances:
-  - name: web
-    vrid: 51
-    interface: int0
-    external: ext0
-    vips: ["${VIP_CIDR}"]
-    advert-interval: 100ms
-    priority: ${priority}
-    preempt: ${priority > 100 ? 'true' : 'false'}
-    self-fence: ${fence}
-${paths ? `    paths: [{ interface: ext0, peer: ${peer.extAddress} }]\n` : ''}`);
+    writeFileSync(file, webInstanceYaml({
+      socket: c.socketPath(host), priority, head: paths ? ['peer-key: lab-secret'] : [],
+      more: [
+        `    preempt: ${priority > 100 ? 'true' : 'false'}`,
+        `    self-fence: ${fence}`,
+        ...(paths ? [`    paths: [{ interface: ext0, peer: ${peer.extAddress} }]`] : []),
+      ],
+    }));
     return file;
   };
 

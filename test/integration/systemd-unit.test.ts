@@ -22,7 +22,7 @@ import { VIP, VIP_CIDR } from '../../src/lab/topology.js';
 import { run } from '../../src/lab/sh.js';
 import { requestStatus } from '../../src/daemon/control-server.js';
 import { skipReason } from '../helpers/root.js';
-import { labSuite } from '../helpers/lab.js';
+import { labSuite, webInstanceYaml } from '../helpers/lab.js';
 import { parseServiceSection, sandboxScript, systemdRunArgs, systemdRunning, type SandboxDirs, type UnitProperties } from '../helpers/unit-sandbox.js';
 
 const UNIT = join(packageRoot(), 'examples', 'haagent.service');
@@ -92,23 +92,17 @@ if (skip !== undefined) {
       `if mkdir ${cgroupRoot}/${tag}-outside 2>/dev/null; then rmdir ${cgroupRoot}/${tag}-outside; echo writable; else echo read-only; fi > "$out/hook-cgroup-root"`,
     ].join('; ');
     const rs = (address: string): string => `{ address: "${address}", port: 8080, check: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 } }`;
-    writeFileSync(join(confDir, 'haagent.yaml'), `socket: ${socket}
-state-dir: ${dirs.stateDir}
-instances:
-  - name: web
-    vrid: 51
-    interface: int0
-    external: ext0
-    vips: ["${VIP_CIDR}"]
-    advert-interval: 100ms
-    priority: 150
-    hooks:
-      master: ["/bin/sh", "-c", ${JSON.stringify(probe)}, "${dirs.stateDir}"]
-    virtual-services:
-      - port: 80
-        mode: proxy
-        real-servers: [${rs(h1.intAddress)}, ${rs(h2.intAddress)}]
-`);
+    writeFileSync(join(confDir, 'haagent.yaml'), webInstanceYaml({
+      socket, priority: 150, head: [`state-dir: ${dirs.stateDir}`],
+      more: [
+        '    hooks:',
+        `      master: ["/bin/sh", "-c", ${JSON.stringify(probe)}, "${dirs.stateDir}"]`,
+        '    virtual-services:',
+        '      - port: 80',
+        '        mode: proxy',
+        `        real-servers: [${rs(h1.intAddress)}, ${rs(h2.intAddress)}]`,
+      ],
+    }));
     const agentArgv = [process.execPath, distPath('cli', 'main.js'), 'start', '--config', join(confDir, 'haagent.yaml')];
     const logs: string[] = [];
     let stop: () => Promise<void>;
