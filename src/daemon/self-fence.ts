@@ -7,7 +7,10 @@
  *
  * Contract:
  * - Applies are serialized, and each one writes the state wanted when it runs (the last wanted
- *   state always wins), as one nft transaction that rebuilds our table whole.
+ *   state always wins), as one nft transaction that rebuilds our table whole. So a request made
+ *   while an apply is queued and not started yet shares that apply (it will see the request's
+ *   state): 255 instances becoming master together cost two or three nft runs, not 255 runs
+ *   each rebuilding the whole table, and likewise at stop.
  * - `arm` never rejects and settles within `maxMs`: a fence that cannot be applied (no nft, a
  *   NIC gone) is logged at error and kept for status; the VIPs are added anyway (the VIP lease
  *   is still there), since refusing the takeover would turn a missing fence into an outage.
@@ -99,6 +102,8 @@ export class SelfFence {
   /** Backup priority learned from peers, per instance (absent: unknown). */
   private readonly learned = new Map<string, number>();
   private chain: Promise<void> = Promise.resolve();
+  /** The sync queued and not started yet, which later requests share (`retime` false once any of them wants a whole apply). */
+  private queuedSync: { retime: boolean; readonly done: Promise<void> } | undefined;
   private lastError: string | undefined;
   private closed = false;
 
@@ -196,31 +201,46 @@ export class SelfFence {
    * fence is applied.
    */
   private sync(retime = false): Promise<void> {
-    return this.enqueue(async () => {
-      if (this.closed) return;
-      const wanted = [...this.armed];
-      const fences = wanted.map(([, a]) => a.fence);
-      const before = this.inKernel;
-      this.inKernel = [];
-      try {
-        if (wanted.length === 0) await this.kernel.remove();
-        else if (retime && sameButTimeouts(before, fences)) {
-          await this.kernel.retime(fences).catch(async (err: unknown) => {
-            this.log.warn({ err }, 'self-fence: the new timeout could not be set alone; applying the whole fence');
-            await this.kernel.apply(fences);
-          });
-        } else await this.kernel.apply(fences);
-        this.inKernel = fences;
-        this.applied.clear();
-        for (const [name] of wanted) this.applied.add(name);
-        if (this.lastError !== undefined) this.log.info('self-fence applied again');
-        this.lastError = undefined;
-        this.log.debug({ instances: wanted.map(([name]) => name) }, 'self-fence applied');
-      } catch (err) {
-        this.lastError = `self-fence not applied: ${errorMessage(err)}`;
-        this.log.error({ err }, 'applying the self-fence failed (the VIP lease still applies)');
-      }
+    const queued = this.queuedSync;
+    if (queued !== undefined) {
+      if (!retime) queued.retime = false;
+      return queued.done;
+    }
+    const entry: { retime: boolean; done: Promise<void> } = { retime, done: Promise.resolve() };
+    entry.done = this.enqueue(async () => {
+      // From here on the wanted state is read: later requests need a sync of their own.
+      if (this.queuedSync === entry) this.queuedSync = undefined;
+      await this.write(entry.retime);
     });
+    this.queuedSync = entry;
+    return entry.done;
+  }
+
+  /** One sync's kernel work (see sync). Never rejects. */
+  private async write(retime: boolean): Promise<void> {
+    if (this.closed) return;
+    const wanted = [...this.armed];
+    const fences = wanted.map(([, a]) => a.fence);
+    const before = this.inKernel;
+    this.inKernel = [];
+    try {
+      if (wanted.length === 0) await this.kernel.remove();
+      else if (retime && sameButTimeouts(before, fences)) {
+        await this.kernel.retime(fences).catch(async (err: unknown) => {
+          this.log.warn({ err }, 'self-fence: the new timeout could not be set alone; applying the whole fence');
+          await this.kernel.apply(fences);
+        });
+      } else await this.kernel.apply(fences);
+      this.inKernel = fences;
+      this.applied.clear();
+      for (const [name] of wanted) this.applied.add(name);
+      if (this.lastError !== undefined) this.log.info('self-fence applied again');
+      this.lastError = undefined;
+      this.log.debug({ instances: wanted.map(([name]) => name) }, 'self-fence applied');
+    } catch (err) {
+      this.lastError = `self-fence not applied: ${errorMessage(err)}`;
+      this.log.error({ err }, 'applying the self-fence failed (the VIP lease still applies)');
+    }
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {

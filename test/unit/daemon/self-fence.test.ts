@@ -124,7 +124,30 @@ t.test('a retime queued behind a VIP change is not a retime: the kernel does not
   const learned = f.learn('a', 100);
   const updated = f.update({ ...instance('a'), vips: instance('b').vips });
   await Promise.all([learned, updated]);
-  t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.11:340', 'apply 1:192.0.2.11:340'], 'whole applies, never a retime with other VIPs');
+  t.same(k.calls, ['apply 1:192.0.2.10:280', 'apply 1:192.0.2.11:340'], 'one whole apply for both (queued together), never a retime with other VIPs');
+});
+
+t.test('requests made while a sync is queued share it: a burst of arms is two nft runs, not one per arm', async (t) => {
+  const k = new FakeKernel();
+  const f = new SelfFence(log, k);
+  const many = Array.from({ length: 50 }, (_, i) => {
+    const r = parseConfigYaml(`instances:\n  - name: i${i}\n    vrid: ${i + 1}\n    interface: eth0\n    advert-interval: 100ms\n    vips: [192.0.2.${i + 1}/32]\n`);
+    if (!r.ok) throw new Error('bad config');
+    return r.config.instances[0] as InstanceConfig;
+  });
+  await Promise.all(many.map((inst) => f.arm(inst, 5000)));
+  t.equal(k.calls.length, 1, 'one apply for 50 arms made in the same turn');
+  t.equal(k.calls[0]?.split(' ').length, 51, 'and it holds all 50');
+  for (const inst of many) t.equal(f.status(inst).armed, true);
+  // One apply running, the rest queued: the running one does not see them, the next one does.
+  const first = f.disarm('i0');
+  await Promise.resolve();
+  await Promise.resolve();
+  const rest = many.slice(1).map((inst) => f.disarm(inst.name));
+  await Promise.all([first, ...rest]);
+  t.ok(k.calls.length <= 3, `at most two runs for 50 disarms (${k.calls.length - 1})`);
+  t.equal(k.calls[k.calls.length - 1], 'remove', 'the last one removes the table');
+  t.equal(f.status(many[0] as InstanceConfig).armed, false);
 });
 
 t.test('off, and auto under 50 ms adverts, never touch the kernel', async (t) => {
