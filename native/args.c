@@ -61,16 +61,24 @@ int get_uint8_array(napi_env env, napi_value value, const char *type_msg, void *
   return 0;
 }
 
-int get_nonneg_int32(napi_env env, napi_value value, const char *msg, int *out) {
+int get_uint32_in(napi_env env, napi_value value, uint32_t min, uint32_t max, const char *msg,
+                  uint32_t *out) {
   napi_valuetype type;
   double d = 0;
   if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
       napi_get_value_double(env, value, &d) != napi_ok ||
-      !(d >= 0 && d <= 2147483647.0) /* also rejects NaN */ || d != (double)(int32_t)d) {
+      !(d >= min && d <= max) /* also rejects NaN */ || d != (double)(uint32_t)d) {
     throw_type(env, msg);
     return -1;
   }
-  *out = (int32_t)d;
+  *out = (uint32_t)d;
+  return 0;
+}
+
+int get_nonneg_int32(napi_env env, napi_value value, const char *msg, int *out) {
+  uint32_t v = 0;
+  if (get_uint32_in(env, value, 0, INT32_MAX, msg, &v) != 0) return -1;
+  *out = (int)v;
   return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * haagent_native: the argument readers shared by packet_socket.c and vrrp6_socket.c.
+ * haagent_native: the argument readers shared by the addon's files.
  *
  * Contract (what JavaScript sees), in addition to errors.h:
  *   - Every reader returns 0 on success, or -1 with a JS exception pending (the caller then
@@ -11,6 +11,7 @@
 
 #include <net/if.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <node_api.h>
 
@@ -41,8 +42,13 @@ HAAGENT_INTERNAL int get_ifname(napi_env env, napi_value value, char buf[IFNAMSI
 HAAGENT_INTERNAL int get_uint8_array(napi_env env, napi_value value, const char *type_msg,
                                      void **data, size_t *len);
 
-/* Reads a non-negative int32 argument (an fd, an ifindex). Returns 0, or -1 with a TypeError
- * carrying `msg` pending. */
+/* Reads an integer argument in [min, max] (a number with no fraction; NaN and infinities are
+ * out of range). Returns 0, or -1 with a TypeError carrying `msg` pending. */
+HAAGENT_INTERNAL int get_uint32_in(napi_env env, napi_value value, uint32_t min, uint32_t max,
+                                   const char *msg, uint32_t *out);
+
+/* Reads a non-negative int32 argument (an fd, an ifindex): get_uint32_in over 0..INT32_MAX.
+ * Returns 0, or -1 with a TypeError carrying `msg` pending. */
 HAAGENT_INTERNAL int get_nonneg_int32(napi_env env, napi_value value, const char *msg, int *out);
 
 /* A freshly opened fd as the JS result; on failure the fd is closed and an error is pending

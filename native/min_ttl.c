@@ -27,6 +27,7 @@
 
 #include <node_api.h>
 
+#include "args.h"
 #include "errors.h"
 
 /* Offsets of the TTL (IPv4) and hop limit (IPv6) in the network header. */
@@ -35,29 +36,16 @@
 
 void min_ttl_register(napi_env env, napi_value exports);
 
-/* An integer argument in [min, max]; -1 with a TypeError pending otherwise. */
-static int get_int_in(napi_env env, napi_value value, int min, int max, const char *msg, int *out) {
-  napi_valuetype type;
-  double d = 0;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
-      napi_get_value_double(env, value, &d) != napi_ok || !(d >= min && d <= max) || d != (double)(int)d) {
-    throw_type(env, msg);
-    return -1;
-  }
-  *out = (int)d;
-  return 0;
-}
-
 static napi_value js_set_min_ttl(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return throw_type(env, "setMinTtl(fd, family, minTtl) needs three arguments");
-  int fd, family, min_ttl;
-  if (get_int_in(env, argv[0], 0, 0x7fffffff, "fd must be a non-negative integer", &fd) != 0) return NULL;
-  if (get_int_in(env, argv[1], 4, 6, "family must be 4 or 6", &family) != 0) return NULL;
+  uint32_t fd, family, min_ttl;
+  if (get_uint32_in(env, argv[0], 0, 0x7fffffff, "fd must be a non-negative integer", &fd) != 0) return NULL;
+  if (get_uint32_in(env, argv[1], 4, 6, "family must be 4 or 6", &family) != 0) return NULL;
   if (family != 4 && family != 6) return throw_type(env, "family must be 4 or 6");
-  if (get_int_in(env, argv[2], 1, 255, "minTtl must be an integer 1..255", &min_ttl) != 0) return NULL;
+  if (get_uint32_in(env, argv[2], 1, 255, "minTtl must be an integer 1..255", &min_ttl) != 0) return NULL;
 
   struct sock_filter code[] = {
       /* A = network header byte: TTL or hop limit */
@@ -68,7 +56,7 @@ static napi_value js_set_min_ttl(napi_env env, napi_callback_info info) {
       BPF_STMT(BPF_RET | BPF_K, 0),
   };
   struct sock_fprog prog = {.len = (unsigned short)(sizeof code / sizeof code[0]), .filter = code};
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+  if (setsockopt((int)fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
     return throw_errno(env, errno, "setsockopt", "SO_ATTACH_FILTER");
   return NULL; /* undefined */
 }

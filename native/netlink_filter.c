@@ -33,6 +33,7 @@
 
 #include <node_api.h>
 
+#include "args.h"
 #include "errors.h"
 
 #define MAX_TYPES 8
@@ -40,19 +41,6 @@
 #define NLMSG_TYPE_OFFSET 4
 
 void netlink_filter_register(napi_env env, napi_value exports);
-
-/* A number argument that is an integer in [min, max]; -1 with a TypeError pending otherwise. */
-static int get_uint_in(napi_env env, napi_value value, double max, const char *msg, uint32_t *out) {
-  napi_valuetype type;
-  double d = 0;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
-      napi_get_value_double(env, value, &d) != napi_ok || !(d >= 0 && d <= max) || d != (double)(uint32_t)d) {
-    throw_type(env, msg);
-    return -1;
-  }
-  *out = (uint32_t)d;
-  return 0;
-}
 
 /* The descriptor of this process's netlink socket of `protocol` bound to `port`, or -1 (errno set). */
 static int find_netlink_fd(uint32_t port, int protocol) {
@@ -83,8 +71,8 @@ static napi_value js_drop_netlink_types(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return throw_type(env, "dropNetlinkTypes(port, protocol, types) needs three arguments");
   uint32_t port, protocol, n = 0;
-  if (get_uint_in(env, argv[0], 4294967295.0, "port must be an integer 0..2^32-1", &port) != 0) return NULL;
-  if (get_uint_in(env, argv[1], 31, "protocol must be an integer 0..31", &protocol) != 0) return NULL;
+  if (get_uint32_in(env, argv[0], 0, UINT32_MAX, "port must be an integer 0..2^32-1", &port) != 0) return NULL;
+  if (get_uint32_in(env, argv[1], 0, 31, "protocol must be an integer 0..31", &protocol) != 0) return NULL;
   bool is_array = false;
   if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
       napi_get_array_length(env, argv[2], &n) != napi_ok || n < 1 || n > MAX_TYPES) {
@@ -94,7 +82,7 @@ static napi_value js_drop_netlink_types(napi_env env, napi_callback_info info) {
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
     NAPI_CALL(env, napi_get_element(env, argv[2], i, &v));
-    if (get_uint_in(env, v, 65535, "each message type must be an integer 0..65535", &types[i]) != 0) return NULL;
+    if (get_uint32_in(env, v, 0, 65535, "each message type must be an integer 0..65535", &types[i]) != 0) return NULL;
   }
 
   /* A = nlmsg_type as the filter reads it (a half-word load is in network order: ntohs of the
