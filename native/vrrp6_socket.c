@@ -13,7 +13,8 @@
  *   vrrp6Close(handle) -> undefined
  *
  * The socket: AF_INET6/SOCK_RAW/112, SO_BINDTODEVICE ifname, member of ff02::12 on that
- * interface only, multicast and unicast hop limit 255, no loopback of its own multicast.
+ * interface only, multicast and unicast hop limit 255, no loopback of its own multicast, a
+ * receive buffer of RCVBUF_BYTES (best effort).
  * Deliberately NOT done: bind() to an address (a bound raw IPv6 socket only receives packets
  * addressed to that address, which would drop the multicast), IPV6_CHECKSUM (the caller's codec
  * computes and verifies the VRRP checksum; the kernel neither fills nor checks it), and any
@@ -65,6 +66,14 @@
 #define RECV_BATCH 64
 /* Largest IPv6 payload without jumbograms. */
 #define RECV_BUF_SIZE 65535
+/*
+ * Receive buffer asked for (the kernel doubles it): room for a burst of the adverts of every
+ * instance on the interface at once (masters advertise on a shared tick grid), as the IPv4
+ * socket asks for (src/adapters/vrrp-socket.ts). SO_RCVBUFFORCE needs CAP_NET_ADMIN; without
+ * it SO_RCVBUF is capped at net.core.rmem_max. Best effort: the default still works, with less
+ * room.
+ */
+#define RCVBUF_BYTES (1 << 20)
 
 void vrrp6_register(napi_env env, napi_value exports);
 
@@ -351,6 +360,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       (void)close(fd);
       return throw_errno_syscall_fallback(env, saved, "setsockopt", opts[i].label);
     }
+  }
+  const int rcvbuf = RCVBUF_BYTES;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   }
 
   vrrp6_t *h = calloc(1, sizeof *h);

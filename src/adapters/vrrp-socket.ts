@@ -9,6 +9,7 @@
  * - bound to the interface (SO_BINDTODEVICE): only adverts arriving on it are seen;
  * - joins 224.0.0.18 on that interface only (IP_ADD_MEMBERSHIP with ip_mreqn.ifindex);
  * - multicast TTL 255, unicast TTL 255, no loopback of our own multicast (both sockets);
+ * - a receive buffer for a burst of adverts of every instance at once (VRRP_RCVBUF_BYTES);
  * - delivers whole IPv4 datagrams (header included: a raw IPv4 socket gives it) so the codec can
  *   check TTL; this module does not decode or filter anything itself;
  * - `send` is done when it returns: the promise only carries its result (HA_ERR_SOCKET).
@@ -40,6 +41,18 @@ export const VRRP_MULTICAST_V4 = '224.0.0.18';
 
 const SOL_SOCKET = 1;
 const SO_BINDTODEVICE = 25;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
+/**
+ * Receive buffer asked for (the kernel doubles it for its bookkeeping). Masters advertise on a
+ * shared tick grid, so a backup gets the adverts of all instances of an interface (up to 255)
+ * in one burst. The kernel charges a small datagram about 830 bytes, so its default buffer
+ * (net.core.rmem_default, 208 KiB) holds 256 of them: one tick's burst with nothing to spare if
+ * the agent reads late (a collection, a moment without CPU), and the next tick's adverts would
+ * be dropped. This one holds about 2500. SO_RCVBUFFORCE (root) goes past net.core.rmem_max;
+ * without the privilege the kernel caps SO_RCVBUF at rmem_max.
+ */
+export const VRRP_RCVBUF_BYTES = 1 << 20;
 const IPPROTO_IP = 0;
 const IP_TTL = 2;
 const IP_MULTICAST_IF = 32;
@@ -79,6 +92,11 @@ export class RawVrrpSocket implements VrrpTransport {
     try {
       const name = Buffer.from(`${ifname}\0`);
       sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
+      try {
+        sock.setOption(SOL_SOCKET, SO_RCVBUFFORCE, VRRP_RCVBUF_BYTES);
+      } catch {
+        sock.setOption(SOL_SOCKET, SO_RCVBUF, VRRP_RCVBUF_BYTES);
+      }
       sock.setOption(IPPROTO_IP, IP_TTL, 255);
       sock.setOption(IPPROTO_IP, IP_MULTICAST_TTL, 255);
       sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);

@@ -83,6 +83,19 @@ function tsChildOptions(env: NodeJS.ProcessEnv): { cwd: string; env: NodeJS.Proc
 }
 
 /** Node arguments that run `script` as an ES module, with `args` as process.argv.slice(1). */
+/** The usable (non-tentative, not dadfailed) link-local address of `dev` in `ns`, polled for up to 10 s. */
+export async function linkLocal(ns: string, dev: string): Promise<string> {
+  let last = '';
+  for (let i = 0; i < 100; i++) {
+    last = ip('-n', ns, '-6', '-j', 'addr', 'show', 'dev', dev);
+    const links = JSON.parse(last) as { addr_info?: { family?: string; local?: string; scope?: string; tentative?: boolean; dadfailed?: boolean }[] }[];
+    const ll = links[0]?.addr_info?.find((a) => a.family === 'inet6' && a.scope === 'link');
+    if (ll?.local !== undefined && ll.tentative !== true && ll.dadfailed !== true) return ll.local;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no usable link-local address on ${dev} in ${ns} after 10 s: ${last}`);
+}
+
 export function moduleScript(script: string, ...args: string[]): string[] {
   return ['--input-type=module', '-e', script, ...args];
 }

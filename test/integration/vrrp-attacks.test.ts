@@ -28,7 +28,7 @@ import { VIP, VIP_CIDR } from '../../src/lab/topology.js';
 import { encodeAdvertisement } from '../../src/core/packet/encode.js';
 import { defaultMaxAdvertIntervalCs } from '../../src/core/fsm/adopted-interval.js';
 import { masterDownIntervalMs } from '../../src/core/fsm/timers.js';
-import { createNamespaces, ip, JsonLineChild, moduleScript, runTsChild } from '../helpers/netns.js';
+import { createNamespaces, ip, JsonLineChild, linkLocal, moduleScript, runTsChild } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 import { labSuite, logsOf } from '../helpers/lab.js';
 
@@ -44,19 +44,6 @@ const adapter6Url = new URL('../../src/adapters/vrrp6-socket.ts', import.meta.ur
 const VIP6_CIDR = 'fd00:77::100/64';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The usable (non-tentative) link-local address of `dev` in `ns`, polled for up to 10 s. */
-async function linkLocal(ns: string, dev: string): Promise<string> {
-  let last = '';
-  for (let i = 0; i < 100; i++) {
-    last = ip('-n', ns, '-6', '-j', 'addr', 'show', 'dev', dev);
-    const info = (JSON.parse(last) as { addr_info?: { local?: string; scope?: string; tentative?: boolean }[] }[])[0]?.addr_info ?? [];
-    const ll = info.find((a) => a.scope === 'link' && a.tentative !== true);
-    if (ll?.local !== undefined) return ll.local;
-    await sleep(100);
-  }
-  throw new Error(`no usable link-local address on ${dev} in ${ns} after 10 s: ${last}`);
-}
 
 type Line = { ready?: boolean; id?: number; ok?: boolean; error?: string };
 

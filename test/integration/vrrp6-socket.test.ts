@@ -19,7 +19,7 @@ import { HaagentError } from '../../src/core/errors.js';
 import { decodeAdvertisement } from '../../src/core/packet/decode.js';
 import { encodeAdvertisement } from '../../src/core/packet/encode.js';
 import type { Advertisement } from '../../src/core/packet/vrrp-types.js';
-import { createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
+import { createNamespaces, ip, JsonLineChild, linkLocal, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
 const adapterUrl = new URL('../../src/adapters/vrrp6-socket.ts', import.meta.url).href;
@@ -34,27 +34,6 @@ const ADVERT: Advertisement = {
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface AddrInfo {
-  family?: string;
-  local?: string;
-  scope?: string;
-  tentative?: boolean;
-  dadfailed?: boolean;
-}
-
-/** The non-tentative link-local address of `dev` in `ns`, polled for up to 10 s. */
-async function linkLocal(ns: string, dev: string): Promise<string> {
-  let last = '';
-  for (let i = 0; i < 100; i++) {
-    last = ip('-n', ns, '-6', '-j', 'addr', 'show', 'dev', dev);
-    const links = JSON.parse(last) as { addr_info?: AddrInfo[] }[];
-    const ll = links[0]?.addr_info?.find((a) => a.family === 'inet6' && a.scope === 'link');
-    if (ll?.local !== undefined && ll.tentative !== true && ll.dadfailed !== true) return ll.local;
-    await sleep(100);
-  }
-  throw new Error(`no usable link-local address on ${dev} in ${ns} after 10 s: ${last}`);
-}
 
 interface Received {
   hex: string;

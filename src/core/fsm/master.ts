@@ -11,12 +11,16 @@
 import { advertBeatsLocal, localRank } from './election.js';
 import { adoptedIntervalCs } from './adopted-interval.js';
 import { changeTimers } from './timer-effects.js';
+import { nextAdvertAtMs } from './timers.js';
 import { advertIntervalMs, enterBackup } from './transitions.js';
 import type { AdvertInput, InstanceState, StepResult, TimerKind } from './types.js';
 
-/** Send an advertisement now and reset the Adver_Timer to Advertisement_Interval. */
+/**
+ * Send an advertisement now and reset the Adver_Timer to Advertisement_Interval, on the shared
+ * tick grid (nextAdvertAtMs: at most one interval away).
+ */
 export function advertiseNow(state: InstanceState, nowMs: number): StepResult {
-  const t = changeTimers(state.timers, [['advert', nowMs + advertIntervalMs(state)]]);
+  const t = changeTimers(state.timers, [['advert', nextAdvertAtMs(nowMs, advertIntervalMs(state))]]);
   return {
     state: { ...state, timers: t.timers },
     effects: [{ type: 'send-advert', priority: state.effectivePriority }, ...t.effects],

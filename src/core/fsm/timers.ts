@@ -29,3 +29,20 @@ export function skewTimeMs(priority: number, masterAdverIntervalCs: number, vers
 export function masterDownIntervalMs(priority: number, masterAdverIntervalCs: number, version: VrrpVersion): number {
   return 3 * csToMs(masterAdverIntervalCs) + skewTimeMs(priority, masterAdverIntervalCs, version);
 }
+
+/**
+ * When a master sends its next advertisement after one sent at `nowMs`: the first multiple of
+ * `intervalMs` after `nowMs` on the monotonic clock, so every instance with the same interval
+ * advertises on the same ticks, whatever moment it became master. The shell then serves all
+ * due instances with one timer wake-up and their lease renewals with one netlink request,
+ * instead of one wake-up per instance spread over the interval.
+ *
+ * Contract: nowMs < result <= nowMs + intervalMs. In steady state the gap is exactly the
+ * interval (a timer that fires late does not push the next advertisement later: the grid does
+ * not drift); only the advertisement right after becoming master, or an extra one (an answer
+ * to a priority-0 or lower-priority advert) is followed by a shorter gap. A shorter gap is
+ * harmless: a backup only needs one advertisement per Master_Down_Interval. `intervalMs` > 0.
+ */
+export function nextAdvertAtMs(nowMs: number, intervalMs: number): number {
+  return (Math.floor(nowMs / intervalMs) + 1) * intervalMs;
+}

@@ -9,7 +9,7 @@
  */
 import { cancelAllTimers, changeTimers } from './timer-effects.js';
 import { afterDeparture, endClaim } from './takeover-state.js';
-import { csToMs, masterDownIntervalMs } from './timers.js';
+import { csToMs, masterDownIntervalMs, nextAdvertAtMs } from './timers.js';
 import type { Effect, TransitionHook, InstanceState, PeerMaster, StepResult, VrrpState } from './types.js';
 
 function changed(from: VrrpState, to: VrrpState, reason: string, hook: TransitionHook): Effect[] {
@@ -35,7 +35,7 @@ export function masterDownMs(state: InstanceState, masterAdverIntervalCs = state
  */
 export function enterMaster(state: InstanceState, nowMs: number, reason: string): StepResult {
   const t = changeTimers(state.timers, [
-    ['advert', nowMs + advertIntervalMs(state)],
+    ['advert', nextAdvertAtMs(nowMs, advertIntervalMs(state))],
     ['master-down', null],
     ['preempt-delay', null],
   ]);

@@ -125,12 +125,12 @@ t.test('master-down timer firing in BACKUP -> MASTER', (t) => {
     { type: 'send-advert', priority: 100 },
     { type: 'add-vips' },
     { type: 'announce', reason: 'master-down timer expired' },
-    { type: 'arm-timer', timer: 'advert', deadlineMs: 4600 },
+    { type: 'arm-timer', timer: 'advert', deadlineMs: 4000 }, // the next tick of the 1 s grid
     { type: 'cancel-timer', timer: 'master-down' },
     { type: 'state-changed', from: 'BACKUP', to: 'MASTER', reason: 'master-down timer expired' },
     { type: 'run-hook', hook: 'master', from: 'BACKUP', to: 'MASTER' },
   ]);
-  t.same(r.state.timers, { 'master-down': null, advert: 4600, 'preempt-delay': null });
+  t.same(r.state.timers, { 'master-down': null, advert: 4000, 'preempt-delay': null });
   t.equal(r.state.master, null);
   t.equal(r.state.enteredStateAtMs, 3600);
   t.end();

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { csToMs, masterDownIntervalMs, skewTimeMs } from '../../../src/core/fsm/timers.js';
+import { csToMs, masterDownIntervalMs, nextAdvertAtMs, skewTimeMs } from '../../../src/core/fsm/timers.js';
 
 // RFC 5798 §6.1 (kept by RFC 9568 §6.1): "Skew_Time: Time to skew Master_Down_Interval in centiseconds. Calculated as:
 // (((256 - priority) * Master_Adver_Interval) / 256)"
@@ -44,5 +44,42 @@ t.test('higher priority always has a shorter or equal skew (the better backup wa
     }
   }
   t.equal(csToMs(7), 70);
+  t.end();
+});
+
+t.test('a master advertises on the tick grid: the first multiple of the interval after now', (t) => {
+  t.equal(nextAdvertAtMs(0, 1000), 1000);
+  t.equal(nextAdvertAtMs(999.5, 1000), 1000, 'just before a tick: that tick, a short gap');
+  t.equal(nextAdvertAtMs(1000, 1000), 2000, 'on a tick: the next one, a whole interval');
+  t.equal(nextAdvertAtMs(1003.7, 1000), 2000, 'a late timer does not push the next advert later');
+  t.equal(nextAdvertAtMs(2500, 1000), 3000, 'a stall longer than the interval rejoins the grid');
+  t.equal(nextAdvertAtMs(1234.5, 10), 1240);
+  t.end();
+});
+
+t.test('instances that became master at different moments advertise together from their next advert on', (t) => {
+  const intervalMs = 1000;
+  const becameMasterAt = [3.2, 117.9, 640, 999.99, 1000.01];
+  const next = becameMasterAt.map((at) => nextAdvertAtMs(at, intervalMs));
+  t.same(next, [1000, 1000, 1000, 1000, 2000]);
+  // Steady state: each fire (up to 20 ms late) re-arms one whole interval after the tick it was for.
+  for (const tick of [1000, 2000, 3000]) {
+    for (const lateMs of [0, 0.4, 7, 19.9]) t.equal(nextAdvertAtMs(tick + lateMs, intervalMs), tick + intervalMs);
+  }
+  t.end();
+});
+
+t.test('the gap after now is never zero and never more than the interval', (t) => {
+  for (const intervalMs of [10, 100, 1000, 40_950]) {
+    for (let i = 0; i < 2000; i++) {
+      const now = Math.random() * 1e7;
+      const next = nextAdvertAtMs(now, intervalMs);
+      if (!(next > now && next <= now + intervalMs && next % intervalMs === 0)) {
+        t.fail(`interval ${intervalMs}, now ${now}: next ${next}`);
+        return t.end();
+      }
+    }
+  }
+  t.pass('2000 random moments per interval');
   t.end();
 });
