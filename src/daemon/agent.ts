@@ -33,6 +33,7 @@ import { reloadAgent } from './agent-reload.js';
 import { agentStatus } from './agent-status.js';
 import { EtcdShared } from './etcd-shared.js';
 import { VipRenewals } from './vip-renewals.js';
+import { DeadlineTimers } from './deadline-timers.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -70,6 +71,8 @@ export class Agent {
   private readonly fence: SelfFence;
   /** The VIP lease renewals of every instance, one batched request per interface. */
   private readonly renewals: VipRenewals;
+  /** The protocol timers of every instance, one Node timer per distinct deadline millisecond. */
+  private readonly deadlines: DeadlineTimers;
   private readonly alerter: LazyAlerter;
   private readonly intake: AdvertIntake<Bound>;
   /** The agent's boot (monotonic ms) and the instances that heard a peer since: the cold-start wait counts from there. */
@@ -88,7 +91,8 @@ export class Agent {
     this.bootMs = ports.clock();
     this.balancer = new LazyBalancer(opts.log, (ev) => this.events.publish(ev));
     this.etcd = new EtcdShared(ports.etcdClient, opts.log);
-    this.renewals = new VipRenewals(ports.netlink, ports.clock);
+    this.renewals = new VipRenewals(ports.netlink);
+    this.deadlines = new DeadlineTimers(ports.clock);
     this.fence = new SelfFence(opts.log, ports.fence ?? { apply: async () => undefined, retime: async () => undefined, remove: async () => undefined });
     this.alerter = new LazyAlerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     const hmac = new AdvertHmac();
@@ -157,7 +161,7 @@ export class Agent {
   private async startInstance(inst: InstanceConfig): Promise<void> {
     await startInstance(inst, {
       log: this.log, events: this.events, ports: this.ports, balancer: this.balancer, fence: this.fence, heartbeats: this.heartbeats,
-      stateDir: this.config.stateDir, renewals: this.renewals,
+      stateDir: this.config.stateDir, renewals: this.renewals, deadlines: this.deadlines,
       peerLink: (i) => (this.peerLink = peerLinkFor(this.peerLink, i, { peerKey: this.config.peerKey, peerPort: this.config.peerPort, log: this.log, ports: this.ports })),
       register: (b) => { this.bound.push(b); },
       etcdFor: (i, node) => this.etcd.forInstance(i, this.config, node),

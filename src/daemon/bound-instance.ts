@@ -21,6 +21,7 @@ import type { InstanceDeps } from './instance-ports.js';
 import type { ConntrackSync } from './conntrack-sync.js';
 import type { FloatingAddress } from './floating-address.js';
 import { conntrackPart, guardsPart, instanceParts, loadedPart, peerLinkPart } from './lazy-parts.js';
+import type { DeadlineTimers } from './deadline-timers.js';
 import type { VipRenewals } from './vip-renewals.js';
 
 export interface Bound {
@@ -49,6 +50,8 @@ export interface StartDeps {
   readonly stateDir: string;
   /** The agent's VIP lease renewal batcher, shared by every instance; absent = per-VIP renewals. */
   readonly renewals?: Pick<VipRenewals, 'submit' | 'withdraw'>;
+  /** The agent's protocol timers, shared by every instance. */
+  readonly deadlines?: DeadlineTimers;
   /** The peer link shared by the instances with paths; created by the first one that needs it. */
   peerLink(inst: InstanceConfig): PeerLink;
   /** Makes the instance known to the agent (adverts, status) as soon as it exists. */
@@ -141,6 +144,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),
     vips: ports.netlink,
     ...(deps.renewals === undefined ? {} : { renewals: deps.renewals }),
+    ...(deps.deadlines === undefined ? {} : { deadlines: deps.deadlines }),
     announce: async () => { await Promise.all([announcer.announce(), conntrack?.floating.announce()]); },
     quiet: () => { announcer.quiet(); conntrack?.floating.quiet(); },
     hooks,

@@ -12,6 +12,7 @@ import type { EventBus } from './event-bus.js';
 import type { GuardAttempt, TakeoverFacts } from './guard-runner.js';
 import type { EtcdEpochs } from './etcd-epochs.js';
 import type { EtcdKv, LeasePort } from './etcd-ports.js';
+import type { DeadlineTimers } from './deadline-timers.js';
 import type { VipRenewals } from './vip-renewals.js';
 
 /** Ordered transition hooks (src/daemon/hook-runner.ts). */
@@ -45,6 +46,8 @@ export interface InstanceDeps {
    * each VIP renewed with its own `vips.addVip` (unit tests' fakes).
    */
   readonly renewals?: Pick<VipRenewals, 'submit' | 'withdraw'>;
+  /** The agent's protocol timers, shared by its instances (deadline-timers.ts); absent = the instance's own. */
+  readonly deadlines?: DeadlineTimers;
   /** Gratuitous ARP burst for every VIP on the external NIC. */
   readonly announce: () => Promise<void>;
   /** Stops a running burst and the periodic refresh (the VIPs are being released). */

@@ -95,6 +95,7 @@ export class InstanceRunner {
     this.queue = new AddressQueue(deps.log);
     this.timers = new InstanceTimers({
       clock: deps.clock, log: deps.log, beforeMasterDown: () => deps.beforeMasterDown?.(),
+      ...(deps.deadlines === undefined ? {} : { deadlines: deps.deadlines }),
       isCurrent: (kind, deadlineMs) => this.state.timers[kind] === deadlineMs,
       fire: (kind) => this.input({ type: 'timer', timer: kind }),
     });

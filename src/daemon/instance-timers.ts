@@ -1,17 +1,17 @@
 /**
- * The real timers behind one instance's arm-timer and cancel-timer effects: one Node timer per
- * TimerKind, armed for a monotonic deadline the core chose.
+ * The real timers behind one instance's arm-timer and cancel-timer effects: one entry per
+ * TimerKind on the agent's DeadlineTimers (one Node timer per distinct deadline millisecond,
+ * shared by all instances), armed for a monotonic deadline the core chose.
  *
  * Contract: arming a kind replaces its previous timer. A fire is fed to the core only if the
  * core still wants that deadline (`isCurrent`) and it is due by the clock; the core ignores
- * stale fires anyway, so re-arming is always safe. Node timers have whole-millisecond resolution
- * and may fire up to 1 ms before the monotonic deadline: such an early fire is re-armed for the
- * remainder instead of being lost (a lost master-down timer would leave a backup stuck).
+ * stale fires anyway, so re-arming is always safe. DeadlineTimers never runs an entry before the
+ * clock reaches its deadline (a lost master-down timer would leave a backup stuck).
  *
  * Re-arming for a later deadline (a backup's Master_Down_Timer at every advert, hundreds a second
- * with many instances) does not touch the Node timer: the new deadline is recorded and the
- * timer, when it fires at the earlier one, starts again for the remainder. Only an earlier
- * deadline replaces it.
+ * with many instances) does not touch the timer: the new deadline is recorded and the entry,
+ * when it runs at the earlier one, starts again for the remainder. Only an earlier deadline
+ * replaces it.
  *
  * A due Master_Down_Timer is checked one step later in the same event-loop turn (setImmediate,
  * after the poll phase), not in the timers phase where Node runs it: when this process was
@@ -24,10 +24,13 @@
 import type { Logger } from 'pino';
 import type { TimerKind } from '../core/fsm/types.js';
 import type { MonotonicClock } from '../adapters/ports.js';
+import { DeadlineTimers, type DeadlineEntry } from './deadline-timers.js';
 
 export interface InstanceTimerDeps {
   readonly clock: MonotonicClock;
   readonly log: Logger;
+  /** The agent's shared timers; absent = a private set (one Node timer per pending deadline). */
+  readonly deadlines?: DeadlineTimers;
   /** Called just before a Master_Down_Timer fire is checked (it may add inputs); may throw. */
   readonly beforeMasterDown: () => void;
   /** The core's current deadline for this kind is still `deadlineMs`. */
@@ -36,10 +39,10 @@ export interface InstanceTimerDeps {
   readonly fire: (kind: TimerKind) => void;
 }
 
-/** One armed kind: its Node timer, when that fires, and the deadline the core wants now. */
+/** One armed kind: its entry, when that runs, and the deadline the core wants now. */
 interface Armed {
-  timer: NodeJS.Timeout | undefined;
-  /** Monotonic ms the Node timer is set for (it may fire up to 1 ms early). */
+  entry: DeadlineEntry | undefined;
+  /** Monotonic ms the entry runs at (or just after). */
   readonly firesAtMs: number;
   /** The core's latest deadline, >= firesAtMs. */
   deadlineMs: number;
@@ -49,8 +52,11 @@ export class InstanceTimers {
   private readonly timers = new Map<TimerKind, Armed>();
   /** A due master-down timer waiting for the reads of this loop turn (see above). */
   private pendingMasterDown: NodeJS.Immediate | undefined;
+  private readonly deadlines: DeadlineTimers;
 
-  constructor(private readonly deps: InstanceTimerDeps) {}
+  constructor(private readonly deps: InstanceTimerDeps) {
+    this.deadlines = deps.deadlines ?? new DeadlineTimers(deps.clock);
+  }
 
   /** Arms `kind` for `deadlineMs`, replacing its running timer (a later deadline is recorded only). */
   arm(kind: TimerKind, deadlineMs: number): void {
@@ -65,13 +71,13 @@ export class InstanceTimers {
 
   cancel(kind: TimerKind): void {
     const old = this.timers.get(kind);
-    if (old !== undefined) clearTimeout(old.timer);
+    if (old?.entry !== undefined) this.deadlines.cancel(old.entry);
     this.timers.delete(kind);
     if (kind === 'master-down') this.clearPendingMasterDown();
   }
 
   stopAll(): void {
-    for (const t of this.timers.values()) clearTimeout(t.timer);
+    for (const t of this.timers.values()) if (t.entry !== undefined) this.deadlines.cancel(t.entry);
     this.timers.clear();
     this.clearPendingMasterDown();
   }
@@ -82,15 +88,13 @@ export class InstanceTimers {
   }
 
   private start(kind: TimerKind, deadlineMs: number): void {
-    const now = this.deps.clock();
-    const wait = Math.max(0, Math.ceil(deadlineMs - now));
-    const armed: Armed = { timer: undefined, firesAtMs: now + wait, deadlineMs };
+    const armed: Armed = { entry: undefined, firesAtMs: deadlineMs, deadlineMs };
     this.timers.set(kind, armed);
-    armed.timer = setTimeout(() => {
+    armed.entry = this.deadlines.at(deadlineMs, () => {
       this.timers.delete(kind);
       const deadline = armed.deadlineMs;
       if (!this.deps.isCurrent(kind, deadline)) return;
-      // Early by Node's rounding, or re-armed for later since: wait for the remainder.
+      // Re-armed for later since: wait for the remainder.
       if (this.deps.clock() < deadline) {
         this.start(kind, deadline);
         return;
@@ -109,7 +113,7 @@ export class InstanceTimers {
         }
         this.due(kind, deadline);
       });
-    }, wait);
+    });
   }
 
   /** Feeds a fire of `kind` for `deadlineMs` to the core if still current and due; re-arms an early one. */

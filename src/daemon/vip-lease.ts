@@ -15,10 +15,11 @@
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { InstanceState } from '../core/fsm/types.js';
-import { leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
+import { leaseRenewDue, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
+import { csToMs } from '../core/fsm/timers.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
-import { MAX_COALESCE_MS, type RenewEntry, type RenewOutcome, type VipRenewals } from './vip-renewals.js';
+import type { RenewEntry, RenewOutcome, VipRenewals } from './vip-renewals.js';
 
 /** The options a VIP is added with (the port's). */
 export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
@@ -90,13 +91,13 @@ export class VipLease {
     const life = this.lifetimeSec;
     if (life === 0 || this.renewing || !this.inPlace) return;
     const now = this.deps.clock();
-    if (now - this.lastRenewalMs < leaseRenewEveryMs(life)) return;
+    const cfg = this.deps.config();
+    if (!leaseRenewDue(now - this.lastRenewalMs, life, csToMs(cfg.advertIntervalCs))) return;
     this.lastRenewalMs = now;
     this.renewing = true;
-    const cfg = this.deps.config();
     const renewals = this.deps.renewals;
     if (renewals !== undefined) {
-      renewals.submit(cfg.external, this.entriesOf(cfg, life), leaseRenewEveryMs(life), this, this.renewed);
+      renewals.submit(cfg.external, this.entriesOf(cfg, life), this, this.renewed);
       return;
     }
     const opts = this.vipOpts(cfg);
@@ -133,14 +134,11 @@ export class VipLease {
   /**
    * For vip-lease-wait: how long (ms) to wait before adding the VIPs after a step from `before`
    * at `nowMs`, that is how long the silent old master's lease may still last; 0 when the
-   * option is off (see oldLeaseLeftMs for the rest). With the batcher, one coalescing window
-   * more (MAX_COALESCE_MS).
+   * option is off (see oldLeaseLeftMs for the rest). The batcher sends a renewal in the turn
+   * of its advert, so the old master's last renewal left with its last advert.
    */
   waitBeforeAddMs(before: InstanceState, nowMs: number): number {
     if (!this.deps.config().vipLeaseWait) return 0;
-    const left = oldLeaseLeftMs(before, this.lifetimeSec, nowMs);
-    // The old master's last renewal may have left up to one coalescing window after its last
-    // advert (vip-renewals.ts); like the lease itself, assumed to be the same as ours.
-    return left > 0 && this.deps.renewals !== undefined ? left + MAX_COALESCE_MS : left;
+    return oldLeaseLeftMs(before, this.lifetimeSec, nowMs);
   }
 }

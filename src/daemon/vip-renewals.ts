@@ -5,14 +5,12 @@
  * VIP each, 1 s adverts) in a lab: the master's netlink datagrams fell from about 235 to about 19
  * a second (some 13 renewals per datagram), its getsockname calls from about 230 to about 50.
  *
- * The coalescing window: a submission is sent at most `coalesceWindowMs(renewEveryMs)` after it
- * was handed in, min(20 ms, a tenth of the renew interval). The renew interval is a third of the
- * lease (>= 333 ms), so the renewal still lands within the first tenth of its interval and the
- * two spare intervals before the VIP would expire under a live master are untouched. It is also
- * how much longer than before a VIP may outlive its master's last advert (the renewal handed in
- * with that advert is sent up to one window later): 20 ms at most, against a lease of whole
- * seconds that the kernel itself expires up to a second late, and vip-lease-wait waits that much
- * longer (VipLease.waitBeforeAddMs). Wider windows would coalesce more but blur that fence.
+ * When: at the end of the event-loop turn the renewal was handed in (setImmediate). Masters
+ * advertise on a shared tick grid and the agent's timers run all instances due in the same
+ * millisecond in one go (deadline-timers.ts), so the renewals of every instance advertising at
+ * a tick are handed in during one turn and leave together, right after their adverts: the
+ * renewal does not wait on a timer of its own, and a VIP outlives its master's last advert by
+ * no more than the lease itself.
  *
  * Contract:
  * - `submit` calls `done` once with one outcome per entry handed in (undefined = in place, else
@@ -43,14 +41,6 @@ export interface RenewEntry {
 
 export type RenewOutcome = readonly (Error | undefined)[];
 
-/** Longest coalescing window (ms). */
-export const MAX_COALESCE_MS = 20;
-
-/** How long a renewal may wait for others (ms): min(MAX_COALESCE_MS, renewEveryMs / 10); see above. */
-export function coalesceWindowMs(renewEveryMs: number): number {
-  return Math.max(0, Math.min(MAX_COALESCE_MS, renewEveryMs / 10));
-}
-
 /** Called once with a submission's outcome, undefined when it was not sent; must not throw. */
 export type RenewDone = (outcome: RenewOutcome | undefined) => void;
 
@@ -62,9 +52,8 @@ interface Submission {
 
 interface InterfaceQueue {
   waiting: Submission[];
-  timer: NodeJS.Timeout | undefined;
-  /** When the armed timer fires (ms, the batcher's clock). */
-  dueMs: number;
+  /** The flush at the end of this turn, when one is scheduled. */
+  immediate: NodeJS.Immediate | undefined;
   inFlight: boolean;
 }
 
@@ -72,32 +61,29 @@ export class VipRenewals {
   private readonly byInterface = new Map<string, InterfaceQueue>();
   private closed = false;
 
-  constructor(private readonly port: RenewPort, private readonly nowMs: () => number = () => performance.now()) {}
+  constructor(private readonly port: RenewPort) {}
 
   /** `submit` as a promise. */
-  renew(ifname: string, entries: readonly RenewEntry[], renewEveryMs: number, owner: object): Promise<RenewOutcome | undefined> {
-    return new Promise((resolve) => { this.submit(ifname, entries, renewEveryMs, owner, resolve); });
+  renew(ifname: string, entries: readonly RenewEntry[], owner: object): Promise<RenewOutcome | undefined> {
+    return new Promise((resolve) => { this.submit(ifname, entries, owner, resolve); });
   }
 
-  /** Hands `owner`'s `entries` of `ifname` in for the next flush, within coalesceWindowMs(renewEveryMs); `done` gets the outcome. */
-  submit(ifname: string, entries: readonly RenewEntry[], renewEveryMs: number, owner: object, done: RenewDone): void {
+  /** Hands `owner`'s `entries` of `ifname` in for the flush at the end of this turn; `done` gets the outcome. */
+  submit(ifname: string, entries: readonly RenewEntry[], owner: object, done: RenewDone): void {
     if (this.closed) {
       done(undefined);
       return;
     }
     let queue = this.byInterface.get(ifname);
     if (queue === undefined) {
-      queue = { waiting: [], timer: undefined, dueMs: Infinity, inFlight: false };
+      queue = { waiting: [], immediate: undefined, inFlight: false };
       this.byInterface.set(ifname, queue);
     }
     queue.waiting.push({ owner, entries, done });
-    // The earliest deadline of what is waiting wins; an in-flight flush is followed at once by the next.
-    const dueMs = this.nowMs() + coalesceWindowMs(renewEveryMs);
-    if (!queue.inFlight && dueMs < queue.dueMs) {
-      clearTimeout(queue.timer);
-      queue.dueMs = dueMs;
+    // An in-flight flush is followed at once by the next (see flush).
+    if (!queue.inFlight && queue.immediate === undefined) {
       const q = queue;
-      queue.timer = setTimeout(() => this.flush(ifname, q), Math.max(0, dueMs - this.nowMs()));
+      queue.immediate = setImmediate(() => this.flush(ifname, q));
     }
   }
 
@@ -115,15 +101,14 @@ export class VipRenewals {
   close(): void {
     this.closed = true;
     for (const q of this.byInterface.values()) {
-      clearTimeout(q.timer);
+      clearImmediate(q.immediate);
       for (const s of q.waiting.splice(0)) s.done(undefined);
     }
     this.byInterface.clear();
   }
 
   private flush(ifname: string, q: InterfaceQueue): void {
-    q.timer = undefined;
-    q.dueMs = Infinity;
+    q.immediate = undefined;
     const batch = q.waiting.splice(0);
     if (batch.length === 0 || this.closed) return;
     q.inFlight = true;
@@ -142,7 +127,7 @@ export class VipRenewals {
       q.inFlight = false;
       if (this.closed) return;
       if (q.waiting.length > 0) this.flush(ifname, q);
-      else if (this.byInterface.get(ifname) === q && q.timer === undefined) this.byInterface.delete(ifname);
+      else if (this.byInterface.get(ifname) === q && q.immediate === undefined) this.byInterface.delete(ifname);
     });
   }
 }

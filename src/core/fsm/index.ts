@@ -4,7 +4,7 @@ export { step } from './step.js';
 export { createInstance } from './create.js';
 export { adoptedIntervalCs, defaultMaxAdvertIntervalCs, maxAdoptedIntervalCs, V3_MAX_INTERVAL_CS } from './adopted-interval.js';
 export { skewTimeMs, masterDownIntervalMs, csToMs } from './timers.js';
-export { KERNEL_EXPIRY_SLACK_MS, leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from './lease.js';
+export { KERNEL_EXPIRY_SLACK_MS, leaseRenewDue, leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from './lease.js';
 export { compareAddresses, parseAddressBytes } from '../net/address.js';
 export { advertBeatsLocal, compareRank, isOwner, preemptMode } from './election.js';
 export type { Rank } from './election.js';

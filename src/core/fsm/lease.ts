@@ -43,6 +43,18 @@ export function leaseRenewEveryMs(leaseSec: number): number {
 }
 
 /**
+ * Whether a master renews its lease with the advert it sends now, `sinceLastMs` after its last
+ * renewal: once the renew interval has passed, less half an advert interval. Adverts come on a
+ * tick grid (nextAdvertAtMs), and the tick of the last renewal may have run a little later
+ * than this one: at 1 s adverts and a 3 s lease, the advert one whole interval after the last
+ * renewal is then measured as 999.x ms after it, and without the tolerance about every other
+ * renewal would be skipped, leaving one spare interval instead of two.
+ */
+export function leaseRenewDue(sinceLastMs: number, leaseSec: number, advertIntervalMs: number): boolean {
+  return sinceLastMs >= leaseRenewEveryMs(leaseSec) - advertIntervalMs / 2;
+}
+
+/**
  * How long (ms, >= 0) the VIP lease of the master a BACKUP last heard may still hold its VIPs
  * at `nowMs`, for vip-lease-wait: a backup taking over from a silent master adds its VIPs only
  * once this has run out, so a frozen agent's VIP and ours never coexist.

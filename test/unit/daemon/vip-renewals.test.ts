@@ -1,6 +1,6 @@
 /**
  * VipRenewals (the agent's lease renewal batcher) on a recording port, and VipLease on top of
- * it: what is handed in within the window goes out as one request per interface, each caller gets
+ * it: what is handed in during one event-loop turn goes out as one request per interface, each caller gets
  * its own entries' outcomes, a flush never overlaps the previous one of its interface, close drops
  * what waits; an instance whose VIP failed fails alone.
  */
@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
 import type { AddVipOptionsExt } from '../../../src/adapters/netlink/index.js';
-import { coalesceWindowMs, MAX_COALESCE_MS, VipRenewals, type RenewPort } from '../../../src/daemon/vip-renewals.js';
+import { VipRenewals, type RenewPort } from '../../../src/daemon/vip-renewals.js';
 import { VipLease } from '../../../src/daemon/vip-lease.js';
 import { instance, until } from './instance-runner-fakes.js';
 
@@ -35,21 +35,17 @@ function recordingPort(fail: ReadonlySet<string> = new Set()): RenewPort & { cal
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-t.test('the window: a tenth of the renew interval, at most 20 ms', async (t) => {
-  t.equal(coalesceWindowMs(1000 / 3), MAX_COALESCE_MS, 'a 1 s lease (the shortest) renews every 333 ms: 20 ms');
-  t.equal(coalesceWindowMs(100), 10);
-  t.equal(coalesceWindowMs(0), 0);
-});
-
-t.test('what is handed in within the window goes out as one request per interface', async (t) => {
+t.test('what is handed in during one turn goes out at its end as one request per interface', async (t) => {
   const port = recordingPort(new Set(['192.0.2.12/24']));
   const r = new VipRenewals(port);
   const opts = { validLftSec: 3, preferredLftSec: 3 };
-  const a = r.renew('eth0', [{ cidr: '192.0.2.10/24', opts }, { cidr: '192.0.2.11/24', opts }], 200, {});
-  const b = r.renew('eth1', [{ cidr: '198.51.100.1/24', opts }], 200, {});
-  const c = r.renew('eth0', [{ cidr: '192.0.2.12/24', opts }], 200, {});
-  const d = r.renew('eth0', [{ cidr: '192.0.2.13/24' }], 200, {});
-  t.equal(port.calls.length, 0, 'nothing sent before the window ends');
+  const a = r.renew('eth0', [{ cidr: '192.0.2.10/24', opts }, { cidr: '192.0.2.11/24', opts }], {});
+  const b = r.renew('eth1', [{ cidr: '198.51.100.1/24', opts }], {});
+  const c = r.renew('eth0', [{ cidr: '192.0.2.12/24', opts }], {});
+  const d = r.renew('eth0', [{ cidr: '192.0.2.13/24' }], {});
+  t.equal(port.calls.length, 0, 'nothing sent before the turn ends');
+  await new Promise((r) => setImmediate(r));
+  t.equal(port.calls.length, 2, 'sent at the end of the turn, no timer later');
   const [oa, ob, oc, od] = await Promise.all([a, b, c, d]);
   t.same(port.calls.map((c) => [c.ifname, c.cidrs]).sort(), [
     ['eth0', ['192.0.2.10/24', '192.0.2.11/24', '192.0.2.12/24', '192.0.2.13/24']],
@@ -61,7 +57,7 @@ t.test('what is handed in within the window goes out as one request per interfac
   t.equal(oc?.length, 1);
   t.match(oc?.[0]?.message, /192\.0\.2\.12.*ENODEV/, 'the failed entry reaches the caller that handed it in');
   t.same(od, [undefined], 'and only that caller');
-  const e = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 200, {});
+  const e = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }], {});
   t.same(e, [undefined]);
   t.equal(port.calls.length, 3, 'a later renewal is a new request');
   r.close();
@@ -71,10 +67,10 @@ t.test('a flush never overlaps the previous one of its interface', async (t) => 
   const port = recordingPort();
   const r = new VipRenewals(port);
   const release = port.hold();
-  const first = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 50, {});
+  const first = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], {});
   t.ok(await until(() => port.calls.length === 1));
-  const second = r.renew('eth0', [{ cidr: '192.0.2.11/24' }], 50, {});
-  const third = r.renew('eth0', [{ cidr: '192.0.2.12/24' }], 50, {});
+  const second = r.renew('eth0', [{ cidr: '192.0.2.11/24' }], {});
+  const third = r.renew('eth0', [{ cidr: '192.0.2.12/24' }], {});
   await sleep(40);
   t.equal(port.calls.length, 1, 'held while the first is in flight');
   release();
@@ -89,14 +85,14 @@ t.test('withdraw takes back what its owner handed in and is not sent yet', async
   const r = new VipRenewals(port);
   const leaving = {};
   const staying = {};
-  const gone = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 200, leaving);
-  const kept = r.renew('eth0', [{ cidr: '192.0.2.11/24' }], 200, staying);
+  const gone = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], leaving);
+  const kept = r.renew('eth0', [{ cidr: '192.0.2.11/24' }], staying);
   r.withdraw(leaving);
   t.equal(await gone, undefined, 'withdrawn: not sent');
   t.same(await kept, [undefined]);
   t.same(port.calls.map((c) => c.cidrs), [['192.0.2.11/24']], 'only the other owner\'s VIP went out');
   const release = port.hold();
-  const sent = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], 200, leaving);
+  const sent = r.renew('eth0', [{ cidr: '192.0.2.10/24' }], leaving);
   t.ok(await until(() => port.calls.length === 2));
   r.withdraw(leaving);
   release();
@@ -106,17 +102,17 @@ t.test('withdraw takes back what its owner handed in and is not sent yet', async
 
 t.test('a port that rejects fails every entry of the flush; close drops what waits', async (t) => {
   const r = new VipRenewals({ renewVips: async () => { throw new Error('socket closed'); } });
-  const out = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }, { cidr: '192.0.2.11/24' }], 100, {});
+  const out = await r.renew('eth0', [{ cidr: '192.0.2.10/24' }, { cidr: '192.0.2.11/24' }], {});
   t.equal(out?.length, 2);
   for (const e of out ?? []) t.match(e?.message, /socket closed/);
 
   const port = recordingPort();
   const r2 = new VipRenewals(port);
-  const waiting = r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], 100, {});
+  const waiting = r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], {});
   r2.close();
   r2.close();
   t.equal(await waiting, undefined, 'dropped, not sent');
-  t.equal(await r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], 100, {}), undefined);
+  t.equal(await r2.renew('eth0', [{ cidr: '192.0.2.10/24' }], {}), undefined);
   await sleep(30);
   t.equal(port.calls.length, 0);
 });
@@ -172,7 +168,7 @@ t.test('VipLease on a shared batcher: one request for two instances, a failure i
 t.test('VipLease hands the batcher the same entries for one config, new ones after a reload', async (t) => {
   const handed: (readonly { cidr: string }[])[] = [];
   const renewals = {
-    submit: (_ifname: string, entries: readonly { cidr: string }[], _everyMs: number, _owner: object, done: (o: undefined[]) => void): void => {
+    submit: (_ifname: string, entries: readonly { cidr: string }[], _owner: object, done: (o: undefined[]) => void): void => {
       handed.push(entries);
       done(entries.map(() => undefined));
     },
@@ -198,7 +194,7 @@ t.test('VipLease hands the batcher the same entries for one config, new ones aft
   t.not(handed[2], handed[0]);
 });
 
-t.test('vip-lease-wait waits one coalescing window more with the batcher', async (t) => {
+t.test('vip-lease-wait waits the same with the batcher: a renewal leaves in its advert\'s turn', async (t) => {
   const base = instance(['192.0.2.10/24']);
   const cfg = { ...base, vipLeaseWait: true };
   const backup = { state: 'BACKUP', master: { address: '192.0.2.2', priority: 200, lastSeenMs: 500 } } as const;
@@ -209,6 +205,6 @@ t.test('vip-lease-wait waits one coalescing window more with the batcher', async
   const s = backup as unknown as Parameters<VipLease['waitBeforeAddMs']>[0];
   const plain = alone.waitBeforeAddMs(s, 600);
   t.ok(plain > 0, `a lease to wait for: ${plain} ms`);
-  t.equal(batched.waitBeforeAddMs(s, 600), plain + MAX_COALESCE_MS);
+  t.equal(batched.waitBeforeAddMs(s, 600), plain);
   t.equal(batched.waitBeforeAddMs(s, 60_000), 0, 'nothing left: still nothing');
 });

@@ -3,8 +3,8 @@
  * whole kernel seconds, the renew cadence, and how long a silent old master's lease may last.
  */
 import t from 'tap';
-import { KERNEL_EXPIRY_SLACK_MS, leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../../../src/core/fsm/lease.js';
-import { masterDownIntervalMs } from '../../../src/core/fsm/timers.js';
+import { KERNEL_EXPIRY_SLACK_MS, leaseRenewDue, leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../../../src/core/fsm/lease.js';
+import { masterDownIntervalMs, nextAdvertAtMs } from '../../../src/core/fsm/timers.js';
 import { advert, HIGHER_ADDRESS, master, started, stepFrozen } from './helpers.js';
 
 t.test("'auto' lease: 3 x advert interval rounded down to whole seconds, at least 1 s", (t) => {
@@ -45,6 +45,32 @@ t.test('the lease is renewed every third of it', (t) => {
   t.equal(leaseRenewEveryMs(122), 122000 / 3);
   t.ok(Math.abs(leaseRenewEveryMs(1) - 333.333) < 0.001, '1 s lease: every 333.3 ms (not rounded: it is compared, not armed)');
   for (const sec of [1, 2, 3, 7, 122]) t.ok(Math.abs(leaseRenewEveryMs(sec) * 3 - sec * 1000) < 1e-9, `${sec} s: three renewals per lease`);
+  t.end();
+});
+
+t.test('a renewal is due with the advert one renew interval on, even when that advert runs a hair early', (t) => {
+  t.ok(leaseRenewDue(999.6, 3, 1000), '1 s adverts, 3 s lease: the next tick ran 0.4 ms "early"');
+  t.ok(leaseRenewDue(1000, 3, 1000));
+  t.notOk(leaseRenewDue(499, 3, 1000), 'an extra advert half an interval later renews nothing');
+  t.ok(leaseRenewDue(299.5, 1, 100), '100 ms adverts, 1 s lease: every third advert');
+  t.notOk(leaseRenewDue(199.9, 1, 100), 'not every second one');
+  t.end();
+});
+
+t.test('on the tick grid with jittery timers a 3 s lease at 1 s adverts is renewed with every advert', (t) => {
+  // Each tick's timer runs 0-5 ms late, in random order against the previous tick.
+  let last = -Infinity;
+  let renewals = 0;
+  let tick = 1000;
+  for (let i = 0; i < 500; i++) {
+    const now = tick + Math.random() * 5;
+    if (leaseRenewDue(now - last, 3, 1000)) {
+      renewals += 1;
+      last = now;
+    }
+    tick = nextAdvertAtMs(now, 1000);
+  }
+  t.equal(renewals, 500);
   t.end();
 });
 
