@@ -52,12 +52,14 @@ export class VipLease {
   /**
    * The VIPs are in place (after the add job ran; false from the remove effect on). Set false,
    * a renewal still waiting in the batcher is withdrawn: sent after the removal, it would add
-   * the VIPs back.
+   * the VIPs back. Set true, the add counts as a renewal (it gave the VIPs the whole lease): the
+   * next one is due a renew interval later, not with the first advert after the takeover.
    */
   get inPlace(): boolean {
     return this.placed;
   }
   set inPlace(v: boolean) {
+    if (v && !this.placed) this.lastRenewalMs = this.deps.clock();
     this.placed = v;
     if (!v) this.deps.renewals?.withdraw(this);
   }

@@ -122,7 +122,9 @@ const isolationWithoutPeers: PeerRules = {
 
 const broken: ReadonlyArray<readonly [string, PeerRules, RegExp]> = [
   ['ignoring hellos from a master', ignoresMasterHellos, /INVARIANT 1/],
-  ['isolating without the witness check', isolationWithoutWitness, /INVARIANT 2/],
+  // Which seed shows it first depends on the timing: an isolation phase going wrong (invariant
+  // 2), or a router that reaches the witness and still fences itself in another phase.
+  ['isolating without the witness check', isolationWithoutWitness, /INVARIANT 2|out of service although it is not isolated/],
   ['isolating without the peer check', isolationWithoutPeers, /INVARIANT|flapping/],
 ];
 
