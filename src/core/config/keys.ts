@@ -135,7 +135,7 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
       { key: 'role', type: 'auto | master | backup', default: 'auto', description: 'preset: master = priority 150 + preempt; backup and auto = 100, no preempt', example: 'master' },
       { key: 'external', type: 'interface name', default: 'the interface', description: 'the NIC where the VIPs are added', example: 'eth0' },
       { key: 'priority', type: 'integer 1..255', default: 'from the role', description: 'VRRP priority; the higher wins (255 = address owner)', example: '150' },
-      { key: 'advert-interval', type: 'duration', default: '1s', description: 'advertisement interval (v2: whole seconds; v3: 10ms steps up to 40.95s)', example: '1s' },
+      { key: 'advert-interval', type: 'duration', default: '1s', description: 'advertisement interval (v2: whole seconds; v3: 10ms steps up to 40.95s); a master advertises on the multiples of it on the agent\'s clock, so all instances with the same interval advertise together (the first gap after becoming master is shorter)', example: '1s' },
       { key: 'vrrp-version', type: '2 | 3', default: '3', description: 'VRRP version (keepalived defaults to 2)', example: '3' },
       { key: 'preempt', type: 'boolean', default: 'from the role', description: 'take over from a lower-priority master', example: 'true' },
       { key: 'preempt-delay', type: 'duration <= 1h', default: '0', description: 'wait this long before preempting', example: '30s' },
