@@ -13,7 +13,9 @@ import { sharedContainment, type ContainmentMode } from '../adapters/containment
 import { FileEpochStore, type EpochPort } from '../adapters/epoch-store.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import { witnessTiming } from '../core/peer/timing.js';
+import { csToMs } from '../core/fsm/timers.js';
 import { Announcer } from './announcer.js';
+import { DeadlineTimers } from './deadline-timers.js';
 import { SharedFrameSockets } from './announce-sockets.js';
 import type { WitnessPort } from './instance-peers.js';
 import type { EtcdClientFactory } from './etcd-shared.js';
@@ -46,6 +48,8 @@ export interface AgentPorts {
   readonly netlink: NetlinkPort;
   /** Monotonic milliseconds. */
   readonly clock: () => number;
+  /** The agent's protocol timers (one Node timer per deadline millisecond); absent = the agent makes its own. */
+  readonly deadlines?: DeadlineTimers;
   /** Refuses (throws HA_ERR_INSECURE / HA_ERR_STATE) a state directory others could write to. */
   ensureStateDir(dir: string): void;
   /** Opens the VRRP socket of one heartbeat interface; what it receives goes to `receiver`. */
@@ -69,9 +73,13 @@ export async function productionPorts(): Promise<AgentPorts> {
   // One packet socket per interface for all announcements; each announcer a refresh slot.
   const frameSockets = new SharedFrameSockets();
   let announcers = 0;
+  const clock = (): number => performance.now();
+  // The instances' timers and the announcers' refreshes on one set, so refreshes ride on advert ticks.
+  const deadlines = new DeadlineTimers(clock);
   return {
     netlink,
-    clock: () => performance.now(),
+    clock,
+    deadlines,
     ensureStateDir: (dir) => ensurePrivateDir(dir, 'state directory'),
     openVrrp: (p, receiver, onError) => (p.family === 4
       ? RawVrrpSocket.open(p.ifname, p.ifindex, (d) => receiver.onDatagram(p.ifname, d), onError)
@@ -80,7 +88,8 @@ export async function productionPorts(): Promise<AgentPorts> {
     // The isolated master must let go before the peer takes over (its Master_Down_Interval):
     // witnesses are probed every advert interval with half an interval to answer.
     witness: (inst) => (inst.witness.length === 0 ? undefined : new (loadedPart(witnessPart)).WitnessMonitor(inst.witness, witnessTiming(inst.advertIntervalCs))),
-    announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp, frameSockets, announcers++),
+    announcer: (inst) => new Announcer(inst.external, inst.vips, inst.garp, frameSockets, announcers++,
+      { deadlines, clock, tickMs: csToMs(inst.advertIntervalCs) }),
     containment: () => sharedContainment(),
     // One gateway and one lease for the agent; the keeper's fence timer runs on the monotonic clock.
     etcdClient: (cfg, log) => {

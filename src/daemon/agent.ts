@@ -92,7 +92,7 @@ export class Agent {
     this.balancer = new LazyBalancer(opts.log, (ev) => this.events.publish(ev));
     this.etcd = new EtcdShared(ports.etcdClient, opts.log);
     this.renewals = new VipRenewals(ports.netlink);
-    this.deadlines = new DeadlineTimers(ports.clock);
+    this.deadlines = ports.deadlines ?? new DeadlineTimers(ports.clock);
     this.fence = new SelfFence(opts.log, ports.fence ?? { apply: async () => undefined, retime: async () => undefined, remove: async () => undefined });
     this.alerter = new LazyAlerter(opts.config.alerts, { log: opts.log.child({ component: 'alerts' }), clock: ports.clock });
     const hmac = new AdvertHmac();

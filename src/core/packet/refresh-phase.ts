@@ -20,3 +20,15 @@ export function refreshPhaseMs(slot: number, periodMs: number): number {
   const phase = Math.floor((x - Math.floor(x)) * periodMs);
   return Math.min(Math.max(phase, 0), Math.floor(periodMs) - 1);
 }
+
+/**
+ * When a refresh meant for `baseMs` is sent: the first advert tick at or after it (a multiple of
+ * `tickMs`, the advert interval, on the agent's monotonic clock), so the refresh goes out in
+ * the wake-up that sends the adverts of that tick instead of waking the agent on its own.
+ * The refreshes of many instances stay spread over the period, a share of them at each tick.
+ * Contract: result >= baseMs, result - baseMs < tickMs; `tickMs` <= 0 leaves baseMs as it is.
+ */
+export function refreshAtMs(baseMs: number, tickMs: number): number {
+  if (!(tickMs > 0)) return baseMs;
+  return Math.ceil(baseMs / tickMs) * tickMs;
+}

@@ -1,11 +1,12 @@
 /**
  * Announcer over a fake shared socket: the frames of a burst (content and count as built by the
  * packet builders), one lease for the socket, released by close, and the periodic refresh not
- * before refresh + the slot's phase. Timers are real but short; only lower bounds on time and
+ * before refresh + the slot's phase, at advert ticks on the agent's timers. Timers are real but short; only lower bounds on time and
  * "it happened at all" are asserted.
  */
 import t from 'tap';
 import { Announcer } from '../../../src/daemon/announcer.js';
+import { DeadlineTimers } from '../../../src/daemon/deadline-timers.js';
 import { SharedFrameSockets, type InterfaceFrameSocket } from '../../../src/daemon/announce-sockets.js';
 import { buildGratuitousArp } from '../../../src/core/packet/arp.js';
 import { buildUnsolicitedNa } from '../../../src/core/packet/ndisc.js';
@@ -102,4 +103,26 @@ t.test('frames are built once per MAC and VIP list: a new MAC or a reloaded list
     buildGratuitousArp({ senderMac: mac, ip: '192.0.2.20', op: 'reply' }),
   ].map(hex), 'the reloaded VIP list');
   a.close();
+});
+
+t.test('on the agent\'s timers, refreshes go out at advert ticks, many announcers sharing each tick', async (t) => {
+  const w = world();
+  const clock = (): number => performance.now();
+  const deadlines = new DeadlineTimers(clock);
+  const tickMs = 40;
+  const refreshMs = 200;
+  const many = Array.from({ length: 12 }, (_, i) => new Announcer('eth0', [VIPS[0]!], { burst: 1, burstIntervalMs: 10, refreshMs }, w.reg, i, { deadlines, clock, tickMs }));
+  await Promise.all(many.map((a) => a.announce()));
+  t.ok(deadlines.pending <= refreshMs / tickMs + 1, `12 refreshes wait on ${deadlines.pending} timers (one per tick)`);
+  const burst = w.sent.length;
+  const until = performance.now() + 5000;
+  while (w.sent.length < burst + 2 * 12 * 2 && performance.now() < until) await sleep(10);
+  const refreshes = w.sent.slice(burst);
+  t.ok(refreshes.length >= 2 * 12 * 2, 'every announcer refreshed at least twice');
+  const offTick = refreshes.filter((s) => s.at % tickMs > tickMs / 2);
+  t.ok(offTick.length <= refreshes.length / 10, `sent just after a tick: ${refreshes.length - offTick.length} of ${refreshes.length}`);
+  const ticks = new Set(refreshes.map((s) => Math.floor(s.at / tickMs)));
+  t.ok(ticks.size < refreshes.length / 2, `${refreshes.length} frames in ${ticks.size} ticks`);
+  for (const a of many) a.close();
+  t.equal(deadlines.pending, 0, 'close cancels the refresh');
 });

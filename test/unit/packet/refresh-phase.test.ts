@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { refreshPhaseMs } from '../../../src/core/packet/refresh-phase.js';
+import { refreshAtMs, refreshPhaseMs } from '../../../src/core/packet/refresh-phase.js';
 
 t.test('phases are integers in [0, period), 0 without a period', (t) => {
   fc.assert(
@@ -32,5 +32,21 @@ t.test('n announcers spread over the period: no tenth of it holds more than 3x i
     const distinct = new Set(Array.from({ length: n }, (_, s) => refreshPhaseMs(s, periodMs))).size;
     t.equal(distinct, Math.min(n, periodMs), `n=${n}: every announcer has its own phase`);
   }
+  t.end();
+});
+
+t.test('a refresh goes out at the first advert tick at or after the moment it is meant for', (t) => {
+  t.equal(refreshAtMs(10_000, 1000), 10_000, 'on a tick: that tick');
+  t.equal(refreshAtMs(10_000.5, 1000), 11_000);
+  t.equal(refreshAtMs(12_345, 100), 12_400);
+  t.equal(refreshAtMs(12_345.6, 0), 12_345.6, 'no tick: as meant');
+  fc.assert(
+    // Monotonic ms with a fraction in 1/1024 steps, exact in binary (no rounding in the check itself).
+    fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 10, max: 40_950 }), (base1024, tick) => {
+      const base = base1024 / 1024;
+      const at = refreshAtMs(base, tick);
+      return at >= base && at - base < tick && at % tick === 0;
+    }),
+  );
   t.end();
 });
