@@ -36,7 +36,7 @@ import type { InstanceDeps } from './instance-ports.js';
 import { InstanceRecord, instanceStatus } from './instance-status.js';
 import { InstanceTakeover } from './instance-takeover.js';
 import { InstanceTimers } from './instance-timers.js';
-import { VipLease } from './vip-lease.js';
+import { VipLease, type VipOpts } from './vip-lease.js';
 import { EtcdElection } from './etcd-election.js';
 
 export type { HookPort, InstanceDeps, VipPort } from './instance-ports.js';
@@ -147,6 +147,11 @@ export class InstanceRunner {
    */
   get vipLifetimeSec(): number {
     return this.lease.lifetimeSec;
+  }
+
+  /** What the VIPs are added with (label, the lease as both kernel lifetimes), for a re-add. */
+  get vipAddOptions(): VipOpts {
+    return this.lease.vipOpts(this.cfg);
   }
 
   get vrrpState(): VrrpState {

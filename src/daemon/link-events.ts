@@ -1,7 +1,8 @@
 /**
  * The agent's reactions to kernel link and address events (the netlink watcher): the external
  * NIC down is a fault of the instances on it; a heartbeat link back up makes a master
- * re-announce; a VIP removed by someone else while we are master is put back.
+ * re-announce; a VIP removed by someone else while we are master is put back, with the label
+ * and lease it is always added with (without the lease a killed agent would leave it behind).
  */
 import type { Logger } from 'pino';
 import type { NetlinkEvent, NetlinkPort } from '../adapters/netlink/index.js';
@@ -26,7 +27,7 @@ export function onNetlinkEvent(ev: NetlinkEvent, bound: readonly Bound[], deps: 
       const cidr = `${ev.address}/${ev.prefixLength}`;
       if (!b.config.vips.some((v) => v.cidr === cidr)) continue;
       deps.log.warn({ instance: b.config.name, vip: cidr, iface: ev.ifname }, 'VIP removed by someone else while master; re-adding it');
-      deps.netlink.addVip(b.config.external, cidr).catch((err: unknown) => deps.log.error({ err, vip: cidr }, 're-adding VIP failed'));
+      deps.netlink.addVip(b.config.external, cidr, b.runner.vipAddOptions).catch((err: unknown) => deps.log.error({ err, vip: cidr }, 're-adding VIP failed'));
     }
   }
 }
