@@ -14,7 +14,7 @@
  *   fires before the clock reaches its millisecond starts again for the remainder.
  * - `fn` may schedule and cancel entries, its own bucket's included: an entry cancelled while
  *   its bucket runs is skipped; one scheduled for a moment already past goes in a new bucket
- *   that runs in a later turn, never in the running one.
+ *   (its own Node timer) that runs after the running one, never within it.
  * - A throwing `fn` does not stop the rest of its bucket: the error is rethrown once the bucket
  *   is done (the first one, as an uncaught exception would have been for its own timer).
  * - `cancel` is idempotent; a bucket left empty clears its Node timer.
