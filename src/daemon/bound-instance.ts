@@ -51,7 +51,7 @@ export interface StartDeps {
   /** The agent's VIP lease renewal batcher, shared by every instance; absent = per-VIP renewals. */
   readonly renewals?: Pick<VipRenewals, 'submit' | 'withdraw'>;
   /** The agent's protocol timers, shared by every instance. */
-  readonly deadlines?: DeadlineTimers;
+  readonly deadlines: DeadlineTimers;
   /** The peer link shared by the instances with paths; created by the first one that needs it. */
   peerLink(inst: InstanceConfig): PeerLink;
   /** Makes the instance known to the agent (adverts, status) as soon as it exists. */
@@ -144,7 +144,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),
     vips: ports.netlink,
     ...(deps.renewals === undefined ? {} : { renewals: deps.renewals }),
-    ...(deps.deadlines === undefined ? {} : { deadlines: deps.deadlines }),
+    deadlines: deps.deadlines,
     announce: async () => { await Promise.all([announcer.announce(), conntrack?.floating.announce()]); },
     quiet: () => { announcer.quiet(); conntrack?.floating.quiet(); },
     hooks,
