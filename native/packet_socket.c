@@ -185,6 +185,8 @@ void min_ttl_register(napi_env env, napi_value exports); /* min_ttl.c */
 void realtime_register(napi_env env, napi_value exports); /* realtime.c */
 void vrrp4_send_register(napi_env env, napi_value exports); /* vrrp4_send.c */
 void netlink_filter_register(napi_env env, napi_value exports); /* netlink_filter.c */
+void advert_train_register(napi_env env, napi_value exports); /* advert_train.c */
+void netlink_sync_register(napi_env env, napi_value exports); /* netlink_sync.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -200,6 +202,8 @@ static napi_value init(napi_env env, napi_value exports) {
   realtime_register(env, exports);
   vrrp4_send_register(env, exports);
   netlink_filter_register(env, exports);
+  advert_train_register(env, exports);
+  netlink_sync_register(env, exports);
   return exports;
 }
 

@@ -12,14 +12,16 @@
  * - a receive buffer for a burst of adverts of every instance at once (VRRP_RCVBUF_BYTES);
  * - delivers whole IPv4 datagrams (header included: a raw IPv4 socket gives it) so the codec can
  *   check TTL; this module does not decode or filter anything itself;
- * - `send` is done when it returns: the promise only carries its result (HA_ERR_SOCKET).
+ * - `send` is done when it returns: the promise only carries its result (HA_ERR_SOCKET);
+ * - `repeat` hands an advert to a native train on the send socket (advert-train.ts); closing
+ *   the transport stops its trains first.
  * IPv6 (ff02::12) is not carried here: raw-socket cannot read the hop limit (no recvmsg), and
  * accepting adverts without the hop-limit-255 check would be a security hole.
  */
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { HaagentError } from '../core/errors.js';
-import type { VrrpTransport } from './ports.js';
+import type { AdvertRepeat, TrainReport, VrrpTransport } from './ports.js';
 import { Vrrp4SendSocket } from './vrrp4-send.js';
 
 const require = createRequire(import.meta.url);
@@ -123,6 +125,15 @@ export class RawVrrpSocket implements VrrpTransport {
       return Promise.reject(err as Error);
     }
     return Promise.resolve();
+  }
+
+  repeat(id: number, message: Uint8Array, dsts: readonly string[], plan: AdvertRepeat): TrainReport {
+    if (this.closed) throw new HaagentError('HA_ERR_SOCKET', `VRRP socket on ${this.ifname} is closed`);
+    return this.sender.repeat(id, message, dsts, plan);
+  }
+
+  trainReport(id: number, stop: boolean): TrainReport {
+    return this.sender.trainReport(id, stop);
   }
 
   close(): void {

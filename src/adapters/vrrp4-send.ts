@@ -14,7 +14,9 @@
  * 224.0.0.18 or a unicast peer).
  */
 import { HaagentError } from '../core/errors.js';
+import { hasTrains, scheduleTrain, trainReport } from './advert-train.js';
 import { describeNative, loadBinding } from './packet-socket.js';
+import { NO_TRAIN, type AdvertRepeat, type TrainReport } from './ports.js';
 
 /** The addon's exports used here, as documented in native/vrrp4_send.c and packet_socket.c. */
 export interface Vrrp4SendBinding {
@@ -75,11 +77,40 @@ export class Vrrp4SendSocket {
     }
   }
 
-  /** Closes the socket. Idempotent. A failing close(2) is not reported: the descriptor is gone either way. */
+  /** Whether this socket can carry advert trains (the addon has them). */
+  get canRepeat(): boolean {
+    return hasTrains(this.#native);
+  }
+
+  /**
+   * Train `id` repeats `message` to each of `dsts` on this socket (advert-train.ts), replacing
+   * its earlier train; returns that one's report. Throws HA_ERR_SOCKET when the socket is
+   * closed or the addon has no trains, and the addon's error for a bad argument.
+   */
+  repeat(id: number, message: Uint8Array, dsts: readonly string[], plan: AdvertRepeat): TrainReport {
+    const fd = this.#fd;
+    const native = this.#native;
+    if (fd === undefined) throw new HaagentError('HA_ERR_SOCKET', `VRRP socket on ${this.ifname} is closed`);
+    if (!hasTrains(native)) throw new HaagentError('HA_ERR_SOCKET', `the native addon has no advert trains (rebuild it: \`npx node-gyp rebuild -C native\`)`);
+    return scheduleTrain(native, id, fd, message, dsts, plan);
+  }
+
+  /** What train `id` did since its last report; `stop` ends it. NO_TRAIN without trains. */
+  trainReport(id: number, stop: boolean): TrainReport {
+    const native = this.#native;
+    return hasTrains(native) ? trainReport(native, id, stop) : NO_TRAIN;
+  }
+
+  /**
+   * Closes the socket, after stopping every train on it. Idempotent. A failing close(2) is not
+   * reported: the descriptor is gone either way.
+   */
   close(): void {
     const fd = this.#fd;
     if (fd === undefined) return;
     this.#fd = undefined;
+    const native = this.#native;
+    if (hasTrains(native)) native.trainCancelFd(fd);
     try {
       this.#native.close(fd);
     } catch {

@@ -17,7 +17,7 @@ import { HookRunner } from './hook-runner.js';
 import { InstancePeers } from './instance-peers.js';
 import { InstanceRunner } from './instance-runner.js';
 import type { PeerLink } from './peer-link.js';
-import type { InstanceDeps } from './instance-ports.js';
+import type { AdvertTrainPort, InstanceDeps } from './instance-ports.js';
 import type { ConntrackSync } from './conntrack-sync.js';
 import type { FloatingAddress } from './floating-address.js';
 import { conntrackPart, guardsPart, instanceParts, loadedPart, peerLinkPart } from './lazy-parts.js';
@@ -116,6 +116,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     sync: new conntrackCode.ConntrackSync(inst, { stateDir: deps.stateDir, log: ilog, publish: (ev) => events.publish(ev), isMaster: () => runner.vrrpState === 'MASTER', services: () => runner.config.virtualServices }),
     floating: conntrackCode.floatingAddress(inst, inst.conntrackSync, ports, ilog),
   };
+  const trainId = deps.heartbeats.trainId();
   const runner: InstanceRunner = new InstanceRunner(inst, p.address, {
     epochs,
     ...(etcd === undefined ? {} : { etcd }),
@@ -142,6 +143,7 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
     clock: ports.clock,
     log: ilog,
     sendAdvert: (priority): Promise<void> => deps.heartbeats.sendAdvert(runner.config, p.address, priority),
+    ...(trainId === undefined ? {} : { advertTrain: advertTrainPort(deps.heartbeats, () => runner.config, p.address, trainId) }),
     vips: ports.netlink,
     ...(deps.renewals === undefined ? {} : { renewals: deps.renewals }),
     deadlines: deps.deadlines,
@@ -205,6 +207,22 @@ export async function startInstance(inst: InstanceConfig, deps: StartDeps): Prom
   // Hellos on the instance's paths (one peer link shared by the instances), the witness, and the isolation rule.
   if (inst.paths.length > 0) await peer.start(deps.peerLink(inst), p.address);
   return bound;
+}
+
+/**
+ * The advert train of the instance whose config `config` reads, sending from `src`: none while
+ * it has paths (the master's hello leaves with each advert the runner sends, so each one must be).
+ */
+function advertTrainPort(heartbeats: Heartbeats, config: () => InstanceConfig, src: string, id: number): AdvertTrainPort {
+  return {
+    schedule: (priority, plan) => {
+      const inst = config();
+      if (inst.paths.length > 0) return undefined;
+      return heartbeats.repeatAdvert(inst, src, priority, id, plan);
+    },
+    report: (stop) => heartbeats.trainReport(config(), id, stop),
+    close: () => heartbeats.releaseTrainId(config(), id),
+  };
 }
 
 function guardsOf(inst: InstanceConfig): readonly GuardConfig[] {

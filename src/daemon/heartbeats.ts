@@ -12,10 +12,13 @@ import { encodeAdvertisement, type HmacSigning } from '../core/packet/encode.js'
 import type { Advertisement } from '../core/packet/vrrp-types.js';
 import { VRRP_MULTICAST_V4 } from '../adapters/vrrp-socket.js';
 import { VRRP_MULTICAST_V6 } from '../adapters/vrrp6-socket.js';
-import type { VrrpTransport } from '../adapters/ports.js';
+import { NO_TRAIN, type AdvertRepeat, type TrainReport, type VrrpTransport } from '../adapters/ports.js';
 import { authOf } from './advert-intake.js';
 import { AdvertHmac } from './advert-hmac.js';
 import type { AgentPorts, HeartbeatSource, VrrpReceiver } from './agent-ports.js';
+
+/** As many advert trains as the addon keeps (native/advert_train.c). */
+const MAX_TRAIN_IDS = 4096;
 
 const transportKey = (inst: { interface: string; family: 4 | 6 }): string => `${inst.family}:${inst.interface}`;
 
@@ -37,6 +40,8 @@ export class Heartbeats {
    * the same bytes every time until its priority or source changes, so it is encoded once.
    */
   private readonly encoded = new WeakMap<InstanceConfig, EncodedAdverts>();
+  /** Advert train ids in use (one per instance runner; the addon keys its trains by id). */
+  private readonly trainIds = new Set<number>();
 
   constructor(
     private readonly ports: AgentPorts,
@@ -102,6 +107,49 @@ export class Heartbeats {
     const hmac = this.hmac.signing(inst);
     const datagrams = hmac === undefined ? this.unsigned(inst, src, priority) : encodeAll(inst, src, priority, { hmac });
     for (const [dst, bytes] of datagrams) await sock.send(bytes, dst);
+  }
+
+  /** A free advert train id (released with releaseTrainId), or undefined when all are taken. */
+  trainId(): number | undefined {
+    for (let id = 0; id < MAX_TRAIN_IDS; id++) {
+      if (this.trainIds.has(id)) continue;
+      this.trainIds.add(id);
+      return id;
+    }
+    return undefined;
+  }
+
+  /** Stops train `id` (if it runs) and frees the id. */
+  releaseTrainId(inst: InstanceConfig, id: number): void {
+    this.trainReport(inst, id, true);
+    this.trainIds.delete(id);
+  }
+
+  /**
+   * Hands `inst`'s advert at `priority` from `src` to train `id` (see VrrpTransport.repeat) and
+   * returns the replaced train's report; undefined when it cannot be repeated: its socket has
+   * no trains (IPv6), it is signed (every signed advert differs), or it goes to several peers
+   * (each copy has its own checksum). A train that cannot be scheduled (a closed socket) is
+   * undefined too, after stopping the running one.
+   */
+  repeatAdvert(inst: InstanceConfig, src: string, priority: number, id: number, plan: AdvertRepeat): TrainReport | undefined {
+    const sock = this.sockets.get(transportKey(inst));
+    if (sock?.repeat === undefined || this.hmac.signing(inst) !== undefined) return undefined;
+    const datagrams = this.unsigned(inst, src, priority);
+    const only = datagrams.length === 1 ? datagrams[0] : undefined;
+    if (only === undefined) return undefined;
+    try {
+      return sock.repeat(id, only[1], [only[0]], plan);
+    } catch (err) {
+      this.log.warn({ err, iface: inst.interface }, 'the advert train could not be scheduled; the agent sends every advert itself');
+      this.trainReport(inst, id, true);
+      return undefined;
+    }
+  }
+
+  /** What train `id` did since its last report (`stop`: and ends it); NO_TRAIN without a socket. */
+  trainReport(inst: InstanceConfig, id: number, stop: boolean): TrainReport {
+    return this.sockets.get(transportKey(inst))?.trainReport?.(id, stop) ?? NO_TRAIN;
   }
 
   /** The unsigned adverts of `inst` at `priority` from `src`, encoded on first use. */

@@ -21,6 +21,9 @@
  * hooks nothing as master.
  */
 import { vipCidrs } from '../core/net/address.js';
+import { advertWakeMs, trainPlan } from '../core/fsm/advert-wake.js';
+import { advertIntervalMs } from '../core/fsm/transitions.js';
+import { NO_TRAIN, type TrainReport } from '../adapters/ports.js';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { Effect, Input, InstanceState, VrrpState } from '../core/fsm/types.js';
 import type { AddressQueue } from './address-queue.js';
@@ -77,6 +80,8 @@ export class InstanceEffects {
   private takeovers = 0;
   /** When this MASTER last sent an advert (monotonic ms); undefined while not MASTER. */
   private lastMasterAdvertMs: number | undefined;
+  /** The priority the running advert train sends; undefined = no train. */
+  private trainPriority: number | undefined;
 
   constructor(private readonly ctx: EffectContext) {}
 
@@ -87,8 +92,11 @@ export class InstanceEffects {
         // A master's periodic advert (not the one entering MASTER: the VIPs are being added with a
         // fresh lifetime right after it) renews the VIP lease and may end a silence.
         const periodic = step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0;
+        // Leaving or releasing: the train stops before this advert goes, so none follows it.
+        if (effect.priority === 0 || this.ctx.state().state !== 'MASTER') this.stopTrain();
+        const train = periodic ? this.trainReport(false) : NO_TRAIN;
         if (periodic) this.ctx.lease.renew();
-        this.afterSilence(periodic);
+        this.afterSilence(periodic, train);
         // Elected on etcd: no VRRP packet at all (the advert timer still paces the lease renewal).
         if (this.ctx.config().election === 'etcd') return;
         record.advertsSent += 1;
@@ -99,9 +107,11 @@ export class InstanceEffects {
         return;
       }
       case 'arm-timer':
-        timers.arm(effect.timer, effect.deadlineMs);
+        if (effect.timer === 'advert') this.armAdvert(effect.deadlineMs);
+        else timers.arm(effect.timer, effect.deadlineMs);
         return;
       case 'cancel-timer':
+        if (effect.timer === 'advert') this.stopTrain();
         timers.cancel(effect.timer);
         return;
       case 'add-vips':
@@ -157,7 +167,7 @@ export class InstanceEffects {
    * watch without a self-fence: an instance elected over etcd (no adverts, no fence) or one
    * with the fence off (neither changes without a restart).
    */
-  private afterSilence(steadyMaster: boolean): void {
+  private afterSilence(steadyMaster: boolean, train: TrainReport): void {
     const cfg = this.ctx.config();
     if (!fenceWanted(cfg)) return;
     const now = this.ctx.deps.clock();
@@ -165,13 +175,88 @@ export class InstanceEffects {
     // Entering MASTER announces anyway; any other advert (priority 0, not MASTER) ends the watch.
     this.lastMasterAdvertMs = this.ctx.state().state === 'MASTER' ? now : undefined;
     if (!steadyMaster || last === undefined) return;
-    const silentMs = now - last;
+    // With a train, the longest gap between the adverts since our last one: the train's own
+    // gaps (from our last advert on) and the one since its last advert.
+    const silentMs = train.sinceLastMs < 0 ? now - last : Math.max(train.maxGapMs, train.sinceLastMs);
     if (silentMs <= configuredFenceTimeoutMs(cfg)) return;
     this.ctx.deps.log.warn({ silentMs: Math.round(silentMs) }, 'adverts resumed after the self-fence had expired: announcing the VIPs again');
     this.ctx.queue.enqueue('gratuitous ARP after a silence', async () => {
       await new Promise((r) => setImmediate(r));
       if (this.ctx.state().state === 'MASTER') await this.ctx.deps.announce();
     });
+  }
+
+  /**
+   * The Adver_Timer the core armed for `deadlineMs`. A MASTER with a train (not elected on
+   * etcd, where no advert is sent) hands the ticks until its next wake-up (advert-wake.ts) to the
+   * train, with the advert it just sent, and is woken then; otherwise the timer wakes it at the
+   * deadline. A train that cannot run (the port says so) leaves every advert to the runner.
+   */
+  private armAdvert(deadlineMs: number): void {
+    const { deps, timers } = this.ctx;
+    const s = this.ctx.state();
+    const train = deps.advertTrain;
+    if (train !== undefined && s.state === 'MASTER' && this.ctx.config().election !== 'etcd') {
+      const intervalMs = advertIntervalMs(s);
+      // A train that renews the lease frees the wake-ups from the renew cadence.
+      const renewal = this.ctx.lease.trainRenewal();
+      const plan = trainPlan(deps.clock(), deadlineMs, intervalMs, advertWakeMs(intervalMs, renewal === undefined ? this.ctx.lease.lifetimeSec : 0));
+      const replaced = plan.count === 0 ? undefined : train.schedule(s.effectivePriority, {
+        firstDelayMs: plan.firstDelayMs, everyMs: intervalMs, count: plan.count, ...(renewal === undefined ? {} : { renewal }),
+      });
+      if (replaced !== undefined) {
+        this.trainPriority = s.effectivePriority;
+        this.account(replaced);
+        timers.arm('advert', deadlineMs, plan.wakeAtMs);
+        return;
+      }
+    }
+    this.stopTrain();
+    timers.arm('advert', deadlineMs);
+  }
+
+  /**
+   * A running train whose advert is no longer what the core would send (the priority changed,
+   * or the VIP list by a reload) is stopped and the Adver_Timer set back to the core's deadline,
+   * now past or within an interval: the next advert is the runner's, with the new bytes.
+   */
+  refreshTrain(changed: boolean): void {
+    if (this.trainPriority === undefined) return;
+    const s = this.ctx.state();
+    if (!changed && s.state === 'MASTER' && s.effectivePriority === this.trainPriority) return;
+    this.stopTrain();
+  }
+
+  /**
+   * Ends the running train (nothing more is sent for it once this returns), counting what it
+   * sent. A MASTER's Adver_Timer is set back to the core's deadline: its adverts are the
+   * runner's again from the next tick on (a timer the core cancels next is simply cancelled).
+   */
+  stopTrain(): void {
+    if (this.trainPriority === undefined) return;
+    this.trainReport(true);
+    this.trainPriority = undefined;
+    const s = this.ctx.state();
+    const deadline = s.timers.advert;
+    if (s.state === 'MASTER' && deadline !== null) this.ctx.timers.arm('advert', deadline);
+  }
+
+  /** The running train's report since the last one (NO_TRAIN without a train), counted. */
+  private trainReport(stop: boolean): TrainReport {
+    const train = this.ctx.deps.advertTrain;
+    if (this.trainPriority === undefined || train === undefined) return NO_TRAIN;
+    const r = train.report(stop);
+    this.account(r);
+    return r;
+  }
+
+  /** Counts and publishes what a train sent, says when one of its sends failed, and hands its renewals to the lease. */
+  private account(r: TrainReport): void {
+    this.ctx.lease.renewedByTrain(r);
+    const name = this.ctx.config().name;
+    this.ctx.record.advertsSent += r.sent;
+    for (let i = 0; i < r.sent; i++) this.ctx.publish({ type: 'advert-sent', instance: name });
+    if (r.errno !== 0) this.ctx.deps.log.warn({ errno: r.errno }, 'sending advert failed (advert train)');
   }
 
   /**
@@ -241,6 +326,7 @@ export class InstanceEffects {
   /** Leaving MASTER (or releasing, or shutting down): the VIPs go, then the balancer's rules. */
   private removeVips(): void {
     const { deps, queue } = this.ctx;
+    this.stopTrain(); // its lease renewal would add the VIPs back
     this.ctx.lease.inPlace = false;
     deps.quiet();
     for (const { cidr } of this.ctx.config().vips) {

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { HookName } from '../core/config/types.js';
 import type { CheckSummary, GuardRunStatus, HookRunStatus } from '../core/control/types.js';
-import type { MonotonicClock } from '../adapters/ports.js';
+import type { AdvertRepeat, MonotonicClock, TrainReport } from '../adapters/ports.js';
 import type { EpochPort } from '../adapters/epoch-store.js';
 import type { EventBus } from './event-bus.js';
 import type { GuardAttempt, TakeoverFacts } from './guard-runner.js';
@@ -14,6 +14,22 @@ import type { EtcdEpochs } from './etcd-epochs.js';
 import type { EtcdKv, LeasePort } from './etcd-ports.js';
 import type { DeadlineTimers } from './deadline-timers.js';
 import type { VipRenewals } from './vip-renewals.js';
+
+/**
+ * One instance's advert train (src/adapters/advert-train.ts). Calls never throw.
+ * - `schedule`: the advert at `priority` repeated as `plan` says, replacing the running train;
+ *   the replaced train's report, or undefined when this instance's adverts cannot be repeated
+ *   now (signed, to several peers, hellos on paths ride on each advert, an IPv6 socket, an
+ *   addon without trains): the runner then sends every advert itself.
+ * - `report`: what the train did since the last report; `stop` ends it first (nothing more is
+ *   sent once this returns).
+ * - `close`: stops it for good and frees its id.
+ */
+export interface AdvertTrainPort {
+  schedule(priority: number, plan: AdvertRepeat): TrainReport | undefined;
+  report(stop: boolean): TrainReport;
+  close(): void;
+}
 
 /** Ordered transition hooks (src/daemon/hook-runner.ts). */
 export interface HookPort {
@@ -33,6 +49,8 @@ export interface VipPort {
   /** Adds or refreshes (replace) a VIP; lifetimes in whole seconds, absent = forever. */
   addVip(ifname: string, cidr: string, opts?: { label?: string; validLftSec?: number; preferredLftSec?: number }): Promise<void>;
   removeVip(ifname: string, cidr: string): Promise<void>;
+  /** Optional: the lease renewal of these VIPs as one datagram of requests, for an advert train. */
+  renewalDatagram?(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: { label?: string; validLftSec?: number; preferredLftSec?: number } }[]): Promise<Uint8Array>;
 }
 
 export interface InstanceDeps {
@@ -40,6 +58,12 @@ export interface InstanceDeps {
   readonly log: Logger;
   /** Encodes and sends one advert with this priority (to the multicast group or every peer). */
   readonly sendAdvert: (priority: number) => Promise<void>;
+  /**
+   * Optional: this instance's advert train, which sends a MASTER's periodic advert between the
+   * ones the runner sends itself (src/core/fsm/advert-wake.ts); absent = every advert is sent
+   * by the runner.
+   */
+  readonly advertTrain?: AdvertTrainPort;
   readonly vips: VipPort;
   /**
    * The agent's VIP lease renewal batcher, shared by its instances (vip-renewals.ts); absent =

@@ -202,6 +202,7 @@ export class InstanceRunner {
       for (const cidr of removed) this.queue.enqueue(`removing VIP ${cidr}`, () => this.deps.vips.removeVip(next.external, cidr));
       if (added.length > 0) this.queue.enqueue('gratuitous ARP', () => this.deps.announce());
     }
+    this.effects.refreshTrain(true);
     return { added, removed };
   }
 
@@ -235,6 +236,7 @@ export class InstanceRunner {
       }
     }
     if (isPeriodicAdvert(input, before.state, result)) this.afterMasterAdvert();
+    this.effects.refreshTrain(false);
   }
 
   /** The afterMasterAdvert port (the master's hello goes with its advert); a throw is logged only. */
@@ -273,6 +275,7 @@ export class InstanceRunner {
   }
 
   stopTimers(): void {
+    this.effects.stopTrain();
     this.timers.stopAll();
     this.takeover.stop();
   }
@@ -298,6 +301,7 @@ export class InstanceRunner {
   /** Stops the timers and the epoch store (its last pending write is tried once more). */
   close(): void {
     this.stopTimers();
+    this.deps.advertTrain?.close();
     this.deps.epochs.close();
   }
 

@@ -13,6 +13,10 @@
  * when it runs at the earlier one, starts again for the remainder. Only an earlier deadline
  * replaces it.
  *
+ * A timer may be armed to wake later than its deadline (`wakeAtMs`): a MASTER whose adverts a
+ * train sends in between (advert-wake.ts) is fed its Adver_Timer at the wake-up, which the core
+ * sees as a timer that fired late.
+ *
  * A due Master_Down_Timer is checked one step later in the same event-loop turn (setImmediate,
  * after the poll phase), not in the timers phase where Node runs it: when this process was
  * stalled longer than Master_Down_Interval (starved of CPU, paused, a long collection), the
@@ -44,8 +48,10 @@ interface Armed {
   entry: DeadlineEntry | undefined;
   /** Monotonic ms the entry runs at (or just after). */
   readonly firesAtMs: number;
-  /** The core's latest deadline, >= firesAtMs. */
+  /** The core's latest deadline. */
   deadlineMs: number;
+  /** When to feed it: >= deadlineMs and >= firesAtMs. */
+  wakeAtMs: number;
 }
 
 export class InstanceTimers {
@@ -58,15 +64,20 @@ export class InstanceTimers {
     this.deadlines = deps.deadlines ?? new DeadlineTimers(deps.clock);
   }
 
-  /** Arms `kind` for `deadlineMs`, replacing its running timer (a later deadline is recorded only). */
-  arm(kind: TimerKind, deadlineMs: number): void {
+  /**
+   * Arms `kind` for `deadlineMs`, fed at `wakeAtMs` (default: the deadline; never earlier),
+   * replacing its running timer (a later wake-up is recorded only).
+   */
+  arm(kind: TimerKind, deadlineMs: number, wakeAtMs = deadlineMs): void {
+    const wake = Math.max(wakeAtMs, deadlineMs);
     const armed = this.timers.get(kind);
-    if (armed !== undefined && armed.firesAtMs <= deadlineMs) {
+    if (armed !== undefined && armed.firesAtMs <= wake) {
       armed.deadlineMs = deadlineMs;
+      armed.wakeAtMs = wake;
       return;
     }
     this.cancel(kind);
-    this.start(kind, deadlineMs);
+    this.start(kind, deadlineMs, wake);
   }
 
   cancel(kind: TimerKind): void {
@@ -87,16 +98,16 @@ export class InstanceTimers {
     this.pendingMasterDown = undefined;
   }
 
-  private start(kind: TimerKind, deadlineMs: number): void {
-    const armed: Armed = { entry: undefined, firesAtMs: deadlineMs, deadlineMs };
+  private start(kind: TimerKind, deadlineMs: number, wakeAtMs = deadlineMs): void {
+    const armed: Armed = { entry: undefined, firesAtMs: wakeAtMs, deadlineMs, wakeAtMs };
     this.timers.set(kind, armed);
-    armed.entry = this.deadlines.at(deadlineMs, () => {
+    armed.entry = this.deadlines.at(wakeAtMs, () => {
       this.timers.delete(kind);
       const deadline = armed.deadlineMs;
       if (!this.deps.isCurrent(kind, deadline)) return;
       // Re-armed for later since: wait for the remainder.
-      if (this.deps.clock() < deadline) {
-        this.start(kind, deadline);
+      if (this.deps.clock() < armed.wakeAtMs) {
+        this.start(kind, deadline, armed.wakeAtMs);
         return;
       }
       if (kind !== 'master-down') {

@@ -10,14 +10,17 @@
  * promise its VIPs go away if it dies); it never throws into the caller. With the agent's
  * batcher (`renewals`) the VIPs of many instances share one request, but each instance's outcome
  * is its own: only the instance whose VIP failed fails. A renewal the batcher dropped unsent
- * (the agent is shutting down) changes nothing.
+ * (the agent is shutting down) changes nothing. A master with an advert train may hand the
+ * renewals to the train (`trainRenewal`), which then renews with its adverts by the same rule;
+ * its reports come back through `renewedByTrain`, and the runner stops the train before the
+ * VIPs are removed.
  */
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../core/config/types.js';
 import type { InstanceState } from '../core/fsm/types.js';
-import { leaseRenewDue, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
+import { leaseRenewDue, leaseRenewEveryMs, oldLeaseLeftMs, vipLeaseSec } from '../core/fsm/lease.js';
 import { csToMs } from '../core/fsm/timers.js';
-import type { MonotonicClock } from '../adapters/ports.js';
+import type { LeaseRenewal, MonotonicClock, TrainReport } from '../adapters/ports.js';
 import type { VipPort } from './instance-ports.js';
 import type { RenewEntry, RenewOutcome, VipRenewals } from './vip-renewals.js';
 
@@ -46,6 +49,9 @@ export class VipLease {
   private placed = false;
   /** What a renewal hands the batcher, for the config it was made from (the same every time). */
   private handed: { readonly cfg: InstanceConfig; readonly life: number; readonly entries: readonly RenewEntry[] } | undefined;
+  /** The datagram an advert train renews with, for the config and lease it was made for; null = the port cannot make one. */
+  private trainDatagram: { readonly cfg: InstanceConfig; readonly life: number; readonly datagram: Uint8Array | null } | undefined;
+  private preparing = false;
 
   constructor(private readonly deps: VipLeaseDeps) {}
 
@@ -107,6 +113,65 @@ export class VipLease {
       () => this.renewed([]),
       (err: unknown) => this.renewed([err instanceof Error ? err : new Error(String(err))]),
     );
+  }
+
+  /**
+   * What an advert train renews this lease with from now on (LeaseRenewal: due a renew interval
+   * less half an advert interval after the last renewal, as leaseRenewDue; one of ours still in
+   * flight counts from when it was sent), or undefined: no lease, VIPs not in place, or no
+   * datagram for the current config yet (its making is started here; a port that cannot make
+   * one leaves every renewal to renew()).
+   */
+  trainRenewal(): LeaseRenewal | undefined {
+    const life = this.lifetimeSec;
+    if (life === 0 || !this.placed) return undefined;
+    const cfg = this.deps.config();
+    const d = this.trainDatagram;
+    if (d === undefined || d.cfg !== cfg || d.life !== life) {
+      this.prepareTrainDatagram(cfg, life);
+      return undefined;
+    }
+    if (d.datagram === null) return undefined;
+    return {
+      datagram: d.datagram,
+      dueAfterMs: leaseRenewEveryMs(life) - csToMs(cfg.advertIntervalCs) / 2,
+      lastAgoMs: this.deps.clock() - this.lastRenewalMs,
+    };
+  }
+
+  /**
+   * What an advert train did to this lease (its report): a renewal counts as ours did; a failed
+   * one is a failed renewal (logged, kept for status, onRenewFailed), and its datagram is made
+   * again before a train renews again (the interface may have a new index).
+   */
+  renewedByTrain(r: TrainReport): void {
+    if (r.renewedAgoMs >= 0 && this.placed) {
+      this.lastRenewalMs = Math.max(this.lastRenewalMs, this.deps.clock() - r.renewedAgoMs);
+      this.lastError = undefined;
+    }
+    if (r.renewErrno === 0) return;
+    this.trainDatagram = undefined;
+    const err = new Error(`the advert train's lease renewal failed: errno ${r.renewErrno}`);
+    this.lastError = err.message;
+    this.deps.log.error({ err, errno: r.renewErrno }, 'refreshing the VIP lifetime failed: stepping down');
+    this.deps.onRenewFailed();
+  }
+
+  private prepareTrainDatagram(cfg: InstanceConfig, life: number): void {
+    const make = this.deps.vips.renewalDatagram;
+    if (make === undefined) {
+      this.trainDatagram = { cfg, life, datagram: null };
+      return;
+    }
+    if (this.preparing) return;
+    this.preparing = true;
+    make.call(this.deps.vips, cfg.external, this.entriesOf(cfg, life)).then(
+      (datagram) => { this.trainDatagram = { cfg, life, datagram }; },
+      (err: unknown) => {
+        this.deps.log.warn({ err }, 'the lease renewal for the advert train could not be made; the agent renews it itself');
+        this.trainDatagram = { cfg, life, datagram: null };
+      },
+    ).finally(() => { this.preparing = false; });
   }
 
   /** A renewal's outcome (undefined: dropped unsent, nothing changes). Never throws. */

@@ -104,14 +104,18 @@ if (skip !== undefined) {
     const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
       const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      return { tid: Number(tid), policy: Number(f[38]), rtPriority: Number(f[37]) };
+      return { tid: Number(tid), policy: Number(f[38]), rtPriority: Number(f[37]), name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() };
     });
     t.match(threads.find((x) => x.tid === pid), { policy: SCHED_RR, rtPriority: 10 }, 'main thread SCHED_RR 10');
     const line = a.logs.find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('realtime: SCHED_RR priority 10'));
     t.ok(line, 'logged', { logs: logsOf(a) });
     const helpers = Number(line?.['helperThreads']);
     t.ok(helpers >= 4, `V8's workers set too (${helpers})`);
-    const others = threads.filter((x) => x.tid !== pid);
+    // The addon's advert-train thread, started with the first MASTER's train, takes the main thread's policy itself.
+    const trains = threads.filter((x) => x.name === 'vrrp-trains');
+    t.equal(trains.length, 1, 'the advert train thread runs (a MASTER at 100 ms)');
+    t.same(trains.filter((x) => x.policy !== SCHED_RR || x.rtPriority !== 10), [], 'and is SCHED_RR 10');
+    const others = threads.filter((x) => x.tid !== pid && x.name !== 'vrrp-trains');
     t.equal(others.filter((x) => x.policy === SCHED_RR && x.rtPriority === 10).length, helpers, 'exactly the threads it reports are SCHED_RR 10');
     t.same(others.filter((x) => x.policy !== SCHED_RR && x.policy !== SCHED_OTHER), [], 'the rest SCHED_OTHER');
     t.ok(Number(/VmLck:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) > 0, 'memory locked');

@@ -28,7 +28,8 @@ import { errnoCodeOf, NetlinkError } from './errors.js';
 import { AF_INET, AF_INET6, isIpv6LinkLocal, ipv4Broadcast, parseCidr, samePrefix } from './ip.js';
 import type { ParsedCidr } from './ip.js';
 import type { LinkResolver } from './links.js';
-import { rtRequestBatch } from './batch.js';
+import { BATCH_MAX_MESSAGES, rtRequestBatch } from './batch.js';
+import { formatRequests, syncRequestBatch, type RouteBatch } from './sync-batch.js';
 import { formatPayload, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, RTM, rtRequest, rtRequestPayload } from './request.js';
 import type { AddressInfo, AddVipOptions } from './types.js';
 
@@ -84,6 +85,8 @@ export class AddressManager {
     private readonly procSysIpv4Conf = '/proc/sys/net/ipv4/conf',
     /** addVip's index lookups (the hot path of lease renewals); removals always ask the kernel */
     private readonly addIndex: AddIfindexSource = links,
+    /** renewVips' synchronous route requests (sync-batch.ts); undefined = the package socket (batch.ts) */
+    private readonly route: () => RouteBatch | undefined = () => undefined,
   ) {}
 
   async addVip(ifname: string, cidr: string, opts: AddVipOptionsExt = {}): Promise<void> {
@@ -107,7 +110,7 @@ export class AddressManager {
 
   /**
    * addVip for several VIPs of one interface at once (the lease renewals), as ONE batched
-   * request (batch.ts) with the same payloads, index cache and ENODEV retry as addVip. Returns
+   * request (sync-batch.ts when the addon is there, else batch.ts) with the same payloads, index cache and ENODEV retry as addVip. Returns
    * one outcome per entry, in order: undefined when the VIP is in place (EEXIST included), else
    * that entry's error (a HaagentError for bad options, a NetlinkError from the kernel); an
    * interface that cannot be resolved fails every entry. Never rejects.
@@ -129,9 +132,9 @@ export class AddressManager {
       } catch (err) {
         return todo.map((x) => ({ ...x, err }));
       }
-      const outcomes = await rtRequestBatch(this.sock, todo.map(({ add }) => ({
-        type: RTM.NEWADDR, payload: add.payloadFor(ifindex), flags: NLM_F_CREATE | NLM_F_REPLACE, what: add.what,
-      })));
+      const messages = todo.map(({ add }) => ({ type: RTM.NEWADDR, payload: add.payloadFor(ifindex), flags: NLM_F_CREATE | NLM_F_REPLACE, what: add.what }));
+      const route = this.route();
+      const outcomes = route === undefined ? await rtRequestBatch(this.sock, messages) : syncRequestBatch(route, messages);
       return todo.map((x, i) => ({ ...x, err: errnoCodeOf(outcomes[i]) === 'EEXIST' ? undefined : outcomes[i] }));
     };
     if (adds.length === 0) return results;
@@ -143,6 +146,21 @@ export class AddressManager {
     }
     for (const { index, add, err } of failed) results[index] = err instanceof HaagentError ? err : new NetlinkError(add.what, err);
     return results;
+  }
+
+  /**
+   * The lease renewal of `entries` on `ifname` as one datagram of requests (the same requests as
+   * renewVips, each asking for an acknowledgement), for a sender of its own (an advert train).
+   * Throws like addVip for bad options or an unknown interface. At most 64 entries.
+   */
+  async renewalDatagram(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<Uint8Array> {
+    if (entries.length === 0 || entries.length > BATCH_MAX_MESSAGES) {
+      throw new HaagentError('HA_ERR_INVALID_ARGUMENT', `a renewal datagram holds 1..${BATCH_MAX_MESSAGES} VIPs, got ${entries.length}`);
+    }
+    const adds = entries.map((e) => this.prepareAdd(ifname, e.cidr, e.opts ?? {}));
+    const ifindex = await this.addIndex.ifindexOf(ifname);
+    const messages = adds.map((add) => ({ type: RTM.NEWADDR, payload: add.payloadFor(ifindex), flags: NLM_F_CREATE | NLM_F_REPLACE, what: add.what }));
+    return formatRequests(messages, messages.map((_, i) => i + 1));
   }
 
   /**

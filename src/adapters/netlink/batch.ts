@@ -64,8 +64,8 @@ export const BATCH_TIMEOUT_MS = 5000;
 export const BATCH_MAX_BYTES = 64 * 1024;
 export const BATCH_MAX_MESSAGES = 64;
 
-const HEADER_LENGTH = 16;
-const align4 = (n: number): number => (n + 3) & ~3;
+export const HEADER_LENGTH = 16;
+export const align4 = (n: number): number => (n + 3) & ~3;
 
 /** The lower socket's reply routing; `protected` in the package's typings, public at run time. */
 interface ReplyRouting {
@@ -84,7 +84,7 @@ function portOf(lower: NetlinkSocket): number {
   return port;
 }
 
-function payloadLength(payload: readonly Uint8Array[]): number {
+export function payloadLength(payload: readonly Uint8Array[]): number {
   let n = 0;
   for (const b of payload) n += b.length;
   return n;

@@ -4,6 +4,8 @@
  */
 import { createRtNetlink, type RtNetlinkSocket } from './lib.js';
 import { AddressManager } from './addresses.js';
+import { loadBinding } from '../packet-socket.js';
+import type { RouteBatch } from './sync-batch.js';
 import type { AddVipOptionsExt } from './addresses.js';
 import { NetlinkError } from './errors.js';
 import { LinkResolver } from './links.js';
@@ -23,6 +25,22 @@ export { AddressManager } from './addresses.js';
 export { LinkResolver } from './links.js';
 export { parseCidr, formatIp } from './ip.js';
 
+let routeBatch: RouteBatch | null | undefined;
+
+/** The addon's synchronous route request (native/netlink_sync.c), looked up once; undefined without it. */
+function nativeRouteBatch(): RouteBatch | undefined {
+  if (routeBatch === undefined) {
+    try {
+      const native = loadBinding() as unknown as { routeBatch?: unknown };
+      const fn = native.routeBatch;
+      routeBatch = typeof fn === 'function' ? (fn as RouteBatch).bind(native) : null;
+    } catch {
+      routeBatch = null; // no addon: renewals go through the package's socket
+    }
+  }
+  return routeBatch ?? undefined;
+}
+
 /**
  * The production NetlinkPort: one request socket (unref'd while idle). addVip remembers
  * interface indexes while one of its watchers is open (see ifindex-cache.ts).
@@ -36,7 +54,7 @@ export class RtnetlinkAdapter implements NetlinkPort {
   constructor(private readonly sock: RtNetlinkSocket) {
     this.links = new LinkResolver(sock);
     this.ifindexes = new IfindexCache(this.links);
-    this.addresses = new AddressManager(sock, this.links, undefined, this.ifindexes);
+    this.addresses = new AddressManager(sock, this.links, undefined, this.ifindexes, nativeRouteBatch);
   }
 
   addVip(ifname: string, cidr: string, opts?: AddVipOptionsExt): Promise<void> {
@@ -47,6 +65,9 @@ export class RtnetlinkAdapter implements NetlinkPort {
   }
   removeVip(ifname: string, cidr: string): Promise<void> {
     return this.addresses.removeVip(ifname, cidr);
+  }
+  renewalDatagram(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<Uint8Array> {
+    return this.addresses.renewalDatagram(ifname, entries);
   }
   listAddresses(ifname?: string): Promise<AddressInfo[]> {
     return this.addresses.listAddresses(ifname);

@@ -26,6 +26,11 @@ export interface NetlinkPort {
    * outcome per entry, in order, undefined = in place; never rejects.
    */
   renewVips(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<(Error | undefined)[]>;
+  /**
+   * Optional: the requests renewVips would send for `entries`, as one datagram for a sender of
+   * its own (an advert train renews the lease with it); rejects like addVip.
+   */
+  renewalDatagram?(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<Uint8Array>;
   /** Removes exactly this address/prefix; absent (or no such interface) is fine. */
   removeVip(ifname: string, cidr: string): Promise<void>;
   listAddresses(ifname?: string): Promise<AddressInfo[]>;

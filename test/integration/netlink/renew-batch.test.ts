@@ -1,7 +1,7 @@
 /**
  * VIP lease renewals as one batched request through the real kernel: 50 addresses with a
- * lifetime renewed by a single RTM_NEWADDR datagram (counted on the adapter's socket in the
- * driver; the interface's index lookup is a request of its own), their
+ * lifetime renewed by a single RTM_NEWADDR datagram (counted on the sockets the adapter sends
+ * requests on, in the driver; the interface's index lookup is a request of its own), their
  * lifetimes read back with `ip -j addr`; more than one chunk's worth split; an entry the kernel
  * refuses fails alone; an interface that is gone fails every entry.
  */
@@ -25,6 +25,7 @@ if (reason) {
   };
 
   t.test('50 VIPs renewed by one datagram: every lifetime rises again', async (t) => {
+    t.ok(await d.call('nativeRoute'), "renewals take the addon's synchronous route socket");
     const before = await d.call<number>('sends');
     t.same(await d.call('renewVips', 'va', entries(vips, 60)), vips.map(() => null), 'all added');
     t.equal(await d.call<number>('sends') - before, 1, 'one datagram for 50 messages');
