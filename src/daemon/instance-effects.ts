@@ -78,8 +78,10 @@ function settle<T>(fn: () => Promise<T>, onError: (err: unknown) => void): Promi
 export class InstanceEffects {
   /** Counts takeovers (add-vips effects): a failure is reported only for the latest one. */
   private takeovers = 0;
-  /** When this MASTER last sent an advert (monotonic ms); undefined while not MASTER. */
+  /** When this MASTER last sent an advert, itself or by its train (monotonic ms); undefined while not MASTER. */
   private lastMasterAdvertMs: number | undefined;
+  /** The longest gap between adverts inside the trains reported since the runner's last advert (ms). */
+  private trainGapMs = 0;
   /** The priority the running advert train sends; undefined = no train. */
   private trainPriority: number | undefined;
 
@@ -94,9 +96,9 @@ export class InstanceEffects {
         const periodic = step.from === 'MASTER' && this.ctx.state().state === 'MASTER' && effect.priority > 0;
         // Leaving or releasing: the train stops before this advert goes, so none follows it.
         if (effect.priority === 0 || this.ctx.state().state !== 'MASTER') this.stopTrain();
-        const train = periodic ? this.trainReport(false) : NO_TRAIN;
+        if (periodic) this.trainReport(false);
         if (periodic) this.ctx.lease.renew();
-        this.afterSilence(periodic, train);
+        this.afterSilence(periodic);
         // Elected on etcd: no VRRP packet at all (the advert timer still paces the lease renewal).
         if (this.ctx.config().election === 'etcd') return;
         record.advertsSent += 1;
@@ -167,17 +169,18 @@ export class InstanceEffects {
    * watch without a self-fence: an instance elected over etcd (no adverts, no fence) or one
    * with the fence off (neither changes without a restart).
    */
-  private afterSilence(steadyMaster: boolean, train: TrainReport): void {
+  private afterSilence(steadyMaster: boolean): void {
     const cfg = this.ctx.config();
     if (!fenceWanted(cfg)) return;
     const now = this.ctx.deps.clock();
     const last = this.lastMasterAdvertMs;
+    const trainGapMs = this.trainGapMs;
     // Entering MASTER announces anyway; any other advert (priority 0, not MASTER) ends the watch.
     this.lastMasterAdvertMs = this.ctx.state().state === 'MASTER' ? now : undefined;
+    this.trainGapMs = 0;
     if (!steadyMaster || last === undefined) return;
-    // With a train, the longest gap between the adverts since our last one: the train's own
-    // gaps (from our last advert on) and the one since its last advert.
-    const silentMs = train.sinceLastMs < 0 ? now - last : Math.max(train.maxGapMs, train.sinceLastMs);
+    // The longest gap since our last advert: inside the trains (account) or since the last advert of either.
+    const silentMs = Math.max(trainGapMs, now - last);
     if (silentMs <= configuredFenceTimeoutMs(cfg)) return;
     this.ctx.deps.log.warn({ silentMs: Math.round(silentMs) }, 'adverts resumed after the self-fence had expired: announcing the VIPs again');
     this.ctx.queue.enqueue('gratuitous ARP after a silence', async () => {
@@ -250,9 +253,16 @@ export class InstanceEffects {
     return r;
   }
 
-  /** Counts and publishes what a train sent, says when one of its sends failed, and hands its renewals to the lease. */
+  /**
+   * Counts and publishes what a train sent, says when one of its sends failed, hands its
+   * renewals to the lease, and keeps its gaps and last advert for the silence check.
+   */
   private account(r: TrainReport): void {
     this.ctx.lease.renewedByTrain(r);
+    if (r.sinceLastMs >= 0 && this.lastMasterAdvertMs !== undefined) {
+      this.trainGapMs = Math.max(this.trainGapMs, r.maxGapMs);
+      if (r.sent > 0) this.lastMasterAdvertMs = Math.max(this.lastMasterAdvertMs, this.ctx.deps.clock() - r.sinceLastMs);
+    }
     const name = this.ctx.config().name;
     this.ctx.record.advertsSent += r.sent;
     for (let i = 0; i < r.sent; i++) this.ctx.publish({ type: 'advert-sent', instance: name });

@@ -187,3 +187,21 @@ t.test("a failed renewal of the train: logged, and the master steps down", async
   t.ok(await until(() => h.events.some((e) => e.type === 'transition' && e.from === 'MASTER')), 'left MASTER');
   t.match(h.runner.status().vipLeaseError, /errno 19/, 'kept for status');
 });
+
+t.test('a train stopped late in its run: the next advert of the runner is no silence', async (t) => {
+  const calls: string[] = [];
+  const train = fakeTrain(calls);
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { advertTrain: train, ...renewingVips([]) });
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => train.plans.some((p) => p.renewal !== undefined), 3000), 'a train with the renewal (wake-ups a second apart)');
+  const n = train.plans.length;
+  t.ok(await until(() => train.plans.length > n, 3000), 'a fresh wake-up');
+  const woke = train.plans[train.plans.length - 1]?.atMs ?? 0;
+  await until(() => performance.now() - woke >= 700, 2000);
+  // Its train has sent the ticks since (the fake reports them 100 ms apart, the last 100 ms ago).
+  train.next = { ...rep(6), sinceLastMs: 60, maxGapMs: 100 };
+  h.runner.applyHealth(90, []);
+  t.ok(await until(() => h.calls.includes('advert 90'), 1000), 'the runner advertises the new priority');
+  await new Promise((r) => setTimeout(r, 400));
+  t.notOk(h.logs.some((l) => RESUMED.test(l.msg)), "the train's adverts count: no silence");
+});
