@@ -21,6 +21,7 @@ import type { CheckResult } from './health/common.js';
 import { run as runHttp, type HttpCheck } from './health/http.js';
 import { ping } from './health/icmp.js';
 import { endpoint, run as runTcp, type TcpCheck } from './health/tcp.js';
+import { isoTime } from './iso-time.js';
 
 /** Any HTTP answer in 200..399 counts as reachable (redirects are not followed). */
 export const WITNESS_HTTP_STATUSES: readonly number[] = Object.freeze(Array.from({ length: 200 }, (_, i) => 200 + i));
@@ -129,7 +130,7 @@ export class WitnessMonitor extends EventEmitter<WitnessMonitorEvents> {
     const results = await Promise.all(this.witnesses.map((w) => probeWitness(w, this.opts.timeoutMs, ac.signal)));
     if (!this.running || ac.signal.aborted) return;
     this.abort = undefined;
-    const at = new Date().toISOString();
+    const at = isoTime();
     results.forEach((r, i) => {
       const w = this.witnesses[i];
       if (w !== undefined) this.last[i] = { target: witnessTarget(w), ok: r.ok, detail: r.detail, latencyMs: r.latencyMs, at };

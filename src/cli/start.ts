@@ -8,7 +8,7 @@ import { runAgentProcess } from '../daemon/agent-process.js';
 import { configPathOf, loadFlagsConfig, type StartFlags } from './flags-config.js';
 import { packageVersion } from '../adapters/package-info.js';
 import { lockMemory, setRealtime, setRealtimeOtherThreads } from '../adapters/realtime.js';
-import { tuneGcForRealtime } from '../daemon/heap-tuning.js';
+import { tuneCompilerForLoad, tuneGcForRealtime } from '../daemon/heap-tuning.js';
 import type { AgentConfig } from '../core/config/types.js';
 import type { Logger } from 'pino';
 
@@ -47,10 +47,17 @@ export async function runStart(flags: StartFlags & { logLevel: LogLevel; logForm
   // never loads them (the file, if any, is the same one at every reload).
   const load = configPathOf(flags) === undefined ? loadFlagsConfig : (await import('./load-config.js')).loadConfig;
   const { config, source } = load(flags, explicitPreempt);
+  // A heavy config turns V8's optimizing compiler back on (src/daemon/heap-tuning.ts); so does a
+  // reload that makes the load heavy.
+  tuneCompilerForLoad(config.instances);
   const log = createAgentLogger(flags.logLevel, flags.logFormat);
   applyRealtime(config, log);
   await runAgentProcess({
     config, configSource: source, log, version: packageVersion(),
-    reloadConfig: () => load(flags, explicitPreempt).config,
+    reloadConfig: () => {
+      const next = load(flags, explicitPreempt).config;
+      tuneCompilerForLoad(next.instances);
+      return next;
+    },
   });
 }

@@ -34,6 +34,7 @@ import { agentStatus } from './agent-status.js';
 import { EtcdShared } from './etcd-shared.js';
 import { VipRenewals } from './vip-renewals.js';
 import { DeadlineTimers } from './deadline-timers.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -61,9 +62,9 @@ export class Agent {
   private readonly heartbeats: Heartbeats;
   private watcher: NetlinkWatcher | undefined;
   private shuttingDown: Promise<void> | undefined;
-  private readonly startedAt = new Date().toISOString();
+  private readonly startedAt = isoTime();
   private config: AgentConfig;
-  private configLoadedAt = new Date().toISOString();
+  private configLoadedAt = isoTime();
   private reloading: Promise<string> | undefined;
   private peerLink: PeerLink | undefined;
   readonly events = new EventBus();
@@ -258,7 +259,7 @@ export class Agent {
       },
       commit: (next) => {
         this.config = next;
-        this.configLoadedAt = new Date().toISOString();
+        this.configLoadedAt = isoTime();
         this.applyAlerts(next.alerts);
       },
     }, this.opts.reloadConfig);

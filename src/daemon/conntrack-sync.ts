@@ -34,6 +34,7 @@ import { errorMessage, HaagentError } from '../core/errors.js';
 import { conntrackCommand, conntrackdCommand, startConntrackd, type CommandResult } from '../adapters/conntrackd.js';
 import { ensurePrivateDir } from '../adapters/secure-dir.js';
 import type { UnstampedEvent } from './event-bus.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 export const STATS_INTERVAL_MS = 1000;
 /** No packet from the peer for this long: the sync link (or the peer's conntrackd) is down. */
@@ -122,7 +123,7 @@ export class ConntrackSync {
       this.serial(async () => {
         await this.run('conntrack', ['-D', '-s', this.sync.snat.address], 'deleting the floating address\'s server-side entries');
         const r = await this.ports.command(this.conf, ['-c'], this.sync.commitTimeoutMs);
-        this.lastCommit = { ok: r.ok, durationMs: Math.round(r.durationMs), at: new Date().toISOString(), ...(r.ok ? {} : { detail: r.detail }) };
+        this.lastCommit = { ok: r.ok, durationMs: Math.round(r.durationMs), at: isoTime(), ...(r.ok ? {} : { detail: r.detail }) };
         const detail = r.ok ? `${this.stats?.external ?? 'the'} peer connections committed` : r.detail;
         this.deps.log[r.ok ? 'info' : 'error']({ durationMs: Math.round(r.durationMs) }, `conntrack sync: ${r.ok ? 'committed the peer\'s connections' : `commit failed: ${r.detail}`}`);
         this.deps.publish({ type: 'conntrack-sync', instance: this.inst.name, kind: 'commit', ok: r.ok, detail, durationMs: Math.round(r.durationMs) });

@@ -1,6 +1,7 @@
 /** The agent's event bus: every AgentEvent is published here (logs, `haagent events`, metrics). */
 import { EventEmitter } from 'node:events';
 import type { AgentEvent } from '../core/control/events.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
@@ -26,7 +27,7 @@ export class EventBus extends EventEmitter {
     const all = this.listenerCount('event') > 0;
     const typed = this.typed.get(ev.type);
     if (!all && typed === undefined) return;
-    const stamped = { at: new Date().toISOString(), ...ev } as AgentEvent;
+    const stamped = { at: isoTime(), ...ev } as AgentEvent;
     if (all) this.emit('event', stamped);
     if (typed !== undefined) for (const listener of [...typed]) listener(stamped);
   }

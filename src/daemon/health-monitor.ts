@@ -28,6 +28,7 @@ import type { CheckResult, CheckStatus, HealthVerdict } from '../core/health/typ
 import { isPolled, runCheck, type ExecOptions, type PolledCheck } from '../adapters/health/index.js';
 import { linkErrorResult, linkResult } from '../adapters/health/interface.js';
 import type { MonotonicClock } from '../adapters/ports.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 export interface LinkStateReader {
   (ifname: string): Promise<{ up: boolean; running: boolean }>;
@@ -159,7 +160,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
         lastResult: last === undefined ? null : {
           ok: last.ok, detail: last.detail, latencyMs: last.latencyMs,
           value: last.value ?? null,
-          at: new Date(wallNow - ageMs).toISOString(), atMs: last.atMs, ageMs,
+          at: isoTime(wallNow - ageMs), atMs: last.atMs, ageMs,
         },
       };
     });

@@ -29,6 +29,7 @@ import { sharedContainment, type Containment } from '../adapters/containment.js'
 import { superviseRun, type RunOutcome } from '../adapters/supervised-run.js';
 import { HaagentError } from '../core/errors.js';
 import type { EnvironmentEntry, HookConfig, HookName, HooksConfig } from '../core/config/types.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 export { GROUP_POLL_MS, OUTPUT_DRAIN_MS } from '../adapters/supervised-run.js';
 
@@ -258,7 +259,7 @@ export class HookRunner extends EventEmitter<HookRunnerEvents> {
       const result = {
         hook,
         command,
-        startedAt: new Date(startMs).toISOString(),
+        startedAt: isoTime(startMs),
         durationMs: Math.max(0, this.clock() - startMs),
         exitCode: outcome.exitCode,
         signal: outcome.signal,

@@ -20,6 +20,7 @@
 import { fstatSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { HaagentError, type HaagentErrorCode } from '../core/errors.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -184,7 +185,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino({
     level: opts.level,
     base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    // pino.stdTimeFunctions.isoTime's text, without Date.prototype.toISOString (src/adapters/iso-time.ts).
+    timestamp: () => `,"time":"${isoTime()}"`,
     formatters: { level: (label) => ({ level: label }) },
     serializers: { err: serializeError },
   }, formattingDestination(opts.sink ?? pino.destination(1), opts));

@@ -14,7 +14,7 @@
  * business (receive-only does not).
  * Deliberately not here: the mark table (ReplayMarks, hmac-replay.ts) and the clock.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import { HMAC_EXT_SHA256, formatSequence, hmacTag, readTrailer, type HmacBinding } from './hmac-trailer.js';
 import { markStillValid, sequenceAfter, skewSeconds, type AntiReplay } from './hmac-replay.js';
 import type { HmacDropReason } from './vrrp-types.js';
@@ -83,7 +83,7 @@ export function authenticateAdvert(
   }
   if (binding.src.length !== (binding.family === 4 ? 4 : 16)) return drop('auth-bad-hmac', 'source address does not match the address family');
   const expected = hmacTag(key, binding, signed.message, signed.trailer);
-  if (f.tag.length !== expected.length || !timingSafeEqual(f.tag, expected)) {
+  if (f.tag.length !== expected.length || !nodeCrypto().timingSafeEqual(f.tag, expected)) {
     return drop('auth-bad-hmac', `HMAC does not verify with key id ${f.keyId} (different key on the sender, or a forged or altered advert)`);
   }
   const mark = lastSequence !== undefined && markStillValid(lastSequence, nowMs, policy.antiReplay, policy.timeWindowSec) ? lastSequence : undefined;

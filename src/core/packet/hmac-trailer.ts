@@ -20,7 +20,7 @@
  * `hmacTag` expects keys within HMAC_KEY_MIN..HMAC_KEY_MAX and a 4- or 16-byte source; callers
  * check that (the encoder throws, the verifier drops).
  */
-import { createHmac } from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import type { IpFamily } from './ip.js';
 import type { VrrpVersion } from './vrrp-types.js';
 
@@ -73,7 +73,7 @@ function pseudoHeader(b: HmacBinding): Uint8Array {
  * zero) and `prefix` (the first 12 trailer bytes).
  */
 export function hmacTag(key: Uint8Array, binding: HmacBinding, message: Uint8Array, prefix: Uint8Array): Uint8Array {
-  const h = createHmac('sha256', key);
+  const h = nodeCrypto().createHmac('sha256', key);
   h.update(pseudoHeader(binding));
   h.update(message.subarray(0, CHECKSUM_OFFSET));
   h.update(ZERO_CHECKSUM);

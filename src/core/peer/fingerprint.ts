@@ -11,7 +11,7 @@
  * The VIP list is compared as a set of normalized CIDRs: order and address spelling do not
  * matter, a prefix length does.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash/sha256.js';
 import type { AuthConfig, InstanceConfig } from '../config/types.js';
 
 export type FingerprintInput = Pick<InstanceConfig, 'vrid' | 'version' | 'vips' | 'advertIntervalCs'> & {
@@ -22,10 +22,6 @@ export type FingerprintInput = Pick<InstanceConfig, 'vrid' | 'version' | 'vips' 
 export const FINGERPRINT_HEX_LENGTH = 16;
 /** Bumped when the canonical form changes, so old and new agents report a mismatch, not a lie. */
 const FINGERPRINT_SCHEMA = 1;
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 /** The canonical JSON the fingerprint is taken over (exported for tests and debugging). */
 export function fingerprintCanonical(inst: FingerprintInput): string {

@@ -29,7 +29,7 @@
  * ourselves, that it came from the configured peer address, and replays (presence.ts keeps the
  * per-boot replay window). Those are the caller's.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import { HaagentError } from '../errors.js';
 import type { VrrpState } from '../fsm/types.js';
 import { parseIp } from '../packet/ip.js';
@@ -97,7 +97,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Lower-case hex HMAC-SHA256 of `bytes`. */
 function hmacHex(key: string, bytes: Uint8Array): string {
-  return createHmac('sha256', key).update(bytes).digest('hex');
+  return nodeCrypto().createHmac('sha256', key).update(bytes).digest('hex');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -223,7 +223,7 @@ export function decodeHello(bytes: Uint8Array, key?: string): DecodeHelloResult 
     // Both sides as the bytes of lower-case hex: equal lengths (64), compared in constant time.
     const got = utf8.encode(macText.toLowerCase());
     const want = utf8.encode(hmacHex(key, json));
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return reject('bad-mac', 'MAC does not match (different peer-key?)');
+    if (got.length !== want.length || !nodeCrypto().timingSafeEqual(got, want)) return reject('bad-mac', 'MAC does not match (different peer-key?)');
   }
 
   let parsed: unknown;

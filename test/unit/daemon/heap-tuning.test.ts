@@ -7,7 +7,10 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { HEAP_FLAGS, REALTIME_GC_FLAGS, tuneGcForRealtime, tuneHeapForDaemon } from '../../../src/daemon/heap-tuning.js';
+import {
+  FULL_COMPILER_FLAGS, HEAP_FLAGS, LIGHT_COMPILER_FLAGS, OPTIMIZE_FROM_ADVERTS_PER_S, REALTIME_GC_FLAGS,
+  advertsPerSecond, tuneCompilerForLoad, tuneGcForRealtime, tuneHeapForDaemon,
+} from '../../../src/daemon/heap-tuning.js';
 
 /** New-space size (bytes) after ~40 MB of allocation of which a sliding window survives. */
 function newSpaceAfterLoad(tuned: boolean): number {
@@ -61,4 +64,47 @@ t.test('the real-time collector flags are safe to set after start', async (t) =>
   t.equal(r.status, 0, `child exits cleanly (${r.stderr.slice(0, 300)})`);
   t.equal(r.stdout, 'survived');
   t.doesNotThrow(() => { tuneGcForRealtime(); tuneGcForRealtime(); });
+});
+
+/** Whether a hot function gets optimized after `flags` are set at run time (and `later` after its first warm-up). */
+function optimizedAfter(flags: readonly string[], later: readonly string[] = []): boolean {
+  const script = `
+    import { setFlagsFromString } from 'node:v8';
+    for (const f of ${JSON.stringify(flags)}) setFlagsFromString(f);
+    function hot(a, b) { return (a * 31 + b) | 0; }
+    let x = 0;
+    for (let i = 0; i < 2e6; i++) x = hot(x, i);
+    for (const f of ${JSON.stringify(later)}) setFlagsFromString(f);
+    for (let i = 0; i < 2e6; i++) x = hot(x, i);
+    // %GetOptimizationStatus bit 4 (16): TurboFan-optimized code.
+    process.stdout.write(String((%GetOptimizationStatus(hot) & 16) !== 0));
+  `;
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, env: {} });
+  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+  return r.stdout === 'true';
+}
+
+t.test('the compiler flags take effect when set at run time, and can be raised again', async (t) => {
+  t.equal(optimizedAfter([]), true, 'by default the hot function is optimized');
+  t.equal(optimizedAfter(LIGHT_COMPILER_FLAGS), false, 'light: it stays on baseline code');
+  t.equal(optimizedAfter(LIGHT_COMPILER_FLAGS, FULL_COMPILER_FLAGS), true, 'raised later: it is optimized');
+});
+
+t.test('advertsPerSecond: one advert per interval per instance', async (t) => {
+  t.equal(advertsPerSecond([]), 0);
+  t.equal(advertsPerSecond([{ advertIntervalCs: 10 }]), 10);
+  t.equal(advertsPerSecond(Array.from({ length: 255 }, () => ({ advertIntervalCs: 100 }))), 255);
+  t.equal(advertsPerSecond([{ advertIntervalCs: 1 }, { advertIntervalCs: 100 }]), 101);
+});
+
+t.test('tuneCompilerForLoad raises the compiler once the load reaches the threshold, never lowers it', async (t) => {
+  // tuneHeapForDaemon ran above (the light setting is in place in this process).
+  const light = Array.from({ length: OPTIMIZE_FROM_ADVERTS_PER_S - 1 }, () => ({ advertIntervalCs: 100 }));
+  const heavy = [...light, { advertIntervalCs: 100 }];
+  t.equal(tuneCompilerForLoad([{ advertIntervalCs: 10 }]), false, 'one instance at 100 ms: stays light');
+  t.equal(tuneCompilerForLoad(light), false, `${light.length} adverts a second: stays light`);
+  t.equal(tuneCompilerForLoad(heavy), true, `${heavy.length} adverts a second: optimizing`);
+  t.equal(tuneCompilerForLoad([]), true, 'a lighter config later does not lower it');
+  tuneHeapForDaemon();
+  t.equal(tuneCompilerForLoad([]), true, 'nor does tuneHeapForDaemon again');
 });
