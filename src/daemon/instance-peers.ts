@@ -61,8 +61,12 @@ export interface InstancePeersDeps {
   readonly onBackupPriority?: (priority: number | undefined) => void;
 }
 
-/** The config fingerprint sent in hellos: what two peers of one instance must agree on. */
+/**
+ * The config fingerprint sent in hellos: what two peers of one instance must agree on. Only
+ * hellos carry it, so an instance without paths has none ('': node:crypto is then never loaded).
+ */
 function fingerprintOf(inst: InstanceConfig): string {
+  if (inst.paths.length === 0) return '';
   return configFingerprint({ vrid: inst.vrid, version: inst.version, vips: inst.vips, advertIntervalCs: inst.advertIntervalCs, auth: inst.auth });
 }
 

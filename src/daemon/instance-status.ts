@@ -11,6 +11,7 @@ import type { InstanceConfig } from '../core/config/types.js';
 import type { CheckSummary, ElectionStatus, HookRunStatus, InstanceStatus, TakeoverStatus, TransitionStatus } from '../core/control/types.js';
 import { csToMs } from '../core/fsm/timers.js';
 import type { InstanceState, VrrpState } from '../core/fsm/types.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 const MAX_TRANSITIONS = 20;
 
@@ -25,7 +26,7 @@ export class InstanceRecord {
   /** Records a transition, stamped with the wall-clock time. */
   transition(from: VrrpState, to: VrrpState, reason: string): void {
     this.transitionsTotal += 1;
-    this.transitions.push({ from, to, reason, at: new Date().toISOString() });
+    this.transitions.push({ from, to, reason, at: isoTime() });
     if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
   }
 

@@ -17,6 +17,7 @@ import { vipCidrs } from '../core/net/address.js';
 import type { MonotonicClock } from '../adapters/ports.js';
 import type { UnstampedEvent } from './event-bus.js';
 import type { GuardPort } from './instance-ports.js';
+import { isoTime } from '../adapters/iso-time.js';
 
 export interface TakeoverContext {
   readonly clock: MonotonicClock;
@@ -99,7 +100,7 @@ export class InstanceTakeover {
     if (this.ctx.config().takeover === undefined && t.blocked === null) return undefined;
     const g = guards.length === 0 ? {} : { guards: guards.map((r) => ({ ...r })) };
     if (t.blocked === null) return { blocked: false, ...g };
-    const since = new Date(wallNowMs - Math.max(0, this.ctx.clock() - t.blocked.sinceMs)).toISOString();
+    const since = isoTime(wallNowMs - Math.max(0, this.ctx.clock() - t.blocked.sinceMs));
     return { blocked: true, reason: t.blocked.reason, detail: t.blocked.detail, since, ...g };
   }
 

@@ -11,8 +11,12 @@
  * The VIP list is compared as a set of normalized CIDRs: order and address spelling do not
  * matter, a prefix length does.
  */
-import { sha256Hex } from '../hash/sha256.js';
+import { nodeCrypto } from '../lazy-crypto.js';
 import type { AuthConfig, InstanceConfig } from '../config/types.js';
+
+function sha256Hex(text: string): string {
+  return nodeCrypto().createHash('sha256').update(text, 'utf8').digest('hex');
+}
 
 export type FingerprintInput = Pick<InstanceConfig, 'vrid' | 'version' | 'vips' | 'advertIntervalCs'> & {
   readonly auth: AuthConfig;
