@@ -14,9 +14,11 @@
  * rtnetlink requests (RTM_NEWADDR with the lifetimes, each asking for an ACK), sent on the
  * thread's own NETLINK_ROUTE socket with a tick's advert once `renewDueMs` have passed since the
  * last renewal (`lastRenewAgoMs` ago when scheduled). The kernel answers a route request inside
- * the sendto, so the answers are read at once; one that is still missing is waited for at most
- * RENEW_WAIT_MS. An answer with an errno other than EEXIST is a failed renewal. A tick that
- * comes more than two intervals after the train's previous advert renews nothing (see fire).
+ * the sendto, so the answers are read at once, without waiting (a missing one, ETIMEDOUT, would
+ * not come later). An answer with an errno other than EEXIST is a failed renewal. Once a tick
+ * comes more than two intervals after the train's previous advert, the train renews nothing more
+ * (see fire). Like any rtnetlink request, the renewal's sendto waits for the kernel's rtnl lock;
+ * while it waits, the thread sends nothing, as the agent's own thread would not.
  *
  * Exports (ids are small non-negative integers chosen by the caller, one per instance):
  *   trainSchedule(id, fd, message, dsts, firstDelayMs, everyMs, count[, renewal, renewDueMs,
@@ -40,10 +42,11 @@
  * next tick still ahead (the missed ticks count against `count`).
  *
  * The thread ("vrrp-trains") is started at the first schedule and never stops; it sleeps on a
- * condition variable when no train is due. It takes the scheduling policy and priority the
- * calling (main) thread has at that moment, so a real-time agent's adverts stay real-time (a
- * main thread set with SCHED_RESET_ON_FORK would otherwise hand it SCHED_OTHER); if that is
- * refused it runs with what it got. sendto never blocks
+ * condition variable when no train is due, and takes no signals (they are blocked in it). It
+ * takes the scheduling policy the calling (main) thread has at that moment, one priority above
+ * it where the limit allows (else the same), so a real-time agent's adverts stay real-time and
+ * a busy main thread of the same priority does not hold them back (a main thread set with
+ * SCHED_RESET_ON_FORK would otherwise hand it SCHED_OTHER). The advert's sendto never blocks
  * (MSG_DONTWAIT); the lock is held while sending, so after trainCancel/trainCancelFd return no
  * datagram of those trains is in flight or will be sent.
  */
@@ -52,9 +55,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <linux/netlink.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +72,6 @@
 #define TRAIN_MAX_BYTES 1500
 #define TRAIN_MAX_IDS 4096
 #define RENEW_MAX_BYTES 65536
-#define RENEW_WAIT_MS 20
 
 typedef struct {
   int fd;
@@ -93,6 +95,8 @@ typedef struct {
   int64_t renewed_ns;
   int renewed_since_report;
   int renew_err;
+  /* A tick came late: no more renewals for this train. */
+  int late;
 } train_t;
 
 static void free_train(train_t *t) {
@@ -136,11 +140,15 @@ static int renew_socket(void) {
 
 /* Sends `t`'s renewal and reads its answers: 0 when every request was done, else an errno. */
 static int renew_lease(train_t *t) {
-  static uint8_t buf[16384];
+  static uint8_t buf[16384] __attribute__((aligned(8)));
   int fd = renew_socket();
   if (fd < 0) return errno;
-  /* Answers of an earlier renewal that gave up waiting belong to nobody now. */
-  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+  /* Answers left over from an earlier renewal belong to nobody now. */
+  for (;;) {
+    ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (r < 0 && errno != ENOBUFS) break;
   }
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   ssize_t n;
@@ -150,18 +158,12 @@ static int renew_lease(train_t *t) {
   if (n < 0) return errno;
   uint32_t answered = 0;
   int err = 0;
-  int waited = 0;
   while (answered < t->renew_count) {
     n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      struct pollfd p = {.fd = fd, .events = POLLIN};
-      if (waited || poll(&p, 1, RENEW_WAIT_MS) <= 0) return err != 0 ? err : ETIMEDOUT;
-      waited = 1;
-      continue;
-    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return err != 0 ? err : ETIMEDOUT;
     if (n < 0) return errno;
-    size_t left = (size_t)n;
+    int left = (int)n;
     for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) continue;
       const struct nlmsgerr *e = (const struct nlmsgerr *)NLMSG_DATA(h);
@@ -175,10 +177,10 @@ static int renew_lease(train_t *t) {
 
 /* Sends one tick of `t` (lock held) and moves its deadline past `now`. */
 static void fire(train_t *t, int64_t now) {
-  /* Late by more than an interval (the process was stopped or starved): no renewal with this
-   * tick. The lease may have run out meanwhile and the VIP be gone; putting it back is for the
-   * agent, which first reads what happened while it was away. */
-  int on_time = now - t->last_ns <= 2 * t->every_ns;
+  /* More than two intervals after the previous advert (the process was stopped or starved): no
+   * renewal from this train any more. The lease may have run out meanwhile and the VIP be gone;
+   * putting it back is for the agent, which first reads what happened while it was away. */
+  if (now - t->last_ns > 2 * t->every_ns) t->late = 1;
   int ok = 1;
   for (int i = 0; i < t->ndst; i++) {
     ssize_t n;
@@ -195,7 +197,7 @@ static void fire(train_t *t, int64_t now) {
     if (now - t->last_ns > t->max_gap_ns) t->max_gap_ns = now - t->last_ns;
     t->last_ns = now;
   }
-  if (t->renew_len > 0 && on_time && now - t->renewed_ns >= t->renew_due_ns) {
+  if (t->renew_len > 0 && !t->late && now - t->renewed_ns >= t->renew_due_ns) {
     int err = renew_lease(t);
     if (err == 0) {
       t->renewed_ns = now;
@@ -223,15 +225,19 @@ static struct sched_param creator_param;
 static void *run(void *arg) {
   (void)arg;
   pthread_setname_np(pthread_self(), "vrrp-trains");
-  if (creator_policy == SCHED_RR || creator_policy == SCHED_FIFO)
-    (void)sched_setscheduler(0, creator_policy | SCHED_RESET_ON_FORK, &creator_param);
+  if (creator_policy == SCHED_RR || creator_policy == SCHED_FIFO) {
+    struct sched_param above = creator_param;
+    if (above.sched_priority < sched_get_priority_max(creator_policy)) above.sched_priority++;
+    if (sched_setscheduler(0, creator_policy | SCHED_RESET_ON_FORK, &above) != 0)
+      (void)sched_setscheduler(0, creator_policy | SCHED_RESET_ON_FORK, &creator_param);
+  }
   pthread_mutex_lock(&lock);
   for (;;) {
-    int64_t now = now_ns();
     int64_t next = INT64_MAX;
     for (int id = 0; id < top; id++) {
       train_t *t = trains[id];
       if (t == NULL || t->remaining == 0) continue;
+      int64_t now = now_ns(); /* a renewal may have taken a while */
       if (t->due_ns <= now) fire(t, now);
       if (t->remaining > 0 && t->due_ns < next) next = t->due_ns;
     }
@@ -261,7 +267,11 @@ static int ensure_started(void) {
   pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&ta, 256 * 1024);
   pthread_t th;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread starts with every signal blocked */
   err = pthread_create(&th, &ta, run, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&ta);
   if (err != 0) {
     pthread_cond_destroy(&wake);
@@ -271,9 +281,14 @@ static int ensure_started(void) {
   return 0;
 }
 
-/* The report of `t` (NULL = none) as a JS array; resets its counters. Lock held. */
-static napi_value report(napi_env env, train_t *t) {
-  double v[6] = {0, 0, -1, 0, -1, 0};
+/* The report of `t` (NULL = none) into v; resets its counters. Lock held. */
+static void take_report(train_t *t, double v[6]) {
+  v[0] = 0;
+  v[1] = 0;
+  v[2] = -1;
+  v[3] = 0;
+  v[4] = -1;
+  v[5] = 0;
   if (t != NULL) {
     int64_t now = now_ns();
     v[0] = t->sent;
@@ -288,13 +303,38 @@ static napi_value report(napi_env env, train_t *t) {
     t->renewed_since_report = 0;
     t->renew_err = 0;
   }
+}
+
+/* A report as a JS array (lock not held: V8 may collect while allocating). */
+static napi_value make_report(napi_env env, const double v[6]) {
   napi_value arr;
-  if (napi_create_array_with_length(env, 6, &arr) != napi_ok) return NULL;
+  NAPI_CALL(env, napi_create_array_with_length(env, 6, &arr));
   for (uint32_t i = 0; i < 6; i++) {
     napi_value x;
-    if (napi_create_double(env, v[i], &x) != napi_ok || napi_set_element(env, arr, i, x) != napi_ok) return NULL;
+    NAPI_CALL(env, napi_create_double(env, v[i], &x));
+    NAPI_CALL(env, napi_set_element(env, arr, i, x));
   }
   return arr;
+}
+
+/*
+ * Checks that `data` is whole rtnetlink requests asking for an acknowledgement, exactly covering
+ * it; returns how many (0 = not so).
+ */
+static uint32_t count_requests(const void *data, size_t len) {
+  uint32_t n = 0;
+  size_t at = 0;
+  while (at < len) {
+    if (len - at < NLMSG_HDRLEN) return 0;
+    struct nlmsghdr h;
+    memcpy(&h, (const uint8_t *)data + at, sizeof h);
+    if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - at) return 0;
+    if ((h.nlmsg_flags & (NLM_F_REQUEST | NLM_F_ACK)) != (NLM_F_REQUEST | NLM_F_ACK)) return 0;
+    size_t step = NLMSG_ALIGN(h.nlmsg_len);
+    at = step > len - at ? len : at + step;
+    n++;
+  }
+  return n;
 }
 
 static int get_id(napi_env env, napi_value value, int *id) {
@@ -337,12 +377,15 @@ static napi_value js_schedule(napi_env env, napi_callback_info info) {
     if (argc < 10) return throw_type(env, "a renewal needs renewDueMs and lastRenewAgoMs");
     if (get_uint8_array(env, argv[7], "renewal must be a Buffer or Uint8Array", &renew, &renew_len) != 0) return NULL;
     if (renew_len < NLMSG_HDRLEN || renew_len > RENEW_MAX_BYTES) return throw_type(env, "renewal must be 16..65536 bytes");
+    if (count_requests(renew, renew_len) == 0) return throw_type(env, "renewal must be whole netlink requests, each asking for an acknowledgement");
     if (get_uint32_in(env, argv[8], 1, 86400000, "renewDueMs must be an integer 1..86400000", &renew_due_ms) != 0) return NULL;
     if (get_uint32_in(env, argv[9], 0, 86400000, "lastRenewAgoMs must be an integer 0..86400000", &renew_ago_ms) != 0) return NULL;
   }
 
   train_t *t = calloc(1, sizeof *t);
   if (t == NULL) return throw_errno(env, ENOMEM, "calloc", NULL);
+  memcpy(t->bytes, data, len); /* before anything below could run JavaScript */
+  t->len = len;
   if (renew_len > 0) {
     t->renew = malloc(renew_len);
     if (t->renew == NULL) {
@@ -351,9 +394,7 @@ static napi_value js_schedule(napi_env env, napi_callback_info info) {
     }
     memcpy(t->renew, renew, renew_len);
     t->renew_len = renew_len;
-    /* Requests in the datagram: each answered once. */
-    size_t left = renew_len;
-    for (const struct nlmsghdr *h = (const struct nlmsghdr *)t->renew; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) t->renew_count++;
+    t->renew_count = count_requests(t->renew, renew_len); /* each answered once */
     t->renew_due_ns = (int64_t)renew_due_ms * 1000000;
   }
   for (uint32_t i = 0; i < ndst; i++) {
@@ -369,8 +410,6 @@ static napi_value js_schedule(napi_env env, napi_callback_info info) {
     t->dst[i].sin_family = AF_INET;
   }
   t->fd = fd;
-  memcpy(t->bytes, data, len);
-  t->len = len;
   t->ndst = (int)ndst;
   t->every_ns = (int64_t)every_ms * 1000000;
   t->remaining = count;
@@ -389,11 +428,12 @@ static napi_value js_schedule(napi_env env, napi_callback_info info) {
   train_t *old = trains[id];
   trains[id] = t;
   if (id >= top) top = id + 1;
-  napi_value r = report(env, old);
-  free_train(old);
+  double v[6];
+  take_report(old, v);
   pthread_cond_signal(&wake);
   pthread_mutex_unlock(&lock);
-  return r;
+  free_train(old);
+  return make_report(env, v);
 }
 
 static napi_value collect_or_cancel(napi_env env, napi_callback_info info, int cancel) {
@@ -405,13 +445,12 @@ static napi_value collect_or_cancel(napi_env env, napi_callback_info info, int c
   if (get_id(env, argv[0], &id) != 0) return NULL;
   pthread_mutex_lock(&lock);
   train_t *t = trains[id];
-  napi_value r = report(env, t);
-  if (cancel) {
-    trains[id] = NULL;
-    free_train(t);
-  }
+  double v[6];
+  take_report(t, v);
+  if (cancel) trains[id] = NULL;
   pthread_mutex_unlock(&lock);
-  return r;
+  if (cancel) free_train(t);
+  return make_report(env, v);
 }
 
 /* trainCollect(id) -> report */

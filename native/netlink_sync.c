@@ -7,12 +7,13 @@
  * `datagram` holds `count` complete netlink messages, each asking for an ACK (NLM_F_ACK), each
  * with its own sequence number. The kernel handles a NETLINK_ROUTE request inside the sendto
  * that carries it and queues its answer before sendto returns, so the answers are read without
- * waiting; should one still be missing, the call waits for it at most 200 ms (poll). Returns a
- * flat array [seq, errno, seq, errno, ...] (errno positive, 0 = done) of the NLMSG_ERROR
- * answers read, in the order read; a message with no answer in it was not answered in time.
+ * waiting (one that is missing then, after an overrun or a malformed message, never comes).
+ * Returns a flat array [seq, errno, seq, errno, ...] (errno positive, 0 = done) of the
+ * NLMSG_ERROR answers read, in the order read; a message with no answer in it was not answered.
+ * Like any rtnetlink request, the sendto waits for the kernel's rtnl lock.
  *
  * The socket is opened at the first call (in the network namespace the process is in then) and
- * kept; its receive buffer is raised so that up to 64 answered messages fit. Only the kernel can
+ * kept; its receive buffer is raised (1 MiB) so that the answers of a full batch fit. Only the kernel can
  * send to it (unicast from another port would need the same network namespace and our port,
  * and answers not matching a request of the call are ignored by the caller).
  *
@@ -21,7 +22,6 @@
  */
 #include <errno.h>
 #include <linux/netlink.h>
-#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,7 +34,6 @@
 
 #define MAX_MESSAGES 256
 #define RCVBUF_BYTES (1024 * 1024)
-#define WAIT_MS 200
 
 void netlink_sync_register(napi_env env, napi_value exports);
 
@@ -58,25 +57,17 @@ static int route_socket(void) {
   return fd;
 }
 
-/* Reads what is queued (waiting up to WAIT_MS for the first datagram when `wait`); appends
- * [seq, errno] pairs to out. Returns the number of pairs added, or -1 (errno set). */
-static int read_answers(int fd, int wait, uint32_t *out, int room) {
-  static uint8_t buf[64 * 1024];
+/* Reads what is queued, without waiting; appends [seq, errno] pairs to out. Returns the number
+ * of pairs added, or -1 (errno set). An overrun (ENOBUFS: answers were lost) reads on. */
+static int read_answers(int fd, uint32_t *out, int room) {
+  static uint8_t buf[64 * 1024] __attribute__((aligned(8)));
   int added = 0;
   for (;;) {
     ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait || added > 0) return added;
-      struct pollfd p = {.fd = fd, .events = POLLIN};
-      int r = poll(&p, 1, WAIT_MS);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return r < 0 ? -1 : added;
-      wait = 0;
-      continue;
-    }
+    if (n < 0 && (errno == EINTR || errno == ENOBUFS)) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return added;
     if (n < 0) return -1;
-    size_t left = (size_t)n;
+    int left = (int)n;
     for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) continue;
       if (added >= room) continue;
@@ -105,7 +96,7 @@ static napi_value js_route_batch(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, errno, "socket", "(NETLINK_ROUTE)");
   /* Answers left by an earlier call that gave up waiting belong to nobody now. */
   uint32_t pairs[2 * MAX_MESSAGES];
-  (void)read_answers(fd, 0, pairs, MAX_MESSAGES);
+  (void)read_answers(fd, pairs, MAX_MESSAGES);
 
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   ssize_t sent;
@@ -114,13 +105,8 @@ static napi_value js_route_batch(napi_env env, napi_callback_info info) {
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) return throw_errno(env, errno, "sendto", "(NETLINK_ROUTE)");
 
-  int got = 0;
-  while ((uint32_t)got < count) {
-    int n = read_answers(fd, 1, pairs + 2 * got, MAX_MESSAGES - got);
-    if (n < 0) return throw_errno(env, errno, "recv", "(NETLINK_ROUTE)");
-    if (n == 0) break; /* waited WAIT_MS for nothing */
-    got += n;
-  }
+  int got = read_answers(fd, pairs, MAX_MESSAGES);
+  if (got < 0) return throw_errno(env, errno, "recv", "(NETLINK_ROUTE)");
 
   napi_value arr;
   NAPI_CALL(env, napi_create_array_with_length(env, (size_t)(2 * got), &arr));

@@ -24,6 +24,9 @@ import type { LeaseRenewal, MonotonicClock, TrainReport } from '../adapters/port
 import type { VipPort } from './instance-ports.js';
 import type { RenewEntry, RenewOutcome, VipRenewals } from './vip-renewals.js';
 
+/** errno of a renewal sent to an interface index that no longer exists. */
+const ENODEV = 19;
+
 /** The options a VIP is added with (the port's). */
 export type VipOpts = NonNullable<Parameters<VipPort['addVip']>[2]>;
 
@@ -141,8 +144,9 @@ export class VipLease {
 
   /**
    * What an advert train did to this lease (its report): a renewal counts as ours did; a failed
-   * one is a failed renewal (logged, kept for status, onRenewFailed), and its datagram is made
-   * again before a train renews again (the interface may have a new index).
+   * one is a failed renewal (logged, kept for status, onRenewFailed), except ENODEV (the
+   * interface has a new index), after which renew() renews at once with the current index; either
+   * way the datagram is made again before a train renews again.
    */
   renewedByTrain(r: TrainReport): void {
     if (r.renewedAgoMs >= 0 && this.placed) {
@@ -151,6 +155,12 @@ export class VipLease {
     }
     if (r.renewErrno === 0) return;
     this.trainDatagram = undefined;
+    if (r.renewErrno === ENODEV && this.placed) {
+      // The interface has a new index: our own renewal, due at once, asks the kernel for it.
+      this.deps.log.warn('the advert train renewed the VIP lease on an interface index that is gone; renewing it here');
+      this.lastRenewalMs = -Infinity;
+      return;
+    }
     const err = new Error(`the advert train's lease renewal failed: errno ${r.renewErrno}`);
     this.lastError = err.message;
     this.deps.log.error({ err, errno: r.renewErrno }, 'refreshing the VIP lifetime failed: stepping down');

@@ -101,6 +101,9 @@ if (skip !== undefined) {
     const a = c.startAgent(h1, ['--interface', 'int0', '--external', 'ext0', '--vip', VIP_CIDR, '--vrid', '51', '--advert-interval', '100ms', '--role', 'master', '--realtime-priority', '10', '--lock-memory']);
     t.ok(await c.waitFor(async () => (await c.stateOf(a)) === 'MASTER', 10_000), 'MASTER', { logs: logsOf(a) });
     const pid = a.child.pid ?? 0;
+    const names = (): string[] => readdirSync(`/proc/${pid}/task`).map((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+    // The advert train thread starts with the master's first train (within a second of MASTER).
+    await c.waitFor(() => names().includes('vrrp-trains'), 5000);
     const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
       const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
@@ -111,10 +114,10 @@ if (skip !== undefined) {
     t.ok(line, 'logged', { logs: logsOf(a) });
     const helpers = Number(line?.['helperThreads']);
     t.ok(helpers >= 4, `V8's workers set too (${helpers})`);
-    // The addon's advert-train thread, started with the first MASTER's train, takes the main thread's policy itself.
+    // The addon's advert-train thread, started with the first MASTER's train, takes the main thread's policy, one above.
     const trains = threads.filter((x) => x.name === 'vrrp-trains');
     t.equal(trains.length, 1, 'the advert train thread runs (a MASTER at 100 ms)');
-    t.same(trains.filter((x) => x.policy !== SCHED_RR || x.rtPriority !== 10), [], 'and is SCHED_RR 10');
+    t.same(trains.filter((x) => x.policy !== SCHED_RR || x.rtPriority !== 11), [], 'and is SCHED_RR 11, one above (root: no RLIMIT_RTPRIO bound)');
     const others = threads.filter((x) => x.tid !== pid && x.name !== 'vrrp-trains');
     t.equal(others.filter((x) => x.policy === SCHED_RR && x.rtPriority === 10).length, helpers, 'exactly the threads it reports are SCHED_RR 10');
     t.same(others.filter((x) => x.policy !== SCHED_RR && x.policy !== SCHED_OTHER), [], 'the rest SCHED_OTHER');

@@ -90,7 +90,7 @@ export const CONFIG_KEY_GROUPS: readonly ConfigKeyGroup[] = [
   {
     path: 'realtime', title: 'real-time scheduling of the main thread (and the threads started before it)',
     keys: [
-      { key: 'priority', type: 'integer 1..99', default: 'required', description: 'SCHED_RR/FIFO priority (needs CAP_SYS_NICE or LimitRTPRIO= at least this; RestrictRealtime=no)', example: '10' },
+      { key: 'priority', type: 'integer 1..99', default: 'required', description: 'SCHED_RR/FIFO priority (needs CAP_SYS_NICE or LimitRTPRIO= at least this, one more for the advert-train thread to run one above; RestrictRealtime=no)', example: '10' },
       { key: 'policy', type: 'rr | fifo', default: 'rr', description: 'the real-time policy', example: 'rr' },
     ],
   },
