@@ -169,3 +169,25 @@ export class JsonLineChild<L> {
     return code;
   }
 }
+
+/** One IPv4 protocol-112 frame seen by captureVrrp: its bytes as hex and time.monotonic() in ms. */
+export interface CapturedFrame { frame?: string; t?: number; ready?: boolean }
+
+/**
+ * Every IPv4 protocol-112 frame arriving on `dev` in `ns` (AF_PACKET, our own outgoing frames
+ * left out), one JSON line each; the first line is `{"ready": true}` once the socket is bound.
+ */
+export function captureVrrp<L extends CapturedFrame>(ns: string, dev: string): { lines: JsonLineChild<L>; kill: () => void } {
+  const py = [
+    'import socket, json, time',
+    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))',
+    `s.bind((${JSON.stringify(dev)}, 0))`,
+    'print(json.dumps({"ready": True}), flush=True)',
+    'while True:',
+    '    f, addr = s.recvfrom(65535)',
+    '    if addr[2] == socket.PACKET_OUTGOING or len(f) < 34 or f[23] != 112: continue',
+    '    print(json.dumps({"frame": f.hex(), "t": time.monotonic() * 1000}), flush=True)',
+  ].join('\n');
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', py], { stdio: 'pipe' });
+  return { lines: new JsonLineChild<L>(child, `capture in ${ns}`), kill: () => child.kill() };
+}

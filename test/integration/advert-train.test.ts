@@ -10,12 +10,11 @@
  * holding a RawVrrpSocket and the netlink adapter, answering one JSON line per command. In b: a
  * Python AF_PACKET capture printing each IPv4 protocol-112 frame with its monotonic time.
  */
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import { encodeAdvertisement } from '../../src/core/packet/encode.js';
 import type { Advertisement } from '../../src/core/packet/vrrp-types.js';
 import type { TrainReport } from '../../src/adapters/ports.js';
-import { createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
+import { captureVrrp, createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
 const socketUrl = new URL('../../src/adapters/vrrp-socket.ts', import.meta.url).href;
@@ -82,22 +81,6 @@ class Agent extends JsonLineChild<Line> {
   }
 }
 
-/** Every IPv4 protocol-112 frame arriving on vb in `ns`, with time.monotonic() in ms. */
-function capture(ns: string): { lines: JsonLineChild<Line>; kill: () => void } {
-  const py = [
-    'import socket, json, time',
-    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))',
-    's.bind(("vb", 0))',
-    'print(json.dumps({"ready": True}), flush=True)',
-    'while True:',
-    '    f, addr = s.recvfrom(65535)',
-    '    if addr[2] == socket.PACKET_OUTGOING or len(f) < 34 or f[23] != 112: continue',
-    '    print(json.dumps({"frame": f.hex(), "t": time.monotonic() * 1000}), flush=True)',
-  ].join('\n');
-  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', py], { stdio: 'pipe' });
-  return { lines: new JsonLineChild<Line>(child, `capture in ${ns}`), kill: () => child.kill() };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** valid_life_time of `cidr` on `dev` in `ns` (-1 when absent). */
@@ -117,7 +100,7 @@ if (reason !== undefined) {
   vethPair({ ns: nsA, dev: 'va', addresses: [`${A}/24`] }, { ns: nsB, dev: 'vb', addresses: ['10.77.5.2/24'] });
   const agent = await Agent.start(nsA);
   t.teardown(() => agent.stop());
-  const cap = capture(nsB);
+  const cap = captureVrrp<Line>(nsB, 'vb');
   t.teardown(() => cap.kill());
   await cap.lines.firstLine((l) => l.ready === true, 'capture');
   const hex = Buffer.from(encodeAdvertisement(ADVERT, { src: A, dst: GROUP })).toString('hex');

@@ -14,11 +14,10 @@
  * command. In b: a Python AF_PACKET capture printing every IPv4 protocol-112 frame it sees, and
  * Python one-shot senders for adverts towards a.
  */
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import { encodeAdvertisement } from '../../src/core/packet/encode.js';
 import type { Advertisement } from '../../src/core/packet/vrrp-types.js';
-import { createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
+import { captureVrrp, createNamespaces, ip, JsonLineChild, moduleScript, runTsChild, vethPair } from '../helpers/netns.js';
 import { skipReason } from '../helpers/root.js';
 
 const socketUrl = new URL('../../src/adapters/vrrp-socket.ts', import.meta.url).href;
@@ -97,22 +96,6 @@ class Sender extends JsonLineChild<Line> {
   }
 }
 
-/** Capture side (namespace b): every IPv4 protocol-112 frame on vb, as hex. */
-function capture(ns: string): { lines: JsonLineChild<Line>; kill: () => void } {
-  const py = [
-    'import socket, json, sys',
-    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))',
-    's.bind(("vb", 0))',
-    'print(json.dumps({"ready": True}), flush=True)',
-    'while True:',
-    '    f, addr = s.recvfrom(65535)',
-    '    if addr[2] == socket.PACKET_OUTGOING or len(f) < 34 or f[23] != 112: continue',
-    '    print(json.dumps({"frame": f.hex()}), flush=True)',
-  ].join('\n');
-  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', py], { stdio: 'pipe' });
-  return { lines: new JsonLineChild<Line>(child, `capture in ${ns}`), kill: () => child.kill() };
-}
-
 /** A plain Python raw socket in `ns` sends `count` copies of `msg` to `dst` (not via our code). */
 function pythonSend(ns: string, dev: string, dst: string, msg: Uint8Array, count: number): void {
   const py = [
@@ -159,7 +142,7 @@ if (reason !== undefined) {
   const nsB = `hav4s-${process.pid}-b`;
   createNamespaces(t, [nsA, nsB]);
   vethPair({ ns: nsA, dev: 'va', addresses: [`${A}/24`] }, { ns: nsB, dev: 'vb', addresses: [`${B}/24`] });
-  const capturer = capture(nsB);
+  const capturer = captureVrrp<Line>(nsB, 'vb');
   const cap = capturer.lines;
   t.teardown(async () => {
     capturer.kill();

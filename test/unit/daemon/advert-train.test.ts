@@ -6,10 +6,11 @@
  * timers.
  */
 import t from 'tap';
+import type { Test } from 'tap';
 import { FileEpochStore } from '../../../src/adapters/epoch-store.js';
 import { NO_TRAIN, type AdvertRepeat, type TrainReport } from '../../../src/adapters/ports.js';
 import type { AdvertTrainPort } from '../../../src/daemon/instance-ports.js';
-import { harness, until } from './instance-runner-fakes.js';
+import { harness, until, type Harness } from './instance-runner-fakes.js';
 
 const RESUMED = /adverts resumed after the self-fence had expired/;
 
@@ -154,13 +155,18 @@ function renewingVips(calls: string[]): Partial<Parameters<typeof harness>[2]> {
   };
 }
 
-t.test('a train that renews the lease: the runner wakes once a second, the train renews by the same rule', async (t) => {
-  const calls: string[] = [];
-  const train = fakeTrain(calls);
-  const vipCalls: string[] = [];
+/** A master whose train renews the lease: started, and its first train with a renewal scheduled. */
+async function renewingMaster(t: Test, vipCalls: string[] = []): Promise<{ train: ReturnType<typeof fakeTrain>; h: Harness }> {
+  const train = fakeTrain([]);
   const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { advertTrain: train, ...renewingVips(vipCalls) });
   h.runner.input({ type: 'start' });
   t.ok(await until(() => train.plans.some((p) => p.renewal !== undefined), 3000), 'a train with the renewal');
+  return { train, h };
+}
+
+t.test('a train that renews the lease: the runner wakes once a second, the train renews by the same rule', async (t) => {
+  const vipCalls: string[] = [];
+  const { train, h } = await renewingMaster(t, vipCalls);
   t.ok(vipCalls.includes('datagram 1'), 'made once the VIPs were in place');
   // The first one runs to the next whole second from wherever the switch came; the next ones are whole seconds.
   t.ok(await until(() => train.plans.filter((x) => x.renewal !== undefined).length >= 2, 3000), 'a second one');
@@ -179,11 +185,7 @@ t.test('a train that renews the lease: the runner wakes once a second, the train
 });
 
 t.test("a failed renewal of the train: logged, and the master steps down", async (t) => {
-  const calls: string[] = [];
-  const train = fakeTrain(calls);
-  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { advertTrain: train, ...renewingVips([]) });
-  h.runner.input({ type: 'start' });
-  t.ok(await until(() => train.plans.some((p) => p.renewal !== undefined), 3000), 'a train with the renewal');
+  const { train, h } = await renewingMaster(t);
   train.next = { ...rep(3), renewErrno: 1 };
   t.ok(await until(() => h.logs.some((l) => /refreshing the VIP lifetime failed/.test(l.msg))), 'logged');
   t.ok(await until(() => h.events.some((e) => e.type === 'transition' && e.from === 'MASTER')), 'left MASTER');
@@ -191,12 +193,8 @@ t.test("a failed renewal of the train: logged, and the master steps down", async
 });
 
 t.test('ENODEV from the train: the runner renews the lease itself at once, no step down', async (t) => {
-  const calls: string[] = [];
-  const train = fakeTrain(calls);
   const vipCalls: string[] = [];
-  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { advertTrain: train, ...renewingVips(vipCalls) });
-  h.runner.input({ type: 'start' });
-  t.ok(await until(() => train.plans.some((p) => p.renewal !== undefined), 3000), 'a train with the renewal');
+  const { train, h } = await renewingMaster(t, vipCalls);
   const adds = vipCalls.filter((c) => c.startsWith('add ')).length;
   train.next = { ...rep(3), renewErrno: 19 };
   t.ok(await until(() => vipCalls.filter((c) => c.startsWith('add ')).length > adds, 2000), 'renewed by the runner');
@@ -206,11 +204,7 @@ t.test('ENODEV from the train: the runner renews the lease itself at once, no st
 });
 
 t.test('a train stopped late in its run: the next advert of the runner is no silence', async (t) => {
-  const calls: string[] = [];
-  const train = fakeTrain(calls);
-  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { advertTrain: train, ...renewingVips([]) });
-  h.runner.input({ type: 'start' });
-  t.ok(await until(() => train.plans.some((p) => p.renewal !== undefined), 3000), 'a train with the renewal (wake-ups a second apart)');
+  const { train, h } = await renewingMaster(t);
   const n = train.plans.length;
   t.ok(await until(() => train.plans.length > n, 3000), 'a fresh wake-up');
   const woke = train.plans[train.plans.length - 1]?.atMs ?? 0;
