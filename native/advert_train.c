@@ -16,8 +16,8 @@
  * last renewal (`lastRenewAgoMs` ago when scheduled). The kernel answers a route request inside
  * the sendto, so the answers are read at once, without waiting (a missing one, ETIMEDOUT, would
  * not come later). An answer with an errno other than EEXIST is a failed renewal. Once a tick
- * comes more than two intervals after the train's previous advert, the train renews nothing more
- * (see fire). Like any rtnetlink request, the renewal's sendto waits for the kernel's rtnl lock;
+ * comes more than two intervals after the train's previous tick (whether its sends worked or
+ * not), the train renews nothing more (see fire). Like any rtnetlink request, the renewal's sendto waits for the kernel's rtnl lock;
  * while it waits, the thread sends nothing, as the agent's own thread would not.
  *
  * Exports (ids are small non-negative integers chosen by the caller, one per instance):
@@ -86,6 +86,8 @@ typedef struct {
   uint32_t sent;
   int err;
   int64_t last_ns;
+  /* When the last tick fired, its sends failed or not (at schedule: the scheduling moment). */
+  int64_t last_tick_ns;
   int64_t max_gap_ns;
   /* Lease renewal (renew_len 0 = none). */
   uint8_t *renew;
@@ -177,10 +179,11 @@ static int renew_lease(train_t *t) {
 
 /* Sends one tick of `t` (lock held) and moves its deadline past `now`. */
 static void fire(train_t *t, int64_t now) {
-  /* More than two intervals after the previous advert (the process was stopped or starved): no
+  /* More than two intervals after the previous tick (the process was stopped or starved): no
    * renewal from this train any more. The lease may have run out meanwhile and the VIP be gone;
    * putting it back is for the agent, which first reads what happened while it was away. */
-  if (now - t->last_ns > 2 * t->every_ns) t->late = 1;
+  if (now - t->last_tick_ns > 2 * t->every_ns) t->late = 1;
+  t->last_tick_ns = now;
   int ok = 1;
   for (int i = 0; i < t->ndst; i++) {
     ssize_t n;
@@ -424,6 +427,7 @@ static napi_value js_schedule(napi_env env, napi_callback_info info) {
   int64_t now = now_ns();
   t->due_ns = now + (int64_t)first_ms * 1000000;
   t->last_ns = now;
+  t->last_tick_ns = now;
   t->renewed_ns = now - (int64_t)renew_ago_ms * 1000000;
   train_t *old = trains[id];
   trains[id] = t;

@@ -42,6 +42,8 @@ export class Heartbeats {
   private readonly encoded = new WeakMap<InstanceConfig, EncodedAdverts>();
   /** Advert train ids in use (one per instance runner; the addon keys its trains by id). */
   private readonly trainIds = new Set<number>();
+  /** Transports whose trains could not be scheduled: not tried again (warned about once). */
+  private readonly noTrains = new WeakSet<VrrpTransport>();
 
   constructor(
     private readonly ports: AgentPorts,
@@ -129,20 +131,22 @@ export class Heartbeats {
    * Hands `inst`'s advert at `priority` from `src` to train `id` (see VrrpTransport.repeat) and
    * returns the replaced train's report; undefined when it cannot be repeated: its socket has
    * no trains (IPv6), it is signed (every signed advert differs), or it goes to several peers
-   * (each copy has its own checksum). A train that cannot be scheduled (a closed socket) is
-   * undefined too, after stopping the running one.
+   * (each copy has its own checksum). A train that cannot be scheduled (an addon without
+   * trains, a closed socket) is undefined too, with a warning, and its socket is not asked
+   * again; the train running before, if any, is left for the caller to stop and count
+   * (trainReport with stop).
    */
   repeatAdvert(inst: InstanceConfig, src: string, priority: number, id: number, plan: AdvertRepeat): TrainReport | undefined {
     const sock = this.sockets.get(transportKey(inst));
-    if (sock?.repeat === undefined || this.hmac.signing(inst) !== undefined) return undefined;
+    if (sock?.repeat === undefined || this.noTrains.has(sock) || this.hmac.signing(inst) !== undefined) return undefined;
     const datagrams = this.unsigned(inst, src, priority);
     const only = datagrams.length === 1 ? datagrams[0] : undefined;
     if (only === undefined) return undefined;
     try {
       return sock.repeat(id, only[1], [only[0]], plan);
     } catch (err) {
-      this.log.warn({ err, iface: inst.interface }, 'the advert train could not be scheduled; the agent sends every advert itself');
-      this.trainReport(inst, id, true);
+      this.noTrains.add(sock);
+      this.log.warn({ err, iface: inst.interface }, 'the advert train could not be scheduled; the agent sends every advert on this interface itself');
       return undefined;
     }
   }

@@ -201,9 +201,11 @@ export class InstanceEffects {
     const train = deps.advertTrain;
     if (train !== undefined && s.state === 'MASTER' && this.ctx.config().election !== 'etcd') {
       const intervalMs = advertIntervalMs(s);
-      // A train that renews the lease frees the wake-ups from the renew cadence.
+      // What the running train did (its renewals, a failed one) counts before the next is planned.
+      this.trainReport(false);
+      // A train that renews the lease frees the wake-ups from the renew cadence (advert-wake.ts).
       const renewal = this.ctx.lease.trainRenewal();
-      const plan = trainPlan(deps.clock(), deadlineMs, intervalMs, advertWakeMs(intervalMs, renewal === undefined ? this.ctx.lease.lifetimeSec : 0));
+      const plan = trainPlan(deps.clock(), deadlineMs, intervalMs, advertWakeMs(intervalMs, this.ctx.lease.lifetimeSec, renewal !== undefined));
       const replaced = plan.count === 0 ? undefined : train.schedule(s.effectivePriority, {
         firstDelayMs: plan.firstDelayMs, everyMs: intervalMs, count: plan.count, ...(renewal === undefined ? {} : { renewal }),
       });

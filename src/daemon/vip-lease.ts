@@ -55,6 +55,8 @@ export class VipLease {
   /** The datagram an advert train renews with, for the config and lease it was made for; null = the port cannot make one. */
   private trainDatagram: { readonly cfg: InstanceConfig; readonly life: number; readonly datagram: Uint8Array | null } | undefined;
   private preparing = false;
+  /** A failed train renewal's step down is on its way (a microtask): nothing is renewed meanwhile. */
+  private stepDownPending = false;
 
   constructor(private readonly deps: VipLeaseDeps) {}
 
@@ -100,7 +102,7 @@ export class VipLease {
    */
   renew(): void {
     const life = this.lifetimeSec;
-    if (life === 0 || this.renewing || !this.inPlace) return;
+    if (life === 0 || this.renewing || !this.inPlace || this.stepDownPending) return;
     const now = this.deps.clock();
     const cfg = this.deps.config();
     if (!leaseRenewDue(now - this.lastRenewalMs, life, csToMs(cfg.advertIntervalCs))) return;
@@ -127,7 +129,7 @@ export class VipLease {
    */
   trainRenewal(): LeaseRenewal | undefined {
     const life = this.lifetimeSec;
-    if (life === 0 || !this.placed) return undefined;
+    if (life === 0 || !this.placed || this.stepDownPending) return undefined;
     const cfg = this.deps.config();
     const d = this.trainDatagram;
     if (d === undefined || d.cfg !== cfg || d.life !== life) {
@@ -146,7 +148,8 @@ export class VipLease {
    * What an advert train did to this lease (its report): a renewal counts as ours did; a failed
    * one is a failed renewal (logged, kept for status, onRenewFailed), except ENODEV (the
    * interface has a new index), after which renew() renews at once with the current index; either
-   * way the datagram is made again before a train renews again.
+   * way the datagram is made again before a train renews again. onRenewFailed runs after the
+   * caller's current step (a microtask), never inside it, and nothing renews until it has run.
    */
   renewedByTrain(r: TrainReport): void {
     if (r.renewedAgoMs >= 0 && this.placed) {
@@ -164,7 +167,14 @@ export class VipLease {
     const err = new Error(`the advert train's lease renewal failed: errno ${r.renewErrno}`);
     this.lastError = err.message;
     this.deps.log.error({ err, errno: r.renewErrno }, 'refreshing the VIP lifetime failed: stepping down');
-    this.deps.onRenewFailed();
+    // Reports are read in the middle of an effect (the advert being sent): the step down runs
+    // once that step is done, so its priority-0 advert is the last one sent, not followed by it.
+    // Until then nothing renews the lease (a renewal that worked would hide the failure).
+    this.stepDownPending = true;
+    queueMicrotask(() => {
+      this.stepDownPending = false;
+      this.deps.onRenewFailed();
+    });
   }
 
   private prepareTrainDatagram(cfg: InstanceConfig, life: number): void {

@@ -142,7 +142,8 @@ if (reason !== undefined) {
     ip('-n', nsA, 'link', 'set', 'dx', 'up');
     await agent.call({ cmd: 'renewal', name: 'va', dev: 'va', cidr: '10.77.5.100/32', life: 60 });
     await agent.call({ cmd: 'renewal', name: 'dx', dev: 'dx', cidr: '10.77.6.100/32', life: 60 });
-    t.ok(validLft(nsA, 'va', '10.77.5.100/32') <= 4, 'short lifetime before');
+    const before = validLft(nsA, 'va', '10.77.5.100/32');
+    t.ok(before >= 0 && before <= 4, `the address is there with its short lifetime before (${before} s)`);
     await agent.call({ cmd: 'train', trainId: 3, hex, dst: GROUP, first: 0, every: 20, count: 5, renewal: 'va', dueAfterMs: 30, lastAgoMs: 1000 });
     await sleep(300);
     const rep = (await agent.call({ cmd: 'report', trainId: 3, stop: true })).report;

@@ -7,7 +7,10 @@
  * The agent's own advert is where everything else a periodic advert does happens (the VIP lease
  * renewal, the silence check, counting), so the wake period is bounded by the lease: the agent
  * wakes at the first tick the renewal is due at (leaseRenewDue), exactly the tick it would renew
- * at without a train, and never later than MAX_ADVERT_WAKE_MS.
+ * at without a train, and never later than MAX_ADVERT_WAKE_MS. A train that renews the lease
+ * itself frees the wake-ups from the renew cadence, but not from the lease: it stops renewing
+ * after a late tick (the process may have been stopped), and the agent must be awake to renew
+ * again before the lease runs out, so it wakes at least twice per lease.
  */
 import { leaseRenewEveryMs } from './lease.js';
 
@@ -16,14 +19,21 @@ export const MAX_ADVERT_WAKE_MS = 1000;
 
 /**
  * The wake period (ms) at advert interval `intervalMs` and a VIP lease of `leaseSec` (0 = none):
- * K x intervalMs with K >= 1 the smallest number of intervals after which a renewal is due
- * (renew interval less half an interval, as leaseRenewDue), at most MAX_ADVERT_WAKE_MS / interval.
- * K = 1 (the interval itself: no train helps) at intervals of 1 s and over.
+ * K x intervalMs, K >= 1, at most MAX_ADVERT_WAKE_MS / interval. With a lease the agent renews
+ * itself, K is the smallest number of intervals after which a renewal is due (renew interval
+ * less half an interval, as leaseRenewDue); with one the train renews (`trainRenews`), the most
+ * intervals that fit in half the lease. K = 1 (the interval itself: no train helps) at
+ * intervals of 1 s and over.
  */
-export function advertWakeMs(intervalMs: number, leaseSec: number): number {
+export function advertWakeMs(intervalMs: number, leaseSec: number, trainRenews = false): number {
   const most = Math.floor(MAX_ADVERT_WAKE_MS / intervalMs);
-  const renewTicks = leaseSec > 0 ? Math.ceil((leaseRenewEveryMs(leaseSec) - intervalMs / 2) / intervalMs) : most;
-  return Math.max(1, Math.min(most, renewTicks)) * intervalMs;
+  let leaseTicks = most;
+  if (leaseSec > 0) {
+    leaseTicks = trainRenews
+      ? Math.floor((leaseSec * 1000) / 2 / intervalMs)
+      : Math.ceil((leaseRenewEveryMs(leaseSec) - intervalMs / 2) / intervalMs);
+  }
+  return Math.max(1, Math.min(most, leaseTicks)) * intervalMs;
 }
 
 /** A train for the ticks from an advert deadline to the next wake-up. */

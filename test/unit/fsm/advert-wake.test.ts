@@ -35,6 +35,25 @@ t.test('the wake-up is the tick a renewal is due at, the same tick as without a 
   t.end();
 });
 
+t.test('a train that renews the lease: the agent still wakes at least twice per lease', (t) => {
+  t.equal(advertWakeMs(100, 1, true), 500, '100 ms, 1 s lease: every 5th tick');
+  t.equal(advertWakeMs(100, 2, true), 1000, '100 ms, 2 s lease: 1 s');
+  t.equal(advertWakeMs(100, 0, true), 1000, 'no lease: 1 s');
+  t.equal(advertWakeMs(10, 1, true), 500, '10 ms, 1 s lease: 50 ticks');
+  t.equal(advertWakeMs(300, 1, true), 300, 'a tick is more than half the lease: every tick');
+  t.equal(advertWakeMs(1000, 3, true), 1000, '1 s adverts: every advert');
+  fc.assert(fc.property(fc.integer({ min: 1, max: 4095 }), fc.integer({ min: 1, max: 200 }), (cs, leaseSec) => {
+    const i = cs * 10;
+    const w = advertWakeMs(i, leaseSec, true);
+    const k = w / i;
+    if (!Number.isInteger(k) || k < 1 || w > Math.max(i, MAX_ADVERT_WAKE_MS)) return false;
+    // Within half the lease unless a single interval is already more; the most that fits otherwise.
+    if (k === 1) return true;
+    return w <= (leaseSec * 1000) / 2 && (w === MAX_ADVERT_WAKE_MS - (MAX_ADVERT_WAKE_MS % i) || w + i > (leaseSec * 1000) / 2);
+  }), { numRuns: 3000 });
+  t.end();
+});
+
 t.test('train plan: the ticks from the deadline up to the next wake-up', (t) => {
   t.same(trainPlan(1000.4, 1100, 100, 300), { wakeAtMs: 1200, count: 1, firstDelayMs: 100 });
   t.same(trainPlan(1200.2, 1300, 100, 300), { wakeAtMs: 1500, count: 2, firstDelayMs: 100 });
