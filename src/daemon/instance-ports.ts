@@ -51,6 +51,8 @@ export interface VipPort {
   removeVip(ifname: string, cidr: string): Promise<void>;
   /** Optional: the lease renewal of these VIPs as one datagram of requests, for an advert train. */
   renewalDatagram?(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: { label?: string; validLftSec?: number; preferredLftSec?: number } }[]): Promise<Uint8Array>;
+  /** Optional, with renewalDatagram: changes when interface indexes may have changed (NaN: unknown; absent: never). */
+  linkGeneration?(): number;
 }
 
 export interface InstanceDeps {

@@ -52,8 +52,12 @@ export class VipLease {
   private placed = false;
   /** What a renewal hands the batcher, for the config it was made from (the same every time). */
   private handed: { readonly cfg: InstanceConfig; readonly life: number; readonly entries: readonly RenewEntry[] } | undefined;
-  /** The datagram an advert train renews with, for the config and lease it was made for; null = the port cannot make one. */
-  private trainDatagram: { readonly cfg: InstanceConfig; readonly life: number; readonly datagram: Uint8Array | null } | undefined;
+  /**
+   * The datagram an advert train renews with, for the config, lease and link generation
+   * (VipPort.linkGeneration: it names the interface by index) it was made for; null = the port
+   * cannot make one.
+   */
+  private trainDatagram: { readonly cfg: InstanceConfig; readonly life: number; readonly links: number | undefined; readonly datagram: Uint8Array | null } | undefined;
   private preparing = false;
   /** A failed train renewal's step down is on its way (a microtask): nothing is renewed meanwhile. */
   private stepDownPending = false;
@@ -132,7 +136,8 @@ export class VipLease {
     if (life === 0 || !this.placed || this.stepDownPending) return undefined;
     const cfg = this.deps.config();
     const d = this.trainDatagram;
-    if (d === undefined || d.cfg !== cfg || d.life !== life) {
+    // A datagram made before a link change may name the wrong link: made again (NaN: not known, never reused).
+    if (d === undefined || d.cfg !== cfg || d.life !== life || (d.datagram !== null && d.links !== this.linkGeneration())) {
       this.prepareTrainDatagram(cfg, life);
       return undefined;
     }
@@ -177,19 +182,26 @@ export class VipLease {
     });
   }
 
+  /** The port's link generation now (undefined when it has none: indexes never change under it). */
+  private linkGeneration(): number | undefined {
+    return this.deps.vips.linkGeneration?.();
+  }
+
   private prepareTrainDatagram(cfg: InstanceConfig, life: number): void {
     const make = this.deps.vips.renewalDatagram;
     if (make === undefined) {
-      this.trainDatagram = { cfg, life, datagram: null };
+      this.trainDatagram = { cfg, life, links: undefined, datagram: null };
       return;
     }
     if (this.preparing) return;
     this.preparing = true;
+    // Read before the lookup: a change while it runs makes the result stale at once.
+    const links = this.linkGeneration();
     make.call(this.deps.vips, cfg.external, this.entriesOf(cfg, life)).then(
-      (datagram) => { this.trainDatagram = { cfg, life, datagram }; },
+      (datagram) => { this.trainDatagram = { cfg, life, links, datagram }; },
       (err: unknown) => {
         this.deps.log.warn({ err }, 'the lease renewal for the advert train could not be made; the agent renews it itself');
-        this.trainDatagram = { cfg, life, datagram: null };
+        this.trainDatagram = { cfg, life, links, datagram: null };
       },
     ).finally(() => { this.preparing = false; });
   }

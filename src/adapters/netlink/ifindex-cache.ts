@@ -51,6 +51,15 @@ export class IfindexCache {
     return index;
   }
 
+  /**
+   * A number that changes whenever a guarding watcher sees a link change (or closes): what was
+   * made with an index looked up before may name the wrong link since. NaN while no watcher
+   * guards (nothing is known, and NaN equals nothing).
+   */
+  get linkGeneration(): number {
+    return this.guards > 0 ? this.generation : NaN;
+  }
+
   /** Whether `ifname` was answered from memory; forgets it either way. */
   forget(ifname: string): boolean {
     return this.byName.delete(ifname);

@@ -69,6 +69,9 @@ export class RtnetlinkAdapter implements NetlinkPort {
   renewalDatagram(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<Uint8Array> {
     return this.addresses.renewalDatagram(ifname, entries);
   }
+  linkGeneration(): number {
+    return this.ifindexes.linkGeneration;
+  }
   listAddresses(ifname?: string): Promise<AddressInfo[]> {
     return this.addresses.listAddresses(ifname);
   }

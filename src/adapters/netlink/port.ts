@@ -31,6 +31,11 @@ export interface NetlinkPort {
    * its own (an advert train renews the lease with it); rejects like addVip.
    */
   renewalDatagram?(ifname: string, entries: readonly { readonly cidr: string; readonly opts?: AddVipOptionsExt }[]): Promise<Uint8Array>;
+  /**
+   * Optional, with renewalDatagram: changes whenever interface indexes may have changed (a
+   * renewal datagram made before names its link by the old index); NaN when unknown.
+   */
+  linkGeneration?(): number;
   /** Removes exactly this address/prefix; absent (or no such interface) is fine. */
   removeVip(ifname: string, cidr: string): Promise<void>;
   listAddresses(ifname?: string): Promise<AddressInfo[]>;

@@ -96,3 +96,19 @@ t.test('after the watcher closes nothing is remembered (closed twice counts once
   await cache.ifindexOf('eth0');
   t.equal(links.lookups(), 4, 'unguarded: every lookup asks');
 });
+
+t.test('the link generation: NaN without a watcher, then changes with every link change and the close', async (t) => {
+  const cache = new IfindexCache(fakeLinks(new Map([['eth0', 2]])));
+  t.ok(Number.isNaN(cache.linkGeneration), 'unknown without a watcher');
+  const w = new EventEmitter();
+  cache.guardWith(w);
+  const g0 = cache.linkGeneration;
+  t.notOk(Number.isNaN(g0), 'known while guarded');
+  await cache.ifindexOf('eth0');
+  t.equal(cache.linkGeneration, g0, 'a lookup changes nothing');
+  w.emit('links-changed');
+  const g1 = cache.linkGeneration;
+  t.not(g1, g0, 'a link change changes it');
+  w.emit('closed');
+  t.ok(Number.isNaN(cache.linkGeneration), 'unknown again once the watcher closed');
+});

@@ -144,13 +144,14 @@ t.test('a failed send of the train is logged', async (t) => {
   t.ok(await until(() => h.logs.some((l) => /sending advert failed \(advert train\)/.test(l.msg))), 'warned');
 });
 
-/** The harness's VIP port plus a renewal datagram maker. */
-function renewingVips(calls: string[]): Partial<Parameters<typeof harness>[2]> {
+/** The harness's VIP port plus a renewal datagram maker (and the port's link generation, when given). */
+function renewingVips(calls: string[], linkGeneration?: () => number): Partial<Parameters<typeof harness>[2]> {
   return {
     vips: {
       addVip: async (_if, cidr) => { calls.push(`add ${cidr}`); },
       removeVip: async (_if, cidr) => { calls.push(`remove ${cidr}`); },
       renewalDatagram: async (_if, entries) => { calls.push(`datagram ${entries.length}`); return new Uint8Array(36); },
+      ...(linkGeneration === undefined ? {} : { linkGeneration }),
     },
   };
 }
@@ -201,6 +202,23 @@ t.test("a failed renewal of the train: logged, and the master steps down", async
   const again = h.calls.findIndex((c, i) => i > released && c === 'hook before-master');
   const until2 = again === -1 ? h.calls.length : again;
   t.notOk(h.calls.slice(released, until2).some((c) => /^advert [1-9]/.test(c)), 'no advert at full priority after the release');
+});
+
+t.test('a link change: the renewal datagram is made again before a train renews with it', async (t) => {
+  const vipCalls: string[] = [];
+  let links = 1;
+  const train = fakeTrain([]);
+  const h = harness(t, new FileEpochStore(t.testdir({}), 'web'), { advertTrain: train, ...renewingVips(vipCalls, () => links) });
+  h.runner.input({ type: 'start' });
+  t.ok(await until(() => train.plans.some((p) => p.renewal !== undefined), 3000), 'a train with the renewal');
+  t.equal(vipCalls.filter((c) => c.startsWith('datagram')).length, 1, 'made once');
+  links = 2;
+  const n = train.plans.length;
+  t.ok(await until(() => train.plans.length > n, 3000), 'the next wake-up');
+  t.equal(train.plans[train.plans.length - 1]?.renewal, undefined, 'that train does not renew with the old datagram');
+  t.equal(vipCalls.filter((c) => c.startsWith('datagram')).length, 2, 'made again');
+  t.ok(await until(() => train.plans.length > n + 1 && train.plans[train.plans.length - 1]?.renewal !== undefined, 3000), 'the next train renews with the new one');
+  t.equal(vipCalls.filter((c) => c.startsWith('datagram')).length, 2, 'not made again while nothing changes');
 });
 
 t.test('ENODEV from the train: the runner renews the lease itself at once, no step down', async (t) => {
