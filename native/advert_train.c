@@ -17,8 +17,9 @@
  * the sendto, so the answers are read at once, without waiting (a missing one, ETIMEDOUT, would
  * not come later). An answer with an errno other than EEXIST is a failed renewal. Once a tick
  * comes more than two intervals after the train's previous tick (whether its sends worked or
- * not), the train renews nothing more (see fire). Like any rtnetlink request, the renewal's sendto waits for the kernel's rtnl lock;
- * while it waits, the thread sends nothing, as the agent's own thread would not.
+ * not), the train renews nothing more (see fire). Like any rtnetlink request, the renewal's
+ * sendto waits for the kernel's rtnl lock; while it waits, the thread sends nothing, as the
+ * agent's own thread would not.
  *
  * Exports (ids are small non-negative integers chosen by the caller, one per instance):
  *   trainSchedule(id, fd, message, dsts, firstDelayMs, everyMs, count[, renewal, renewDueMs,
